@@ -1,0 +1,35 @@
+// Hardware abstraction layer: the firmware OS's only door to the modeled hardware. A HAL belongs to the
+// core the firmware is running on; every call charges that core's simulated time.
+#pragma once
+
+#include <cstdint>
+
+#include "models/common/types.hpp"
+
+namespace vmsim::fw {
+
+class Hal {
+ public:
+  virtual ~Hal() = default;
+  // Timed 8-byte physical read/write (page-table entries).
+  virtual uint64_t read64(PhysAddr pa) = 0;
+  virtual void write64(PhysAddr pa, uint64_t value) = 0;
+  // Timed physical read of len bytes (one transaction; len <= 4096, within one page).
+  virtual void read_block(PhysAddr pa, uint8_t* data, uint64_t len) = 0;
+  // Timed physical write of len bytes (one transaction; len <= 4096, within one page).
+  virtual void write_block(PhysAddr pa, const uint8_t* data, uint64_t len) = 0;
+  // Fills the 4 KiB frame with zeros (one timed 4 KiB write).
+  virtual void zero_frame(Pfn pfn) = 0;
+  // INVLPG on this core's TLB.
+  virtual void invlpg(VirtAddr va) = 0;
+  // Writes this core's root-table register (CR3); flushes its non-global TLB entries.
+  virtual void set_root(PhysAddr root) = 0;
+  // Charges `cycles` core cycles of kernel CPU work.
+  virtual void charge(uint64_t cycles) = 0;
+  // The core this HAL belongs to.
+  virtual CoreId core_id() const = 0;
+  // Current simulated time on this core, in picoseconds (including not-yet-synchronized local time).
+  virtual uint64_t now_ps() const = 0;
+};
+
+}  // namespace vmsim::fw

@@ -1,0 +1,172 @@
+// Named statistics with description and unit. Each module owns a stats::Group attached to its
+// sc_object as an attribute; dumping walks the SystemC object tree, so a statistic's name follows the
+// hierarchy (system.core0.mmu.tlb.hits). Hot paths touch plain integers; derived values are computed
+// at dump time.
+#pragma once
+
+#include <systemc>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace vmsim::stats {
+
+class Group;
+
+// One value of a dumped statistic. Histograms dump several values (name.count, name.mean, ...).
+struct Record {
+  std::string name;  // full hierarchical name
+  std::string unit;
+  std::string description;
+  double value = 0;
+  bool integral = true;  // value is a whole count (print without a fraction)
+};
+
+class Stat {
+ public:
+  Stat(Group& group, std::string name, std::string unit, std::string description);
+  virtual ~Stat() = default;
+  Stat(const Stat&) = delete;
+  Stat& operator=(const Stat&) = delete;
+  const std::string& name() const { return m_name; }
+  const std::string& unit() const { return m_unit; }
+  const std::string& description() const { return m_description; }
+  // Warm-up reset: forget everything counted so far.
+  virtual void reset() = 0;
+  // Appends this statistic's records, named prefix + name().
+  virtual void dump(const std::string& prefix, std::vector<Record>& out) const = 0;
+
+ private:
+  std::string m_name;
+  std::string m_unit;
+  std::string m_description;
+};
+
+// A monotonic event count.
+class Scalar : public Stat {
+ public:
+  using Stat::Stat;
+  Scalar& operator++() {
+    ++m_value;
+    return *this;
+  }
+  Scalar& operator+=(uint64_t n) {
+    m_value += n;
+    return *this;
+  }
+  uint64_t value() const { return m_value; }
+  void reset() override { m_value = 0; }
+  void dump(const std::string& prefix, std::vector<Record>& out) const override;
+
+ private:
+  uint64_t m_value = 0;
+};
+
+// A running sum and sample count; dumps the mean (and name.samples).
+class Average : public Stat {
+ public:
+  using Stat::Stat;
+  void sample(double v) {
+    m_sum += v;
+    ++m_count;
+  }
+  double mean() const { return m_count ? m_sum / static_cast<double>(m_count) : 0.0; }
+  uint64_t count() const { return m_count; }
+  void reset() override {
+    m_sum = 0;
+    m_count = 0;
+  }
+  void dump(const std::string& prefix, std::vector<Record>& out) const override;
+
+ private:
+  double m_sum = 0;
+  uint64_t m_count = 0;
+};
+
+// Samples in fixed-width buckets [0,w), [w,2w), ... with an overflow bucket; dumps count, mean, min,
+// max and one record per non-empty bucket (name.bucket.LO-HI).
+class Histogram : public Stat {
+ public:
+  Histogram(Group& group, std::string name, std::string unit, std::string description, uint64_t bucket_width,
+            unsigned buckets);
+  void sample(uint64_t v) {
+    uint64_t b = v / m_width;
+    ++m_counts[b < m_counts.size() - 1 ? b : m_counts.size() - 1];
+    m_sum += v;
+    m_min = v < m_min ? v : m_min;
+    m_max = v > m_max ? v : m_max;
+    ++m_count;
+  }
+  uint64_t count() const { return m_count; }
+  double mean() const { return m_count ? static_cast<double>(m_sum) / static_cast<double>(m_count) : 0.0; }
+  void reset() override;
+  void dump(const std::string& prefix, std::vector<Record>& out) const override;
+
+ private:
+  uint64_t m_width;
+  std::vector<uint64_t> m_counts;
+  uint64_t m_sum = 0;
+  uint64_t m_count = 0;
+  uint64_t m_min = UINT64_MAX;
+  uint64_t m_max = 0;
+};
+
+// A value computed at dump time from other state (rates, averages, current levels). Not reset.
+class Formula : public Stat {
+ public:
+  Formula(Group& group, std::string name, std::string unit, std::string description, std::function<double()> fn,
+          bool integral = false);
+  void reset() override {}
+  void dump(const std::string& prefix, std::vector<Record>& out) const override;
+
+ private:
+  std::function<double()> m_fn;
+  bool m_integral;
+};
+
+// A count kept elsewhere (a functional core's counter), read through a function; reset remembers a
+// baseline so the dumped value counts from the last reset.
+class Counter : public Stat {
+ public:
+  Counter(Group& group, std::string name, std::string unit, std::string description, std::function<uint64_t()> fn);
+  void reset() override { m_base = m_fn(); }
+  void dump(const std::string& prefix, std::vector<Record>& out) const override;
+
+ private:
+  std::function<uint64_t()> m_fn;
+  uint64_t m_base = 0;
+};
+
+// A set of statistics under a name prefix. A root group attaches to an sc_object; a child group adds
+// ".name" to its parent's prefix.
+class Group : public sc_core::sc_attr_base {
+ public:
+  static constexpr const char* kAttributeName = "vmsim.stats";
+  // Root group of `owner`: its statistics are named owner.name() + "." + stat name.
+  explicit Group(sc_core::sc_object& owner);
+  // Child group: statistics named parent-prefix + name + "." + stat name.
+  Group(Group& parent, const std::string& name);
+  ~Group() override;
+  Group(const Group&) = delete;
+  Group& operator=(const Group&) = delete;
+
+  void add(Stat* s) { m_stats.push_back(s); }
+  void reset();
+  // Appends all records of this group and its children; prefix ends with '.'.
+  void dump(const std::string& prefix, std::vector<Record>& out) const;
+
+ private:
+  std::string m_name;
+  sc_core::sc_object* m_owner = nullptr;
+  std::vector<Stat*> m_stats;
+  std::vector<Group*> m_children;
+};
+
+// Walks the SystemC object tree and collects every statistic, in hierarchy order.
+std::vector<Record> collect_all();
+// Warm-up reset of every statistic in the object tree.
+void reset_all();
+
+}  // namespace vmsim::stats

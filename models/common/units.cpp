@@ -1,0 +1,158 @@
+// Parsing and formatting of durations, byte sizes and frequencies.
+#include "models/common/units.hpp"
+
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+
+namespace vmsim {
+namespace {
+
+// Splits "12.5ns" into number 12.5 and suffix "ns". Rejects signs, empty numbers and trailing junk.
+bool split_number(const std::string& text, double& number, std::string& suffix) {
+  size_t i = 0;
+  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  size_t start = i;
+  bool digits = false;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
+    digits = digits || text[i] != '.';
+    ++i;
+  }
+  if (!digits) return false;
+  std::string num = text.substr(start, i - start);
+  if (num.find('.') != num.rfind('.')) return false;
+  char* end = nullptr;
+  number = std::strtod(num.c_str(), &end);
+  if (end == nullptr || *end != '\0') return false;
+  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  size_t sstart = i;
+  while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  suffix = text.substr(sstart, i - sstart);
+  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  return i == text.size();
+}
+
+std::optional<uint64_t> scale(double number, double factor) {
+  double v = number * factor;
+  if (!(v >= 0) || v > 1.8e19) return std::nullopt;
+  double r = std::round(v);
+  if (std::fabs(r - v) > 1e-6 * std::max(1.0, v)) return std::nullopt;  // not a whole unit
+  return static_cast<uint64_t>(r);
+}
+
+}  // namespace
+
+std::optional<uint64_t> parse_uint(const std::string& text) {
+  std::string t;
+  for (char c : text) {
+    if (c != '_') t.push_back(c);
+  }
+  if (t.empty()) return std::nullopt;
+  int base = 10;
+  size_t i = 0;
+  if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) {
+    base = 16;
+    i = 2;
+  }
+  uint64_t v = 0;
+  for (; i < t.size(); ++i) {
+    int d;
+    char c = static_cast<char>(std::tolower(static_cast<unsigned char>(t[i])));
+    if (c >= '0' && c <= '9') {
+      d = c - '0';
+    } else if (base == 16 && c >= 'a' && c <= 'f') {
+      d = c - 'a' + 10;
+    } else {
+      return std::nullopt;
+    }
+    if (v > (UINT64_MAX - static_cast<uint64_t>(d)) / static_cast<uint64_t>(base)) return std::nullopt;
+    v = v * static_cast<uint64_t>(base) + static_cast<uint64_t>(d);
+  }
+  return v;
+}
+
+std::optional<Duration> parse_duration(const std::string& text) {
+  double n;
+  std::string s;
+  if (!split_number(text, n, s)) return std::nullopt;
+  double f;
+  if (s == "fs") f = 1;
+  else if (s == "ps") f = 1e3;
+  else if (s == "ns") f = 1e6;
+  else if (s == "us") f = 1e9;
+  else if (s == "ms") f = 1e12;
+  else if (s == "s") f = 1e15;
+  else if (s.empty() && n == 0) f = 1;
+  else return std::nullopt;
+  auto v = scale(n, f);
+  if (!v) return std::nullopt;
+  return Duration{*v};
+}
+
+std::optional<Bytes> parse_bytes(const std::string& text) {
+  if (auto plain = parse_uint(text)) return Bytes{*plain};
+  double n;
+  std::string s;
+  if (!split_number(text, n, s)) return std::nullopt;
+  double f;
+  if (s == "B" || s.empty()) f = 1;
+  else if (s == "KiB") f = 1024.0;
+  else if (s == "MiB") f = 1024.0 * 1024;
+  else if (s == "GiB") f = 1024.0 * 1024 * 1024;
+  else if (s == "TiB") f = 1024.0 * 1024 * 1024 * 1024;
+  else if (s == "kB" || s == "KB") f = 1e3;
+  else if (s == "MB") f = 1e6;
+  else if (s == "GB") f = 1e9;
+  else if (s == "TB") f = 1e12;
+  else return std::nullopt;
+  auto v = scale(n, f);
+  if (!v) return std::nullopt;
+  return Bytes{*v};
+}
+
+std::optional<Frequency> parse_frequency(const std::string& text) {
+  double n;
+  std::string s;
+  if (!split_number(text, n, s)) return std::nullopt;
+  double f;
+  if (s == "Hz") f = 1;
+  else if (s == "kHz") f = 1e3;
+  else if (s == "MHz") f = 1e6;
+  else if (s == "GHz") f = 1e9;
+  else return std::nullopt;
+  auto v = scale(n, f);
+  if (!v || *v == 0) return std::nullopt;
+  return Frequency{*v};
+}
+
+std::string format_duration(Duration d) {
+  static const struct { uint64_t f; const char* s; } units[] = {
+      {1000000000000000ull, "s"}, {1000000000000ull, "ms"}, {1000000000ull, "us"},
+      {1000000ull, "ns"}, {1000ull, "ps"}, {1ull, "fs"}};
+  if (d.fs == 0) return "0ns";
+  for (const auto& u : units) {
+    if (d.fs % u.f == 0) return std::to_string(d.fs / u.f) + u.s;
+  }
+  return std::to_string(d.fs) + "fs";
+}
+
+std::string format_bytes(Bytes b) {
+  static const struct { uint64_t f; const char* s; } units[] = {
+      {1ull << 40, "TiB"}, {1ull << 30, "GiB"}, {1ull << 20, "MiB"}, {1ull << 10, "KiB"}};
+  if (b.value == 0) return "0B";
+  for (const auto& u : units) {
+    if (b.value % u.f == 0) return std::to_string(b.value / u.f) + u.s;
+  }
+  return std::to_string(b.value) + "B";
+}
+
+std::string format_frequency(Frequency f) {
+  static const struct { uint64_t f; const char* s; } units[] = {
+      {1000000000ull, "GHz"}, {1000000ull, "MHz"}, {1000ull, "kHz"}};
+  for (const auto& u : units) {
+    if (f.hz % u.f == 0) return std::to_string(f.hz / u.f) + u.s;
+  }
+  return std::to_string(f.hz) + "Hz";
+}
+
+}  // namespace vmsim

@@ -1,0 +1,204 @@
+// Trace-driven core.
+#include "models/cpu/core.hpp"
+
+#include <cstring>
+
+#include "models/common/error.hpp"
+
+namespace vmsim::cpu {
+
+void CoreConfig::validate(const std::string& path) const {
+  config::require(frequency.hz >= 1000000 && frequency.hz <= 100000000000ull, path, "frequency",
+                  format_frequency(frequency), "must be between 1MHz and 100GHz");
+  config::require(cpi >= 0 && cpi <= 1000, path, "cpi", config::format_value(cpi), "must be in [0, 1000]");
+  mmu.validate(path + ".mmu");
+}
+
+namespace {
+sc_core::sc_time period_of(const CoreConfig& cfg) {
+  return sc_core::sc_time(static_cast<double>(cfg.frequency.period_fs()), sc_core::SC_FS);
+}
+}  // namespace
+
+Core::Core(const sc_core::sc_module_name& name, CoreId id, const CoreConfig& cfg, SimMode mode, bool golden_checker,
+           fw::Kernel& kernel, RunControl& control)
+    : sc_core::sc_module(name),
+      data("data"),
+      m_id(id),
+      m_cfg(cfg),
+      m_timed(mode != SimMode::Functional),
+      m_kernel(kernel),
+      m_control(control),
+      m_period(period_of(cfg)),
+      m_period_fs(cfg.frequency.period_fs()),
+      m_mmu("mmu", cfg.mmu, period_of(cfg), mode != SimMode::Functional, golden_checker),
+      m_buf(kPageSize),
+      m_zero_page(kPageSize, 0) {
+  SC_HAS_PROCESS(Core);
+  SC_THREAD(run);
+  for (auto* t : {&m_trans, &m_kernel_trans}) {
+    t->set_byte_enable_ptr(nullptr);
+    t->set_dmi_allowed(false);
+  }
+  m_trans.set_data_ptr(m_buf.data());
+}
+
+uint64_t Core::now_ps() const {
+  sc_core::sc_time t = sc_core::sc_time_stamp() + m_qk.get_local_time();
+  return static_cast<uint64_t>(t.to_seconds() * 1e12 + 0.5);
+}
+
+void Core::charge(uint64_t cycles) {
+  if (m_timed) m_qk.inc(m_period * static_cast<double>(cycles));
+}
+
+void Core::kernel_transport(tlm::tlm_command cmd, PhysAddr pa, uint8_t* buf, uint64_t len) {
+  tlm::tlm_generic_payload& t = m_kernel_trans;
+  t.set_command(cmd);
+  t.set_address(pa.value());
+  t.set_data_ptr(buf);
+  t.set_data_length(static_cast<unsigned>(len));
+  t.set_streaming_width(static_cast<unsigned>(len));
+  t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  if (m_timed) {
+    sc_core::sc_time delay = m_qk.get_local_time();
+    data->b_transport(t, delay);
+    m_qk.set(delay);
+  } else {
+    data->transport_dbg(t);
+    t.set_response_status(tlm::TLM_OK_RESPONSE);
+  }
+  if (!t.is_response_ok()) {
+    throw SimulationError(std::string(name()) + ": firmware access to physical address " + std::to_string(pa.value()) +
+                          " failed: " + t.get_response_string());
+  }
+}
+
+uint64_t Core::read64(PhysAddr pa) {
+  uint64_t v = 0;
+  kernel_transport(tlm::TLM_READ_COMMAND, pa, reinterpret_cast<uint8_t*>(&v), 8);
+  return v;
+}
+
+void Core::write64(PhysAddr pa, uint64_t value) {
+  kernel_transport(tlm::TLM_WRITE_COMMAND, pa, reinterpret_cast<uint8_t*>(&value), 8);
+}
+
+void Core::read_block(PhysAddr pa, uint8_t* buf, uint64_t len) { kernel_transport(tlm::TLM_READ_COMMAND, pa, buf, len); }
+
+void Core::write_block(PhysAddr pa, const uint8_t* buf, uint64_t len) {
+  // TLM payloads take a non-const pointer; a write never modifies the buffer.
+  kernel_transport(tlm::TLM_WRITE_COMMAND, pa, const_cast<uint8_t*>(buf), len);
+}
+
+void Core::zero_frame(Pfn pfn) { write_block(addr_of(pfn), m_zero_page.data(), kPageSize); }
+
+void Core::run() {
+  try {
+    for (CoreTask& task : m_tasks) run_task(task);
+    m_qk.sync();
+    m_finish = sc_core::sc_time_stamp();
+  } catch (...) {
+    m_control.fail(std::current_exception());
+  }
+}
+
+void Core::run_task(CoreTask& task) {
+  sc_core::sc_time t0 = m_qk.get_local_time();
+  std::optional<Pid> pid = m_kernel.create_process(*this, task.spec);
+  if (!pid) {
+    throw SimulationError(std::string(name()) + ": out of memory creating process '" + task.spec.name + "'");
+  }
+  m_kernel.switch_to(*this, *pid);
+  m_fs_kernel += (m_qk.get_local_time() - t0).value();
+  constexpr size_t kBatch = 1024;
+  std::vector<workload::MemOp> ops(kBatch);
+  uint64_t done = 0;
+  bool alive = true;
+  while (alive) {
+    size_t n = task.source->next_batch(ops.data(), kBatch);
+    if (n == 0) break;
+    for (size_t i = 0; i < n; ++i) {
+      if (task.limit != 0 && done == task.limit) {
+        alive = false;
+        break;
+      }
+      if (!access(*pid, ops[i], task.data_ops_are_instructions)) return;  // killed: the firmware already tore the process down
+      ++done;
+      if (m_timed && m_qk.need_sync()) m_qk.sync();
+    }
+  }
+  sc_core::sc_time t1 = m_qk.get_local_time();
+  m_kernel.exit_process(*this, *pid);
+  m_fs_kernel += (m_qk.get_local_time() - t1).value();
+}
+
+bool Core::access(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
+  sc_core::sc_time delay = m_qk.get_local_time();
+  if (m_timed && op.gap != 0) {
+    uint64_t c = static_cast<uint64_t>(static_cast<double>(op.gap) * m_cfg.cpi + 0.5);
+    sc_core::sc_time t = m_period * static_cast<double>(c);
+    m_fs_compute += t.value();
+    delay += t;
+  }
+  m_instructions += op.gap + (op.kind == AccessKind::Fetch || data_op_is_instruction ? 1 : 0);
+  mmu::Translation tr;
+  sc_core::sc_time access_time = sc_core::SC_ZERO_TIME;
+  for (;;) {
+    sc_core::sc_time before = delay;
+    tr = m_mmu.translate(op.va, op.kind, true, delay);
+    m_fs_translate += (delay - before).value();
+    access_time += delay - before;
+    if (!tr.fault) break;
+    ++m_page_faults;
+    m_qk.set(delay);
+    fw::FaultOutcome outcome = m_kernel.handle_page_fault(*this, pid, op.va, op.kind, tr.error_code);
+    sc_core::sc_time after = m_qk.get_local_time();
+    m_fs_fault += (after - delay).value();
+    delay = after;
+    if (outcome == fw::FaultOutcome::Killed) {
+      m_qk.set(delay);
+      return false;
+    }
+  }
+  // The data access itself, at the translated physical address.
+  uint32_t size = op.size == 0 ? 1 : op.size;
+  m_trans.set_address(tr.pa.value());
+  m_trans.set_data_length(size);
+  m_trans.set_streaming_width(size);
+  m_trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  if (op.kind == AccessKind::Write) {
+    // Each written word holds its own virtual address, so memory contents are checkable.
+    uint64_t pattern = op.va.value();
+    for (uint32_t off = 0; off < size; off += 8) std::memcpy(&m_buf[off], &pattern, std::min<uint32_t>(8, size - off));
+    m_trans.set_command(tlm::TLM_WRITE_COMMAND);
+    ++m_writes;
+  } else {
+    m_trans.set_command(tlm::TLM_READ_COMMAND);
+    if (op.kind == AccessKind::Fetch) {
+      ++m_fetches;
+    } else {
+      ++m_reads;
+    }
+  }
+  if (m_timed) {
+    sc_core::sc_time before = delay;
+    data->b_transport(m_trans, delay);
+    m_fs_data += (delay - before).value();
+    access_time += delay - before;
+  } else {
+    data->transport_dbg(m_trans);
+    m_trans.set_response_status(tlm::TLM_OK_RESPONSE);
+  }
+  if (!m_trans.is_response_ok()) {
+    throw SimulationError(std::string(name()) + ": data access to physical address " + std::to_string(tr.pa.value()) +
+                          " failed: " + m_trans.get_response_string());
+  }
+  m_qk.set(delay);
+  if (m_timed) m_access_latency.sample(static_cast<double>(access_time.value()) / static_cast<double>(m_period_fs));
+  ++m_accesses;
+  m_control.count_access();
+  return true;
+}
+
+}  // namespace vmsim::cpu

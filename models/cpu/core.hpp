@@ -1,0 +1,130 @@
+// Trace-driven core: a TLM initiator that replays the memory operations of its processes through its
+// MMU, charges a cost for the non-memory instructions between them, traps into the firmware on page
+// faults, and serves as the HAL the firmware uses while it runs on this core.
+#pragma once
+
+#include <memory>
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/tlm_quantumkeeper.h>
+#include <vector>
+
+#include "firmware/hal/hal.hpp"
+#include "firmware/kernel/kernel.hpp"
+#include "models/common/config.hpp"
+#include "models/common/mode.hpp"
+#include "models/common/stats.hpp"
+#include "models/cpu/run_control.hpp"
+#include "models/mmu/mmu.hpp"
+#include "models/workload/workload.hpp"
+
+namespace vmsim::cpu {
+
+struct CoreConfig {
+  Frequency frequency{3000000000ull};
+  double cpi = 1.0;  // core cycles per non-memory instruction
+  mmu::MmuConfig mmu;
+
+  template <class V>
+  void visit(V& v) {
+    v("frequency", frequency, "Hz", "Core clock");
+    v("cpi", cpi, "cycles/instruction", "Cycles charged per non-memory instruction between memory operations");
+    v.section("mmu", mmu, "Memory-management unit of each core");
+  }
+  void validate(const std::string& path) const;
+};
+
+// A process to run on a core: what the firmware needs to create it, and its workload.
+struct CoreTask {
+  fw::ProcessSpec spec;
+  std::unique_ptr<workload::Source> source;
+  uint64_t limit = 0;  // stop after this many memory operations (0 = run the workload to its end)
+  // Instruction counting: a Fetch op is always one instruction; a data op is one more instruction on top
+  // of its gap only if the source says so (generators: yes; lackey traces count instructions in the gap).
+  bool data_ops_are_instructions = true;
+};
+
+class Core : public sc_core::sc_module, public fw::Hal {
+ public:
+  tlm_utils::simple_initiator_socket<Core> data;
+
+  Core(const sc_core::sc_module_name& name, CoreId id, const CoreConfig& cfg, SimMode mode, bool golden_checker,
+       fw::Kernel& kernel, RunControl& control);
+
+  // Queues a process; processes run one after another in the order added.
+  void add_task(CoreTask task) { m_tasks.push_back(std::move(task)); }
+  mmu::Mmu& mmu() { return m_mmu; }
+  // Simulated time at which this core finished its last process.
+  sc_core::sc_time finish_time() const { return m_finish; }
+
+  // fw::Hal
+  uint64_t read64(PhysAddr pa) override;
+  void write64(PhysAddr pa, uint64_t value) override;
+  void read_block(PhysAddr pa, uint8_t* data, uint64_t len) override;
+  void write_block(PhysAddr pa, const uint8_t* data, uint64_t len) override;
+  void zero_frame(Pfn pfn) override;
+  void invlpg(VirtAddr va) override { m_mmu.invlpg(va); }
+  void set_root(PhysAddr root) override { m_mmu.set_root(root); }
+  void charge(uint64_t cycles) override;
+  CoreId core_id() const override { return m_id; }
+  uint64_t now_ps() const override;
+
+ private:
+  void run();
+  void run_task(CoreTask& task);
+  // One memory operation: translate (trapping into the firmware on faults) and access memory.
+  // Returns false if the process was killed.
+  bool access(Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
+  void kernel_transport(tlm::tlm_command cmd, PhysAddr pa, uint8_t* data, uint64_t len);
+
+  CoreId m_id;
+  CoreConfig m_cfg;
+  bool m_timed;
+  fw::Kernel& m_kernel;
+  RunControl& m_control;
+  sc_core::sc_time m_period;
+  uint64_t m_period_fs;
+  mmu::Mmu m_mmu;
+  std::vector<CoreTask> m_tasks;
+  tlm_utils::tlm_quantumkeeper m_qk;
+  tlm::tlm_generic_payload m_trans;
+  tlm::tlm_generic_payload m_kernel_trans;
+  std::vector<uint8_t> m_buf;
+  std::vector<uint8_t> m_zero_page;
+  sc_core::sc_time m_finish;
+
+  stats::Group m_stats{*this};
+  stats::Scalar m_accesses{m_stats, "accesses", "count", "Memory operations completed"};
+  stats::Scalar m_reads{m_stats, "reads", "count", "Data reads completed"};
+  stats::Scalar m_writes{m_stats, "writes", "count", "Data writes completed"};
+  stats::Scalar m_fetches{m_stats, "fetches", "count", "Instruction fetches completed"};
+  stats::Scalar m_instructions{m_stats, "instructions", "count",
+                               "Instructions retired: those in the gaps between operations plus the memory instructions themselves"};
+  stats::Scalar m_page_faults{m_stats, "page_faults", "count", "Page faults taken (traps into the firmware)"};
+  // Time attribution, accumulated exactly in femtoseconds and reported in core cycles.
+  uint64_t m_fs_compute = 0;
+  uint64_t m_fs_translate = 0;
+  uint64_t m_fs_data = 0;
+  uint64_t m_fs_fault = 0;
+  uint64_t m_fs_kernel = 0;
+  uint64_t cycles_of(uint64_t fs) const { return fs / m_period_fs; }
+  stats::Group m_time_stats{m_stats, "time"};
+  stats::Counter m_t_compute{m_time_stats, "compute", "core cycles", "Cycles in non-memory instructions",
+                             [this] { return cycles_of(m_fs_compute); }};
+  stats::Counter m_t_translate{m_time_stats, "translation", "core cycles", "Cycles in TLB lookups and page walks",
+                               [this] { return cycles_of(m_fs_translate); }};
+  stats::Counter m_t_data{m_time_stats, "data", "core cycles", "Cycles waiting for data memory",
+                          [this] { return cycles_of(m_fs_data); }};
+  stats::Counter m_t_fault{m_time_stats, "fault", "core cycles", "Cycles in the firmware's page-fault handler",
+                           [this] { return cycles_of(m_fs_fault); }};
+  stats::Counter m_t_kernel{m_time_stats, "kernel", "core cycles", "Cycles in process creation and teardown",
+                            [this] { return cycles_of(m_fs_kernel); }};
+  stats::Counter m_cycles{m_stats, "cycles", "core cycles", "Busy cycles: all time categories together", [this] {
+    return cycles_of(m_fs_compute + m_fs_translate + m_fs_data + m_fs_fault + m_fs_kernel);
+  }};
+  stats::Average m_access_latency{m_stats, "access_latency", "core cycles",
+                                  "Translation + data cycles per access (average)"};
+};
+
+}  // namespace vmsim::cpu

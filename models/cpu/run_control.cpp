@@ -1,0 +1,49 @@
+// Run-wide coordination.
+#include "models/cpu/run_control.hpp"
+
+#include <cstdio>
+#include <systemc>
+
+#include "models/common/stats.hpp"
+
+namespace vmsim::cpu {
+
+RunControl::RunControl(uint64_t warmup_accesses, bool progress, uint64_t expected_accesses)
+    : m_warmup(warmup_accesses),
+      m_progress(progress),
+      m_expected(expected_accesses),
+      m_start(std::chrono::steady_clock::now()),
+      m_last(m_start) {}
+
+void RunControl::on_warmup_done() { stats::reset_all(); }
+
+void RunControl::fail(std::exception_ptr e) {
+  if (!m_error) m_error = e;
+  sc_core::sc_stop();
+}
+
+void RunControl::print_progress(bool final_line) {
+  auto now = std::chrono::steady_clock::now();
+  double since_last = std::chrono::duration<double>(now - m_last).count();
+  if (!final_line && since_last < 2.0) return;
+  m_last = now;
+  double host = std::chrono::duration<double>(now - m_start).count();
+  char pct[32] = "";
+  if (m_expected > 0) {
+    std::snprintf(pct, sizeof pct, " (%.0f%%)", 100.0 * static_cast<double>(m_accesses) / static_cast<double>(m_expected));
+  }
+  std::fprintf(stderr, "\r[vmsim] %llu accesses%s, simulated %s, host %.1f s, %.2f M accesses/s   ",
+               static_cast<unsigned long long>(m_accesses), pct, sc_core::sc_time_stamp().to_string().c_str(), host,
+               host > 0 ? static_cast<double>(m_accesses) / host / 1e6 : 0.0);
+  std::fflush(stderr);
+  m_printed = true;
+}
+
+void RunControl::finish() {
+  if (m_printed) {
+    print_progress(true);
+    std::fprintf(stderr, "\n");
+  }
+}
+
+}  // namespace vmsim::cpu

@@ -1,0 +1,33 @@
+// Sparse byte store for physical memory contents: host memory grows with pages written, not with the
+// capacity configured. Pages never written (or written all-zero) read as zero.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+
+#include "models/common/types.hpp"
+
+namespace vmsim::mem {
+
+class SparseStore {
+ public:
+  // Copies len bytes at pa into dst (zeros where nothing was written).
+  void read(PhysAddr pa, uint8_t* dst, uint64_t len) const;
+  // Copies len bytes from src to pa. A write that leaves a whole page zero releases its host memory.
+  void write(PhysAddr pa, const uint8_t* src, uint64_t len);
+  // Number of 4 KiB pages currently holding host memory.
+  uint64_t resident_pages() const { return m_pages.size(); }
+
+ private:
+  using Page = std::array<uint8_t, kPageSize>;
+  const Page* find(uint64_t pfn) const;
+  Page* find_or_create(uint64_t pfn);
+
+  std::unordered_map<uint64_t, std::unique_ptr<Page>> m_pages;
+  mutable uint64_t m_last_pfn = UINT64_MAX;
+  mutable Page* m_last_page = nullptr;
+};
+
+}  // namespace vmsim::mem

@@ -1,0 +1,79 @@
+// Golden checker: independent functional page-table walk.
+#include "models/mmu/golden_checker.hpp"
+
+#include <cstdio>
+
+namespace vmsim::mmu {
+namespace {
+
+std::string hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+}  // namespace
+
+GoldenChecker::GoldenChecker(std::function<uint64_t(uint64_t)> read64, unsigned levels)
+    : m_read64(std::move(read64)), m_levels(levels) {}
+
+std::optional<GoldenTranslation> GoldenChecker::translate(uint64_t root, uint64_t va, std::string* trace) const {
+  constexpr uint64_t kAddrBits = 0x000FFFFFFFFFF000ull;
+  unsigned top_bit = 12 + 9 * m_levels - 1;
+  uint64_t upper = va >> top_bit;
+  if (upper != 0 && upper != (~0ull >> top_bit)) return std::nullopt;  // non-canonical
+  uint64_t table = root & kAddrBits;
+  bool w = true, u = true, nx = false;
+  for (unsigned level = m_levels; level >= 1; --level) {
+    unsigned shift = 12 + 9 * (level - 1);
+    uint64_t entry_pa = table + ((va >> shift) & 511) * 8;
+    uint64_t e = m_read64(entry_pa);
+    if (trace != nullptr) {
+      *trace += " L" + std::to_string(level) + "[" + hex(entry_pa) + "]=" + hex(e);
+    }
+    if ((e & 1) == 0) return std::nullopt;
+    w = w && (e & 2);
+    u = u && (e & 4);
+    nx = nx || (e >> 63);
+    bool ps = (e >> 7) & 1;
+    if (level == 1 || (ps && level <= 3)) {
+      if (ps && level >= 4) return std::nullopt;
+      uint64_t frame = (e & kAddrBits) >> 12;
+      uint64_t page_in_leaf = (va >> 12) & ((1ull << (9 * (level - 1))) - 1);
+      if (frame & ((1ull << (9 * (level - 1))) - 1)) return std::nullopt;
+      return GoldenTranslation{frame + page_in_leaf, w, u, nx, level};
+    }
+    if (ps) return std::nullopt;  // PS in PML4E/PML5E is reserved
+    table = e & kAddrBits;
+  }
+  return std::nullopt;
+}
+
+std::string GoldenChecker::check(uint64_t root, uint64_t va, AccessKind kind, bool user_mode, bool mmu_fault,
+                                 uint64_t mmu_pfn, const char* source) const {
+  ++m_checks;
+  auto g = translate(root, va, nullptr);
+  bool allowed = g && !(user_mode && !g->user) && !(kind == AccessKind::Write && !g->writable) &&
+                 !(kind == AccessKind::Fetch && g->no_execute);
+  if (mmu_fault ? !allowed : (g && g->pfn == mmu_pfn && allowed)) return "";  // consistent: the fast path
+  std::string trace;
+  translate(root, va, &trace);
+  std::string what = std::string(to_string(kind)) + " of va " + hex(va) + " (root " + hex(root) + ")";
+  if (mmu_fault) {
+    return "golden checker: " + what + ": " + source + " raised a page fault but the page tables map it to pfn " +
+           hex(g->pfn) + " with the access allowed; walk:" + trace;
+  }
+  if (!g) {
+    return "golden checker: " + what + ": " + source + " translated it to pfn " + hex(mmu_pfn) +
+           " but the page tables do not map it (stale translation); walk:" + trace;
+  }
+  if (g->pfn != mmu_pfn) {
+    return "golden checker: " + what + ": " + source + " translated it to pfn " + hex(mmu_pfn) +
+           " but the page tables say pfn " + hex(g->pfn) + "; walk:" + trace;
+  }
+  return "golden checker: " + what + ": " + source + " allowed the access but the page tables forbid it (w=" +
+         std::to_string(g->writable) + " u=" + std::to_string(g->user) + " nx=" + std::to_string(g->no_execute) +
+         "); walk:" + trace;
+}
+
+}  // namespace vmsim::mmu

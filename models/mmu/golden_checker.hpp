@@ -1,0 +1,41 @@
+// Golden checker: an independent, purely functional x86-64 walk of the page tables in modeled memory,
+// used to verify every translation the TLB or walker returns. Written separately from PageWalk on
+// purpose, so that a bug in one is not silently shared by the other.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "models/common/types.hpp"
+
+namespace vmsim::mmu {
+
+struct GoldenTranslation {
+  uint64_t pfn = 0;  // 4 KiB frame of the address
+  bool writable = false;
+  bool user = false;
+  bool no_execute = false;
+  unsigned leaf_level = 0;
+};
+
+class GoldenChecker {
+ public:
+  // read64(pa) must return the 8 bytes at physical address pa without side effects or timing.
+  GoldenChecker(std::function<uint64_t(uint64_t)> read64, unsigned levels);
+  // The translation the page tables under `root` give for va, or nullopt if va is unmapped.
+  std::optional<GoldenTranslation> translate(uint64_t root, uint64_t va, std::string* trace = nullptr) const;
+  // Compares what the MMU answered with the tables. Returns "" if consistent, else a report.
+  // mmu_fault: the MMU raised a fault; otherwise mmu_pfn/perms are what it used.
+  std::string check(uint64_t root, uint64_t va, AccessKind kind, bool user_mode, bool mmu_fault, uint64_t mmu_pfn,
+                    const char* source) const;
+  uint64_t checks() const { return m_checks; }
+
+ private:
+  std::function<uint64_t(uint64_t)> m_read64;
+  unsigned m_levels;
+  mutable uint64_t m_checks = 0;
+};
+
+}  // namespace vmsim::mmu

@@ -1,0 +1,159 @@
+// The complete run configuration: simulation controls, the hardware platform, the firmware, and the
+// processes with their workloads. Mirrors the module tree; every default is stated here once.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "firmware/kernel/kernel.hpp"
+#include "models/common/config.hpp"
+#include "models/common/mode.hpp"
+#include "models/cpu/core.hpp"
+#include "models/interconnect/bus.hpp"
+#include "models/memory/physical_memory.hpp"
+
+namespace vmsim::platform {
+
+struct SimConfig {
+  SimMode mode = SimMode::Lt;
+  uint64_t seed = 1;
+  Duration quantum = Duration::ns(1000);
+  uint64_t warmup_accesses = 0;
+  bool checker = false;
+
+  template <class V>
+  void visit(V& v) {
+    v("mode", mode, "", "Fidelity: functional (no timing) or lt (blocking TLM with temporal decoupling)");
+    v("seed", seed, "", "Seed of every random choice in the run (generators); --seed overrides it");
+    v("quantum", quantum, "time", "Temporal-decoupling quantum: how far a core may run ahead of SystemC time");
+    v("warmup_accesses", warmup_accesses, "accesses",
+      "Reset every statistic once this many accesses (all cores together) have completed; 0 = no warm-up");
+    v("checker", checker, "", "Golden checker: re-walk the page tables functionally for every translation");
+  }
+  void validate(const std::string& path) const;
+};
+
+struct SystemConfig {
+  uint64_t cores = 1;
+  cpu::CoreConfig core;
+  interconnect::BusConfig bus;
+  mem::MemoryConfig memory;
+
+  template <class V>
+  void visit(V& v) {
+    v("cores", cores, "cores", "Number of cores (each with its own MMU)");
+    v.section("core", core, "Every core's parameters");
+    v.section("bus", bus, "Memory bus between the cores' ports and memory");
+    v.section("memory", memory, "Physical memory");
+  }
+  void validate(const std::string& path) const;
+};
+
+enum class WorkloadKind { Sequential, Strided, Random, PointerChase, Lackey };
+
+struct WorkloadConfig {
+  WorkloadKind kind = WorkloadKind::Sequential;
+  Bytes footprint{16ull << 20};
+  uint64_t accesses = 1000000;
+  double read_fraction = 0.8;
+  uint32_t access_size = 8;
+  Bytes stride{64};
+  uint32_t gap = 4;
+  config::Address base{0x10000000};
+  std::string trace;
+  bool fetches = true;
+  uint64_t merge_gap_pages = 16;
+  uint64_t limit = 0;
+
+  template <class V>
+  void visit(V& v) {
+    v("kind", kind, "", "Workload source: a synthetic generator or a valgrind lackey trace");
+    v("footprint", footprint, "bytes", "Generators: size of the region touched (its VMA)");
+    v("accesses", accesses, "accesses", "Generators: number of memory operations");
+    v("read_fraction", read_fraction, "ratio", "Generators: probability that an operation is a read (else a write)");
+    v("access_size", access_size, "bytes", "Generators: bytes per operation (power of two, <= 64)");
+    v("stride", stride, "bytes", "strided: distance between consecutive operations");
+    v("gap", gap, "instructions", "Generators: non-memory instructions before every operation");
+    v("base", base, "address", "Generators: virtual address where the region starts (page aligned)");
+    v("trace", trace, "path", "lackey: trace file (valgrind --tool=lackey --trace-mem=yes); relative to the config file");
+    v("fetches", fetches, "", "lackey: replay instruction fetches (I lines) as fetch accesses");
+    v("merge_gap_pages", merge_gap_pages, "pages",
+      "lackey: touched pages closer than this many untouched pages share one VMA");
+    v("limit", limit, "accesses", "Stop the process after this many operations (0 = run to the end)");
+  }
+  void validate(const std::string& path) const;
+};
+
+struct VmaConfig {
+  config::Address start{0};
+  Bytes size{0};
+  std::string prot = "rw-";
+  std::string name;
+
+  template <class V>
+  void visit(V& v) {
+    v("start", start, "address", "First byte of the area (page aligned)");
+    v("size", size, "bytes", "Length (multiple of 4KiB)");
+    v("prot", prot, "", "Permissions as rwx text, e.g. rw- or r-x");
+    v("name", name, "", "Label used in reports");
+  }
+};
+
+struct ProcessConfig {
+  std::string name = "proc";
+  uint64_t core = 0;
+  WorkloadConfig workload;
+  std::vector<VmaConfig> vmas;
+
+  template <class V>
+  void visit(V& v) {
+    v("name", name, "", "Process name used in reports");
+    v("core", core, "core index", "Core the process runs on; processes of one core run one after another");
+    v.section("workload", workload, "What the process does");
+    v.list("vmas", vmas,
+           "Explicit address-space layout; if empty, derived from the workload (generator region or trace scan)");
+  }
+  void validate(const std::string& path, uint64_t cores) const;
+};
+
+struct PlatformConfig {
+  SimConfig sim;
+  SystemConfig system;
+  fw::KernelConfig firmware;
+  std::vector<ProcessConfig> processes;
+
+  template <class V>
+  void visit(V& v) {
+    v.section("sim", sim, "Simulation controls");
+    v.section("system", system, "The modeled hardware");
+    v.section("firmware", firmware, "The firmware OS");
+    v.list("processes", processes, "Processes to run, each with its workload");
+  }
+  void validate() const;
+
+  // Directory of the config file, for resolving relative trace paths ("" = current directory).
+  std::string base_dir;
+};
+
+// Loads FILE, applies --set assignments and an optional seed, validates. Throws InputError.
+PlatformConfig load_platform_config(const std::string& file, const std::vector<std::string>& overrides,
+                                    const std::optional<uint64_t>& seed);
+// The fully resolved config as YAML text.
+std::string resolved_yaml(PlatformConfig& cfg);
+// Markdown table of every key (for docs/CONFIG.md).
+std::string config_reference_markdown();
+
+}  // namespace vmsim::platform
+
+template <>
+struct vmsim::config::EnumNames<vmsim::platform::WorkloadKind> {
+  static const std::vector<std::pair<vmsim::platform::WorkloadKind, const char*>>& table() {
+    using K = vmsim::platform::WorkloadKind;
+    static const std::vector<std::pair<K, const char*>> t = {{K::Sequential, "sequential"},
+                                                             {K::Strided, "strided"},
+                                                             {K::Random, "random"},
+                                                             {K::PointerChase, "pointer_chase"},
+                                                             {K::Lackey, "lackey"}};
+    return t;
+  }
+};

@@ -1,0 +1,179 @@
+// Run outputs.
+#include "models/platform/report.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+#include "models/common/error.hpp"
+#include "models/platform/system.hpp"
+
+namespace vmsim::platform {
+namespace {
+
+// Sum of records named system.coreN<suffix> over all N.
+double sum_cores(const std::vector<stats::Record>& records, const std::string& suffix) {
+  static const std::string prefix = "system.core";
+  double s = 0;
+  for (const auto& r : records) {
+    if (r.name.compare(0, prefix.size(), prefix) != 0) continue;
+    size_t i = prefix.size();
+    size_t j = i;
+    while (j < r.name.size() && std::isdigit(static_cast<unsigned char>(r.name[j]))) ++j;
+    if (j == i) continue;
+    if (r.name.compare(j, std::string::npos, suffix) == 0) s += r.value;
+  }
+  return s;
+}
+
+double find(const std::vector<stats::Record>& records, const std::string& name) {
+  for (const auto& r : records) {
+    if (r.name == name) return r.value;
+  }
+  return 0;
+}
+
+uint64_t u(double v) { return static_cast<uint64_t>(v + 0.5); }
+
+std::string hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string csv_quote(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) {
+    if (c == '"') q += '"';
+    q += c;
+  }
+  return q + "\"";
+}
+
+std::string format_number(double v, bool integral) {
+  if (integral) return std::to_string(u(v));
+  std::ostringstream os;
+  os << std::setprecision(10) << v;
+  return os.str();
+}
+
+}  // namespace
+
+nlohmann::ordered_json make_summary(const std::vector<stats::Record>& records, System& system) {
+  nlohmann::ordered_json s;
+  uint64_t hits = u(sum_cores(records, ".mmu.tlb.hits"));
+  uint64_t misses = u(sum_cores(records, ".mmu.tlb.misses"));
+  sc_core::sc_time end = system.end_time();
+  s["accesses"] = u(sum_cores(records, ".accesses"));
+  s["reads"] = u(sum_cores(records, ".reads"));
+  s["writes"] = u(sum_cores(records, ".writes"));
+  s["fetches"] = u(sum_cores(records, ".fetches"));
+  s["instructions"] = u(sum_cores(records, ".instructions"));
+  s["tlb_hits"] = hits;
+  s["tlb_misses"] = misses;
+  s["tlb_hit_rate"] = hits + misses ? static_cast<double>(hits) / static_cast<double>(hits + misses) : 0.0;
+  s["walks"] = u(sum_cores(records, ".mmu.walker.walks"));
+  s["pte_reads"] = u(sum_cores(records, ".mmu.walker.pte_reads"));
+  nlohmann::ordered_json faults;
+  faults["total"] = u(find(records, "system.os.faults.total"));
+  faults["demand_zero"] = u(find(records, "system.os.faults.demand_zero"));
+  faults["segv_no_vma"] = u(find(records, "system.os.faults.segv_no_vma"));
+  faults["segv_protection"] = u(find(records, "system.os.faults.segv_protection"));
+  faults["oom"] = u(find(records, "system.os.faults.oom"));
+  s["page_faults"] = faults;
+  s["processes_created"] = u(find(records, "system.os.processes.created"));
+  s["processes_exited"] = u(find(records, "system.os.processes.exited"));
+  s["processes_killed"] = u(find(records, "system.os.processes.killed"));
+  s["workload_distinct_pages"] = system.workload_distinct_pages();
+  s["sim_time_ps"] = static_cast<uint64_t>(end.value() / 1000);  // time resolution is 1 fs
+  s["sim_time_ns"] = static_cast<double>(end.value()) / 1e6;
+  uint64_t acc = s["accesses"];
+  double lat = sum_cores(records, ".time.translation") + sum_cores(records, ".time.data");
+  s["avg_access_latency_cycles"] = acc ? lat / static_cast<double>(acc) : 0.0;
+  return s;
+}
+
+void write_stats_json(const std::string& path, const nlohmann::ordered_json& summary,
+                      const std::vector<stats::Record>& records, const std::vector<fw::KillReport>& kills) {
+  nlohmann::ordered_json j;
+  j["summary"] = summary;
+  nlohmann::ordered_json st = nlohmann::ordered_json::object();
+  for (const auto& r : records) {
+    nlohmann::ordered_json e;
+    if (r.integral) {
+      e["value"] = u(r.value);
+    } else {
+      e["value"] = r.value;
+    }
+    e["unit"] = r.unit;
+    e["description"] = r.description;
+    st[r.name] = e;
+  }
+  j["stats"] = st;
+  nlohmann::ordered_json ks = nlohmann::ordered_json::array();
+  for (const auto& k : kills) {
+    nlohmann::ordered_json e;
+    e["pid"] = k.pid;
+    e["name"] = k.name;
+    e["core"] = k.core;
+    e["signal"] = k.signal;
+    e["address"] = hex(k.va.value());
+    e["access"] = to_string(k.kind);
+    e["error_code"] = k.error_code;
+    e["reason"] = k.reason;
+    e["time_ps"] = k.time_ps;
+    ks.push_back(e);
+  }
+  j["kills"] = ks;
+  std::ofstream out(path);
+  if (!out) throw InputError(path + ": cannot write");
+  out << j.dump(2) << "\n";
+}
+
+void write_stats_csv(const std::string& path, const std::vector<stats::Record>& records) {
+  std::ofstream out(path);
+  if (!out) throw InputError(path + ": cannot write");
+  out << "name,value,unit,description\n";
+  for (const auto& r : records) {
+    out << r.name << "," << format_number(r.value, r.integral) << "," << csv_quote(r.unit) << ","
+        << csv_quote(r.description) << "\n";
+  }
+}
+
+void print_summary(std::ostream& os, const nlohmann::ordered_json& s) {
+  auto row = [&](const std::string& k, const std::string& v) {
+    os << "  " << std::left << std::setw(30) << k << std::right << std::setw(18) << v << "\n";
+  };
+  auto num = [](const nlohmann::ordered_json& v) {
+    if (v.is_number_float()) {
+      std::ostringstream o;
+      o << std::fixed << std::setprecision(3) << v.get<double>();
+      return o.str();
+    }
+    return std::to_string(v.get<uint64_t>());
+  };
+  os << "vmsim summary\n";
+  row("accesses", num(s["accesses"]));
+  row("  reads / writes / fetches",
+      num(s["reads"]) + "/" + num(s["writes"]) + "/" + num(s["fetches"]));
+  row("instructions", num(s["instructions"]));
+  row("TLB hits", num(s["tlb_hits"]));
+  row("TLB misses", num(s["tlb_misses"]));
+  row("TLB hit rate", num(s["tlb_hit_rate"]));
+  row("page walks", num(s["walks"]));
+  row("PTE reads", num(s["pte_reads"]));
+  row("page faults", num(s["page_faults"]["total"]));
+  row("  demand-zero", num(s["page_faults"]["demand_zero"]));
+  row("  SIGSEGV (no VMA)", num(s["page_faults"]["segv_no_vma"]));
+  row("  SIGSEGV (protection)", num(s["page_faults"]["segv_protection"]));
+  row("  out of memory", num(s["page_faults"]["oom"]));
+  row("distinct pages in workloads", num(s["workload_distinct_pages"]));
+  row("processes created/exited/killed", num(s["processes_created"]) + "/" + num(s["processes_exited"]) + "/" +
+                                            num(s["processes_killed"]));
+  row("avg access latency (cycles)", num(s["avg_access_latency_cycles"]));
+  row("simulated time (ns)", num(s["sim_time_ns"]));
+}
+
+}  // namespace vmsim::platform

@@ -1,0 +1,135 @@
+// System elaboration.
+#include "models/platform/system.hpp"
+
+#include <tlm_utils/tlm_quantumkeeper.h>
+
+#include "models/common/error.hpp"
+#include "models/workload/generators.hpp"
+#include "models/workload/lackey.hpp"
+
+namespace vmsim::platform {
+namespace {
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+workload::Pattern pattern_of(WorkloadKind k) {
+  switch (k) {
+    case WorkloadKind::Strided: return workload::Pattern::Strided;
+    case WorkloadKind::Random: return workload::Pattern::Random;
+    case WorkloadKind::PointerChase: return workload::Pattern::PointerChase;
+    default: return workload::Pattern::Sequential;
+  }
+}
+
+uint8_t prot_of(const workload::Region& r) {
+  return static_cast<uint8_t>((r.read ? fw::prot::kRead : 0) | (r.write ? fw::prot::kWrite : 0) |
+                              (r.exec ? fw::prot::kExec : 0));
+}
+
+uint8_t prot_of(const std::string& text) {
+  return static_cast<uint8_t>((text[0] == 'r' ? fw::prot::kRead : 0) | (text[1] == 'w' ? fw::prot::kWrite : 0) |
+                              (text[2] == 'x' ? fw::prot::kExec : 0));
+}
+
+std::string hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+}  // namespace
+
+System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, bool progress)
+    : sc_core::sc_module(name), m_cfg(cfg) {
+  uint64_t expected = 0;
+  for (const auto& p : cfg.processes) {
+    if (p.workload.kind != WorkloadKind::Lackey) {
+      expected += p.workload.limit ? std::min(p.workload.limit, p.workload.accesses) : p.workload.accesses;
+    }
+  }
+  m_control = std::make_unique<cpu::RunControl>(cfg.sim.warmup_accesses, progress, expected);
+  m_memory = std::make_unique<mem::PhysicalMemory>("memory", cfg.system.memory);
+  m_bus = std::make_unique<interconnect::Bus>("membus", cfg.system.bus);
+  m_kernel = std::make_unique<fw::Kernel>("os", cfg.firmware, cfg.system.memory.size.value);
+  m_bus->out.bind(m_memory->in);
+  for (uint64_t i = 0; i < cfg.system.cores; ++i) {
+    std::string n = "core" + std::to_string(i);
+    m_cores.push_back(std::make_unique<cpu::Core>(n.c_str(), static_cast<CoreId>(i), cfg.system.core, cfg.sim.mode,
+                                                  cfg.sim.checker, *m_kernel, *m_control));
+    m_cores.back()->data.bind(m_bus->in);
+    m_cores.back()->mmu().walker().mem.bind(m_bus->in);
+  }
+  for (size_t i = 0; i < cfg.processes.size(); ++i) {
+    const ProcessConfig& pc = cfg.processes[i];
+    const WorkloadConfig& w = pc.workload;
+    std::string path = "processes[" + std::to_string(i) + "]";
+    cpu::CoreTask task;
+    task.spec.name = pc.name;
+    task.spec.core = static_cast<CoreId>(pc.core);
+    task.limit = w.limit;
+    std::vector<workload::Region> regions;
+    if (w.kind == WorkloadKind::Lackey) {
+      std::string trace = w.trace;
+      if (!trace.empty() && trace[0] != '/') trace = cfg.base_dir + trace;
+      workload::LackeyOptions opt;
+      opt.fetches = w.fetches;
+      workload::TraceScan scan = workload::scan_lackey(trace, opt, w.merge_gap_pages);
+      regions = scan.regions;
+      m_distinct_pages += scan.distinct_pages;
+      task.source = std::make_unique<workload::LackeyReader>(trace, opt);
+      task.data_ops_are_instructions = false;  // the reader counts I lines in the gaps
+    } else {
+      workload::GeneratorParams gp;
+      gp.pattern = pattern_of(w.kind);
+      gp.base = VirtAddr{w.base.value};
+      gp.footprint = w.footprint.value;
+      gp.accesses = w.limit ? std::min(w.limit, w.accesses) : w.accesses;
+      gp.read_fraction = w.read_fraction;
+      gp.access_size = w.access_size;
+      gp.stride = w.stride.value;
+      gp.gap = w.gap;
+      gp.seed = splitmix64(cfg.sim.seed ^ (0x1000003ull * (i + 1)));
+      try {
+        regions.push_back(workload::generator_region(gp));
+        m_distinct_pages += workload::generator_distinct_pages(gp);
+        task.source = workload::make_generator(gp);
+      } catch (const std::invalid_argument& e) {
+        throw InputError(path + ".workload: " + e.what());
+      }
+    }
+    if (!pc.vmas.empty()) {
+      for (const VmaConfig& v : pc.vmas) {
+        task.spec.vmas.push_back(fw::Vma{VirtAddr{v.start.value}, VirtAddr{v.start.value + v.size.value},
+                                         prot_of(v.prot), v.name.empty() ? hex(v.start.value) : v.name});
+      }
+    } else {
+      for (const workload::Region& r : regions) {
+        task.spec.vmas.push_back(fw::Vma{r.start, r.end, prot_of(r), hex(r.start.value())});
+      }
+    }
+    m_cores[pc.core]->add_task(std::move(task));
+  }
+  tlm_utils::tlm_quantumkeeper::set_global_quantum(
+      sc_core::sc_time(static_cast<double>(cfg.sim.quantum.fs), sc_core::SC_FS));
+}
+
+System::~System() = default;
+
+void System::run() {
+  sc_core::sc_start();
+  m_control->finish();
+  if (m_control->error()) std::rethrow_exception(m_control->error());
+}
+
+sc_core::sc_time System::end_time() const {
+  sc_core::sc_time t = sc_core::SC_ZERO_TIME;
+  for (const auto& c : m_cores) t = std::max(t, c->finish_time());
+  return t;
+}
+
+}  // namespace vmsim::platform

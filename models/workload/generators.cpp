@@ -1,0 +1,251 @@
+// Synthetic workload generators: address streams, Read/Write choice and distinct-page counting.
+#include "models/workload/generators.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+namespace vmsim::workload {
+namespace {
+
+constexpr uint64_t kLineSize = 64;
+constexpr uint64_t kAllReads = uint64_t{1} << 53;  // kind threshold meaning "every op is a Read"
+constexpr uint64_t kMaxChaseLines = uint64_t{1} << 32;
+constexpr uint64_t kMaxRegionEnd = ~uint64_t{0} - kPageMask;  // 0xFFFFFFFFFFFFF000
+
+// SplitMix64 (Steele, Lea, Flood 2014): a tiny, fast, fully specified 64-bit generator. Drives the
+// Read/Write choice, which must be cheap enough for 50+ M ops/s.
+class SplitMix64 {
+ public:
+  explicit SplitMix64(uint64_t seed) : m_state(seed) {}
+  uint64_t operator()() {
+    uint64_t z = (m_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+
+ private:
+  uint64_t m_state;
+};
+
+__extension__ typedef unsigned __int128 Uint128;  // GCC/Clang extension; __extension__ keeps -Wpedantic quiet
+
+// floor(r * range / 2^64): maps a uniform 64-bit value onto [0, range).
+inline uint64_t scale_to_range(uint64_t r, uint64_t range) {
+  return static_cast<uint64_t>((static_cast<Uint128>(r) * range) >> 64);
+}
+
+void validate(const GeneratorParams& p) {
+  const auto fail = [](const std::string& msg) { throw std::invalid_argument("generator: " + msg); };
+  if ((p.base.value() & kPageMask) != 0) fail("base must be page aligned, got " + std::to_string(p.base.value()));
+  if (p.footprint == 0 || (p.footprint & kPageMask) != 0)
+    fail("footprint must be a positive multiple of 4096, got " + std::to_string(p.footprint));
+  if (p.footprint > kMaxRegionEnd - p.base.value())  // keeps Region::end representable
+    fail("base + footprint must not exceed 0xFFFFFFFFFFFFF000");
+  if (p.access_size == 0 || p.access_size > kLineSize || (p.access_size & (p.access_size - 1)) != 0)
+    fail("access_size must be a power of two in [1, 64], got " + std::to_string(p.access_size));
+  if (!(p.read_fraction >= 0.0 && p.read_fraction <= 1.0))
+    fail("read_fraction must be in [0, 1], got " + std::to_string(p.read_fraction));
+  if (p.pattern == Pattern::Strided && p.stride == 0) fail("stride must be > 0 for the strided pattern");
+  if (p.pattern == Pattern::PointerChase && p.footprint / kLineSize > kMaxChaseLines)
+    fail("footprint too large for pointer_chase (at most 2^32 lines)");
+}
+
+// The generator behind make_generator(). All patterns share one class; next_batch() dispatches once per call
+// so the per-op loops stay tight.
+class SyntheticSource final : public Source {
+ public:
+  explicit SyntheticSource(const GeneratorParams& p)
+      : m_pattern(p.pattern),
+        m_base(p.base.value()),
+        m_footprint(p.footprint),
+        m_remaining(p.accesses),
+        m_size(p.access_size),
+        m_gap(p.gap),
+        m_align_mask(~uint64_t{p.access_size - 1}),
+        m_addr_rng(p.seed),
+        m_kind_rng(p.seed) {
+    if (p.pattern == Pattern::Sequential) m_step = p.access_size;
+    if (p.pattern == Pattern::Strided) m_step = p.stride % p.footprint;
+    if (p.pattern == Pattern::Random) m_slots = p.footprint / p.access_size;
+    if (p.pattern == Pattern::PointerChase) {
+      m_read_threshold = kAllReads;
+      build_cycle(p.footprint / kLineSize);
+    } else {
+      m_read_threshold = static_cast<uint64_t>(std::ldexp(p.read_fraction, 53));
+    }
+  }
+
+  bool next(MemOp& op) override { return next_batch(&op, 1) == 1; }
+
+  size_t next_batch(MemOp* out, size_t n) override {
+    if (n > m_remaining) n = static_cast<size_t>(m_remaining);
+    if (n == 0) return 0;
+    switch (m_pattern) {
+      case Pattern::Sequential:
+      case Pattern::Strided: fill_linear(out, n); break;
+      case Pattern::Random: fill_random(out, n); break;
+      case Pattern::PointerChase: fill_chase(out, n); break;
+    }
+    m_remaining -= n;
+    return n;
+  }
+
+ private:
+  // Sattolo's algorithm: a uniformly random single cycle over n lines, stored as successor indices.
+  void build_cycle(uint64_t n) {
+    m_next.resize(n);
+    for (uint64_t i = 0; i < n; ++i) m_next[i] = static_cast<uint32_t>(i);
+    for (uint64_t i = n - 1; i >= 1; --i) std::swap(m_next[i], m_next[scale_to_range(m_addr_rng(), i)]);
+  }
+
+  AccessKind draw_kind() {
+    if (m_read_threshold == kAllReads) return AccessKind::Read;
+    if (m_read_threshold == 0) return AccessKind::Write;
+    static_assert(static_cast<int>(AccessKind::Read) == 0 && static_cast<int>(AccessKind::Write) == 1);
+    return static_cast<AccessKind>((m_kind_rng() >> 11) >= m_read_threshold);  // branch-free Read/Write
+  }
+
+  void fill_linear(MemOp* out, size_t n) {
+    const uint64_t base = m_base;
+    const uint64_t mask = m_align_mask;
+    const uint64_t wrap = m_footprint - m_step;  // offset at which adding m_step reaches the footprint
+    uint64_t offset = m_offset;
+    for (size_t i = 0; i < n; ++i) {
+      out[i] = MemOp{VirtAddr{base + (offset & mask)}, m_size, draw_kind(), m_gap};
+      offset = offset >= wrap ? offset - wrap : offset + m_step;
+    }
+    m_offset = offset;
+  }
+
+  void fill_random(MemOp* out, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t slot = scale_to_range(m_addr_rng(), m_slots);
+      out[i] = MemOp{VirtAddr{m_base + slot * m_size}, m_size, draw_kind(), m_gap};
+    }
+  }
+
+  void fill_chase(MemOp* out, size_t n) {
+    uint64_t line = m_line;
+    for (size_t i = 0; i < n; ++i) {
+      out[i] = MemOp{VirtAddr{m_base + line * kLineSize}, m_size, AccessKind::Read, m_gap};
+      line = m_next[line];
+    }
+    m_line = line;
+  }
+
+  Pattern m_pattern;
+  uint64_t m_base;
+  uint64_t m_footprint;
+  uint64_t m_remaining;
+  uint32_t m_size;
+  uint32_t m_gap;
+  uint64_t m_align_mask;
+  uint64_t m_read_threshold = 0;  // op is a Read iff (kind draw >> 11) < this; kAllReads / 0 skip the draw
+  uint64_t m_step = 0;            // Sequential/Strided: offset increment, < footprint
+  uint64_t m_offset = 0;          // Sequential/Strided: current offset in [0, footprint)
+  uint64_t m_slots = 0;           // Random: footprint / access_size
+  uint64_t m_line = 0;            // PointerChase: current line index
+  std::vector<uint32_t> m_next;   // PointerChase: successor of each line in the cycle
+  std::mt19937_64 m_addr_rng;
+  SplitMix64 m_kind_rng;
+};
+
+// Counts distinct pages by replaying the generator's addresses (kinds are not drawn: they use their own
+// engine, so the addresses are unchanged). Uses a bitmap over the footprint's pages or a sorted list of
+// page numbers, whichever is smaller.
+uint64_t count_pages_by_replay(const GeneratorParams& p) {
+  GeneratorParams q = p;
+  q.read_fraction = 1.0;
+  SyntheticSource src(q);
+  const uint64_t footprint_pages = p.footprint >> kPageShift;
+  constexpr size_t kBatch = 4096;
+  std::vector<MemOp> batch(kBatch);
+  const bool use_bitmap = footprint_pages / 8 <= p.accesses * 8 || p.accesses > (~uint64_t{0} >> 4);
+  if (use_bitmap) {
+    std::vector<uint64_t> bits((footprint_pages + 63) / 64, 0);
+    uint64_t count = 0;
+    while (size_t got = src.next_batch(batch.data(), kBatch)) {
+      for (size_t i = 0; i < got; ++i) {
+        const uint64_t page = (batch[i].va.value() - p.base.value()) >> kPageShift;
+        const uint64_t bit = uint64_t{1} << (page & 63);
+        if ((bits[page >> 6] & bit) == 0) {
+          bits[page >> 6] |= bit;
+          ++count;
+        }
+      }
+    }
+    return count;
+  }
+  std::vector<uint64_t> pages;
+  pages.reserve(static_cast<size_t>(p.accesses));
+  while (size_t got = src.next_batch(batch.data(), kBatch)) {
+    for (size_t i = 0; i < got; ++i) pages.push_back(batch[i].va.value() >> kPageShift);
+  }
+  std::sort(pages.begin(), pages.end());
+  return static_cast<uint64_t>(std::unique(pages.begin(), pages.end()) - pages.begin());
+}
+
+}  // namespace
+
+std::unique_ptr<Source> make_generator(const GeneratorParams& p) {
+  validate(p);
+  return std::make_unique<SyntheticSource>(p);
+}
+
+Region generator_region(const GeneratorParams& p) {
+  validate(p);
+  return Region{p.base, VirtAddr{p.base.value() + p.footprint}, true, true, false};
+}
+
+uint64_t generator_distinct_pages(const GeneratorParams& p) {
+  validate(p);
+  if (p.accesses == 0) return 0;
+  const uint64_t all_pages = p.footprint >> kPageShift;
+  switch (p.pattern) {
+    case Pattern::Sequential: {
+      // Offsets 0, S, 2S, ... are contiguous until they wrap; one lap covers every page.
+      const uint64_t lap = p.footprint / p.access_size;
+      if (p.accesses >= lap) return all_pages;
+      return (p.accesses * p.access_size + kPageSize - 1) >> kPageShift;
+    }
+    case Pattern::Strided: {
+      // i*stride mod F runs through the multiples of g = gcd(stride mod F, F) with period F/g. Aligning down
+      // to S (which divides 4096) never changes the page. A full period hits every page if g <= 4096 (each
+      // page spans a multiple of g), else F/g distinct pages (multiples more than a page apart).
+      const uint64_t g = std::gcd(p.stride % p.footprint, p.footprint);
+      const uint64_t period = p.footprint / g;
+      if (p.accesses >= period) return g <= kPageSize ? all_pages : period;
+      return count_pages_by_replay(p);
+    }
+    case Pattern::PointerChase:
+      if (p.accesses >= p.footprint / kLineSize) return all_pages;
+      return count_pages_by_replay(p);
+    case Pattern::Random: return count_pages_by_replay(p);
+  }
+  return 0;
+}
+
+const char* to_string(Pattern p) {
+  switch (p) {
+    case Pattern::Sequential: return "sequential";
+    case Pattern::Strided: return "strided";
+    case Pattern::Random: return "random";
+    case Pattern::PointerChase: return "pointer_chase";
+  }
+  return "?";
+}
+
+std::optional<Pattern> pattern_from_string(const std::string& text) {
+  for (Pattern p : {Pattern::Sequential, Pattern::Strided, Pattern::Random, Pattern::PointerChase}) {
+    if (text == to_string(p)) return p;
+  }
+  return std::nullopt;
+}
+
+}  // namespace vmsim::workload

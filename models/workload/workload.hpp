@@ -1,0 +1,47 @@
+// Workload interface: the stream of memory operations a simulated core replays, and the regions it touches.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "models/common/types.hpp"
+
+namespace vmsim::workload {
+
+// One memory operation of a workload.
+struct MemOp {
+  VirtAddr va;      // virtual address of the access
+  uint32_t size;    // bytes (1..4096); never crosses a 4 KiB page boundary (readers split crossing accesses)
+  AccessKind kind;  // Read, Write or Fetch
+  uint32_t gap;     // non-memory instructions retired since the previous MemOp (charged by the core)
+};
+
+// A stream of MemOps. Not thread-safe; one consumer at a time.
+class Source {
+ public:
+  virtual ~Source() = default;
+
+  // Fills op with the next operation; returns false (op unspecified) at the end of the workload, and keeps
+  // returning false afterwards. Throws InputError on malformed input.
+  virtual bool next(MemOp& op) = 0;
+
+  // Writes up to n operations to out[0..n) and nothing else; returns the number written, which is < n only
+  // at the end of the workload (0 once it is exhausted). The stream is the same one next() yields, so the
+  // two may be mixed. The default loops next(); sources override it for speed. Throws like next().
+  virtual size_t next_batch(MemOp* out, size_t n) {
+    size_t written = 0;
+    while (written < n && next(out[written])) ++written;
+    return written;
+  }
+};
+
+// A page-aligned virtual address range [start, end) and the access rights a workload needs in it.
+struct Region {
+  VirtAddr start;
+  VirtAddr end;
+  bool read;
+  bool write;
+  bool exec;
+};
+
+}  // namespace vmsim::workload

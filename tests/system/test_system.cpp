@@ -1,0 +1,302 @@
+// System tests: the vmsim command line on whole configurations, checked through its output files.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class System : public testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
+    m_dir = testing::TempDir() + "vmsim_" + info->name() + "_" + std::to_string(::getpid());
+    ASSERT_EQ(std::system(("rm -rf " + m_dir + " && mkdir -p " + m_dir).c_str()), 0);
+  }
+  void TearDown() override {
+    if (!HasFailure()) std::system(("rm -rf " + m_dir).c_str());
+  }
+
+  // Runs `vmsim ARGS` with stdout/stderr captured.
+  Result vmsim(const std::string& args) {
+    std::string out = m_dir + "/stdout.txt", err = m_dir + "/stderr.txt";
+    std::string cmd = std::string(VMSIM_BIN) + " " + args + " >" + out + " 2>" + err;
+    int status = std::system(cmd.c_str());
+    Result r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
+  }
+  std::string write(const std::string& name, const std::string& text) {
+    std::string p = m_dir + "/" + name;
+    std::ofstream(p) << text;
+    return p;
+  }
+  nlohmann::json stats(const std::string& out_dir) { return nlohmann::json::parse(slurp(out_dir + "/stats.json")); }
+  uint64_t stat(const nlohmann::json& j, const std::string& name) {
+    EXPECT_TRUE(j["stats"].contains(name)) << name;
+    return j["stats"][name]["value"].get<uint64_t>();
+  }
+  // Every frame returned: nothing leaked by processes that exited or were killed.
+  void expect_frames_conserved(const nlohmann::json& j) {
+    EXPECT_EQ(stat(j, "system.os.frames.free") + stat(j, "system.os.frames.reserved"),
+              stat(j, "system.os.frames.managed"));
+  }
+  std::string m_dir;
+};
+
+const std::string kSmall = R"(
+sim:
+  checker: true
+system:
+  cores: 2
+  memory:
+    size: 256MiB
+processes:
+  - name: seq
+    core: 0
+    workload: {kind: sequential, footprint: 2MiB, accesses: 60000}
+  - name: rnd
+    core: 1
+    workload: {kind: random, footprint: 8MiB, accesses: 40000, read_fraction: 0.5}
+)";
+
+TEST_F(System, DefaultPresetRunsAndFaultsEqualDistinctPages) {
+  Result r = vmsim(std::string("run ") + VMSIM_SOURCE_DIR "/configs/presets/default.yaml --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* f : {"stats.json", "stats.csv", "config.resolved.yaml"}) {
+    EXPECT_FALSE(slurp(m_dir + "/out/" + f).empty()) << f;
+  }
+  for (const char* s : {"accesses", "TLB hits", "TLB misses", "page walks", "page faults", "simulated time"}) {
+    EXPECT_NE(r.out.find(s), std::string::npos) << s;
+  }
+  nlohmann::json j = stats(m_dir + "/out");
+  const auto& s = j["summary"];
+  EXPECT_EQ(s["accesses"], 3000000);
+  EXPECT_EQ(s["page_faults"]["demand_zero"], s["workload_distinct_pages"]);
+  EXPECT_EQ(s["page_faults"]["total"], s["workload_distinct_pages"]);
+  EXPECT_EQ(s["tlb_hits"].get<uint64_t>() + s["tlb_misses"].get<uint64_t>(),
+            stat(j, "system.core0.mmu.translations") + stat(j, "system.core1.mmu.translations"));
+  EXPECT_EQ(s["walks"], s["tlb_misses"]);
+  EXPECT_EQ(s["processes_exited"], 3);
+  EXPECT_EQ(s["processes_killed"], 0);
+  EXPECT_GT(s["sim_time_ps"].get<uint64_t>(), 0u);
+  EXPECT_GT(stat(j, "system.core0.mmu.checker_checks"), 0u);
+  expect_frames_conserved(j);
+  std::string csv = slurp(m_dir + "/out/stats.csv");
+  EXPECT_EQ(csv.rfind("name,value,unit,description\n", 0), 0u);
+  EXPECT_NE(csv.find("system.core0.mmu.tlb.hits,"), std::string::npos);
+}
+
+TEST_F(System, ResolvedConfigReproducesTheRun) {
+  std::string cfg = write("small.yaml", kSmall);
+  ASSERT_EQ(vmsim("run " + cfg + " -q --out " + m_dir + "/a").code, 0);
+  Result r = vmsim("run " + m_dir + "/a/config.resolved.yaml -q --out " + m_dir + "/b");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(slurp(m_dir + "/a/stats.json"), slurp(m_dir + "/b/stats.json"));
+  EXPECT_EQ(slurp(m_dir + "/a/config.resolved.yaml"), slurp(m_dir + "/b/config.resolved.yaml"));
+  std::string resolved = slurp(m_dir + "/a/config.resolved.yaml");
+  for (const char* key : {"quantum:", "hit_latency:", "step_latency:", "page_descriptor_bytes:", "fault_entry:"}) {
+    EXPECT_NE(resolved.find(key), std::string::npos) << key;
+  }
+}
+
+TEST_F(System, SameSeedIsBitIdenticalOtherSeedDiffers) {
+  std::string cfg = write("small.yaml", kSmall);
+  ASSERT_EQ(vmsim("run " + cfg + " -q --seed 7 --out " + m_dir + "/a").code, 0);
+  ASSERT_EQ(vmsim("run " + cfg + " -q --seed 7 --out " + m_dir + "/b").code, 0);
+  ASSERT_EQ(vmsim("run " + cfg + " -q --seed 8 --out " + m_dir + "/c").code, 0);
+  EXPECT_EQ(slurp(m_dir + "/a/stats.json"), slurp(m_dir + "/b/stats.json"));
+  EXPECT_EQ(slurp(m_dir + "/a/stats.csv"), slurp(m_dir + "/b/stats.csv"));
+  EXPECT_NE(slurp(m_dir + "/a/stats.json"), slurp(m_dir + "/c/stats.json"));
+}
+
+TEST_F(System, InvalidAccessKillsOnlyThatProcess) {
+  // 'bad' touches two pages of its heap, then an address outside every VMA, then would go on.
+  std::string trace = write("bad.lackey",
+                            "==1== Lackey, an example Valgrind tool\n"
+                            " L 10000000,8\n S 10001000,8\n L 20000000,8\n S 10002000,8\n");
+  std::string cfg = write("segv.yaml", R"(
+sim: {checker: true}
+system: {cores: 2, memory: {size: 256MiB}}
+processes:
+  - name: good0
+    core: 0
+    workload: {kind: sequential, footprint: 1MiB, accesses: 50000}
+  - name: bad
+    core: 1
+    workload: {kind: lackey, trace: bad.lackey}
+    vmas:
+      - {start: 0x10000000, size: 64KiB, prot: rw-, name: heap}
+  - name: good1
+    core: 1
+    workload: {kind: random, footprint: 1MiB, accesses: 20000}
+)");
+  Result r = vmsim("run " + cfg + " --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("process 2 'bad' killed by SIGSEGV"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("read at 0x20000000"), std::string::npos) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  const auto& s = j["summary"];
+  EXPECT_EQ(s["processes_killed"], 1);
+  EXPECT_EQ(s["processes_exited"], 2);
+  EXPECT_EQ(s["page_faults"]["segv_no_vma"], 1);
+  ASSERT_EQ(j["kills"].size(), 1u);
+  EXPECT_EQ(j["kills"][0]["name"], "bad");
+  EXPECT_EQ(j["kills"][0]["address"], "0x20000000");
+  EXPECT_EQ(j["kills"][0]["access"], "read");
+  EXPECT_EQ(j["kills"][0]["core"], 1);
+  EXPECT_NE(j["kills"][0]["reason"].get<std::string>().find("not in any VMA"), std::string::npos);
+  // Both good processes ran to completion; 'bad' completed its first two accesses only.
+  EXPECT_EQ(s["accesses"], 50000 + 20000 + 2);
+  expect_frames_conserved(j);
+}
+
+TEST_F(System, WriteToReadOnlyVmaIsAProtectionKill) {
+  write("ro.lackey", " L 10000000,8\n S 10000010,8\n");
+  std::string cfg = write("ro.yaml", R"(
+system: {memory: {size: 64MiB}}
+processes:
+  - name: ro
+    workload: {kind: lackey, trace: ro.lackey}
+    vmas: [{start: 0x10000000, size: 4KiB, prot: r--}]
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  EXPECT_EQ(j["summary"]["page_faults"]["segv_protection"], 1);
+  EXPECT_EQ(j["summary"]["page_faults"]["demand_zero"], 1);
+  EXPECT_EQ(j["kills"][0]["access"], "write");
+  EXPECT_EQ(j["kills"][0]["error_code"], 0x7);  // present, write, user
+}
+
+TEST_F(System, LtAndFunctionalModesComputeTheSameCounts) {
+  std::string cfg = write("small.yaml", kSmall);
+  ASSERT_EQ(vmsim("run " + cfg + " -q --out " + m_dir + "/lt").code, 0);
+  ASSERT_EQ(vmsim("run " + cfg + " -q --set sim.mode=functional --out " + m_dir + "/fn").code, 0);
+  nlohmann::json lt = stats(m_dir + "/lt"), fn = stats(m_dir + "/fn");
+  for (const char* k : {"accesses", "tlb_hits", "tlb_misses", "walks", "pte_reads", "page_faults"}) {
+    EXPECT_EQ(lt["summary"][k], fn["summary"][k]) << k;
+  }
+  EXPECT_GT(lt["summary"]["sim_time_ps"].get<uint64_t>(), 0u);
+  EXPECT_EQ(fn["summary"]["sim_time_ps"], 0);
+}
+
+TEST_F(System, WarmupResetsStatistics) {
+  std::string cfg = write("small.yaml", kSmall);
+  ASSERT_EQ(vmsim("run " + cfg + " -q --set sim.warmup_accesses=30000 --out " + m_dir + "/w").code, 0);
+  nlohmann::json j = stats(m_dir + "/w");
+  EXPECT_EQ(j["summary"]["accesses"], 100000 - 30000);
+}
+
+TEST_F(System, MisspeltKeyNamesThePathAndFile) {
+  std::string cfg = write("typo.yaml", "system:\n  core:\n    mmu:\n      tlb:\n        entires: 128\n");
+  Result r = vmsim("run " + cfg + " --out " + m_dir + "/out");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find(cfg + ":5"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("unknown config key 'system.core.mmu.tlb.entires'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("did you mean 'system.core.mmu.tlb.entries'"), std::string::npos) << r.err;
+}
+
+TEST_F(System, BadInputExitsTwoWithOneLineReason) {
+  auto one_line = [](const Result& r) { return r.err.find('\n') == r.err.size() - 1; };
+  Result r = vmsim("run " + m_dir + "/missing.yaml");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(one_line(r)) << r.err;
+  EXPECT_NE(r.err.find("missing.yaml: cannot open"), std::string::npos) << r.err;
+
+  r = vmsim("run " + write("broken.yaml", "sim: [1, 2\nsystem: {}\n"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(one_line(r)) << r.err;
+  EXPECT_NE(r.err.find("YAML syntax error"), std::string::npos) << r.err;
+
+  std::string cfg = write("small.yaml", kSmall);
+  r = vmsim("run " + cfg + " --set system.memory.size=3MiB --out " + m_dir + "/o");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("system.memory.size: bad value '3MiB'"), std::string::npos) << r.err;
+
+  r = vmsim("run " + cfg + " --set processes.1.core=5 --out " + m_dir + "/o");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("processes[1].core: bad value '5'"), std::string::npos) << r.err;
+
+  r = vmsim("run " + cfg + " --set sim.mode=fast --out " + m_dir + "/o");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("sim.mode: bad value 'fast' (expected functional | lt)"), std::string::npos) << r.err;
+
+  write("bad.lackey", " L 10000000,8\nI  zz,2\n");
+  r = vmsim("run " + write("t.yaml", "processes:\n  - workload: {kind: lackey, trace: bad.lackey}\n") + " --out " +
+            m_dir + "/o");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(one_line(r)) << r.err;
+  EXPECT_NE(r.err.find("bad.lackey:2: malformed lackey line"), std::string::npos) << r.err;
+
+  r = vmsim("run " + write("nt.yaml", "processes:\n  - workload: {kind: lackey, trace: nope.lackey}\n"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("nope.lackey: cannot open"), std::string::npos) << r.err;
+
+  r = vmsim("frobnicate");
+  EXPECT_EQ(r.code, 2);
+  r = vmsim("--help");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("run"), std::string::npos);
+}
+
+TEST_F(System, LackeyTraceOfARealProgramReplays) {
+  // Trace `sort` on a small input with valgrind's lackey tool, then replay it through the system.
+  std::string input = write("input.txt", "pear\napple\nfig\nbanana\ncherry\n");
+  std::string trace = m_dir + "/sort.lackey";
+  std::string cmd = "valgrind --tool=lackey --trace-mem=yes --log-file=" + trace + " sort " + input + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "valgrind is required (scripts/install-deps.sh installs it)";
+  std::string cfg = write("sort.yaml", R"(
+sim: {checker: true}
+processes:
+  - name: sort
+    workload: {kind: lackey, trace: sort.lackey}
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  const auto& s = j["summary"];
+  EXPECT_GT(s["accesses"].get<uint64_t>(), 100000u);
+  EXPECT_GT(s["fetches"].get<uint64_t>(), 0u);
+  EXPECT_EQ(s["page_faults"]["demand_zero"], s["workload_distinct_pages"]);
+  EXPECT_EQ(s["page_faults"]["total"], s["workload_distinct_pages"]);
+  EXPECT_EQ(s["processes_exited"], 1);
+  EXPECT_EQ(s["processes_killed"], 0);
+  expect_frames_conserved(j);
+}
+
+TEST_F(System, GeneratedReferencesInDocsAreCurrent) {
+  Result r = vmsim("doc config");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string config_md = slurp(VMSIM_SOURCE_DIR "/docs/CONFIG.md");
+  EXPECT_NE(config_md.find(r.out), std::string::npos)
+      << "docs/CONFIG.md is out of date: regenerate its table with `vmsim doc config`";
+  r = vmsim(std::string("doc stats ") + VMSIM_SOURCE_DIR "/configs/presets/default.yaml");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string stats_md = slurp(VMSIM_SOURCE_DIR "/docs/STATS.md");
+  EXPECT_NE(stats_md.find(r.out), std::string::npos)
+      << "docs/STATS.md is out of date: regenerate its table with `vmsim doc stats configs/presets/default.yaml`";
+}
+
+}  // namespace
