@@ -32,8 +32,8 @@ void RunControl::print_progress(bool final_line) {
   if (m_expected > 0) {
     std::snprintf(pct, sizeof pct, " (%.0f%%)", 100.0 * static_cast<double>(m_accesses) / static_cast<double>(m_expected));
   }
-  std::fprintf(stderr, "\r[vmsim] %llu accesses%s, simulated %s, host %.1f s, %.2f M accesses/s   ",
-               static_cast<unsigned long long>(m_accesses), pct, sc_core::sc_time_stamp().to_string().c_str(), host,
+  std::fprintf(stderr, "\r[vmsim] %llu accesses%s, simulated %.3f ms, host %.1f s, %.2f M accesses/s   ",
+               static_cast<unsigned long long>(m_accesses), pct, sc_core::sc_time_stamp().to_seconds() * 1e3, host,
                host > 0 ? static_cast<double>(m_accesses) / host / 1e6 : 0.0);
   std::fflush(stderr);
   m_printed = true;

@@ -81,7 +81,7 @@ uint32_t ReplacementState::stamp_victim(uint32_t set) const {
 uint32_t ReplacementState::choose_victim(uint32_t set) {
   if (m_policy == ReplacementPolicy::Random) {
     m_rng = xorshift64(m_rng);
-    return static_cast<uint32_t>(m_rng % m_ways);
+    return static_cast<uint32_t>((m_rng >> 32) % m_ways);
   }
   return peek_victim(set);
 }
@@ -94,7 +94,7 @@ uint32_t ReplacementState::peek_victim(uint32_t set) const {
     case ReplacementPolicy::Plru:
       return plru_victim(set);
     case ReplacementPolicy::Random:
-      return static_cast<uint32_t>(xorshift64(m_rng) % m_ways);
+      return static_cast<uint32_t>((xorshift64(m_rng) >> 32) % m_ways);
   }
   return 0;
 }

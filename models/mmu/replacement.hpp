@@ -28,7 +28,8 @@ namespace vmsim::mmu {
 //         of the same page counts as a new insertion); hits change nothing. Victim: the oldest stamp.
 //  Random one xorshift64 generator per array (Marsaglia's shifts 13, 7, 17: x ^= x << 13; x ^= x >> 7;
 //         x ^= x << 17), seeded with the configured nonzero seed. Each victim choice (only when the set is
-//         full) advances it once and takes way = x % ways. Hits and fills change nothing.
+//         full) advances it once and takes way = (x >> 32) % ways (the high half: the low bits of xorshift
+//         are weak right after a small seed). Hits and fills change nothing.
 //
 // Invalidations never change replacement state.
 enum class ReplacementPolicy : uint8_t { Lru, Plru, Fifo, Random };

@@ -399,16 +399,16 @@ TlbLookup TlbHierarchy::lookup(VirtAddr va, Pcid pcid, AccessKind kind) {
   if (h1) {
     r.level = TlbHitLevel::L1;
     r.latency = h1.latency;
+    r.pa = h1.hit.entry->translate(va);  // from the array, not the copy (avoids a store-forwarding stall)
     r.entry = *h1.hit.entry;
-    r.pa = r.entry.translate(va);
     return r;
   }
   TlbLevelHit h2 = m_stlb.lookup(va, pcid);
   r.latency = h1.latency + h2.latency;
   if (h2) {
     r.level = TlbHitLevel::L2;
+    r.pa = h2.hit.entry->translate(va);
     r.entry = *h2.hit.entry;
-    r.pa = r.entry.translate(va);
     first.fill(va, r.entry);
   }
   return r;

@@ -1,0 +1,172 @@
+// One DRAM (sub)channel: request queues, FCFS/FR-FCFS scheduler, page policy, refresh and bank state,
+// simulated event by event (it jumps to the next cycle at which a command can legally issue).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "models/dram/address_mapper.hpp"
+#include "models/dram/dram_config.hpp"
+#include "models/dram/dram_stats.hpp"
+#include "models/dram/dram_types.hpp"
+#include "models/dram/timing_checker.hpp"
+#include "models/dram/timing_state.hpp"
+
+namespace vmsim::dram {
+
+// Use from a SystemC shell (an SC_METHOD woken by new requests and by next_trigger):
+//   at DRAM cycle `now`: advance_to(now - 1, done); enqueue(...) every request arriving at `now`
+//   (check can_accept first); advance_to(now, done); respond to `done`; next_trigger(next_event() - now)
+//   unless next_event() == kNever.
+// The result is identical to a controller that evaluates every cycle: a command issues at the first
+// cycle at which it is legal and chosen. Refresh is issued on time even if nobody calls in between:
+// when the channel has nothing queued, next_event() is kNever and pending refreshes are replayed with
+// their exact cycles by the next enqueue/advance_to.
+class Channel {
+ public:
+  // Throws InputError if cfg does not validate. `channel_index` names the channel in checker reports.
+  explicit Channel(const DramConfig& cfg, uint32_t channel_index = 0);
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  // True if the read (write) queue has a free entry, given the commands issued so far.
+  bool can_accept(bool is_write) const { return m_count[is_write] < m_capacity[is_write]; }
+  // Queues a request arriving at r.arrival (its address is decoded with the channel's mapper, the
+  // channel field ignored). First issues every command due before r.arrival (their completions are
+  // returned by the next advance_to). If commands up to r.arrival were already issued, the request
+  // takes part from the next free command cycle. Throws std::logic_error if the queue is full.
+  void enqueue(const Request& r);
+  void enqueue(const Request& r, const DramAddress& decoded);
+  // Issues every command that can issue at or before `now`, in order, and appends to `done` every
+  // request whose data burst finished at or before `now` (in completion-cycle order).
+  void advance_to(Cycle now, std::vector<Completion>& done);
+  // Earliest future cycle at which a command issues or a completion becomes due; kNever if nothing is
+  // queued or in flight (refresh of an idle channel is caught up lazily, see the class comment).
+  Cycle next_event() const;
+  // Nothing queued and no undelivered completions.
+  bool idle() const { return m_count[0] + m_count[1] == 0 && m_done_head[0] == m_done[0].size() &&
+                             m_done_head[1] == m_done[1].size(); }
+  size_t queued(bool is_write) const { return m_count[is_write]; }
+
+  // Counters; queue-occupancy sums cover cycles [0, last event]. sync_stats(now) extends them to now.
+  const ChannelStats& stats() const { return m_stats; }
+  void sync_stats(Cycle now) { account_occupancy(now); }
+  // The independent checker, or nullptr if controller.timing_checker is off.
+  const TimingChecker* checker() const { return m_checker.get(); }
+  TimingChecker* checker() { return m_checker.get(); }
+  // Called for every issued command, in issue order (tests, command traces).
+  void set_command_observer(std::function<void(const Command&)> observer) { m_observer = std::move(observer); }
+  const DramConfig& config() const { return m_cfg; }
+  const AddressMapper& mapper() const { return m_mapper; }
+
+ private:
+  static constexpr uint16_t kNil = 0xFFFF;
+  static constexpr uint8_t kCausedAct = 1;
+  static constexpr uint8_t kCausedPre = 2;
+
+  struct Slot {
+    uint64_t id;
+    Cycle arrival;
+    uint64_t seq;
+    uint32_t row;
+    uint32_t column;
+    uint16_t bank;
+    uint16_t next;
+    uint8_t bursts_left;
+    uint8_t cls;
+    bool is_write;
+  };
+  struct BankState {
+    uint32_t row = 0;
+    uint32_t closed_row = 0;       // row closed by auto/idle precharge (adaptive predictor)
+    bool open = false;
+    bool closed_row_valid = false;
+    uint8_t predictor = 2;         // adaptive: >= 2 keeps rows open
+    uint16_t head[2] = {kNil, kNil};
+    uint16_t tail[2] = {kNil, kNil};
+    uint16_t count[2] = {0, 0};
+    uint16_t hits[2] = {0, 0};     // queued requests of each kind to the open row
+  };
+  // The next command to issue. prio: 0 refresh, 1 row hit, 2 ACT/PRE for a request, 3 idle close.
+  struct Decision {
+    Cycle cycle = kNever;
+    CommandKind kind = CommandKind::Act;
+    uint8_t prio = 255;
+    uint16_t slot = kNil;
+    uint32_t bank = 0;
+    uint32_t rank = 0;
+    uint64_t seq = UINT64_MAX;
+  };
+
+  void run_until(Cycle t);
+  void recompute();
+  void request_candidate(Cycle floor, uint32_t blocked, Decision& best) const;
+  void bank_candidate(uint32_t bank, Cycle floor, unsigned mode, Decision& best) const;
+  void refresh_candidate(uint32_t rank, Cycle floor, Decision& best) const;
+  void close_candidates(Cycle floor, uint32_t blocked, Decision& best) const;
+  bool bank_blocked(uint32_t bank, uint32_t blocked) const {
+    const uint32_t r = m_bank_rank[bank];
+    return ((blocked >> r) & 1) && ((m_ref_mask[r] >> (bank - r * m_banks_per_rank)) & 1);
+  }
+  void issue();
+  void issue_column(const Decision& d);
+  void open_bank(uint32_t bank, uint32_t row);
+  void close_bank(uint32_t bank);
+  void update_mode();
+  void account_occupancy(Cycle t);
+  void emit(CommandKind kind, uint32_t bank, uint32_t row, uint32_t column, Cycle t);
+  void set_bit(std::vector<uint64_t>& m, uint32_t b) { m[b >> 6] |= uint64_t{1} << (b & 63); }
+  void clear_bit(std::vector<uint64_t>& m, uint32_t b) { m[b >> 6] &= ~(uint64_t{1} << (b & 63)); }
+
+  DramConfig m_cfg;
+  TimingParams m_t;
+  AddressMapper m_mapper;
+  TimingState m_ts;
+  std::unique_ptr<TimingChecker> m_checker;
+  std::function<void(const Command&)> m_observer;
+  uint32_t m_index;
+
+  uint32_t m_ranks;
+  uint32_t m_groups;
+  uint32_t m_banks_per_group;
+  uint32_t m_banks_per_rank;
+  uint32_t m_nbanks;
+  uint32_t m_bursts;  // column commands per request
+  PagePolicy m_policy;
+  bool m_fcfs;
+
+  std::vector<BankState> m_bank;
+  std::vector<uint8_t> m_bank_rank;
+  std::vector<uint64_t> m_pending[2];  // banks with queued reads / writes
+  std::vector<uint64_t> m_close;       // open banks to close when idle (closed/adaptive policy)
+  std::vector<uint64_t> m_open_mask;   // per rank: open banks (bit = bank within rank)
+
+  std::vector<Slot> m_slots;
+  std::vector<uint16_t> m_free;
+  uint64_t m_seq = 0;
+  size_t m_count[2] = {0, 0};
+  size_t m_capacity[2] = {0, 0};
+  bool m_draining = false;
+  unsigned m_mode = 0;  // 0 serve reads, 1 serve writes
+
+  bool m_refresh_on = false;
+  bool m_per_bank_refresh = false;
+  Cycle m_ref_interval = 0;
+  uint32_t m_ref_sets = 1;
+  std::vector<Cycle> m_ref_due;
+  std::vector<uint64_t> m_ref_mask;
+  std::vector<uint32_t> m_ref_set;
+
+  Decision m_dec;
+  Cycle m_floor = 0;  // no command may issue before this cycle
+
+  std::vector<Completion> m_done[2];  // in-flight completions per kind, in cycle order
+  size_t m_done_head[2] = {0, 0};
+
+  ChannelStats m_stats;
+  Cycle m_occ_last = 0;
+};
+
+}  // namespace vmsim::dram

@@ -1,0 +1,33 @@
+// DDR5 (JESD79-5) speed bins: timings in nCK, default organisation 16 Gb x8, one rank, two 32-bit
+// subchannels per DIMM channel (each an independent controller channel).
+#include "models/dram/standards.hpp"
+
+namespace vmsim::dram {
+
+const StandardSpec& ddr5_standard() {
+  // 16 Gb x8 device: 8 bank groups x 4 banks, 64K rows, 1K columns; four devices per 32-bit subchannel.
+  static const Organisation kOrg16GbX8 = make_organisation({{"channels", 1}, {"subchannels", 2}, {"ranks", 1},
+                                                           {"bank_groups", 8}, {"banks_per_group", 4},
+                                                           {"rows", 65536}, {"columns", 1024},
+                                                           {"bus_bits", 32}, {"burst_length", 16}});
+  static const StandardSpec kSpec{
+      "DDR5",
+      Standard::Ddr5,
+      PerBankRefresh::SameBankAllGroups,
+      {
+          // DDR5-4800B, 40-39-39, tCK 0.416 ns. tRAS 32 ns, tRC 48 ns, tCCD_L max(8nCK, 5 ns),
+          // tCCD_L_WR max(16nCK, 10 ns) (no read-modify-write), tRRD_L max(8nCK, 5 ns), x8 tFAW
+          // max(32nCK, 13.333 ns), tWR 30 ns, tWTR_S max(4nCK, 2.5 ns), tWTR_L max(16nCK, 10 ns),
+          // tRTP max(12nCK, 7.5 ns), 16 Gb tRFC1 295 ns, tRFCsb 130 ns, tREFSBRD 30 ns, tREFI 3.9 us.
+          {"DDR5-4800B",
+           make_timing({{"tCK_ps", 416}, {"CL", 40}, {"CWL", 38}, {"tRCD", 39}, {"tRP", 39}, {"tRAS", 77},
+                        {"tRC", 116}, {"tBL", 8}, {"tCCD_S", 8}, {"tCCD_L", 12}, {"tCCD_L_WR", 24},
+                        {"tRRD_S", 8}, {"tRRD_L", 12}, {"tFAW", 32}, {"tWR", 72}, {"tWTR_S", 6},
+                        {"tWTR_L", 24}, {"tRTP", 18}, {"tRFC", 708}, {"tREFI", 9360}, {"tRFCsb", 312},
+                        {"tRREFD", 72}, {"tRTRS", 2}, {"rtw_bubble", 2}}),
+           kOrg16GbX8},
+      }};
+  return kSpec;
+}
+
+}  // namespace vmsim::dram
