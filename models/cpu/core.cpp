@@ -33,9 +33,11 @@ Core::Core(const sc_core::sc_module_name& name, CoreId id, const CoreConfig& cfg
       m_period_fs(cfg.frequency.period_fs()),
       m_mmu("mmu", cfg.mmu, period_of(cfg), mode != SimMode::Functional, golden_checker),
       m_buf(kPageSize),
-      m_zero_page(kPageSize, 0) {
+      m_zero_page(kPageSize, 0),
+      m_dmi(kDmiSlots) {
   SC_HAS_PROCESS(Core);
   SC_THREAD(run);
+  data.register_invalidate_direct_mem_ptr(this, &Core::invalidate_direct_mem_ptr);
   for (auto* t : {&m_trans, &m_kernel_trans}) {
     t->set_byte_enable_ptr(nullptr);
     t->set_dmi_allowed(false);
@@ -93,6 +95,30 @@ void Core::write_block(PhysAddr pa, const uint8_t* buf, uint64_t len) {
 
 void Core::zero_frame(Pfn pfn) { write_block(addr_of(pfn), m_zero_page.data(), kPageSize); }
 
+uint8_t* Core::dmi_page(PhysAddr pa) {
+  uint64_t pfn = pa.value() >> kPageShift;
+  DmiSlot& slot = m_dmi[pfn % kDmiSlots];
+  if (slot.pfn == pfn) return slot.page;
+  tlm::tlm_dmi dmi;
+  m_dmi_trans.set_address(pfn << kPageShift);
+  m_dmi_trans.set_command(tlm::TLM_READ_COMMAND);
+  if (!data->get_direct_mem_ptr(m_dmi_trans, dmi) || !dmi.is_read_write_allowed() ||
+      dmi.get_start_address() > (pfn << kPageShift) || dmi.get_end_address() < (pfn << kPageShift) + kPageSize - 1) {
+    return nullptr;
+  }
+  slot.pfn = pfn;
+  slot.page = dmi.get_dmi_ptr() + ((pfn << kPageShift) - dmi.get_start_address());
+  return slot.page;
+}
+
+void Core::invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end) {
+  for (DmiSlot& s : m_dmi) {
+    if (s.pfn != UINT64_MAX && (s.pfn << kPageShift) <= end && ((s.pfn << kPageShift) + kPageSize - 1) >= start) {
+      s.pfn = UINT64_MAX;
+    }
+  }
+}
+
 void Core::run() {
   try {
     for (CoreTask& task : m_tasks) run_task(task);
@@ -133,7 +159,35 @@ void Core::run_task(CoreTask& task) {
   m_fs_kernel += (m_qk.get_local_time() - t1).value();
 }
 
+bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
+  m_instructions += op.gap + (op.kind == AccessKind::Fetch || data_op_is_instruction ? 1 : 0);
+  sc_core::sc_time unused = sc_core::SC_ZERO_TIME;
+  mmu::Translation tr;
+  for (;;) {
+    tr = m_mmu.translate(op.va, op.kind, true, unused);
+    if (!tr.fault) break;
+    ++m_page_faults;
+    if (m_kernel.handle_page_fault(*this, pid, op.va, op.kind, tr.error_code) == fw::FaultOutcome::Killed) return false;
+  }
+  uint8_t* page = dmi_page(tr.pa);
+  if (page == nullptr) return access_transport(op, tr);
+  uint8_t* p = page + (tr.pa.value() & kPageMask);  // MemOps never cross a page
+  uint32_t size = op.size == 0 ? 1 : op.size;
+  if (op.kind == AccessKind::Write) {
+    uint64_t pattern = op.va.value();
+    for (uint32_t off = 0; off < size; off += 8) std::memcpy(p + off, &pattern, std::min<uint32_t>(8, size - off));
+    ++m_writes;
+  } else {
+    std::memcpy(m_buf.data(), p, size);
+    ++(op.kind == AccessKind::Fetch ? m_fetches : m_reads);
+  }
+  ++m_accesses;
+  m_control.count_access();
+  return true;
+}
+
 bool Core::access(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
+  if (!m_timed) return access_functional(pid, op, data_op_is_instruction);
   sc_core::sc_time delay = m_qk.get_local_time();
   if (m_timed && op.gap != 0) {
     uint64_t c = static_cast<uint64_t>(static_cast<double>(op.gap) * m_cfg.cpi + 0.5);
@@ -161,6 +215,11 @@ bool Core::access(Pid pid, const workload::MemOp& op, bool data_op_is_instructio
       return false;
     }
   }
+  return access_transport(op, tr, access_time, delay);
+}
+
+bool Core::access_transport(const workload::MemOp& op, const mmu::Translation& tr, sc_core::sc_time access_time,
+                            sc_core::sc_time delay) {
   // The data access itself, at the translated physical address.
   uint32_t size = op.size == 0 ? 1 : op.size;
   m_trans.set_address(tr.pa.value());

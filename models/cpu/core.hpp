@@ -76,7 +76,16 @@ class Core : public sc_core::sc_module, public fw::Hal {
   // One memory operation: translate (trapping into the firmware on faults) and access memory.
   // Returns false if the process was killed.
   bool access(Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
+  // The functional mode's path: no time, data through a DMI pointer when memory grants one.
+  bool access_functional(Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
+  // The data transaction (b_transport when timed, else debug transport) and its accounting.
+  bool access_transport(const workload::MemOp& op, const mmu::Translation& tr,
+                        sc_core::sc_time access_time = sc_core::SC_ZERO_TIME,
+                        sc_core::sc_time delay = sc_core::SC_ZERO_TIME);
   void kernel_transport(tlm::tlm_command cmd, PhysAddr pa, uint8_t* data, uint64_t len);
+  // Functional mode: host pointer to the page of pa through DMI (cached per frame), or nullptr.
+  uint8_t* dmi_page(PhysAddr pa);
+  void invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end);
 
   CoreId m_id;
   CoreConfig m_cfg;
@@ -92,6 +101,13 @@ class Core : public sc_core::sc_module, public fw::Hal {
   tlm::tlm_generic_payload m_kernel_trans;
   std::vector<uint8_t> m_buf;
   std::vector<uint8_t> m_zero_page;
+  struct DmiSlot {
+    uint64_t pfn = UINT64_MAX;
+    uint8_t* page = nullptr;
+  };
+  static constexpr size_t kDmiSlots = 256;  // direct mapped by frame number
+  std::vector<DmiSlot> m_dmi;
+  tlm::tlm_generic_payload m_dmi_trans;
   sc_core::sc_time m_finish;
 
   stats::Group m_stats{*this};

@@ -112,6 +112,8 @@ class Channel {
   }
   void issue();
   void issue_column(const Decision& d);
+  // Banks (bit = bank within rank) covered by per-bank refresh number `set`.
+  uint64_t refresh_set_mask(uint32_t set) const;
   void open_bank(uint32_t bank, uint32_t row);
   void close_bank(uint32_t bank);
   void update_mode();
@@ -160,6 +162,7 @@ class Channel {
   std::vector<uint32_t> m_ref_set;
 
   Decision m_dec;
+  uint32_t m_blocked = 0;  // ranks whose refresh blocks their target banks at m_dec (see recompute)
   Cycle m_floor = 0;  // no command may issue before this cycle
 
   std::vector<Completion> m_done[2];  // in-flight completions per kind, in cycle order

@@ -9,6 +9,8 @@ TimingState::TimingState(const TimingParams& t, const Organisation& org)
     : m_t(t),
       m_banks_per_group(static_cast<uint32_t>(org.banks_per_group)),
       m_banks_per_rank(static_cast<uint32_t>(org.banks_per_rank())),
+      m_group_shift(static_cast<unsigned>(__builtin_ctzll(org.banks_per_group))),
+      m_rank_shift(static_cast<unsigned>(__builtin_ctzll(org.banks_per_rank()))),
       m_banks(org.banks_per_channel()),
       m_groups(org.ranks * org.bank_groups),
       m_ranks(org.ranks) {}

@@ -45,8 +45,8 @@ class TimingState {
   void record_ref(unsigned rank, Cycle t);
   void record_refsb(unsigned rank, uint64_t mask, Cycle t);
 
-  uint32_t rank_of(uint32_t bank) const { return bank / m_banks_per_rank; }
-  uint32_t group_of(uint32_t bank) const { return bank / m_banks_per_group; }
+  uint32_t rank_of(uint32_t bank) const { return bank >> m_rank_shift; }
+  uint32_t group_of(uint32_t bank) const { return bank >> m_group_shift; }
 
  private:
   struct BankT {
@@ -72,6 +72,8 @@ class TimingState {
   TimingParams m_t;
   uint32_t m_banks_per_group;
   uint32_t m_banks_per_rank;
+  unsigned m_group_shift;  // log2(banks_per_group): bank counts are powers of two
+  unsigned m_rank_shift;   // log2(banks_per_rank)
   std::vector<BankT> m_banks;
   std::vector<Group> m_groups;
   std::vector<RankT> m_ranks;

@@ -13,6 +13,10 @@ PhysicalMemory::PhysicalMemory(const sc_core::sc_module_name& name, const Memory
     : sc_core::sc_module(name), in("in"), m_cfg(cfg) {
   in.register_b_transport(this, &PhysicalMemory::b_transport);
   in.register_transport_dbg(this, &PhysicalMemory::transport_dbg);
+  in.register_get_direct_mem_ptr(this, &PhysicalMemory::get_direct_mem_ptr);
+  m_store.set_release_listener([this](uint64_t pfn) {
+    in->invalidate_direct_mem_ptr(pfn << kPageShift, (pfn << kPageShift) + kPageSize - 1);
+  });
   m_latency = sc_core::sc_time(static_cast<double>(cfg.latency.fs), sc_core::SC_FS);
   // 1 MB/s = 1e6 bytes per 1e15 fs -> 1e9 fs per byte.
   m_fs_per_byte = cfg.bandwidth_mbps ? 1e9 / static_cast<double>(cfg.bandwidth_mbps) : 0.0;
@@ -50,6 +54,20 @@ void PhysicalMemory::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_ti
   }
   delay += m_latency;
   if (m_fs_per_byte > 0) delay += sc_core::sc_time(m_fs_per_byte * static_cast<double>(len), sc_core::SC_FS);
+}
+
+bool PhysicalMemory::get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dmi) {
+  uint64_t addr = trans.get_address();
+  if (addr >= m_cfg.size.value) return false;
+  uint64_t start = addr & ~kPageMask;
+  dmi.set_dmi_ptr(m_store.page_pointer(addr >> kPageShift));
+  dmi.set_start_address(start);
+  dmi.set_end_address(start + kPageSize - 1);
+  dmi.allow_read_write();
+  dmi.set_read_latency(m_latency);
+  dmi.set_write_latency(m_latency);
+  ++m_dmi_grants;
+  return true;
 }
 
 unsigned PhysicalMemory::transport_dbg(tlm::tlm_generic_payload& trans) {

@@ -41,6 +41,9 @@ class PhysicalMemory : public sc_core::sc_module {
  private:
   void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
   unsigned transport_dbg(tlm::tlm_generic_payload& trans);
+  // Grants a direct pointer to the 4 KiB page containing the address (read and write), with the
+  // configured latency. The grant is revoked when the page's host memory is released.
+  bool get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dmi);
   bool access(tlm::tlm_generic_payload& trans);
 
   MemoryConfig m_cfg;
@@ -53,6 +56,7 @@ class PhysicalMemory : public sc_core::sc_module {
   stats::Scalar m_writes{m_stats, "writes", "count", "Write transactions"};
   stats::Scalar m_bytes_read{m_stats, "bytes_read", "bytes", "Bytes read"};
   stats::Scalar m_bytes_written{m_stats, "bytes_written", "bytes", "Bytes written"};
+  stats::Scalar m_dmi_grants{m_stats, "dmi_grants", "count", "Direct-memory pointers granted (functional mode)"};
   stats::Formula m_resident{m_stats, "resident_pages", "pages",
                             "4 KiB pages of modeled memory holding non-zero data (host memory in use)",
                             [this] { return static_cast<double>(m_store.resident_pages()); }, true};

@@ -20,7 +20,7 @@ Mmu::Mmu(const sc_core::sc_module_name& name, const MmuConfig& cfg, sc_core::sc_
   }
 }
 
-Translation Mmu::translate(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay) {
+Translation Mmu::translate_slow(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay) {
   ++m_translations;
   if (m_timed) delay += m_hit_time;
   Vpn vpn = vpn_of(va);

@@ -21,18 +21,6 @@ Tlb::Tlb(const TlbConfig& cfg)
   m_entries.resize(cfg.entries);
 }
 
-const TlbEntry* Tlb::lookup(Vpn vpn) {
-  TlbEntry* set = &m_entries[set_of(vpn) * m_ways];
-  for (uint64_t w = 0; w < m_ways; ++w) {
-    TlbEntry& e = set[w];
-    if (e.valid && e.vpn == vpn.value()) {
-      if (m_policy == Replacement::Lru) e.stamp = ++m_clock;
-      return &e;
-    }
-  }
-  return nullptr;
-}
-
 bool Tlb::fill(const TlbEntry& entry, TlbEntry* victim) {
   TlbEntry* set = &m_entries[set_of(Vpn{entry.vpn}) * m_ways];
   TlbEntry* slot = nullptr;

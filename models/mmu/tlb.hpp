@@ -48,7 +48,17 @@ class Tlb {
   explicit Tlb(const TlbConfig& cfg);
 
   // Returns the entry for vpn or nullptr; a hit updates LRU state.
-  const TlbEntry* lookup(Vpn vpn);
+  const TlbEntry* lookup(Vpn vpn) {
+    TlbEntry* set = &m_entries[set_of(vpn) * m_ways];
+    for (uint64_t w = 0; w < m_ways; ++w) {
+      TlbEntry& e = set[w];
+      if (e.valid && e.vpn == vpn.value()) {
+        if (m_policy == Replacement::Lru) e.stamp = ++m_clock;
+        return &e;
+      }
+    }
+    return nullptr;
+  }
   // Inserts a translation (replacing any entry for the same vpn). Returns true and sets *victim if a
   // valid entry of another page was evicted.
   bool fill(const TlbEntry& entry, TlbEntry* victim);
