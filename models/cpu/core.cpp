@@ -95,19 +95,21 @@ void Core::write_block(PhysAddr pa, const uint8_t* buf, uint64_t len) {
 
 void Core::zero_frame(Pfn pfn) { write_block(addr_of(pfn), m_zero_page.data(), kPageSize); }
 
-uint8_t* Core::dmi_page(PhysAddr pa) {
+uint8_t* Core::dmi_page(PhysAddr pa, bool write) {
   uint64_t pfn = pa.value() >> kPageShift;
   DmiSlot& slot = m_dmi[pfn % kDmiSlots];
-  if (slot.pfn == pfn) return slot.page;
+  if (slot.pfn == pfn && (slot.writable || !write)) return slot.page;
+  slot.pfn = UINT64_MAX;
   tlm::tlm_dmi dmi;
   m_dmi_trans.set_address(pfn << kPageShift);
-  m_dmi_trans.set_command(tlm::TLM_READ_COMMAND);
-  if (!data->get_direct_mem_ptr(m_dmi_trans, dmi) || !dmi.is_read_write_allowed() ||
+  m_dmi_trans.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+  if (!data->get_direct_mem_ptr(m_dmi_trans, dmi) || !(write ? dmi.is_write_allowed() : dmi.is_read_allowed()) ||
       dmi.get_start_address() > (pfn << kPageShift) || dmi.get_end_address() < (pfn << kPageShift) + kPageSize - 1) {
     return nullptr;
   }
   slot.pfn = pfn;
   slot.page = dmi.get_dmi_ptr() + ((pfn << kPageShift) - dmi.get_start_address());
+  slot.writable = dmi.is_write_allowed();
   return slot.page;
 }
 
@@ -169,7 +171,7 @@ bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is
     ++m_page_faults;
     if (m_kernel.handle_page_fault(*this, pid, op.va, op.kind, tr.error_code) == fw::FaultOutcome::Killed) return false;
   }
-  uint8_t* page = dmi_page(tr.pa);
+  uint8_t* page = dmi_page(tr.pa, op.kind == AccessKind::Write);
   if (page == nullptr) return access_transport(op, tr);
   uint8_t* p = page + (tr.pa.value() & kPageMask);  // MemOps never cross a page
   uint32_t size = op.size == 0 ? 1 : op.size;

@@ -84,7 +84,7 @@ class Core : public sc_core::sc_module, public fw::Hal {
                         sc_core::sc_time delay = sc_core::SC_ZERO_TIME);
   void kernel_transport(tlm::tlm_command cmd, PhysAddr pa, uint8_t* data, uint64_t len);
   // Functional mode: host pointer to the page of pa through DMI (cached per frame), or nullptr.
-  uint8_t* dmi_page(PhysAddr pa);
+  uint8_t* dmi_page(PhysAddr pa, bool write);
   void invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end);
 
   CoreId m_id;
@@ -104,6 +104,7 @@ class Core : public sc_core::sc_module, public fw::Hal {
   struct DmiSlot {
     uint64_t pfn = UINT64_MAX;
     uint8_t* page = nullptr;
+    bool writable = false;
   };
   static constexpr size_t kDmiSlots = 256;  // direct mapped by frame number
   std::vector<DmiSlot> m_dmi;

@@ -130,18 +130,17 @@ void Channel::enqueue(const Request& r, const DramAddress& a) {
   }
   // Only this bank's candidate changed (and only if its kind is being served): compare it with the
   // standing decision instead of searching every bank again.
-  if (m_mode != m || (m_blocked && bank_blocked(bank, m_blocked))) return;
-  Decision best = m_dec;
-  bank_candidate(bank, m_floor, m_mode, best);
-  if (best.cycle < m_dec.cycle) {
-    for (uint32_t r = 0; r < m_ranks; ++r) {
-      if (((m_blocked >> r) & 1) && m_ref_due[r] > m_floor && m_ref_due[r] > best.cycle) {
-        recompute();  // a refresh no longer falls before the decision: redo the blocking
-        return;
-      }
+  // Valid because every rank not blocked has its refresh due after the standing decision, and ranks
+  // blocked only because of that decision's cycle are handled by a full search.
+  if (m_mode != m) return;
+  for (uint32_t blocked = m_blocked; blocked; blocked &= blocked - 1) {
+    if (m_ref_due[ctz64(blocked)] > m_floor) {
+      recompute();
+      return;
     }
   }
-  m_dec = best;
+  if (m_blocked && bank_blocked(bank, m_blocked)) return;
+  bank_candidate(bank, m_floor, m_mode, m_dec);
 }
 
 void Channel::advance_to(Cycle now, std::vector<Completion>& done) {

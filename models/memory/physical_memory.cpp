@@ -1,6 +1,8 @@
 // Physical memory TLM target.
 #include "models/memory/physical_memory.hpp"
 
+#include <array>
+
 namespace vmsim::mem {
 
 void MemoryConfig::validate(const std::string& path) const {
@@ -14,7 +16,7 @@ PhysicalMemory::PhysicalMemory(const sc_core::sc_module_name& name, const Memory
   in.register_b_transport(this, &PhysicalMemory::b_transport);
   in.register_transport_dbg(this, &PhysicalMemory::transport_dbg);
   in.register_get_direct_mem_ptr(this, &PhysicalMemory::get_direct_mem_ptr);
-  m_store.set_release_listener([this](uint64_t pfn) {
+  m_store.set_change_listener([this](uint64_t pfn) {
     in->invalidate_direct_mem_ptr(pfn << kPageShift, (pfn << kPageShift) + kPageSize - 1);
   });
   m_latency = sc_core::sc_time(static_cast<double>(cfg.latency.fs), sc_core::SC_FS);
@@ -60,10 +62,19 @@ bool PhysicalMemory::get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tl
   uint64_t addr = trans.get_address();
   if (addr >= m_cfg.size.value) return false;
   uint64_t start = addr & ~kPageMask;
-  dmi.set_dmi_ptr(m_store.page_pointer(addr >> kPageShift));
+  uint64_t pfn = addr >> kPageShift;
   dmi.set_start_address(start);
   dmi.set_end_address(start + kPageSize - 1);
-  dmi.allow_read_write();
+  if (trans.is_write() || m_store.resident(pfn)) {
+    dmi.set_dmi_ptr(m_store.page_pointer(pfn));
+    dmi.allow_read_write();
+  } else {
+    // Never written: read-only view of a shared zero page, so reads cost no host memory. Creating the
+    // page later revokes this grant.
+    static const std::array<uint8_t, kPageSize> kZeroPage{};
+    dmi.set_dmi_ptr(const_cast<uint8_t*>(kZeroPage.data()));  // read-only grant: never written through
+    dmi.allow_read();
+  }
   dmi.set_read_latency(m_latency);
   dmi.set_write_latency(m_latency);
   ++m_dmi_grants;

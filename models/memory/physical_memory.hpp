@@ -41,8 +41,9 @@ class PhysicalMemory : public sc_core::sc_module {
  private:
   void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
   unsigned transport_dbg(tlm::tlm_generic_payload& trans);
-  // Grants a direct pointer to the 4 KiB page containing the address (read and write), with the
-  // configured latency. The grant is revoked when the page's host memory is released.
+  // Grants a direct pointer to the 4 KiB page containing the address, with the configured latency:
+  // read-write to the page's host memory if it exists or the request is a write, else read-only to a
+  // shared zero page. Grants are revoked when a page's host memory is created or released.
   bool get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dmi);
   bool access(tlm::tlm_generic_payload& trans);
 

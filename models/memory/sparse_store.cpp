@@ -18,7 +18,10 @@ const SparseStore::Page* SparseStore::find(uint64_t pfn) const {
 SparseStore::Page* SparseStore::find_or_create(uint64_t pfn) {
   if (pfn == m_last_pfn) return m_last_page;
   auto& slot = m_pages[pfn];
-  if (!slot) slot = std::make_unique<Page>(Page{});
+  if (!slot) {
+    slot = std::make_unique<Page>(Page{});
+    if (m_on_change) m_on_change(pfn);
+  }
   m_last_pfn = pfn;
   m_last_page = slot.get();
   return m_last_page;
@@ -48,7 +51,7 @@ void SparseStore::write(PhysAddr pa, const uint8_t* src, uint64_t len) {
     uint64_t pfn = a >> kPageShift;
     bool all_zero = std::all_of(src, src + n, [](uint8_t b) { return b == 0; });
     if (all_zero && n == kPageSize) {
-      if (m_pages.erase(pfn) != 0 && m_on_release) m_on_release(pfn);  // whole page zero: as never written
+      if (m_pages.erase(pfn) != 0 && m_on_change) m_on_change(pfn);  // whole page zero: as never written
       if (m_last_pfn == pfn) m_last_pfn = UINT64_MAX;
     } else if (!(all_zero && find(pfn) == nullptr)) {
       std::memcpy(find_or_create(pfn)->data() + off, src, n);

@@ -21,10 +21,12 @@ class SparseStore {
   // Number of 4 KiB pages currently holding host memory.
   uint64_t resident_pages() const { return m_pages.size(); }
   // Host pointer to the 4 KiB page of frame pfn, creating it (zeroed) if needed: for direct memory
-  // interfaces. Valid until the page is released (see set_release_listener).
+  // interfaces. Valid until the page is released (see set_change_listener).
   uint8_t* page_pointer(uint64_t pfn) { return find_or_create(pfn)->data(); }
-  // Called with the frame number whenever a page's host memory is released.
-  void set_release_listener(std::function<void(uint64_t)> fn) { m_on_release = std::move(fn); }
+  // Whether frame pfn holds host memory.
+  bool resident(uint64_t pfn) const { return find(pfn) != nullptr; }
+  // Called with the frame number whenever a page's host memory is created or released.
+  void set_change_listener(std::function<void(uint64_t)> fn) { m_on_change = std::move(fn); }
 
  private:
   using Page = std::array<uint8_t, kPageSize>;
@@ -34,7 +36,7 @@ class SparseStore {
   std::unordered_map<uint64_t, std::unique_ptr<Page>> m_pages;
   mutable uint64_t m_last_pfn = UINT64_MAX;
   mutable Page* m_last_page = nullptr;
-  std::function<void(uint64_t)> m_on_release;
+  std::function<void(uint64_t)> m_on_change;
 };
 
 }  // namespace vmsim::mem

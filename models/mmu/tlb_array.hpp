@@ -187,7 +187,8 @@ class TlbArray {
     return TlbHit{};
   }
 
-  // Inserts e (victim rule in the file comment; the filled way becomes most recently used). Throws
+  // Inserts e (victim rule in the file comment; the fill counts as an access of the way: most recent for
+  // LRU and PLRU, newest for FIFO). Throws
   // std::invalid_argument unless e.size is held here, vpn and pfn are aligned to e.size, leaf_size >=
   // size and pcid <= kMaxPcid. The stored copy has valid = true.
   TlbFillResult fill(const TlbArrayEntry& e);
