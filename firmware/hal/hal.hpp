@@ -22,8 +22,11 @@ class Hal {
   virtual void zero_frame(Pfn pfn) = 0;
   // INVLPG on this core's TLB.
   virtual void invlpg(VirtAddr va) = 0;
-  // Writes this core's root-table register (CR3); flushes its non-global TLB entries.
-  virtual void set_root(PhysAddr root) = 0;
+  // Writes this core's root-table register (CR3) with a PCID. With PCID off in the hardware this
+  // flushes the core's non-global TLB entries.
+  virtual void set_root(PhysAddr root, uint16_t pcid) = 0;
+  // INVPCID single-context on this core: drops every non-global translation of pcid.
+  virtual void invalidate_pcid(uint16_t pcid) = 0;
   // Charges `cycles` core cycles of kernel CPU work.
   virtual void charge(uint64_t cycles) = 0;
   // The core this HAL belongs to.

@@ -15,6 +15,7 @@ struct Kernel::Process {
   std::string name;
   CoreId core = 0;
   PhysAddr root{0};
+  uint16_t pcid = 0;
   VmaSet vmas;
   uint64_t resident = 0;
   uint64_t tables = 1;
@@ -41,6 +42,8 @@ std::string describe_error_code(uint32_t ec) {
 }  // namespace
 
 void KernelConfig::validate(const std::string& path) const {
+  config::require(page_table_levels == 4 || page_table_levels == 5, path, "page_table_levels",
+                  std::to_string(page_table_levels), "must be 4 or 5");
   config::require(reserved_low.value % kPageSize == 0, path, "reserved_low", format_bytes(reserved_low),
                   "must be a multiple of 4KiB");
   config::require(page_descriptor_bytes <= kPageSize, path, "page_descriptor_bytes",
@@ -111,17 +114,27 @@ std::optional<Pid> Kernel::create_process(Hal& hal, const ProcessSpec& spec) {
   if (!root) return std::nullopt;
   ++m_table_frames;
   p->root = addr_of(*root);
+  // PCIDs 1..4095 in turn (0 is the kernel's); a reused PCID's stale entries are dropped at exit.
+  p->pcid = static_cast<uint16_t>((p->pid - 1) % 4095 + 1);
   ++m_created;
   m_procs.push_back(std::move(p));
   return m_procs.back()->pid;
 }
 
-void Kernel::switch_to(Hal& hal, Pid pid) { hal.set_root(process(pid).root); }
+void Kernel::switch_to(Hal& hal, Pid pid) {
+  Process& p = process(pid);
+  hal.set_root(p.root, p.pcid);
+}
 
 FaultOutcome Kernel::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint32_t error_code) {
   Process& p = process(pid);
   ++m_faults;
   hal.charge(m_cfg.costs.fault_entry + m_cfg.costs.vma_lookup);
+  if (!is_canonical(va, static_cast<unsigned>(m_cfg.page_table_levels))) {
+    ++m_segv_no_vma;  // a #GP on real hardware; reported as SIGSEGV
+    kill(hal, p, va, kind, error_code, "non-canonical address");
+    return FaultOutcome::Killed;
+  }
   const Vma* vma = p.vmas.find(va);
   if (vma == nullptr) {
     ++m_segv_no_vma;
@@ -151,7 +164,7 @@ FaultOutcome Kernel::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, AccessKin
   uint64_t flags = pte_bit::kUser;
   if (vma->prot & prot::kWrite) flags |= pte_bit::kWritable;
   if (!(vma->prot & prot::kExec)) flags |= pte_bit::kNoExecute;
-  bool ok = map_page(hal, p.root, VirtAddr{va.value() & ~kPageMask}, *frame, flags, [&]() {
+  bool ok = map_page(hal, p.root, static_cast<unsigned>(m_cfg.page_table_levels), VirtAddr{va.value() & ~kPageMask}, *frame, flags, [&]() {
     std::optional<Pfn> t = alloc_frame(hal, true);
     if (t) {
       ++m_table_frames;
@@ -202,7 +215,10 @@ void Kernel::exit_process(Hal& hal, Pid pid) {
 void Kernel::teardown(Hal& hal, Process& p) {
   hal.charge(m_cfg.costs.process_exit);
   destroy_tables(
-      hal, p.root, [&](Pfn f) { free_frame(hal, f); }, [&](Pfn f) { free_frame(hal, f); });
+      hal, p.root, static_cast<unsigned>(m_cfg.page_table_levels), [&](Pfn f) { free_frame(hal, f); },
+      [&](Pfn f) { free_frame(hal, f); });
+  // The PCID may be handed to another process later: drop its translations and walk-cache entries.
+  hal.invalidate_pcid(p.pcid);
   p.alive = false;
   p.resident = 0;
   p.tables = 0;

@@ -40,12 +40,15 @@ struct KernelCosts {
 };
 
 struct KernelConfig {
+  uint64_t page_table_levels = 4;
   Bytes reserved_low{1ull << 20};
   uint64_t page_descriptor_bytes = 64;
   KernelCosts costs;
 
   template <class V>
   void visit(V& v) {
+    v("page_table_levels", page_table_levels, "levels",
+      "Levels of the page tables the kernel builds: 4 or 5 (must match system.core.mmu.walker.levels)");
     v("reserved_low", reserved_low, "bytes", "Physical memory from address 0 the kernel never allocates (firmware area)");
     v("page_descriptor_bytes", page_descriptor_bytes, "bytes",
       "Bookkeeping per physical frame (like Linux's struct page); the total is reserved from the allocator at boot");

@@ -32,9 +32,9 @@ void destroy_level(Hal& hal, PhysAddr table, unsigned level, const std::function
 
 }  // namespace
 
-bool map_page(Hal& hal, PhysAddr root, VirtAddr va, Pfn pfn, uint64_t leaf_flags, const TableAllocator& alloc_table) {
+bool map_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, Pfn pfn, uint64_t leaf_flags, const TableAllocator& alloc_table) {
   PhysAddr table = root;
-  for (unsigned level = kLevels; level > 1; --level) {
+  for (unsigned level = levels; level > 1; --level) {
     PhysAddr ea = entry_addr(table, va, level);
     Pte e{hal.read64(ea)};
     if (!e.present()) {
@@ -49,9 +49,9 @@ bool map_page(Hal& hal, PhysAddr root, VirtAddr va, Pfn pfn, uint64_t leaf_flags
   return true;
 }
 
-Pte lookup_page(Hal& hal, PhysAddr root, VirtAddr va) {
+Pte lookup_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va) {
   PhysAddr table = root;
-  for (unsigned level = kLevels; level >= 1; --level) {
+  for (unsigned level = levels; level >= 1; --level) {
     Pte e{hal.read64(entry_addr(table, va, level))};
     if (!e.present()) return Pte{0};
     if (level == 1) return e;
@@ -60,10 +60,10 @@ Pte lookup_page(Hal& hal, PhysAddr root, VirtAddr va) {
   return Pte{0};
 }
 
-TeardownCounts destroy_tables(Hal& hal, PhysAddr root, const std::function<void(Pfn)>& free_data,
+TeardownCounts destroy_tables(Hal& hal, PhysAddr root, unsigned levels, const std::function<void(Pfn)>& free_data,
                               const std::function<void(Pfn)>& free_table) {
   TeardownCounts counts;
-  destroy_level(hal, root, kLevels, free_data, free_table, counts);
+  destroy_level(hal, root, levels, free_data, free_table, counts);
   return counts;
 }
 

@@ -65,7 +65,10 @@ class Core : public sc_core::sc_module, public fw::Hal {
   void write_block(PhysAddr pa, const uint8_t* data, uint64_t len) override;
   void zero_frame(Pfn pfn) override;
   void invlpg(VirtAddr va) override { m_mmu.invlpg(va); }
-  void set_root(PhysAddr root) override { m_mmu.set_root(root); }
+  void set_root(PhysAddr root, uint16_t pcid) override { m_mmu.set_root(root, pcid); }
+  void invalidate_pcid(uint16_t pcid) override {
+    m_mmu.invpcid(mmu::InvpcidType::SingleContext, pcid, VirtAddr{0});
+  }
   void charge(uint64_t cycles) override;
   CoreId core_id() const override { return m_id; }
   uint64_t now_ps() const override;

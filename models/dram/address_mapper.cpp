@@ -103,6 +103,14 @@ AddressMapper::AddressMapper(const Organisation& org, uint64_t request_bytes, co
     addr_shift += static_cast<unsigned>(it->width);
   }
   if (addr_shift > 63) fail("mapping needs " + std::to_string(addr_shift) + " address bits (max 63)");
+  unsigned channel_pieces = 0;
+  for (const Segment& s : m_segments) {
+    if (s.field != kCh) continue;
+    ++channel_pieces;
+    m_channel_shift = s.addr_shift;
+    m_channel_mask = mask(s.width);
+  }
+  m_channel_contiguous = channel_pieces <= 1;
   m_capacity = uint64_t{1} << addr_shift;
 }
 
@@ -140,7 +148,7 @@ uint64_t AddressMapper::encode(const DramAddress& a) const {
   return address;
 }
 
-uint32_t AddressMapper::channel_of(uint64_t address) const {
+uint32_t AddressMapper::channel_of_split(uint64_t address) const {
   uint64_t ch = 0;
   for (const Segment& s : m_segments) {
     if (s.field == kCh) ch |= ((address >> s.addr_shift) & mask(s.width)) << s.field_shift;

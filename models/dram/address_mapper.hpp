@@ -42,7 +42,10 @@ class AddressMapper {
   DramAddress decode(uint64_t address) const;
   // The lowest address (offset 0) that decodes to `a`; the inverse of decode for aligned addresses.
   uint64_t encode(const DramAddress& a) const;
-  uint32_t channel_of(uint64_t address) const;
+  uint32_t channel_of(uint64_t address) const {
+    if (m_channel_contiguous) return static_cast<uint32_t>((address >> m_channel_shift) & m_channel_mask);
+    return channel_of_split(address);
+  }
   // Bytes addressable: 2^(offset bits + all field bits).
   uint64_t capacity() const { return m_capacity; }
   const std::string& mapping() const { return m_mapping; }
@@ -56,6 +59,11 @@ class AddressMapper {
     uint8_t addr_shift;   // position of this piece inside the address
   };
 
+  uint32_t channel_of_split(uint64_t address) const;
+
+  bool m_channel_contiguous = true;  // the ch field is one piece (or absent)
+  unsigned m_channel_shift = 0;
+  uint64_t m_channel_mask = 0;
   std::string m_mapping;
   std::vector<Segment> m_segments;  // LSB first
   unsigned m_bits[kFields] = {};

@@ -37,6 +37,10 @@ Channel::Channel(const DramConfig& cfg, uint32_t channel_index)
   m_fcfs = c.scheduler == SchedulerKind::Fcfs;
 
   m_bank.resize(m_nbanks);
+  m_cand_raw.assign(m_nbanks, 0);
+  m_cand_key.assign(m_nbanks, 0);
+  m_cand_slot.assign(m_nbanks, kNil);
+  m_cand_cls.assign(m_nbanks, kInvalid);
   m_bank_rank.resize(m_nbanks);
   for (uint32_t b = 0; b < m_nbanks; ++b) m_bank_rank[b] = static_cast<uint8_t>(b / m_banks_per_rank);
   const size_t words = (m_nbanks + 63) / 64;
@@ -113,6 +117,7 @@ void Channel::enqueue(const Request& r, const DramAddress& a) {
   q.is_write = r.is_write;
 
   BankState& b = m_bank[bank];
+  m_cand_cls[bank] = kInvalid;
   if (b.tail[m] == kNil) {
     b.head[m] = s;
   } else {
@@ -170,6 +175,11 @@ void Channel::advance_to(Cycle now, std::vector<Completion>& done) {
   }
 }
 
+Cycle Channel::issue_until_space(bool is_write) {
+  while (m_count[is_write] >= m_capacity[is_write]) issue();
+  return m_floor;
+}
+
 Cycle Channel::next_event() const {
   Cycle e = (m_count[0] + m_count[1]) ? m_dec.cycle : kNever;
   for (unsigned k = 0; k < 2; ++k) {
@@ -189,7 +199,11 @@ void Channel::update_mode() {
   } else if (m_count[1] >= c.write_high_watermark) {
     m_draining = true;
   }
-  m_mode = ((m_draining || m_count[0] == 0) && m_count[1] > 0) ? 1 : 0;
+  const unsigned mode = ((m_draining || m_count[0] == 0) && m_count[1] > 0) ? 1 : 0;
+  if (mode != m_mode) {
+    m_mode = mode;
+    std::fill(m_cand_cls.begin(), m_cand_cls.end(), kInvalid);
+  }
 }
 
 void Channel::account_occupancy(Cycle t) {
@@ -234,7 +248,7 @@ void Channel::recompute() {
   m_blocked = blocked;
 }
 
-void Channel::request_candidate(Cycle floor, uint32_t blocked, Decision& best) const {
+void Channel::request_candidate(Cycle floor, uint32_t blocked, Decision& best) {
   const unsigned mode = m_mode;
   if (m_count[mode] == 0) return;
   const std::vector<uint64_t>& pending = m_pending[mode];
@@ -276,49 +290,81 @@ void Channel::request_candidate(Cycle floor, uint32_t blocked, Decision& best) c
     if (better(c.cycle, c.prio, c.seq, best.cycle, best.prio, best.seq)) best = c;
     return;
   }
+  // The hot loop of the model: cached candidates (refilled first if invalidated), then a tight scan.
+  for (size_t w = 0; w < pending.size(); ++w) {
+    for (uint64_t bits = pending[w]; bits; bits &= bits - 1) {
+      const uint32_t bank = static_cast<uint32_t>(w * 64 + ctz64(bits));
+      if (m_cand_cls[bank] == kInvalid) fill_candidate(bank, mode);
+    }
+  }
+  const Cycle* const raw = m_cand_raw.data();
+  const uint64_t* const keys = m_cand_key.data();
+  const uint8_t* const cls = m_cand_cls.data();
+  const Cycle* const group_floors = m_ts.group_floors();
+  const unsigned group_shift = m_ts.group_shift();
+  Cycle best_cycle = best.cycle;
+  uint64_t best_key = best.cycle == kNever ? UINT64_MAX : (uint64_t{best.prio} << 56 | best.seq);
+  uint32_t best_bank = UINT32_MAX;
   for (size_t w = 0; w < pending.size(); ++w) {
     for (uint64_t bits = pending[w]; bits; bits &= bits - 1) {
       const uint32_t bank = static_cast<uint32_t>(w * 64 + ctz64(bits));
       if (blocked && bank_blocked(bank, blocked)) continue;
-      bank_candidate(bank, floor, mode, best);
+      Cycle cycle = raw[bank];
+      const Cycle group = group_floors[((bank >> group_shift) << 2) + cls[bank]];
+      if (group > cycle) cycle = group;
+      if (floor > cycle) cycle = floor;
+      const uint64_t key = keys[bank];
+      if (cycle < best_cycle || (cycle == best_cycle && key < best_key)) {
+        best_cycle = cycle;
+        best_key = key;
+        best_bank = bank;
+      }
     }
   }
+  if (best_bank != UINT32_MAX) take_candidate(best_bank, best_cycle, best);
 }
 
-void Channel::bank_candidate(uint32_t bank, Cycle floor, unsigned mode, Decision& best) const {
+void Channel::fill_candidate(uint32_t bank, unsigned mode) {
   const BankState& s = m_bank[bank];
-  Cycle cycle;
-  uint8_t prio;
-  CommandKind kind;
-  uint16_t slot;
+  uint64_t prio;
+  uint8_t cls;
+  uint16_t slot = s.head[mode];
   if (s.open && s.hits[mode]) {
-    cycle = std::max(floor, m_ts.earliest_column(bank, mode != 0));
-    if (cycle > best.cycle) return;
+    cls = static_cast<uint8_t>(2 + mode);
     prio = 1;
-    kind = mode ? CommandKind::Wr : CommandKind::Rd;
-    slot = s.head[mode];
     while (m_slots[slot].row != s.row) slot = m_slots[slot].next;
   } else {
-    slot = s.head[mode];
+    cls = s.open ? 0 : 1;
     prio = 2;
-    if (s.open) {
-      kind = CommandKind::Pre;
-      cycle = std::max(floor, m_ts.earliest_pre(bank));
-    } else {
-      kind = CommandKind::Act;
-      cycle = std::max(floor, m_ts.earliest_act(bank));
-    }
-    if (cycle > best.cycle) return;
   }
-  const uint64_t seq = m_slots[slot].seq;
-  if (!better(cycle, prio, seq, best.cycle, best.prio, best.seq)) return;
+  m_cand_cls[bank] = cls;
+  m_cand_slot[bank] = slot;
+  m_cand_raw[bank] = m_ts.bank_floor(bank, cls);
+  m_cand_key[bank] = prio << 56 | m_slots[slot].seq;
+}
+
+void Channel::invalidate_rank_candidates(uint32_t rank) {
+  std::fill_n(m_cand_cls.begin() + rank * m_banks_per_rank, m_banks_per_rank, kInvalid);
+}
+
+void Channel::take_candidate(uint32_t bank, Cycle cycle, Decision& best) const {
+  static constexpr CommandKind kKinds[4] = {CommandKind::Pre, CommandKind::Act, CommandKind::Rd, CommandKind::Wr};
+  const uint64_t key = m_cand_key[bank];
   best.cycle = cycle;
-  best.prio = prio;
-  best.kind = kind;
-  best.slot = slot;
-  best.seq = seq;
+  best.prio = static_cast<uint8_t>(key >> 56);
+  best.seq = key & ((uint64_t{1} << 56) - 1);
+  best.kind = kKinds[m_cand_cls[bank]];
+  best.slot = m_cand_slot[bank];
   best.bank = bank;
   best.rank = m_bank_rank[bank];
+}
+
+void Channel::bank_candidate(uint32_t bank, Cycle floor, unsigned mode, Decision& best) {
+  if (m_cand_cls[bank] == kInvalid) fill_candidate(bank, mode);
+  const Cycle group = m_ts.group_floors()[((bank >> m_ts.group_shift()) << 2) + m_cand_cls[bank]];
+  const Cycle cycle = std::max(floor, std::max(m_cand_raw[bank], group));
+  const uint64_t best_key = best.cycle == kNever ? UINT64_MAX : (uint64_t{best.prio} << 56 | best.seq);
+  if (cycle < best.cycle || (cycle == best.cycle && m_cand_key[bank] < best_key)) take_candidate(bank, cycle, best);
 }
 
 void Channel::close_candidates(Cycle floor, uint32_t blocked, Decision& best) const {
@@ -387,6 +433,7 @@ uint64_t Channel::refresh_set_mask(uint32_t set) const {
 
 void Channel::open_bank(uint32_t bank, uint32_t row) {
   BankState& s = m_bank[bank];
+  m_cand_cls[bank] = kInvalid;
   s.open = true;
   s.row = row;
   for (unsigned m = 0; m < 2; ++m) {
@@ -400,6 +447,7 @@ void Channel::open_bank(uint32_t bank, uint32_t row) {
 
 void Channel::close_bank(uint32_t bank) {
   BankState& s = m_bank[bank];
+  m_cand_cls[bank] = kInvalid;
   s.open = false;
   s.hits[0] = s.hits[1] = 0;
   const uint32_t r = m_bank_rank[bank];
@@ -489,6 +537,7 @@ void Channel::issue() {
     case CommandKind::Ref: {
       const uint32_t first = d.rank * m_banks_per_rank;
       m_ts.record_ref(d.rank, t);
+      invalidate_rank_candidates(d.rank);
       m_ref_due[d.rank] += m_ref_interval;
       ++m_stats.refreshes;
       for (uint32_t b = first; b < first + m_banks_per_rank; ++b) ++m_stats.banks[b].refreshes;
@@ -499,6 +548,7 @@ void Channel::issue() {
       const uint32_t first = d.rank * m_banks_per_rank;
       const uint64_t mask = m_ref_mask[d.rank];
       m_ts.record_refsb(d.rank, mask, t);
+      invalidate_rank_candidates(d.rank);
       for (uint64_t bits = mask; bits; bits &= bits - 1) ++m_stats.banks[first + ctz64(bits)].refreshes;
       ++m_stats.per_bank_refreshes;
       emit(CommandKind::RefSb, d.bank, 0, 0, t);
@@ -524,6 +574,7 @@ void Channel::issue_column(const Decision& d) {
   const Cycle t = d.cycle;
   const uint32_t row = s.row;
   const uint32_t column = q.column + (m_bursts - q.bursts_left) * static_cast<uint32_t>(m_cfg.organisation.burst_length);
+  m_cand_cls[bank] = kInvalid;
   --q.bursts_left;
   bool autopre = false;
   if (q.bursts_left == 0) {

@@ -39,6 +39,11 @@ class Channel {
   // takes part from the next free command cycle. Throws std::logic_error if the queue is full.
   void enqueue(const Request& r);
   void enqueue(const Request& r, const DramAddress& decoded);
+  // For drivers that stall on a full queue: issues commands in order until the read (write) queue has
+  // a free entry and returns the first cycle at which a new request may arrive (the cycle after the
+  // command that freed it; the current floor if there is space already). Completions of the issued
+  // commands are returned by later advance_to calls.
+  Cycle issue_until_space(bool is_write);
   // Issues every command that can issue at or before `now`, in order, and appends to `done` every
   // request whose data burst finished at or before `now` (in completion-cycle order).
   void advance_to(Cycle now, std::vector<Completion>& done);
@@ -89,6 +94,14 @@ class Channel {
     uint16_t count[2] = {0, 0};
     uint16_t hits[2] = {0, 0};     // queued requests of each kind to the open row
   };
+  // Each bank's cached FR-FCFS candidate for the served request kind: class (0 PRE, 1 ACT, 2 RD,
+  // 3 WR, kInvalid), the bank-level part of its earliest cycle, its request slot and its tie-break key
+  // (prio << 56 | seq). Its cycle is max(command floor, bank part, TimingState group floor), so other
+  // banks' commands never invalidate it; the bank's own state/queue changes, a change of the served
+  // kind and refreshes do.
+  static constexpr uint8_t kInvalid = 0xFF;
+  void fill_candidate(uint32_t bank, unsigned mode);
+  void invalidate_rank_candidates(uint32_t rank);
   // The next command to issue. prio: 0 refresh, 1 row hit, 2 ACT/PRE for a request, 3 idle close.
   struct Decision {
     Cycle cycle = kNever;
@@ -102,8 +115,9 @@ class Channel {
 
   void run_until(Cycle t);
   void recompute();
-  void request_candidate(Cycle floor, uint32_t blocked, Decision& best) const;
-  void bank_candidate(uint32_t bank, Cycle floor, unsigned mode, Decision& best) const;
+  void request_candidate(Cycle floor, uint32_t blocked, Decision& best);
+  void bank_candidate(uint32_t bank, Cycle floor, unsigned mode, Decision& best);
+  void take_candidate(uint32_t bank, Cycle cycle, Decision& best) const;
   void refresh_candidate(uint32_t rank, Cycle floor, Decision& best) const;
   void close_candidates(Cycle floor, uint32_t blocked, Decision& best) const;
   bool bank_blocked(uint32_t bank, uint32_t blocked) const {
@@ -140,6 +154,10 @@ class Channel {
   bool m_fcfs;
 
   std::vector<BankState> m_bank;
+  std::vector<Cycle> m_cand_raw;
+  std::vector<uint64_t> m_cand_key;
+  std::vector<uint16_t> m_cand_slot;
+  std::vector<uint8_t> m_cand_cls;
   std::vector<uint8_t> m_bank_rank;
   std::vector<uint64_t> m_pending[2];  // banks with queued reads / writes
   std::vector<uint64_t> m_close;       // open banks to close when idle (closed/adaptive policy)

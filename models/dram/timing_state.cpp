@@ -13,7 +13,28 @@ TimingState::TimingState(const TimingParams& t, const Organisation& org)
       m_rank_shift(static_cast<unsigned>(__builtin_ctzll(org.banks_per_rank()))),
       m_banks(org.banks_per_channel()),
       m_groups(org.ranks * org.bank_groups),
-      m_ranks(org.ranks) {}
+      m_ranks(org.ranks),
+      m_groups_per_rank(static_cast<uint32_t>(org.bank_groups)),
+      m_group_floor(org.ranks * org.bank_groups * 4, 0) {}
+
+void TimingState::update_act_floors(uint32_t rank) {
+  const RankT& r = m_ranks[rank];
+  const Cycle rank_floor = std::max(r.act, r.faw[r.faw_pos]);
+  const uint32_t first = rank * m_groups_per_rank;
+  for (uint32_t g = first; g < first + m_groups_per_rank; ++g) {
+    m_group_floor[g * 4 + 1] = std::max(m_groups[g].act, rank_floor);
+  }
+}
+
+void TimingState::update_column_floors() {
+  uint32_t g = 0;
+  for (const RankT& r : m_ranks) {
+    for (uint32_t i = 0; i < m_groups_per_rank; ++i, ++g) {
+      m_group_floor[g * 4 + 2] = std::max(m_groups[g].rd, r.rd);
+      m_group_floor[g * 4 + 3] = std::max(m_groups[g].wr, r.wr);
+    }
+  }
+}
 
 Cycle TimingState::earliest_ref(unsigned rank) const {
   Cycle c = 0;
@@ -47,6 +68,7 @@ void TimingState::record_act(uint32_t bank, Cycle t) {
   raise(r.act, t + m_t.tRRD_S);
   r.faw[r.faw_pos] = t + m_t.tFAW;
   r.faw_pos = (r.faw_pos + 1) & 3;
+  update_act_floors(rank_of(bank));
 }
 
 void TimingState::record_pre(uint32_t bank, Cycle t) {
@@ -78,6 +100,7 @@ void TimingState::record_read(uint32_t bank, Cycle t, bool auto_precharge) {
       raise(r.wr, after(t, m_t.CL + m_t.tBL + std::max(m_t.tRTRS, m_t.rtw_bubble), m_t.CWL));
     }
   }
+  update_column_floors();
 }
 
 void TimingState::record_write(uint32_t bank, Cycle t, bool auto_precharge) {
@@ -104,6 +127,7 @@ void TimingState::record_write(uint32_t bank, Cycle t, bool auto_precharge) {
       raise(r.rd, after(t, m_t.CWL + m_t.tBL + m_t.tRTRS, m_t.CL));
     }
   }
+  update_column_floors();
 }
 
 void TimingState::record_ref(unsigned rank, Cycle t) {

@@ -45,6 +45,16 @@ class TimingState {
   void record_ref(unsigned rank, Cycle t);
   void record_refsb(unsigned rank, uint64_t mask, Cycle t);
 
+  // Bank-level part of the constraint on `kind` (0 PRE, 1 ACT, 2 RD, 3 WR) and the bank-group/rank
+  // part, kept up to date per bank group: earliest = max(bank_floor, group_floors()[group * 4 + kind]).
+  // Lets a scheduler cache the bank part and re-read only the group part after other banks' commands.
+  Cycle bank_floor(uint32_t bank, unsigned kind) const {
+    const BankT& b = m_banks[bank];
+    return kind == 0 ? b.pre : kind == 1 ? b.act : kind == 2 ? b.rd : b.wr;
+  }
+  const Cycle* group_floors() const { return m_group_floor.data(); }
+  unsigned group_shift() const { return m_group_shift; }
+
   uint32_t rank_of(uint32_t bank) const { return bank >> m_rank_shift; }
   uint32_t group_of(uint32_t bank) const { return bank >> m_group_shift; }
 
@@ -69,6 +79,9 @@ class TimingState {
   // t + a - b clamped at t (a negative gap imposes nothing).
   static Cycle after(Cycle t, uint64_t a, uint64_t b) { return a > b ? t + (a - b) : t; }
 
+  void update_act_floors(uint32_t rank);
+  void update_column_floors();
+
   TimingParams m_t;
   uint32_t m_banks_per_group;
   uint32_t m_banks_per_rank;
@@ -77,6 +90,8 @@ class TimingState {
   std::vector<BankT> m_banks;
   std::vector<Group> m_groups;
   std::vector<RankT> m_ranks;
+  uint32_t m_groups_per_rank;
+  std::vector<Cycle> m_group_floor;  // per bank group: {0, ACT, RD, WR}
 };
 
 }  // namespace vmsim::dram

@@ -94,19 +94,22 @@ ReplayResult replay(MemorySystem& sys, TraceSource& src) {
   };
   TraceRecord rec;
   bool have = src.next(rec);
+  Channel* ch = have ? &sys.channel(sys.channel_of(rec.address)) : nullptr;
   Cycle cur = 0;
+  Cycle advanced = 0;  // all channels have issued every command before this cycle
   uint64_t id = 0;
   while (have) {
     const Cycle t = rec.timed ? std::max(cur, rec.cycle) : cur;
-    if (t > 0) sys.advance_to(t - 1, done);
-    collect();
-    Channel& ch = sys.channel(sys.channel_of(rec.address));
-    if (!ch.can_accept(rec.is_write)) {
-      const Cycle ne = ch.next_event();
-      cur = ne == kNever ? t + 1 : std::max(t, ne + 1);
+    if (t > advanced) {
+      sys.advance_to(t - 1, done);
+      advanced = t;
+      if (!done.empty()) collect();
+    }
+    if (!ch->can_accept(rec.is_write)) {
+      cur = std::max(t, ch->issue_until_space(rec.is_write));
       continue;
     }
-    ch.enqueue(Request{id++, rec.address, rec.is_write, t});
+    ch->enqueue(Request{id++, rec.address, rec.is_write, t});
     if (rec.is_write) {
       ++res.writes;
     } else {
@@ -114,6 +117,7 @@ ReplayResult replay(MemorySystem& sys, TraceSource& src) {
     }
     cur = t;
     have = src.next(rec);
+    if (have) ch = &sys.channel(sys.channel_of(rec.address));
   }
   for (;;) {
     const Cycle ne = sys.next_event();

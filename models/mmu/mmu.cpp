@@ -1,4 +1,4 @@
-// MMU: TLB lookup, walk on miss, fill, permission check, golden checking.
+// MMU: TLB hierarchy lookup, walk on miss, fill, permission check, golden checking.
 #include "models/mmu/mmu.hpp"
 
 #include "models/common/error.hpp"
@@ -8,42 +8,88 @@ namespace vmsim::mmu {
 Mmu::Mmu(const sc_core::sc_module_name& name, const MmuConfig& cfg, sc_core::sc_time core_period, bool timed,
          bool golden_checker)
     : sc_core::sc_module(name),
-      m_tlb(cfg.tlb),
+      m_tlb(cfg.tlb, "system.core.mmu.tlb"),
       m_walker("walker", cfg.walker, core_period, timed),
+      m_period(core_period),
       m_timed(timed),
+      m_pcid_enabled(cfg.pcid),
+      m_ad(cfg.walker.ad_updates),
       m_checks(m_stats, "checker_checks", "count", "Translations verified by the golden checker",
                [this] { return m_checker ? m_checker->checks() : 0; }) {
-  m_hit_time = core_period * static_cast<double>(cfg.tlb.hit_latency);
   if (golden_checker) {
     m_checker = std::make_unique<GoldenChecker>([this](uint64_t pa) { return m_walker.debug_read64(pa); },
                                                 static_cast<unsigned>(cfg.walker.levels));
   }
+  add_level_stats(m_itlb_stats, &TlbHierarchyCounters::itlb);
+  add_level_stats(m_dtlb_stats, &TlbHierarchyCounters::dtlb);
+  add_level_stats(m_stlb_stats, &TlbHierarchyCounters::stlb);
 }
 
-Translation Mmu::translate_slow(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay) {
+void Mmu::add_level_stats(stats::Group& g, TlbLevelCounters TlbHierarchyCounters::*level) {
+  auto counter = [&](stats::Group& grp, const char* n, const char* desc, std::function<uint64_t()> fn) {
+    m_level_counters.push_back(std::make_unique<stats::Counter>(grp, n, "count", desc, std::move(fn)));
+  };
+  counter(g, "lookups", "Lookups in this level", [this, level] { return (m_tlb.counters().*level).lookups; });
+  counter(g, "hits", "Lookups that hit", [this, level] { return (m_tlb.counters().*level).hits; });
+  counter(g, "misses", "Lookups that missed", [this, level] { return (m_tlb.counters().*level).misses; });
+  counter(g, "fills", "Entries inserted", [this, level] { return (m_tlb.counters().*level).fills; });
+  counter(g, "evictions", "Valid entries displaced by fills", [this, level] {
+    return (m_tlb.counters().*level).evictions;
+  });
+  counter(g, "invalidations", "Entries removed by INVLPG, INVPCID and flushes", [this, level] {
+    return (m_tlb.counters().*level).invalidations;
+  });
+  for (unsigned s = 0; s < kNumPageSizes; ++s) {
+    std::string n = std::string("size_") + to_string(static_cast<PageSize>(s));
+    m_size_groups.push_back(std::make_unique<stats::Group>(g, n));
+    stats::Group& sg = *m_size_groups.back();
+    counter(sg, "hits", "Hits on entries of this page size", [this, level, s] {
+      return (m_tlb.counters().*level).by_size[s].hits;
+    });
+    counter(sg, "fills", "Entries of this page size inserted", [this, level, s] {
+      return (m_tlb.counters().*level).by_size[s].fills;
+    });
+    counter(sg, "evictions", "Entries of this page size displaced", [this, level, s] {
+      return (m_tlb.counters().*level).by_size[s].evictions;
+    });
+    counter(sg, "invalidations", "Entries of this page size invalidated", [this, level, s] {
+      return (m_tlb.counters().*level).by_size[s].invalidations;
+    });
+  }
+}
+
+Translation Mmu::translate(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay) {
   ++m_translations;
-  if (m_timed) delay += m_hit_time;
-  Vpn vpn = vpn_of(va);
   Translation t;
-  if (const TlbEntry* e = m_tlb.lookup(vpn)) {
-    ++m_hits;
-    bool denied = (user && !e->user) || (kind == AccessKind::Write && !e->writable) ||
-                  (kind == AccessKind::Fetch && e->no_execute);
+  TlbLookup l = m_tlb.lookup(va, pcid(), kind);
+  if (m_timed) delay += m_period * static_cast<double>(l.latency);
+  if (l.level != TlbHitLevel::Miss) {
+    const TlbArrayEntry& e = l.entry;
+    bool denied = (user && !e.user) || (kind == AccessKind::Write && !e.writable) ||
+                  (kind == AccessKind::Fetch && e.no_execute);
     if (denied) {
+      ++m_hits;
       ++m_perm_faults;
       ++m_faults;
-      WalkRequest req{va, kind, user};
       t.fault = true;
-      t.error_code = access_error_bits(req) | pf_err::kPresent;
+      t.error_code = access_error_bits(WalkRequest{va, kind, user}) | pf_err::kPresent;
       if (m_checker) verify(va, kind, user, true, 0, "the TLB");
       return t;
     }
-    t.pa = PhysAddr{(e->pfn << kPageShift) | page_offset(va)};
-    if (m_checker) verify(va, kind, user, false, e->pfn, "the TLB");
-    return t;
+    if (!(m_ad && kind == AccessKind::Write && !e.dirty)) {
+      ++m_hits;
+      t.pa = l.pa;
+      if (m_checker) verify(va, kind, user, false, l.pa.value() >> kPageShift, "the TLB");
+      return t;
+    }
+    // A hit all the same, but x86 walks again to set D in memory before the first write through a clean
+    // entry: translations = hits + misses; walks = misses + dirty_walks.
+    ++m_hits;
+    ++m_dirty_walks;
+  } else {
+    ++m_misses;
   }
-  ++m_misses;
-  WalkResult r = m_walker.walk(m_root, WalkRequest{va, kind, user}, delay);
+  WalkResult r = m_walker.walk(m_root, pcid(), WalkRequest{va, kind, user}, delay);
   if (r.fault) {
     ++m_faults;
     t.fault = true;
@@ -51,17 +97,13 @@ Translation Mmu::translate_slow(VirtAddr va, AccessKind kind, bool user, sc_core
     if (m_checker) verify(va, kind, user, true, 0, "the walker");
     return t;
   }
-  TlbEntry e;
-  e.vpn = vpn.value();
-  e.pfn = r.pfn.value();
+  TlbArrayEntry e = TlbArrayEntry::make(va, page_size_of_level(r.level), r.pfn, pcid());
   e.writable = r.writable;
   e.user = r.user;
   e.no_execute = r.no_execute;
   e.global = r.global;
-  e.level = static_cast<uint8_t>(r.level);
-  TlbEntry victim;
-  ++m_fills;
-  if (m_tlb.fill(e, &victim)) ++m_evictions;
+  e.dirty = r.dirty;
+  m_tlb.fill(va, kind, e);
   t.pa = PhysAddr{(r.pfn.value() << kPageShift) | page_offset(va)};
   if (m_checker) verify(va, kind, user, false, r.pfn.value(), "the walker");
   return t;
@@ -74,15 +116,33 @@ void Mmu::verify(VirtAddr va, AccessKind kind, bool user, bool fault, uint64_t p
   }
 }
 
-void Mmu::set_root(PhysAddr root) {
+void Mmu::set_root(PhysAddr root, uint16_t pcid) {
   m_root = root;
-  m_flushed += m_tlb.flush(true);
+  m_pcid = pcid & kMaxPcid;
+  if (!m_pcid_enabled) {
+    ++m_flushes;
+    m_tlb.flush_non_global();
+    m_walker.flush_all();
+  }
 }
 
 void Mmu::invlpg(VirtAddr va) {
-  if (m_tlb.invalidate(vpn_of(va))) ++m_invalidations;
+  m_tlb.invlpg(va, pcid());
+  m_walker.flush_pcid(pcid());
 }
 
-void Mmu::flush_all() { m_flushed += m_tlb.flush(false); }
+void Mmu::invpcid(InvpcidType type, uint16_t pcid, VirtAddr va) {
+  m_tlb.invpcid(type, pcid, va);
+  if (type == InvpcidType::IndividualAddress || type == InvpcidType::SingleContext) {
+    m_walker.flush_pcid(pcid);
+  } else {
+    m_walker.flush_all();
+  }
+}
+
+void Mmu::flush_all() {
+  m_tlb.flush_all();
+  m_walker.flush_all();
+}
 
 }  // namespace vmsim::mmu

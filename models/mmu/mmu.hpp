@@ -1,5 +1,6 @@
-// MMU of one core: a TLB in front of the hardware page walker, a root-table register (CR3), and an
-// optional golden checker that verifies every translation against the tables in memory.
+// MMU of one core: L1 ITLB/DTLB and a shared STLB in front of the hardware page walker (with its
+// page-walk caches), a root-table register (CR3 with PCID), and an optional golden checker that verifies
+// every translation against the tables in memory.
 #pragma once
 
 #include <memory>
@@ -8,19 +9,23 @@
 #include "models/common/config.hpp"
 #include "models/common/stats.hpp"
 #include "models/mmu/golden_checker.hpp"
-#include "models/mmu/tlb.hpp"
+#include "models/mmu/tlb_array.hpp"
 #include "models/mmu/walker.hpp"
 
 namespace vmsim::mmu {
 
 struct MmuConfig {
-  TlbConfig tlb;
+  TlbHierarchyConfig tlb;
   WalkerConfig walker;
+  bool pcid = false;
 
   template <class V>
   void visit(V& v) {
-    v.section("tlb", tlb, "The data/instruction TLB (one unified TLB until issue C)");
+    v.section("tlb", tlb, "TLB hierarchy: L1 instruction and data TLBs and the shared L2 TLB");
     v.section("walker", walker, "Hardware page walker");
+    v("pcid", pcid, "",
+      "Process-context identifiers (CR4.PCIDE): TLB entries are tagged with the 12-bit PCID and a root switch "
+      "keeps them; off: a root switch flushes every non-global entry");
   }
   void validate(const std::string& path) const {
     tlb.validate(path + ".tlb");
@@ -40,64 +45,59 @@ class Mmu : public sc_core::sc_module {
   Mmu(const sc_core::sc_module_name& name, const MmuConfig& cfg, sc_core::sc_time core_period, bool timed,
       bool golden_checker);
 
-  // Translates va for an access; adds the TLB and walk time to delay (timed mode). Throws
+  // Translates va for an access; adds TLB, page-walk-cache and walk time to delay (timed mode). Throws
   // SimulationError if the golden checker is on and disagrees.
-  Translation translate(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay) {
-    // Fast path, inline so the result stays in registers: a permitted TLB hit with the checker off.
-    if (!m_checker) {
-      if (const TlbEntry* e = m_tlb.lookup(vpn_of(va))) {
-        bool denied = (user && !e->user) || (kind == AccessKind::Write && !e->writable) ||
-                      (kind == AccessKind::Fetch && e->no_execute);
-        if (!denied) {
-          ++m_translations;
-          ++m_hits;
-          if (m_timed) delay += m_hit_time;
-          Translation t;
-          t.pa = PhysAddr{(e->pfn << kPageShift) | page_offset(va)};
-          return t;
-        }
-      }
-    }
-    return translate_slow(va, kind, user, delay);
-  }
-  // Writes the root-table register (CR3 without PCID): flushes all non-global TLB entries.
-  void set_root(PhysAddr root);
+  Translation translate(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay);
+  // Writes the root-table register (CR3): with PCID off, flushes every non-global TLB entry and the
+  // page-walk caches; with PCID on, keeps them (the entries are tagged).
+  void set_root(PhysAddr root, uint16_t pcid);
   PhysAddr root() const { return m_root; }
-  // INVLPG: drops the translation of va's page.
+  uint16_t pcid() const { return m_pcid_enabled ? m_pcid : 0; }
+  // INVLPG: drops va's translations for the current PCID (and global ones) from every TLB level, and the
+  // current PCID's page-walk-cache entries.
   void invlpg(VirtAddr va);
-  // Drops every TLB entry, global ones included.
+  // INVPCID of the given type (individual address, single context, all contexts with or without globals).
+  void invpcid(InvpcidType type, uint16_t pcid, VirtAddr va);
+  // Drops every TLB and page-walk-cache entry, global ones included.
   void flush_all();
 
   Walker& walker() { return m_walker; }
-  Tlb& tlb() { return m_tlb; }
+  TlbHierarchy& tlb() { return m_tlb; }
 
  private:
-  Translation translate_slow(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay);
   void verify(VirtAddr va, AccessKind kind, bool user, bool fault, uint64_t pfn, const char* source);
+  void add_level_stats(stats::Group& g, TlbLevelCounters TlbHierarchyCounters::*level);
 
-  Tlb m_tlb;
+  TlbHierarchy m_tlb;
   Walker m_walker;
-  sc_core::sc_time m_hit_time;
+  sc_core::sc_time m_period;
   bool m_timed;
+  bool m_pcid_enabled;
+  bool m_ad;
   PhysAddr m_root{0};
+  uint16_t m_pcid = 0;
   std::unique_ptr<GoldenChecker> m_checker;
 
   stats::Group m_stats{*this};
   stats::Scalar m_translations{m_stats, "translations", "count", "Translations requested by the core"};
   stats::Scalar m_faults{m_stats, "faults", "count", "Translations that raised a page fault"};
   stats::Group m_tlb_stats{m_stats, "tlb"};
-  stats::Scalar m_hits{m_tlb_stats, "hits", "count", "TLB lookups that hit"};
-  stats::Scalar m_misses{m_tlb_stats, "misses", "count", "TLB lookups that missed (each starts a walk)"};
+  stats::Scalar m_hits{m_tlb_stats, "hits", "count", "Translations that hit a TLB level (L1 or L2)"};
+  stats::Scalar m_misses{m_tlb_stats, "misses", "count", "Translations that missed every TLB level (each walks)"};
+  stats::Scalar m_dirty_walks{m_tlb_stats, "dirty_walks", "count",
+                              "TLB hits by writes through an entry whose Dirty bit was clear: they walk to set it"};
   stats::Scalar m_perm_faults{m_tlb_stats, "permission_faults", "count",
                               "TLB hits whose cached permissions forbid the access (fault without a walk)"};
-  stats::Scalar m_fills{m_tlb_stats, "fills", "count", "Entries inserted after successful walks"};
-  stats::Scalar m_evictions{m_tlb_stats, "evictions", "count", "Valid entries replaced by a fill"};
-  stats::Scalar m_invalidations{m_tlb_stats, "invalidations", "count", "INVLPG operations that removed an entry"};
-  stats::Scalar m_flushed{m_tlb_stats, "flushed_entries", "count", "Entries removed by root switches and flushes"};
+  stats::Scalar m_flushes{m_tlb_stats, "root_switch_flushes", "count", "Root-table writes that flushed the TLBs"};
   stats::Formula m_hit_rate{m_tlb_stats, "hit_rate", "ratio", "hits / (hits + misses)", [this] {
     uint64_t n = m_hits.value() + m_misses.value();
     return n ? static_cast<double>(m_hits.value()) / static_cast<double>(n) : 0.0;
   }};
+  stats::Group m_itlb_stats{m_stats, "itlb"};
+  stats::Group m_dtlb_stats{m_stats, "dtlb"};
+  stats::Group m_stlb_stats{m_stats, "stlb"};
+  std::vector<std::unique_ptr<stats::Group>> m_size_groups;
+  std::vector<std::unique_ptr<stats::Counter>> m_level_counters;
   stats::Counter m_checks;
 };
 

@@ -11,13 +11,19 @@ uint32_t access_error_bits(const WalkRequest& req) {
   return e;
 }
 
-PageWalk::PageWalk(PhysAddr root, unsigned levels, const WalkRequest& req) : m_req(req), m_level(levels) {
+PageWalk::PageWalk(PhysAddr root, unsigned levels, const WalkRequest& req, bool set_accessed_dirty)
+    : PageWalk(root, levels, levels, req, WalkRights{}, set_accessed_dirty) {}
+
+PageWalk::PageWalk(PhysAddr table, unsigned level, unsigned levels, const WalkRequest& req, const WalkRights& rights,
+                   bool set_accessed_dirty)
+    : m_req(req), m_ad(set_accessed_dirty), m_level(level), m_w(rights.writable), m_u(rights.user),
+      m_xd(rights.no_execute) {
   if (!is_canonical(req.va, levels)) {
     m_result.level = levels;
     fail(0);
     return;
   }
-  m_pte_addr = PhysAddr{(root.value() & pte_bit::kPfnMask) + 8ull * pt_index(req.va, levels)};
+  m_pte_addr = PhysAddr{(table.value() & pte_bit::kPfnMask) + 8ull * pt_index(req.va, level)};
 }
 
 void PageWalk::fail(uint32_t extra_bits) {
@@ -28,6 +34,7 @@ void PageWalk::fail(uint32_t extra_bits) {
 
 void PageWalk::feed(Pte pte) {
   ++m_result.pte_reads;
+  m_update = 0;
   m_result.level = m_level;
   if (!pte.present()) {
     fail(0);
@@ -45,6 +52,7 @@ void PageWalk::feed(Pte pte) {
     finish_leaf(pte);
     return;
   }
+  if (m_ad && !pte.accessed()) m_update = pte.raw() | pte_bit::kAccessed;
   --m_level;
   m_pte_addr = PhysAddr{pte.frame_addr().value() + 8ull * pt_index(m_req.va, m_level)};
 }
@@ -66,6 +74,12 @@ void PageWalk::finish_leaf(Pte pte) {
   if (denied) {
     fail(pf_err::kPresent);
     return;
+  }
+  m_result.dirty = pte.dirty();
+  if (m_ad) {
+    uint64_t want = pte.raw() | pte_bit::kAccessed | (m_req.kind == AccessKind::Write ? pte_bit::kDirty : 0);
+    if (want != pte.raw()) m_update = want;
+    m_result.dirty = (want & pte_bit::kDirty) != 0;
   }
   m_done = true;
 }

@@ -25,19 +25,39 @@ struct WalkResult {
   bool user = false;
   bool no_execute = false;
   bool global = false;
+  bool dirty = false;       // D of the leaf after this walk's update
   unsigned pte_reads = 0;
+};
+
+// Rights accumulated over the upper levels of a walk (what a page-walk-cache entry remembers).
+struct WalkRights {
+  bool writable = true;
+  bool user = true;
+  bool no_execute = false;
 };
 
 class PageWalk {
  public:
   // A walk of `levels` (4 or 5) levels from the root table at `root`. A non-canonical address ends the
   // walk at once with a fault (a #GP on real hardware; reported here as a not-present fault).
-  PageWalk(PhysAddr root, unsigned levels, const WalkRequest& req);
+  PageWalk(PhysAddr root, unsigned levels, const WalkRequest& req, bool set_accessed_dirty = false);
+  // A walk resumed at `level` from the table at `table` (a page-walk-cache hit), with the rights of the
+  // levels above. The canonical check uses `levels`.
+  PageWalk(PhysAddr table, unsigned level, unsigned levels, const WalkRequest& req, const WalkRights& rights,
+           bool set_accessed_dirty = false);
   bool done() const { return m_done; }
+  // Level of the entry at pte_address() (levels .. 1).
+  unsigned level() const { return m_level; }
+  // Rights accumulated so far (over every entry fed).
+  WalkRights rights() const { return WalkRights{m_w, m_u, m_xd}; }
   // Physical address of the next PTE to read. Only valid while !done().
   PhysAddr pte_address() const { return m_pte_addr; }
-  // Supplies the value read at pte_address() and advances the walk.
+  // Supplies the value read at pte_address() and advances the walk. With A/D updates on, afterwards
+  // ad_update() holds the value to write back to that entry if its A (or, for a write's leaf, D) bit
+  // must be set (x86 sets A in every entry used and D in the leaf of a permitted write).
   void feed(Pte pte);
+  bool has_ad_update() const { return m_update != 0; }
+  uint64_t ad_update() const { return m_update; }
   const WalkResult& result() const { return m_result; }
 
  private:
@@ -45,6 +65,8 @@ class PageWalk {
   void fail(uint32_t extra_bits);
 
   WalkRequest m_req;
+  bool m_ad;
+  uint64_t m_update = 0;
   unsigned m_level;
   PhysAddr m_pte_addr;
   bool m_done = false;

@@ -6,37 +6,56 @@
 namespace vmsim::mmu {
 
 void WalkerConfig::validate(const std::string& path) const {
-  config::require(levels == 4, path, "levels", std::to_string(levels),
-                  "only 4-level paging is implemented so far");
+  config::require(levels == 4 || levels == 5, path, "levels", std::to_string(levels), "must be 4 or 5");
+  config::require(pwc.pml5e <= 4096 && pwc.pml4e <= 4096 && pwc.pdpte <= 4096 && pwc.pde <= 4096, path, "pwc",
+                  "", "page-walk caches hold at most 4096 entries each");
 }
 
 Walker::Walker(const sc_core::sc_module_name& name, const WalkerConfig& cfg, sc_core::sc_time core_period, bool timed)
     : sc_core::sc_module(name), mem("mem"), m_cfg(cfg), m_core_period(core_period), m_timed(timed) {
   m_step = core_period * static_cast<double>(cfg.step_latency);
+  m_pwc_time = core_period * static_cast<double>(cfg.pwc.latency);
   m_trans.set_data_ptr(reinterpret_cast<unsigned char*>(&m_buf));
   m_trans.set_data_length(8);
   m_trans.set_streaming_width(8);
   m_trans.set_byte_enable_ptr(nullptr);
   m_trans.set_dmi_allowed(false);
+  const uint64_t sizes[] = {cfg.pwc.pde, cfg.pwc.pdpte, cfg.pwc.pml4e, cfg.levels == 5 ? cfg.pwc.pml5e : 0};
+  const char* names[] = {"pde_hits", "pdpte_hits", "pml4e_hits", "pml5e_hits"};
+  for (unsigned i = 0; i < 4; ++i) {
+    m_pwc.push_back(std::make_unique<PageWalkCache>(i + 2, sizes[i]));
+    m_pwc_hits[i] = std::make_unique<stats::Scalar>(
+        m_pwc_stats, names[i], "count", std::string("Walks resumed from the ") + (names[i]) + " cache level");
+  }
 }
 
-uint64_t Walker::read_pte(PhysAddr pa, sc_core::sc_time& delay) {
-  m_trans.set_command(tlm::TLM_READ_COMMAND);
+void Walker::transport(tlm::tlm_command cmd, PhysAddr pa, sc_core::sc_time& delay) {
+  m_trans.set_command(cmd);
   m_trans.set_address(pa.value());
   m_trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  ++m_pte_reads;
   if (m_timed) {
-    delay += m_step;
     mem->b_transport(m_trans, delay);
   } else {
     mem->transport_dbg(m_trans);
     m_trans.set_response_status(tlm::TLM_OK_RESPONSE);
   }
   if (!m_trans.is_response_ok()) {
-    throw std::runtime_error(std::string(name()) + ": PTE read at physical address " + std::to_string(pa.value()) +
+    throw std::runtime_error(std::string(name()) + ": PTE access at physical address " + std::to_string(pa.value()) +
                              " failed: " + m_trans.get_response_string());
   }
+}
+
+uint64_t Walker::read_pte(PhysAddr pa, sc_core::sc_time& delay) {
+  ++m_pte_reads;
+  if (m_timed) delay += m_step;
+  transport(tlm::TLM_READ_COMMAND, pa, delay);
   return m_buf;  // x86 and the host are both little-endian
+}
+
+void Walker::write_pte(PhysAddr pa, uint64_t value, sc_core::sc_time& delay) {
+  ++m_ad_updates;
+  m_buf = value;
+  transport(tlm::TLM_WRITE_COMMAND, pa, delay);
 }
 
 uint64_t Walker::debug_read64(uint64_t pa) {
@@ -53,14 +72,56 @@ uint64_t Walker::debug_read64(uint64_t pa) {
   return v;
 }
 
-WalkResult Walker::walk(PhysAddr root, const WalkRequest& req, sc_core::sc_time& delay) {
+void Walker::flush_pcid(uint16_t pcid) {
+  for (auto& c : m_pwc) c->flush_pcid(pcid);
+}
+
+void Walker::flush_all() {
+  for (auto& c : m_pwc) c->flush_all();
+}
+
+WalkResult Walker::walk(PhysAddr root, uint16_t pcid, const WalkRequest& req, sc_core::sc_time& delay) {
   ++m_walks;
   sc_core::sc_time start = delay;
-  PageWalk w(root, static_cast<unsigned>(m_cfg.levels), req);
-  while (!w.done()) w.feed(Pte{read_pte(w.pte_address(), delay)});
-  if (w.result().fault) ++m_faults;
+  const unsigned levels = static_cast<unsigned>(m_cfg.levels);
+  // Probe the page-walk caches, lowest level first: the deepest hit saves the most reads.
+  PageWalk w(root, levels, req, m_cfg.ad_updates);
+  if (m_timed) delay += m_pwc_time;
+  bool resumed = false;
+  if (is_canonical(req.va, levels)) {
+    for (unsigned lvl = 2; lvl <= levels && !resumed; ++lvl) {
+      if (const PageWalkCache::Hit* h = m_pwc[lvl - 2]->lookup(req.va, pcid)) {
+        ++*m_pwc_hits[lvl - 2];
+        w = PageWalk(h->table, lvl - 1, levels, req, h->rights, m_cfg.ad_updates);
+        resumed = true;
+      }
+    }
+  }
+  if (!resumed) ++m_pwc_misses;
+  while (!w.done()) {
+    PhysAddr addr = w.pte_address();
+    unsigned lvl = w.level();
+    Pte pte{read_pte(addr, delay)};
+    w.feed(pte);
+    if (w.has_ad_update()) write_pte(addr, w.ad_update(), delay);
+    // A present non-leaf entry: remember it (the walk continues in the table it points to).
+    if (!w.done() && lvl >= 2) m_pwc[lvl - 2]->insert(req.va, pcid, PhysAddr{pte.frame_addr()}, w.rights());
+  }
+  const WalkResult& r = w.result();
+  if (r.fault) {
+    ++m_faults;
+    if (r.pte_reads == 0) {
+      ++m_f_noncanonical;
+    } else if (r.error_code & pf_err::kReserved) {
+      ++m_f_reserved;
+    } else if (r.error_code & pf_err::kPresent) {
+      ++m_f_protection;
+    } else {
+      ++m_f_not_present;
+    }
+  }
   if (m_timed) m_latency.sample(static_cast<uint64_t>((delay - start) / m_core_period));
-  return w.result();
+  return r;
 }
 
 }  // namespace vmsim::mmu

@@ -1,7 +1,11 @@
-// Hardware page walker: TLM shell around the PageWalk stepping core. Every PTE read is an 8-byte TLM
-// read to physical memory (timed b_transport in the lt mode, transport_dbg in the functional mode).
+// Hardware page walker: TLM shell around the PageWalk stepping core and the page-walk caches. Every PTE
+// read is an 8-byte TLM read to physical memory (timed b_transport in the lt mode, transport_dbg in the
+// functional mode); Accessed/Dirty updates are written back with an 8-byte write right after the read
+// (the read and write of a locked read-modify-write, as x86 performs them).
 #pragma once
 
+#include <array>
+#include <memory>
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
@@ -9,17 +13,40 @@
 #include "models/common/config.hpp"
 #include "models/common/stats.hpp"
 #include "models/mmu/page_walk.hpp"
+#include "models/mmu/pwc.hpp"
 
 namespace vmsim::mmu {
+
+struct PwcConfig {
+  uint64_t pml5e = 2;
+  uint64_t pml4e = 4;
+  uint64_t pdpte = 8;
+  uint64_t pde = 32;
+  uint64_t latency = 1;  // core cycles per probe
+
+  template <class V>
+  void visit(V& v) {
+    v("pml5e", pml5e, "entries", "PML5E cache entries (5-level paging only); 0 disables it");
+    v("pml4e", pml4e, "entries", "PML4E cache entries; 0 disables it");
+    v("pdpte", pdpte, "entries", "PDPTE cache entries; 0 disables it");
+    v("pde", pde, "entries", "PDE cache entries; 0 disables it");
+    v("latency", latency, "core cycles", "Cycles of one probe of the page-walk caches (all levels in parallel)");
+  }
+};
 
 struct WalkerConfig {
   uint64_t levels = 4;
   uint64_t step_latency = 1;  // core cycles per level, on top of the memory read
+  bool ad_updates = true;
+  PwcConfig pwc;
 
   template <class V>
   void visit(V& v) {
-    v("levels", levels, "levels", "Paging levels: 4 (48-bit virtual addresses); 5-level walks arrive with issue C");
+    v("levels", levels, "levels", "Paging levels: 4 (48-bit virtual addresses) or 5 (LA57, 57-bit)");
     v("step_latency", step_latency, "core cycles", "Walker cycles per level besides the PTE read itself");
+    v("ad_updates", ad_updates, "",
+      "Set Accessed in every entry used and Dirty in the leaf of a write, writing the entry back to memory");
+    v.section("pwc", pwc, "Page-walk caches (paging-structure caches) for the upper levels");
   }
   void validate(const std::string& path) const;
 };
@@ -30,31 +57,49 @@ class Walker : public sc_core::sc_module {
 
   Walker(const sc_core::sc_module_name& name, const WalkerConfig& cfg, sc_core::sc_time core_period, bool timed);
 
-  // Walks the tables under root for req. In the timed mode every PTE read adds its latency to delay.
-  WalkResult walk(PhysAddr root, const WalkRequest& req, sc_core::sc_time& delay);
+  // Walks the tables under root for req (PCID pcid tags page-walk-cache entries). In the timed mode every
+  // PTE read and write-back adds its latency to delay.
+  WalkResult walk(PhysAddr root, uint16_t pcid, const WalkRequest& req, sc_core::sc_time& delay);
+  // Invalidations of the page-walk caches.
+  void flush_pcid(uint16_t pcid);
+  void flush_all();
   // Reads 8 bytes of physical memory without timing (for the golden checker).
   uint64_t debug_read64(uint64_t pa);
   unsigned levels() const { return static_cast<unsigned>(m_cfg.levels); }
 
  private:
   uint64_t read_pte(PhysAddr pa, sc_core::sc_time& delay);
+  void write_pte(PhysAddr pa, uint64_t value, sc_core::sc_time& delay);
+  void transport(tlm::tlm_command cmd, PhysAddr pa, sc_core::sc_time& delay);
 
   WalkerConfig m_cfg;
   sc_core::sc_time m_core_period;
   sc_core::sc_time m_step;
+  sc_core::sc_time m_pwc_time;
   bool m_timed;
   tlm::tlm_generic_payload m_trans;
   tlm::tlm_generic_payload m_dbg_trans;  // golden-checker reads
   uint64_t m_buf = 0;
+  std::vector<std::unique_ptr<PageWalkCache>> m_pwc;  // index = level - 2 (PDE, PDPTE, PML4E, PML5E)
 
   stats::Group m_stats{*this};
   stats::Scalar m_walks{m_stats, "walks", "count", "Page walks started"};
   stats::Scalar m_pte_reads{m_stats, "pte_reads", "count", "PTE reads issued to memory"};
+  stats::Scalar m_ad_updates{m_stats, "ad_updates", "count", "Entries written back to set Accessed or Dirty"};
   stats::Scalar m_faults{m_stats, "faults", "count", "Walks that ended in a page fault"};
+  stats::Group m_fault_stats{m_stats, "fault"};
+  stats::Scalar m_f_not_present{m_fault_stats, "not_present", "count", "Walks that found a non-present entry"};
+  stats::Scalar m_f_protection{m_fault_stats, "protection", "count",
+                               "Walks whose leaf forbids the access (write, user or NX)"};
+  stats::Scalar m_f_reserved{m_fault_stats, "reserved", "count", "Walks that found a reserved bit set"};
+  stats::Scalar m_f_noncanonical{m_fault_stats, "noncanonical", "count", "Walks of non-canonical addresses"};
   stats::Histogram m_latency{m_stats, "latency", "core cycles", "Walk latency", 25, 40};
   stats::Formula m_reads_per_walk{m_stats, "pte_reads_per_walk", "reads", "Average PTE reads per walk", [this] {
     return m_walks.value() ? static_cast<double>(m_pte_reads.value()) / static_cast<double>(m_walks.value()) : 0.0;
   }};
+  stats::Group m_pwc_stats{m_stats, "pwc"};
+  std::array<std::unique_ptr<stats::Scalar>, 4> m_pwc_hits;  // per level 2..5
+  stats::Scalar m_pwc_misses{m_pwc_stats, "misses", "count", "Walks that found no page-walk-cache entry"};
 };
 
 }  // namespace vmsim::mmu

@@ -31,8 +31,8 @@ void WorkloadConfig::validate(const std::string& path) const {
   require(access_size >= 1 && access_size <= 64 && (access_size & (access_size - 1)) == 0, path, "access_size",
           std::to_string(access_size), "must be a power of two <= 64");
   require(base.value % kPageSize == 0, path, "base", config::format_value(base), "must be page aligned");
-  require(base.value + footprint.value <= (1ull << 47) && base.value + footprint.value > base.value, path, "footprint",
-          format_bytes(footprint), "base + footprint must stay below 0x800000000000 (user half of 48-bit space)");
+  require(base.value + footprint.value <= (1ull << 56) && base.value + footprint.value > base.value, path, "footprint",
+          format_bytes(footprint), "base + footprint must stay below 2^56 (user half of the 57-bit space)");
   require(base.value >= kPageSize, path, "base", config::format_value(base), "page 0 stays unmapped");
   if (kind == WorkloadKind::Strided) {
     require(stride.value > 0, path, "stride", format_bytes(stride), "must be > 0");
@@ -49,8 +49,6 @@ void ProcessConfig::validate(const std::string& path, uint64_t cores) const {
     require(v.start.value % kPageSize == 0, p, "start", config::format_value(v.start), "must be page aligned");
     require(v.size.value > 0 && v.size.value % kPageSize == 0, p, "size", format_bytes(v.size),
             "must be a positive multiple of 4KiB");
-    require(v.start.value + v.size.value <= (1ull << 47), p, "size", format_bytes(v.size),
-            "area must end below 0x800000000000");
     bool ok = v.prot.size() == 3 && (v.prot[0] == 'r' || v.prot[0] == '-') && (v.prot[1] == 'w' || v.prot[1] == '-') &&
               (v.prot[2] == 'x' || v.prot[2] == '-');
     require(ok, p, "prot", v.prot, "expected three characters like rw- or r-x");
@@ -67,9 +65,26 @@ void PlatformConfig::validate() const {
   sim.validate("sim");
   system.validate("system");
   firmware.validate("firmware");
+  require(firmware.page_table_levels == system.core.mmu.walker.levels, "firmware", "page_table_levels",
+          std::to_string(firmware.page_table_levels),
+          "the walker walks " + std::to_string(system.core.mmu.walker.levels) +
+              " levels (system.core.mmu.walker.levels): both must agree");
   if (processes.empty()) throw InputError("processes: the run needs at least one process");
+  const uint64_t user_top = 1ull << (kPageShift + 9 * firmware.page_table_levels - 1);
   for (size_t i = 0; i < processes.size(); ++i) {
-    processes[i].validate("processes[" + std::to_string(i) + "]", system.cores);
+    const std::string path = "processes[" + std::to_string(i) + "]";
+    const ProcessConfig& p = processes[i];
+    p.validate(path, system.cores);
+    if (p.workload.kind != WorkloadKind::Lackey) {
+      require(p.workload.base.value + p.workload.footprint.value <= user_top, path + ".workload", "footprint",
+              format_bytes(p.workload.footprint),
+              "base + footprint must stay in the user half of the " +
+                  std::to_string(kPageShift + 9 * firmware.page_table_levels) + "-bit address space");
+    }
+    for (size_t j = 0; j < p.vmas.size(); ++j) {
+      require(p.vmas[j].start.value + p.vmas[j].size.value <= user_top, path + ".vmas[" + std::to_string(j) + "]",
+              "size", format_bytes(p.vmas[j].size), "area must end in the user half of the address space");
+    }
   }
 }
 

@@ -36,7 +36,7 @@ struct Bench : sc_core::sc_module {
     const uint64_t va = 0x40201000;
     const uint64_t pte_addr = 0x4000 + 8 * pt_index(VirtAddr{va}, 1);
     test::map_one_page(mem, va, 0x99, pte_bit::kWritable | pte_bit::kUser);
-    mmu.set_root(PhysAddr{0x1000});
+    mmu.set_root(PhysAddr{0x1000}, 0);
     outcomes.push_back(attempt(va));  // walk, fill
     // Remap the page to another frame without invalidating: the TLB entry is now stale.
     mem.poke64(pte_addr, Pte::make(Pfn{0x55}, pte_bit::kPresent | pte_bit::kWritable | pte_bit::kUser).raw());

@@ -97,7 +97,10 @@ TEST_F(System, DefaultPresetRunsAndFaultsEqualDistinctPages) {
   EXPECT_EQ(s["page_faults"]["total"], s["workload_distinct_pages"]);
   EXPECT_EQ(s["tlb_hits"].get<uint64_t>() + s["tlb_misses"].get<uint64_t>(),
             stat(j, "system.core0.mmu.translations") + stat(j, "system.core1.mmu.translations"));
-  EXPECT_EQ(s["walks"], s["tlb_misses"]);
+  // Every walk is a miss of all TLB levels or a write through a clean entry (to set Dirty).
+  EXPECT_EQ(s["walks"].get<uint64_t>(), s["tlb_misses"].get<uint64_t>() +
+                                            stat(j, "system.core0.mmu.tlb.dirty_walks") +
+                                            stat(j, "system.core1.mmu.tlb.dirty_walks"));
   EXPECT_EQ(s["processes_exited"], 3);
   EXPECT_EQ(s["processes_killed"], 0);
   EXPECT_GT(s["sim_time_ps"].get<uint64_t>(), 0u);
@@ -202,6 +205,41 @@ TEST_F(System, LtAndFunctionalModesComputeTheSameCounts) {
   EXPECT_EQ(fn["summary"]["sim_time_ps"], 0);
 }
 
+TEST_F(System, FiveLevelPagingRunsWithTheChecker) {
+  std::string cfg = write("small.yaml", kSmall);
+  Result r = vmsim("run " + cfg + " -q --set system.core.mmu.walker.levels=5 --set firmware.page_table_levels=5" +
+                   " --set processes.0.workload.base=0xF0000000000000 --out " + m_dir + "/l5");
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(vmsim("run " + cfg + " -q --out " + m_dir + "/l4").code, 0);
+  nlohmann::json l5 = stats(m_dir + "/l5"), l4 = stats(m_dir + "/l4");
+  EXPECT_EQ(l5["summary"]["page_faults"]["demand_zero"], l5["summary"]["workload_distinct_pages"]);
+  EXPECT_EQ(l5["summary"]["accesses"], l4["summary"]["accesses"]);
+  // One more table level: more table frames than with 4 levels.
+  EXPECT_GT(stat(l5, "system.os.frames.table_allocated"), stat(l4, "system.os.frames.table_allocated"));
+  expect_frames_conserved(l5);
+}
+
+TEST_F(System, PcidKeepsTranslationsAcrossProcessSwitches) {
+  // Four short processes on one core; with PCID off every switch flushes, with PCID on none does.
+  std::string cfg = write("pcid.yaml", R"(
+sim: {checker: true}
+system: {memory: {size: 256MiB}}
+processes:
+  - {name: a, workload: {kind: sequential, footprint: 64KiB, accesses: 2000}}
+  - {name: b, workload: {kind: sequential, footprint: 64KiB, accesses: 2000}}
+  - {name: c, workload: {kind: random, footprint: 64KiB, accesses: 2000}}
+  - {name: d, workload: {kind: random, footprint: 64KiB, accesses: 2000}}
+)");
+  ASSERT_EQ(vmsim("run " + cfg + " -q --set system.core.mmu.pcid=false --out " + m_dir + "/off").code, 0);
+  ASSERT_EQ(vmsim("run " + cfg + " -q --set system.core.mmu.pcid=true --out " + m_dir + "/on").code, 0);
+  nlohmann::json off = stats(m_dir + "/off"), on = stats(m_dir + "/on");
+  EXPECT_EQ(stat(off, "system.core0.mmu.tlb.root_switch_flushes"), 4u);
+  EXPECT_EQ(stat(on, "system.core0.mmu.tlb.root_switch_flushes"), 0u);
+  EXPECT_EQ(off["summary"]["page_faults"], on["summary"]["page_faults"]);
+  // With PCIDs, each exit's INVPCID removes that process's entries instead.
+  EXPECT_GT(stat(on, "system.core0.mmu.dtlb.invalidations"), 0u);
+}
+
 TEST_F(System, WarmupResetsStatistics) {
   std::string cfg = write("small.yaml", kSmall);
   ASSERT_EQ(vmsim("run " + cfg + " -q --set sim.warmup_accesses=30000 --out " + m_dir + "/w").code, 0);
@@ -210,12 +248,19 @@ TEST_F(System, WarmupResetsStatistics) {
 }
 
 TEST_F(System, MisspeltKeyNamesThePathAndFile) {
-  std::string cfg = write("typo.yaml", "system:\n  core:\n    mmu:\n      tlb:\n        entires: 128\n");
+  std::string cfg = write("typo.yaml", "system:\n  core:\n    mmu:\n      tlb:\n        dtlb:\n          - entires: 128\n");
   Result r = vmsim("run " + cfg + " --out " + m_dir + "/out");
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find(cfg + ":5"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("unknown config key 'system.core.mmu.tlb.entires'"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("did you mean 'system.core.mmu.tlb.entries'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(cfg + ":6"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("unknown config key 'system.core.mmu.tlb.dtlb[0].entires'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("did you mean 'system.core.mmu.tlb.dtlb[0].entries'"), std::string::npos) << r.err;
+  r = vmsim("run " + write("t2.yaml", "system: {core: {mmu: {tlb: {dtlb: [{entries: 60, ways: 8}]}}}}\n") + " --out " +
+            m_dir + "/out");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("dtlb[0].ways: bad value '8'"), std::string::npos) << r.err;
+  r = vmsim("run " + write("t3.yaml", "system: {core: {mmu: {walker: {levels: 5}}}}\n") + " --out " + m_dir + "/out");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("firmware.page_table_levels: bad value '4'"), std::string::npos) << r.err;
 }
 
 TEST_F(System, BadInputExitsTwoWithOneLineReason) {

@@ -57,7 +57,9 @@ void expect_input_error(Fn fn, const std::vector<std::string>& needles) {
     ADD_FAILURE() << "expected InputError";
   } catch (const InputError& e) {
     const std::string msg = e.what();
-    for (const auto& n : needles) EXPECT_NE(msg.find(n), std::string::npos) << "message '" << msg << "' lacks '" << n << "'";
+    for (const auto& n : needles) {
+      EXPECT_NE(msg.find(n), std::string::npos) << "message '" << msg << "' lacks '" << n << "'";
+    }
   }
 }
 
@@ -269,7 +271,7 @@ TEST(TlbReplacement, RandomIsSeededXorshift) {
   for (auto [seed, expected] : {std::make_pair(uint64_t{1}, seed1), std::make_pair(uint64_t{12345}, seed12345)}) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     TlbArray tlb(make_cfg(4, 4, ReplacementPolicy::Random, "4K", seed));
-    for (int w = 0; w < 4; ++w) EXPECT_EQ(tlb.fill(page4k(0x100u + static_cast<uint64_t>(w), 0)).way, static_cast<uint32_t>(w));
+    for (uint32_t w = 0; w < 4; ++w) EXPECT_EQ(tlb.fill(page4k(0x100u + w, 0)).way, w);
     EXPECT_EQ(tlb.replacement().rng_state(), seed) << "invalid ways are filled without drawing";
     for (size_t i = 0; i < expected.size(); ++i) {
       tlb.lookup(VirtAddr{uint64_t{0x100} << kPageShift}, 0);  // hits do not draw (page may be gone: fine)
@@ -1058,8 +1060,8 @@ void run_differential(const TlbArrayConfig& cfg, uint64_t ops, uint64_t seed) {
     } else if (dice < 850) {
       const PageSize size = held[pick(held.size())];
       // A leaf of size >= size; if larger, the entry is its splinter at `size`.
-      const unsigned leaf_idx = size_index(size) + static_cast<unsigned>(pick(8) == 0 ? pick(kNumPageSizes - size_index(size)) : 0);
-      const PageSize leaf = static_cast<PageSize>(leaf_idx);
+      const uint64_t larger = pick(8) == 0 ? pick(kNumPageSizes - size_index(size)) : 0;
+      const PageSize leaf = static_cast<PageSize>(size_index(size) + larger);
       const uint64_t frame = (pick(1u << 20) << 18) + ((va >> kPageShift) & (page_frames(leaf) - 1));
       TlbArrayEntry e = TlbArrayEntry::make(VirtAddr{va}, leaf, Pfn{frame}, pcid);
       e.global = pick(10) == 0;
@@ -1091,10 +1093,12 @@ void run_differential(const TlbArrayConfig& cfg, uint64_t ops, uint64_t seed) {
       TlbRemoved want;
       if (dice < 920) {
         got = tlb.invlpg(VirtAddr{va}, pcid);
-        want = ref.remove_if([&](const TlbArrayEntry& e) { return leaf_contains(e, va) && (e.global || e.pcid == pcid); });
+        want = ref.remove_if(
+            [&](const TlbArrayEntry& e) { return leaf_contains(e, va) && (e.global || e.pcid == pcid); });
       } else if (dice < 990) {
         got = tlb.invpcid(InvpcidType::IndividualAddress, pcid, VirtAddr{va});
-        want = ref.remove_if([&](const TlbArrayEntry& e) { return leaf_contains(e, va) && !e.global && e.pcid == pcid; });
+        want = ref.remove_if(
+            [&](const TlbArrayEntry& e) { return leaf_contains(e, va) && !e.global && e.pcid == pcid; });
       } else if (dice < 996) {
         got = tlb.invpcid(InvpcidType::SingleContext, pcid);
         want = ref.remove_if([&](const TlbArrayEntry& e) { return !e.global && e.pcid == pcid; });
