@@ -8,29 +8,29 @@
 #include "firmware/mm/buddy.hpp"
 #include "models/common/pte.hpp"
 #include "models/mmu/page_walk.hpp"
-#include "models/mmu/tlb.hpp"
+#include "models/mmu/tlb_array.hpp"
 #include "models/workload/generators.hpp"
 
 namespace vmsim {
 namespace {
 
-void BM_TlbLookupHit(benchmark::State& state) {
-  mmu::TlbConfig cfg;
-  mmu::Tlb tlb(cfg);
+// L1 DTLB hit through the hierarchy (64 entries, 4 ways, 4K/2M/1G in one array, LRU), with counters.
+void BM_TlbHierarchyL1Hit(benchmark::State& state) {
+  mmu::TlbHierarchy tlb(mmu::TlbHierarchyConfig{});
   for (uint64_t v = 0; v < 32; ++v) {
-    mmu::TlbEntry e;
-    e.vpn = v;
-    e.pfn = v + 1000;
-    tlb.fill(e, nullptr);
+    VirtAddr va{v << kPageShift};
+    mmu::TlbArrayEntry e = mmu::TlbArrayEntry::make(va, mmu::PageSize::k4K, Pfn{v + 1000}, 1);
+    e.writable = e.user = true;
+    tlb.fill(va, AccessKind::Read, e);
   }
   uint64_t v = 0;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(tlb.lookup(Vpn{v}));
+    benchmark::DoNotOptimize(tlb.lookup(VirtAddr{v << kPageShift}, 1, AccessKind::Read));
     v = (v + 1) & 31;
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_TlbLookupHit);
+BENCHMARK(BM_TlbHierarchyL1Hit);
 
 void BM_PageWalkStepping(benchmark::State& state) {
   // Four-level tables for 512 pages held in a flat host array (no memory model): stepping cost only.

@@ -58,11 +58,9 @@ void Mmu::add_level_stats(stats::Group& g, TlbLevelCounters TlbHierarchyCounters
   }
 }
 
-Translation Mmu::translate(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay) {
-  ++m_translations;
+Translation Mmu::after_lookup(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay,
+                              const TlbLookup& l) {
   Translation t;
-  TlbLookup l = m_tlb.lookup(va, pcid(), kind);
-  if (m_timed) delay += m_period * static_cast<double>(l.latency);
   if (l.level != TlbHitLevel::Miss) {
     const TlbArrayEntry& e = l.entry;
     bool denied = (user && !e.user) || (kind == AccessKind::Write && !e.writable) ||

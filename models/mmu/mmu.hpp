@@ -47,7 +47,24 @@ class Mmu : public sc_core::sc_module {
 
   // Translates va for an access; adds TLB, page-walk-cache and walk time to delay (timed mode). Throws
   // SimulationError if the golden checker is on and disagrees.
-  Translation translate(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay);
+  Translation translate(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay) {
+    ++m_translations;
+    TlbLookup l = m_tlb.lookup(va, pcid(), kind);
+    if (m_timed) delay += m_period * static_cast<double>(l.latency);
+    // Inline fast path: a permitted hit that needs no Dirty update, with the checker off.
+    if (!m_checker && l.level != TlbHitLevel::Miss) {
+      const TlbArrayEntry& e = l.entry;
+      bool denied = (user && !e.user) || (kind == AccessKind::Write && !e.writable) ||
+                    (kind == AccessKind::Fetch && e.no_execute);
+      if (!denied && !(m_ad && kind == AccessKind::Write && !e.dirty)) {
+        ++m_hits;
+        Translation t;
+        t.pa = l.pa;
+        return t;
+      }
+    }
+    return after_lookup(va, kind, user, delay, l);
+  }
   // Writes the root-table register (CR3): with PCID off, flushes every non-global TLB entry and the
   // page-walk caches; with PCID on, keeps them (the entries are tagged).
   void set_root(PhysAddr root, uint16_t pcid);
@@ -65,6 +82,9 @@ class Mmu : public sc_core::sc_module {
   TlbHierarchy& tlb() { return m_tlb; }
 
  private:
+  // Everything after the TLB lookup that is not the fast path: permission faults, Dirty re-walks,
+  // misses and walks, fills, checking.
+  Translation after_lookup(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay, const TlbLookup& l);
   void verify(VirtAddr va, AccessKind kind, bool user, bool fault, uint64_t pfn, const char* source);
   void add_level_stats(stats::Group& g, TlbLevelCounters TlbHierarchyCounters::*level);
 

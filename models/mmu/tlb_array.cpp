@@ -317,20 +317,6 @@ TlbLevel::TlbLevel(const std::vector<TlbArrayConfig>& arrays, const std::string&
   }
 }
 
-TlbLevelHit TlbLevel::lookup(VirtAddr va, Pcid pcid) {
-  ++m_counters.lookups;
-  for (size_t i = 0; i < m_arrays.size(); ++i) {
-    TlbHit h = m_arrays[i].lookup(va, pcid);
-    if (h) {
-      ++m_counters.hits;
-      ++m_counters.by_size[size_index(h.entry->size)].hits;
-      return TlbLevelHit{h, static_cast<uint32_t>(i), m_arrays[i].hit_latency()};
-    }
-  }
-  ++m_counters.misses;
-  return TlbLevelHit{TlbHit{}, 0, m_miss_latency};
-}
-
 std::optional<PageSize> TlbLevel::stored_size(PageSize s) const {
   for (unsigned i = size_index(s) + 1; i-- > 0;) {
     if (m_array_of_size[i] >= 0) return static_cast<PageSize>(i);
@@ -392,19 +378,11 @@ TlbHierarchy::TlbHierarchy(const TlbHierarchyConfig& cfg, const std::string& pat
       m_dtlb(cfg.dtlb, join_path(path, "dtlb")),
       m_stlb(cfg.stlb, join_path(path, "stlb")) {}
 
-TlbLookup TlbHierarchy::lookup(VirtAddr va, Pcid pcid, AccessKind kind) {
+TlbLookup TlbHierarchy::lookup_l2(VirtAddr va, Pcid pcid, AccessKind kind, uint64_t l1_latency) {
   TlbLevel& first = l1(kind);
   TlbLookup r;
-  TlbLevelHit h1 = first.lookup(va, pcid);
-  if (h1) {
-    r.level = TlbHitLevel::L1;
-    r.latency = h1.latency;
-    r.pa = h1.hit.entry->translate(va);  // from the array, not the copy (avoids a store-forwarding stall)
-    r.entry = *h1.hit.entry;
-    return r;
-  }
   TlbLevelHit h2 = m_stlb.lookup(va, pcid);
-  r.latency = h1.latency + h2.latency;
+  r.latency = l1_latency + h2.latency;
   if (h2) {
     r.level = TlbHitLevel::L2;
     r.pa = h2.hit.entry->translate(va);

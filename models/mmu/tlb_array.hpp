@@ -329,7 +329,19 @@ class TlbLevel {
   TlbLevel(const std::vector<TlbArrayConfig>& arrays, const std::string& path);
 
   // Probes the arrays in order; the first hit wins and updates that array's replacement state. Counts.
-  TlbLevelHit lookup(VirtAddr va, Pcid pcid);
+  TlbLevelHit lookup(VirtAddr va, Pcid pcid) {
+    ++m_counters.lookups;
+    for (size_t i = 0; i < m_arrays.size(); ++i) {
+      TlbHit h = m_arrays[i].lookup(va, pcid);
+      if (h) {
+        ++m_counters.hits;
+        ++m_counters.by_size[size_index(h.entry->size)].hits;
+        return TlbLevelHit{h, static_cast<uint32_t>(i), m_arrays[i].hit_latency()};
+      }
+    }
+    ++m_counters.misses;
+    return TlbLevelHit{TlbHit{}, 0, m_miss_latency};
+  }
   // Inserts e for an access to va (e.covers(va) required): into the array holding e.size, else splintered
   // to the largest smaller size the level holds, else not at all. Counts fills and evictions.
   TlbLevelFill fill(VirtAddr va, const TlbArrayEntry& e);
@@ -392,8 +404,18 @@ class TlbHierarchy {
   // Throws InputError for a config validate() rejects.
   explicit TlbHierarchy(const TlbHierarchyConfig& cfg, const std::string& path = "tlb");
 
-  // Looks va up for pcid and an access of `kind`. Counts; on an L2 hit fills the L1.
-  TlbLookup lookup(VirtAddr va, Pcid pcid, AccessKind kind);
+  // Looks va up for pcid and an access of `kind`. Counts; on an L2 hit fills the L1. (The L1 part is
+  // inline: it is the simulator's hottest path.)
+  TlbLookup lookup(VirtAddr va, Pcid pcid, AccessKind kind) {
+    TlbLevelHit h1 = l1(kind).lookup(va, pcid);
+    if (!h1) return lookup_l2(va, pcid, kind, h1.latency);
+    TlbLookup r;
+    r.level = TlbHitLevel::L1;
+    r.latency = h1.latency;
+    r.pa = h1.hit.entry->translate(va);  // from the array, not the copy (avoids a store-forwarding stall)
+    r.entry = *h1.hit.entry;
+    return r;
+  }
   // After a walk for (va, kind): inserts e into the access's L1 and into the STLB (each may splinter, or
   // skip e if it holds no size <= e.size). Requires e.covers(va); throws std::invalid_argument otherwise.
   TlbHierarchyFill fill(VirtAddr va, AccessKind kind, const TlbArrayEntry& e);
@@ -406,6 +428,10 @@ class TlbHierarchy {
   uint64_t flush_non_global();
 
   TlbLevel& itlb() { return m_itlb; }
+ private:
+  TlbLookup lookup_l2(VirtAddr va, Pcid pcid, AccessKind kind, uint64_t l1_latency);
+
+ public:
   TlbLevel& dtlb() { return m_dtlb; }
   TlbLevel& stlb() { return m_stlb; }
   TlbLevel& l1(AccessKind kind) { return kind == AccessKind::Fetch ? m_itlb : m_dtlb; }

@@ -81,8 +81,28 @@ TEST(FreeArea, UnusableFreeIndexByHand) {
   const FreeAreaCounts mixed = {2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0};  // 8 pages
   EXPECT_DOUBLE_EQ(unusable_free_index(mixed, 1), 0.25);  // suitable 1 + 2 = 3 order-1 blocks -> 6 pages
   EXPECT_DOUBLE_EQ(unusable_free_index(mixed, 2), 0.5);   // one order-2 block -> 4 pages
-  EXPECT_DOUBLE_EQ(unusable_free_index(FreeAreaCounts{}, 3), 0.0);
+  EXPECT_DOUBLE_EQ(unusable_free_index(FreeAreaCounts{}, 3), 1.0);  // nothing free: all "unusable" (Linux)
   EXPECT_THROW(unusable_free_index(c, 11), std::invalid_argument);
+}
+
+TEST(FreeArea, IndexTablesLikeDebugfs) {
+  std::vector<FreeAreaRow> rows;
+  rows.push_back({0, "Normal", {4, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0}});
+  rows.push_back({1, "DMA", {0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0}});
+  // extfrag: orders 0-1 have suitable blocks (-1.000); order k >= 2: 1000 - (1000 + 8000/2^k)/6 truncated.
+  // order 2: 500, 3: 667, 4: 1000 - 1500/6 = 750, 5: 1000 - 1250/6 = 792, 6: 1000 - 1125/6 = 813,
+  // 7: 1000 - 1062/6 = 823, 8: 1000 - 1031/6 = 829, 9: 1000 - 1015/6 = 831, 10: 1000 - 1007/6 = 833.
+  // Row 2: order 0-1 -1.000; order 2: 1000 - 1500/1 = -500; order k >= 3: 1000 - (1000 + 2000/2^k).
+  const std::string extfrag =
+      "Node 0, zone   Normal -1.000 -1.000  0.500  0.667  0.750  0.792  0.813  0.823  0.829  0.831  0.833 \n"
+      "Node 1, zone      DMA -1.000 -1.000 -0.500 -0.250 -0.125 -0.062 -0.031 -0.015 -0.007 -0.003 -0.001 \n";
+  EXPECT_EQ(format_extfrag_index(rows), extfrag);
+  // unusable: row 1 = (8 - suitable(k) * 2^k) / 8 -> 0, 0.5, 1, ...; row 2 = 2 pages in one order-1 block.
+  const std::string unusable =
+      "Node 0, zone   Normal 0.000 0.500 1.000 1.000 1.000 1.000 1.000 1.000 1.000 1.000 1.000 \n"
+      "Node 1, zone      DMA 0.000 0.000 1.000 1.000 1.000 1.000 1.000 1.000 1.000 1.000 1.000 \n";
+  EXPECT_EQ(format_unusable_index(rows), unusable);
+  EXPECT_EQ(unusable_free_index_milli(FreeAreaCounts{}, 0), 1000);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // Unit tests of the PTE format, the page-walk stepping core, the golden checker's functional walk,
-// the simple TLB, VMAs and the sparse store.
+// VMAs and the sparse store. (TLB arrays and the hierarchy: test_tlb_array.cpp.)
 #include <gtest/gtest.h>
 
 #include <map>
@@ -9,7 +9,6 @@
 #include "models/memory/sparse_store.hpp"
 #include "models/mmu/golden_checker.hpp"
 #include "models/mmu/page_walk.hpp"
-#include "models/mmu/tlb.hpp"
 
 namespace vmsim {
 namespace {
@@ -152,69 +151,6 @@ TEST(GoldenChecker, AgreesWithStepperAndFlagsStaleTranslations) {
   std::string bogus_fault = g.check(0x1000, 0x40201000, AccessKind::Read, true, true, 0, "the walker");
   EXPECT_NE(bogus_fault.find("raised a page fault"), std::string::npos) << bogus_fault;
   EXPECT_EQ(g.check(0x1000, 0x40202000, AccessKind::Read, true, true, 0, "the walker"), "");
-}
-
-TEST(Tlb, LruSetAssociativeReplacement) {
-  mmu::TlbConfig cfg;
-  cfg.entries = 8;
-  cfg.ways = 2;  // 4 sets
-  mmu::Tlb tlb(cfg);
-  auto fill = [&](uint64_t vpn) {
-    mmu::TlbEntry e;
-    e.vpn = vpn;
-    e.pfn = vpn + 100;
-    mmu::TlbEntry victim;
-    return tlb.fill(e, &victim) ? static_cast<int64_t>(victim.vpn) : -1;
-  };
-  EXPECT_EQ(fill(0), -1);
-  EXPECT_EQ(fill(4), -1);      // same set 0
-  ASSERT_TRUE(tlb.lookup(Vpn{0}));  // 0 becomes most recent
-  EXPECT_EQ(fill(8), 4);       // evicts the LRU, vpn 4
-  EXPECT_EQ(tlb.lookup(Vpn{8})->pfn, 108u);
-  EXPECT_FALSE(tlb.lookup(Vpn{4}));
-  EXPECT_EQ(fill(1), -1);      // set 1 untouched by set 0 traffic
-  EXPECT_TRUE(tlb.invalidate(Vpn{0}));
-  EXPECT_FALSE(tlb.invalidate(Vpn{0}));
-  EXPECT_EQ(tlb.valid_entries(), 2u);
-  mmu::TlbEntry g;
-  g.vpn = 2;
-  g.global = true;
-  tlb.fill(g, nullptr);
-  EXPECT_EQ(tlb.flush(true), 2u);  // keeps the global entry
-  EXPECT_TRUE(tlb.lookup(Vpn{2}));
-  EXPECT_EQ(tlb.flush(false), 1u);
-}
-
-TEST(Tlb, FifoIgnoresHits) {
-  mmu::TlbConfig cfg;
-  cfg.entries = 2;
-  cfg.ways = 2;
-  cfg.replacement = mmu::Replacement::Fifo;
-  mmu::Tlb tlb(cfg);
-  mmu::TlbEntry e;
-  mmu::TlbEntry victim;
-  e.vpn = 1;
-  tlb.fill(e, nullptr);
-  e.vpn = 2;
-  tlb.fill(e, nullptr);
-  tlb.lookup(Vpn{1});
-  e.vpn = 3;
-  ASSERT_TRUE(tlb.fill(e, &victim));
-  EXPECT_EQ(victim.vpn, 1u);  // first in, first out despite the hit
-}
-
-TEST(Tlb, RejectsImpossibleGeometry) {
-  mmu::TlbConfig cfg;
-  cfg.entries = 10;
-  cfg.ways = 4;
-  EXPECT_THROW(cfg.validate("system.core.mmu.tlb"), InputError);
-  try {
-    cfg.validate("system.core.mmu.tlb");
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("system.core.mmu.tlb.ways: bad value '4'"), std::string::npos) << e.what();
-  }
-  cfg.entries = 0;
-  EXPECT_THROW(cfg.validate("t"), InputError);
 }
 
 TEST(Vma, LookupInsertOverlapAndRemoveSplits) {
