@@ -1,4 +1,5 @@
-// Binary buddy frame allocator: initial carving, split on alloc, validated free with repeated coalesce.
+// Binary buddy frame allocator: initial carving, split on alloc, validated free with repeated coalesce,
+// optional lazy coalescing with a whole-allocator coalescing pass.
 #include "firmware/mm/buddy.hpp"
 
 #include <iterator>
@@ -41,6 +42,12 @@ std::optional<Pfn> BuddyAllocator::alloc(unsigned order) {
   }
   unsigned have = order;
   while (have <= kMaxOrder && m_free_lists[have].empty()) ++have;
+  if (have > kMaxOrder && m_pending > 0) {
+    // Lazy mode: the frames may be there as unmerged pieces. Merge everything, then look again.
+    coalesce();
+    have = order;
+    while (have <= kMaxOrder && m_free_lists[have].empty()) ++have;
+  }
   if (have > kMaxOrder) return std::nullopt;
 
   auto& list = m_free_lists[have];
@@ -81,6 +88,12 @@ void BuddyAllocator::free(Pfn first, unsigned order) {
   m_allocated.erase(it);
   m_free += block_size(order);
 
+  if (m_lazy) {
+    m_free_lists[order].insert(start);
+    ++m_deferred_frees;
+    ++m_pending;
+    return;
+  }
   // Coalesce upward while the buddy is a whole free block of the same order inside the range. Free blocks
   // are always inside the range, so the membership test already implies that; the explicit range check
   // keeps the edge rule obvious and guards the unaligned ends.
@@ -108,6 +121,52 @@ bool BuddyAllocator::is_allocated(Pfn pfn) const {
 
 uint64_t BuddyAllocator::free_blocks(unsigned order) const {
   return order > kMaxOrder ? 0 : m_free_lists[order].size();
+}
+
+std::array<uint64_t, BuddyAllocator::kMaxOrder + 1> BuddyAllocator::free_area() const {
+  std::array<uint64_t, kMaxOrder + 1> counts{};
+  for (unsigned k = 0; k <= kMaxOrder; ++k) counts[k] = m_free_lists[k].size();
+  return counts;
+}
+
+std::optional<unsigned> BuddyAllocator::allocated_order(Pfn pfn) const {
+  auto it = m_allocated.find(pfn.value());
+  if (it == m_allocated.end()) return std::nullopt;
+  return it->second;
+}
+
+void BuddyAllocator::set_lazy_coalescing(bool on) {
+  if (m_lazy && !on) coalesce();
+  m_lazy = on;
+}
+
+uint64_t BuddyAllocator::coalesce() {
+  if (m_pending == 0) return 0;  // eager state already holds: no free buddy pairs exist
+  // Order by order, lowest first, so a merge at order k produces a block that order k+1 sees. In an
+  // address-sorted list a free lower buddy s (bit k clear) is immediately followed by its upper buddy
+  // s + 2^k when that one is free too. Both are inside the range, hence so is their union.
+  uint64_t merged = 0;
+  for (unsigned k = 0; k < kMaxOrder; ++k) {
+    auto& list = m_free_lists[k];
+    auto& upper = m_free_lists[k + 1];
+    for (auto it = list.begin(); it != list.end();) {
+      const uint64_t s = *it;
+      auto next = std::next(it);
+      if ((s & block_size(k)) == 0 && next != list.end() && *next == s + block_size(k)) {
+        upper.insert(s);
+        it = list.erase(it);
+        it = list.erase(it);
+        ++merged;
+      } else {
+        it = next;
+      }
+    }
+  }
+  m_merges += merged;
+  m_deferred_merges += merged;
+  ++m_passes;
+  m_pending = 0;
+  return merged;
 }
 
 bool BuddyAllocator::block_in_range(uint64_t start, unsigned order) const {

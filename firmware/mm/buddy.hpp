@@ -1,4 +1,5 @@
-// Binary buddy allocator for physical frames: the firmware OS's frame allocator, with split and coalesce.
+// Binary buddy allocator for physical frames: the firmware OS's frame allocator, with split and coalesce
+// (eager by default, optionally lazy: merges deferred to a coalescing pass).
 #pragma once
 
 #include <array>
@@ -27,6 +28,8 @@ class BuddyAllocator {
   // block of that order or larger is free. Deterministic: always takes the lowest-addressed free block of
   // the smallest sufficient order, splits it, and keeps the lower half. Throws std::invalid_argument if
   // order > kMaxOrder. Cost: O(kMaxOrder log B).
+  // With lazy coalescing on, a request that finds no sufficient block while deferred frees are pending
+  // first runs coalesce() and then retries once (cost of the pass: O(B log B)).
   std::optional<Pfn> alloc(unsigned order);
 
   // Frees a block previously returned by alloc(order) and coalesces it with its buddy repeatedly (only
@@ -34,7 +37,27 @@ class BuddyAllocator {
   // the PFN and order) on a double free, a PFN that is not the start of an allocated block, a PFN outside
   // the range, or an order that differs from the one allocated. The allocator is unchanged on a throw.
   // Cost: O(kMaxOrder log B).
+  // With lazy coalescing on, the block is put on the free list of its own order without any merge (O(log B))
+  // and counted in deferred_frees(); the merges happen in the next coalesce() pass.
   void free(Pfn first, unsigned order);
+
+  // Lazy coalescing (off by default). Turning it off runs coalesce() first, so the eager invariant (no two
+  // free buddies of the same order) holds again before the next eager free.
+  void set_lazy_coalescing(bool on);
+  bool lazy_coalescing() const { return m_lazy; }
+  // Coalescing pass: merges every pair of free buddies, order 0 upward, so that afterwards no two free
+  // blocks of the same order are buddies (the state eager freeing would have produced; it is unique for a
+  // given set of free frames). Merges count in merges() and deferred_merges(). Returns the number of
+  // merges. Usable in either mode (a no-op in eager mode). Cost: O(B log B).
+  uint64_t coalesce();
+  // Cumulative frees that skipped coalescing because lazy coalescing was on.
+  uint64_t deferred_frees() const { return m_deferred_frees; }
+  // Cumulative merges done by coalesce() passes (the merges that were deferred).
+  uint64_t deferred_merges() const { return m_deferred_merges; }
+  // Cumulative coalesce() passes that had deferred frees to process (explicit or triggered by alloc()).
+  uint64_t coalesce_passes() const { return m_passes; }
+  // Deferred frees since the last coalescing pass (0 in eager mode).
+  uint64_t pending_deferred() const { return m_pending; }
 
   // Number of frames managed (the constructor's `frames`).
   uint64_t total_frames() const { return m_total; }
@@ -46,6 +69,11 @@ class BuddyAllocator {
   bool is_allocated(Pfn pfn) const;
   // Number of free blocks of exactly this order (one /proc/buddyinfo column); 0 if order > kMaxOrder.
   uint64_t free_blocks(unsigned order) const;
+  // free_blocks(k) for every order k = 0..kMaxOrder (one /proc/buddyinfo row).
+  std::array<uint64_t, kMaxOrder + 1> free_area() const;
+  // The order of the allocated block that starts exactly at pfn, or std::nullopt if no allocated block
+  // starts there (free, inside a block, or outside the range). O(log A).
+  std::optional<unsigned> allocated_order(Pfn pfn) const;
   // Number of currently allocated blocks (of any order).
   uint64_t allocated_blocks() const { return m_allocated.size(); }
   // Cumulative number of block splits (one per halving) since construction.
@@ -68,6 +96,11 @@ class BuddyAllocator {
   uint64_t m_free = 0;
   uint64_t m_splits = 0;
   uint64_t m_merges = 0;
+  bool m_lazy = false;
+  uint64_t m_deferred_frees = 0;
+  uint64_t m_deferred_merges = 0;
+  uint64_t m_passes = 0;
+  uint64_t m_pending = 0;
   std::array<std::set<uint64_t>, kMaxOrder + 1> m_free_lists;  // per order: free block start PFNs
   std::map<uint64_t, unsigned> m_allocated;                     // allocated block start PFN -> order
 };

@@ -144,9 +144,10 @@ TEST(DramChannel, ActivatesRespectTrrdLAndTrrdS) {
 TEST(DramChannel, FifthActivateInTfawWindowWaits) {
   Harness h(config());
   const unsigned banks[5][2] = {{0, 0}, {1, 0}, {2, 0}, {3, 0}, {0, 1}};
-  for (unsigned i = 0; i < 5; ++i) h.submit(i, h.addr(0, banks[i][0], banks[i][1], 100 + i), false, 0);
+  const Cycle arrival[5] = {0, 0, 0, 13, 14};  // keeps the 5th ACT off the cycles of the four RDs
+  for (unsigned i = 0; i < 5; ++i) h.submit(i, h.addr(0, banks[i][0], banks[i][1], 100 + i), false, arrival[i]);
   h.run_all();
-  EXPECT_EQ(h.cycles_of(K::Act), (std::vector<Cycle>{0, 4, 8, 12, 34}));  // tFAW = 34 after ACT@0
+  EXPECT_EQ(h.cycles_of(K::Act), (std::vector<Cycle>{0, 4, 8, 13, 34}));  // tFAW = 34 after ACT@0, not 17
 }
 
 TEST(DramChannel, ColumnCommandsRespectTccdLAndTccdS) {
@@ -289,6 +290,7 @@ TEST(DramChannel, CompletionsAreDeliveredOnceInCycleOrder) {
   uint64_t id = 0;
   for (Cycle t = 0; t < 20000; t += 1 + rng() % 40) {
     const bool write = rng() % 4 == 0;
+    if (t > 0) h.advance(t - 1);
     if (!h.ch().can_accept(write)) continue;
     h.submit(id++, (rng() % (uint64_t{1} << 33)) & ~uint64_t{63}, write, t);
   }
@@ -414,6 +416,7 @@ TEST(DramChannel, MultiRankTrafficSwitchesRanksLegally) {
   uint64_t id = 0;
   for (Cycle t = 0; t < 60000; t += rng() % 6) {
     const bool write = rng() % 3 == 0;
+    if (t > 0) h.advance(t - 1);
     if (!h.ch().can_accept(write)) continue;
     h.submit(id++, (rng() % h.ch().mapper().capacity()) & ~uint64_t{63}, write, t);
   }
@@ -435,6 +438,7 @@ TEST(DramChannel, StatisticsAreConsistent) {
   uint64_t id = 0;
   for (Cycle t = 0; t < 40000; t += rng() % 10) {
     const bool write = rng() % 4 == 0;
+    if (t > 0) h.advance(t - 1);
     if (!h.ch().can_accept(write)) continue;
     const uint64_t a = rng() % 2 ? (rng() % (uint64_t{1} << 33)) & ~uint64_t{63} : (id * 64) % (1 << 20);
     h.submit(id++, a, write, t);
