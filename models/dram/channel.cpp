@@ -81,8 +81,6 @@ Channel::Channel(const DramConfig& cfg, uint32_t channel_index)
   m_stats.banks.resize(m_nbanks);
   m_stats.latency_bin = c.latency_bin;
   m_stats.read_latency_histogram.assign(c.latency_bins, 0);
-  m_done[0].reserve(64);
-  m_done[1].reserve(64);
   recompute();
 }
 
@@ -151,27 +149,19 @@ void Channel::enqueue(const Request& r, const DramAddress& a) {
 void Channel::advance_to(Cycle now, std::vector<Completion>& done) {
   run_until(now);
   if (m_floor <= now) m_floor = now + 1;
-  std::vector<Completion>& rd = m_done[0];
-  std::vector<Completion>& wr = m_done[1];
-  size_t& hr = m_done_head[0];
-  size_t& hw = m_done_head[1];
+  CompletionFifo& rd = m_done[0];
+  CompletionFifo& wr = m_done[1];
   for (;;) {
-    const bool r_ok = hr < rd.size() && rd[hr].cycle <= now;
-    const bool w_ok = hw < wr.size() && wr[hw].cycle <= now;
+    const bool r_ok = !rd.empty() && rd.front().cycle <= now;
+    const bool w_ok = !wr.empty() && wr.front().cycle <= now;
     if (!r_ok && !w_ok) break;
-    if (r_ok && (!w_ok || rd[hr].cycle <= wr[hw].cycle)) {
-      done.push_back(rd[hr++]);
+    if (r_ok && (!w_ok || rd.front().cycle <= wr.front().cycle)) {
+      done.push_back(rd.front());
+      rd.pop();
     } else {
-      done.push_back(wr[hw++]);
+      done.push_back(wr.front());
+      wr.pop();
     }
-  }
-  if (hr == rd.size()) {
-    rd.clear();
-    hr = 0;
-  }
-  if (hw == wr.size()) {
-    wr.clear();
-    hw = 0;
   }
 }
 
@@ -183,7 +173,7 @@ Cycle Channel::issue_until_space(bool is_write) {
 Cycle Channel::next_event() const {
   Cycle e = (m_count[0] + m_count[1]) ? m_dec.cycle : kNever;
   for (unsigned k = 0; k < 2; ++k) {
-    if (m_done_head[k] < m_done[k].size()) e = std::min(e, m_done[k][m_done_head[k]].cycle);
+    if (!m_done[k].empty()) e = std::min(e, m_done[k].front().cycle);
   }
   return e;
 }
@@ -221,19 +211,24 @@ void Channel::account_occupancy(Cycle t) {
 // due cycle on, so the search repeats with it blocked.
 void Channel::recompute() {
   const Cycle floor = m_floor;
-  uint32_t blocked = 0;
-  if (m_refresh_on) {
-    for (uint32_t r = 0; r < m_ranks; ++r) {
-      if (m_ref_due[r] <= floor) blocked |= 1u << r;
-    }
-  }
   const bool any_close = m_policy != PagePolicy::Open;
+  if (!m_refresh_on) {
+    Decision best;
+    request_candidate(floor, 0, best);
+    if (any_close) close_candidates(floor, 0, best);
+    m_dec = best;
+    m_blocked = 0;
+    return;
+  }
+  uint32_t blocked = 0;
+  for (uint32_t r = 0; r < m_ranks; ++r) {
+    if (m_ref_due[r] <= floor) blocked |= 1u << r;
+  }
   Decision best;
   for (;;) {
     best = Decision{};
     request_candidate(floor, blocked, best);
     if (any_close) close_candidates(floor, blocked, best);
-    if (!m_refresh_on) break;
     uint32_t newly = 0;
     for (uint32_t r = 0; r < m_ranks; ++r) {
       if (!((blocked >> r) & 1) && m_ref_due[r] <= best.cycle) newly |= 1u << r;
@@ -290,38 +285,42 @@ void Channel::request_candidate(Cycle floor, uint32_t blocked, Decision& best) {
     if (better(c.cycle, c.prio, c.seq, best.cycle, best.prio, best.seq)) best = c;
     return;
   }
-  // The hot loop of the model: cached candidates (refilled first if invalidated), then a tight scan.
-  for (size_t w = 0; w < pending.size(); ++w) {
-    for (uint64_t bits = pending[w]; bits; bits &= bits - 1) {
-      const uint32_t bank = static_cast<uint32_t>(w * 64 + ctz64(bits));
-      if (m_cand_cls[bank] == kInvalid) fill_candidate(bank, mode);
-    }
-  }
+  // The hot loop of the model: cached candidates, refilled only when invalidated, compared as one
+  // 128-bit (cycle, prio, seq) key.
+  __extension__ typedef unsigned __int128 Key;
   const Cycle* const raw = m_cand_raw.data();
   const uint64_t* const keys = m_cand_key.data();
   const uint8_t* const cls = m_cand_cls.data();
   const Cycle* const group_floors = m_ts.group_floors();
   const unsigned group_shift = m_ts.group_shift();
-  Cycle best_cycle = best.cycle;
-  uint64_t best_key = best.cycle == kNever ? UINT64_MAX : (uint64_t{best.prio} << 56 | best.seq);
+  Key best_key = best.cycle == kNever ? ~Key{0} : (Key{best.cycle} << 64 | (uint64_t{best.prio} << 56 | best.seq));
   uint32_t best_bank = UINT32_MAX;
   for (size_t w = 0; w < pending.size(); ++w) {
-    for (uint64_t bits = pending[w]; bits; bits &= bits - 1) {
+    uint64_t bits = pending[w];
+    if (blocked) {
+      for (uint64_t b = bits; b; b &= b - 1) {
+        const uint32_t bank = static_cast<uint32_t>(w * 64 + ctz64(b));
+        if (bank_blocked(bank, blocked)) bits &= ~(uint64_t{1} << (bank & 63));
+      }
+    }
+    for (uint64_t b = bits; b; b &= b - 1) {
+      const uint32_t bank = static_cast<uint32_t>(w * 64 + ctz64(b));
+      if (cls[bank] == kInvalid) fill_candidate(bank, mode);
+    }
+    for (; bits; bits &= bits - 1) {
       const uint32_t bank = static_cast<uint32_t>(w * 64 + ctz64(bits));
-      if (blocked && bank_blocked(bank, blocked)) continue;
       Cycle cycle = raw[bank];
       const Cycle group = group_floors[((bank >> group_shift) << 2) + cls[bank]];
-      if (group > cycle) cycle = group;
-      if (floor > cycle) cycle = floor;
-      const uint64_t key = keys[bank];
-      if (cycle < best_cycle || (cycle == best_cycle && key < best_key)) {
-        best_cycle = cycle;
+      cycle = group > cycle ? group : cycle;
+      cycle = floor > cycle ? floor : cycle;
+      const Key key = Key{cycle} << 64 | keys[bank];
+      if (key < best_key) {
         best_key = key;
         best_bank = bank;
       }
     }
   }
-  if (best_bank != UINT32_MAX) take_candidate(best_bank, best_cycle, best);
+  if (best_bank != UINT32_MAX) take_candidate(best_bank, static_cast<Cycle>(best_key >> 64), best);
 }
 
 void Channel::fill_candidate(uint32_t bank, unsigned mode) {
@@ -628,7 +627,7 @@ void Channel::issue_column(const Decision& d) {
       const uint64_t bin = latency / m_stats.latency_bin;
       ++m_stats.read_latency_histogram[bin < nbins ? bin : nbins - 1];
     }
-    m_done[m].push_back(Completion{q.id, done, write});
+    m_done[m].push(Completion{q.id, done, write});
     m_free.push_back(si);
   }
   CommandKind kind;

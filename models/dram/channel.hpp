@@ -51,8 +51,7 @@ class Channel {
   // queued or in flight (refresh of an idle channel is caught up lazily, see the class comment).
   Cycle next_event() const;
   // Nothing queued and no undelivered completions.
-  bool idle() const { return m_count[0] + m_count[1] == 0 && m_done_head[0] == m_done[0].size() &&
-                             m_done_head[1] == m_done[1].size(); }
+  bool idle() const { return m_count[0] + m_count[1] == 0 && m_done[0].empty() && m_done[1].empty(); }
   size_t queued(bool is_write) const { return m_count[is_write]; }
 
   // Counters; queue-occupancy sums cover cycles [0, last event]. sync_stats(now) extends them to now.
@@ -183,8 +182,34 @@ class Channel {
   uint32_t m_blocked = 0;  // ranks whose refresh blocks their target banks at m_dec (see recompute)
   Cycle m_floor = 0;  // no command may issue before this cycle
 
-  std::vector<Completion> m_done[2];  // in-flight completions per kind, in cycle order
-  size_t m_done_head[2] = {0, 0};
+  // In-flight completions of one kind, in cycle order: a ring buffer that grows to the largest number
+  // ever in flight and then stops allocating.
+  class CompletionFifo {
+   public:
+    bool empty() const { return m_size == 0; }
+    const Completion& front() const { return m_buf[m_head]; }
+    void pop() {
+      m_head = (m_head + 1) & (m_buf.size() - 1);
+      --m_size;
+    }
+    void push(const Completion& c) {
+      if (m_size == m_buf.size()) grow();
+      m_buf[(m_head + m_size) & (m_buf.size() - 1)] = c;
+      ++m_size;
+    }
+
+   private:
+    void grow() {
+      std::vector<Completion> bigger(m_buf.empty() ? 64 : m_buf.size() * 2);
+      for (size_t i = 0; i < m_size; ++i) bigger[i] = m_buf[(m_head + i) & (m_buf.size() - 1)];
+      m_buf.swap(bigger);
+      m_head = 0;
+    }
+    std::vector<Completion> m_buf;
+    size_t m_head = 0;
+    size_t m_size = 0;
+  };
+  CompletionFifo m_done[2];
 
   ChannelStats m_stats;
   Cycle m_occ_last = 0;

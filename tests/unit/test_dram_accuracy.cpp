@@ -176,6 +176,7 @@ TEST(DramAccuracyPresets, RowHitArithmeticAndCleanMixedTraffic) {
     for (Cycle ne = sys.next_event(); ne != kNever; ne = sys.next_event()) sys.advance_to(ne, done);
     ASSERT_EQ(done.size(), 2u);
     EXPECT_EQ(done[1].cycle - 1000, tc.hit);
+    EXPECT_EQ(sys.violation_count(), 0u) << sys.violation_report();
     for (RefreshMode refresh : {RefreshMode::AllBank, RefreshMode::PerBank}) {
       if (refresh == RefreshMode::PerBank && c.per_bank_refresh == PerBankRefresh::None) continue;
       DramConfig m = c;
