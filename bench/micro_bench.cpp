@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "firmware/mm/buddy.hpp"
+#include "firmware/mm/zones.hpp"
 #include "models/common/pte.hpp"
 #include "models/mmu/page_walk.hpp"
 #include "models/mmu/tlb_array.hpp"
@@ -63,6 +64,36 @@ void BM_BuddyAllocFreeOrder0(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 2048);
 }
 BENCHMARK(BM_BuddyAllocFreeOrder0);
+
+void BM_BuddyConstruct1TiB(benchmark::State& state) {
+  for (auto _ : state) {
+    fw::BuddyAllocator b(Pfn{0}, uint64_t{1} << 28);
+    benchmark::DoNotOptimize(b.free_frames());
+  }
+}
+BENCHMARK(BM_BuddyConstruct1TiB)->Unit(benchmark::kMillisecond);
+
+// Order-0 allocate+free of a 64-frame working set: through the per-CPU lists (arg 1) or straight to the
+// zoned buddy (arg 0).
+void BM_ZonedOrder0(benchmark::State& state) {
+  fw::PhysMemConfig cfg;
+  if (state.range(0) == 0) cfg.pcp_high = 0;
+  fw::PhysicalMemoryManager m({{Pfn{256}, 1 << 18}}, cfg);
+  const fw::Gfp gfp = fw::kGfpKernel;
+  std::vector<Pfn> held(64);
+  for (auto _ : state) {
+    for (auto& p : held) p = state.range(0) ? m.alloc_page(0, gfp)->pfn : m.alloc(0, gfp)->pfn;
+    for (Pfn p : held) {
+      if (state.range(0)) {
+        m.free_page(0, p);
+      } else {
+        m.free(p, 0);
+      }
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * 128);
+}
+BENCHMARK(BM_ZonedOrder0)->Arg(0)->Arg(1);
 
 void BM_GeneratorRandom(benchmark::State& state) {
   workload::GeneratorParams p;

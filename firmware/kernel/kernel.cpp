@@ -1,6 +1,8 @@
 // Firmware kernel: processes, page-fault handling, teardown.
 #include "firmware/kernel/kernel.hpp"
 
+#include "models/common/units.hpp"
+
 #include <cstdio>
 #include <iostream>
 
@@ -24,11 +26,6 @@ struct Kernel::Process {
 
 namespace {
 
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 std::string describe_error_code(uint32_t ec) {
   std::string s = (ec & pf_err::kPresent) ? "protection" : "not-present";
@@ -198,8 +195,8 @@ void Kernel::kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t e
   r.reason = reason;
   r.time_ps = hal.now_ps();
   std::cerr << "vmsim: process " << p.pid << " '" << p.name << "' killed by SIGSEGV on core " << r.core << " at "
-            << r.time_ps << " ps: " << to_string(kind) << " at " << hex(va.value()) << " (error code "
-            << hex(error_code) << ": " << describe_error_code(error_code) << "): " << reason << "\n";
+            << r.time_ps << " ps: " << to_string(kind) << " at " << format_hex(va.value()) << " (error code "
+            << format_hex(error_code) << ": " << describe_error_code(error_code) << "): " << reason << "\n";
   m_kills.push_back(r);
   ++m_killed;
   teardown(hal, p);

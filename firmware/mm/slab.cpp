@@ -5,14 +5,11 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "models/common/units.hpp"
+
 namespace vmsim::fw {
 namespace {
 
-std::string hex(uint64_t v) {
-  std::ostringstream os;
-  os << "0x" << std::hex << v;
-  return os.str();
-}
 
 // Smallest k with 2^k >= n (n >= 1).
 unsigned ceil_log2(uint64_t n) {
@@ -153,7 +150,7 @@ void SlabCache::free_checked(PhysAddr obj, uint64_t* requested_out) {
   const uint64_t a = obj.value();
   const uint64_t pfn = a >> kPageShift;
   auto fail = [&](const std::string& why) {
-    throw std::logic_error("SlabCache(" + m_name + ")::free(" + hex(a) + "): " + why);
+    throw std::logic_error("SlabCache(" + m_name + ")::free(" + format_hex(a) + "): " + why);
   };
   auto m = m_by_pfn.upper_bound(pfn);
   if (m == m_by_pfn.begin()) fail("address is in no slab of this cache");
@@ -361,11 +358,11 @@ void SlabAllocator::kfree(PhysAddr ptr) {
   }
   auto o = m_slab_owner.upper_bound(pfn);
   if (o == m_slab_owner.begin() || pfn >= std::prev(o)->second.end_pfn) {
-    throw std::logic_error("SlabAllocator::kfree(" + hex(a) + "): not a kmalloc address");
+    throw std::logic_error("SlabAllocator::kfree(" + format_hex(a) + "): not a kmalloc address");
   }
   SlabCache& cache = *std::prev(o)->second.cache;
   if (!cache.m_kmalloc) {
-    throw std::logic_error("SlabAllocator::kfree(" + hex(a) + "): object of cache '" + cache.m_name +
+    throw std::logic_error("SlabAllocator::kfree(" + format_hex(a) + "): object of cache '" + cache.m_name +
                            "', not from kmalloc");
   }
   uint64_t requested = 0;

@@ -5,6 +5,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "models/common/units.hpp"
+
 #include "models/common/error.hpp"
 
 namespace vmsim::fw {
@@ -12,11 +14,6 @@ namespace {
 
 constexpr uint64_t kMaxCpus = 4096;
 
-std::string hex(uint64_t v) {
-  std::ostringstream os;
-  os << "0x" << std::hex << v;
-  return os.str();
-}
 
 unsigned kind_index(ZoneKind k) { return k == ZoneKind::Dma ? 0 : 1; }
 
@@ -227,11 +224,11 @@ std::optional<PageAlloc> PhysicalMemoryManager::alloc_page(CoreId cpu, Gfp flags
 void PhysicalMemoryManager::free(Pfn first, unsigned order) {
   Zone* zone = find_zone(first.value());
   if (zone == nullptr) {
-    throw std::logic_error("PhysicalMemoryManager::free(pfn " + hex(first.value()) + ", order " +
+    throw std::logic_error("PhysicalMemoryManager::free(pfn " + format_hex(first.value()) + ", order " +
                            std::to_string(order) + "): PFN is in no zone");
   }
   if (order == 0 && m_pcp_frames.count(first.value()) != 0) {
-    throw std::logic_error("PhysicalMemoryManager::free(pfn " + hex(first.value()) +
+    throw std::logic_error("PhysicalMemoryManager::free(pfn " + format_hex(first.value()) +
                            ", order 0): double free: the frame is on a per-CPU list");
   }
   zone->buddy.free(first, order);  // throws on the remaining errors, unchanged
@@ -247,7 +244,7 @@ void PhysicalMemoryManager::free_page(CoreId cpu, Pfn pfn) {
   const uint64_t p = pfn.value();
   Zone* zone = find_zone(p);
   auto fail = [&](const std::string& why) {
-    throw std::logic_error("PhysicalMemoryManager::free_page(cpu " + std::to_string(cpu) + ", pfn " + hex(p) +
+    throw std::logic_error("PhysicalMemoryManager::free_page(cpu " + std::to_string(cpu) + ", pfn " + format_hex(p) +
                            "): " + why);
   };
   if (zone == nullptr) fail("PFN is in no zone");

@@ -103,11 +103,7 @@ std::string format_value(const std::string& v) { return v; }
 std::string format_value(Duration v) { return format_duration(v); }
 std::string format_value(Bytes v) { return format_bytes(v); }
 std::string format_value(Frequency v) { return format_frequency(v); }
-std::string format_value(Address v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v.value));
-  return buf;
-}
+std::string format_value(Address v) { return format_hex(v.value); }
 
 const char* type_name(bool) { return "true | false"; }
 const char* type_name(uint64_t) { return "integer"; }

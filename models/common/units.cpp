@@ -2,6 +2,7 @@
 #include "models/common/units.hpp"
 
 #include <cctype>
+#include <cstdio>
 #include <cmath>
 #include <cstdlib>
 
@@ -153,6 +154,12 @@ std::string format_frequency(Frequency f) {
     if (f.hz % u.f == 0) return std::to_string(f.hz / u.f) + u.s;
   }
   return std::to_string(f.hz) + "Hz";
+}
+
+std::string format_hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
 }
 
 }  // namespace vmsim

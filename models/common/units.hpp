@@ -41,5 +41,7 @@ std::optional<uint64_t> parse_uint(const std::string& text);
 std::string format_duration(Duration d);
 std::string format_bytes(Bytes b);
 std::string format_frequency(Frequency f);
+// "0x1f": lower-case hex with a 0x prefix (addresses, frame numbers, error codes in reports).
+std::string format_hex(uint64_t v);
 
 }  // namespace vmsim

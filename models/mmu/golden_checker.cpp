@@ -1,16 +1,13 @@
 // Golden checker: independent functional page-table walk.
 #include "models/mmu/golden_checker.hpp"
 
+#include "models/common/units.hpp"
+
 #include <cstdio>
 
 namespace vmsim::mmu {
 namespace {
 
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 }  // namespace
 
@@ -29,7 +26,7 @@ std::optional<GoldenTranslation> GoldenChecker::translate(uint64_t root, uint64_
     uint64_t entry_pa = table + ((va >> shift) & 511) * 8;
     uint64_t e = m_read64(entry_pa);
     if (trace != nullptr) {
-      *trace += " L" + std::to_string(level) + "[" + hex(entry_pa) + "]=" + hex(e);
+      *trace += " L" + std::to_string(level) + "[" + format_hex(entry_pa) + "]=" + format_hex(e);
     }
     if ((e & 1) == 0) return std::nullopt;
     w = w && (e & 2);
@@ -58,18 +55,18 @@ std::string GoldenChecker::check(uint64_t root, uint64_t va, AccessKind kind, bo
   if (mmu_fault ? !allowed : (g && g->pfn == mmu_pfn && allowed)) return "";  // consistent: the fast path
   std::string trace;
   translate(root, va, &trace);
-  std::string what = std::string(to_string(kind)) + " of va " + hex(va) + " (root " + hex(root) + ")";
+  std::string what = std::string(to_string(kind)) + " of va " + format_hex(va) + " (root " + format_hex(root) + ")";
   if (mmu_fault) {
     return "golden checker: " + what + ": " + source + " raised a page fault but the page tables map it to pfn " +
-           hex(g->pfn) + " with the access allowed; walk:" + trace;
+           format_hex(g->pfn) + " with the access allowed; walk:" + trace;
   }
   if (!g) {
-    return "golden checker: " + what + ": " + source + " translated it to pfn " + hex(mmu_pfn) +
+    return "golden checker: " + what + ": " + source + " translated it to pfn " + format_hex(mmu_pfn) +
            " but the page tables do not map it (stale translation); walk:" + trace;
   }
   if (g->pfn != mmu_pfn) {
-    return "golden checker: " + what + ": " + source + " translated it to pfn " + hex(mmu_pfn) +
-           " but the page tables say pfn " + hex(g->pfn) + "; walk:" + trace;
+    return "golden checker: " + what + ": " + source + " translated it to pfn " + format_hex(mmu_pfn) +
+           " but the page tables say pfn " + format_hex(g->pfn) + "; walk:" + trace;
   }
   return "golden checker: " + what + ": " + source + " allowed the access but the page tables forbid it (w=" +
          std::to_string(g->writable) + " u=" + std::to_string(g->user) + " nx=" + std::to_string(g->no_execute) +

@@ -1,6 +1,8 @@
 // Run outputs.
 #include "models/platform/report.hpp"
 
+#include "models/common/units.hpp"
+
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
@@ -36,11 +38,6 @@ double find(const std::vector<stats::Record>& records, const std::string& name) 
 
 uint64_t u(double v) { return static_cast<uint64_t>(v + 0.5); }
 
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 std::string csv_quote(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
@@ -119,7 +116,7 @@ void write_stats_json(const std::string& path, const nlohmann::ordered_json& sum
     e["name"] = k.name;
     e["core"] = k.core;
     e["signal"] = k.signal;
-    e["address"] = hex(k.va.value());
+    e["address"] = format_hex(k.va.value());
     e["access"] = to_string(k.kind);
     e["error_code"] = k.error_code;
     e["reason"] = k.reason;

@@ -1,6 +1,8 @@
 // System elaboration.
 #include "models/platform/system.hpp"
 
+#include "models/common/units.hpp"
+
 #include <tlm_utils/tlm_quantumkeeper.h>
 
 #include "models/common/error.hpp"
@@ -36,11 +38,6 @@ uint8_t prot_of(const std::string& text) {
                               (text[2] == 'x' ? fw::prot::kExec : 0));
 }
 
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 }  // namespace
 
@@ -105,11 +102,11 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
     if (!pc.vmas.empty()) {
       for (const VmaConfig& v : pc.vmas) {
         task.spec.vmas.push_back(fw::Vma{VirtAddr{v.start.value}, VirtAddr{v.start.value + v.size.value},
-                                         prot_of(v.prot), v.name.empty() ? hex(v.start.value) : v.name});
+                                         prot_of(v.prot), v.name.empty() ? format_hex(v.start.value) : v.name});
       }
     } else {
       for (const workload::Region& r : regions) {
-        task.spec.vmas.push_back(fw::Vma{r.start, r.end, prot_of(r), hex(r.start.value())});
+        task.spec.vmas.push_back(fw::Vma{r.start, r.end, prot_of(r), format_hex(r.start.value())});
       }
     }
     m_cores[pc.core]->add_task(std::move(task));

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <random>
 #include <stdexcept>
@@ -537,38 +536,6 @@ void run_zoned_stress(bool lazy, uint64_t steps, uint64_t seed) {
 
 TEST(ZonesStress, EagerRandomAllocFree) { run_zoned_stress(/*lazy=*/false, 1'000'000, 0xd0e5'0001); }
 TEST(ZonesStress, LazyRandomAllocFree) { run_zoned_stress(/*lazy=*/true, 1'000'000, 0xd0e5'0002); }
-
-// Host speed of order-0 allocation: per-CPU lists vs the plain zoned path vs a bare buddy. Working set of
-// 64 frames allocated then freed, repeatedly. Reported, not asserted (hosts vary).
-TEST(ZonesSpeed, OrderZeroAllocationsPerSecond) {
-  constexpr int kRounds = 4000;
-  constexpr int kBatch = 64;
-  std::vector<uint64_t> held(kBatch);
-  auto rate = [&](auto&& alloc, auto&& free) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int r = 0; r < kRounds; ++r) {
-      for (int i = 0; i < kBatch; ++i) held[i] = alloc();
-      for (int i = 0; i < kBatch; ++i) free(held[i]);
-    }
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return kRounds * kBatch / s;
-  };
-  PhysicalMemoryManager pcp({{Pfn{256}, 1 << 18}});  // defaults: high 192, batch 32
-  PhysicalMemoryManager direct({{Pfn{256}, 1 << 18}}, no_pcp());
-  BuddyAllocator bare(Pfn{256}, 1 << 18);
-  const double r_pcp = rate([&] { return pcp.alloc_page(0, kGfpKernel)->pfn.value(); },
-                            [&](uint64_t p) { pcp.free_page(0, Pfn{p}); });
-  const double r_direct = rate([&] { return direct.alloc(0, kGfpKernel)->pfn.value(); },
-                               [&](uint64_t p) { direct.free(Pfn{p}, 0); });
-  const double r_bare = rate([&] { return bare.alloc(0)->value(); }, [&](uint64_t p) { bare.free(Pfn{p}, 0); });
-  std::printf("  order-0 alloc+free pairs per host second: per-CPU lists %.2fM, zoned buddy %.2fM, bare buddy %.2fM\n",
-              r_pcp / 1e6, r_direct / 1e6, r_bare / 1e6);
-  RecordProperty("pcp_mops", std::to_string(r_pcp / 1e6));
-  RecordProperty("zoned_buddy_mops", std::to_string(r_direct / 1e6));
-  RecordProperty("bare_buddy_mops", std::to_string(r_bare / 1e6));
-  EXPECT_EQ(pcp.allocated_frames(), 0u);
-  EXPECT_GT(pcp.counters().pcp_hits, 0u);
-}
 
 }  // namespace
 }  // namespace vmsim::fw
