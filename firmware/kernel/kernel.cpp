@@ -107,15 +107,21 @@ std::optional<Pid> Kernel::create_process(Hal& hal, const ProcessSpec& spec) {
   p->name = spec.name;
   p->core = spec.core;
   for (const Vma& v : spec.vmas) p->vmas.insert(v);
-  std::optional<Pfn> root = alloc_frame(hal, true);
-  if (!root) return std::nullopt;
-  ++m_table_frames;
-  p->root = addr_of(*root);
   // PCIDs 1..4095 in turn (0 is the kernel's); a reused PCID's stale entries are dropped at exit.
   p->pcid = static_cast<uint16_t>((p->pid - 1) % 4095 + 1);
-  ++m_created;
+  // Registered before the first HAL call: in the AT mode a memory access waits, and another core may
+  // enter the kernel meanwhile (a real kernel would hold a lock here).
+  Process& proc = *p;
   m_procs.push_back(std::move(p));
-  return m_procs.back()->pid;
+  std::optional<Pfn> root = alloc_frame(hal, true);
+  if (!root) {
+    proc.alive = false;
+    return std::nullopt;
+  }
+  ++m_table_frames;
+  proc.root = addr_of(*root);
+  ++m_created;
+  return proc.pid;
 }
 
 void Kernel::switch_to(Hal& hal, Pid pid) {

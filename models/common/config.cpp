@@ -85,6 +85,28 @@ bool parse_value(const std::string& text, Address& out) {
   return v.has_value();
 }
 
+bool parse_value(const std::string& text, Matrix& out) {
+  Matrix m;
+  try {
+    YAML::Node n = YAML::Load(text);
+    if (!n.IsSequence()) return false;
+    for (const YAML::Node& row : n) {
+      if (!row.IsSequence()) return false;
+      std::vector<uint64_t> r;
+      for (const YAML::Node& x : row) {
+        uint64_t v = 0;
+        if (!x.IsScalar() || !parse_value(x.Scalar(), v)) return false;
+        r.push_back(v);
+      }
+      m.rows.push_back(std::move(r));
+    }
+  } catch (const YAML::Exception&) {
+    return false;
+  }
+  out = std::move(m);
+  return true;
+}
+
 std::string format_value(bool v) { return v ? "true" : "false"; }
 std::string format_value(uint64_t v) { return std::to_string(v); }
 std::string format_value(uint32_t v) { return std::to_string(v); }
@@ -105,6 +127,16 @@ std::string format_value(Bytes v) { return format_bytes(v); }
 std::string format_value(Frequency v) { return format_frequency(v); }
 std::string format_value(Address v) { return format_hex(v.value); }
 
+std::string format_value(const Matrix& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.rows.size(); ++i) {
+    s += i ? ", [" : "[";
+    for (size_t j = 0; j < v.rows[i].size(); ++j) s += (j ? ", " : "") + std::to_string(v.rows[i][j]);
+    s += "]";
+  }
+  return s + "]";
+}
+
 const char* type_name(bool) { return "true | false"; }
 const char* type_name(uint64_t) { return "integer"; }
 const char* type_name(uint32_t) { return "integer"; }
@@ -113,6 +145,7 @@ const char* type_name(const std::string&) { return "string"; }
 const char* type_name(Duration) { return "duration (e.g. 30ns)"; }
 const char* type_name(Bytes) { return "size (e.g. 4GiB)"; }
 const char* type_name(Frequency) { return "frequency (e.g. 3GHz)"; }
+const char* type_name(const Matrix&) { return "list of integer lists (e.g. [[10, 20], [20, 10]])"; }
 const char* type_name(Address) { return "address (e.g. 0x10000000)"; }
 
 std::string where(const YAML::Node& node, const std::string& file) {

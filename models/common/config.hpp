@@ -33,6 +33,13 @@ struct Address {
   uint64_t value = 0;
 };
 
+// A matrix of integers, written in YAML as a list of rows: [[10, 20], [20, 10]]. Rows may differ in
+// length here; the owning struct's validate() checks the shape it needs.
+struct Matrix {
+  std::vector<std::vector<uint64_t>> rows;
+  bool operator==(const Matrix& o) const { return rows == o.rows; }
+};
+
 // Specialize for each config enum: static const std::vector<std::pair<E, const char*>>& table().
 template <class E>
 struct EnumNames;
@@ -70,6 +77,7 @@ bool parse_value(const std::string& text, Duration& out);
 bool parse_value(const std::string& text, Bytes& out);
 bool parse_value(const std::string& text, Frequency& out);
 bool parse_value(const std::string& text, Address& out);
+bool parse_value(const std::string& text, Matrix& out);  // flow YAML: [[1, 2], [3, 4]]
 template <class E, std::enable_if_t<IsEnumConfig<E>::value, int> = 0>
 bool parse_value(const std::string& text, E& out) {
   for (const auto& [value, name] : EnumNames<E>::table()) {
@@ -90,6 +98,7 @@ std::string format_value(Duration v);
 std::string format_value(Bytes v);
 std::string format_value(Frequency v);
 std::string format_value(Address v);
+std::string format_value(const Matrix& v);
 template <class E, std::enable_if_t<IsEnumConfig<E>::value, int> = 0>
 std::string format_value(E v) {
   return enum_name(v);
@@ -105,6 +114,7 @@ const char* type_name(Duration);
 const char* type_name(Bytes);
 const char* type_name(Frequency);
 const char* type_name(Address);
+const char* type_name(const Matrix&);
 template <class E, std::enable_if_t<IsEnumConfig<E>::value, int> = 0>
 std::string type_name(E) {
   return enum_choices<E>();
@@ -127,8 +137,21 @@ class Loader {
     m_known.emplace_back(key);
     YAML::Node value = get(key);
     if (!value.IsDefined() || value.IsNull()) return;
-    if (!value.IsScalar()) fail(value, key, "expected a single value (" + std::string(type_name(field)) + ")");
-    std::string text = value.Scalar();
+    std::string text;
+    if constexpr (std::is_same_v<T, Matrix>) {
+      if (value.IsSequence()) {
+        YAML::Emitter e;
+        e << YAML::Flow << value;
+        text = e.c_str();
+      } else if (value.IsScalar()) {
+        text = value.Scalar();
+      } else {
+        fail(value, key, "expected " + std::string(type_name(field)));
+      }
+    } else {
+      if (!value.IsScalar()) fail(value, key, "expected a single value (" + std::string(type_name(field)) + ")");
+      text = value.Scalar();
+    }
     if (!parse_value(text, field)) {
       fail(value, key, "bad value '" + text + "' (expected " + std::string(type_name(field)) + ")");
     }
@@ -189,7 +212,17 @@ class Writer {
   explicit Writer(YAML::Emitter& out) : m_out(out) {}
   template <class T>
   void operator()(const char* key, const T& field, const char* /*unit*/, const char* /*desc*/) {
-    m_out << YAML::Key << key << YAML::Value << format_value(field);
+    if constexpr (std::is_same_v<T, Matrix>) {
+      m_out << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginSeq;
+      for (const auto& row : field.rows) {
+        m_out << YAML::Flow << YAML::BeginSeq;
+        for (uint64_t x : row) m_out << x;
+        m_out << YAML::EndSeq;
+      }
+      m_out << YAML::EndSeq;
+    } else {
+      m_out << YAML::Key << key << YAML::Value << format_value(field);
+    }
   }
   template <class S>
   void section(const char* key, S& sub, const char* /*desc*/) {

@@ -65,6 +65,19 @@ void Counter::dump(const std::string& prefix, std::vector<Record>& out) const {
   out.push_back({prefix + name(), unit(), description(), static_cast<double>(m_fn() - m_base), true});
 }
 
+Ratio::Ratio(Group& group, std::string name, std::string unit, std::string description, std::function<double()> num,
+             std::function<double()> den, double scale)
+    : Stat(group, std::move(name), std::move(unit), std::move(description)),
+      m_num(std::move(num)),
+      m_den(std::move(den)),
+      m_scale(scale) {}
+
+void Ratio::dump(const std::string& prefix, std::vector<Record>& out) const {
+  const double den = m_den() - m_den_base;
+  const double value = den > 0 ? (m_num() - m_num_base) / den * m_scale : 0.0;
+  out.push_back({prefix + name(), unit(), description(), value, false});
+}
+
 Group::Group(sc_core::sc_object& owner) : sc_core::sc_attr_base(kAttributeName), m_owner(&owner) {
   if (!owner.add_attribute(*this)) {
     throw std::logic_error(std::string("stats group attached twice to ") + owner.name());

@@ -139,6 +139,27 @@ class Counter : public Stat {
   uint64_t m_base = 0;
 };
 
+// A quotient of two counts kept elsewhere, times a scale: (num - num at reset) / (den - den at reset) *
+// scale, 0 while the denominator has not moved. Warm-up aware averages and rates over functional-core
+// counters (a DRAM channel's queue occupancy, bytes per simulated time).
+class Ratio : public Stat {
+ public:
+  Ratio(Group& group, std::string name, std::string unit, std::string description, std::function<double()> num,
+        std::function<double()> den, double scale = 1.0);
+  void reset() override {
+    m_num_base = m_num();
+    m_den_base = m_den();
+  }
+  void dump(const std::string& prefix, std::vector<Record>& out) const override;
+
+ private:
+  std::function<double()> m_num;
+  std::function<double()> m_den;
+  double m_scale;
+  double m_num_base = 0;
+  double m_den_base = 0;
+};
+
 // A set of statistics under a name prefix. A root group attaches to an sc_object; a child group adds
 // ".name" to its parent's prefix.
 class Group : public sc_core::sc_attr_base {

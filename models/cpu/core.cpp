@@ -132,13 +132,13 @@ void Core::run() {
 }
 
 void Core::run_task(CoreTask& task) {
-  sc_core::sc_time t0 = m_qk.get_local_time();
+  sc_core::sc_time t0 = m_qk.get_current_time();
   std::optional<Pid> pid = m_kernel.create_process(*this, task.spec);
   if (!pid) {
     throw SimulationError(std::string(name()) + ": out of memory creating process '" + task.spec.name + "'");
   }
   m_kernel.switch_to(*this, *pid);
-  m_fs_kernel += (m_qk.get_local_time() - t0).value();
+  m_fs_kernel += (m_qk.get_current_time() - t0).value();
   constexpr size_t kBatch = 1024;
   std::vector<workload::MemOp> ops(kBatch);
   uint64_t done = 0;
@@ -156,9 +156,9 @@ void Core::run_task(CoreTask& task) {
       if (m_timed && m_qk.need_sync()) m_qk.sync();
     }
   }
-  sc_core::sc_time t1 = m_qk.get_local_time();
+  sc_core::sc_time t1 = m_qk.get_current_time();
   m_kernel.exit_process(*this, *pid);
-  m_fs_kernel += (m_qk.get_local_time() - t1).value();
+  m_fs_kernel += (m_qk.get_current_time() - t1).value();
 }
 
 bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
@@ -201,17 +201,19 @@ bool Core::access(Pid pid, const workload::MemOp& op, bool data_op_is_instructio
   mmu::Translation tr;
   sc_core::sc_time access_time = sc_core::SC_ZERO_TIME;
   for (;;) {
-    sc_core::sc_time before = delay;
+    // Durations are differences of absolute times (SystemC time + annotation): in the AT mode a
+    // transaction waits inside b_transport and returns a smaller annotation.
+    const sc_core::sc_time before = sc_core::sc_time_stamp() + delay;
     tr = m_mmu.translate(op.va, op.kind, true, delay);
-    m_fs_translate += (delay - before).value();
-    access_time += delay - before;
+    const sc_core::sc_time translated = sc_core::sc_time_stamp() + delay;
+    m_fs_translate += (translated - before).value();
+    access_time += translated - before;
     if (!tr.fault) break;
     ++m_page_faults;
     m_qk.set(delay);
     fw::FaultOutcome outcome = m_kernel.handle_page_fault(*this, pid, op.va, op.kind, tr.error_code);
-    sc_core::sc_time after = m_qk.get_local_time();
-    m_fs_fault += (after - delay).value();
-    delay = after;
+    m_fs_fault += (m_qk.get_current_time() - translated).value();
+    delay = m_qk.get_local_time();
     if (outcome == fw::FaultOutcome::Killed) {
       m_qk.set(delay);
       return false;
@@ -243,10 +245,11 @@ bool Core::access_transport(const workload::MemOp& op, const mmu::Translation& t
     }
   }
   if (m_timed) {
-    sc_core::sc_time before = delay;
+    const sc_core::sc_time before = sc_core::sc_time_stamp() + delay;
     data->b_transport(m_trans, delay);
-    m_fs_data += (delay - before).value();
-    access_time += delay - before;
+    const sc_core::sc_time spent = sc_core::sc_time_stamp() + delay - before;
+    m_fs_data += spent.value();
+    access_time += spent;
   } else {
     data->transport_dbg(m_trans);
     m_trans.set_response_status(tlm::TLM_OK_RESPONSE);

@@ -53,6 +53,9 @@ class Channel {
   // Nothing queued and no undelivered completions.
   bool idle() const { return m_count[0] + m_count[1] == 0 && m_done[0].empty() && m_done[1].empty(); }
   size_t queued(bool is_write) const { return m_count[is_write]; }
+  // First cycle at which a new command may issue: the channel has been simulated up to here. A request
+  // arriving earlier is served as if it arrived now (see MemoryNode's LT path).
+  Cycle floor() const { return m_floor; }
 
   // Counters; queue-occupancy sums cover cycles [0, last event]. sync_stats(now) extends them to now.
   const ChannelStats& stats() const { return m_stats; }

@@ -82,7 +82,7 @@ void Walker::flush_all() {
 
 WalkResult Walker::walk(PhysAddr root, uint16_t pcid, const WalkRequest& req, sc_core::sc_time& delay) {
   ++m_walks;
-  sc_core::sc_time start = delay;
+  const sc_core::sc_time start = sc_core::sc_time_stamp() + delay;  // absolute: AT transactions wait
   const unsigned levels = static_cast<unsigned>(m_cfg.levels);
   // Probe the page-walk caches, lowest level first: the deepest hit saves the most reads.
   PageWalk w(root, levels, req, m_cfg.ad_updates);
@@ -120,7 +120,7 @@ WalkResult Walker::walk(PhysAddr root, uint16_t pcid, const WalkRequest& req, sc
       ++m_f_not_present;
     }
   }
-  if (m_timed) m_latency.sample(static_cast<uint64_t>((delay - start) / m_core_period));
+  if (m_timed) m_latency.sample(static_cast<uint64_t>((sc_core::sc_time_stamp() + delay - start) / m_core_period));
   return r;
 }
 

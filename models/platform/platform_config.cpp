@@ -13,9 +13,12 @@ void SimConfig::validate(const std::string& path) const {
 
 void SystemConfig::validate(const std::string& path) const {
   require(cores >= 1 && cores <= 256, path, "cores", std::to_string(cores), "must be between 1 and 256");
+  require(sockets >= 1 && sockets <= 64, path, "sockets", std::to_string(sockets), "must be between 1 and 64");
+  require(cores % sockets == 0, path, "sockets", std::to_string(sockets),
+          "must divide system.cores (" + std::to_string(cores) + "): cores are split evenly over sockets");
   core.validate(path + ".core");
-  bus.validate(path + ".bus");
   memory.validate(path + ".memory");
+  interconnect.validate(path + ".interconnect", sockets, memory.nodes.size());
 }
 
 void WorkloadConfig::validate(const std::string& path) const {
@@ -117,14 +120,23 @@ std::string config_reference_markdown() {
   PlatformConfig cfg;
   config::Documenter d(rows);
   cfg.visit(d);
+  // A '|' inside a cell (enum choices) would end the cell.
+  auto cell = [](const std::string& text) {
+    std::string out;
+    for (char c : text) {
+      if (c == '|') out += '\\';
+      out += c;
+    }
+    return out;
+  };
   std::ostringstream os;
   os << "| key | type | unit | default | meaning |\n|---|---|---|---|---|\n";
   for (const auto& r : rows) {
     if (r.is_section) {
-      os << "| **`" << r.path << "`** | " << r.type << " | | | " << r.description << " |\n";
+      os << "| **`" << r.path << "`** | " << cell(r.type) << " | | | " << cell(r.description) << " |\n";
     } else {
-      os << "| `" << r.path << "` | " << r.type << " | " << r.unit << " | `" << (r.default_value.empty() ? "\"\"" : r.default_value)
-         << "` | " << r.description << " |\n";
+      os << "| `" << r.path << "` | " << cell(r.type) << " | " << r.unit << " | `"
+         << (r.default_value.empty() ? "\"\"" : cell(r.default_value)) << "` | " << cell(r.description) << " |\n";
     }
   }
   return os.str();

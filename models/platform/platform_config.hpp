@@ -9,8 +9,8 @@
 #include "models/common/config.hpp"
 #include "models/common/mode.hpp"
 #include "models/cpu/core.hpp"
-#include "models/interconnect/bus.hpp"
-#include "models/memory/physical_memory.hpp"
+#include "models/interconnect/numa_interconnect.hpp"
+#include "models/memory/memory_node.hpp"
 
 namespace vmsim::platform {
 
@@ -23,7 +23,9 @@ struct SimConfig {
 
   template <class V>
   void visit(V& v) {
-    v("mode", mode, "", "Fidelity: functional (no timing) or lt (blocking TLM with temporal decoupling)");
+    v("mode", mode, "",
+      "Fidelity: functional (no timing), lt (blocking TLM with temporal decoupling) or at (non-blocking "
+      "4-phase TLM through interconnect and DRAM controllers, no decoupling)");
     v("seed", seed, "", "Seed of every random choice in the run (generators); --seed overrides it");
     v("quantum", quantum, "time", "Temporal-decoupling quantum: how far a core may run ahead of SystemC time");
     v("warmup_accesses", warmup_accesses, "accesses",
@@ -35,17 +37,21 @@ struct SimConfig {
 
 struct SystemConfig {
   uint64_t cores = 1;
+  uint64_t sockets = 1;
   cpu::CoreConfig core;
-  interconnect::BusConfig bus;
+  interconnect::InterconnectConfig interconnect;
   mem::MemoryConfig memory;
 
   template <class V>
   void visit(V& v) {
     v("cores", cores, "cores", "Number of cores (each with its own MMU)");
+    v("sockets", sockets, "sockets",
+      "Number of sockets; cores are split evenly, core i on socket i / (cores / sockets)");
     v.section("core", core, "Every core's parameters");
-    v.section("bus", bus, "Memory bus between the cores' ports and memory");
-    v.section("memory", memory, "Physical memory");
+    v.section("interconnect", interconnect, "NUMA interconnect between the cores' ports and the nodes");
+    v.section("memory", memory, "Physical memory: the NUMA nodes and their memory controllers");
   }
+  uint64_t socket_of(uint64_t core_index) const { return core_index / (cores / sockets); }
   void validate(const std::string& path) const;
 };
 

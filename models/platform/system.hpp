@@ -8,10 +8,12 @@
 #include <vector>
 
 #include "firmware/kernel/kernel.hpp"
+#include "models/common/stats.hpp"
 #include "models/cpu/core.hpp"
 #include "models/cpu/run_control.hpp"
-#include "models/interconnect/bus.hpp"
-#include "models/memory/physical_memory.hpp"
+#include "models/interconnect/numa_interconnect.hpp"
+#include "models/memory/memory_node.hpp"
+#include "models/memory/sparse_store.hpp"
 #include "models/platform/platform_config.hpp"
 
 namespace vmsim::platform {
@@ -29,7 +31,11 @@ class System : public sc_core::sc_module {
   fw::Kernel& kernel() { return *m_kernel; }
   cpu::Core& core(size_t i) { return *m_cores.at(i); }
   size_t cores() const { return m_cores.size(); }
-  mem::PhysicalMemory& memory() { return *m_memory; }
+  // All of physical memory's contents (every node), for the golden checker and tests.
+  mem::SparseStore& store() { return m_store; }
+  mem::MemoryNode& node(size_t i) { return *m_nodes.at(i); }
+  size_t nodes() const { return m_nodes.size(); }
+  interconnect::NumaInterconnect& interconnect() { return *m_interconnect; }
   // Distinct 4 KiB pages the workloads touch, summed over processes (what demand paging must fault in).
   uint64_t workload_distinct_pages() const { return m_distinct_pages; }
   // Simulated time at the end of the run.
@@ -38,11 +44,17 @@ class System : public sc_core::sc_module {
  private:
   PlatformConfig m_cfg;
   std::unique_ptr<cpu::RunControl> m_control;
-  std::unique_ptr<mem::PhysicalMemory> m_memory;
-  std::unique_ptr<interconnect::Bus> m_bus;
+  mem::SparseStore m_store;
+  std::vector<std::unique_ptr<mem::MemoryNode>> m_nodes;
+  std::unique_ptr<interconnect::NumaInterconnect> m_interconnect;
   std::unique_ptr<fw::Kernel> m_kernel;
   std::vector<std::unique_ptr<cpu::Core>> m_cores;
   uint64_t m_distinct_pages = 0;
+
+  stats::Group m_stats{*this};
+  stats::Formula m_resident{m_stats, "resident_pages", "pages",
+                            "4 KiB pages of modeled memory holding non-zero data (host memory in use)",
+                            [this] { return static_cast<double>(m_store.resident_pages()); }, true};
 };
 
 }  // namespace vmsim::platform

@@ -71,7 +71,8 @@ sim:
 system:
   cores: 2
   memory:
-    size: 256MiB
+    dram: {controller: {timing_checker: true}}
+    nodes: [{size: 256MiB}]
 processes:
   - name: seq
     core: 0
@@ -141,7 +142,7 @@ TEST_F(System, InvalidAccessKillsOnlyThatProcess) {
                             " L 10000000,8\n S 10001000,8\n L 20000000,8\n S 10002000,8\n");
   std::string cfg = write("segv.yaml", R"(
 sim: {checker: true}
-system: {cores: 2, memory: {size: 256MiB}}
+system: {cores: 2, memory: {nodes: [{size: 256MiB}]}}
 processes:
   - name: good0
     core: 0
@@ -178,7 +179,7 @@ processes:
 TEST_F(System, WriteToReadOnlyVmaIsAProtectionKill) {
   write("ro.lackey", " L 10000000,8\n S 10000010,8\n");
   std::string cfg = write("ro.yaml", R"(
-system: {memory: {size: 64MiB}}
+system: {memory: {nodes: [{size: 64MiB}]}}
 processes:
   - name: ro
     workload: {kind: lackey, trace: ro.lackey}
@@ -223,7 +224,7 @@ TEST_F(System, PcidKeepsTranslationsAcrossProcessSwitches) {
   // Four short processes on one core; with PCID off every switch flushes, with PCID on none does.
   std::string cfg = write("pcid.yaml", R"(
 sim: {checker: true}
-system: {memory: {size: 256MiB}}
+system: {memory: {nodes: [{size: 256MiB}]}}
 processes:
   - {name: a, workload: {kind: sequential, footprint: 64KiB, accesses: 2000}}
   - {name: b, workload: {kind: sequential, footprint: 64KiB, accesses: 2000}}
@@ -276,9 +277,9 @@ TEST_F(System, BadInputExitsTwoWithOneLineReason) {
   EXPECT_NE(r.err.find("YAML syntax error"), std::string::npos) << r.err;
 
   std::string cfg = write("small.yaml", kSmall);
-  r = vmsim("run " + cfg + " --set system.memory.size=3MiB --out " + m_dir + "/o");
+  r = vmsim("run " + cfg + " --set system.memory.nodes.0.size=3MiB --out " + m_dir + "/o");
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("system.memory.size: bad value '3MiB'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("system.memory.nodes[0].size: bad value '3MiB'"), std::string::npos) << r.err;
 
   r = vmsim("run " + cfg + " --set processes.1.core=5 --out " + m_dir + "/o");
   EXPECT_EQ(r.code, 2);
@@ -286,7 +287,7 @@ TEST_F(System, BadInputExitsTwoWithOneLineReason) {
 
   r = vmsim("run " + cfg + " --set sim.mode=fast --out " + m_dir + "/o");
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("sim.mode: bad value 'fast' (expected functional | lt)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("sim.mode: bad value 'fast' (expected functional | lt | at)"), std::string::npos) << r.err;
 
   write("bad.lackey", " L 10000000,8\nI  zz,2\n");
   r = vmsim("run " + write("t.yaml", "processes:\n  - workload: {kind: lackey, trace: bad.lackey}\n") + " --out " +

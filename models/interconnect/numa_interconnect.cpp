@@ -1,0 +1,306 @@
+// NUMA interconnect.
+#include "models/interconnect/numa_interconnect.hpp"
+
+#include <algorithm>
+
+#include "models/common/error.hpp"
+#include "models/common/units.hpp"
+
+namespace vmsim::interconnect {
+
+void InterconnectConfig::validate(const std::string& path, uint64_t sockets, uint64_t nodes) const {
+  const std::string key = path + ".distance";
+  const std::string shape = std::to_string(sockets) + " x " + std::to_string(nodes);
+  if (distance.rows.size() != sockets) {
+    throw InputError(key + ": bad value '" + config::format_value(distance) + "' (" +
+                     std::to_string(distance.rows.size()) + " rows; expected one per socket, " + shape + ")");
+  }
+  for (size_t s = 0; s < sockets; ++s) {
+    const auto& row = distance.rows[s];
+    if (row.size() != nodes) {
+      throw InputError(key + ": bad value '" + config::format_value(distance) + "' (row " + std::to_string(s) +
+                       " has " + std::to_string(row.size()) + " entries; expected one per node, " + shape + ")");
+    }
+    for (size_t n = 0; n < nodes; ++n) {
+      if (row[n] < 10 || row[n] > 254) {
+        throw InputError(key + ": bad value '" + std::to_string(row[n]) + "' at [" + std::to_string(s) + "][" +
+                         std::to_string(n) + "] (distances run from 10, local, to 254)");
+      }
+    }
+  }
+}
+
+// Statistics of one (socket, node) pair.
+struct NumaInterconnect::PairStats {
+  PairStats(stats::Group& parent, const std::string& name)
+      : group(parent, name),
+        requests(group, "requests", "count", "Transactions from this socket to this node"),
+        bytes(group, "bytes", "bytes", "Bytes carried"),
+        latency(group, "latency", "ns",
+                "Round trip from the interconnect to the node and back, memory included", 10, 64),
+        link_wait(group, "link_wait", "ns", "Time queued for the remote link (average)") {}
+  stats::Group group;
+  stats::Scalar requests;
+  stats::Scalar bytes;
+  stats::Histogram latency;
+  stats::Average link_wait;
+};
+
+NumaInterconnect::NumaInterconnect(const sc_core::sc_module_name& name, const InterconnectConfig& cfg, SimMode mode,
+                                   std::vector<mem::NodeRange> nodes, uint64_t sockets)
+    : sc_core::sc_module(name),
+      in("in"),
+      out("out"),
+      m_cfg(cfg),
+      m_mode(mode),
+      m_nodes(std::move(nodes)),
+      m_sockets(sockets) {
+  in.register_b_transport(this, &NumaInterconnect::b_transport);
+  in.register_nb_transport_fw(this, &NumaInterconnect::nb_transport_fw);
+  in.register_transport_dbg(this, &NumaInterconnect::transport_dbg);
+  in.register_get_direct_mem_ptr(this, &NumaInterconnect::get_direct_mem_ptr);
+  out.register_nb_transport_bw(this, &NumaInterconnect::nb_transport_bw);
+  out.register_invalidate_direct_mem_ptr(this, &NumaInterconnect::invalidate_direct_mem_ptr);
+  const size_t n = m_nodes.size();
+  m_path.resize(sockets * n);
+  m_link_free.assign(sockets * n, sc_core::SC_ZERO_TIME);
+  for (uint64_t s = 0; s < sockets; ++s) {
+    for (size_t k = 0; k < n; ++k) {
+      const uint64_t d = cfg.distance.rows[s][k];
+      // (d - 10) / 10 hops of hop_latency, exact in femtoseconds.
+      m_path[s * n + k] = sc_core::sc_time::from_value(cfg.latency.fs + (d - 10) * cfg.hop_latency.fs / 10);
+      m_pair.push_back(std::make_unique<PairStats>(m_stats, "s" + std::to_string(s) + "_n" + std::to_string(k)));
+    }
+  }
+  m_fs_per_byte = cfg.link_bandwidth_mbps ? 1e9 / static_cast<double>(cfg.link_bandwidth_mbps) : 0.0;
+  m_busy.assign(n, nullptr);
+  m_queue.resize(n);
+  if (mode == SimMode::At) {
+    SC_METHOD(forward_queued);
+    sensitive << m_forward_event;
+    dont_initialize();
+  }
+}
+
+NumaInterconnect::~NumaInterconnect() = default;
+
+int NumaInterconnect::node_of(uint64_t pa) const {
+  for (size_t k = 0; k < m_nodes.size(); ++k) {
+    if (pa >= m_nodes[k].base && pa < m_nodes[k].end()) return static_cast<int>(k);
+  }
+  return -1;
+}
+
+void NumaInterconnect::address_error(tlm::tlm_generic_payload& trans) {
+  ++m_address_errors;
+  trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+}
+
+sc_core::sc_time NumaInterconnect::request_latency(int port, unsigned node, const tlm::tlm_generic_payload& trans,
+                                                   const sc_core::sc_time& arrival) {
+  const unsigned s = m_port_socket.at(static_cast<size_t>(port));
+  const size_t pair = s * m_nodes.size() + node;
+  PairStats& ps = *m_pair[pair];
+  const uint64_t len = trans.get_data_length();
+  ++m_requests;
+  m_bytes += len;
+  ++ps.requests;
+  ps.bytes += len;
+  sc_core::sc_time lat = m_path[pair];
+  if (is_local(s, node)) {
+    ++m_local;
+    return lat;
+  }
+  ++m_remote;
+  if (m_fs_per_byte > 0) {
+    // The link carries one transaction at a time, in arrival order: busy-until queueing.
+    const sc_core::sc_time occupancy =
+        sc_core::sc_time::from_value(static_cast<uint64_t>(m_fs_per_byte * static_cast<double>(len) + 0.5));
+    const sc_core::sc_time start = std::max(arrival, m_link_free[pair]);
+    m_link_free[pair] = start + occupancy;
+    const sc_core::sc_time wait = start - arrival;
+    ps.link_wait.sample(static_cast<double>(wait.value()) / 1e6);
+    lat += wait + occupancy;
+  } else {
+    ps.link_wait.sample(0);
+  }
+  return lat;
+}
+
+void NumaInterconnect::finish(tlm::tlm_generic_payload& trans, const Route& r, const sc_core::sc_time& end) {
+  (void)trans;
+  const unsigned s = m_port_socket[static_cast<size_t>(r.port)];
+  m_pair[s * m_nodes.size() + r.node]->latency.sample((end - r.start).value() / 1000000);
+}
+
+void NumaInterconnect::b_transport(int port, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
+  if (m_mode == SimMode::At) {
+    blocking_over_nb(port, trans, delay);
+    return;
+  }
+  const int node = node_of(trans.get_address());
+  if (node < 0) return address_error(trans);
+  const sc_core::sc_time arrival = sc_core::sc_time_stamp() + delay;
+  delay += request_latency(port, static_cast<unsigned>(node), trans, arrival);
+  out[node]->b_transport(trans, delay);
+  finish(trans, Route{port, static_cast<unsigned>(node), arrival, true}, sc_core::sc_time_stamp() + delay);
+}
+
+tlm::tlm_sync_enum NumaInterconnect::begin_request(int port, tlm::tlm_generic_payload& trans, sc_core::sc_time& t,
+                                                   bool blocking) {
+  const int node = node_of(trans.get_address());
+  if (node < 0) {
+    address_error(trans);
+    return tlm::TLM_COMPLETED;
+  }
+  const unsigned n = static_cast<unsigned>(node);
+  const sc_core::sc_time arrival = sc_core::sc_time_stamp() + t;
+  const sc_core::sc_time lat = request_latency(port, n, trans, arrival);
+  m_routes[&trans] = Route{port, n, arrival, blocking};
+  if (m_busy[n] != nullptr || !m_queue[n].empty()) {
+    // Request exclusion on the node's socket: wait for the previous request's END_REQ.
+    m_queue[n].push_back(Queued{&trans, arrival + lat});
+    return tlm::TLM_ACCEPTED;
+  }
+  t += lat;
+  return forward(n, trans, t);
+}
+
+tlm::tlm_sync_enum NumaInterconnect::forward(unsigned n, tlm::tlm_generic_payload& trans, sc_core::sc_time& t) {
+  tlm::tlm_phase phase = tlm::BEGIN_REQ;
+  m_busy[n] = &trans;
+  const tlm::tlm_sync_enum s = out[static_cast<int>(n)]->nb_transport_fw(trans, phase, t);
+  if (s == tlm::TLM_COMPLETED || (s == tlm::TLM_UPDATED && phase != tlm::BEGIN_REQ)) {
+    m_busy[n] = nullptr;  // END_REQ (or the response) came back at once
+    if (!m_queue[n].empty()) m_forward_event.notify(sc_core::SC_ZERO_TIME);
+  }
+  if (s == tlm::TLM_COMPLETED) {
+    auto it = m_routes.find(&trans);
+    finish(trans, it->second, sc_core::sc_time_stamp() + t);
+    Route r = it->second;
+    m_routes.erase(it);
+    if (r.blocking) {
+      m_port_done[static_cast<size_t>(r.port)] = 1;
+      m_port_event[static_cast<size_t>(r.port)]->notify(t);
+    }
+  }
+  return s;
+}
+
+void NumaInterconnect::forward_queued() {
+  const sc_core::sc_time now = sc_core::sc_time_stamp();
+  for (unsigned n = 0; n < m_queue.size(); ++n) {
+    if (m_busy[n] != nullptr || m_queue[n].empty()) continue;
+    Queued q = m_queue[n].front();
+    m_queue[n].pop_front();
+    sc_core::sc_time t = q.ready > now ? q.ready - now : sc_core::SC_ZERO_TIME;
+    auto it = m_routes.find(q.trans);
+    const bool blocking = it->second.blocking;
+    const int port = it->second.port;
+    const tlm::tlm_sync_enum s = forward(n, *q.trans, t);
+    if (blocking || s == tlm::TLM_ACCEPTED) continue;
+    // A non-blocking initiator was told TLM_ACCEPTED at BEGIN_REQ: pass on what the node answered.
+    // (The nodes complete early or answer END_REQ; BEGIN_RESP implies END_REQ.)
+    tlm::tlm_phase phase = s == tlm::TLM_COMPLETED ? tlm::BEGIN_RESP : tlm::END_REQ;
+    in[port]->nb_transport_bw(*q.trans, phase, t);
+  }
+}
+
+void NumaInterconnect::blocking_over_nb(int port, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
+  const size_t p = static_cast<size_t>(port);
+  if (m_port_event.size() <= p) {
+    m_port_event.resize(p + 1);
+    m_port_done.resize(p + 1, 0);
+  }
+  if (!m_port_event[p]) m_port_event[p] = std::make_unique<sc_core::sc_event>();
+  if (delay != sc_core::SC_ZERO_TIME) wait(delay);
+  delay = sc_core::SC_ZERO_TIME;
+  m_port_done[p] = 0;
+  sc_core::sc_time t = sc_core::SC_ZERO_TIME;
+  const tlm::tlm_sync_enum s = begin_request(port, trans, t, true);
+  if (s == tlm::TLM_COMPLETED) {
+    if (t != sc_core::SC_ZERO_TIME) wait(t);
+    return;
+  }
+  while (!m_port_done[p]) wait(*m_port_event[p]);
+}
+
+tlm::tlm_sync_enum NumaInterconnect::nb_transport_fw(int port, tlm::tlm_generic_payload& trans,
+                                                     tlm::tlm_phase& phase, sc_core::sc_time& t) {
+  if (phase == tlm::BEGIN_REQ) {
+    const tlm::tlm_sync_enum s = begin_request(port, trans, t, false);
+    if (s == tlm::TLM_COMPLETED) phase = tlm::BEGIN_RESP;
+    return s;
+  }
+  if (phase == tlm::END_RESP) {
+    auto it = m_routes.find(&trans);
+    if (it == m_routes.end()) return tlm::TLM_COMPLETED;
+    const unsigned n = it->second.node;
+    m_routes.erase(it);
+    return out[static_cast<int>(n)]->nb_transport_fw(trans, phase, t);
+  }
+  SC_REPORT_ERROR(name(), "nb_transport_fw: unexpected phase");
+  return tlm::TLM_COMPLETED;
+}
+
+tlm::tlm_sync_enum NumaInterconnect::nb_transport_bw(int node, tlm::tlm_generic_payload& trans,
+                                                     tlm::tlm_phase& phase, sc_core::sc_time& t) {
+  auto it = m_routes.find(&trans);
+  if (it == m_routes.end()) {
+    SC_REPORT_ERROR(name(), "nb_transport_bw: unknown transaction");
+    return tlm::TLM_COMPLETED;
+  }
+  Route& r = it->second;
+  const unsigned n = static_cast<unsigned>(node);
+  if (phase == tlm::END_REQ) {
+    if (m_busy[n] == &trans) m_busy[n] = nullptr;
+    if (!m_queue[n].empty()) m_forward_event.notify(sc_core::SC_ZERO_TIME);
+    if (r.blocking) return tlm::TLM_ACCEPTED;
+    return in[r.port]->nb_transport_bw(trans, phase, t);
+  }
+  if (phase == tlm::BEGIN_RESP) {
+    if (m_busy[n] == &trans) {  // BEGIN_RESP implies END_REQ
+      m_busy[n] = nullptr;
+      if (!m_queue[n].empty()) m_forward_event.notify(sc_core::SC_ZERO_TIME);
+    }
+    finish(trans, r, sc_core::sc_time_stamp() + t);
+    if (r.blocking) {
+      const size_t p = static_cast<size_t>(r.port);
+      m_routes.erase(it);
+      m_port_done[p] = 1;
+      m_port_event[p]->notify(t);
+      return tlm::TLM_COMPLETED;
+    }
+    const int port = r.port;
+    const tlm::tlm_sync_enum s = in[port]->nb_transport_bw(trans, phase, t);
+    if (s == tlm::TLM_COMPLETED || (s == tlm::TLM_UPDATED && phase == tlm::END_RESP)) m_routes.erase(&trans);
+    return s;
+  }
+  SC_REPORT_ERROR(name(), "nb_transport_bw: unexpected phase");
+  return tlm::TLM_COMPLETED;
+}
+
+unsigned NumaInterconnect::transport_dbg(int /*port*/, tlm::tlm_generic_payload& trans) {
+  const int node = node_of(trans.get_address());
+  if (node < 0) {
+    trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return 0;
+  }
+  return out[node]->transport_dbg(trans);
+}
+
+bool NumaInterconnect::get_direct_mem_ptr(int port, tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dmi) {
+  const int node = node_of(trans.get_address());
+  if (node < 0 || !out[node]->get_direct_mem_ptr(trans, dmi)) return false;
+  // A direct pointer bypasses the interconnect: its path latency is added to the node's.
+  const sc_core::sc_time lat = path_latency(m_port_socket.at(static_cast<size_t>(port)), static_cast<unsigned>(node));
+  dmi.set_read_latency(dmi.get_read_latency() + lat);
+  dmi.set_write_latency(dmi.get_write_latency() + lat);
+  return true;
+}
+
+void NumaInterconnect::invalidate_direct_mem_ptr(int /*node*/, sc_dt::uint64 start, sc_dt::uint64 end) {
+  for (unsigned i = 0; i < in.size(); ++i) in[i]->invalidate_direct_mem_ptr(start, end);
+}
+
+}  // namespace vmsim::interconnect
