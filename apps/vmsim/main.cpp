@@ -14,7 +14,9 @@
 #include <sys/stat.h>
 #include <systemc>
 
+#include "models/common/config.hpp"
 #include "models/common/error.hpp"
+#include "models/dram/trace_replay.hpp"
 #include "models/common/stats.hpp"
 #include "models/platform/platform_config.hpp"
 #include "models/platform/report.hpp"
@@ -82,6 +84,69 @@ int cmd_run(const std::string& config_path, const std::vector<std::string>& sets
   return 0;
 }
 
+// DRAM-only mode: replays a physical-address trace into the memory controllers of the nodes of
+// CONFIG's system.memory (or of one node spanning the default DRAM when no config is given).
+int cmd_dram(const std::string& trace, const std::string& config_path, const std::vector<std::string>& sets,
+             bool json, bool checker) {
+  YAML::Node root = config_path.empty() ? YAML::Node(YAML::NodeType::Map) : vmsim::config::load_yaml_file(config_path);
+  for (const std::string& o : sets) vmsim::config::apply_override(root, o);
+  vmsim::platform::PlatformConfig cfg;
+  vmsim::config::Loader loader(root, "", config_path.empty() ? "--set" : config_path);
+  cfg.visit(loader);
+  loader.finish();
+  vmsim::mem::MemoryConfig& mc = cfg.system.memory;
+  if (checker) mc.dram.controller.timing_checker = true;
+  if (config_path.empty() && !root["system"]) mc.nodes[0].size = vmsim::Bytes{mc.dram.organisation.capacity_bytes()};
+  mc.model = vmsim::mem::MemoryModel::Dram;
+  mc.validate("system.memory");
+  std::vector<std::unique_ptr<vmsim::dram::MemorySystem>> systems;
+  std::vector<vmsim::dram::ReplayNode> nodes;
+  for (const vmsim::mem::NodeRange& r : mc.ranges()) {
+    systems.push_back(std::make_unique<vmsim::dram::MemorySystem>(mc.dram));
+    nodes.push_back({r.base, r.size, systems.back().get()});
+  }
+  vmsim::dram::TraceFileReader reader(trace);
+  auto outside = [&](uint64_t address) {
+    std::string ranges;
+    for (const auto& n : nodes) {
+      ranges += (ranges.empty() ? "" : ", ") + std::string("[") + vmsim::format_hex(n.base) + ", " +
+                vmsim::format_hex(n.base + n.size) + ")";
+    }
+    throw vmsim::InputError(reader.name(), reader.line(),
+                            "address " + vmsim::format_hex(address) + " is outside every node (" + ranges + ")");
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  const vmsim::dram::ReplayResult r = vmsim::dram::replay(nodes, reader, outside);
+  const double host = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (r.violations != 0) {
+    throw vmsim::SimulationError("DRAM timing violations:\n" + r.violation_report);
+  }
+  if (json) {
+    nlohmann::ordered_json j;
+    j["requests"] = r.requests;
+    j["reads"] = r.reads;
+    j["writes"] = r.writes;
+    j["host_seconds"] = host;
+    j["requests_per_second"] = host > 0 ? static_cast<double>(r.requests) / host : 0.0;
+    j["sim_cycles"] = r.cycles;
+    j["avg_read_latency_cycles"] = r.avg_read_latency;
+    j["bandwidth_gbps"] = r.bandwidth_gbs;
+    j["row_hits"] = r.stats.row_hits;
+    j["row_misses"] = r.stats.row_misses;
+    j["row_conflicts"] = r.stats.row_conflicts;
+    j["preset"] = mc.dram.preset;
+    j["nodes"] = nodes.size();
+    j["timing_checker"] = mc.dram.controller.timing_checker;
+    j["timing_violations"] = r.violations;
+    std::cout << j.dump() << "\n";
+    return 0;
+  }
+  std::cout << vmsim::dram::format_result(r, mc.dram);
+  std::printf("%-21s%zu\n%-21s%.3f s (%.0f requests/s)\n", "nodes", nodes.size(), "host time", host,
+              host > 0 ? static_cast<double>(r.requests) / host : 0.0);
+  return 0;
+}
+
 }  // namespace
 
 // The SystemC kernel reads SC_COPYRIGHT_MESSAGE before sc_main runs: set it during static
@@ -110,6 +175,26 @@ int sc_main(int argc, char* argv[]) {
   run->add_option("--seed", seed, "Seed for every random choice (overrides sim.seed)");
   run->add_flag("-q,--quiet", quiet, "Print nothing on success");
 
+  CLI::App* dram = app.add_subcommand(
+      "dram", "Replay a physical-address trace straight into the DRAM controllers (no cores, MMU or OS)");
+  std::string dram_trace;
+  std::string dram_config;
+  std::vector<std::string> dram_sets;
+  bool dram_json = false;
+  bool dram_checker = false;
+  dram->add_option("--trace", dram_trace,
+                   "Trace file: lines '0xADDR READ|WRITE CYCLE' (timed) or 'LD|ST 0xADDR' (as fast as accepted)")
+      ->required();
+  dram->add_option("--config", dram_config,
+                   "Run configuration whose system.memory (DRAM and nodes) to use; default: one node spanning "
+                   "the default DDR4-3200AA organisation");
+  dram->add_option("--set", dram_sets, "Override a key: --set system.memory.dram.controller.page_policy=closed")
+      ->take_all();
+  dram->add_flag("--json", dram_json,
+                 "Print one JSON object (requests, host_seconds, sim_cycles, avg_read_latency_cycles, "
+                 "bandwidth_gbps, ...)");
+  dram->add_flag("--checker", dram_checker, "Run the independent JEDEC timing checker on every command");
+
   CLI::App* doc = app.add_subcommand("doc", "Print generated reference tables");
   std::string doc_what;
   std::string doc_config;
@@ -131,6 +216,7 @@ int sc_main(int argc, char* argv[]) {
 
   try {
     if (run->parsed()) return cmd_run(config_path, sets, out_dir, seed, quiet);
+    if (dram->parsed()) return cmd_dram(dram_trace, dram_config, dram_sets, dram_json, dram_checker);
     if (doc_what == "config") {
       std::cout << vmsim::platform::config_reference_markdown();
       return 0;

@@ -233,13 +233,24 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
       node.reset(next);
     }
   }
+  // A value in YAML flow syntax ([...] or {...}) sets a list or map: --set system.memory.nodes=[{size: 1GiB}].
+  YAML::Node parsed;
+  if (!value.empty() && (value[0] == '[' || value[0] == '{')) {
+    try {
+      parsed = YAML::Load(value);
+    } catch (const YAML::Exception& e) {
+      throw InputError("--set " + assignment + ": YAML syntax error in the value: " + e.msg);
+    }
+  } else {
+    parsed = YAML::Node(value);
+  }
   const std::string& last = parts.back();
   if (node.IsSequence()) {
     auto idx = parse_uint(last);
     if (!idx || *idx >= node.size()) throw InputError("--set " + assignment + ": bad list index '" + last + "'");
-    node[static_cast<size_t>(*idx)] = value;
+    node[static_cast<size_t>(*idx)] = parsed;
   } else {
-    node[last] = value;
+    node[last] = parsed;
   }
 }
 

@@ -84,6 +84,12 @@ bool SyntheticTrace::next(TraceRecord& rec) {
 }
 
 ReplayResult replay(MemorySystem& sys, TraceSource& src) {
+  // One node covering every address; addresses above the capacity wrap (the mapper ignores upper bits).
+  return replay({ReplayNode{0, UINT64_MAX, &sys}}, src, [](uint64_t) {});
+}
+
+ReplayResult replay(const std::vector<ReplayNode>& nodes, TraceSource& src,
+                    const std::function<void(uint64_t)>& outside) {
   ReplayResult res;
   std::vector<Completion> done;
   done.reserve(1024);
@@ -92,16 +98,37 @@ ReplayResult replay(MemorySystem& sys, TraceSource& src) {
     for (const Completion& c : done) last_done = std::max(last_done, c.cycle);
     done.clear();
   };
+  auto advance_all = [&](Cycle t) {
+    for (const ReplayNode& n : nodes) n.sys->advance_to(t, done);
+  };
+  auto next_event = [&] {
+    Cycle e = kNever;
+    for (const ReplayNode& n : nodes) e = std::min(e, n.sys->next_event());
+    return e;
+  };
   TraceRecord rec;
+  Channel* ch = nullptr;
+  uint64_t local = 0;
+  auto route = [&]() {
+    for (const ReplayNode& n : nodes) {
+      if (rec.address >= n.base && rec.address - n.base < n.size) {
+        local = rec.address - n.base;
+        ch = &n.sys->channel(n.sys->channel_of(local));
+        return;
+      }
+    }
+    outside(rec.address);
+    throw std::logic_error("replay: address outside every node");
+  };
   bool have = src.next(rec);
-  Channel* ch = have ? &sys.channel(sys.channel_of(rec.address)) : nullptr;
+  if (have) route();
   Cycle cur = 0;
   Cycle advanced = 0;  // all channels have issued every command before this cycle
   uint64_t id = 0;
   while (have) {
     const Cycle t = rec.timed ? std::max(cur, rec.cycle) : cur;
     if (t > advanced) {
-      sys.advance_to(t - 1, done);
+      advance_all(t - 1);
       advanced = t;
       if (!done.empty()) collect();
     }
@@ -109,7 +136,7 @@ ReplayResult replay(MemorySystem& sys, TraceSource& src) {
       cur = std::max(t, ch->issue_until_space(rec.is_write));
       continue;
     }
-    ch->enqueue(Request{id++, rec.address, rec.is_write, t});
+    ch->enqueue(Request{id++, local, rec.is_write, t});
     if (rec.is_write) {
       ++res.writes;
     } else {
@@ -117,24 +144,26 @@ ReplayResult replay(MemorySystem& sys, TraceSource& src) {
     }
     cur = t;
     have = src.next(rec);
-    if (have) ch = &sys.channel(sys.channel_of(rec.address));
+    if (have) route();
   }
   for (;;) {
-    const Cycle ne = sys.next_event();
+    const Cycle ne = next_event();
     if (ne == kNever) break;
-    sys.advance_to(ne, done);
+    advance_all(ne);
     collect();
   }
   res.requests = id;
   res.cycles = last_done;
-  sys.finish_checkers(last_done);
-  res.stats = sys.total_stats(last_done);
+  for (const ReplayNode& n : nodes) {
+    n.sys->finish_checkers(last_done);
+    res.stats.merge(n.sys->total_stats(last_done));
+    res.violations += n.sys->violation_count();
+    res.violation_report += n.sys->violation_report();
+  }
   res.avg_read_latency = res.stats.avg_read_latency();
-  const double seconds = double(last_done) * double(sys.config().timing.tCK_ps) * 1e-12;
+  const double seconds = double(last_done) * double(nodes.front().sys->config().timing.tCK_ps) * 1e-12;
   const double bytes = double(res.stats.bytes_read + res.stats.bytes_written);
   res.bandwidth_gbs = seconds > 0 ? bytes / seconds / 1e9 : 0.0;
-  res.violations = sys.violation_count();
-  res.violation_report = sys.violation_report();
   return res;
 }
 

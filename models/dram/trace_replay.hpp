@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <fstream>
+#include <functional>
 #include <istream>
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "models/dram/memory_system.hpp"
 
@@ -42,6 +44,9 @@ class TraceFileReader : public TraceSource {
   TraceFileReader(std::istream& in, std::string name);
   // Throws InputError(file, line, msg) for a malformed line.
   bool next(TraceRecord& rec) override;
+  // Name and line number of the record last returned (for errors about its contents).
+  const std::string& name() const { return m_name; }
+  uint64_t line() const { return m_line; }
 
  private:
   std::unique_ptr<std::ifstream> m_file;
@@ -92,6 +97,18 @@ struct ReplayResult {
 // Feeds every record of `src` to `sys` (in order; a record waits while its channel's queue is full)
 // and runs until all requests completed.
 ReplayResult replay(MemorySystem& sys, TraceSource& src);
+
+// One NUMA node's memory for a replay: physical addresses [base, base + size) go to `sys` as
+// node-local addresses (address - base).
+struct ReplayNode {
+  uint64_t base = 0;
+  uint64_t size = 0;
+  MemorySystem* sys = nullptr;
+};
+// As above over several nodes (all with the same tCK). `outside(address)` is called for an address in
+// no node and must throw. Results are totals over the nodes.
+ReplayResult replay(const std::vector<ReplayNode>& nodes, TraceSource& src,
+                    const std::function<void(uint64_t)>& outside);
 // Builds a MemorySystem from `cfg` and replays the trace file at `path`.
 // Throws InputError for a bad config or a malformed/unreadable trace.
 ReplayResult replay_trace_file(const DramConfig& cfg, const std::string& path);

@@ -9,6 +9,10 @@
 namespace vmsim::interconnect {
 
 void InterconnectConfig::validate(const std::string& path, uint64_t sockets, uint64_t nodes) const {
+  config::require(lt_link_window.fs > 0, path, "lt_link_window", format_duration(lt_link_window), "must be > 0");
+  config::require(link_bandwidth_mbps == 0 || double(link_bandwidth_mbps) * double(lt_link_window.fs) / 1e9 >= 64,
+                  path, "lt_link_window", format_duration(lt_link_window),
+                  "a window must carry at least one 64-byte line at link_bandwidth_mbps");
   const std::string key = path + ".distance";
   const std::string shape = std::to_string(sockets) + " x " + std::to_string(nodes);
   if (distance.rows.size() != sockets) {
@@ -73,6 +77,11 @@ NumaInterconnect::NumaInterconnect(const sc_core::sc_module_name& name, const In
     }
   }
   m_fs_per_byte = cfg.link_bandwidth_mbps ? 1e9 / static_cast<double>(cfg.link_bandwidth_mbps) : 0.0;
+  m_window_fs = std::max<uint64_t>(1, cfg.lt_link_window.fs);
+  // MB/s * fs: 1e6 bytes per 1e15 fs.
+  m_window_bytes = std::max<uint64_t>(1, static_cast<uint64_t>(double(cfg.link_bandwidth_mbps) * double(m_window_fs) / 1e9));
+  m_window_used.resize(sockets * n);
+  m_window_first.assign(sockets * n, 0);
   m_busy.assign(n, nullptr);
   m_queue.resize(n);
   if (mode == SimMode::At) {
@@ -116,15 +125,45 @@ sc_core::sc_time NumaInterconnect::request_latency(int port, unsigned node, cons
     // The link carries one transaction at a time, in arrival order: busy-until queueing.
     const sc_core::sc_time occupancy =
         sc_core::sc_time::from_value(static_cast<uint64_t>(m_fs_per_byte * static_cast<double>(len) + 0.5));
-    const sc_core::sc_time start = std::max(arrival, m_link_free[pair]);
-    m_link_free[pair] = start + occupancy;
-    const sc_core::sc_time wait = start - arrival;
+    sc_core::sc_time wait;
+    if (m_mode == SimMode::Lt) {
+      wait = book_windows(pair, arrival, len);
+    } else {
+      const sc_core::sc_time start = std::max(arrival, m_link_free[pair]);
+      m_link_free[pair] = start + occupancy;
+      wait = start - arrival;
+    }
     ps.link_wait.sample(static_cast<double>(wait.value()) / 1e6);
     lat += wait + occupancy;
   } else {
     ps.link_wait.sample(0);
   }
   return lat;
+}
+
+sc_core::sc_time NumaInterconnect::book_windows(size_t pair, const sc_core::sc_time& arrival, uint64_t len) {
+  std::deque<uint64_t>& used = m_window_used[pair];
+  uint64_t& first = m_window_first[pair];
+  uint64_t w = std::max<uint64_t>(arrival.value() / m_window_fs, first);
+  // The first window with room takes the transaction (spilling into the following ones if it is larger).
+  auto at = [&](uint64_t win) -> uint64_t& {
+    while (first + used.size() <= win) used.push_back(0);
+    return used[win - first];
+  };
+  while (at(w) >= m_window_bytes) ++w;
+  const uint64_t start_fs = std::max<uint64_t>(arrival.value(), w * m_window_fs);
+  for (uint64_t left = len; left > 0; ++w) {
+    uint64_t& u = at(w);
+    const uint64_t take = std::min(left, m_window_bytes - std::min(u, m_window_bytes));
+    u += take;
+    left -= take;
+  }
+  // Forget windows far in the past (a quantum is far shorter than 65536 windows).
+  while (used.size() > 65536) {
+    used.pop_front();
+    ++first;
+  }
+  return sc_core::sc_time::from_value(start_fs - arrival.value());
 }
 
 void NumaInterconnect::finish(tlm::tlm_generic_payload& trans, const Route& r, const sc_core::sc_time& end) {
@@ -157,13 +196,23 @@ tlm::tlm_sync_enum NumaInterconnect::begin_request(int port, tlm::tlm_generic_pa
   const sc_core::sc_time arrival = sc_core::sc_time_stamp() + t;
   const sc_core::sc_time lat = request_latency(port, n, trans, arrival);
   m_routes[&trans] = Route{port, n, arrival, blocking};
-  if (m_busy[n] != nullptr || !m_queue[n].empty()) {
-    // Request exclusion on the node's socket: wait for the previous request's END_REQ.
-    m_queue[n].push_back(Queued{&trans, arrival + lat});
-    return tlm::TLM_ACCEPTED;
+  // The request travels for `lat` and then offers itself to the node (one BEGIN_REQ outstanding per
+  // node socket); the queue is ordered by the time requests reach the node.
+  std::deque<Queued>& q = m_queue[n];
+  auto pos = q.end();
+  while (pos != q.begin() && (pos - 1)->ready > arrival + lat) --pos;
+  q.insert(pos, Queued{&trans, arrival + lat});
+  schedule_forward();
+  return tlm::TLM_ACCEPTED;
+}
+
+void NumaInterconnect::schedule_forward() {
+  const sc_core::sc_time now = sc_core::sc_time_stamp();
+  for (unsigned n = 0; n < m_queue.size(); ++n) {
+    if (m_busy[n] != nullptr || m_queue[n].empty()) continue;
+    const sc_core::sc_time ready = m_queue[n].front().ready;
+    m_forward_event.notify(ready > now ? ready - now : sc_core::SC_ZERO_TIME);
   }
-  t += lat;
-  return forward(n, trans, t);
 }
 
 tlm::tlm_sync_enum NumaInterconnect::forward(unsigned n, tlm::tlm_generic_payload& trans, sc_core::sc_time& t) {
@@ -172,7 +221,6 @@ tlm::tlm_sync_enum NumaInterconnect::forward(unsigned n, tlm::tlm_generic_payloa
   const tlm::tlm_sync_enum s = out[static_cast<int>(n)]->nb_transport_fw(trans, phase, t);
   if (s == tlm::TLM_COMPLETED || (s == tlm::TLM_UPDATED && phase != tlm::BEGIN_REQ)) {
     m_busy[n] = nullptr;  // END_REQ (or the response) came back at once
-    if (!m_queue[n].empty()) m_forward_event.notify(sc_core::SC_ZERO_TIME);
   }
   if (s == tlm::TLM_COMPLETED) {
     auto it = m_routes.find(&trans);
@@ -182,6 +230,10 @@ tlm::tlm_sync_enum NumaInterconnect::forward(unsigned n, tlm::tlm_generic_payloa
     if (r.blocking) {
       m_port_done[static_cast<size_t>(r.port)] = 1;
       m_port_event[static_cast<size_t>(r.port)]->notify(t);
+    } else {
+      // The initiator already has END_REQ: the response follows.
+      tlm::tlm_phase resp = tlm::BEGIN_RESP;
+      in[r.port]->nb_transport_bw(trans, resp, t);
     }
   }
   return s;
@@ -190,20 +242,14 @@ tlm::tlm_sync_enum NumaInterconnect::forward(unsigned n, tlm::tlm_generic_payloa
 void NumaInterconnect::forward_queued() {
   const sc_core::sc_time now = sc_core::sc_time_stamp();
   for (unsigned n = 0; n < m_queue.size(); ++n) {
-    if (m_busy[n] != nullptr || m_queue[n].empty()) continue;
-    Queued q = m_queue[n].front();
-    m_queue[n].pop_front();
-    sc_core::sc_time t = q.ready > now ? q.ready - now : sc_core::SC_ZERO_TIME;
-    auto it = m_routes.find(q.trans);
-    const bool blocking = it->second.blocking;
-    const int port = it->second.port;
-    const tlm::tlm_sync_enum s = forward(n, *q.trans, t);
-    if (blocking || s == tlm::TLM_ACCEPTED) continue;
-    // A non-blocking initiator was told TLM_ACCEPTED at BEGIN_REQ: pass on what the node answered.
-    // (The nodes complete early or answer END_REQ; BEGIN_RESP implies END_REQ.)
-    tlm::tlm_phase phase = s == tlm::TLM_COMPLETED ? tlm::BEGIN_RESP : tlm::END_REQ;
-    in[port]->nb_transport_bw(*q.trans, phase, t);
+    while (m_busy[n] == nullptr && !m_queue[n].empty() && m_queue[n].front().ready <= now) {
+      Queued q = m_queue[n].front();
+      m_queue[n].pop_front();
+      sc_core::sc_time t = sc_core::SC_ZERO_TIME;
+      forward(n, *q.trans, t);
+    }
   }
+  schedule_forward();
 }
 
 void NumaInterconnect::blocking_over_nb(int port, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
@@ -229,8 +275,9 @@ tlm::tlm_sync_enum NumaInterconnect::nb_transport_fw(int port, tlm::tlm_generic_
                                                      tlm::tlm_phase& phase, sc_core::sc_time& t) {
   if (phase == tlm::BEGIN_REQ) {
     const tlm::tlm_sync_enum s = begin_request(port, trans, t, false);
-    if (s == tlm::TLM_COMPLETED) phase = tlm::BEGIN_RESP;
-    return s;
+    if (s == tlm::TLM_COMPLETED) return s;  // address error
+    phase = tlm::END_REQ;  // buffered here: the initiator may send its next request
+    return tlm::TLM_UPDATED;
   }
   if (phase == tlm::END_RESP) {
     auto it = m_routes.find(&trans);
@@ -253,15 +300,15 @@ tlm::tlm_sync_enum NumaInterconnect::nb_transport_bw(int node, tlm::tlm_generic_
   Route& r = it->second;
   const unsigned n = static_cast<unsigned>(node);
   if (phase == tlm::END_REQ) {
+    // The initiator had END_REQ from the interconnect already; the node's socket is free again.
     if (m_busy[n] == &trans) m_busy[n] = nullptr;
-    if (!m_queue[n].empty()) m_forward_event.notify(sc_core::SC_ZERO_TIME);
-    if (r.blocking) return tlm::TLM_ACCEPTED;
-    return in[r.port]->nb_transport_bw(trans, phase, t);
+    schedule_forward();
+    return tlm::TLM_ACCEPTED;
   }
   if (phase == tlm::BEGIN_RESP) {
     if (m_busy[n] == &trans) {  // BEGIN_RESP implies END_REQ
       m_busy[n] = nullptr;
-      if (!m_queue[n].empty()) m_forward_event.notify(sc_core::SC_ZERO_TIME);
+      schedule_forward();
     }
     finish(trans, r, sc_core::sc_time_stamp() + t);
     if (r.blocking) {

@@ -2,8 +2,9 @@
 // latency of the distance between the requester's socket and that node (an ACPI SLIT-like matrix), and
 // queues remote traffic on a bandwidth-limited link per (socket, node) pair, so remote traffic can
 // congest. LT: blocking transport passes through with the latency added to the annotation. AT: the
-// non-blocking base protocol passes through (one outstanding BEGIN_REQ per node, others wait here); a
-// blocking call from a core or walker is run as a 4-phase transaction, waiting in SystemC time.
+// interconnect buffers requests (END_REQ to the initiator at once), offers each to its node when it
+// gets there (path latency later; one outstanding BEGIN_REQ per node socket) and passes responses
+// back; a blocking call from a core or walker runs as a 4-phase transaction, waiting in SystemC time.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +30,7 @@ struct InterconnectConfig {
   Duration hop_latency = Duration::ns(40);
   uint64_t link_bandwidth_mbps = 25600;
   config::Matrix distance{{{10}}};
+  Duration lt_link_window = Duration::ns(50);
 
   template <class V>
   void visit(V& v) {
@@ -39,6 +41,9 @@ struct InterconnectConfig {
       "Bandwidth of each remote (socket, node) link; transactions queue for it (0 = infinite)");
     v("distance", distance, "",
       "SLIT-like matrix, one row per socket, one column per node: 10 = local, larger = farther");
+    v("lt_link_window", lt_link_window, "time",
+      "lt: remote-link bandwidth is booked in windows of this length, so requests of cores that run "
+      "apart under temporal decoupling see each other's load, not each other's skew (at: exact order)");
   }
   // Throws InputError naming the key: wrong shape, a distance below 10, no local node for a socket.
   void validate(const std::string& path, uint64_t sockets, uint64_t nodes) const;
@@ -95,6 +100,8 @@ class NumaInterconnect : public sc_core::sc_module {
   tlm::tlm_sync_enum begin_request(int port, tlm::tlm_generic_payload& trans, sc_core::sc_time& t, bool blocking);
   tlm::tlm_sync_enum forward(unsigned node, tlm::tlm_generic_payload& trans, sc_core::sc_time& t);
   void forward_queued();
+  // Notifies the forwarding method for the earliest queued request a free node socket can take.
+  void schedule_forward();
   void finish(tlm::tlm_generic_payload& trans, const Route& r, const sc_core::sc_time& end);
   // AT: a blocking call run as a 4-phase transaction.
   void blocking_over_nb(int port, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
@@ -107,6 +114,12 @@ class NumaInterconnect : public sc_core::sc_module {
   std::vector<unsigned> m_port_socket;
   std::vector<sc_core::sc_time> m_path;       // [socket * nodes + node]
   std::vector<sc_core::sc_time> m_link_free;  // [socket * nodes + node], remote pairs only
+  // LT: bytes booked per window of each remote link, from window index m_window_first[pair] on.
+  std::vector<std::deque<uint64_t>> m_window_used;
+  std::vector<uint64_t> m_window_first;
+  uint64_t m_window_fs = 1;
+  uint64_t m_window_bytes = 0;  // link capacity per window
+  sc_core::sc_time book_windows(size_t pair, const sc_core::sc_time& arrival, uint64_t len);
   double m_fs_per_byte = 0;
 
   std::unordered_map<tlm::tlm_generic_payload*, Route> m_routes;

@@ -210,7 +210,9 @@ sc_core::sc_time MemoryNode::dram_blocking(uint64_t address, unsigned length, bo
   // (the skew between decoupled cores is not contention). A single core's arrivals are never late.
   dram::Cycle a0 = arr;
   for (uint64_t line = first;; line += m_line) {
-    a0 = std::max(a0, m_dram->channel(m_dram->channel_of(line)).floor());
+    // floor() - 1: the channel has decided that cycle's commands; arriving then is still on time.
+    const dram::Cycle f = m_dram->channel(m_dram->channel_of(line)).floor();
+    a0 = std::max(a0, f > 0 ? f - 1 : 0);
     if (line == last) break;
   }
   const uint64_t id = m_next_id++;

@@ -25,6 +25,9 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
+// The error is exactly one line.
+bool one_line(const Result& r) { return r.err.find('\n') == r.err.size() - 1; }
+
 class System : public testing::Test {
  protected:
   void SetUp() override {
@@ -56,6 +59,10 @@ class System : public testing::Test {
   uint64_t stat(const nlohmann::json& j, const std::string& name) {
     EXPECT_TRUE(j["stats"].contains(name)) << name;
     return j["stats"][name]["value"].get<uint64_t>();
+  }
+  double statd(const nlohmann::json& j, const std::string& name) {
+    EXPECT_TRUE(j["stats"].contains(name)) << name;
+    return j["stats"][name]["value"].get<double>();
   }
   // Every frame returned: nothing leaked by processes that exited or were killed.
   void expect_frames_conserved(const nlohmann::json& j) {
@@ -194,16 +201,106 @@ processes:
   EXPECT_EQ(j["kills"][0]["error_code"], 0x7);  // present, write, user
 }
 
-TEST_F(System, LtAndFunctionalModesComputeTheSameCounts) {
+TEST_F(System, LtAtAndFunctionalModesComputeTheSameCounts) {
   std::string cfg = write("small.yaml", kSmall);
   ASSERT_EQ(vmsim("run " + cfg + " -q --out " + m_dir + "/lt").code, 0);
   ASSERT_EQ(vmsim("run " + cfg + " -q --set sim.mode=functional --out " + m_dir + "/fn").code, 0);
-  nlohmann::json lt = stats(m_dir + "/lt"), fn = stats(m_dir + "/fn");
+  Result at = vmsim("run " + cfg + " -q --set sim.mode=at --out " + m_dir + "/at");
+  ASSERT_EQ(at.code, 0) << at.err;
+  nlohmann::json lt = stats(m_dir + "/lt"), fn = stats(m_dir + "/fn"), atj = stats(m_dir + "/at");
   for (const char* k : {"accesses", "tlb_hits", "tlb_misses", "walks", "pte_reads", "page_faults"}) {
     EXPECT_EQ(lt["summary"][k], fn["summary"][k]) << k;
+    EXPECT_EQ(lt["summary"][k], atj["summary"][k]) << k;
   }
   EXPECT_GT(lt["summary"]["sim_time_ps"].get<uint64_t>(), 0u);
+  EXPECT_GT(atj["summary"]["sim_time_ps"].get<uint64_t>(), 0u);
   EXPECT_EQ(fn["summary"]["sim_time_ps"], 0);
+  // Every data access and PTE read reached the DRAM controller (timing checker on, no violation).
+  for (const nlohmann::json* j : {&lt, &atj}) {
+    EXPECT_GT(stat(*j, "system.node0.dram.ch0.reads"), 0);
+    EXPECT_EQ(stat(*j, "system.interconnect.requests"),
+              stat(*j, "system.node0.reads") + stat(*j, "system.node0.writes"));
+  }
+}
+
+TEST_F(System, TwoSocketPresetRunsRemoteTrafficSlowerThanLocal) {
+  for (const char* mode : {"lt", "at"}) {
+    const std::string out = m_dir + "/" + mode;
+    Result r = vmsim(std::string("run ") + VMSIM_SOURCE_DIR "/configs/presets/numa-2socket.yaml -q --set sim.mode=" +
+                     mode + " --set processes.0.workload.accesses=20000 --set processes.1.workload.accesses=20000" +
+                     " --set processes.2.workload.accesses=20000 --set processes.3.workload.accesses=20000 --out " +
+                     out);
+    ASSERT_EQ(r.code, 0) << r.err;
+    nlohmann::json j = stats(out);
+    // First-touch pages all come from node 0 (no NUMA policy yet): socket 1's cores run remote.
+    EXPECT_GT(stat(j, "system.interconnect.s1_n0.requests"), 0) << mode;
+    EXPECT_EQ(stat(j, "system.interconnect.remote_requests"), stat(j, "system.interconnect.s1_n0.requests"));
+    EXPECT_GT(statd(j, "system.interconnect.s1_n0.latency.mean"),
+              statd(j, "system.interconnect.s0_n0.latency.mean") + 40.0)
+        << mode << ": remote pays at least the 44 ns of 1.1 hops";
+    EXPECT_EQ(j["summary"]["page_faults"]["total"], j["summary"]["workload_distinct_pages"]) << mode;
+  }
+}
+
+TEST_F(System, DramCommandReplaysBothTraceFormatsAndPrintsJson) {
+  std::string trace = write("t.trace",
+                            "# timed and untimed lines\n0x0 READ 0\n0x40 READ 200\nLD 0x1000\nST 0x2000\n"
+                            "0x100000 WRITE 600\n");
+  Result r = vmsim("dram --trace " + trace + " --json --checker");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  for (const char* k : {"requests", "host_seconds", "sim_cycles", "avg_read_latency_cycles", "bandwidth_gbps"}) {
+    EXPECT_TRUE(j.contains(k)) << k;
+  }
+  EXPECT_EQ(j["requests"], 5);
+  EXPECT_EQ(j["reads"], 3);
+  EXPECT_EQ(j["timing_violations"], 0);
+  // The first read finds every bank closed: tRCD + CL + BL/2 = 22 + 22 + 4.
+  EXPECT_GT(j["sim_cycles"].get<uint64_t>(), 600u);
+
+  // The same DRAM file serves vmsim dram and full runs; an address beyond its nodes names the line.
+  std::string ddr5 = std::string(VMSIM_SOURCE_DIR) + "/configs/dram/ddr5-4800b.yaml";
+  r = vmsim("dram --trace " + trace + " --config " + ddr5 + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["preset"], "DDR5-4800B");
+  std::string far = write("far.trace", "LD 0x0\nLD 0x400000000000\n");
+  r = vmsim("dram --trace " + far + " --config " + ddr5);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(one_line(r)) << r.err;
+  EXPECT_NE(r.err.find("far.trace:2: address 0x400000000000 is outside every node"), std::string::npos) << r.err;
+  std::string bad = write("bad.trace", "0x0 READ 0\n0x40 FETCH 10\n");
+  r = vmsim("dram --trace " + bad);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("bad.trace:2: bad operation 'FETCH'"), std::string::npos) << r.err;
+}
+
+TEST_F(System, BadNumaAndDramConfigsNameTheKey) {
+  std::string cfg = write("small.yaml", kSmall);
+  struct Case {
+    std::vector<std::string> sets;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"system.memory.nodes=[{size: 256MiB}, {base: 0x8000000, size: 256MiB}]"},
+       "system.memory.nodes[1].base: bad value '0x8000000' (range [0x8000000, 0x18000000) overlaps node 0"},
+      {{"system.memory.nodes=[{size: 256MiB}, {base: 0x20000000, size: 256MiB}]"},
+       "system.memory.nodes[1].base: bad value '0x20000000' (nodes must tile physical memory without holes"},
+      {{"system.memory.nodes=[{size: 128MiB}, {size: 128MiB}]"},
+       "system.interconnect.distance: bad value '[[10]]' (row 0 has 1 entries; expected one per node, 1 x 2)"},
+      {{"system.sockets=2", "system.interconnect.distance=[[10]]"},
+       "system.interconnect.distance: bad value '[[10]]' (1 rows; expected one per socket, 2 x 1)"},
+      {{"system.memory.nodes=[{size: 16GiB}]"}, "system.memory.nodes[0].size: bad value '16GiB' (exceeds the capacity"},
+      {{"system.memory.dram.timing.tRCD=0"}, "system.memory.dram.timing.tRCD"},
+      {{"system.memory.dram.controller.address_mapping=ro:ba:co:ch"}, "system.memory.dram.controller.address_mapping"},
+  };
+  for (const Case& c : cases) {
+    std::string args = "run " + cfg + " --out " + m_dir + "/o";
+    for (const std::string& s : c.sets) args += " --set '" + s + "'";
+    Result r = vmsim(args);
+    EXPECT_EQ(r.code, 2) << c.message;
+    EXPECT_TRUE(one_line(r)) << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+  }
 }
 
 TEST_F(System, FiveLevelPagingRunsWithTheChecker) {
@@ -265,7 +362,6 @@ TEST_F(System, MisspeltKeyNamesThePathAndFile) {
 }
 
 TEST_F(System, BadInputExitsTwoWithOneLineReason) {
-  auto one_line = [](const Result& r) { return r.err.find('\n') == r.err.size() - 1; };
   Result r = vmsim("run " + m_dir + "/missing.yaml");
   EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(one_line(r)) << r.err;
