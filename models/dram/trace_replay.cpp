@@ -4,21 +4,15 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 #include "models/common/error.hpp"
 #include "models/common/units.hpp"
 
 namespace vmsim::dram {
-namespace {
-
-std::string upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
-}  // namespace
 
 TraceFileReader::TraceFileReader(const std::string& path)
     : m_file(std::make_unique<std::ifstream>(path)), m_in(m_file.get()), m_name(path) {
@@ -27,39 +21,138 @@ TraceFileReader::TraceFileReader(const std::string& path)
 
 TraceFileReader::TraceFileReader(std::istream& in, std::string name) : m_in(&in), m_name(std::move(name)) {}
 
-bool TraceFileReader::next(TraceRecord& rec) {
-  while (std::getline(*m_in, m_text)) {
-    ++m_line;
-    const size_t hash = m_text.find('#');
-    if (hash != std::string::npos) m_text.resize(hash);
-    std::istringstream fields(m_text);
-    std::string tok[4];
-    int n = 0;
-    while (n < 4 && fields >> tok[n]) ++n;
-    if (n == 0) continue;
-    auto fail = [&](const std::string& msg) { throw InputError(m_name, m_line, msg); };
-    const char* kForms = "expected '0xADDR READ|WRITE CYCLE' or 'LD|ST 0xADDR'";
-    if (n == 3) {
-      auto addr = parse_uint(tok[0]);
-      if (!addr) fail("bad address '" + tok[0] + "' (" + kForms + ")");
-      const std::string op = upper(tok[1]);
-      if (op != "READ" && op != "WRITE") fail("bad operation '" + tok[1] + "' (expected READ or WRITE)");
-      auto cycle = parse_uint(tok[2]);
-      if (!cycle) fail("bad cycle '" + tok[2] + "' (expected a non-negative integer)");
-      rec = TraceRecord{*addr, op == "WRITE", true, *cycle};
-      return true;
-    }
-    if (n == 2) {
-      const std::string op = upper(tok[0]);
-      if (op != "LD" && op != "ST") fail("bad operation '" + tok[0] + "' (" + kForms + ")");
-      auto addr = parse_uint(tok[1]);
-      if (!addr) fail("bad address '" + tok[1] + "' (" + kForms + ")");
-      rec = TraceRecord{*addr, op == "ST", false, 0};
-      return true;
-    }
-    fail(std::string(kForms) + ", got " + std::to_string(n) + (n == 4 ? "+" : "") + " fields");
+namespace {
+
+// Whitespace-separated fields of a line, as views into it (no allocation).
+struct Fields {
+  std::string_view tok[4];
+  int n = 0;
+};
+
+Fields split(std::string_view line) {
+  Fields f;
+  size_t i = 0;
+  while (f.n < 4) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
+    if (i == line.size()) break;
+    const size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') ++i;
+    f.tok[f.n++] = line.substr(start, i - start);
   }
-  if (m_in->bad()) throw InputError(m_name, m_line, "read error");
+  // A fifth field counts as "4+".
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
+  if (f.n == 4 && i < line.size()) f.n = 5;
+  return f;
+}
+
+// Decimal or 0x hexadecimal, the whole token, no overflow.
+bool parse_number(std::string_view t, uint64_t& out) {
+  uint64_t v = 0;
+  if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) {
+    if (t.size() > 18) return false;
+    for (size_t i = 2; i < t.size(); ++i) {
+      const char c = t[i];
+      unsigned d;
+      if (c >= '0' && c <= '9') {
+        d = static_cast<unsigned>(c - '0');
+      } else if (c >= 'a' && c <= 'f') {
+        d = static_cast<unsigned>(c - 'a' + 10);
+      } else if (c >= 'A' && c <= 'F') {
+        d = static_cast<unsigned>(c - 'A' + 10);
+      } else {
+        return false;
+      }
+      v = (v << 4) | d;
+    }
+  } else {
+    if (t.empty() || t.size() > 20) return false;
+    for (char c : t) {
+      if (c < '0' || c > '9') return false;
+      const uint64_t d = static_cast<uint64_t>(c - '0');
+      if (v > (UINT64_MAX - d) / 10) return false;
+      v = v * 10 + d;
+    }
+  }
+  out = v;
+  return true;
+}
+
+bool iequals(std::string_view a, const char* b) {
+  size_t i = 0;
+  for (; i < a.size() && b[i] != 0; ++i) {
+    if (std::toupper(static_cast<unsigned char>(a[i])) != b[i]) return false;
+  }
+  return i == a.size() && b[i] == 0;
+}
+
+}  // namespace
+
+bool TraceFileReader::read_line(std::string_view& line) {
+  constexpr size_t kBlock = 1 << 20;
+  for (;;) {
+    const char* begin = m_buf.data() + m_pos;
+    const void* nl = m_pos < m_end ? std::memchr(begin, '\n', m_end - m_pos) : nullptr;
+    if (nl != nullptr) {
+      const size_t len = static_cast<size_t>(static_cast<const char*>(nl) - begin);
+      line = std::string_view(begin, len);
+      m_pos += len + 1;
+      return true;
+    }
+    if (m_eof) {
+      if (m_pos == m_end) return false;
+      line = std::string_view(begin, m_end - m_pos);  // last line without a newline
+      m_pos = m_end;
+      return true;
+    }
+    // Keep the partial line, refill behind it.
+    m_text.assign(begin, m_end - m_pos);
+    m_buf.resize(std::max(kBlock, m_text.size() * 2));
+    std::copy(m_text.begin(), m_text.end(), m_buf.begin());
+    m_in->read(m_buf.data() + m_text.size(), static_cast<std::streamsize>(m_buf.size() - m_text.size()));
+    const size_t got = static_cast<size_t>(m_in->gcount());
+    if (m_in->bad()) throw InputError(m_name, m_line, "read error");
+    m_pos = 0;
+    m_end = m_text.size() + got;
+    if (got == 0 || m_in->eof()) m_eof = true;
+  }
+}
+
+bool TraceFileReader::next(TraceRecord& rec) {
+  std::string_view raw;
+  while (read_line(raw)) {
+    ++m_line;
+    std::string_view line = raw;
+    const size_t hash = line.find('#');
+    if (hash != std::string_view::npos) line = line.substr(0, hash);
+    const Fields f = split(line);
+    if (f.n == 0) continue;
+    auto fail = [&](const std::string& msg) { throw InputError(m_name, m_line, msg); };
+    auto text = [](std::string_view v) { return std::string(v); };
+    const char* kForms = "expected '0xADDR READ|WRITE CYCLE' or 'LD|ST 0xADDR'";
+    if (f.n == 3) {
+      uint64_t addr = 0;
+      uint64_t cycle = 0;
+      if (!parse_number(f.tok[0], addr)) fail("bad address '" + text(f.tok[0]) + "' (" + kForms + ")");
+      const bool write = iequals(f.tok[1], "WRITE");
+      if (!write && !iequals(f.tok[1], "READ")) {
+        fail("bad operation '" + text(f.tok[1]) + "' (expected READ or WRITE)");
+      }
+      if (!parse_number(f.tok[2], cycle)) {
+        fail("bad cycle '" + text(f.tok[2]) + "' (expected a non-negative integer)");
+      }
+      rec = TraceRecord{addr, write, true, cycle};
+      return true;
+    }
+    if (f.n == 2) {
+      const bool store = iequals(f.tok[0], "ST");
+      if (!store && !iequals(f.tok[0], "LD")) fail("bad operation '" + text(f.tok[0]) + "' (" + kForms + ")");
+      uint64_t addr = 0;
+      if (!parse_number(f.tok[1], addr)) fail("bad address '" + text(f.tok[1]) + "' (" + kForms + ")");
+      rec = TraceRecord{addr, store, false, 0};
+      return true;
+    }
+    fail(std::string(kForms) + ", got " + std::to_string(std::min(f.n, 4)) + (f.n >= 4 ? "+" : "") + " fields");
+  }
   return false;
 }
 

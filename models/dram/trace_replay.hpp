@@ -9,6 +9,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "models/dram/memory_system.hpp"
@@ -49,8 +50,15 @@ class TraceFileReader : public TraceSource {
   uint64_t line() const { return m_line; }
 
  private:
+  // Next line without its newline; false at the end. Reads the stream in large blocks.
+  bool read_line(std::string_view& line);
+
   std::unique_ptr<std::ifstream> m_file;
   std::istream* m_in;
+  std::vector<char> m_buf;  // block being scanned: [m_pos, m_end)
+  size_t m_pos = 0;
+  size_t m_end = 0;
+  bool m_eof = false;
   std::string m_name;
   uint64_t m_line = 0;
   std::string m_text;

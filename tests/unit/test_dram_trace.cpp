@@ -176,3 +176,39 @@ TEST(DramTrace, SyntheticTracesAreDeterministicAlignedAndInRange) {
 
 }  // namespace
 }  // namespace vmsim::dram
+
+namespace vmsim::dram {
+namespace {
+
+// The reader scans 1 MiB blocks: lines that straddle a block boundary, CRLF endings and a last line
+// without a newline all parse, and line numbers stay right.
+TEST(DramTrace, LinesAcrossReadBlocksAndALastLineWithoutNewline) {
+  std::string text;
+  const uint64_t n = 150000;  // about 2.3 MB: two block boundaries
+  for (uint64_t i = 0; i < n; ++i) {
+    char line[64];
+    std::snprintf(line, sizeof line, i % 3 == 0 ? "LD 0x%llx\r\n" : "0x%llx WRITE 7\n",
+                  static_cast<unsigned long long>(i * 64));
+    text += line;
+  }
+  text += "ST 0xabc0";  // no newline
+  const std::vector<TraceRecord> recs = read_all(text);
+  ASSERT_EQ(recs.size(), n + 1);
+  for (uint64_t i = 0; i < n; ++i) {
+    ASSERT_EQ(recs[i].address, i * 64) << i;
+    ASSERT_EQ(recs[i].timed, i % 3 != 0) << i;
+  }
+  EXPECT_EQ(recs.back().address, 0xabc0u);
+  EXPECT_TRUE(recs.back().is_write);
+  try {
+    read_all(text + "\nLD zz\n");
+    FAIL() << "malformed line accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("trace.txt:" + std::to_string(n + 2) + ": bad address 'zz'"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace vmsim::dram
