@@ -84,6 +84,46 @@ nlohmann::ordered_json make_summary(const std::vector<stats::Record>& records, S
   s["processes_exited"] = u(find(records, "system.os.processes.exited"));
   s["processes_killed"] = u(find(records, "system.os.processes.killed"));
   s["workload_distinct_pages"] = system.workload_distinct_pages();
+  // Memory system: totals over nodes and channels.
+  uint64_t dram_reads = 0, dram_writes = 0, row_hits = 0;
+  double dram_lat = 0;
+  for (const stats::Record& r : records) {
+    if (r.name.rfind("system.node", 0) != 0) continue;
+    const size_t ch = r.name.find(".dram.ch");
+    if (ch == std::string::npos || r.name.find(".bank", ch) != std::string::npos) continue;
+    const std::string leaf = r.name.substr(r.name.find_last_of('.') + 1);
+    if (leaf == "reads") dram_reads += u(r.value);
+    if (leaf == "writes") dram_writes += u(r.value);
+    if (leaf == "row_hits") row_hits += u(r.value);
+  }
+  for (const stats::Record& r : records) {
+    // Read-latency mean weighted by each channel's reads.
+    const std::string suffix = ".read_latency.mean";
+    if (r.name.rfind("system.node", 0) != 0 || r.name.size() < suffix.size() ||
+        r.name.compare(r.name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      continue;
+    }
+    const std::string count = r.name.substr(0, r.name.size() - 5) + ".count";
+    dram_lat += r.value * find(records, count);
+  }
+  s["dram_reads"] = dram_reads;
+  s["dram_writes"] = dram_writes;
+  s["dram_row_hit_rate"] =
+      dram_reads + dram_writes ? static_cast<double>(row_hits) / static_cast<double>(dram_reads + dram_writes) : 0.0;
+  const double lat_samples = [&] {
+    double n = 0;
+    for (const stats::Record& r : records) {
+      const std::string suffix = ".read_latency.count";
+      if (r.name.rfind("system.node", 0) == 0 && r.name.size() >= suffix.size() &&
+          r.name.compare(r.name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        n += r.value;
+      }
+    }
+    return n;
+  }();
+  s["dram_avg_read_latency_cycles"] = lat_samples > 0 ? dram_lat / lat_samples : 0.0;
+  s["local_requests"] = u(find(records, "system.interconnect.local_requests"));
+  s["remote_requests"] = u(find(records, "system.interconnect.remote_requests"));
   s["sim_time_ps"] = static_cast<uint64_t>(end.value() / 1000);  // time resolution is 1 fs
   s["sim_time_ns"] = static_cast<double>(end.value()) / 1e6;
   uint64_t acc = s["accesses"];
@@ -169,6 +209,10 @@ void print_summary(std::ostream& os, const nlohmann::ordered_json& s) {
   row("distinct pages in workloads", num(s["workload_distinct_pages"]));
   row("processes created/exited/killed", num(s["processes_created"]) + "/" + num(s["processes_exited"]) + "/" +
                                             num(s["processes_killed"]));
+  row("DRAM reads / writes", num(s["dram_reads"]) + "/" + num(s["dram_writes"]));
+  row("  row-buffer hit rate", num(s["dram_row_hit_rate"]));
+  row("  avg read latency (DRAM cyc)", num(s["dram_avg_read_latency_cycles"]));
+  row("local / remote requests", num(s["local_requests"]) + "/" + num(s["remote_requests"]));
   row("avg access latency (cycles)", num(s["avg_access_latency_cycles"]));
   row("simulated time (ns)", num(s["sim_time_ns"]));
 }
