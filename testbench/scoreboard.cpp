@@ -192,10 +192,7 @@ Answer Scoreboard::step(const TlbOp& op) {
     plru_before = m_model.replacement().plru_bits(m_model.set_index(addr_of(op.entry.vpn), op.entry.size));
   } else if (op.kind == OpKind::Lookup && m_model.replacement().policy() != mmu::ReplacementPolicy::Plru) {
     const mmu::TlbHit h = m_model.peek(op.va, op.pcid);
-    if (h) {
-      const std::vector<uint32_t> order = m_model.replacement().order(h.set);
-      rank = static_cast<int>(std::find(order.begin(), order.end(), h.way) - order.begin());
-    }
+    if (h) rank = static_cast<int>(m_model.replacement().rank(h.set, h.way));
   } else if (op.kind == OpKind::Invlpg || op.kind == OpKind::InvAddr) {
     for (uint32_t s = 0; s < m_model.sets() && !splinter_removed; ++s) {
       for (uint32_t w = 0; w < m_model.ways(); ++w) {

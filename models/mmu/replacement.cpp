@@ -108,4 +108,14 @@ std::vector<uint32_t> ReplacementState::order(uint32_t set) const {
   return ways;
 }
 
+uint32_t ReplacementState::rank(uint32_t set, uint32_t way) const {
+  if (m_stamps.empty()) return 0;
+  const uint64_t* stamps = &m_stamps[static_cast<size_t>(set) * m_ways];
+  uint32_t r = 0;
+  for (uint32_t w = 0; w < m_ways; ++w) {
+    if (stamps[w] > stamps[way] || (stamps[w] == stamps[way] && w < way)) ++r;
+  }
+  return r;
+}
+
 }  // namespace vmsim::mmu

@@ -58,6 +58,8 @@ class ReplacementState {
   // Lru: ways from most to least recently used. Fifo: ways from newest to oldest insertion. Ties (ways
   // never filled) in increasing way order. Empty for Plru and Random.
   std::vector<uint32_t> order(uint32_t set) const;
+  // Position of way in order(set), without building it (0 for Plru and Random).
+  uint32_t rank(uint32_t set, uint32_t way) const;
   // Plru: the set's tree bits (bit n = node n). 0 for other policies.
   uint64_t plru_bits(uint32_t set) const { return m_plru.empty() ? 0 : m_plru[set]; }
   // Random: the generator state (the last value drawn, or the seed). 0 for other policies.

@@ -1143,5 +1143,25 @@ TEST(TlbDifferential, NonPowerOfTwoSetsFifo) {
   run_differential(make_cfg(48, 4, ReplacementPolicy::Fifo, "4K,2M"), 1000000, 3);
 }
 
+// rank(set, way) is the way's position in order(set), stamp ties included (never-used ways).
+TEST(TlbReplacement, RankIsPositionInOrder) {
+  for (ReplacementPolicy policy : {ReplacementPolicy::Lru, ReplacementPolicy::Fifo}) {
+    ReplacementState st(policy, 2, 8, 1);
+    std::mt19937_64 rng(5);
+    for (int i = 0; i < 2000; ++i) {
+      const uint32_t set = static_cast<uint32_t>(rng() % 2);
+      const std::vector<uint32_t> order = st.order(set);
+      for (uint32_t pos = 0; pos < order.size(); ++pos) ASSERT_EQ(st.rank(set, order[pos]), pos);
+      const uint32_t way = static_cast<uint32_t>(rng() % 8);
+      if (rng() % 2) {
+        st.on_fill(set, way);
+      } else {
+        st.on_hit(set, way);
+      }
+    }
+  }
+  EXPECT_EQ(ReplacementState(ReplacementPolicy::Plru, 1, 4, 1).rank(0, 3), 0u);
+}
+
 }  // namespace
 }  // namespace vmsim::mmu
