@@ -211,6 +211,8 @@ int cosim(int argc, char* argv[]) {
   }
 
   sc_core::sc_report_handler::set_actions(sc_core::SC_WARNING, sc_core::SC_DISPLAY | sc_core::SC_THROW);
+  // The simulator's resolution, which the Verilated models are built for.
+  sc_core::sc_set_time_resolution(1, sc_core::SC_FS);
   if (!o.wave.empty()) RtlTlb::enable_tracing();
   // One RTL instance per run: every run starts from reset.
   std::vector<Run> runs;

@@ -34,8 +34,6 @@ uint32_t request(enc::Op op, mmu::Pcid pcid) {
   return static_cast<uint32_t>(enc::kReqOp.put(static_cast<uint64_t>(op)) | enc::kReqPcid.put(pcid));
 }
 
-bool is_pow2(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
-
 }  // namespace
 
 mmu::TlbArrayConfig RtlTlbParams::model_config() const {
@@ -97,6 +95,9 @@ void RtlTlb::evaluate() {
 }
 
 void RtlTlb::reset() {
+  if (sc_core::sc_get_current_process_handle().proc_kind() != sc_core::SC_THREAD_PROC_) {
+    throw std::logic_error(std::string(name()) + ": RTL TLB operations must be called from an SC_THREAD");
+  }
   m_clk.write(false);
   m_rst_n.write(true);
   m_req_valid.write(false);
@@ -266,12 +267,7 @@ const RtlVariant* find_rtl_variant(const std::string& name) {
 
 const RtlVariant& rtl_variant_for(const mmu::TlbArrayConfig& cfg, const std::string& path) {
   cfg.validate(path);
-  config::require(cfg.replacement != mmu::ReplacementPolicy::Random, path, "replacement", "random",
-                  "impl rtl implements lru, plru and fifo");
-  config::require(cfg.hit_latency == 1, path, "hit_latency", std::to_string(cfg.hit_latency),
-                  "impl rtl answers a lookup in 1 cycle");
-  config::require(is_pow2(cfg.entries / cfg.ways), path, "entries", std::to_string(cfg.entries),
-                  "impl rtl needs entries / ways to be a power of two");
+  cfg.validate_rtl(path);
   mmu::PageSizeMask mask = 0;
   mmu::parse_page_sizes(cfg.page_sizes, mask);
   std::string built;

@@ -149,9 +149,8 @@ const std::vector<RtlVariant>& rtl_variants();
 const RtlVariant* find_rtl_variant(const std::string& name);
 
 // Checks that an array configured by cfg can be the RTL TLB and returns the variant built for it.
-// Throws InputError naming path.key for what the RTL does not implement (replacement random,
-// hit_latency != 1, a set count that is not a power of two) and path for a geometry no variant was built
-// with (listing the variants).
+// Throws InputError naming path.key for what the RTL does not implement (TlbArrayConfig::validate_rtl)
+// and path for a geometry no variant was built with (listing the variants).
 const RtlVariant& rtl_variant_for(const mmu::TlbArrayConfig& cfg, const std::string& path);
 
 }  // namespace vmsim::rtl

@@ -2,6 +2,9 @@
 #include "models/mmu/mmu.hpp"
 
 #include "models/common/error.hpp"
+#if VMSIM_HAVE_RTL
+#include "testbench/rtl_tlb_backend.hpp"
+#endif
 
 namespace vmsim::mmu {
 
@@ -19,6 +22,27 @@ Mmu::Mmu(const sc_core::sc_module_name& name, const MmuConfig& cfg, sc_core::sc_
   if (golden_checker) {
     m_checker = std::make_unique<GoldenChecker>([this](uint64_t pa) { return m_walker.debug_read64(pa); },
                                                 static_cast<unsigned>(cfg.walker.levels));
+  }
+  // impl: rtl arrays of the L1 data TLB answer through the Verilated RTL TLB (a child module).
+  for (size_t i = 0; i < cfg.tlb.dtlb.size(); ++i) {
+    if (cfg.tlb.dtlb[i].impl != TlbImpl::Rtl) continue;
+    const std::string path = "system.core.mmu.tlb.dtlb[" + std::to_string(i) + "]";
+#if VMSIM_HAVE_RTL
+    auto backend = rtl::make_rtl_tlb_backend(cfg.tlb.dtlb[i], path, ("dtlb" + std::to_string(i) + "_rtl").c_str());
+    const rtl::RtlTlb* r = &backend->rtl();
+    m_rtl_groups.push_back(std::make_unique<stats::Group>(m_dtlb_stats, "rtl" + std::to_string(i)));
+    m_level_counters.push_back(std::make_unique<stats::Counter>(
+        *m_rtl_groups.back(), "operations", "count",
+        "Operations executed by the RTL TLB of array i (those before its first fill are answered without it)",
+        [r] { return r->operations(); }));
+    m_level_counters.push_back(std::make_unique<stats::Counter>(*m_rtl_groups.back(), "cycles", "cycles",
+                                                                "Clock cycles of the RTL TLB of array i",
+                                                                [r] { return r->cycles(); }));
+    m_tlb.dtlb().array(i).attach(std::move(backend));
+#else
+    throw InputError(path + ".impl: bad value 'rtl' (this vmsim was built without the RTL TLB: configure with "
+                            "-DVMSIM_RTL=ON)");
+#endif
   }
   add_level_stats(m_itlb_stats, &TlbHierarchyCounters::itlb);
   add_level_stats(m_dtlb_stats, &TlbHierarchyCounters::dtlb);

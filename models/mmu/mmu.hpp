@@ -117,6 +117,7 @@ class Mmu : public sc_core::sc_module {
   stats::Group m_dtlb_stats{m_stats, "dtlb"};
   stats::Group m_stlb_stats{m_stats, "stlb"};
   std::vector<std::unique_ptr<stats::Group>> m_size_groups;
+  std::vector<std::unique_ptr<stats::Group>> m_rtl_groups;  // dtlb.rtl<i>: arrays with impl rtl
   std::vector<std::unique_ptr<stats::Counter>> m_level_counters;
   stats::Counter m_checks;
 };

@@ -88,6 +88,16 @@ void TlbArrayConfig::validate(const std::string& path) const {
   require(parse_page_sizes(page_sizes, m), path, "page_sizes", page_sizes,
           "expected 4K, 2M, 1G or a comma-separated combination without repeats, e.g. 4K,2M");
   require(seed != 0, path, "seed", std::to_string(seed), "must be nonzero (xorshift64 state)");
+  if (impl == TlbImpl::Rtl) validate_rtl(path);
+}
+
+void TlbArrayConfig::validate_rtl(const std::string& path) const {
+  using config::require;
+  require(replacement != ReplacementPolicy::Random, path, "replacement", "random",
+          "impl rtl implements lru, plru and fifo");
+  require(hit_latency == 1, path, "hit_latency", std::to_string(hit_latency), "impl rtl answers a lookup in 1 cycle");
+  require(is_pow2(entries / ways), path, "entries", std::to_string(entries),
+          "impl rtl needs entries / ways (the sets) to be a power of two");
 }
 
 TlbArrayEntry TlbArrayEntry::make(VirtAddr va, PageSize size, Pfn frame_of_va, Pcid pcid) {
@@ -175,6 +185,7 @@ TlbFillResult TlbArray::fill(const TlbArrayEntry& e) {
     throw std::invalid_argument("TlbArray::fill: vpn and pfn must be aligned to the entry's size");
   }
   if (e.pcid > kMaxPcid) throw std::invalid_argument("TlbArray::fill: pcid above 0xFFF");
+  if (m_backend) return m_backend->fill(e);
 
   const uint64_t tag = e.vpn.value() >> (9 * size_index(e.size));
   TlbFillResult r;
@@ -246,10 +257,12 @@ TlbRemoved TlbArray::remove_all_if(Pred pred) {
 }
 
 TlbRemoved TlbArray::invlpg(VirtAddr va, Pcid pcid) {
+  if (m_backend) return m_backend->invlpg(va, pcid);
   return remove_if_leaf_covers(va, [pcid](const TlbArrayEntry& e) { return e.global || e.pcid == pcid; });
 }
 
 TlbRemoved TlbArray::invpcid(InvpcidType type, Pcid pcid, VirtAddr va) {
+  if (m_backend) return m_backend->invpcid(type, pcid, va);
   switch (type) {
     case InvpcidType::IndividualAddress:
       return remove_if_leaf_covers(va, [pcid](const TlbArrayEntry& e) { return !e.global && e.pcid == pcid; });
@@ -299,6 +312,13 @@ TlbArrayConfig TlbHierarchyConfig::default_stlb() {
 
 void TlbHierarchyConfig::validate(const std::string& path) const {
   const std::string prefix = path.empty() ? "" : path + ".";
+  for (const auto* level : {&itlb, &stlb}) {
+    const std::string name = prefix + (level == &itlb ? "itlb" : "stlb");
+    for (size_t i = 0; i < level->size(); ++i) {
+      config::require((*level)[i].impl == TlbImpl::Model, elem_path(name, i), "impl", "rtl",
+                      "only the L1 data TLB (dtlb) can be impl rtl");
+    }
+  }
   validate_level(itlb, prefix + "itlb");
   validate_level(dtlb, prefix + "dtlb");
   validate_level(stlb, prefix + "stlb");

@@ -20,6 +20,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +60,10 @@ bool parse_page_sizes(const std::string& text, PageSizeMask& mask);
 // "4K,2M,1G" order.
 std::string format_page_sizes(PageSizeMask mask);
 
+// Who answers for an array: this functional core (model) or the Verilated SystemVerilog TLB (rtl,
+// rtl/ and testbench/), which must answer identically.
+enum class TlbImpl : uint8_t { Model, Rtl };
+
 // Geometry and policy of one TLB array.
 struct TlbArrayConfig {
   uint64_t entries = 64;
@@ -67,6 +72,7 @@ struct TlbArrayConfig {
   ReplacementPolicy replacement = ReplacementPolicy::Lru;
   std::string page_sizes = "4K";
   uint64_t seed = 1;
+  TlbImpl impl = TlbImpl::Model;
 
   template <class V>
   void visit(V& v) {
@@ -78,11 +84,19 @@ struct TlbArrayConfig {
     v("page_sizes", page_sizes, "",
       "Page sizes held: 4K, 2M, 1G or a comma-separated combination such as 4K,2M");
     v("seed", seed, "", "Seed of the random replacement generator (nonzero)");
+    v("impl", impl, "",
+      "model (this C++ functional core) or rtl (the Verilated SystemVerilog TLB, rtl/; L1 data TLB only, "
+      "lru/plru/fifo, hit_latency 1, entries/ways a power of two, a geometry built into this vmsim)");
   }
   // Throws InputError naming path.key: entries 0 or > 2^20; ways 0, above entries or not dividing them;
-  // plru with ways not a power of two or > 64; page_sizes unparsable; seed 0.
+  // plru with ways not a power of two or > 64; page_sizes unparsable; seed 0; and for impl rtl what
+  // validate_rtl() rejects.
   void validate(const std::string& path) const;
+  // What the RTL TLB does not implement, whatever impl says: replacement random, hit_latency != 1,
+  // entries / ways not a power of two. Throws InputError naming path.key.
+  void validate_rtl(const std::string& path) const;
 };
+
 
 // One cached translation. vpn and pfn are in 4 KiB units and aligned to `size` (e.g. a 2 MiB entry has
 // vpn and pfn multiples of 512). Permissions are the walk's effective permissions.
@@ -158,6 +172,17 @@ enum class InvpcidType : uint8_t {
   AllContextsExclGlobal = 3  // every non-global entry
 };
 
+// An implementation of one TLB array outside this functional core (the RTL TLB, testbench/): the
+// operations of TlbArray with exactly its answers. The entry of a lookup stays valid until the next call.
+class TlbArrayBackend {
+ public:
+  virtual ~TlbArrayBackend() = default;
+  virtual TlbHit lookup(VirtAddr va, Pcid pcid) = 0;
+  virtual TlbFillResult fill(const TlbArrayEntry& e) = 0;
+  virtual TlbRemoved invlpg(VirtAddr va, Pcid pcid) = 0;
+  virtual TlbRemoved invpcid(InvpcidType type, Pcid pcid, VirtAddr va) = 0;
+};
+
 class TlbArray {
  public:
   // Throws InputError (via cfg.validate(path)) for a geometry validate() rejects.
@@ -166,6 +191,7 @@ class TlbArray {
   // Translation of va for pcid, or a miss. A hit updates the replacement state (LRU, PLRU). The entry
   // pointer stays valid until the next fill or invalidation.
   TlbHit lookup(VirtAddr va, Pcid pcid) {
+    if (m_backend) return m_backend->lookup(va, pcid);
     TlbHit h = peek(va, pcid);
     if (h) m_repl.on_hit(h.set, h.way);
     return h;
@@ -221,6 +247,12 @@ class TlbArray {
   uint64_t valid_entries() const;
   const ReplacementState& replacement() const { return m_repl; }
 
+  // From now on every lookup, fill and invalidation goes to backend (attach to an empty array, e.g. right
+  // after construction); the views above (peek, at, next_victim, valid_entries, replacement) then
+  // describe this array's own storage, which stays empty.
+  void attach(std::unique_ptr<TlbArrayBackend> backend) { m_backend = std::move(backend); }
+  bool has_backend() const { return m_backend != nullptr; }
+
  private:
   // Hot copy of an entry's match fields; key 0 = invalid.
   struct WayTag {
@@ -254,6 +286,7 @@ class TlbArray {
   std::vector<WayTag> m_tags;
   std::vector<TlbArrayEntry> m_entries;
   ReplacementState m_repl;
+  std::unique_ptr<TlbArrayBackend> m_backend;
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -445,3 +478,12 @@ class TlbHierarchy {
 };
 
 }  // namespace vmsim::mmu
+
+template <>
+struct vmsim::config::EnumNames<vmsim::mmu::TlbImpl> {
+  static const std::vector<std::pair<vmsim::mmu::TlbImpl, const char*>>& table() {
+    static const std::vector<std::pair<vmsim::mmu::TlbImpl, const char*>> t = {{vmsim::mmu::TlbImpl::Model, "model"},
+                                                                               {vmsim::mmu::TlbImpl::Rtl, "rtl"}};
+    return t;
+  }
+};
