@@ -27,6 +27,8 @@ std::string describe(const mmu::TlbArrayEntry& e);
 
 // splitmix64: a small, fast, portable generator (the same stream on every platform for a seed).
 class Rng {
+  __extension__ typedef unsigned __int128 U128;  // GCC/Clang: 64 x 64 -> 128-bit product
+
  public:
   explicit Rng(uint64_t seed) : m_state(seed) {}
   uint64_t next() {
@@ -35,8 +37,8 @@ class Rng {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
   }
-  // Uniform in [0, n) (n > 0; the modulo bias is below 2^-40 for the n used here).
-  uint64_t below(uint64_t n) { return next() % n; }
+  // Uniform in [0, n) for n > 0 (multiply-shift: no division; bias below 2^-40 for the n used here).
+  uint64_t below(uint64_t n) { return static_cast<uint64_t>((static_cast<U128>(next()) * n) >> 64); }
   // True with probability per_mille / 1000.
   bool chance(unsigned per_mille) { return below(1000) < per_mille; }
 
