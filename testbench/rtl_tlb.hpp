@@ -12,6 +12,7 @@
 #include <systemc>
 #include <vector>
 
+#include "models/common/error.hpp"
 #include "models/common/types.hpp"
 #include "models/mmu/tlb_array.hpp"
 #include "testbench/wire.hpp"
@@ -45,10 +46,11 @@ struct RtlLookup {
   mmu::TlbArrayEntry entry;
 };
 
-// The RTL reported a failed assertion (Verilator --assert); what() names it.
-class RtlAssertionError : public std::runtime_error {
+// The RTL reported a failed assertion (Verilator --assert) or broke its handshake; what() says which. A
+// simulation error: vmsim exits with code 3.
+class RtlAssertionError : public SimulationError {
  public:
-  explicit RtlAssertionError(const std::string& msg) : std::runtime_error(msg) {}
+  explicit RtlAssertionError(const std::string& msg) : SimulationError(msg) {}
 };
 
 class RtlTlb : public sc_core::sc_module {
