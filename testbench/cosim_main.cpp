@@ -35,6 +35,7 @@ namespace vmsim::rtl {
 namespace {
 
 struct Options {
+  std::string program;  // argv[0]
   std::string variant;
   uint64_t ops = 100000;
   uint64_t seed = 1;
@@ -62,7 +63,7 @@ struct Run {
 };
 
 std::string reproduce_command(const Options& o, const Run& r) {
-  std::string cmd = "tlb_cosim --variant " + r.variant->params.name + " --seed " + std::to_string(o.seed);
+  std::string cmd = o.program + " --variant " + r.variant->params.name + " --seed " + std::to_string(o.seed);
   if (!r.sequence.empty()) cmd += " --directed " + r.sequence;
   return cmd;
 }
@@ -157,6 +158,7 @@ std::string write_waveform(const Options& o, const Run& r) {
 
 int cosim(int argc, char* argv[]) {
   Options o;
+  o.program = argc > 0 ? argv[0] : "tlb_cosim";
   bool list = false;
   CLI::App app{"Lock-step co-simulation of the Verilated RTL TLB against the model's TlbArray"};
   app.add_option("--variant", o.variant, "Verilated variant (see --list), or 'all'; default: the first");

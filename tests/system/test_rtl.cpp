@@ -140,6 +140,11 @@ TEST_F(RtlSystem, TwoCoresCountsEqualTheModel) {
     EXPECT_EQ(jm["summary"][k], jr["summary"][k]) << k;
   }
   EXPECT_GT(jr["stats"]["system.core1.mmu.dtlb.hits"]["value"].get<uint64_t>(), 1000u);
+  for (const char* core : {"core0", "core1"}) {  // each core's data TLB was its own RTL instance
+    EXPECT_GT(jr["stats"][std::string("system.") + core + ".mmu.dtlb.rtl0.operations"]["value"].get<uint64_t>(),
+              10000u)
+        << core;
+  }
   EXPECT_GT(jr["stats"]["system.core0.mmu.dtlb.evictions"]["value"].get<uint64_t>(), 1000u);
 }
 
