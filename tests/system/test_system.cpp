@@ -40,9 +40,13 @@ class System : public testing::Test {
   }
 
   // Runs `vmsim ARGS` with stdout/stderr captured.
+  // Runs of whole configurations always have the independent JEDEC timing checker on: a violation
+  // fails the run with exit code 3.
   Result vmsim(const std::string& args) {
     std::string out = m_dir + "/stdout.txt", err = m_dir + "/stderr.txt";
-    std::string cmd = std::string(VMSIM_BIN) + " " + args + " >" + out + " 2>" + err;
+    std::string full = args;
+    if (full.rfind("run ", 0) == 0) full += " --set system.memory.dram.controller.timing_checker=true";
+    std::string cmd = std::string(VMSIM_BIN) + " " + full + " >" + out + " 2>" + err;
     int status = std::system(cmd.c_str());
     Result r;
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
