@@ -484,13 +484,18 @@ module vmsim_tlb
   tlb_rsp_t            rsp_last_q;
   tlb_removed_t        rsp_removed_last_q;
 
+  // Checks run from the first edge after reset (a flop, so rst_ni stays purely asynchronous).
+  logic                checking_q;
+
   always_ff @(posedge clk_i or negedge rst_ni) begin : p_sanity_waited
     if (!rst_ni) begin
       req_waited_q <= 1'b0;
       rsp_waited_q <= 1'b0;
+      checking_q   <= 1'b0;
     end else begin
       req_waited_q <= req_valid_i && !req_ready_o;
       rsp_waited_q <= rsp_valid_o && !rsp_ready_i;
+      checking_q   <= 1'b1;
     end
   end
 
@@ -508,7 +513,7 @@ module vmsim_tlb
   // may change inputs in the same evaluation as the edge; Verilator settles input-driven logic before
   // clocked processes, but its sampled values for concurrent assertions would be one evaluation old.)
   always_ff @(posedge clk_i) begin : p_sanity_checks
-    if (rst_ni) begin
+    if (checking_q) begin
       // Requester: a request that waited for ready is still there, unchanged.
       if (req_waited_q) begin
         a_req_stable: assert (req_valid_i && req_i == req_last_q && req_vpn_i == req_vpn_last_q &&

@@ -27,6 +27,7 @@ Core::Core(const sc_core::sc_module_name& name, CoreId id, const CoreConfig& cfg
       m_id(id),
       m_cfg(cfg),
       m_timed(mode != SimMode::Functional),
+      m_waits(mode == SimMode::At),
       m_kernel(kernel),
       m_control(control),
       m_period(period_of(cfg)),
@@ -203,9 +204,10 @@ bool Core::access(Pid pid, const workload::MemOp& op, bool data_op_is_instructio
   for (;;) {
     // Durations are differences of absolute times (SystemC time + annotation): in the AT mode a
     // transaction waits inside b_transport and returns a smaller annotation.
-    const sc_core::sc_time before = sc_core::sc_time_stamp() + delay;
+    if (!m_waits) m_stamp = sc_core::sc_time_stamp();  // the fault handler below may synchronize
+    const sc_core::sc_time before = absolute(delay);
     tr = m_mmu.translate(op.va, op.kind, true, delay);
-    const sc_core::sc_time translated = sc_core::sc_time_stamp() + delay;
+    const sc_core::sc_time translated = absolute(delay);
     m_fs_translate += (translated - before).value();
     access_time += translated - before;
     if (!tr.fault) break;
@@ -245,9 +247,10 @@ bool Core::access_transport(const workload::MemOp& op, const mmu::Translation& t
     }
   }
   if (m_timed) {
-    const sc_core::sc_time before = sc_core::sc_time_stamp() + delay;
+    if (!m_waits) m_stamp = sc_core::sc_time_stamp();
+    const sc_core::sc_time before = absolute(delay);
     data->b_transport(m_trans, delay);
-    const sc_core::sc_time spent = sc_core::sc_time_stamp() + delay - before;
+    const sc_core::sc_time spent = absolute(delay) - before;
     m_fs_data += spent.value();
     access_time += spent;
   } else {

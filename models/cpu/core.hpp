@@ -93,6 +93,13 @@ class Core : public sc_core::sc_module, public fw::Hal {
   CoreId m_id;
   CoreConfig m_cfg;
   bool m_timed;
+  bool m_waits;  // at: transactions wait inside b_transport, so SystemC time moves during an access
+  // Absolute time of an annotation. In lt SystemC time cannot move during an access, so the time stamp
+  // (a library call) is read once per access into m_stamp.
+  sc_core::sc_time absolute(const sc_core::sc_time& delay) const {
+    return (m_waits ? sc_core::sc_time_stamp() : m_stamp) + delay;
+  }
+  sc_core::sc_time m_stamp;
   fw::Kernel& m_kernel;
   RunControl& m_control;
   sc_core::sc_time m_period;

@@ -166,8 +166,7 @@ sc_core::sc_time NumaInterconnect::book_windows(size_t pair, const sc_core::sc_t
   return sc_core::sc_time::from_value(start_fs - arrival.value());
 }
 
-void NumaInterconnect::finish(tlm::tlm_generic_payload& trans, const Route& r, const sc_core::sc_time& end) {
-  (void)trans;
+void NumaInterconnect::finish(const Route& r, const sc_core::sc_time& end) {
   const unsigned s = m_port_socket[static_cast<size_t>(r.port)];
   m_pair[s * m_nodes.size() + r.node]->latency.sample((end - r.start).value() / 1000000);
 }
@@ -179,10 +178,11 @@ void NumaInterconnect::b_transport(int port, tlm::tlm_generic_payload& trans, sc
   }
   const int node = node_of(trans.get_address());
   if (node < 0) return address_error(trans);
-  const sc_core::sc_time arrival = sc_core::sc_time_stamp() + delay;
+  const sc_core::sc_time now = sc_core::sc_time_stamp();  // lt: nothing below waits
+  const sc_core::sc_time arrival = now + delay;
   delay += request_latency(port, static_cast<unsigned>(node), trans, arrival);
   out[node]->b_transport(trans, delay);
-  finish(trans, Route{port, static_cast<unsigned>(node), arrival, true}, sc_core::sc_time_stamp() + delay);
+  finish(Route{port, static_cast<unsigned>(node), arrival, true}, now + delay);
 }
 
 tlm::tlm_sync_enum NumaInterconnect::begin_request(int port, tlm::tlm_generic_payload& trans, sc_core::sc_time& t,
@@ -224,7 +224,7 @@ tlm::tlm_sync_enum NumaInterconnect::forward(unsigned n, tlm::tlm_generic_payloa
   }
   if (s == tlm::TLM_COMPLETED) {
     auto it = m_routes.find(&trans);
-    finish(trans, it->second, sc_core::sc_time_stamp() + t);
+    finish(it->second, sc_core::sc_time_stamp() + t);
     Route r = it->second;
     m_routes.erase(it);
     if (r.blocking) {
@@ -310,7 +310,7 @@ tlm::tlm_sync_enum NumaInterconnect::nb_transport_bw(int node, tlm::tlm_generic_
       m_busy[n] = nullptr;
       schedule_forward();
     }
-    finish(trans, r, sc_core::sc_time_stamp() + t);
+    finish(r, sc_core::sc_time_stamp() + t);
     if (r.blocking) {
       const size_t p = static_cast<size_t>(r.port);
       m_routes.erase(it);

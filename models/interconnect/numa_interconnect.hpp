@@ -102,7 +102,7 @@ class NumaInterconnect : public sc_core::sc_module {
   void forward_queued();
   // Notifies the forwarding method for the earliest queued request a free node socket can take.
   void schedule_forward();
-  void finish(tlm::tlm_generic_payload& trans, const Route& r, const sc_core::sc_time& end);
+  void finish(const Route& r, const sc_core::sc_time& end);  // latency statistics
   // AT: a blocking call run as a 4-phase transaction.
   void blocking_over_nb(int port, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
   void address_error(tlm::tlm_generic_payload& trans);

@@ -91,11 +91,7 @@ struct MemoryNode::ChannelGroup {
     counter(group, "bytes_written", "bytes", "Bytes written to the devices", [s] { return s->bytes_written; });
     for (unsigned k = 0; k < dram::kCommandKinds; ++k) {
       const std::string cmd = dram::to_string(static_cast<dram::CommandKind>(k));
-      names.push_back("cmd_" + cmd);
-      descs.push_back(cmd + " commands issued");
-    }
-    for (unsigned k = 0; k < dram::kCommandKinds; ++k) {
-      owned.push_back(std::make_unique<stats::Counter>(group, names[k], "count", descs[k],
+      owned.push_back(std::make_unique<stats::Counter>(group, "cmd_" + cmd, "count", cmd + " commands issued",
                                                        [s, k] { return s->commands[k]; }));
     }
     auto ratio = [&](const char* n, const char* unit, const char* d, std::function<double()> num,
@@ -127,8 +123,6 @@ struct MemoryNode::ChannelGroup {
   }
   stats::Group group;
   stats::Histogram read_latency;
-  std::vector<std::string> names;
-  std::vector<std::string> descs;
   std::vector<std::unique_ptr<stats::Group>> bank_groups;
   std::vector<std::unique_ptr<stats::Stat>> owned;
 };
@@ -147,6 +141,7 @@ MemoryNode::MemoryNode(const sc_core::sc_module_name& name, unsigned index, Node
     m_dram = std::make_unique<dram::MemorySystem>(cfg.dram);
     m_tck_fs = cfg.dram.timing.tCK_ps * 1000;
     m_line = cfg.dram.controller.request_bytes;
+    m_outstanding.assign(m_dram->channel_count(), 0);
     build_dram_stats();
     if (mode == SimMode::At) {
       SC_METHOD(at_process);
@@ -219,14 +214,8 @@ sc_core::sc_time MemoryNode::dram_blocking(uint64_t address, unsigned length, bo
   dram::Cycle finish = a0;
   // Enqueue every line (waiting for queue space where needed); writes are posted: they complete
   // when the write queue accepts them.
-  uint32_t outstanding[64] = {};
-  std::vector<uint32_t> wide;  // channel counters if there are more than 64 channels
+  std::vector<uint32_t>& out = m_outstanding;  // reads per channel, all zero between calls
   const uint32_t nch = m_dram->channel_count();
-  uint32_t* out = outstanding;
-  if (nch > 64) {
-    wide.assign(nch, 0);
-    out = wide.data();
-  }
   for (uint64_t line = first;; line += m_line) {
     const uint32_t c = m_dram->channel_of(line);
     dram::Channel& ch = m_dram->channel(c);
@@ -342,7 +331,6 @@ bool MemoryNode::enqueue_line(Txn& x, dram::Cycle now) {
 }
 
 void MemoryNode::at_process() {
-  m_in_process = true;
   const sc_core::sc_time now = sc_core::sc_time_stamp();
   const dram::Cycle c = now.value() / m_tck_fs;
   auto complete = [&](dram::Cycle upto) {
@@ -382,7 +370,6 @@ void MemoryNode::at_process() {
   } else {
     next_trigger(m_wake);
   }
-  m_in_process = false;
 }
 
 void MemoryNode::send_responses() {

@@ -128,6 +128,7 @@ class MemoryNode : public sc_core::sc_module {
   std::vector<dram::Completion> m_done;
   uint64_t m_next_id = 0;
   dram::Cycle m_last_cycle = 0;  // latest completion seen
+  std::vector<uint32_t> m_outstanding;  // LT: reads of the current transaction per channel
 
   // AT state.
   struct Txn {
@@ -143,7 +144,6 @@ class MemoryNode : public sc_core::sc_module {
   std::deque<uint32_t> m_arrivals;      // transactions waiting to enter the controller, in order
   std::deque<uint32_t> m_responses;     // transactions ready for BEGIN_RESP, in order
   bool m_resp_busy = false;             // BEGIN_RESP sent, END_RESP not yet received
-  bool m_in_process = false;
   sc_core::sc_event m_wake;
 
   stats::Group m_stats{*this};

@@ -84,44 +84,25 @@ nlohmann::ordered_json make_summary(const std::vector<stats::Record>& records, S
   s["processes_exited"] = u(find(records, "system.os.processes.exited"));
   s["processes_killed"] = u(find(records, "system.os.processes.killed"));
   s["workload_distinct_pages"] = system.workload_distinct_pages();
-  // Memory system: totals over nodes and channels.
+  // Memory system: totals over the channels of every node (system.node<N>.dram.ch<C>.<stat>).
   uint64_t dram_reads = 0, dram_writes = 0, row_hits = 0;
-  double dram_lat = 0;
+  double lat_sum = 0, lat_samples = 0;
   for (const stats::Record& r : records) {
     if (r.name.rfind("system.node", 0) != 0) continue;
     const size_t ch = r.name.find(".dram.ch");
-    if (ch == std::string::npos || r.name.find(".bank", ch) != std::string::npos) continue;
-    const std::string leaf = r.name.substr(r.name.find_last_of('.') + 1);
+    if (ch == std::string::npos) continue;
+    const std::string leaf = r.name.substr(r.name.find('.', ch + 8) + 1);  // after "ch<C>."
     if (leaf == "reads") dram_reads += u(r.value);
     if (leaf == "writes") dram_writes += u(r.value);
     if (leaf == "row_hits") row_hits += u(r.value);
-  }
-  for (const stats::Record& r : records) {
-    // Read-latency mean weighted by each channel's reads.
-    const std::string suffix = ".read_latency.mean";
-    if (r.name.rfind("system.node", 0) != 0 || r.name.size() < suffix.size() ||
-        r.name.compare(r.name.size() - suffix.size(), suffix.size(), suffix) != 0) {
-      continue;
-    }
-    const std::string count = r.name.substr(0, r.name.size() - 5) + ".count";
-    dram_lat += r.value * find(records, count);
+    if (leaf == "read_latency.count") lat_samples += r.value;
+    if (leaf == "read_latency.mean") lat_sum += r.value * find(records, r.name.substr(0, r.name.size() - 4) + "count");
   }
   s["dram_reads"] = dram_reads;
   s["dram_writes"] = dram_writes;
   s["dram_row_hit_rate"] =
       dram_reads + dram_writes ? static_cast<double>(row_hits) / static_cast<double>(dram_reads + dram_writes) : 0.0;
-  const double lat_samples = [&] {
-    double n = 0;
-    for (const stats::Record& r : records) {
-      const std::string suffix = ".read_latency.count";
-      if (r.name.rfind("system.node", 0) == 0 && r.name.size() >= suffix.size() &&
-          r.name.compare(r.name.size() - suffix.size(), suffix.size(), suffix) == 0) {
-        n += r.value;
-      }
-    }
-    return n;
-  }();
-  s["dram_avg_read_latency_cycles"] = lat_samples > 0 ? dram_lat / lat_samples : 0.0;
+  s["dram_avg_read_latency_cycles"] = lat_samples > 0 ? lat_sum / lat_samples : 0.0;
   s["local_requests"] = u(find(records, "system.interconnect.local_requests"));
   s["remote_requests"] = u(find(records, "system.interconnect.remote_requests"));
   s["sim_time_ps"] = static_cast<uint64_t>(end.value() / 1000);  // time resolution is 1 fs
