@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <ctime>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -62,6 +63,7 @@ std::string stats_reference(const std::vector<vmsim::stats::Record>& records) {
 int cmd_run(const std::string& config_path, const std::vector<std::string>& sets, const std::string& out_dir,
             const std::optional<uint64_t>& seed, bool quiet) {
   auto t0 = std::chrono::steady_clock::now();
+  const std::clock_t c0 = std::clock();
   vmsim::platform::PlatformConfig cfg = vmsim::platform::load_platform_config(config_path, sets, seed);
   make_dir(out_dir);
   write_text(out_dir + "/config.resolved.yaml", vmsim::platform::resolved_yaml(cfg));
@@ -73,11 +75,15 @@ int cmd_run(const std::string& config_path, const std::vector<std::string>& sets
   vmsim::platform::write_stats_json(out_dir + "/stats.json", summary, records, system.kernel().kills());
   vmsim::platform::write_stats_csv(out_dir + "/stats.csv", records);
   double host = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // Process CPU time as well: on a shared machine it is the figure other jobs disturb least.
+  double cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
   if (!quiet) {
     vmsim::platform::print_summary(std::cout, summary);
-    uint64_t acc = summary["accesses"];
+    const double acc = static_cast<double>(summary["accesses"].get<uint64_t>());
     std::printf("  %-30s%18.3f\n  %-30s%18.3f\n", "host time (s)", host, "host speed (M accesses/s)",
-                host > 0 ? static_cast<double>(acc) / host / 1e6 : 0.0);
+                host > 0 ? acc / host / 1e6 : 0.0);
+    std::printf("  %-30s%18.3f\n  %-30s%18.3f\n", "host CPU time (s)", cpu, "CPU speed (M accesses/s)",
+                cpu > 0 ? acc / cpu / 1e6 : 0.0);
     std::cout << "wrote " << out_dir << "/stats.json, " << out_dir << "/stats.csv, " << out_dir
               << "/config.resolved.yaml\n";
   }

@@ -172,16 +172,29 @@ bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is
     ++m_page_faults;
     if (m_kernel.handle_page_fault(*this, pid, op.va, op.kind, tr.error_code) == fw::FaultOutcome::Killed) return false;
   }
-  uint8_t* page = dmi_page(tr.pa, op.kind == AccessKind::Write);
+  // DMI slot check inline; dmi_page() asks memory for a new pointer.
+  const uint64_t pfn = tr.pa.value() >> kPageShift;
+  const DmiSlot& slot = m_dmi[pfn % kDmiSlots];
+  uint8_t* page = slot.pfn == pfn && (slot.writable || op.kind != AccessKind::Write)
+                      ? slot.page
+                      : dmi_page(tr.pa, op.kind == AccessKind::Write);
   if (page == nullptr) return access_transport(op, tr);
   uint8_t* p = page + (tr.pa.value() & kPageMask);  // MemOps never cross a page
   uint32_t size = op.size == 0 ? 1 : op.size;
   if (op.kind == AccessKind::Write) {
     uint64_t pattern = op.va.value();
-    for (uint32_t off = 0; off < size; off += 8) std::memcpy(p + off, &pattern, std::min<uint32_t>(8, size - off));
+    if (size == 8) {  // the common word access, without a library call
+      std::memcpy(p, &pattern, 8);
+    } else {
+      for (uint32_t off = 0; off < size; off += 8) std::memcpy(p + off, &pattern, std::min<uint32_t>(8, size - off));
+    }
     ++m_writes;
   } else {
-    std::memcpy(m_buf.data(), p, size);
+    if (size == 8) {
+      std::memcpy(m_buf.data(), p, 8);
+    } else {
+      std::memcpy(m_buf.data(), p, size);
+    }
     ++(op.kind == AccessKind::Fetch ? m_fetches : m_reads);
   }
   ++m_accesses;

@@ -86,7 +86,7 @@ Translation Mmu::after_lookup(VirtAddr va, AccessKind kind, bool user, sc_core::
                               const TlbLookup& l) {
   Translation t;
   if (l.level != TlbHitLevel::Miss) {
-    const TlbArrayEntry& e = l.entry;
+    const TlbArrayEntry& e = *l.entry;
     bool denied = (user && !e.user) || (kind == AccessKind::Write && !e.writable) ||
                   (kind == AccessKind::Fetch && e.no_execute);
     if (denied) {

@@ -47,13 +47,13 @@ class Mmu : public sc_core::sc_module {
 
   // Translates va for an access; adds TLB, page-walk-cache and walk time to delay (timed mode). Throws
   // SimulationError if the golden checker is on and disagrees.
-  Translation translate(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay) {
+  [[gnu::always_inline]] Translation translate(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay) {
     ++m_translations;
     TlbLookup l = m_tlb.lookup(va, pcid(), kind);
     if (m_timed) delay += m_period * static_cast<double>(l.latency);
     // Inline fast path: a permitted hit that needs no Dirty update, with the checker off.
     if (!m_checker && l.level != TlbHitLevel::Miss) {
-      const TlbArrayEntry& e = l.entry;
+      const TlbArrayEntry& e = *l.entry;
       bool denied = (user && !e.user) || (kind == AccessKind::Write && !e.writable) ||
                     (kind == AccessKind::Fetch && e.no_execute);
       if (!denied && !(m_ad && kind == AccessKind::Write && !e.dirty)) {

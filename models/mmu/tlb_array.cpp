@@ -346,6 +346,7 @@ std::optional<PageSize> TlbLevel::stored_size(PageSize s) const {
 
 TlbLevelFill TlbLevel::fill(VirtAddr va, const TlbArrayEntry& e) {
   if (!e.covers(va)) throw std::invalid_argument("TlbLevel::fill: va outside the entry");
+  m_memo.page = kNoPage;
   TlbLevelFill f;
   std::optional<PageSize> target = stored_size(e.size);
   if (!target) return f;
@@ -363,6 +364,23 @@ TlbLevelFill TlbLevel::fill(VirtAddr va, const TlbArrayEntry& e) {
   return f;
 }
 
+TlbLevelHit TlbLevel::search(VirtAddr va, Pcid pcid) {
+  for (size_t i = 0; i < m_arrays.size(); ++i) {
+    TlbHit h = m_arrays[i].lookup(va, pcid);
+    if (h) {
+      ++m_counters.hits;
+      const unsigned size = size_index(h.entry->size);
+      ++m_counters.by_size[size].hits;
+      TlbLevelHit r{h, static_cast<uint32_t>(i), m_arrays[i].hit_latency()};
+      if (!has_backend()) m_memo = Memo{va.value() >> kPageShift, pcid, size, r};
+      return r;
+    }
+  }
+  m_memo.page = kNoPage;
+  ++m_counters.misses;
+  return TlbLevelHit{TlbHit{}, 0, m_miss_latency};
+}
+
 TlbRemoved TlbLevel::count_removed(const TlbRemoved& r) {
   for (unsigned i = 0; i < kNumPageSizes; ++i) m_counters.by_size[i].invalidations += r.by_size[i];
   m_counters.invalidations += r.total();
@@ -370,12 +388,14 @@ TlbRemoved TlbLevel::count_removed(const TlbRemoved& r) {
 }
 
 TlbRemoved TlbLevel::invlpg(VirtAddr va, Pcid pcid) {
+  m_memo.page = kNoPage;
   TlbRemoved r;
   for (TlbArray& a : m_arrays) r += a.invlpg(va, pcid);
   return count_removed(r);
 }
 
 TlbRemoved TlbLevel::invpcid(InvpcidType type, Pcid pcid, VirtAddr va) {
+  m_memo.page = kNoPage;
   TlbRemoved r;
   for (TlbArray& a : m_arrays) r += a.invpcid(type, pcid, va);
   return count_removed(r);
@@ -406,8 +426,8 @@ TlbLookup TlbHierarchy::lookup_l2(VirtAddr va, Pcid pcid, AccessKind kind, uint6
   if (h2) {
     r.level = TlbHitLevel::L2;
     r.pa = h2.hit.entry->translate(va);
-    r.entry = *h2.hit.entry;
-    first.fill(va, r.entry);
+    r.entry = h2.hit.entry;
+    first.fill(va, *r.entry);
   }
   return r;
 }

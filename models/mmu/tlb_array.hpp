@@ -362,18 +362,17 @@ class TlbLevel {
   TlbLevel(const std::vector<TlbArrayConfig>& arrays, const std::string& path);
 
   // Probes the arrays in order; the first hit wins and updates that array's replacement state. Counts.
-  TlbLevelHit lookup(VirtAddr va, Pcid pcid) {
+  [[gnu::always_inline]] TlbLevelHit lookup(VirtAddr va, Pcid pcid) {
     ++m_counters.lookups;
-    for (size_t i = 0; i < m_arrays.size(); ++i) {
-      TlbHit h = m_arrays[i].lookup(va, pcid);
-      if (h) {
-        ++m_counters.hits;
-        ++m_counters.by_size[size_index(h.entry->size)].hits;
-        return TlbLevelHit{h, static_cast<uint32_t>(i), m_arrays[i].hit_latency()};
-      }
+    // Repeat of the previous lookup (same 4 KiB page and PCID, nothing filled or invalidated since): the
+    // full search would find the same entry, and touching the most recently used way again leaves every
+    // policy's victim order unchanged, so the answer is reused. Only the host time differs.
+    if ((va.value() >> kPageShift) == m_memo.page && pcid == m_memo.pcid) {
+      ++m_counters.hits;
+      ++m_counters.by_size[m_memo.size].hits;
+      return m_memo.hit;
     }
-    ++m_counters.misses;
-    return TlbLevelHit{TlbHit{}, 0, m_miss_latency};
+    return search(va, pcid);
   }
   // Inserts e for an access to va (e.covers(va) required): into the array holding e.size, else splintered
   // to the largest smaller size the level holds, else not at all. Counts fills and evictions.
@@ -389,7 +388,11 @@ class TlbLevel {
   // Cycles of a miss: the largest hit latency of the level's arrays (all are probed).
   uint64_t miss_latency() const { return m_miss_latency; }
   size_t num_arrays() const { return m_arrays.size(); }
-  TlbArray& array(size_t i) { return m_arrays[i]; }
+  // Mutable access (tests, attaching an RTL backend) forgets the memoized lookup.
+  TlbArray& array(size_t i) {
+    m_memo.page = kNoPage;
+    return m_arrays[i];
+  }
   const TlbArray& array(size_t i) const { return m_arrays[i]; }
   uint64_t valid_entries() const;
   const TlbLevelCounters& counters() const { return m_counters; }
@@ -397,6 +400,23 @@ class TlbLevel {
 
  private:
   TlbRemoved count_removed(const TlbRemoved& r);
+  // lookup() past the memo: every array in turn; remembers a hit.
+  TlbLevelHit search(VirtAddr va, Pcid pcid);
+
+  static constexpr uint64_t kNoPage = ~uint64_t{0};
+  struct Memo {
+    uint64_t page = kNoPage;  // 4 KiB virtual page number of the last hit
+    Pcid pcid = 0;
+    unsigned size = 0;        // size index of the entry that hit
+    TlbLevelHit hit;
+  };
+  Memo m_memo;
+  // An array answering through a backend (the RTL TLB) must see every lookup: no memo then.
+  bool has_backend() const {
+    for (const TlbArray& a : m_arrays)
+      if (a.has_backend()) return true;
+    return false;
+  }
 
   std::vector<TlbArray> m_arrays;
   std::array<int, kNumPageSizes> m_array_of_size{};  // -1 if not held
@@ -413,7 +433,8 @@ constexpr const char* to_string(TlbHitLevel l) {
 struct TlbLookup {
   TlbHitLevel level = TlbHitLevel::Miss;
   uint64_t latency = 0;  // cycles: L1 hit; L1 miss + L2 hit; L1 miss + L2 miss (time before the walk)
-  TlbArrayEntry entry;   // the entry that hit (the L2 one on an L2 hit); valid = false on a miss
+  const TlbArrayEntry* entry = nullptr;  // the entry that hit (the L2 one on an L2 hit), nullptr on a
+                                         // miss; valid until the level holding it changes
   PhysAddr pa{0};        // entry.translate(va) on a hit
 };
 
@@ -439,14 +460,14 @@ class TlbHierarchy {
 
   // Looks va up for pcid and an access of `kind`. Counts; on an L2 hit fills the L1. (The L1 part is
   // inline: it is the simulator's hottest path.)
-  TlbLookup lookup(VirtAddr va, Pcid pcid, AccessKind kind) {
+  [[gnu::always_inline]] TlbLookup lookup(VirtAddr va, Pcid pcid, AccessKind kind) {
     TlbLevelHit h1 = l1(kind).lookup(va, pcid);
     if (!h1) return lookup_l2(va, pcid, kind, h1.latency);
     TlbLookup r;
     r.level = TlbHitLevel::L1;
     r.latency = h1.latency;
-    r.pa = h1.hit.entry->translate(va);  // from the array, not the copy (avoids a store-forwarding stall)
-    r.entry = *h1.hit.entry;
+    r.pa = h1.hit.entry->translate(va);
+    r.entry = h1.hit.entry;
     return r;
   }
   // After a walk for (va, kind): inserts e into the access's L1 and into the STLB (each may splinter, or

@@ -672,7 +672,7 @@ TEST(TlbHierarchy, LookupPathsLatenciesAndCountersWithoutDoubleCounting) {
   TlbLookup r = h.lookup(va, 1, AccessKind::Fetch);  // cold: ITLB miss, STLB miss
   EXPECT_EQ(r.level, TlbHitLevel::Miss);
   EXPECT_EQ(r.latency, 1u + 7u);
-  EXPECT_FALSE(r.entry.valid);
+  EXPECT_EQ(r.entry, nullptr);
   TlbHierarchyFill f = h.fill(va, AccessKind::Fetch, e);  // after the walk: ITLB and STLB
   EXPECT_TRUE(f.l1.filled);
   EXPECT_TRUE(f.l2.filled);
@@ -688,7 +688,7 @@ TEST(TlbHierarchy, LookupPathsLatenciesAndCountersWithoutDoubleCounting) {
   EXPECT_EQ(r.pa.value(), 0x9000123u);
   TlbHit in_stlb = h.stlb().array(0).peek(va, 1);
   ASSERT_TRUE(in_stlb);
-  EXPECT_EQ(r.entry, *in_stlb.entry);
+  EXPECT_EQ(*r.entry, *in_stlb.entry);
 
   r = h.lookup(va, 1, AccessKind::Write);  // DTLB hit
   EXPECT_EQ(r.level, TlbHitLevel::L1);
