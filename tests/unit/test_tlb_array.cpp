@@ -1163,5 +1163,69 @@ TEST(TlbReplacement, RankIsPositionInOrder) {
   EXPECT_EQ(ReplacementState(ReplacementPolicy::Plru, 1, 4, 1).rank(0, 3), 0u);
 }
 
+// The per-level memo of the last hit must be invisible: a level whose memo is defeated before every
+// lookup (the mutable array() accessor forgets it) sees the same hits, entries, counters and victim
+// choices over a random mix of repeated lookups, fills and invalidations, for every policy.
+TEST(TlbLevelMemo, InvisibleAgainstAFullSearch) {
+  for (ReplacementPolicy pol :
+       {ReplacementPolicy::Lru, ReplacementPolicy::Plru, ReplacementPolicy::Fifo, ReplacementPolicy::Random}) {
+    std::vector<TlbArrayConfig> arrays = {make_cfg(16, 4, pol, "4K"), make_cfg(8, 2, pol, "2M,1G")};
+    TlbLevel memo(arrays, "memo");
+    TlbLevel full(arrays, "full");
+    std::mt19937_64 rng(7 + static_cast<unsigned>(pol));
+    uint64_t memo_hits = 0;
+    VirtAddr va{0};
+    for (int i = 0; i < 200000; ++i) {
+      const uint64_t dice = rng() % 100;
+      const Pcid pcid = static_cast<Pcid>(1 + rng() % 2);
+      if (dice < 60 || i == 0) {
+        // Mostly repeats of the previous page (the memo's case), else a new page in a small space.
+        if (rng() % 4 != 0) va = VirtAddr{((rng() % 64) << kPageShift) | (rng() % 4096) | (uint64_t{1} << 30)};
+      }
+      if (dice < 80) {
+        for (size_t a = 0; a < full.num_arrays(); ++a) full.array(a);  // defeat full's memo
+        const bool repeat = memo.counters().lookups > 0;
+        TlbLevelHit m = memo.lookup(va, pcid);
+        TlbLevelHit f = full.lookup(va, pcid);
+        ASSERT_EQ(static_cast<bool>(m), static_cast<bool>(f)) << i;
+        if (m) {
+          ASSERT_EQ(*m.hit.entry, *f.hit.entry) << i;
+          ASSERT_EQ(m.hit.set, f.hit.set);
+          ASSERT_EQ(m.hit.way, f.hit.way);
+          ASSERT_EQ(m.array, f.array);
+          memo_hits += repeat;
+        }
+      } else if (dice < 95) {
+        const bool big = rng() % 4 == 0;
+        const PageSize s = big ? PageSize::k2M : PageSize::k4K;
+        TlbArrayEntry e = TlbArrayEntry::make(
+            va, s, Pfn{big ? ((rng() % 1024) << 9) + ((va.value() >> kPageShift) & 511) : rng() % 1024}, pcid);
+        e.global = rng() % 16 == 0;
+        TlbLevelFill fm = memo.fill(va, e);
+        TlbLevelFill ff = full.fill(va, e);
+        ASSERT_EQ(fm.result.set, ff.result.set) << i;
+        ASSERT_EQ(fm.result.way, ff.result.way) << i;  // same victim choice
+      } else if (dice < 98) {
+        ASSERT_EQ(memo.invlpg(va, pcid).total(), full.invlpg(va, pcid).total());
+      } else {
+        ASSERT_EQ(memo.invpcid(InvpcidType::SingleContext, pcid).total(),
+                  full.invpcid(InvpcidType::SingleContext, pcid).total());
+      }
+    }
+    const TlbLevelCounters& a = memo.counters();
+    const TlbLevelCounters& b = full.counters();
+    EXPECT_EQ(a.lookups, b.lookups);
+    EXPECT_EQ(a.hits, b.hits);
+    EXPECT_EQ(a.misses, b.misses);
+    EXPECT_EQ(a.evictions, b.evictions);
+    for (unsigned s = 0; s < kNumPageSizes; ++s) EXPECT_EQ(a.by_size[s].hits, b.by_size[s].hits);
+    for (uint32_t set = 0; set < memo.array(0).sets(); ++set) {
+      EXPECT_EQ(memo.array(0).replacement().order(set), full.array(0).replacement().order(set));
+      EXPECT_EQ(memo.array(0).replacement().plru_bits(set), full.array(0).replacement().plru_bits(set));
+    }
+    EXPECT_GT(memo_hits, 50000u) << "the memo path was exercised";
+  }
+}
+
 }  // namespace
 }  // namespace vmsim::mmu
