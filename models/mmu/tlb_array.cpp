@@ -423,6 +423,7 @@ TlbLookup TlbHierarchy::lookup_l2(VirtAddr va, Pcid pcid, AccessKind kind, uint6
   TlbLookup r;
   TlbLevelHit h2 = m_stlb.lookup(va, pcid);
   r.latency = l1_latency + h2.latency;
+  r.l2_latency = h2.latency;
   if (h2) {
     r.level = TlbHitLevel::L2;
     r.pa = h2.hit.entry->translate(va);

@@ -432,7 +432,8 @@ constexpr const char* to_string(TlbHitLevel l) {
 // Result of a hierarchy lookup.
 struct TlbLookup {
   TlbHitLevel level = TlbHitLevel::Miss;
-  uint64_t latency = 0;  // cycles: L1 hit; L1 miss + L2 hit; L1 miss + L2 miss (time before the walk)
+  uint64_t latency = 0;     // cycles: L1 hit; L1 miss + L2 hit; L1 miss + L2 miss (time before the walk)
+  uint64_t l2_latency = 0;  // the part of latency spent in the L2 TLB (0 on an L1 hit)
   const TlbArrayEntry* entry = nullptr;  // the entry that hit (the L2 one on an L2 hit), nullptr on a
                                          // miss; valid until the level holding it changes
   PhysAddr pa{0};        // entry.translate(va) on a hit

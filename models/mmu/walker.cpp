@@ -12,7 +12,12 @@ void WalkerConfig::validate(const std::string& path) const {
 }
 
 Walker::Walker(const sc_core::sc_module_name& name, const WalkerConfig& cfg, sc_core::sc_time core_period, bool timed)
-    : sc_core::sc_module(name), mem("mem"), m_cfg(cfg), m_core_period(core_period), m_timed(timed) {
+    : sc_core::sc_module(name),
+      mem("mem"),
+      m_cfg(cfg),
+      m_core_period(core_period),
+      m_timed(timed),
+      m_period_fs(static_cast<uint64_t>(core_period.value())) {
   m_step = core_period * static_cast<double>(cfg.step_latency);
   m_pwc_time = core_period * static_cast<double>(cfg.pwc.latency);
   m_trans.set_data_ptr(reinterpret_cast<unsigned char*>(&m_buf));
@@ -34,7 +39,10 @@ void Walker::transport(tlm::tlm_command cmd, PhysAddr pa, sc_core::sc_time& dela
   m_trans.set_address(pa.value());
   m_trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   if (m_timed) {
+    // Absolute times: in the AT mode the call waits and returns a smaller annotation.
+    const sc_core::sc_time before = sc_core::sc_time_stamp() + delay;
     mem->b_transport(m_trans, delay);
+    m_fs_memory += (sc_core::sc_time_stamp() + delay - before).value();
   } else {
     mem->transport_dbg(m_trans);
     m_trans.set_response_status(tlm::TLM_OK_RESPONSE);
@@ -47,7 +55,10 @@ void Walker::transport(tlm::tlm_command cmd, PhysAddr pa, sc_core::sc_time& dela
 
 uint64_t Walker::read_pte(PhysAddr pa, sc_core::sc_time& delay) {
   ++m_pte_reads;
-  if (m_timed) delay += m_step;
+  if (m_timed) {
+    delay += m_step;
+    m_fs_steps += m_step.value();
+  }
   transport(tlm::TLM_READ_COMMAND, pa, delay);
   return m_buf;  // x86 and the host are both little-endian
 }
@@ -86,7 +97,10 @@ WalkResult Walker::walk(PhysAddr root, uint16_t pcid, const WalkRequest& req, sc
   const unsigned levels = static_cast<unsigned>(m_cfg.levels);
   // Probe the page-walk caches, lowest level first: the deepest hit saves the most reads.
   PageWalk w(root, levels, req, m_cfg.ad_updates);
-  if (m_timed) delay += m_pwc_time;
+  if (m_timed) {
+    delay += m_pwc_time;
+    m_fs_pwc += m_pwc_time.value();
+  }
   bool resumed = false;
   if (is_canonical(req.va, levels)) {
     for (unsigned lvl = 2; lvl <= levels && !resumed; ++lvl) {

@@ -80,6 +80,10 @@ class Walker : public sc_core::sc_module {
   tlm::tlm_generic_payload m_trans;
   tlm::tlm_generic_payload m_dbg_trans;  // golden-checker reads
   uint64_t m_buf = 0;
+  uint64_t m_fs_pwc = 0;     // time attribution, femtoseconds: page-walk-cache probes
+  uint64_t m_fs_steps = 0;   // walker cycles per level
+  uint64_t m_fs_memory = 0;  // PTE reads and A/D write-backs in the memory system
+  uint64_t m_period_fs;
   std::vector<std::unique_ptr<PageWalkCache>> m_pwc;  // index = level - 2 (PDE, PDPTE, PML4E, PML5E)
 
   stats::Group m_stats{*this};
@@ -97,6 +101,14 @@ class Walker : public sc_core::sc_module {
   stats::Formula m_reads_per_walk{m_stats, "pte_reads_per_walk", "reads", "Average PTE reads per walk", [this] {
     return m_walks.value() ? static_cast<double>(m_pte_reads.value()) / static_cast<double>(m_walks.value()) : 0.0;
   }};
+  stats::Group m_time_stats{m_stats, "time"};
+  stats::Counter m_t_pwc{m_time_stats, "pwc", "core cycles", "Cycles probing the page-walk caches",
+                         [this] { return m_fs_pwc / m_period_fs; }};
+  stats::Counter m_t_steps{m_time_stats, "steps", "core cycles", "Walker cycles per level besides the memory accesses",
+                           [this] { return m_fs_steps / m_period_fs; }};
+  stats::Counter m_t_memory{m_time_stats, "memory", "core cycles",
+                            "Cycles in the memory system for PTE reads and Accessed/Dirty write-backs",
+                            [this] { return m_fs_memory / m_period_fs; }};
   stats::Group m_pwc_stats{m_stats, "pwc"};
   std::array<std::unique_ptr<stats::Scalar>, 4> m_pwc_hits;  // per level 2..5
   stats::Scalar m_pwc_misses{m_pwc_stats, "misses", "count", "Walks that found no page-walk-cache entry"};

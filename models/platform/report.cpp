@@ -110,6 +110,15 @@ nlohmann::ordered_json make_summary(const std::vector<stats::Record>& records, S
   uint64_t acc = s["accesses"];
   double lat = sum_cores(records, ".time.translation") + sum_cores(records, ".time.data");
   s["avg_access_latency_cycles"] = acc ? lat / static_cast<double>(acc) : 0.0;
+  // Where the average access's time went (timed modes); the parts add up to avg_access_latency_cycles.
+  auto per_access = [&](double cycles) { return acc ? cycles / static_cast<double>(acc) : 0.0; };
+  nlohmann::ordered_json b;
+  b["l1_tlb"] = per_access(sum_cores(records, ".mmu.time.l1_tlb"));
+  b["l2_tlb"] = per_access(sum_cores(records, ".mmu.time.l2_tlb"));
+  b["walker"] = per_access(sum_cores(records, ".mmu.walker.time.pwc") + sum_cores(records, ".mmu.walker.time.steps"));
+  b["walk_memory"] = per_access(sum_cores(records, ".mmu.walker.time.memory"));
+  b["data_memory"] = per_access(sum_cores(records, ".time.data"));
+  s["access_latency_breakdown_cycles"] = b;
   return s;
 }
 
@@ -195,6 +204,10 @@ void print_summary(std::ostream& os, const nlohmann::ordered_json& s) {
   row("  avg read latency (DRAM cyc)", num(s["dram_avg_read_latency_cycles"]));
   row("local / remote requests", num(s["local_requests"]) + "/" + num(s["remote_requests"]));
   row("avg access latency (cycles)", num(s["avg_access_latency_cycles"]));
+  const nlohmann::ordered_json& b = s["access_latency_breakdown_cycles"];
+  row("  L1 TLB / L2 TLB", num(b["l1_tlb"]) + "/" + num(b["l2_tlb"]));
+  row("  walker / walk memory", num(b["walker"]) + "/" + num(b["walk_memory"]));
+  row("  data memory", num(b["data_memory"]));
   row("simulated time (ns)", num(s["sim_time_ns"]));
 }
 

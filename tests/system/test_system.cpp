@@ -227,6 +227,39 @@ TEST_F(System, LtAtAndFunctionalModesComputeTheSameCounts) {
   }
 }
 
+// Where the time went: per core, L1 TLB + L2 TLB + page-walk caches + walker steps + walk memory is the
+// translation time exactly (each part is floored to whole cycles separately), and the summary's
+// per-access breakdown adds up to the average access latency, in both timed modes.
+TEST_F(System, LatencyBreakdownAddsUpToTranslationAndAccessTime) {
+  std::string cfg = write("small.yaml", kSmall);
+  for (const char* mode : {"lt", "at"}) {
+    const std::string out = m_dir + "/" + mode;
+    Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + " --out " + out);
+    ASSERT_EQ(r.code, 0) << r.err;
+    nlohmann::json j = stats(out);
+    for (int c = 0; c < 2; ++c) {
+      const std::string p = "system.core" + std::to_string(c) + ".";
+      uint64_t parts = stat(j, p + "mmu.time.l1_tlb") + stat(j, p + "mmu.time.l2_tlb") +
+                       stat(j, p + "mmu.walker.time.pwc") + stat(j, p + "mmu.walker.time.steps") +
+                       stat(j, p + "mmu.walker.time.memory");
+      uint64_t total = stat(j, p + "time.translation");
+      EXPECT_LE(parts, total) << mode << " core " << c;
+      EXPECT_GE(parts + 3, total) << mode << " core " << c;
+      EXPECT_GT(stat(j, p + "mmu.walker.time.memory"), stat(j, p + "mmu.walker.time.steps")) << mode;
+      EXPECT_EQ(stat(j, p + "mmu.time.l1_tlb"), stat(j, p + "mmu.dtlb.lookups") + stat(j, p + "mmu.itlb.lookups"))
+          << "1-cycle L1 arrays: one cycle per lookup";
+    }
+    const nlohmann::json& b = j["summary"]["access_latency_breakdown_cycles"];
+    double sum = 0;
+    for (const char* k : {"l1_tlb", "l2_tlb", "walker", "walk_memory", "data_memory"}) {
+      EXPECT_GE(b[k].get<double>(), 0.0) << k;
+      sum += b[k].get<double>();
+    }
+    EXPECT_NEAR(sum, j["summary"]["avg_access_latency_cycles"].get<double>(), 1e-3) << mode;
+    EXPECT_GT(b["data_memory"].get<double>(), b["l1_tlb"].get<double>()) << mode;
+  }
+}
+
 TEST_F(System, TwoSocketPresetRunsRemoteTrafficSlowerThanLocal) {
   for (const char* mode : {"lt", "at"}) {
     const std::string out = m_dir + "/" + mode;
