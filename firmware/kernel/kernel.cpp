@@ -4,10 +4,12 @@
 #include "models/common/units.hpp"
 
 #include <cstdio>
+#include <set>
 #include <iostream>
 
 #include "firmware/vm/page_table.hpp"
 #include "models/common/error.hpp"
+#include "models/common/hashed_pt.hpp"
 #include "models/common/pte.hpp"
 
 namespace vmsim::fw {
@@ -22,6 +24,7 @@ struct Kernel::Process {
   uint64_t resident = 0;
   uint64_t tables = 1;
   bool alive = true;
+  std::set<uint64_t> hashed_pages;  // format hashed: the virtual pages mapped, for teardown
 };
 
 namespace {
@@ -47,15 +50,29 @@ void KernelConfig::validate(const std::string& path) const {
                   std::to_string(page_descriptor_bytes), "must be <= 4096");
 }
 
+// Format hashed: the anchor array sits right above reserved_low, outside the frame allocator.
+uint64_t Kernel::hashed_reserve(const KernelConfig& cfg) {
+  return (cfg.hash_buckets * hpt::kEntryBytes + kPageMask) & ~kPageMask;
+}
+
 Kernel::Kernel(const sc_core::sc_module_name& name, const KernelConfig& cfg, uint64_t memory_bytes)
     : sc_core::sc_module(name),
       m_cfg(cfg),
-      m_buddy(Pfn{cfg.reserved_low.value >> kPageShift},
-              memory_bytes > cfg.reserved_low.value ? (memory_bytes - cfg.reserved_low.value) >> kPageShift : 1) {
+      m_buddy(Pfn{(cfg.reserved_low.value + hashed_reserve(cfg)) >> kPageShift},
+              memory_bytes > cfg.reserved_low.value + hashed_reserve(cfg)
+                  ? (memory_bytes - cfg.reserved_low.value - hashed_reserve(cfg)) >> kPageShift
+                  : 1) {
+  if (cfg.hash_buckets != 0 && memory_bytes <= cfg.reserved_low.value + hashed_reserve(cfg) + (1u << 20)) {
+    throw InputError("system.core.mmu.walker.hash_buckets: bad value '" + std::to_string(cfg.hash_buckets) +
+                     "' (the " + format_bytes(Bytes{hashed_reserve(cfg)}) + " table leaves less than 1MiB of the " +
+                     format_bytes(Bytes{memory_bytes}) + " memory)");
+  }
   if (memory_bytes <= cfg.reserved_low.value + (1u << 20)) {
     throw InputError("firmware.reserved_low: bad value '" + format_bytes(cfg.reserved_low) +
                      "' (leaves less than 1MiB of the " + format_bytes(Bytes{memory_bytes}) + " memory)");
   }
+  // The hashed table's anchors start out invalid: memory is zero at power-on and nothing else lives there.
+  if (cfg.hash_buckets != 0) m_hashed = std::make_unique<HashedTable>(PhysAddr{cfg.reserved_low.value}, cfg.hash_buckets);
   // Reserve the page-descriptor array, as a real kernel's memmap would occupy it.
   uint64_t frames = memory_bytes >> kPageShift;
   uint64_t need = (frames * cfg.page_descriptor_bytes + kPageSize - 1) / kPageSize;
@@ -113,6 +130,19 @@ std::optional<Pid> Kernel::create_process(Hal& hal, const ProcessSpec& spec) {
   // enter the kernel meanwhile (a real kernel would hold a lock here).
   Process& proc = *p;
   m_procs.push_back(std::move(p));
+  if (m_hashed) {
+    // One global table: the root register holds its base, the PCID tells the address spaces apart.
+    for (const auto& q : m_procs) {
+      if (q.get() != &proc && q->alive && q->pcid == proc.pcid) {
+        throw SimulationError("hashed page table: more than 4095 address spaces alive at once (PCID " +
+                              std::to_string(proc.pcid) + " is taken)");
+      }
+    }
+    proc.root = m_hashed->base();
+    proc.tables = 0;
+    ++m_created;
+    return proc.pid;
+  }
   std::optional<Pfn> root = alloc_frame(hal, true);
   if (!root) {
     proc.alive = false;
@@ -167,14 +197,7 @@ FaultOutcome Kernel::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, AccessKin
   uint64_t flags = pte_bit::kUser;
   if (vma->prot & prot::kWrite) flags |= pte_bit::kWritable;
   if (!(vma->prot & prot::kExec)) flags |= pte_bit::kNoExecute;
-  bool ok = map_page(hal, p.root, static_cast<unsigned>(m_cfg.page_table_levels), VirtAddr{va.value() & ~kPageMask}, *frame, flags, [&]() {
-    std::optional<Pfn> t = alloc_frame(hal, true);
-    if (t) {
-      ++m_table_frames;
-      ++p.tables;
-    }
-    return t;
-  });
+  bool ok = map_user_page(hal, p, VirtAddr{va.value() & ~kPageMask}, *frame, flags);
   if (!ok) {
     free_frame(hal, *frame);
     ++m_oom;
@@ -186,6 +209,23 @@ FaultOutcome Kernel::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, AccessKin
   ++p.resident;
   // x86 TLBs never cache not-present translations, so no invalidation is needed for this update.
   return FaultOutcome::Retry;
+}
+
+bool Kernel::map_user_page(Hal& hal, Process& p, VirtAddr va, Pfn frame, uint64_t flags) {
+  auto alloc_table = [&]() {
+    std::optional<Pfn> t = alloc_frame(hal, true);
+    if (t) {
+      ++m_table_frames;
+      ++p.tables;
+    }
+    return t;
+  };
+  if (m_hashed) {
+    if (!m_hashed->map(hal, p.pcid, va, frame, flags, alloc_table)) return false;
+    p.hashed_pages.insert(va.value() >> kPageShift);
+    return true;
+  }
+  return map_page(hal, p.root, static_cast<unsigned>(m_cfg.page_table_levels), va, frame, flags, alloc_table);
 }
 
 void Kernel::kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t error_code, const std::string& reason) {
@@ -217,9 +257,17 @@ void Kernel::exit_process(Hal& hal, Pid pid) {
 
 void Kernel::teardown(Hal& hal, Process& p) {
   hal.charge(m_cfg.costs.process_exit);
-  destroy_tables(
+  if (m_hashed) {
+    for (uint64_t vpn : p.hashed_pages) {
+      Pte pte = m_hashed->unmap(hal, p.pcid, VirtAddr{vpn << kPageShift}, [&](Pfn f) { free_frame(hal, f); });
+      if (pte.present()) free_frame(hal, pte.pfn());
+    }
+    p.hashed_pages.clear();
+  } else {
+    destroy_tables(
       hal, p.root, static_cast<unsigned>(m_cfg.page_table_levels), [&](Pfn f) { free_frame(hal, f); },
       [&](Pfn f) { free_frame(hal, f); });
+  }
   // The PCID may be handed to another process later: drop its translations and walk-cache entries.
   hal.invalidate_pcid(p.pcid);
   p.alive = false;

@@ -11,6 +11,7 @@
 
 #include "firmware/hal/hal.hpp"
 #include "firmware/mm/buddy.hpp"
+#include "firmware/vm/hashed_table.hpp"
 #include "firmware/vm/vma.hpp"
 #include "models/common/config.hpp"
 #include "models/common/stats.hpp"
@@ -44,6 +45,9 @@ struct KernelConfig {
   Bytes reserved_low{1ull << 20};
   uint64_t page_descriptor_bytes = 64;
   KernelCosts costs;
+  // Not a key: the hardware's page-table organisation, discovered by the firmware at boot (from
+  // system.core.mmu.walker): 0 for radix tables, else the anchors of the hashed table to build.
+  uint64_t hash_buckets = 0;
 
   template <class V>
   void visit(V& v) {
@@ -110,8 +114,13 @@ class Kernel : public sc_core::sc_module {
   void kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t error_code, const std::string& reason);
   void teardown(Hal& hal, Process& p);
 
+  // Maps va's page for p (radix tables or the hashed table); false if a table frame could not be had.
+  bool map_user_page(Hal& hal, Process& p, VirtAddr va, Pfn frame, uint64_t flags);
+  static uint64_t hashed_reserve(const KernelConfig& cfg);
+
   KernelConfig m_cfg;
   BuddyAllocator m_buddy;
+  std::unique_ptr<HashedTable> m_hashed;  // format hashed only
   uint64_t m_reserved_frames = 0;
   std::vector<std::unique_ptr<Process>> m_procs;  // index = pid - 1
   std::vector<KillReport> m_kills;
@@ -143,6 +152,17 @@ class Kernel : public sc_core::sc_module {
                           [this] { return m_buddy.splits(); }};
   stats::Counter m_merges{m_frame_stats, "buddy_merges", "count", "Buddy block coalesces",
                           [this] { return m_buddy.merges(); }};
+  stats::Group m_hpt_stats{m_stats, "hashed_table"};
+  stats::Formula m_hpt_entries{m_hpt_stats, "entries", "count",
+                               "Translations in the hashed page table at the end of the run (format hashed)",
+                               [this] { return m_hashed ? static_cast<double>(m_hashed->entries()) : 0.0; }, true};
+  stats::Formula m_hpt_overflow{m_hpt_stats, "overflow_frames", "frames",
+                                "Frames holding overflow (collision-chain) entries at the end of the run",
+                                [this] { return m_hashed ? static_cast<double>(m_hashed->overflow_frames()) : 0.0; },
+                                true};
+  stats::Formula m_hpt_longest{m_hpt_stats, "longest_chain", "entries", "Longest collision chain built during the run",
+                               [this] { return m_hashed ? static_cast<double>(m_hashed->longest_chain()) : 0.0; },
+                               true};
 };
 
 }  // namespace vmsim::fw

@@ -1,6 +1,7 @@
 // Golden checker: independent functional page-table walk.
 #include "models/mmu/golden_checker.hpp"
 
+#include "models/common/hashed_pt.hpp"
 #include "models/common/units.hpp"
 
 #include <cstdio>
@@ -11,14 +12,40 @@ namespace {
 
 }  // namespace
 
-GoldenChecker::GoldenChecker(std::function<uint64_t(uint64_t)> read64, unsigned levels)
-    : m_read64(std::move(read64)), m_levels(levels) {}
+GoldenChecker::GoldenChecker(std::function<uint64_t(uint64_t)> read64, unsigned levels, uint64_t hash_buckets)
+    : m_read64(std::move(read64)), m_levels(levels), m_hash_buckets(hash_buckets) {}
 
-std::optional<GoldenTranslation> GoldenChecker::translate(uint64_t root, uint64_t va, std::string* trace) const {
+std::optional<GoldenTranslation> GoldenChecker::translate_hashed(uint64_t base, uint64_t va, uint16_t asid,
+                                                                 std::string* trace) const {
+  const uint64_t vpn = va >> 12;
+  const uint64_t want = hpt::make_tag(asid, vpn);
+  uint64_t entry = base + hpt::bucket_of(asid, vpn, m_hash_buckets) * 32;
+  for (unsigned n = 0; n < hpt::kMaxChain; ++n) {
+    const uint64_t tag = m_read64(entry);
+    const uint64_t pte = m_read64(entry + 8);
+    const uint64_t next = m_read64(entry + 16);
+    if (trace != nullptr) {
+      *trace += " [" + format_hex(entry) + "] tag=" + format_hex(tag) + " pte=" + format_hex(pte) +
+                " next=" + format_hex(next);
+    }
+    if (tag == want) {
+      if ((pte & 1) == 0 || ((pte >> 7) & 1)) return std::nullopt;  // not present, or PS (reserved here)
+      return GoldenTranslation{(pte & 0x000FFFFFFFFFF000ull) >> 12, (pte & 2) != 0, (pte & 4) != 0, (pte >> 63) != 0,
+                               1};
+    }
+    if (next == 0) return std::nullopt;
+    entry = next;
+  }
+  return std::nullopt;
+}
+
+std::optional<GoldenTranslation> GoldenChecker::translate(uint64_t root, uint64_t va, std::string* trace,
+                                                          uint16_t asid) const {
   constexpr uint64_t kAddrBits = 0x000FFFFFFFFFF000ull;
   unsigned top_bit = 12 + 9 * m_levels - 1;
   uint64_t upper = va >> top_bit;
   if (upper != 0 && upper != (~0ull >> top_bit)) return std::nullopt;  // non-canonical
+  if (m_hash_buckets != 0) return translate_hashed(root, va, asid, trace);
   uint64_t table = root & kAddrBits;
   bool w = true, u = true, nx = false;
   for (unsigned level = m_levels; level >= 1; --level) {
@@ -47,14 +74,14 @@ std::optional<GoldenTranslation> GoldenChecker::translate(uint64_t root, uint64_
 }
 
 std::string GoldenChecker::check(uint64_t root, uint64_t va, AccessKind kind, bool user_mode, bool mmu_fault,
-                                 uint64_t mmu_pfn, const char* source) const {
+                                 uint64_t mmu_pfn, const char* source, uint16_t asid) const {
   ++m_checks;
-  auto g = translate(root, va, nullptr);
+  auto g = translate(root, va, nullptr, asid);
   bool allowed = g && !(user_mode && !g->user) && !(kind == AccessKind::Write && !g->writable) &&
                  !(kind == AccessKind::Fetch && g->no_execute);
   if (mmu_fault ? !allowed : (g && g->pfn == mmu_pfn && allowed)) return "";  // consistent: the fast path
   std::string trace;
-  translate(root, va, &trace);
+  translate(root, va, &trace, asid);
   std::string what = std::string(to_string(kind)) + " of va " + format_hex(va) + " (root " + format_hex(root) + ")";
   if (mmu_fault) {
     return "golden checker: " + what + ": " + source + " raised a page fault but the page tables map it to pfn " +

@@ -23,18 +23,24 @@ struct GoldenTranslation {
 class GoldenChecker {
  public:
   // read64(pa) must return the 8 bytes at physical address pa without side effects or timing.
-  GoldenChecker(std::function<uint64_t(uint64_t)> read64, unsigned levels);
+  // hash_buckets != 0: the tables are one hashed page table (models/common/hashed_pt.hpp) of that many
+  // anchors at `root`, looked up with the address-space id `asid`.
+  GoldenChecker(std::function<uint64_t(uint64_t)> read64, unsigned levels, uint64_t hash_buckets = 0);
   // The translation the page tables under `root` give for va, or nullopt if va is unmapped.
-  std::optional<GoldenTranslation> translate(uint64_t root, uint64_t va, std::string* trace = nullptr) const;
+  std::optional<GoldenTranslation> translate(uint64_t root, uint64_t va, std::string* trace = nullptr,
+                                             uint16_t asid = 0) const;
   // Compares what the MMU answered with the tables. Returns "" if consistent, else a report.
   // mmu_fault: the MMU raised a fault; otherwise mmu_pfn/perms are what it used.
   std::string check(uint64_t root, uint64_t va, AccessKind kind, bool user_mode, bool mmu_fault, uint64_t mmu_pfn,
-                    const char* source) const;
+                    const char* source, uint16_t asid = 0) const;
   uint64_t checks() const { return m_checks; }
 
  private:
   std::function<uint64_t(uint64_t)> m_read64;
+  std::optional<GoldenTranslation> translate_hashed(uint64_t base, uint64_t va, uint16_t asid, std::string* trace) const;
+
   unsigned m_levels;
+  uint64_t m_hash_buckets;
   mutable uint64_t m_checks = 0;
 };
 

@@ -21,7 +21,8 @@ Mmu::Mmu(const sc_core::sc_module_name& name, const MmuConfig& cfg, sc_core::sc_
                [this] { return m_checker ? m_checker->checks() : 0; }) {
   if (golden_checker) {
     m_checker = std::make_unique<GoldenChecker>([this](uint64_t pa) { return m_walker.debug_read64(pa); },
-                                                static_cast<unsigned>(cfg.walker.levels));
+                                                static_cast<unsigned>(cfg.walker.levels),
+                                                cfg.walker.format == PageTableFormat::Hashed ? cfg.walker.hash_buckets : 0);
   }
   // impl: rtl arrays of the L1 data TLB answer through the Verilated RTL TLB (a child module).
   for (size_t i = 0; i < cfg.tlb.dtlb.size(); ++i) {
@@ -111,7 +112,8 @@ Translation Mmu::after_lookup(VirtAddr va, AccessKind kind, bool user, sc_core::
   } else {
     ++m_misses;
   }
-  WalkResult r = m_walker.walk(m_root, pcid(), WalkRequest{va, kind, user}, delay);
+  // The hashed table is looked up with the address-space id whether or not the TLB tags entries with it.
+  WalkResult r = m_walker.walk(m_root, m_walker.hashed() ? m_pcid : pcid(), WalkRequest{va, kind, user}, delay);
   if (r.fault) {
     ++m_faults;
     t.fault = true;
@@ -132,7 +134,7 @@ Translation Mmu::after_lookup(VirtAddr va, AccessKind kind, bool user, sc_core::
 }
 
 void Mmu::verify(VirtAddr va, AccessKind kind, bool user, bool fault, uint64_t pfn, const char* source) {
-  std::string report = m_checker->check(m_root.value(), va.value(), kind, user, fault, pfn, source);
+  std::string report = m_checker->check(m_root.value(), va.value(), kind, user, fault, pfn, source, m_pcid);
   if (!report.empty()) {
     throw SimulationError(std::string(name()) + " at " + sc_core::sc_time_stamp().to_string() + ": " + report);
   }

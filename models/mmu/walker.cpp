@@ -1,12 +1,16 @@
 // Hardware page walker shell.
 #include "models/mmu/walker.hpp"
 
+#include "models/mmu/hashed_walk.hpp"
+
 #include <stdexcept>
 
 namespace vmsim::mmu {
 
 void WalkerConfig::validate(const std::string& path) const {
   config::require(levels == 4 || levels == 5, path, "levels", std::to_string(levels), "must be 4 or 5");
+  config::require(hash_buckets >= 2 && hash_buckets <= (1ull << 26) && (hash_buckets & (hash_buckets - 1)) == 0, path,
+                  "hash_buckets", std::to_string(hash_buckets), "must be a power of two from 2 to 67108864");
   config::require(pwc.pml5e <= 4096 && pwc.pml4e <= 4096 && pwc.pdpte <= 4096 && pwc.pde <= 4096, path, "pwc",
                   "", "page-walk caches hold at most 4096 entries each");
 }
@@ -25,6 +29,11 @@ Walker::Walker(const sc_core::sc_module_name& name, const WalkerConfig& cfg, sc_
   m_trans.set_streaming_width(8);
   m_trans.set_byte_enable_ptr(nullptr);
   m_trans.set_dmi_allowed(false);
+  m_entry_trans.set_data_ptr(reinterpret_cast<unsigned char*>(m_entry.data()));
+  m_entry_trans.set_data_length(hpt::kEntryBytes);
+  m_entry_trans.set_streaming_width(hpt::kEntryBytes);
+  m_entry_trans.set_byte_enable_ptr(nullptr);
+  m_entry_trans.set_dmi_allowed(false);
   const uint64_t sizes[] = {cfg.pwc.pde, cfg.pwc.pdpte, cfg.pwc.pml4e, cfg.levels == 5 ? cfg.pwc.pml5e : 0};
   const char* names[] = {"pde_hits", "pdpte_hits", "pml4e_hits", "pml5e_hits"};
   for (unsigned i = 0; i < 4; ++i) {
@@ -34,22 +43,22 @@ Walker::Walker(const sc_core::sc_module_name& name, const WalkerConfig& cfg, sc_
   }
 }
 
-void Walker::transport(tlm::tlm_command cmd, PhysAddr pa, sc_core::sc_time& delay) {
-  m_trans.set_command(cmd);
-  m_trans.set_address(pa.value());
-  m_trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+void Walker::transport(tlm::tlm_generic_payload& t, tlm::tlm_command cmd, PhysAddr pa, sc_core::sc_time& delay) {
+  t.set_command(cmd);
+  t.set_address(pa.value());
+  t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   if (m_timed) {
     // Absolute times: in the AT mode the call waits and returns a smaller annotation.
     const sc_core::sc_time before = sc_core::sc_time_stamp() + delay;
-    mem->b_transport(m_trans, delay);
+    mem->b_transport(t, delay);
     m_fs_memory += (sc_core::sc_time_stamp() + delay - before).value();
   } else {
-    mem->transport_dbg(m_trans);
-    m_trans.set_response_status(tlm::TLM_OK_RESPONSE);
+    mem->transport_dbg(t);
+    t.set_response_status(tlm::TLM_OK_RESPONSE);
   }
-  if (!m_trans.is_response_ok()) {
+  if (!t.is_response_ok()) {
     throw std::runtime_error(std::string(name()) + ": PTE access at physical address " + std::to_string(pa.value()) +
-                             " failed: " + m_trans.get_response_string());
+                             " failed: " + t.get_response_string());
   }
 }
 
@@ -59,14 +68,14 @@ uint64_t Walker::read_pte(PhysAddr pa, sc_core::sc_time& delay) {
     delay += m_step;
     m_fs_steps += m_step.value();
   }
-  transport(tlm::TLM_READ_COMMAND, pa, delay);
+  transport(m_trans, tlm::TLM_READ_COMMAND, pa, delay);
   return m_buf;  // x86 and the host are both little-endian
 }
 
 void Walker::write_pte(PhysAddr pa, uint64_t value, sc_core::sc_time& delay) {
   ++m_ad_updates;
   m_buf = value;
-  transport(tlm::TLM_WRITE_COMMAND, pa, delay);
+  transport(m_trans, tlm::TLM_WRITE_COMMAND, pa, delay);
 }
 
 uint64_t Walker::debug_read64(uint64_t pa) {
@@ -91,8 +100,43 @@ void Walker::flush_all() {
   for (auto& c : m_pwc) c->flush_all();
 }
 
+void Walker::count_fault(const WalkResult& r) {
+  if (!r.fault) return;
+  ++m_faults;
+  if (r.pte_reads == 0) {
+    ++m_f_noncanonical;
+  } else if (r.error_code & pf_err::kReserved) {
+    ++m_f_reserved;
+  } else if (r.error_code & pf_err::kPresent) {
+    ++m_f_protection;
+  } else {
+    ++m_f_not_present;
+  }
+}
+
+WalkResult Walker::walk_hashed(PhysAddr base, uint16_t asid, const WalkRequest& req, sc_core::sc_time& delay) {
+  const sc_core::sc_time start = sc_core::sc_time_stamp() + delay;
+  HashedWalk w(base, m_cfg.hash_buckets, asid, static_cast<unsigned>(m_cfg.levels), req, m_cfg.ad_updates);
+  while (!w.done()) {
+    const PhysAddr addr = w.entry_address();
+    ++m_pte_reads;
+    if (m_timed) {
+      delay += m_step;
+      m_fs_steps += m_step.value();
+    }
+    transport(m_entry_trans, tlm::TLM_READ_COMMAND, addr, delay);
+    w.feed(m_entry);
+    if (w.has_ad_update()) write_pte(PhysAddr{addr.value() + hpt::kPteOffset}, w.ad_update(), delay);
+  }
+  const WalkResult& r = w.result();
+  count_fault(r);
+  if (m_timed) m_latency.sample(static_cast<uint64_t>((sc_core::sc_time_stamp() + delay - start) / m_core_period));
+  return r;
+}
+
 WalkResult Walker::walk(PhysAddr root, uint16_t pcid, const WalkRequest& req, sc_core::sc_time& delay) {
   ++m_walks;
+  if (hashed()) return walk_hashed(root, pcid, req, delay);
   const sc_core::sc_time start = sc_core::sc_time_stamp() + delay;  // absolute: AT transactions wait
   const unsigned levels = static_cast<unsigned>(m_cfg.levels);
   // Probe the page-walk caches, lowest level first: the deepest hit saves the most reads.
@@ -122,18 +166,7 @@ WalkResult Walker::walk(PhysAddr root, uint16_t pcid, const WalkRequest& req, sc
     if (!w.done() && lvl >= 2) m_pwc[lvl - 2]->insert(req.va, pcid, PhysAddr{pte.frame_addr()}, w.rights());
   }
   const WalkResult& r = w.result();
-  if (r.fault) {
-    ++m_faults;
-    if (r.pte_reads == 0) {
-      ++m_f_noncanonical;
-    } else if (r.error_code & pf_err::kReserved) {
-      ++m_f_reserved;
-    } else if (r.error_code & pf_err::kPresent) {
-      ++m_f_protection;
-    } else {
-      ++m_f_not_present;
-    }
-  }
+  count_fault(r);
   if (m_timed) m_latency.sample(static_cast<uint64_t>((sc_core::sc_time_stamp() + delay - start) / m_core_period));
   return r;
 }

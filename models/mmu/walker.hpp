@@ -34,7 +34,12 @@ struct PwcConfig {
   }
 };
 
+// Page-table organisation the walker reads.
+enum class PageTableFormat : uint8_t { Radix, Hashed };
+
 struct WalkerConfig {
+  PageTableFormat format = PageTableFormat::Radix;
+  uint64_t hash_buckets = 65536;
   uint64_t levels = 4;
   uint64_t step_latency = 1;  // core cycles per level, on top of the memory read
   bool ad_updates = true;
@@ -42,7 +47,16 @@ struct WalkerConfig {
 
   template <class V>
   void visit(V& v) {
-    v("levels", levels, "levels", "Paging levels: 4 (48-bit virtual addresses) or 5 (LA57, 57-bit)");
+    v("format", format, "",
+      "Page-table organisation: radix (x86-64 4- or 5-level tables per process) or hashed (one global hashed "
+      "page table keyed by PCID and virtual page, with collision chains; 4 KiB pages only; see "
+      "models/common/hashed_pt.hpp)");
+    v("hash_buckets", hash_buckets, "entries",
+      "format hashed: anchor entries of the hashed table (a power of two, 32 bytes each, reserved by the "
+      "firmware above firmware.reserved_low)");
+    v("levels", levels, "levels",
+      "Paging levels: 4 (48-bit virtual addresses) or 5 (LA57, 57-bit); with format hashed, the canonical "
+      "address width");
     v("step_latency", step_latency, "core cycles", "Walker cycles per level besides the PTE read itself");
     v("ad_updates", ad_updates, "",
       "Set Accessed in every entry used and Dirty in the leaf of a write, writing the entry back to memory");
@@ -58,8 +72,10 @@ class Walker : public sc_core::sc_module {
   Walker(const sc_core::sc_module_name& name, const WalkerConfig& cfg, sc_core::sc_time core_period, bool timed);
 
   // Walks the tables under root for req (PCID pcid tags page-walk-cache entries). In the timed mode every
-  // PTE read and write-back adds its latency to delay.
+  // PTE read and write-back adds its latency to delay. Format hashed: root is the table base and pcid
+  // the address-space id of the lookup.
   WalkResult walk(PhysAddr root, uint16_t pcid, const WalkRequest& req, sc_core::sc_time& delay);
+  bool hashed() const { return m_cfg.format == PageTableFormat::Hashed; }
   // Invalidations of the page-walk caches.
   void flush_pcid(uint16_t pcid);
   void flush_all();
@@ -70,7 +86,9 @@ class Walker : public sc_core::sc_module {
  private:
   uint64_t read_pte(PhysAddr pa, sc_core::sc_time& delay);
   void write_pte(PhysAddr pa, uint64_t value, sc_core::sc_time& delay);
-  void transport(tlm::tlm_command cmd, PhysAddr pa, sc_core::sc_time& delay);
+  void transport(tlm::tlm_generic_payload& t, tlm::tlm_command cmd, PhysAddr pa, sc_core::sc_time& delay);
+  WalkResult walk_hashed(PhysAddr base, uint16_t asid, const WalkRequest& req, sc_core::sc_time& delay);
+  void count_fault(const WalkResult& r);
 
   WalkerConfig m_cfg;
   sc_core::sc_time m_core_period;
@@ -80,6 +98,8 @@ class Walker : public sc_core::sc_module {
   tlm::tlm_generic_payload m_trans;
   tlm::tlm_generic_payload m_dbg_trans;  // golden-checker reads
   uint64_t m_buf = 0;
+  tlm::tlm_generic_payload m_entry_trans;  // 32-byte hashed-table entry reads
+  std::array<uint64_t, 4> m_entry{};
   uint64_t m_fs_pwc = 0;     // time attribution, femtoseconds: page-walk-cache probes
   uint64_t m_fs_steps = 0;   // walker cycles per level
   uint64_t m_fs_memory = 0;  // PTE reads and A/D write-backs in the memory system
@@ -115,3 +135,12 @@ class Walker : public sc_core::sc_module {
 };
 
 }  // namespace vmsim::mmu
+
+template <>
+struct vmsim::config::EnumNames<vmsim::mmu::PageTableFormat> {
+  static const std::vector<std::pair<vmsim::mmu::PageTableFormat, const char*>>& table() {
+    static const std::vector<std::pair<vmsim::mmu::PageTableFormat, const char*>> t = {
+        {vmsim::mmu::PageTableFormat::Radix, "radix"}, {vmsim::mmu::PageTableFormat::Hashed, "hashed"}};
+    return t;
+  }
+};

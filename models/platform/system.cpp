@@ -66,7 +66,10 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
   m_interconnect = std::make_unique<interconnect::NumaInterconnect>("interconnect", cfg.system.interconnect,
                                                                     cfg.sim.mode, ranges, cfg.system.sockets);
   for (auto& node : m_nodes) m_interconnect->out.bind(node->in);
-  m_kernel = std::make_unique<fw::Kernel>("os", cfg.firmware, cfg.system.memory.total_bytes());
+  fw::KernelConfig kcfg = cfg.firmware;
+  const mmu::WalkerConfig& walker = cfg.system.core.mmu.walker;
+  kcfg.hash_buckets = walker.format == mmu::PageTableFormat::Hashed ? walker.hash_buckets : 0;
+  m_kernel = std::make_unique<fw::Kernel>("os", kcfg, cfg.system.memory.total_bytes());
   for (uint64_t i = 0; i < cfg.system.cores; ++i) {
     std::string n = "core" + std::to_string(i);
     m_cores.push_back(std::make_unique<cpu::Core>(n.c_str(), static_cast<CoreId>(i), cfg.system.core, cfg.sim.mode,

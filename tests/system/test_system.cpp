@@ -260,6 +260,47 @@ TEST_F(System, LatencyBreakdownAddsUpToTranslationAndAccessTime) {
   }
 }
 
+// The hashed page table runs the same workload as radix tables with the golden checker on (with PCID on
+// and off, 4 and 5 levels): same accesses and faults, every frame back at the end, and no upper-level
+// reads: a walk reads its chain only.
+TEST_F(System, HashedPageTableRunsTheSameWorkloadAsRadix) {
+  std::string cfg = write("small.yaml", kSmall);
+  ASSERT_EQ(vmsim("run " + cfg + " -q --out " + m_dir + "/radix").code, 0);
+  nlohmann::json radix = stats(m_dir + "/radix");
+  const std::string hashed = " --set system.core.mmu.walker.format=hashed --set system.core.mmu.walker.hash_buckets=";
+  struct Case {
+    const char* name;
+    std::string extra;
+  } cases[] = {{"h64", hashed + "64"},
+               {"h64k", hashed + "65536"},
+               {"nopcid", hashed + "256 --set system.core.mmu.pcid=false"},
+               {"la57", hashed + "256 --set system.core.mmu.walker.levels=5 --set firmware.page_table_levels=5"}};
+  for (const Case& c : cases) {
+    Result r = vmsim("run " + cfg + " -q" + c.extra + " --out " + m_dir + "/" + c.name);
+    ASSERT_EQ(r.code, 0) << c.name << ": " << r.err;
+    nlohmann::json j = stats(m_dir + "/" + c.name);
+    for (const char* k : {"accesses", "page_faults", "tlb_misses"}) {
+      EXPECT_EQ(j["summary"][k], radix["summary"][k]) << c.name << " " << k;
+    }
+    expect_frames_conserved(j);
+    EXPECT_GT(stat(j, "system.core0.mmu.checker_checks"), 0u);
+    EXPECT_EQ(stat(j, "system.os.hashed_table.entries"), 0u) << "every entry removed at exit";
+    EXPECT_EQ(stat(j, "system.core0.mmu.walker.pwc.pde_hits"), 0u) << "no page-walk caches in hashed mode";
+  }
+  // 64 anchors for ~2600 pages: long chains, more reads per walk than 65536 anchors.
+  nlohmann::json small = stats(m_dir + "/h64"), big = stats(m_dir + "/h64k");
+  EXPECT_GT(stat(small, "system.os.hashed_table.longest_chain"), 30u);
+  EXPECT_LE(stat(big, "system.os.hashed_table.longest_chain"), 4u);
+  EXPECT_GT(statd(small, "system.core1.mmu.walker.pte_reads_per_walk"),
+            5 * statd(big, "system.core1.mmu.walker.pte_reads_per_walk"));
+  EXPECT_GT(stat(small, "system.os.hashed_table.overflow_frames") + stat(small, "system.os.frames.table_allocated"), 0u);
+  // A table size that is not a power of two is a config error naming the key.
+  Result bad = vmsim("run " + cfg + " -q" + hashed + "1000 --out " + m_dir + "/bad");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("system.core.mmu.walker.hash_buckets"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("1000"), std::string::npos) << bad.err;
+}
+
 TEST_F(System, TwoSocketPresetRunsRemoteTrafficSlowerThanLocal) {
   for (const char* mode : {"lt", "at"}) {
     const std::string out = m_dir + "/" + mode;
