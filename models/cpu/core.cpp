@@ -32,7 +32,7 @@ Core::Core(const sc_core::sc_module_name& name, CoreId id, const CoreConfig& cfg
       m_control(control),
       m_period(period_of(cfg)),
       m_period_fs(cfg.frequency.period_fs()),
-      m_mmu("mmu", cfg.mmu, period_of(cfg), mode != SimMode::Functional, golden_checker),
+      m_mmu("mmu", cfg.mmu, period_of(cfg), mode != SimMode::Functional, golden_checker, mode == SimMode::At),
       m_buf(kPageSize),
       m_zero_page(kPageSize, 0),
       m_dmi(kDmiSlots) {

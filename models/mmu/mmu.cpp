@@ -9,12 +9,13 @@
 namespace vmsim::mmu {
 
 Mmu::Mmu(const sc_core::sc_module_name& name, const MmuConfig& cfg, sc_core::sc_time core_period, bool timed,
-         bool golden_checker)
+         bool golden_checker, bool waits)
     : sc_core::sc_module(name),
       m_tlb(cfg.tlb, "system.core.mmu.tlb"),
-      m_walker("walker", cfg.walker, core_period, timed),
+      m_walker("walker", cfg.walker, core_period, timed, waits),
       m_period(core_period),
       m_timed(timed),
+      m_waits(waits),
       m_pcid_enabled(cfg.pcid),
       m_ad(cfg.walker.ad_updates),
       m_checks(m_stats, "checker_checks", "count", "Translations verified by the golden checker",
@@ -113,8 +114,37 @@ Translation Mmu::after_lookup(VirtAddr va, AccessKind kind, bool user, sc_core::
     ++m_misses;
   }
   // The hashed table is looked up with the address-space id whether or not the TLB tags entries with it.
-  WalkResult r = m_walker.walk(m_root, m_walker.hashed() ? m_pcid : pcid(), WalkRequest{va, kind, user}, delay);
+  const uint16_t asid = m_walker.hashed() ? m_pcid : pcid();
+  const uint64_t vpn = va.value() >> kPageShift;
+  // Waiting in SystemC time keeps the request's absolute time: it resumes at the later of its own
+  // time and the end of the wait.
+  auto resume_at = [&delay](const sc_core::sc_time& target) {
+    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    delay = target > now ? target - now : sc_core::SC_ZERO_TIME;
+  };
+  if (m_waits && l.level == TlbHitLevel::Miss) {
+    if (Walker::Slot* busy = m_walker.in_flight(vpn, asid)) {
+      // Miss merging: this page is being walked; wait for that walk and take what it filled.
+      const sc_core::sc_time target = sc_core::sc_time_stamp() + delay;
+      sc_core::wait(busy->done);
+      resume_at(target);
+      const TlbArrayEntry* e = m_tlb.probe(va, pcid(), kind);
+      if (e != nullptr && !((user && !e->user) || (kind == AccessKind::Write && !e->writable) ||
+                            (kind == AccessKind::Fetch && e->no_execute) || (m_ad && kind == AccessKind::Write && !e->dirty))) {
+        ++m_merged;
+        t.pa = e->translate(va);
+        if (m_checker) verify(va, kind, user, false, t.pa.value() >> kPageShift, "a merged walk");
+        return t;
+      }
+      // The walk faulted, or its entry does not serve this access: walk on our own.
+    }
+  }
+  const sc_core::sc_time before_acquire = sc_core::sc_time_stamp() + delay;
+  Walker::Slot& slot = m_walker.acquire(vpn, asid);
+  if (m_waits) resume_at(before_acquire);
+  WalkResult r = m_walker.walk(slot, m_root, asid, WalkRequest{va, kind, user}, delay);
   if (r.fault) {
+    m_walker.release(slot);
     ++m_faults;
     t.fault = true;
     t.error_code = r.error_code;
@@ -128,6 +158,7 @@ Translation Mmu::after_lookup(VirtAddr va, AccessKind kind, bool user, sc_core::
   e.global = r.global;
   e.dirty = r.dirty;
   m_tlb.fill(va, kind, e);
+  m_walker.release(slot);
   t.pa = PhysAddr{(r.pfn.value() << kPageShift) | page_offset(va)};
   if (m_checker) verify(va, kind, user, false, r.pfn.value(), "the walker");
   return t;

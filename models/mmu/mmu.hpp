@@ -42,8 +42,10 @@ struct Translation {
 
 class Mmu : public sc_core::sc_module {
  public:
+  // waits: the at mode (memory transactions wait in SystemC time): several translations of one core
+  // may be in flight, with up to walker.max_walks walks and misses merged per page.
   Mmu(const sc_core::sc_module_name& name, const MmuConfig& cfg, sc_core::sc_time core_period, bool timed,
-      bool golden_checker);
+      bool golden_checker, bool waits = false);
 
   // Translates va for an access; adds TLB, page-walk-cache and walk time to delay (timed mode). Throws
   // SimulationError if the golden checker is on and disagrees.
@@ -96,6 +98,7 @@ class Mmu : public sc_core::sc_module {
   Walker m_walker;
   sc_core::sc_time m_period;
   bool m_timed;
+  bool m_waits;
   bool m_pcid_enabled;
   bool m_ad;
   PhysAddr m_root{0};
@@ -112,6 +115,9 @@ class Mmu : public sc_core::sc_module {
   stats::Scalar m_misses{m_tlb_stats, "misses", "count", "Translations that missed every TLB level (each walks)"};
   stats::Scalar m_dirty_walks{m_tlb_stats, "dirty_walks", "count",
                               "TLB hits by writes through an entry whose Dirty bit was clear: they walk to set it"};
+  stats::Scalar m_merged{m_tlb_stats, "merged_misses", "count",
+                          "Misses that waited for a walk of the same page already in flight and took its result "
+                          "(at mode): walks = misses - merged_misses + dirty_walks"};
   stats::Scalar m_perm_faults{m_tlb_stats, "permission_faults", "count",
                               "TLB hits whose cached permissions forbid the access (fault without a walk)"};
   stats::Scalar m_flushes{m_tlb_stats, "root_switch_flushes", "count", "Root-table writes that flushed the TLBs"};

@@ -433,6 +433,15 @@ TlbLookup TlbHierarchy::lookup_l2(VirtAddr va, Pcid pcid, AccessKind kind, uint6
   return r;
 }
 
+const TlbArrayEntry* TlbHierarchy::probe(VirtAddr va, Pcid pcid, AccessKind kind) const {
+  for (const TlbLevel* level : {kind == AccessKind::Fetch ? &m_itlb : &m_dtlb, &m_stlb}) {
+    for (size_t i = 0; i < level->num_arrays(); ++i) {
+      if (TlbHit h = level->array(i).peek(va, pcid)) return h.entry;
+    }
+  }
+  return nullptr;
+}
+
 TlbHierarchyFill TlbHierarchy::fill(VirtAddr va, AccessKind kind, const TlbArrayEntry& e) {
   if (!e.covers(va)) throw std::invalid_argument("TlbHierarchy::fill: va outside the entry");
   TlbHierarchyFill f;

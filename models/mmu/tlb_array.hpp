@@ -474,6 +474,8 @@ class TlbHierarchy {
   // After a walk for (va, kind): inserts e into the access's L1 and into the STLB (each may splinter, or
   // skip e if it holds no size <= e.size). Requires e.covers(va); throws std::invalid_argument otherwise.
   TlbHierarchyFill fill(VirtAddr va, AccessKind kind, const TlbArrayEntry& e);
+  // The entry the L1 of kind, else the L2, holds for va: no counters, no replacement update.
+  const TlbArrayEntry* probe(VirtAddr va, Pcid pcid, AccessKind kind) const;
 
   // Each returns the entries removed over all levels.
   uint64_t invlpg(VirtAddr va, Pcid pcid);

@@ -3,6 +3,7 @@
 
 #include "models/mmu/hashed_walk.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace vmsim::mmu {
@@ -11,29 +12,37 @@ void WalkerConfig::validate(const std::string& path) const {
   config::require(levels == 4 || levels == 5, path, "levels", std::to_string(levels), "must be 4 or 5");
   config::require(hash_buckets >= 2 && hash_buckets <= (1ull << 26) && (hash_buckets & (hash_buckets - 1)) == 0, path,
                   "hash_buckets", std::to_string(hash_buckets), "must be a power of two from 2 to 67108864");
+  config::require(max_walks >= 1 && max_walks <= 16, path, "max_walks", std::to_string(max_walks),
+                  "must be between 1 and 16");
   config::require(pwc.pml5e <= 4096 && pwc.pml4e <= 4096 && pwc.pdpte <= 4096 && pwc.pde <= 4096, path, "pwc",
                   "", "page-walk caches hold at most 4096 entries each");
 }
 
-Walker::Walker(const sc_core::sc_module_name& name, const WalkerConfig& cfg, sc_core::sc_time core_period, bool timed)
+Walker::Walker(const sc_core::sc_module_name& name, const WalkerConfig& cfg, sc_core::sc_time core_period, bool timed,
+               bool waits)
     : sc_core::sc_module(name),
       mem("mem"),
       m_cfg(cfg),
       m_core_period(core_period),
       m_timed(timed),
+      m_waits(waits),
       m_period_fs(static_cast<uint64_t>(core_period.value())) {
   m_step = core_period * static_cast<double>(cfg.step_latency);
   m_pwc_time = core_period * static_cast<double>(cfg.pwc.latency);
-  m_trans.set_data_ptr(reinterpret_cast<unsigned char*>(&m_buf));
-  m_trans.set_data_length(8);
-  m_trans.set_streaming_width(8);
-  m_trans.set_byte_enable_ptr(nullptr);
-  m_trans.set_dmi_allowed(false);
-  m_entry_trans.set_data_ptr(reinterpret_cast<unsigned char*>(m_entry.data()));
-  m_entry_trans.set_data_length(hpt::kEntryBytes);
-  m_entry_trans.set_streaming_width(hpt::kEntryBytes);
-  m_entry_trans.set_byte_enable_ptr(nullptr);
-  m_entry_trans.set_dmi_allowed(false);
+  for (uint64_t i = 0; i < (waits ? cfg.max_walks : 1); ++i) {
+    m_slots.push_back(std::make_unique<Slot>());
+    Slot& sl = *m_slots.back();
+    sl.trans.set_data_ptr(reinterpret_cast<unsigned char*>(&sl.buf));
+    sl.trans.set_data_length(8);
+    sl.trans.set_streaming_width(8);
+    sl.entry_trans.set_data_ptr(reinterpret_cast<unsigned char*>(sl.entry.data()));
+    sl.entry_trans.set_data_length(hpt::kEntryBytes);
+    sl.entry_trans.set_streaming_width(hpt::kEntryBytes);
+    for (tlm::tlm_generic_payload* t : {&sl.trans, &sl.entry_trans}) {
+      t->set_byte_enable_ptr(nullptr);
+      t->set_dmi_allowed(false);
+    }
+  }
   const uint64_t sizes[] = {cfg.pwc.pde, cfg.pwc.pdpte, cfg.pwc.pml4e, cfg.levels == 5 ? cfg.pwc.pml5e : 0};
   const char* names[] = {"pde_hits", "pdpte_hits", "pml4e_hits", "pml5e_hits"};
   for (unsigned i = 0; i < 4; ++i) {
@@ -62,20 +71,57 @@ void Walker::transport(tlm::tlm_generic_payload& t, tlm::tlm_command cmd, PhysAd
   }
 }
 
-uint64_t Walker::read_pte(PhysAddr pa, sc_core::sc_time& delay) {
+uint64_t Walker::read_pte(Slot& s, PhysAddr pa, sc_core::sc_time& delay) {
   ++m_pte_reads;
   if (m_timed) {
     delay += m_step;
     m_fs_steps += m_step.value();
   }
-  transport(m_trans, tlm::TLM_READ_COMMAND, pa, delay);
-  return m_buf;  // x86 and the host are both little-endian
+  transport(s.trans, tlm::TLM_READ_COMMAND, pa, delay);
+  return s.buf;  // x86 and the host are both little-endian
 }
 
-void Walker::write_pte(PhysAddr pa, uint64_t value, sc_core::sc_time& delay) {
+void Walker::write_pte(Slot& s, PhysAddr pa, uint64_t value, sc_core::sc_time& delay) {
   ++m_ad_updates;
-  m_buf = value;
-  transport(m_trans, tlm::TLM_WRITE_COMMAND, pa, delay);
+  s.buf = value;
+  transport(s.trans, tlm::TLM_WRITE_COMMAND, pa, delay);
+}
+
+Walker::Slot* Walker::in_flight(uint64_t vpn, uint16_t asid) {
+  for (auto& s : m_slots) {
+    if (s->busy && s->vpn == vpn && s->asid == asid) return s.get();
+  }
+  return nullptr;
+}
+
+Walker::Slot& Walker::acquire(uint64_t vpn, uint16_t asid) {
+  for (bool waited = false;; waited = true) {
+    for (auto& s : m_slots) {
+      if (s->busy) continue;
+      s->busy = true;
+      s->vpn = vpn;
+      s->asid = asid;
+      m_peak_value = std::max(m_peak_value, ++m_busy);
+      if (waited) ++m_slot_waits;
+      return *s;
+    }
+    if (!m_waits) throw std::logic_error(std::string(name()) + ": a second walk started while one is in flight");
+    sc_core::wait(m_slot_freed);
+  }
+}
+
+void Walker::release(Slot& s) {
+  s.busy = false;
+  --m_busy;
+  s.done.notify(sc_core::SC_ZERO_TIME);
+  m_slot_freed.notify(sc_core::SC_ZERO_TIME);
+}
+
+WalkResult Walker::walk(PhysAddr root, uint16_t pcid, const WalkRequest& req, sc_core::sc_time& delay) {
+  Slot& s = acquire(req.va.value() >> kPageShift, pcid);
+  WalkResult r = walk(s, root, pcid, req, delay);
+  release(s);
+  return r;
 }
 
 uint64_t Walker::debug_read64(uint64_t pa) {
@@ -114,7 +160,8 @@ void Walker::count_fault(const WalkResult& r) {
   }
 }
 
-WalkResult Walker::walk_hashed(PhysAddr base, uint16_t asid, const WalkRequest& req, sc_core::sc_time& delay) {
+WalkResult Walker::walk_hashed(Slot& s, PhysAddr base, uint16_t asid, const WalkRequest& req,
+                               sc_core::sc_time& delay) {
   const sc_core::sc_time start = sc_core::sc_time_stamp() + delay;
   HashedWalk w(base, m_cfg.hash_buckets, asid, static_cast<unsigned>(m_cfg.levels), req, m_cfg.ad_updates);
   while (!w.done()) {
@@ -124,9 +171,9 @@ WalkResult Walker::walk_hashed(PhysAddr base, uint16_t asid, const WalkRequest& 
       delay += m_step;
       m_fs_steps += m_step.value();
     }
-    transport(m_entry_trans, tlm::TLM_READ_COMMAND, addr, delay);
-    w.feed(m_entry);
-    if (w.has_ad_update()) write_pte(PhysAddr{addr.value() + hpt::kPteOffset}, w.ad_update(), delay);
+    transport(s.entry_trans, tlm::TLM_READ_COMMAND, addr, delay);
+    w.feed(s.entry);
+    if (w.has_ad_update()) write_pte(s, PhysAddr{addr.value() + hpt::kPteOffset}, w.ad_update(), delay);
   }
   const WalkResult& r = w.result();
   count_fault(r);
@@ -134,9 +181,9 @@ WalkResult Walker::walk_hashed(PhysAddr base, uint16_t asid, const WalkRequest& 
   return r;
 }
 
-WalkResult Walker::walk(PhysAddr root, uint16_t pcid, const WalkRequest& req, sc_core::sc_time& delay) {
+WalkResult Walker::walk(Slot& slot, PhysAddr root, uint16_t pcid, const WalkRequest& req, sc_core::sc_time& delay) {
   ++m_walks;
-  if (hashed()) return walk_hashed(root, pcid, req, delay);
+  if (hashed()) return walk_hashed(slot, root, pcid, req, delay);
   const sc_core::sc_time start = sc_core::sc_time_stamp() + delay;  // absolute: AT transactions wait
   const unsigned levels = static_cast<unsigned>(m_cfg.levels);
   // Probe the page-walk caches, lowest level first: the deepest hit saves the most reads.
@@ -159,9 +206,9 @@ WalkResult Walker::walk(PhysAddr root, uint16_t pcid, const WalkRequest& req, sc
   while (!w.done()) {
     PhysAddr addr = w.pte_address();
     unsigned lvl = w.level();
-    Pte pte{read_pte(addr, delay)};
+    Pte pte{read_pte(slot, addr, delay)};
     w.feed(pte);
-    if (w.has_ad_update()) write_pte(addr, w.ad_update(), delay);
+    if (w.has_ad_update()) write_pte(slot, addr, w.ad_update(), delay);
     // A present non-leaf entry: remember it (the walk continues in the table it points to).
     if (!w.done() && lvl >= 2) m_pwc[lvl - 2]->insert(req.va, pcid, PhysAddr{pte.frame_addr()}, w.rights());
   }

@@ -42,6 +42,7 @@ struct WalkerConfig {
   uint64_t hash_buckets = 65536;
   uint64_t levels = 4;
   uint64_t step_latency = 1;  // core cycles per level, on top of the memory read
+  uint64_t max_walks = 2;
   bool ad_updates = true;
   PwcConfig pwc;
 
@@ -58,6 +59,9 @@ struct WalkerConfig {
       "Paging levels: 4 (48-bit virtual addresses) or 5 (LA57, 57-bit); with format hashed, the canonical "
       "address width");
     v("step_latency", step_latency, "core cycles", "Walker cycles per level besides the PTE read itself");
+    v("max_walks", max_walks, "walks",
+      "Walks in flight at once (at mode, with system.core.outstanding > 1); a miss finding them all busy "
+      "waits, a miss to a page already being walked waits for that walk instead of starting another");
     v("ad_updates", ad_updates, "",
       "Set Accessed in every entry used and Dirty in the leaf of a write, writing the entry back to memory");
     v.section("pwc", pwc, "Page-walk caches (paging-structure caches) for the upper levels");
@@ -69,11 +73,33 @@ class Walker : public sc_core::sc_module {
  public:
   tlm_utils::simple_initiator_socket<Walker> mem;
 
-  Walker(const sc_core::sc_module_name& name, const WalkerConfig& cfg, sc_core::sc_time core_period, bool timed);
+  // waits: the at mode, where memory transactions wait in SystemC time, so several walks can be in
+  // flight (from several threads of the core) and a walk can wait for a free walker.
+  Walker(const sc_core::sc_module_name& name, const WalkerConfig& cfg, sc_core::sc_time core_period, bool timed,
+         bool waits = false);
 
-  // Walks the tables under root for req (PCID pcid tags page-walk-cache entries). In the timed mode every
-  // PTE read and write-back adds its latency to delay. Format hashed: root is the table base and pcid
-  // the address-space id of the lookup.
+  // One walk in flight: its own transactions and the page it walks.
+  struct Slot {
+    tlm::tlm_generic_payload trans;        // 8-byte PTE reads and write-backs
+    uint64_t buf = 0;
+    tlm::tlm_generic_payload entry_trans;  // hashed format: 32-byte entries
+    std::array<uint64_t, 4> entry{};
+    bool busy = false;
+    uint64_t vpn = 0;  // 4 KiB virtual page being walked
+    uint16_t asid = 0;
+    sc_core::sc_event done;  // notified by release()
+  };
+  // The walk in flight for (vpn, asid), or nullptr.
+  Slot* in_flight(uint64_t vpn, uint16_t asid);
+  // A free walker for (vpn, asid); in the at mode waits for one when all max_walks are busy.
+  Slot& acquire(uint64_t vpn, uint16_t asid);
+  // Ends the walk (after its result was used, e.g. filled into the TLB): wakes merged misses.
+  void release(Slot& s);
+  // Walks the tables under root for req (PCID pcid tags page-walk-cache entries) on an acquired slot.
+  // In the timed mode every PTE read and write-back adds its latency to delay. Format hashed: root is
+  // the table base and pcid the address-space id of the lookup.
+  WalkResult walk(Slot& slot, PhysAddr root, uint16_t pcid, const WalkRequest& req, sc_core::sc_time& delay);
+  // acquire + walk + release.
   WalkResult walk(PhysAddr root, uint16_t pcid, const WalkRequest& req, sc_core::sc_time& delay);
   bool hashed() const { return m_cfg.format == PageTableFormat::Hashed; }
   // Invalidations of the page-walk caches.
@@ -84,10 +110,10 @@ class Walker : public sc_core::sc_module {
   unsigned levels() const { return static_cast<unsigned>(m_cfg.levels); }
 
  private:
-  uint64_t read_pte(PhysAddr pa, sc_core::sc_time& delay);
-  void write_pte(PhysAddr pa, uint64_t value, sc_core::sc_time& delay);
+  uint64_t read_pte(Slot& s, PhysAddr pa, sc_core::sc_time& delay);
+  void write_pte(Slot& s, PhysAddr pa, uint64_t value, sc_core::sc_time& delay);
   void transport(tlm::tlm_generic_payload& t, tlm::tlm_command cmd, PhysAddr pa, sc_core::sc_time& delay);
-  WalkResult walk_hashed(PhysAddr base, uint16_t asid, const WalkRequest& req, sc_core::sc_time& delay);
+  WalkResult walk_hashed(Slot& s, PhysAddr base, uint16_t asid, const WalkRequest& req, sc_core::sc_time& delay);
   void count_fault(const WalkResult& r);
 
   WalkerConfig m_cfg;
@@ -95,11 +121,11 @@ class Walker : public sc_core::sc_module {
   sc_core::sc_time m_step;
   sc_core::sc_time m_pwc_time;
   bool m_timed;
-  tlm::tlm_generic_payload m_trans;
+  bool m_waits;
+  std::vector<std::unique_ptr<Slot>> m_slots;
+  sc_core::sc_event m_slot_freed;
+  uint64_t m_busy = 0;
   tlm::tlm_generic_payload m_dbg_trans;  // golden-checker reads
-  uint64_t m_buf = 0;
-  tlm::tlm_generic_payload m_entry_trans;  // 32-byte hashed-table entry reads
-  std::array<uint64_t, 4> m_entry{};
   uint64_t m_fs_pwc = 0;     // time attribution, femtoseconds: page-walk-cache probes
   uint64_t m_fs_steps = 0;   // walker cycles per level
   uint64_t m_fs_memory = 0;  // PTE reads and A/D write-backs in the memory system
@@ -110,6 +136,10 @@ class Walker : public sc_core::sc_module {
   stats::Scalar m_walks{m_stats, "walks", "count", "Page walks started"};
   stats::Scalar m_pte_reads{m_stats, "pte_reads", "count", "PTE reads issued to memory"};
   stats::Scalar m_ad_updates{m_stats, "ad_updates", "count", "Entries written back to set Accessed or Dirty"};
+  uint64_t m_peak_value = 0;
+  stats::Formula m_peak{m_stats, "peak_in_flight", "walks", "Most walks in flight at once over the whole run",
+                        [this] { return static_cast<double>(m_peak_value); }, true};
+  stats::Scalar m_slot_waits{m_stats, "busy_waits", "count", "Walks that waited for a free walker (all max_walks busy)"};
   stats::Scalar m_faults{m_stats, "faults", "count", "Walks that ended in a page fault"};
   stats::Group m_fault_stats{m_stats, "fault"};
   stats::Scalar m_f_not_present{m_fault_stats, "not_present", "count", "Walks that found a non-present entry"};

@@ -4,6 +4,11 @@
 #include <gtest/gtest.h>
 
 #include "models/common/hashed_pt.hpp"
+#include <tlm_utils/simple_target_socket.h>
+
+#include <array>
+
+#include "models/common/stats.hpp"
 #include "models/mmu/mmu.hpp"
 #include "tests/model/recording_memory.hpp"
 
@@ -104,14 +109,110 @@ struct HashedBench : sc_core::sc_module {
   }
 };
 
+// Several walks in flight (at mode: the memory waits in SystemC time): four requesters share one MMU
+// with max_walks = 2. A (t=0) and B (t=1) miss on the same page: B waits for A's walk and takes its
+// result. C (t=2) walks another page on the second walker. D (t=3) finds both walkers busy and waits
+// for one; it then resumes from the page-walk caches A and C filled.
+struct WaitingMemory : sc_core::sc_module {
+  tlm_utils::simple_target_socket<WaitingMemory> in{"in"};
+  std::vector<test::Arrival> log;
+  mem::SparseStore store;
+  explicit WaitingMemory(const sc_core::sc_module_name& n) : sc_core::sc_module(n) {
+    in.register_b_transport(this, &WaitingMemory::b_transport);
+    in.register_transport_dbg(this, &WaitingMemory::transport_dbg);
+  }
+  void b_transport(tlm::tlm_generic_payload& t, sc_time& delay) {
+    log.push_back({t.get_address(), sc_core::sc_time_stamp() + delay, t.is_write()});
+    wait(delay + sc_time(50, SC_NS));
+    delay = sc_core::SC_ZERO_TIME;
+    transport_dbg(t);
+  }
+  unsigned transport_dbg(tlm::tlm_generic_payload& t) {
+    if (t.is_read()) store.read(PhysAddr{t.get_address()}, t.get_data_ptr(), t.get_data_length());
+    if (t.is_write()) store.write(PhysAddr{t.get_address()}, t.get_data_ptr(), t.get_data_length());
+    t.set_response_status(tlm::TLM_OK_RESPONSE);
+    return t.get_data_length();
+  }
+};
+
+struct ConcurrentBench : sc_core::sc_module {
+  WaitingMemory mem{"mem"};
+  mmu::Mmu mmu;
+  std::array<sc_time, 4> end{};
+  std::array<mmu::Translation, 4> result{};
+  static mmu::MmuConfig cfg() {
+    mmu::MmuConfig c = config(false);
+    c.walker.max_walks = 2;
+    return c;
+  }
+  explicit ConcurrentBench(const sc_core::sc_module_name& n)
+      : sc_core::sc_module(n), mmu("mmu", cfg(), sc_time(1, SC_NS), true, true, true) {
+    mmu.walker().mem.bind(mem.in);
+    constexpr uint64_t kT = pte_bit::kPresent | pte_bit::kWritable | pte_bit::kUser;
+    auto poke = [&](uint64_t pa, uint64_t v) { mem.store.write(PhysAddr{pa}, reinterpret_cast<uint8_t*>(&v), 8); };
+    for (uint64_t va : {0x40201000ull, 0x40202000ull, 0x40203000ull}) {
+      VirtAddr v{va};
+      poke(0x1000 + 8 * pt_index(v, 4), Pte::make(Pfn{2}, kT).raw());
+      poke(0x2000 + 8 * pt_index(v, 3), Pte::make(Pfn{3}, kT).raw());
+      poke(0x3000 + 8 * pt_index(v, 2), Pte::make(Pfn{4}, kT).raw());
+      poke(0x4000 + 8 * pt_index(v, 1), Pte::make(Pfn{0x90 + ((va >> 12) & 0xF)}, kT).raw());
+    }
+    mmu.set_root(PhysAddr{0x1000}, 0);
+    for (int i = 0; i < 4; ++i) {
+      sc_core::sc_spawn([this, i] { requester(i); }, ("req" + std::to_string(i)).c_str());
+    }
+  }
+  void requester(int i) {
+    const uint64_t va[] = {0x40201010, 0x40201020, 0x40202000, 0x40203000};
+    wait(sc_time(i, SC_NS));
+    sc_time d = sc_core::SC_ZERO_TIME;
+    result[i] = mmu.translate(VirtAddr{va[i]}, AccessKind::Read, true, d);
+    end[i] = sc_core::sc_time_stamp() + d;
+  }
+};
+
+void check_concurrent(const ConcurrentBench& b) {
+  for (int i = 0; i < 4; ++i) EXPECT_FALSE(b.result[i].fault) << i;
+  EXPECT_EQ(b.result[0].pa, PhysAddr{0x91010});
+  EXPECT_EQ(b.result[1].pa, PhysAddr{0x91020});
+  EXPECT_EQ(b.result[2].pa, PhysAddr{0x92000});
+  EXPECT_EQ(b.result[3].pa, PhysAddr{0x93000});
+  // A: lookups 5, probe 1, four reads one step + 50 apart: 7, 58, 109, 160 -> 210.
+  EXPECT_EQ(b.end[0], sc_time(210, SC_NS));
+  // B merged into A's walk: done when A's walk is, no reads of its own.
+  EXPECT_EQ(b.end[1], sc_time(210, SC_NS));
+  // C on the second walker from t=2: reads at 9, 60, 111, 162 -> 212.
+  EXPECT_EQ(b.end[2], sc_time(212, SC_NS));
+  // D waited for a walker until 210, probed the caches (PDE hit) and read the PT entry at 212 -> 262.
+  EXPECT_EQ(b.end[3], sc_time(262, SC_NS));
+  ASSERT_EQ(b.mem.log.size(), 9u) << "4 reads for A, 4 for C, 1 for D; none for B";
+  EXPECT_EQ(b.mem.log[8].time, sc_time(212, SC_NS));
+  EXPECT_EQ(b.mem.log[8].address, 0x4000u + 8 * 3);
+}
+
 void check_hashed(const HashedBench& b);
 
 TEST(WalkerTiming, PteReadsAtExpectedTimesAndPageWalkCacheHits) {
   Bench b("timing", false);
   Bench a("ad", true);
   HashedBench h("hashed");
+  ConcurrentBench c("concurrent");
   sc_core::sc_start();
   check_hashed(h);
+  check_concurrent(c);
+  // Statistics of the concurrent bench: one merge, one wait for a walker, two walks at once.
+  auto value = [](const std::string& name) {
+    for (const stats::Record& r : stats::collect_all()) {
+      if (r.name == name) return r.value;
+    }
+    ADD_FAILURE() << "no statistic " << name;
+    return -1.0;
+  };
+  EXPECT_EQ(value("concurrent.mmu.tlb.merged_misses"), 1);
+  EXPECT_EQ(value("concurrent.mmu.walker.walks"), 3);
+  EXPECT_EQ(value("concurrent.mmu.walker.busy_waits"), 1);
+  EXPECT_EQ(value("concurrent.mmu.walker.peak_in_flight"), 2);
+  EXPECT_EQ(value("concurrent.mmu.tlb.misses"), 4);
 
   ASSERT_EQ(b.results.size(), 3u);
   // Walk 1 at 0: L1 miss 2 + STLB miss 3 + PWC probe 1 = 6; each level: step 1, read returns 50 later.
