@@ -66,6 +66,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
   m_interconnect = std::make_unique<interconnect::NumaInterconnect>("interconnect", cfg.system.interconnect,
                                                                     cfg.sim.mode, ranges, cfg.system.sockets);
   for (auto& node : m_nodes) m_interconnect->out.bind(node->in);
+  if (cfg.system.swap.enabled) m_swap = std::make_unique<storage::SwapDevice>("swap", cfg.system.swap.device);
   m_kernel = std::make_unique<fw::Kernel>("os", cfg.firmware, cfg.system.memory.total_bytes());
   for (uint64_t i = 0; i < cfg.system.cores; ++i) {
     std::string n = "core" + std::to_string(i);
@@ -73,6 +74,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
                                                   cfg.sim.checker, *m_kernel, *m_control));
     m_interconnect->connect(m_cores.back()->data, cfg.system.socket_of(i));
     m_interconnect->connect(m_cores.back()->mmu().walker().mem, cfg.system.socket_of(i));
+    if (m_swap) m_cores.back()->io.bind(m_swap->in);
   }
   for (size_t i = 0; i < cfg.processes.size(); ++i) {
     const ProcessConfig& pc = cfg.processes[i];
