@@ -45,8 +45,8 @@ struct SwapPolicyConfig {
     v.section("watermarks", watermarks, "Free-memory watermarks per zone");
     v("batch", batch, "pages", "Pages one reclaim pass tries to free before re-checking the watermarks");
   }
-  // Throws InputError naming the key (tau 0, inactive_ratio 0, batch 0, watermarks out of order). An
-  // unknown policy name is rejected while loading ("<path>.policy: bad value ...").
+  // Throws InputError naming the key (policy opt, tau 0, inactive_ratio 0, batch 0, watermarks out of
+  // order). An unknown policy name is rejected while loading ("<path>.policy: bad value ...").
   void validate(const std::string& path) const;
 };
 

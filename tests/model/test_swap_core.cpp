@@ -1,7 +1,8 @@
 // Model test: the HAL's swap block I/O through a core's `io` socket. A one-core system with the NVMe swap
 // device runs a small process; afterwards a test thread uses core 0's HAL: each call blocks the caller for
 // exactly the device latency, the data comes back byte for byte, the core counts the I/O and the cycles
-// blocked, and a misaligned offset is an error.
+// blocked, and a misaligned offset is an error. Built twice: with VMSIM_SWAP_FUNCTIONAL the system runs in
+// the functional mode, where the same calls use debug transport and take no time.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -17,7 +18,11 @@ namespace {
 
 platform::PlatformConfig config() {
   platform::PlatformConfig cfg;
+#ifdef VMSIM_SWAP_FUNCTIONAL
+  cfg.sim.mode = SimMode::Functional;
+#else
   cfg.sim.mode = SimMode::Lt;
+#endif
   cfg.sim.checker = true;
   cfg.system.cores = 1;
   cfg.system.swap.enabled = true;
@@ -71,9 +76,16 @@ TEST(SwapCore, HalBlockIoBlocksForTheDeviceLatency) {
   Tester tester("tester", system);
   system.run();
   ASSERT_TRUE(tester.done);
+#ifdef VMSIM_SWAP_FUNCTIONAL
+  const bool timed = false;
+  EXPECT_EQ(tester.write_ps, 0u);
+  EXPECT_EQ(tester.read_ps, 0u);
+#else
+  const bool timed = true;
   // nvme preset: write = 1.28 us transfer + 18 us program; read = 77 us + 1.28 us.
   EXPECT_EQ(tester.write_ps, 19280000u);
   EXPECT_EQ(tester.read_ps, 78280000u);
+#endif
   EXPECT_TRUE(tester.data_ok);
   EXPECT_NE(tester.misaligned_error.find("system.core0: swap read at device offset 0x64 is not 4 KiB aligned"),
             std::string::npos)
@@ -83,10 +95,11 @@ TEST(SwapCore, HalBlockIoBlocksForTheDeviceLatency) {
   EXPECT_EQ(s.at("system.core0.swap_reads"), 1);
   EXPECT_EQ(s.at("system.core0.swap_writes"), 1);
   // (19.28 + 78.28) us at 3 GHz = 292,680 cycles.
-  EXPECT_EQ(s.at("system.core0.swap_blocked"), 292680);
-  EXPECT_EQ(s.at("system.swap.reads"), 1);
-  EXPECT_EQ(s.at("system.swap.writes"), 1);
-  EXPECT_EQ(s.at("system.swap.busy_time"), 19280 + 78280);
+  EXPECT_EQ(s.at("system.core0.swap_blocked"), timed ? 292680 : 0);
+  EXPECT_EQ(s.at("system.swap.reads"), timed ? 1 : 0);
+  EXPECT_EQ(s.at("system.swap.writes"), timed ? 1 : 0);
+  EXPECT_EQ(s.at("system.swap.debug_accesses"), timed ? 0 : 2);
+  EXPECT_EQ(s.at("system.swap.busy_time"), timed ? 19280 + 78280 : 0);
 }
 
 }  // namespace
