@@ -1,8 +1,9 @@
 // Model test: the HAL's swap block I/O through a core's `io` socket. A one-core system with the NVMe swap
 // device runs a small process; afterwards a test thread uses core 0's HAL: each call blocks the caller for
 // exactly the device latency, the data comes back byte for byte, the core counts the I/O and the cycles
-// blocked, and a misaligned offset is an error. Built twice: with VMSIM_SWAP_FUNCTIONAL the system runs in
-// the functional mode, where the same calls use debug transport and take no time.
+// blocked, and a misaligned offset is an error. Built three times: lt (default), at (VMSIM_SWAP_AT: the
+// same latencies, the core synchronizes in SystemC time) and functional (VMSIM_SWAP_FUNCTIONAL: debug
+// transport, no time).
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -18,8 +19,10 @@ namespace {
 
 platform::PlatformConfig config() {
   platform::PlatformConfig cfg;
-#ifdef VMSIM_SWAP_FUNCTIONAL
+#if defined(VMSIM_SWAP_FUNCTIONAL)
   cfg.sim.mode = SimMode::Functional;
+#elif defined(VMSIM_SWAP_AT)
+  cfg.sim.mode = SimMode::At;
 #else
   cfg.sim.mode = SimMode::Lt;
 #endif
