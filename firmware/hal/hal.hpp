@@ -33,6 +33,12 @@ class Hal {
   virtual CoreId core_id() const = 0;
   // Current simulated time on this core, in picoseconds (including not-yet-synchronized local time).
   virtual uint64_t now_ps() const = 0;
+  // Timed 4 KiB block I/O on the swap device at byte offset `device_offset` (4 KiB aligned, inside the
+  // device). The caller blocks until the device completes the request (queueing, seek and transfer
+  // included); other cores run meanwhile. Throws SimulationError if the system has no swap device or the
+  // device rejects the request.
+  virtual void swap_read(uint64_t device_offset, uint8_t* page) = 0;
+  virtual void swap_write(uint64_t device_offset, const uint8_t* page) = 0;
 };
 
 }  // namespace vmsim::fw

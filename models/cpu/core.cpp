@@ -24,6 +24,7 @@ Core::Core(const sc_core::sc_module_name& name, CoreId id, const CoreConfig& cfg
            fw::Kernel& kernel, RunControl& control)
     : sc_core::sc_module(name),
       data("data"),
+      io("io"),
       m_id(id),
       m_cfg(cfg),
       m_timed(mode != SimMode::Functional),
@@ -39,7 +40,7 @@ Core::Core(const sc_core::sc_module_name& name, CoreId id, const CoreConfig& cfg
   SC_HAS_PROCESS(Core);
   SC_THREAD(run);
   data.register_invalidate_direct_mem_ptr(this, &Core::invalidate_direct_mem_ptr);
-  for (auto* t : {&m_trans, &m_kernel_trans}) {
+  for (auto* t : {&m_trans, &m_kernel_trans, &m_swap_trans}) {
     t->set_byte_enable_ptr(nullptr);
     t->set_dmi_allowed(false);
   }
@@ -92,6 +93,49 @@ void Core::read_block(PhysAddr pa, uint8_t* buf, uint64_t len) { kernel_transpor
 void Core::write_block(PhysAddr pa, const uint8_t* buf, uint64_t len) {
   // TLM payloads take a non-const pointer; a write never modifies the buffer.
   kernel_transport(tlm::TLM_WRITE_COMMAND, pa, const_cast<uint8_t*>(buf), len);
+}
+
+void Core::swap_transport(tlm::tlm_command cmd, uint64_t device_offset, uint8_t* page) {
+  const char* what = cmd == tlm::TLM_READ_COMMAND ? "read" : "write";
+  if (io.size() == 0) {
+    throw SimulationError(std::string(name()) + ": swap " + what + " at device offset " + format_hex(device_offset) +
+                          ", but the system has no swap device (system.swap.enabled is false)");
+  }
+  if (device_offset % kPageSize != 0) {
+    throw SimulationError(std::string(name()) + ": swap " + what + " at device offset " + format_hex(device_offset) +
+                          " is not 4 KiB aligned");
+  }
+  tlm::tlm_generic_payload& t = m_swap_trans;
+  t.set_command(cmd);
+  t.set_address(device_offset);
+  t.set_data_ptr(page);
+  t.set_data_length(static_cast<unsigned>(kPageSize));
+  t.set_streaming_width(static_cast<unsigned>(kPageSize));
+  t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  if (m_timed) {
+    const sc_core::sc_time before = m_qk.get_current_time();
+    sc_core::sc_time delay = m_qk.get_local_time();
+    io->b_transport(t, delay);
+    m_qk.set(delay);
+    m_qk.sync();  // the requester blocks until the device completes; other cores run meanwhile
+    m_fs_swap += (m_qk.get_current_time() - before).value();
+  } else {
+    io->transport_dbg(t);
+  }
+  if (!t.is_response_ok()) {
+    throw SimulationError(std::string(name()) + ": swap " + what + " at device offset " + format_hex(device_offset) +
+                          " failed: " + t.get_response_string());
+  }
+  ++(cmd == tlm::TLM_READ_COMMAND ? m_swap_reads : m_swap_writes);
+}
+
+void Core::swap_read(uint64_t device_offset, uint8_t* page) {
+  swap_transport(tlm::TLM_READ_COMMAND, device_offset, page);
+}
+
+void Core::swap_write(uint64_t device_offset, const uint8_t* page) {
+  // TLM payloads take a non-const pointer; a write never modifies the buffer.
+  swap_transport(tlm::TLM_WRITE_COMMAND, device_offset, const_cast<uint8_t*>(page));
 }
 
 void Core::zero_frame(Pfn pfn) { write_block(addr_of(pfn), m_zero_page.data(), kPageSize); }

@@ -48,6 +48,8 @@ struct CoreTask {
 class Core : public sc_core::sc_module, public fw::Hal {
  public:
   tlm_utils::simple_initiator_socket<Core> data;
+  // Block I/O to the swap device (left unbound when the system has none).
+  tlm_utils::simple_initiator_socket_optional<Core> io;
 
   Core(const sc_core::sc_module_name& name, CoreId id, const CoreConfig& cfg, SimMode mode, bool golden_checker,
        fw::Kernel& kernel, RunControl& control);
@@ -72,6 +74,8 @@ class Core : public sc_core::sc_module, public fw::Hal {
   void charge(uint64_t cycles) override;
   CoreId core_id() const override { return m_id; }
   uint64_t now_ps() const override;
+  void swap_read(uint64_t device_offset, uint8_t* page) override;
+  void swap_write(uint64_t device_offset, const uint8_t* page) override;
 
  private:
   void run();
@@ -86,6 +90,8 @@ class Core : public sc_core::sc_module, public fw::Hal {
                         sc_core::sc_time access_time = sc_core::SC_ZERO_TIME,
                         sc_core::sc_time delay = sc_core::SC_ZERO_TIME);
   void kernel_transport(tlm::tlm_command cmd, PhysAddr pa, uint8_t* data, uint64_t len);
+  // One 4 KiB swap-device request through `io`; blocks (synchronizes) until it completes.
+  void swap_transport(tlm::tlm_command cmd, uint64_t device_offset, uint8_t* page);
   // Functional mode: host pointer to the page of pa through DMI (cached per frame), or nullptr.
   uint8_t* dmi_page(PhysAddr pa, bool write);
   void invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end);
@@ -109,6 +115,7 @@ class Core : public sc_core::sc_module, public fw::Hal {
   tlm_utils::tlm_quantumkeeper m_qk;
   tlm::tlm_generic_payload m_trans;
   tlm::tlm_generic_payload m_kernel_trans;
+  tlm::tlm_generic_payload m_swap_trans;
   std::vector<uint8_t> m_buf;
   std::vector<uint8_t> m_zero_page;
   struct DmiSlot {
@@ -129,6 +136,10 @@ class Core : public sc_core::sc_module, public fw::Hal {
   stats::Scalar m_instructions{m_stats, "instructions", "count",
                                "Instructions retired: those in the gaps between operations plus the memory instructions themselves"};
   stats::Scalar m_page_faults{m_stats, "page_faults", "count", "Page faults taken (traps into the firmware)"};
+  stats::Scalar m_swap_reads{m_stats, "swap_reads", "count", "4 KiB swap-device reads issued by the firmware on this core"};
+  stats::Scalar m_swap_writes{m_stats, "swap_writes", "count",
+                              "4 KiB swap-device writes issued by the firmware on this core"};
+  uint64_t m_fs_swap = 0;
   // Time attribution, accumulated exactly in femtoseconds and reported in core cycles.
   uint64_t m_fs_compute = 0;
   uint64_t m_fs_translate = 0;
@@ -150,6 +161,9 @@ class Core : public sc_core::sc_module, public fw::Hal {
   stats::Counter m_cycles{m_stats, "cycles", "core cycles", "Busy cycles: all time categories together", [this] {
     return cycles_of(m_fs_compute + m_fs_translate + m_fs_data + m_fs_fault + m_fs_kernel);
   }};
+  stats::Counter m_t_swap{m_stats, "swap_blocked", "core cycles",
+                          "Cycles the firmware on this core waited for swap I/O (also inside the fault or kernel time of the issuing context)",
+                          [this] { return cycles_of(m_fs_swap); }};
   stats::Average m_access_latency{m_stats, "access_latency", "core cycles",
                                   "Translation + data cycles per access (average)"};
 };

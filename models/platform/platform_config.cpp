@@ -19,6 +19,7 @@ void SystemConfig::validate(const std::string& path) const {
   core.validate(path + ".core");
   memory.validate(path + ".memory");
   interconnect.validate(path + ".interconnect", sockets, memory.nodes.size());
+  swap.validate(path + ".swap");
 }
 
 void WorkloadConfig::validate(const std::string& path) const {
@@ -68,6 +69,7 @@ void PlatformConfig::validate() const {
   sim.validate("sim");
   system.validate("system");
   firmware.validate("firmware");
+  firmware_swap.validate("firmware.swap");
   require(firmware.page_table_levels == system.core.mmu.walker.levels, "firmware", "page_table_levels",
           std::to_string(firmware.page_table_levels),
           "the walker walks " + std::to_string(system.core.mmu.walker.levels) +

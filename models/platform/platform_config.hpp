@@ -6,11 +6,13 @@
 #include <vector>
 
 #include "firmware/kernel/kernel.hpp"
+#include "firmware/swap/reclaim.hpp"
 #include "models/common/config.hpp"
 #include "models/common/mode.hpp"
 #include "models/cpu/core.hpp"
 #include "models/interconnect/numa_interconnect.hpp"
 #include "models/memory/memory_node.hpp"
+#include "models/storage/swap_device_core.hpp"
 
 namespace vmsim::platform {
 
@@ -41,6 +43,7 @@ struct SystemConfig {
   cpu::CoreConfig core;
   interconnect::InterconnectConfig interconnect;
   mem::MemoryConfig memory;
+  storage::SwapConfig swap;
 
   template <class V>
   void visit(V& v) {
@@ -50,6 +53,7 @@ struct SystemConfig {
     v.section("core", core, "Every core's parameters");
     v.section("interconnect", interconnect, "NUMA interconnect between the cores' ports and the nodes");
     v.section("memory", memory, "Physical memory: the NUMA nodes and their memory controllers");
+    v.section("swap", swap, "Swap: a block device every core reaches through its `io` socket, and the swap area on it");
   }
   uint64_t socket_of(uint64_t core_index) const { return core_index / (cores / sockets); }
   void validate(const std::string& path) const;
@@ -122,17 +126,32 @@ struct ProcessConfig {
   void validate(const std::string& path, uint64_t cores) const;
 };
 
+// The `firmware` section: the kernel's keys plus `swap`. The swap settings live beside KernelConfig (not in
+// it) until the kernel's swap path uses them; the key paths stay the same when they move into it.
+struct FirmwareSection {
+  fw::KernelConfig& kernel;
+  fw::SwapPolicyConfig& swap;
+
+  template <class V>
+  void visit(V& v) {
+    kernel.visit(v);
+    v.section("swap", swap, "Page replacement and reclaim (the swap area itself is system.swap)");
+  }
+};
+
 struct PlatformConfig {
   SimConfig sim;
   SystemConfig system;
   fw::KernelConfig firmware;
+  fw::SwapPolicyConfig firmware_swap;  // key path firmware.swap
   std::vector<ProcessConfig> processes;
 
   template <class V>
   void visit(V& v) {
     v.section("sim", sim, "Simulation controls");
     v.section("system", system, "The modeled hardware");
-    v.section("firmware", firmware, "The firmware OS");
+    FirmwareSection fw_section{firmware, firmware_swap};
+    v.section("firmware", fw_section, "The firmware OS");
     v.list("processes", processes, "Processes to run, each with its workload");
   }
   void validate() const;

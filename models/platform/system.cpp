@@ -66,6 +66,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
   m_interconnect = std::make_unique<interconnect::NumaInterconnect>("interconnect", cfg.system.interconnect,
                                                                     cfg.sim.mode, ranges, cfg.system.sockets);
   for (auto& node : m_nodes) m_interconnect->out.bind(node->in);
+  if (cfg.system.swap.enabled) m_swap = std::make_unique<storage::SwapDevice>("swap", cfg.system.swap.device);
   fw::KernelConfig kcfg = cfg.firmware;
   const mmu::WalkerConfig& walker = cfg.system.core.mmu.walker;
   kcfg.hash_buckets = walker.format == mmu::PageTableFormat::Hashed ? walker.hash_buckets : 0;
@@ -76,6 +77,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
                                                   cfg.sim.checker, *m_kernel, *m_control));
     m_interconnect->connect(m_cores.back()->data, cfg.system.socket_of(i));
     m_interconnect->connect(m_cores.back()->mmu().walker().mem, cfg.system.socket_of(i));
+    if (m_swap) m_cores.back()->io.bind(m_swap->in);
   }
   for (size_t i = 0; i < cfg.processes.size(); ++i) {
     const ProcessConfig& pc = cfg.processes[i];

@@ -15,6 +15,7 @@
 #include "models/memory/memory_node.hpp"
 #include "models/memory/sparse_store.hpp"
 #include "models/platform/platform_config.hpp"
+#include "models/storage/swap_device.hpp"
 
 namespace vmsim::platform {
 
@@ -36,6 +37,8 @@ class System : public sc_core::sc_module {
   mem::MemoryNode& node(size_t i) { return *m_nodes.at(i); }
   size_t nodes() const { return m_nodes.size(); }
   interconnect::NumaInterconnect& interconnect() { return *m_interconnect; }
+  // The swap device (system.swap.enabled), else nullptr.
+  storage::SwapDevice* swap_device() { return m_swap.get(); }
   // Distinct 4 KiB pages the workloads touch, summed over processes (what demand paging must fault in).
   uint64_t workload_distinct_pages() const { return m_distinct_pages; }
   // Simulated time at the end of the run.
@@ -47,6 +50,7 @@ class System : public sc_core::sc_module {
   mem::SparseStore m_store;
   std::vector<std::unique_ptr<mem::MemoryNode>> m_nodes;
   std::unique_ptr<interconnect::NumaInterconnect> m_interconnect;
+  std::unique_ptr<storage::SwapDevice> m_swap;
   std::unique_ptr<fw::Kernel> m_kernel;
   std::vector<std::unique_ptr<cpu::Core>> m_cores;
   uint64_t m_distinct_pages = 0;

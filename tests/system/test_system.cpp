@@ -381,6 +381,51 @@ TEST_F(System, BadNumaAndDramConfigsNameTheKey) {
   }
 }
 
+TEST_F(System, BadSwapConfigsNameTheKey) {
+  std::string cfg = write("small.yaml", kSmall);
+  struct Case {
+    std::vector<std::string> sets;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"system.swap.size=128GiB"},
+       "system.swap.size: bad value '128GiB' (the swap area is larger than its device (system.swap.device.capacity "
+       "= 64GiB))"},
+      {{"system.swap.device.preset=hdd", "system.swap.device.capacity=1GiB", "system.swap.size=2GiB"},
+       "system.swap.size: bad value '2GiB' (the swap area is larger than its device"},
+      {{"system.swap.device.preset=floppy"}, "system.swap.device.preset: bad value 'floppy' (expected nvme or hdd)"},
+      {{"firmware.swap.policy=lruu"}, "firmware.swap.policy: bad value 'lruu' (expected fifo | lru | clock"},
+      {{"firmware.swap.tau=0"}, "firmware.swap.tau: bad value '0'"},
+      {{"firmware.swap.watermarks.min=64MiB"}, "firmware.swap.watermarks.min: bad value '64MiB'"},
+  };
+  for (const Case& c : cases) {
+    std::string args = "run " + cfg + " --out " + m_dir + "/o";
+    for (const std::string& s : c.sets) args += " --set '" + s + "'";
+    Result r = vmsim(args);
+    EXPECT_EQ(r.code, 2) << c.message;
+    EXPECT_TRUE(one_line(r)) << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+  }
+}
+
+TEST_F(System, SwapDeviceIsElaboratedAndIdleUntilTheKernelSwaps) {
+  std::string cfg = write("small.yaml", kSmall);
+  ASSERT_EQ(vmsim("run " + cfg + " -q --set system.swap.enabled=true --set system.swap.device.preset=hdd --out " +
+                  m_dir + "/s")
+                .code,
+            0);
+  nlohmann::json j = stats(m_dir + "/s");
+  EXPECT_EQ(stat(j, "system.swap.reads"), 0u);
+  EXPECT_EQ(stat(j, "system.swap.writes"), 0u);
+  EXPECT_EQ(stat(j, "system.core0.swap_blocked"), 0u);
+  const std::string resolved = slurp(m_dir + "/s/config.resolved.yaml");
+  EXPECT_NE(resolved.find("rpm: 7200"), std::string::npos) << resolved;
+  EXPECT_NE(resolved.find("policy: clock"), std::string::npos) << resolved;
+  // Without the section the device does not exist.
+  ASSERT_EQ(vmsim("run " + cfg + " -q --out " + m_dir + "/n").code, 0);
+  EXPECT_FALSE(stats(m_dir + "/n")["stats"].contains("system.swap.reads"));
+}
+
 TEST_F(System, FiveLevelPagingRunsWithTheChecker) {
   std::string cfg = write("small.yaml", kSmall);
   Result r = vmsim("run " + cfg + " -q --set system.core.mmu.walker.levels=5 --set firmware.page_table_levels=5" +

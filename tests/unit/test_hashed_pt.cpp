@@ -40,6 +40,8 @@ class FakeHal : public fw::Hal {
     store.write(pa, d, n);
   }
   void zero_frame(Pfn) override {}
+  void swap_read(uint64_t, uint8_t*) override { ADD_FAILURE() << "no swap I/O expected"; }
+  void swap_write(uint64_t, const uint8_t*) override { ADD_FAILURE() << "no swap I/O expected"; }
   void invlpg(VirtAddr) override {}
   void set_root(PhysAddr, uint16_t) override {}
   void invalidate_pcid(uint16_t) override {}
