@@ -1,6 +1,8 @@
 // Trace-driven core.
+#define SC_INCLUDE_DYNAMIC_PROCESSES  // sc_spawn for the load/store-queue workers
 #include "models/cpu/core.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "models/common/error.hpp"
@@ -11,6 +13,8 @@ void CoreConfig::validate(const std::string& path) const {
   config::require(frequency.hz >= 1000000 && frequency.hz <= 100000000000ull, path, "frequency",
                   format_frequency(frequency), "must be between 1MHz and 100GHz");
   config::require(cpi >= 0 && cpi <= 1000, path, "cpi", config::format_value(cpi), "must be in [0, 1000]");
+  config::require(outstanding >= 1 && outstanding <= 64, path, "outstanding", std::to_string(outstanding),
+                  "must be between 1 and 64");
   mmu.validate(path + ".mmu");
 }
 
@@ -39,6 +43,17 @@ Core::Core(const sc_core::sc_module_name& name, CoreId id, const CoreConfig& cfg
       m_dmi(kDmiSlots) {
   SC_HAS_PROCESS(Core);
   SC_THREAD(run);
+  if (mode == SimMode::At && cfg.outstanding > 1) {
+    for (uint64_t i = 0; i < cfg.outstanding; ++i) {
+      m_workers.push_back(std::make_unique<Worker>());
+      Worker& w = *m_workers.back();
+      w.buf.resize(kPageSize);
+      w.trans.set_data_ptr(w.buf.data());
+      w.trans.set_byte_enable_ptr(nullptr);
+      w.trans.set_dmi_allowed(false);
+      sc_core::sc_spawn([this, &w] { worker_loop(w); }, ("lsq" + std::to_string(i)).c_str());
+    }
+  }
   data.register_invalidate_direct_mem_ptr(this, &Core::invalidate_direct_mem_ptr);
   for (auto* t : {&m_trans, &m_kernel_trans, &m_swap_trans}) {
     t->set_byte_enable_ptr(nullptr);
@@ -191,6 +206,13 @@ void Core::run_task(CoreTask& task) {
   while (alive) {
     size_t n = task.source->next_batch(ops.data(), kBatch);
     if (n == 0) break;
+    if (!m_workers.empty()) {  // several operations in flight
+      if (task.limit != 0) n = static_cast<size_t>(std::min<uint64_t>(n, task.limit - done));
+      if (n == 0) break;
+      if (!access_window(*pid, ops.data(), n, task.data_ops_are_instructions)) return;  // killed
+      done += n;
+      continue;
+    }
     for (size_t i = 0; i < n; ++i) {
       if (task.limit != 0 && done == task.limit) {
         alive = false;

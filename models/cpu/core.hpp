@@ -24,12 +24,17 @@ namespace vmsim::cpu {
 struct CoreConfig {
   Frequency frequency{3000000000ull};
   double cpi = 1.0;  // core cycles per non-memory instruction
+  uint64_t outstanding = 1;
   mmu::MmuConfig mmu;
 
   template <class V>
   void visit(V& v) {
     v("frequency", frequency, "Hz", "Core clock");
     v("cpi", cpi, "cycles/instruction", "Cycles charged per non-memory instruction between memory operations");
+    v("outstanding", outstanding, "operations",
+      "Memory operations in flight at once (sim.mode at only; 1 = blocking in-order core). Operations issue "
+      "at the pace of their gaps while earlier ones are still outstanding, as a load/store queue allows; a "
+      "dependent operation (pointer chase) waits for the previous one");
     v.section("mmu", mmu, "Memory-management unit of each core");
   }
   void validate(const std::string& path) const;
@@ -166,6 +171,34 @@ class Core : public sc_core::sc_module, public fw::Hal {
                           [this] { return cycles_of(m_fs_swap); }};
   stats::Average m_access_latency{m_stats, "access_latency", "core cycles",
                                   "Translation + data cycles per access (average)"};
+
+  // --- Several memory operations in flight (outstanding > 1, at mode): core_window.cpp ---
+  struct Worker {
+    sc_core::sc_event start;
+    const workload::MemOp* op = nullptr;
+    Pid pid = 0;
+    bool data_op_is_instruction = true;
+    sc_core::sc_time issue;  // absolute time the operation issues
+    sc_core::sc_time end;    // absolute time it completed
+    bool busy = false;
+    bool killed = false;
+    tlm::tlm_generic_payload trans;
+    std::vector<uint8_t> buf;
+  };
+  void worker_loop(Worker& w);
+  bool worker_access(Worker& w);
+  // Runs ops[0..n) of pid with up to `outstanding` in flight; false if the process was killed.
+  bool access_window(Pid pid, const workload::MemOp* ops, size_t n, bool data_op_is_instruction);
+  std::vector<std::unique_ptr<Worker>> m_workers;
+  size_t m_in_flight = 0;
+  sc_core::sc_event m_worker_done;
+  bool m_fault_busy = false;   // a worker is in the fault handler
+  uint64_t m_fault_epoch = 0;  // fault-handler runs so far: a fault seen before one finished is retried
+  sc_core::sc_event m_fault_free;
+  uint64_t m_peak_in_flight = 0;
+  stats::Formula m_window_peak{m_stats, "peak_outstanding", "operations",
+                               "Most memory operations in flight at once over the run (outstanding > 1)",
+                               [this] { return static_cast<double>(m_peak_in_flight); }, true};
 };
 
 }  // namespace vmsim::cpu

@@ -228,8 +228,7 @@ tlm::tlm_sync_enum NumaInterconnect::forward(unsigned n, tlm::tlm_generic_payloa
     Route r = it->second;
     m_routes.erase(it);
     if (r.blocking) {
-      m_port_done[static_cast<size_t>(r.port)] = 1;
-      m_port_event[static_cast<size_t>(r.port)]->notify(t);
+      complete_blocking(trans, t);
     } else {
       // The initiator already has END_REQ: the response follows.
       tlm::tlm_phase resp = tlm::BEGIN_RESP;
@@ -252,23 +251,28 @@ void NumaInterconnect::forward_queued() {
   schedule_forward();
 }
 
+void NumaInterconnect::complete_blocking(tlm::tlm_generic_payload& trans, const sc_core::sc_time& t) {
+  auto it = m_blocking.find(&trans);
+  if (it == m_blocking.end()) return;
+  *it->second.done = true;
+  it->second.event->notify(t);
+  m_blocking.erase(it);
+}
+
 void NumaInterconnect::blocking_over_nb(int port, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
-  const size_t p = static_cast<size_t>(port);
-  if (m_port_event.size() <= p) {
-    m_port_event.resize(p + 1);
-    m_port_done.resize(p + 1, 0);
-  }
-  if (!m_port_event[p]) m_port_event[p] = std::make_unique<sc_core::sc_event>();
   if (delay != sc_core::SC_ZERO_TIME) wait(delay);
   delay = sc_core::SC_ZERO_TIME;
-  m_port_done[p] = 0;
+  bool done = false;
+  sc_core::sc_event event;
+  m_blocking[&trans] = BlockingWait{&done, &event};
   sc_core::sc_time t = sc_core::SC_ZERO_TIME;
   const tlm::tlm_sync_enum s = begin_request(port, trans, t, true);
-  if (s == tlm::TLM_COMPLETED) {
+  if (s == tlm::TLM_COMPLETED && !done) {  // an address error: no response phase follows
+    m_blocking.erase(&trans);
     if (t != sc_core::SC_ZERO_TIME) wait(t);
     return;
   }
-  while (!m_port_done[p]) wait(*m_port_event[p]);
+  while (!done) wait(event);
 }
 
 tlm::tlm_sync_enum NumaInterconnect::nb_transport_fw(int port, tlm::tlm_generic_payload& trans,
@@ -312,10 +316,8 @@ tlm::tlm_sync_enum NumaInterconnect::nb_transport_bw(int node, tlm::tlm_generic_
     }
     finish(r, sc_core::sc_time_stamp() + t);
     if (r.blocking) {
-      const size_t p = static_cast<size_t>(r.port);
       m_routes.erase(it);
-      m_port_done[p] = 1;
-      m_port_event[p]->notify(t);
+      complete_blocking(trans, t);
       return tlm::TLM_COMPLETED;
     }
     const int port = r.port;

@@ -126,8 +126,14 @@ class NumaInterconnect : public sc_core::sc_module {
   std::vector<tlm::tlm_generic_payload*> m_busy;  // per node: BEGIN_REQ sent, END_REQ not yet seen
   std::vector<std::deque<Queued>> m_queue;        // per node: requests waiting for the node
   sc_core::sc_event m_forward_event;
-  std::vector<std::unique_ptr<sc_core::sc_event>> m_port_event;  // AT blocking callers
-  std::vector<uint8_t> m_port_done;
+  // AT blocking callers, per transaction (an initiator may have several in flight from several threads):
+  // the caller's completion flag and event, on its stack.
+  struct BlockingWait {
+    bool* done;
+    sc_core::sc_event* event;
+  };
+  std::unordered_map<tlm::tlm_generic_payload*, BlockingWait> m_blocking;
+  void complete_blocking(tlm::tlm_generic_payload& trans, const sc_core::sc_time& t);
 
   stats::Group m_stats{*this};
   stats::Scalar m_requests{m_stats, "requests", "count", "Transactions routed"};

@@ -70,6 +70,8 @@ void PlatformConfig::validate() const {
   system.validate("system");
   firmware.validate("firmware");
   firmware_swap.validate("firmware.swap");
+  require(system.core.outstanding == 1 || sim.mode == SimMode::At, "system.core", "outstanding",
+          std::to_string(system.core.outstanding), "more than one operation in flight needs sim.mode at");
   require(firmware.page_table_levels == system.core.mmu.walker.levels, "firmware", "page_table_levels",
           std::to_string(firmware.page_table_levels),
           "the walker walks " + std::to_string(system.core.mmu.walker.levels) +

@@ -133,7 +133,7 @@ class SyntheticSource final : public Source {
   void fill_chase(MemOp* out, size_t n) {
     uint64_t line = m_line;
     for (size_t i = 0; i < n; ++i) {
-      out[i] = MemOp{VirtAddr{m_base + line * kLineSize}, m_size, AccessKind::Read, m_gap};
+      out[i] = MemOp{VirtAddr{m_base + line * kLineSize}, m_size, AccessKind::Read, m_gap, true};
       line = m_next[line];
     }
     m_line = line;

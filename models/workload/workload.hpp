@@ -14,6 +14,9 @@ struct MemOp {
   uint32_t size;    // bytes (1..4096); never crosses a 4 KiB page boundary (readers split crossing accesses)
   AccessKind kind;  // Read, Write or Fetch
   uint32_t gap;     // non-memory instructions retired since the previous MemOp (charged by the core)
+  // Its address comes from the previous operation's data (a pointer chase): a core with several
+  // operations in flight issues it only after that one completes.
+  bool dependent = false;
 };
 
 // A stream of MemOps. Not thread-safe; one consumer at a time.

@@ -301,6 +301,46 @@ TEST_F(System, HashedPageTableRunsTheSameWorkloadAsRadix) {
   EXPECT_NE(bad.err.find("1000"), std::string::npos) << bad.err;
 }
 
+// A core with several operations in flight (at mode): the same accesses and page faults as the blocking
+// core, every frame back, the golden checker on, walks in flight at once and misses merged; the run
+// takes less simulated time. More than one in flight outside the at mode is a config error.
+TEST_F(System, SeveralOperationsInFlightOverlapWalksAndMemory) {
+  std::string cfg = write("mlp.yaml", R"(
+sim: {mode: at, checker: true}
+system:
+  cores: 1
+  memory:
+    dram: {controller: {timing_checker: true}}
+    nodes: [{size: 256MiB}]
+processes:
+  - name: rnd
+    workload: {kind: random, footprint: 8MiB, accesses: 30000, read_fraction: 0.7, gap: 2}
+  - name: chase
+    workload: {kind: pointer_chase, footprint: 4MiB, accesses: 10000, gap: 2}
+)");
+  ASSERT_EQ(vmsim("run " + cfg + " -q --out " + m_dir + "/one").code, 0);
+  Result r = vmsim("run " + cfg + " -q --set system.core.outstanding=4 --out " + m_dir + "/four");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json one = stats(m_dir + "/one"), four = stats(m_dir + "/four");
+  EXPECT_EQ(one["summary"]["accesses"], four["summary"]["accesses"]);
+  EXPECT_EQ(one["summary"]["page_faults"]["total"], four["summary"]["page_faults"]["total"]);
+  expect_frames_conserved(four);
+  EXPECT_EQ(stat(four, "system.core0.peak_outstanding"), 4u);
+  EXPECT_EQ(stat(one, "system.core0.mmu.walker.peak_in_flight"), 1u);
+  EXPECT_EQ(stat(four, "system.core0.mmu.walker.peak_in_flight"), 2u) << "walker.max_walks defaults to 2";
+  EXPECT_GT(stat(four, "system.core0.mmu.walker.busy_waits"), 0u);
+  for (const nlohmann::json* j : {&one, &four}) {
+    EXPECT_EQ(stat(*j, "system.core0.mmu.walker.walks"),
+              stat(*j, "system.core0.mmu.tlb.misses") - stat(*j, "system.core0.mmu.tlb.merged_misses") +
+                  stat(*j, "system.core0.mmu.tlb.dirty_walks"));
+  }
+  EXPECT_GT(stat(four, "system.core0.mmu.checker_checks"), 0u);
+  EXPECT_LT(four["summary"]["sim_time_ps"].get<uint64_t>(), one["summary"]["sim_time_ps"].get<uint64_t>() * 4 / 5);
+  Result bad = vmsim("run " + cfg + " -q --set sim.mode=lt --set system.core.outstanding=4 --out " + m_dir + "/bad");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("system.core.outstanding"), std::string::npos) << bad.err;
+}
+
 TEST_F(System, TwoSocketPresetRunsRemoteTrafficSlowerThanLocal) {
   for (const char* mode : {"lt", "at"}) {
     const std::string out = m_dir + "/" + mode;
