@@ -64,13 +64,8 @@ bool HashedTable::map(Hal& hal, uint16_t asid, VirtAddr va, Pfn pfn, uint64_t le
   const uint64_t pte = Pte::make(pfn, leaf_flags | pte_bit::kPresent).raw();
   const uint64_t head = anchor(asid, vpn).value();
   Entry a = read(hal, head);
-  if ((a.tag & hpt::kValid) == 0) {  // free anchor: the entry goes in place
-    write(hal, head, Entry{tag, pte, a.next, 0});
-    ++m_entries;
-    m_longest = std::max<uint64_t>(m_longest, 1);
-    return true;
-  }
-  // Already mapped? Then only the PTE changes.
+  // Already mapped? Then only the PTE changes. (The whole chain is searched: a removed anchor stays in
+  // place, invalid, in front of its chain.)
   uint64_t at = head;
   Entry e = a;
   uint64_t length = 1;
@@ -83,6 +78,12 @@ bool HashedTable::map(Hal& hal, uint16_t asid, VirtAddr va, Pfn pfn, uint64_t le
     at = e.next;
     e = read(hal, at);
     ++length;
+  }
+  if ((a.tag & hpt::kValid) == 0) {  // free anchor: the entry goes in place, in front of the chain
+    write(hal, head, Entry{tag, pte, a.next, 0});
+    ++m_entries;
+    m_longest = std::max(m_longest, length);
+    return true;
   }
   // A new overflow entry, linked right behind the anchor. It is complete before the link makes it
   // visible to walkers.
@@ -113,14 +114,9 @@ Pte HashedTable::unmap(Hal& hal, uint16_t asid, VirtAddr va, const std::function
   const uint64_t head = anchor(asid, vpn).value();
   Entry a = read(hal, head);
   if (a.tag == tag) {
-    if (a.next != 0) {
-      // The anchor cannot move: the first overflow entry takes its place.
-      Entry n = read(hal, a.next);
-      write(hal, head, Entry{n.tag, n.pte, n.next, 0});
-      release_slot(a.next, free_frame);
-    } else {
-      write(hal, head, Entry{});
-    }
+    // The anchor is invalidated in place and keeps its link: no entry moves, so a walker in the middle
+    // of the chain never loses an Accessed/Dirty write-back to a stale copy.
+    write(hal, head, Entry{0, 0, a.next, 0});
     --m_entries;
     return Pte{a.pte};
   }

@@ -127,6 +127,7 @@ Translation Mmu::after_lookup(VirtAddr va, AccessKind kind, bool user, sc_core::
       // Miss merging: this page is being walked; wait for that walk and take what it filled.
       const sc_core::sc_time target = sc_core::sc_time_stamp() + delay;
       sc_core::wait(busy->done);
+      if (sc_core::sc_time_stamp() > target) m_fs_walk_wait += (sc_core::sc_time_stamp() - target).value();
       resume_at(target);
       const TlbArrayEntry* e = m_tlb.probe(va, pcid(), kind);
       if (e != nullptr && !((user && !e->user) || (kind == AccessKind::Write && !e->writable) ||
@@ -141,9 +142,23 @@ Translation Mmu::after_lookup(VirtAddr va, AccessKind kind, bool user, sc_core::
   }
   const sc_core::sc_time before_acquire = sc_core::sc_time_stamp() + delay;
   Walker::Slot& slot = m_walker.acquire(vpn, asid);
-  if (m_waits) resume_at(before_acquire);
+  if (m_waits) {
+    if (sc_core::sc_time_stamp() > before_acquire) {
+      m_fs_walk_wait += (sc_core::sc_time_stamp() - before_acquire).value();
+    }
+    resume_at(before_acquire);
+  }
+  // The slot goes back on every path, exceptions included (other requesters may wait for it).
+  struct Release {
+    Walker& w;
+    Walker::Slot* s;
+    ~Release() {
+      if (s != nullptr) w.release(*s);
+    }
+  } guard{m_walker, &slot};
   WalkResult r = m_walker.walk(slot, m_root, asid, WalkRequest{va, kind, user}, delay);
   if (r.fault) {
+    guard.s = nullptr;
     m_walker.release(slot);
     ++m_faults;
     t.fault = true;
@@ -158,6 +173,7 @@ Translation Mmu::after_lookup(VirtAddr va, AccessKind kind, bool user, sc_core::
   e.global = r.global;
   e.dirty = r.dirty;
   m_tlb.fill(va, kind, e);
+  guard.s = nullptr;
   m_walker.release(slot);
   t.pa = PhysAddr{(r.pfn.value() << kPageShift) | page_offset(va)};
   if (m_checker) verify(va, kind, user, false, r.pfn.value(), "the walker");

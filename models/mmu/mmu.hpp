@@ -106,6 +106,7 @@ class Mmu : public sc_core::sc_module {
   std::unique_ptr<GoldenChecker> m_checker;
   uint64_t m_l1_cycles = 0;  // timed modes: cycles of L1 TLB lookups
   uint64_t m_l2_cycles = 0;  // and of L2 TLB lookups
+  uint64_t m_fs_walk_wait = 0;  // at mode: femtoseconds waiting for a walk in flight or a free walker
 
   stats::Group m_stats{*this};
   stats::Scalar m_translations{m_stats, "translations", "count", "Translations requested by the core"};
@@ -132,6 +133,10 @@ class Mmu : public sc_core::sc_module {
                         [this] { return m_l1_cycles; }};
   stats::Counter m_t_l2{m_time_stats, "l2_tlb", "core cycles", "Cycles in L2 TLB (STLB) lookups after L1 misses",
                         [this] { return m_l2_cycles; }};
+  stats::Counter m_t_walk_wait{m_time_stats, "walk_wait", "core cycles",
+                               "Cycles waiting for a walk of the same page in flight (merged misses) or for a free "
+                               "walker (at mode)",
+                               [this] { return m_fs_walk_wait / static_cast<uint64_t>(m_period.value()); }};
   stats::Group m_itlb_stats{m_stats, "itlb"};
   stats::Group m_dtlb_stats{m_stats, "dtlb"};
   stats::Group m_stlb_stats{m_stats, "stlb"};

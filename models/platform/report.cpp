@@ -117,6 +117,7 @@ nlohmann::ordered_json make_summary(const std::vector<stats::Record>& records, S
   b["l2_tlb"] = per_access(sum_cores(records, ".mmu.time.l2_tlb"));
   b["walker"] = per_access(sum_cores(records, ".mmu.walker.time.pwc") + sum_cores(records, ".mmu.walker.time.steps"));
   b["walk_memory"] = per_access(sum_cores(records, ".mmu.walker.time.memory"));
+  b["walk_wait"] = per_access(sum_cores(records, ".mmu.time.walk_wait"));
   b["data_memory"] = per_access(sum_cores(records, ".time.data"));
   s["access_latency_breakdown_cycles"] = b;
   return s;
@@ -207,6 +208,7 @@ void print_summary(std::ostream& os, const nlohmann::ordered_json& s) {
   const nlohmann::ordered_json& b = s["access_latency_breakdown_cycles"];
   row("  L1 TLB / L2 TLB", num(b["l1_tlb"]) + "/" + num(b["l2_tlb"]));
   row("  walker / walk memory", num(b["walker"]) + "/" + num(b["walk_memory"]));
+  row("  waiting for walks", num(b["walk_wait"]));
   row("  data memory", num(b["data_memory"]));
   row("simulated time (ns)", num(s["sim_time_ns"]));
 }
