@@ -73,6 +73,21 @@ class System : public testing::Test {
     EXPECT_EQ(stat(j, "system.os.frames.free") + stat(j, "system.os.frames.reserved"),
               stat(j, "system.os.frames.managed"));
   }
+  // Each case: `vmsim run cfg` with these --set assignments exits 2 with one line containing message.
+  struct BadSets {
+    std::vector<std::string> sets;
+    std::string message;
+  };
+  void expect_config_errors(const std::string& cfg, const std::vector<BadSets>& cases) {
+    for (const BadSets& c : cases) {
+      std::string args = "run " + cfg + " --out " + m_dir + "/o";
+      for (const std::string& s : c.sets) args += " --set '" + s + "'";
+      Result r = vmsim(args);
+      EXPECT_EQ(r.code, 2) << c.message;
+      EXPECT_TRUE(one_line(r)) << r.err;
+      EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+    }
+  }
   std::string m_dir;
 };
 
@@ -402,11 +417,7 @@ TEST_F(System, DramCommandReplaysBothTraceFormatsAndPrintsJson) {
 
 TEST_F(System, BadNumaAndDramConfigsNameTheKey) {
   std::string cfg = write("small.yaml", kSmall);
-  struct Case {
-    std::vector<std::string> sets;
-    std::string message;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<BadSets> cases = {
       {{"system.memory.nodes=[{size: 256MiB}, {base: 0x8000000, size: 256MiB}]"},
        "system.memory.nodes[1].base: bad value '0x8000000' (range [0x8000000, 0x18000000) overlaps node 0"},
       {{"system.memory.nodes=[{size: 256MiB}, {base: 0x20000000, size: 256MiB}]"},
@@ -419,23 +430,12 @@ TEST_F(System, BadNumaAndDramConfigsNameTheKey) {
       {{"system.memory.dram.timing.tRCD=0"}, "system.memory.dram.timing.tRCD"},
       {{"system.memory.dram.controller.address_mapping=ro:ba:co:ch"}, "system.memory.dram.controller.address_mapping"},
   };
-  for (const Case& c : cases) {
-    std::string args = "run " + cfg + " --out " + m_dir + "/o";
-    for (const std::string& s : c.sets) args += " --set '" + s + "'";
-    Result r = vmsim(args);
-    EXPECT_EQ(r.code, 2) << c.message;
-    EXPECT_TRUE(one_line(r)) << r.err;
-    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
-  }
+  expect_config_errors(cfg, cases);
 }
 
 TEST_F(System, BadSwapConfigsNameTheKey) {
   std::string cfg = write("small.yaml", kSmall);
-  struct Case {
-    std::vector<std::string> sets;
-    std::string message;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<BadSets> cases = {
       {{"system.swap.size=128GiB"},
        "system.swap.size: bad value '128GiB' (the swap area is larger than its device (system.swap.device.capacity "
        "= 64GiB))"},
@@ -446,14 +446,7 @@ TEST_F(System, BadSwapConfigsNameTheKey) {
       {{"firmware.swap.tau=0"}, "firmware.swap.tau: bad value '0'"},
       {{"firmware.swap.watermarks.min=64MiB"}, "firmware.swap.watermarks.min: bad value '64MiB'"},
   };
-  for (const Case& c : cases) {
-    std::string args = "run " + cfg + " --out " + m_dir + "/o";
-    for (const std::string& s : c.sets) args += " --set '" + s + "'";
-    Result r = vmsim(args);
-    EXPECT_EQ(r.code, 2) << c.message;
-    EXPECT_TRUE(one_line(r)) << r.err;
-    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
-  }
+  expect_config_errors(cfg, cases);
 }
 
 TEST_F(System, SwapDeviceIsElaboratedAndIdleUntilTheKernelSwaps) {
