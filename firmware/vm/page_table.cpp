@@ -30,7 +30,45 @@ void destroy_level(Hal& hal, PhysAddr table, unsigned level, const std::function
   ++counts.table_frames;
 }
 
+uint64_t leaf_level(Hal& hal, PhysAddr table, unsigned level, uint64_t table_base, uint64_t start, uint64_t end,
+                    const LeafVisitor& fn) {
+  std::array<uint64_t, 512> entries;
+  hal.read_block(table, reinterpret_cast<uint8_t*>(entries.data()), kPageSize);
+  const uint64_t span = level_span(level);
+  uint64_t visited = 0;
+  for (unsigned i = 0; i < 512; ++i) {
+    const uint64_t lo = table_base + i * span;
+    if (lo + span <= start || lo >= end) continue;
+    Pte e{entries[i]};
+    if (!e.present()) continue;
+    if (level == 1) {
+      ++visited;
+      PhysAddr ea{table.value() + 8ull * i};
+      std::optional<uint64_t> nv = fn(VirtAddr{lo}, ea, e);
+      if (nv && *nv != e.raw()) hal.write64(ea, *nv);
+    } else {
+      visited += leaf_level(hal, e.frame_addr(), level - 1, lo, start, end, fn);
+    }
+  }
+  return visited;
+}
+
 }  // namespace
+
+uint64_t for_each_leaf(Hal& hal, PhysAddr root, unsigned levels, VirtAddr start, VirtAddr end, const LeafVisitor& fn) {
+  if (end.value() <= start.value()) return 0;
+  return leaf_level(hal, root, levels, 0, start.value(), end.value(), fn);
+}
+
+std::optional<PhysAddr> leaf_entry(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va) {
+  PhysAddr table = root;
+  for (unsigned level = levels; level > 1; --level) {
+    Pte e{hal.read64(entry_addr(table, va, level))};
+    if (!e.present()) return std::nullopt;
+    table = e.frame_addr();
+  }
+  return entry_addr(table, va, 1);
+}
 
 bool map_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, Pfn pfn, uint64_t leaf_flags, const TableAllocator& alloc_table) {
   PhysAddr table = root;

@@ -22,6 +22,15 @@ bool map_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, Pfn pfn, ui
 // The leaf PTE for va's 4 KiB page, or Pte{0} if any level is not present.
 Pte lookup_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va);
 
+// Visits every present 4 KiB leaf PTE mapping an address in [start, end), in address order. Each table
+// on the way is read with one 4 KiB timed read. fn(va, pte_address, pte) returns the new raw PTE value
+// to write (one timed 8-byte write) or nullopt to leave it. Returns the number of leaves visited.
+using LeafVisitor = std::function<std::optional<uint64_t>(VirtAddr, PhysAddr, Pte)>;
+uint64_t for_each_leaf(Hal& hal, PhysAddr root, unsigned levels, VirtAddr start, VirtAddr end, const LeafVisitor& fn);
+
+// Address of va's leaf PTE (level 1) if every upper level is present, else nullopt.
+std::optional<PhysAddr> leaf_entry(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va);
+
 // Counts of what destroy_tables freed.
 struct TeardownCounts {
   uint64_t data_frames = 0;

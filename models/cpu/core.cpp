@@ -132,17 +132,79 @@ void Core::run() {
   }
 }
 
-void Core::run_task(CoreTask& task) {
+void Core::shootdown(const std::vector<CoreId>& cores, PhysAddr root, uint16_t pcid,
+                     const std::vector<VirtAddr>& pages, uint64_t receiver_cycles) {
+  for (CoreId c : cores) {
+    if (c < m_peers.size() && m_peers[c] != nullptr && c != m_id) {
+      m_peers[c]->receive_shootdown(root, pcid, pages, receiver_cycles);
+    }
+  }
+}
+
+void Core::receive_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages, uint64_t cycles) {
+  ++m_ipis_received;
+  m_pending_irq_cycles += cycles;
+  if (m_cfg.mmu.pcid) {
+    // Tagged entries of that address space may be cached even if another one is loaded now.
+    if (pages.empty()) {
+      m_mmu.invpcid(mmu::InvpcidType::SingleContext, pcid, VirtAddr{0});
+    } else {
+      for (VirtAddr va : pages) m_mmu.invpcid(mmu::InvpcidType::IndividualAddress, pcid, va);
+    }
+  } else if (m_root == root) {
+    // Without PCIDs only the loaded address space is cached (a root switch flushes).
+    if (pages.empty()) {
+      m_mmu.set_root(root, pcid);
+    } else {
+      for (VirtAddr va : pages) m_mmu.invlpg(va);
+    }
+  }
+}
+
+void Core::take_interrupts() {
+  if (m_pending_irq_cycles == 0) return;
   sc_core::sc_time t0 = m_qk.get_current_time();
-  std::optional<Pid> pid = m_kernel.create_process(*this, task.spec);
+  charge(m_pending_irq_cycles);
+  m_pending_irq_cycles = 0;
+  m_fs_kernel += (m_qk.get_current_time() - t0).value();
+}
+
+bool Core::run_syscalls(CoreTask& task, Pid pid, size_t& next, uint64_t done) {
+  while (next < task.script.size() && task.script[next].at <= done) {
+    sc_core::sc_time t0 = m_qk.get_current_time();
+    fw::SyscallResult r = m_kernel.syscall(*this, pid, task.script[next]);
+    ++m_syscalls;
+    ++next;
+    m_fs_kernel += (m_qk.get_current_time() - t0).value();
+    if (r.exited) return false;
+  }
+  return true;
+}
+
+void Core::run_task(CoreTask& task) {
+  std::optional<Pid> pid;
+  if (task.spec.parent >= 0) {
+    // A forked process starts when its parent's fork call has created it.
+    while (m_kernel.spawn_state(task.spec.index) == fw::Kernel::SpawnState::Pending) {
+      m_qk.sync();
+      sc_core::wait(m_kernel.spawn_event());
+    }
+    if (m_kernel.spawn_state(task.spec.index) == fw::Kernel::SpawnState::Aborted) return;
+    pid = m_kernel.spawned_pid(task.spec.index);
+  }
+  sc_core::sc_time t0 = m_qk.get_current_time();
   if (!pid) {
-    throw SimulationError(std::string(name()) + ": out of memory creating process '" + task.spec.name + "'");
+    pid = m_kernel.create_process(*this, task.spec.index);
+    if (!pid) {
+      throw SimulationError(std::string(name()) + ": out of memory creating process '" + task.spec.name + "'");
+    }
   }
   m_kernel.switch_to(*this, *pid);
   m_fs_kernel += (m_qk.get_current_time() - t0).value();
   constexpr size_t kBatch = 1024;
   std::vector<workload::MemOp> ops(kBatch);
   uint64_t done = 0;
+  size_t next_call = 0;
   bool alive = true;
   while (alive) {
     size_t n = task.source->next_batch(ops.data(), kBatch);
@@ -152,11 +214,17 @@ void Core::run_task(CoreTask& task) {
         alive = false;
         break;
       }
+      take_interrupts();
+      if (!run_syscalls(task, *pid, next_call, done)) return;  // exit call: already torn down
+      if (!m_kernel.alive(*pid)) return;
       if (!access(*pid, ops[i], task.data_ops_are_instructions)) return;  // killed: the firmware already tore the process down
       ++done;
       if (m_timed && m_qk.need_sync()) m_qk.sync();
     }
   }
+  // Calls due at the end of the workload (at == operations done) still run.
+  if (!run_syscalls(task, *pid, next_call, done)) return;
+  take_interrupts();
   sc_core::sc_time t1 = m_qk.get_current_time();
   m_kernel.exit_process(*this, *pid);
   m_fs_kernel += (m_qk.get_current_time() - t1).value();

@@ -40,6 +40,8 @@ struct CoreTask {
   fw::ProcessSpec spec;
   std::unique_ptr<workload::Source> source;
   uint64_t limit = 0;  // stop after this many memory operations (0 = run the workload to its end)
+  // System calls, sorted by `at`: each runs before the memory operation with that index.
+  std::vector<fw::Syscall> script;
   // Instruction counting: a Fetch op is always one instruction; a data op is one more instruction on top
   // of its gap only if the source says so (generators: yes; lackey traces count instructions in the gap).
   bool data_ops_are_instructions = true;
@@ -52,8 +54,14 @@ class Core : public sc_core::sc_module, public fw::Hal {
   Core(const sc_core::sc_module_name& name, CoreId id, const CoreConfig& cfg, SimMode mode, bool golden_checker,
        fw::Kernel& kernel, RunControl& control);
 
-  // Queues a process; processes run one after another in the order added.
+  // Queues a process; processes run one after another in the order added. A forked process (spec.parent
+  // >= 0) waits for its parent's fork call, and is skipped if the parent ends without making it.
   void add_task(CoreTask task) { m_tasks.push_back(std::move(task)); }
+  // The other cores, for TLB-shootdown IPIs (index = core id). Set once by the System.
+  void set_peers(std::vector<Core*> peers) { m_peers = std::move(peers); }
+  // Shootdown IPI handler: drops the pages' translations of the address space (root, pcid), or all of
+  // them if pages is empty, and charges `cycles` to this core before its next operation.
+  void receive_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages, uint64_t cycles);
   mmu::Mmu& mmu() { return m_mmu; }
   // Simulated time at which this core finished its last process.
   sc_core::sc_time finish_time() const { return m_finish; }
@@ -65,10 +73,16 @@ class Core : public sc_core::sc_module, public fw::Hal {
   void write_block(PhysAddr pa, const uint8_t* data, uint64_t len) override;
   void zero_frame(Pfn pfn) override;
   void invlpg(VirtAddr va) override { m_mmu.invlpg(va); }
-  void set_root(PhysAddr root, uint16_t pcid) override { m_mmu.set_root(root, pcid); }
+  void set_root(PhysAddr root, uint16_t pcid) override {
+    m_root = root;
+    m_pcid = pcid;
+    m_mmu.set_root(root, pcid);
+  }
   void invalidate_pcid(uint16_t pcid) override {
     m_mmu.invpcid(mmu::InvpcidType::SingleContext, pcid, VirtAddr{0});
   }
+  void shootdown(const std::vector<CoreId>& cores, PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages,
+                 uint64_t receiver_cycles) override;
   void charge(uint64_t cycles) override;
   CoreId core_id() const override { return m_id; }
   uint64_t now_ps() const override;
@@ -76,6 +90,10 @@ class Core : public sc_core::sc_module, public fw::Hal {
  private:
   void run();
   void run_task(CoreTask& task);
+  // Runs the script calls due before operation `done`; returns false if the process exited.
+  bool run_syscalls(CoreTask& task, Pid pid, size_t& next, uint64_t done);
+  // Charges shootdown IPIs received since the last operation.
+  void take_interrupts();
   // One memory operation: translate (trapping into the firmware on faults) and access memory.
   // Returns false if the process was killed.
   bool access(Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
@@ -120,6 +138,10 @@ class Core : public sc_core::sc_module, public fw::Hal {
   std::vector<DmiSlot> m_dmi;
   tlm::tlm_generic_payload m_dmi_trans;
   sc_core::sc_time m_finish;
+  std::vector<Core*> m_peers;
+  PhysAddr m_root{0};
+  uint16_t m_pcid = 0;
+  uint64_t m_pending_irq_cycles = 0;
 
   stats::Group m_stats{*this};
   stats::Scalar m_accesses{m_stats, "accesses", "count", "Memory operations completed"};
@@ -129,6 +151,8 @@ class Core : public sc_core::sc_module, public fw::Hal {
   stats::Scalar m_instructions{m_stats, "instructions", "count",
                                "Instructions retired: those in the gaps between operations plus the memory instructions themselves"};
   stats::Scalar m_page_faults{m_stats, "page_faults", "count", "Page faults taken (traps into the firmware)"};
+  stats::Scalar m_syscalls{m_stats, "syscalls", "count", "System calls of process scripts run on this core"};
+  stats::Scalar m_ipis_received{m_stats, "ipis_received", "count", "TLB-shootdown IPIs received from other cores"};
   // Time attribution, accumulated exactly in femtoseconds and reported in core cycles.
   uint64_t m_fs_compute = 0;
   uint64_t m_fs_translate = 0;
@@ -145,7 +169,7 @@ class Core : public sc_core::sc_module, public fw::Hal {
                           [this] { return cycles_of(m_fs_data); }};
   stats::Counter m_t_fault{m_time_stats, "fault", "core cycles", "Cycles in the firmware's page-fault handler",
                            [this] { return cycles_of(m_fs_fault); }};
-  stats::Counter m_t_kernel{m_time_stats, "kernel", "core cycles", "Cycles in process creation and teardown",
+  stats::Counter m_t_kernel{m_time_stats, "kernel", "core cycles", "Cycles in kernel work besides faults: process creation and teardown, system calls, received IPIs",
                             [this] { return cycles_of(m_fs_kernel); }};
   stats::Counter m_cycles{m_stats, "cycles", "core cycles", "Busy cycles: all time categories together", [this] {
     return cycles_of(m_fs_compute + m_fs_translate + m_fs_data + m_fs_fault + m_fs_kernel);

@@ -236,7 +236,7 @@ TEST_F(System, TwoSocketPresetRunsRemoteTrafficSlowerThanLocal) {
                      out);
     ASSERT_EQ(r.code, 0) << r.err;
     nlohmann::json j = stats(out);
-    // First-touch pages all come from node 0 (no NUMA policy yet): socket 1's cores run remote.
+    // Socket 1's processes are bound to node 0 (their page tables stay local): their data runs remote.
     EXPECT_GT(stat(j, "system.interconnect.s1_n0.requests"), 0) << mode;
     EXPECT_EQ(stat(j, "system.interconnect.remote_requests"), stat(j, "system.interconnect.s1_n0.requests"));
     EXPECT_GT(statd(j, "system.interconnect.s1_n0.latency.mean"),
