@@ -97,6 +97,22 @@ const std::vector<std::pair<int, const char*>>& errno_names() {
 
 const char* to_string(SyscallKind k) { return config::enum_name(k); }
 
+namespace {
+
+// The kernel as one critical section across cores (see Hal::kernel_enter).
+class KernelSection {
+ public:
+  explicit KernelSection(Hal& hal) : m_hal(hal) { m_hal.kernel_enter(); }
+  ~KernelSection() { m_hal.kernel_exit(); }
+  KernelSection(const KernelSection&) = delete;
+  KernelSection& operator=(const KernelSection&) = delete;
+
+ private:
+  Hal& m_hal;
+};
+
+}  // namespace
+
 void KernelConfig::validate(const std::string& path) const {
   config::require(page_table_levels == 4 || page_table_levels == 5, path, "page_table_levels",
                   std::to_string(page_table_levels), "must be 4 or 5");
@@ -364,6 +380,7 @@ std::optional<Pid> Kernel::new_process(Hal& hal, size_t index, std::shared_ptr<M
 }
 
 std::optional<Pid> Kernel::create_process(Hal& hal, size_t index) {
+  KernelSection section(hal);
   hal.charge(m_cfg.costs.process_create);
   const ProcessSpec& spec = m_specs.at(index);
   std::shared_ptr<Mm> mm = new_mm(hal, spec);
@@ -378,6 +395,7 @@ std::optional<Pid> Kernel::create_process(Hal& hal, size_t index) {
 }
 
 void Kernel::switch_to(Hal& hal, Pid pid) {
+  KernelSection section(hal);
   Process& p = process(pid);
   p.mm->cpus[hal.core_id()] = true;
   ++m_switches;
@@ -434,6 +452,8 @@ bool Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
   std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, page);
   if (!ea) return false;
   Pte old{hal.read64(*ea)};
+  if (!old.present()) return false;
+  if (old.writable()) return true;  // another thread broke the sharing first
   if (frame_refs(old.pfn()) <= 1) {
     // The other sharers are gone: take the frame over.
     hal.write64(*ea, old.raw() | pte_bit::kWritable);
@@ -454,25 +474,60 @@ bool Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
   return true;
 }
 
+std::vector<CoreId> Kernel::other_cores(const Hal& hal, const Mm& mm) const {
+  std::vector<CoreId> targets;
+  for (CoreId c = 0; c < mm.cpus.size(); ++c) {
+    if (mm.cpus[c] && c != hal.core_id()) targets.push_back(c);
+  }
+  return targets;
+}
+
 void Kernel::invalidate(Hal& hal, Mm& mm, const std::vector<VirtAddr>& pages) {
-  if (pages.empty()) return;
   for (VirtAddr va : pages) {
     hal.charge(m_cfg.costs.tlb_invalidate);
     hal.invlpg(va);
     ++m_invlpg;
   }
-  std::vector<CoreId> targets;
-  for (CoreId c = 0; c < mm.cpus.size(); ++c) {
-    if (mm.cpus[c] && c != hal.core_id()) targets.push_back(c);
+  if (m_batch != nullptr) {
+    m_batch->insert(m_batch->end(), pages.begin(), pages.end());
+    return;
   }
+  // Outside a stopped section (teardown of an address space nobody runs): a plain shootdown.
+  std::vector<CoreId> targets = other_cores(hal, mm);
+  if (targets.empty() || pages.empty()) return;
+  hal.shootdown_begin(targets);
+  finish_shootdown(hal, targets, mm.root, mm.pcid, pages);
+}
+
+void Kernel::finish_shootdown(Hal& hal, const std::vector<CoreId>& targets, PhysAddr root, uint16_t pcid,
+                              const std::vector<VirtAddr>& pages) {
   if (targets.empty()) return;
-  ++m_shootdowns;
-  m_ipis += targets.size();
-  hal.charge(m_cfg.costs.ipi_send * targets.size());
-  hal.shootdown(targets, mm.root, mm.pcid, pages, m_cfg.costs.ipi_receive);
+  uint64_t receiver = 0;
+  if (!pages.empty()) {
+    ++m_shootdowns;
+    m_ipis += targets.size();
+    hal.charge(m_cfg.costs.ipi_send * targets.size());
+    receiver = m_cfg.costs.ipi_receive;
+  }
+  hal.shootdown_end(targets, root, pcid, pages, receiver);
 }
 
 FaultOutcome Kernel::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint32_t error_code) {
+  KernelSection section(hal);
+  // Other cores running this address space stop at an instruction boundary while its tables change
+  // (no IPI is charged unless translations are invalidated).
+  std::shared_ptr<Mm> mm = process(pid).mm;
+  std::vector<CoreId> targets = other_cores(hal, *mm);
+  if (!targets.empty()) hal.shootdown_begin(targets);
+  std::vector<VirtAddr> pages;
+  m_batch = &pages;
+  FaultOutcome out = fault(hal, pid, va, kind, error_code, !targets.empty() || mm->users > 1);
+  m_batch = nullptr;
+  finish_shootdown(hal, targets, mm->root, mm->pcid, pages);
+  return out;
+}
+
+FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint32_t error_code, bool threaded) {
   Process& p = process(pid);
   Mm& mm = *p.mm;
   ++m_faults;
@@ -530,6 +585,14 @@ FaultOutcome Kernel::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, AccessKin
     kill(hal, p, va, kind, error_code, "page-table permissions inconsistent with VMA '" + vma->name + "'");
     return FaultOutcome::Killed;
   }
+  if (threaded) {
+    // Another thread may have mapped the page since this one's walk: a spurious fault.
+    std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, VirtAddr{va.value() & ~kPageMask});
+    if (ea && Pte{hal.read64(*ea)}.present()) {
+      ++m_spurious;
+      return FaultOutcome::Retry;
+    }
+  }
   if (!fault_in(hal, p, *vma, va)) {
     ++m_oom;
     kill(hal, p, va, kind, error_code, "out of memory (no free frame; reclaim arrives with issue E)");
@@ -550,8 +613,24 @@ SyscallResult Kernel::fail(SyscallKind k, int error) {
 }
 
 SyscallResult Kernel::syscall(Hal& hal, Pid pid, const Syscall& c) {
+  KernelSection section(hal);
   Process& p = process(pid);
   hal.charge(m_cfg.costs.syscall_entry);
+  // Other cores running this address space stop at an instruction boundary for the whole call (the
+  // mmap lock plus the shootdown), and drop what the call invalidated before they go on.
+  std::shared_ptr<Mm> mm = p.mm;
+  std::vector<CoreId> targets = other_cores(hal, *mm);
+  if (!targets.empty()) hal.shootdown_begin(targets);
+  std::vector<VirtAddr> pages;
+  m_batch = &pages;
+  SyscallResult r = run_syscall(hal, p, c);
+  m_batch = nullptr;
+  finish_shootdown(hal, targets, mm->root, mm->pcid, pages);
+  return r;
+}
+
+SyscallResult Kernel::run_syscall(Hal& hal, Process& p, const Syscall& c) {
+  const Pid pid = p.pid;
   ++m_sys_total;
   ++*m_sys_calls[static_cast<size_t>(c.call)];
   ++m_pstats[p.index]->calls;
@@ -702,7 +781,9 @@ SyscallResult Kernel::sys_mprotect(Hal& hal, Process& p, const Syscall& c) {
       return fail(c.call, EACCES);
     }
   }
-  size_t n = mm.vmas.modify(VirtAddr{c.addr}, VirtAddr{end}, [&](Vma& v) { v.prot = c.prot; });
+  size_t merged = 0;
+  size_t n = mm.vmas.modify(VirtAddr{c.addr}, VirtAddr{end}, [&](Vma& v) { v.prot = c.prot; }, &merged);
+  m_vma_merges += merged;
   hal.charge(m_cfg.costs.vma_update * (n + 2));
   m_vma_splits += n;
   std::vector<VirtAddr> changed;
@@ -738,7 +819,9 @@ SyscallResult Kernel::sys_mlock(Hal& hal, Process& p, const Syscall& c, bool loc
     }
     if ((mm.locked_pages + newly) << kPageShift > m_cfg.mlock_limit.value) return fail(c.call, ENOMEM);
   }
-  size_t n = mm.vmas.modify(VirtAddr{start}, VirtAddr{end}, [&](Vma& v) { v.locked = lock; });
+  size_t merged = 0;
+  size_t n = mm.vmas.modify(VirtAddr{start}, VirtAddr{end}, [&](Vma& v) { v.locked = lock; }, &merged);
+  m_vma_merges += merged;
   hal.charge(m_cfg.costs.vma_update * (n + 2));
   m_vma_splits += n;
   uint64_t locked = 0;
@@ -940,7 +1023,9 @@ SyscallResult Kernel::sys_mbind(Hal& hal, Process& p, const Syscall& c) {
     return fail(c.call, EINVAL);
   }
   if (!mm.vmas.covers(VirtAddr{c.addr}, VirtAddr{end})) return fail(c.call, EFAULT);
-  size_t n = mm.vmas.modify(VirtAddr{c.addr}, VirtAddr{end}, [&](Vma& v) { v.policy = c.policy; });
+  size_t merged = 0;
+  size_t n = mm.vmas.modify(VirtAddr{c.addr}, VirtAddr{end}, [&](Vma& v) { v.policy = c.policy; }, &merged);
+  m_vma_merges += merged;
   hal.charge(m_cfg.costs.vma_update * (n + 2));
   m_vma_splits += n;
   return {};
@@ -985,6 +1070,7 @@ void Kernel::kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t e
 }
 
 void Kernel::exit_process(Hal& hal, Pid pid) {
+  KernelSection section(hal);
   Process& p = process(pid);
   if (!p.alive) return;
   ++m_exited;
@@ -1018,10 +1104,11 @@ void Kernel::teardown(Hal& hal, Process& p) {
       if (mm->cpus[c] && c != hal.core_id()) targets.push_back(c);
     }
     if (!targets.empty()) {
+      hal.shootdown_begin(targets);
       ++m_shootdowns;
       m_ipis += targets.size();
       hal.charge(m_cfg.costs.ipi_send * targets.size());
-      hal.shootdown(targets, mm->root, mm->pcid, {}, m_cfg.costs.ipi_receive);
+      hal.shootdown_end(targets, mm->root, mm->pcid, {}, m_cfg.costs.ipi_receive);
     }
     m_live_mms.erase(std::find(m_live_mms.begin(), m_live_mms.end(), mm.get()));
     mm->resident = 0;

@@ -242,8 +242,17 @@ class Kernel : public sc_core::sc_module {
   // Maps a new page for a fault (or population) at va in vma. False: out of memory.
   bool fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va);
   bool break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va);
-  // Drops va pages' translations on this core and on every other core that ran the address space.
+  // Drops the pages' translations on this core; inside a stopped section (m_batch set) records them for
+  // the other cores, else shoots them down at once.
   void invalidate(Hal& hal, Mm& mm, const std::vector<VirtAddr>& pages);
+  // Cores other than this one that ran the address space (may cache its translations).
+  std::vector<CoreId> other_cores(const Hal& hal, const Mm& mm) const;
+  // Ends a stopped section: counts and charges the IPIs if pages were invalidated, releases the cores.
+  void finish_shootdown(Hal& hal, const std::vector<CoreId>& targets, PhysAddr root, uint16_t pcid,
+                        const std::vector<VirtAddr>& pages);
+  SyscallResult run_syscall(Hal& hal, Process& p, const Syscall& c);
+  // The fault handler proper; threaded: other cores may have changed the tables since the walk.
+  FaultOutcome fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint32_t error_code, bool threaded);
   uint64_t unmap_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end, std::vector<VirtAddr>& changed);
   bool commit_ok(uint64_t extra_pages) const;
   void release_segments(Hal& hal);
@@ -283,6 +292,7 @@ class Kernel : public sc_core::sc_module {
   std::vector<Mm*> m_live_mms;
   std::vector<KillReport> m_kills;
   std::vector<uint8_t> m_copy_buf;
+  std::vector<VirtAddr>* m_batch = nullptr;  // pages invalidated in the current stopped section
 
   stats::Group m_stats{*this};
   stats::Group m_fault_stats{m_stats, "faults"};
@@ -294,6 +304,8 @@ class Kernel : public sc_core::sc_module {
   stats::Scalar m_cow_reuse{m_fault_stats, "cow_reuse", "count",
                             "Copy-on-write faults on a frame no longer shared (made writable in place)"};
   stats::Scalar m_stack_growth{m_fault_stats, "stack_growth", "count", "Faults that extended a grows-down area"};
+  stats::Scalar m_spurious{m_fault_stats, "spurious", "count",
+                           "Faults on a page another thread mapped after this one's walk (retried)"};
   stats::Scalar m_segv_no_vma{m_fault_stats, "segv_no_vma", "count", "Faults at addresses outside every VMA (SIGSEGV)"};
   stats::Scalar m_segv_prot{m_fault_stats, "segv_protection", "count",
                             "Faults whose access the VMA forbids (SIGSEGV)"};

@@ -84,9 +84,10 @@ class VmaSet {
   // number of bytes removed.
   uint64_t remove(VirtAddr start, VirtAddr end);
   // Splits the VMAs straddling start and end so that [start, end) is made of whole VMAs, then calls fn on
-  // each VMA inside it, then merges equal neighbours. Returns the number of VMAs fn was called on.
+  // each VMA inside it, then merges equal neighbours (their number in *merged if given). Returns the
+  // number of VMAs fn was called on.
   template <class Fn>
-  size_t modify(VirtAddr start, VirtAddr end, Fn fn) {
+  size_t modify(VirtAddr start, VirtAddr end, Fn fn, size_t* merged = nullptr) {
     split_at(start.value());
     split_at(end.value());
     size_t n = 0;
@@ -94,7 +95,8 @@ class VmaSet {
       fn(it->second);
       ++n;
     }
-    merge_around(start, end);
+    const size_t m = merge_around(start, end);
+    if (merged != nullptr) *merged = m;
     return n;
   }
   // Merges mergeable neighbours among the VMAs touching [start, end] (inclusive of the edges). Returns

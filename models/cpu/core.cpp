@@ -132,18 +132,58 @@ void Core::run() {
   }
 }
 
-void Core::shootdown(const std::vector<CoreId>& cores, PhysAddr root, uint16_t pcid,
-                     const std::vector<VirtAddr>& pages, uint64_t receiver_cycles) {
-  for (CoreId c : cores) {
-    if (c < m_peers.size() && m_peers[c] != nullptr && c != m_id) {
-      m_peers[c]->receive_shootdown(root, pcid, pages, receiver_cycles);
-    }
+void Core::kernel_enter() {
+  if (m_shared->kernel_owner == static_cast<int>(m_id)) {
+    ++m_shared->kernel_depth;
+    return;
+  }
+  while (m_shared->kernel_owner >= 0) wait_stoppable();
+  m_shared->kernel_owner = static_cast<int>(m_id);
+  m_shared->kernel_depth = 1;
+}
+
+void Core::kernel_exit() {
+  if (--m_shared->kernel_depth == 0) {
+    m_shared->kernel_owner = -1;
+    m_shared->changed.notify(sc_core::SC_ZERO_TIME);
   }
 }
 
-void Core::receive_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages, uint64_t cycles) {
-  ++m_ipis_received;
-  m_pending_irq_cycles += cycles;
+void Core::wait_stoppable() {
+  if (m_stop_requests > 0 && !m_stopped) {
+    m_stopped = true;
+    m_shared->changed.notify(sc_core::SC_ZERO_TIME);
+  }
+  sc_core::wait(m_shared->changed);
+}
+
+void Core::shootdown_begin(const std::vector<CoreId>& cores) {
+  for (CoreId c : cores) {
+    Core& t = *m_peers.at(c);
+    ++t.m_stop_requests;
+    if (!t.m_in_op) t.m_stopped = true;  // at a boundary or idle: it checks before its next operation
+  }
+  for (;;) {
+    bool all = true;
+    for (CoreId c : cores) all = all && m_peers[c]->m_stopped;
+    if (all) return;
+    sc_core::wait(m_shared->changed);
+  }
+}
+
+void Core::shootdown_end(const std::vector<CoreId>& cores, PhysAddr root, uint16_t pcid,
+                         const std::vector<VirtAddr>& pages, uint64_t receiver_cycles) {
+  for (CoreId c : cores) {
+    Core& t = *m_peers.at(c);
+    t.apply_shootdown(root, pcid, pages);
+    ++t.m_ipis_received;
+    t.m_pending_irq_cycles += receiver_cycles;
+    if (--t.m_stop_requests == 0) t.m_stopped = false;
+  }
+  m_shared->changed.notify(sc_core::SC_ZERO_TIME);
+}
+
+void Core::apply_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages) {
   if (m_cfg.mmu.pcid) {
     // Tagged entries of that address space may be cached even if another one is loaded now.
     if (pages.empty()) {
@@ -162,6 +202,8 @@ void Core::receive_shootdown(PhysAddr root, uint16_t pcid, const std::vector<Vir
 }
 
 void Core::take_interrupts() {
+  m_in_op = false;
+  while (m_stop_requests > 0) wait_stoppable();
   if (m_pending_irq_cycles == 0) return;
   sc_core::sc_time t0 = m_qk.get_current_time();
   charge(m_pending_irq_cycles);
@@ -185,13 +227,14 @@ void Core::run_task(CoreTask& task) {
   std::optional<Pid> pid;
   if (task.spec.parent >= 0) {
     // A forked process starts when its parent's fork call has created it.
-    while (m_kernel.spawn_state(task.spec.index) == fw::Kernel::SpawnState::Pending) {
-      m_qk.sync();
-      sc_core::wait(m_kernel.spawn_event());
-    }
+    m_qk.sync();
+    while (m_kernel.spawn_state(task.spec.index) == fw::Kernel::SpawnState::Pending) wait_stoppable();
+    take_interrupts();
     if (m_kernel.spawn_state(task.spec.index) == fw::Kernel::SpawnState::Aborted) return;
     pid = m_kernel.spawned_pid(task.spec.index);
   }
+  take_interrupts();
+  m_in_op = true;
   sc_core::sc_time t0 = m_qk.get_current_time();
   if (!pid) {
     pid = m_kernel.create_process(*this, task.spec.index);
@@ -215,19 +258,28 @@ void Core::run_task(CoreTask& task) {
         break;
       }
       take_interrupts();
-      if (!run_syscalls(task, *pid, next_call, done)) return;  // exit call: already torn down
-      if (!m_kernel.alive(*pid)) return;
-      if (!access(*pid, ops[i], task.data_ops_are_instructions)) return;  // killed: the firmware already tore the process down
+      m_in_op = true;
+      // An exit call or a kill (the firmware already tore the process down) ends the task.
+      if (!run_syscalls(task, *pid, next_call, done) || !m_kernel.alive(*pid) ||
+          !access(*pid, ops[i], task.data_ops_are_instructions)) {
+        alive = false;
+        break;
+      }
+      m_in_op = false;
       ++done;
       if (m_timed && m_qk.need_sync()) m_qk.sync();
     }
   }
-  // Calls due at the end of the workload (at == operations done) still run.
-  if (!run_syscalls(task, *pid, next_call, done)) return;
   take_interrupts();
-  sc_core::sc_time t1 = m_qk.get_current_time();
-  m_kernel.exit_process(*this, *pid);
-  m_fs_kernel += (m_qk.get_current_time() - t1).value();
+  if (!m_kernel.alive(*pid)) return;
+  // Calls due at the end of the workload (at == operations done) still run.
+  m_in_op = true;
+  if (run_syscalls(task, *pid, next_call, done)) {
+    sc_core::sc_time t1 = m_qk.get_current_time();
+    m_kernel.exit_process(*this, *pid);
+    m_fs_kernel += (m_qk.get_current_time() - t1).value();
+  }
+  m_in_op = false;
 }
 
 bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {

@@ -57,11 +57,18 @@ class Core : public sc_core::sc_module, public fw::Hal {
   // Queues a process; processes run one after another in the order added. A forked process (spec.parent
   // >= 0) waits for its parent's fork call, and is skipped if the parent ends without making it.
   void add_task(CoreTask task) { m_tasks.push_back(std::move(task)); }
-  // The other cores, for TLB-shootdown IPIs (index = core id). Set once by the System.
-  void set_peers(std::vector<Core*> peers) { m_peers = std::move(peers); }
-  // Shootdown IPI handler: drops the pages' translations of the address space (root, pcid), or all of
-  // them if pages is empty, and charges `cycles` to this core before its next operation.
-  void receive_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages, uint64_t cycles);
+  // State shared by every core: the kernel lock and an event notified when it or an IPI state changes.
+  struct Shared {
+    sc_core::sc_event changed;
+    int kernel_owner = -1;  // core id holding the kernel lock, -1 = free
+    unsigned kernel_depth = 0;
+  };
+  // The other cores (index = core id) and the shared state, for the kernel lock and shootdown IPIs.
+  // Set once by the System.
+  void set_peers(std::vector<Core*> peers, Shared* shared) {
+    m_peers = std::move(peers);
+    m_shared = shared;
+  }
   mmu::Mmu& mmu() { return m_mmu; }
   // Simulated time at which this core finished its last process.
   sc_core::sc_time finish_time() const { return m_finish; }
@@ -81,8 +88,11 @@ class Core : public sc_core::sc_module, public fw::Hal {
   void invalidate_pcid(uint16_t pcid) override {
     m_mmu.invpcid(mmu::InvpcidType::SingleContext, pcid, VirtAddr{0});
   }
-  void shootdown(const std::vector<CoreId>& cores, PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages,
-                 uint64_t receiver_cycles) override;
+  void kernel_enter() override;
+  void kernel_exit() override;
+  void shootdown_begin(const std::vector<CoreId>& cores) override;
+  void shootdown_end(const std::vector<CoreId>& cores, PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages,
+                     uint64_t receiver_cycles) override;
   void charge(uint64_t cycles) override;
   CoreId core_id() const override { return m_id; }
   uint64_t now_ps() const override;
@@ -92,8 +102,12 @@ class Core : public sc_core::sc_module, public fw::Hal {
   void run_task(CoreTask& task);
   // Runs the script calls due before operation `done`; returns false if the process exited.
   bool run_syscalls(CoreTask& task, Pid pid, size_t& next, uint64_t done);
-  // Charges shootdown IPIs received since the last operation.
+  // At an instruction boundary: stays stopped while a shootdown IPI holds this core, then charges the
+  // IPIs received since the last operation.
   void take_interrupts();
+  // Waits for a change of the shared state; a pending shootdown stop counts as reached meanwhile.
+  void wait_stoppable();
+  void apply_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages);
   // One memory operation: translate (trapping into the firmware on faults) and access memory.
   // Returns false if the process was killed.
   bool access(Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
@@ -142,6 +156,10 @@ class Core : public sc_core::sc_module, public fw::Hal {
   PhysAddr m_root{0};
   uint16_t m_pcid = 0;
   uint64_t m_pending_irq_cycles = 0;
+  Shared* m_shared = nullptr;
+  bool m_in_op = false;         // between instruction boundaries (an access, fault or call in progress)
+  unsigned m_stop_requests = 0; // shootdowns holding this core
+  bool m_stopped = false;       // acknowledged: at a boundary (or waiting without having touched anything)
 
   stats::Group m_stats{*this};
   stats::Scalar m_accesses{m_stats, "accesses", "count", "Memory operations completed"};

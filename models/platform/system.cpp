@@ -177,7 +177,8 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
   }
   std::vector<cpu::Core*> peers;
   for (auto& c : m_cores) peers.push_back(c.get());
-  for (auto& c : m_cores) c->set_peers(peers);
+  m_core_shared = std::make_unique<cpu::Core::Shared>();
+  for (auto& c : m_cores) c->set_peers(peers, m_core_shared.get());
   for (cpu::CoreTask& task : tasks) {
     const CoreId core = task.spec.core;
     m_cores[core]->add_task(std::move(task));

@@ -1,0 +1,301 @@
+// System tests of the firmware OS: NUMA placement per policy, system-call scripts (VMA split/merge,
+// errno cases), fork with copy-on-write, shared segments, TLB shootdowns with the golden checker on.
+#include "tests/system/system_fixture.hpp"
+
+namespace {
+
+using namespace vmsim_system_test;
+
+using Os = System;
+
+// Two sockets, one node each, one core per socket.
+const std::string kTwoNodes = R"(
+sim: {checker: true}
+system:
+  cores: 2
+  sockets: 2
+  interconnect: {distance: [[10, 21], [21, 10]]}
+  memory: {nodes: [{size: 128MiB}, {size: 128MiB}]}
+)";
+
+TEST_F(Os, NumaPlacementFollowsEachPolicy) {
+  std::string cfg = write("numa.yaml", kTwoNodes + R"(
+processes:
+  - {name: local, core: 1, workload: {kind: sequential, footprint: 256KiB, accesses: 40000}}
+  - {name: bind, core: 1, numa: {policy: bind, nodes: "0"},
+     workload: {kind: sequential, footprint: 256KiB, accesses: 40000}}
+  - {name: inter, core: 0, numa: {policy: interleave, nodes: "0-1"},
+     workload: {kind: sequential, footprint: 256KiB, accesses: 40000}}
+  - {name: pref, core: 0, numa: {policy: preferred, nodes: "1"},
+     workload: {kind: sequential, footprint: 256KiB, accesses: 40000}}
+  - name: mixed
+    core: 0
+    workload: {kind: sequential, footprint: 256KiB, accesses: 40000}
+    vmas:
+      - {start: 0x10000000, size: 128KiB, numa: bind, nodes: "1"}
+      - {start: 0x10020000, size: 128KiB}
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  const uint64_t pages = 64;  // 256 KiB
+  // First touch on core 1 (socket 1): node 1.
+  EXPECT_EQ(stat(j, "system.os.proc0.pages_node1"), pages);
+  EXPECT_EQ(stat(j, "system.os.proc0.pages_node0"), 0u);
+  EXPECT_EQ(stat(j, "system.os.proc0.pages_local"), pages);
+  // Bound to node 0 from socket 1: every page remote.
+  EXPECT_EQ(stat(j, "system.os.proc1.pages_node0"), pages);
+  EXPECT_EQ(stat(j, "system.os.proc1.pages_remote"), pages);
+  // Interleaved page by page: exactly half on each node.
+  EXPECT_EQ(stat(j, "system.os.proc2.pages_node0"), pages / 2);
+  EXPECT_EQ(stat(j, "system.os.proc2.pages_node1"), pages / 2);
+  // Preferred node 1 from core 0.
+  EXPECT_EQ(stat(j, "system.os.proc3.pages_node1"), pages);
+  // A VMA-level bind overrides the process's local policy for its half only.
+  EXPECT_EQ(stat(j, "system.os.proc4.pages_node1"), pages / 2);
+  EXPECT_EQ(stat(j, "system.os.proc4.pages_node0"), pages / 2);
+  expect_frames_conserved(j);
+}
+
+TEST_F(Os, BindFallsNowherePreferredFallsBack) {
+  // Node 1 is small: a process bound to it runs out and is killed; one preferring it spills to node 0.
+  std::string cfg = write("spill.yaml", R"(
+sim: {checker: true}
+system:
+  cores: 2
+  sockets: 2
+  interconnect: {distance: [[10, 21], [21, 10]]}
+  memory: {nodes: [{size: 128MiB}, {size: 16MiB}]}
+processes:
+  - {name: pref, core: 0, numa: {policy: preferred, nodes: "1"},
+     workload: {kind: strided, stride: 4KiB, footprint: 20MiB, accesses: 5120}}
+  - {name: bind, core: 0, numa: {policy: bind, nodes: "1"},
+     workload: {kind: strided, stride: 4KiB, footprint: 20MiB, accesses: 5120}}
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  EXPECT_GT(stat(j, "system.os.proc0.pages_node1"), 3500u);
+  EXPECT_GT(stat(j, "system.os.proc0.pages_node0"), 0u);
+  EXPECT_EQ(stat(j, "system.os.proc0.pages_node0") + stat(j, "system.os.proc0.pages_node1"), 5120u);
+  EXPECT_EQ(stat(j, "system.os.proc1.pages_node0"), 0u);
+  EXPECT_EQ(j["summary"]["processes_killed"], 1);
+  EXPECT_EQ(j["summary"]["page_faults"]["oom"], 1);
+  expect_frames_conserved(j);
+}
+
+TEST_F(Os, PolicyNamingAMissingNodeIsAnError) {
+  std::string cfg = write("bad.yaml", kTwoNodes + R"(
+processes:
+  - {name: p, numa: {policy: bind, nodes: "0,2"}, workload: {kind: sequential, footprint: 64KiB, accesses: 10}}
+)");
+  Result r = vmsim("run " + cfg + " --out " + m_dir + "/o");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(one_line(r)) << r.err;
+  EXPECT_NE(r.err.find("processes[0].numa.nodes: bad value '0,2' (no node 2"), std::string::npos) << r.err;
+  cfg = write("bad2.yaml", kTwoNodes + R"(
+processes:
+  - name: p
+    workload: {kind: sequential, footprint: 64KiB, accesses: 10}
+    syscalls: [{at: 0, call: mbind, addr: 0x10000000, length: 4KiB, policy: interleave, nodes: "5"}]
+)");
+  r = vmsim("run " + cfg + " --out " + m_dir + "/o");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("processes[0].syscalls[0].nodes: bad value '5'"), std::string::npos) << r.err;
+  cfg = write("bad3.yaml", kTwoNodes + R"(
+processes:
+  - {name: p, numa: {policy: interleave}, workload: {kind: sequential, footprint: 64KiB, accesses: 10}}
+)");
+  r = vmsim("run " + cfg + " --out " + m_dir + "/o");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("processes[0].numa.nodes: bad value '' (policy interleave needs at least one node"),
+            std::string::npos)
+      << r.err;
+  cfg = write("bad4.yaml", kTwoNodes + R"(
+processes:
+  - name: p
+    workload: {kind: sequential, footprint: 64KiB, accesses: 10}
+    syscalls: [{at: 0, call: frob}]
+)");
+  r = vmsim("run " + cfg + " --out " + m_dir + "/o");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("processes[0].syscalls[0].call: bad value 'frob'"), std::string::npos) << r.err;
+}
+
+TEST_F(Os, SyscallErrorsGiveErrnoNeverACrash) {
+  std::string cfg = write("errno.yaml", R"(
+sim: {checker: true}
+system: {memory: {nodes: [{size: 64MiB}]}}
+firmware: {mlock_limit: 0}
+processes:
+  - name: p
+    workload: {kind: sequential, footprint: 64KiB, accesses: 2000}
+    syscalls:
+      - {at: 0, call: mmap, length: 0}                                   # EINVAL: empty
+      - {at: 0, call: mmap, addr: 0x20000010, length: 4KiB, fixed: true} # EINVAL: unaligned MAP_FIXED
+      - {at: 0, call: mmap, length: 1TiB}                                # ENOMEM: heuristic overcommit
+      - {at: 1, call: munmap, addr: 0x10000800, length: 4KiB}            # EINVAL: unaligned
+      - {at: 1, call: mprotect, addr: 0x30000000, length: 4KiB, prot: r--} # ENOMEM: not mapped
+      - {at: 2, call: mlock, addr: 0x10000000, length: 4KiB}             # EPERM: RLIMIT_MEMLOCK 0
+      - {at: 2, call: mbind, addr: 0x30000000, length: 4KiB, policy: local} # EFAULT: not mapped
+      - {at: 3, call: brk, addr: 0x1000}                                 # ENOMEM: below the heap
+      - {at: 3, call: shm_attach, key: ro, addr: 0x40000000, length: 8KiB, prot: r--}
+      - {at: 4, call: mprotect, addr: 0x40000000, length: 8KiB, prot: rw-} # EACCES: read-only attach
+      - {at: 5, call: mprotect, addr: 0x40000000, length: 8KiB, prot: r--} # fine
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  EXPECT_EQ(stat(j, "system.os.syscalls.total"), 11u);
+  EXPECT_EQ(stat(j, "system.os.syscalls.errno_EINVAL"), 2u + 1u);
+  EXPECT_EQ(stat(j, "system.os.syscalls.errno_ENOMEM"), 3u);
+  EXPECT_EQ(stat(j, "system.os.syscalls.errno_EPERM"), 1u);
+  EXPECT_EQ(stat(j, "system.os.syscalls.errno_EFAULT"), 1u);
+  EXPECT_EQ(stat(j, "system.os.syscalls.errno_EACCES"), 1u);
+  EXPECT_EQ(stat(j, "system.os.proc0.syscall_errors"), 9u);
+  EXPECT_EQ(j["summary"]["processes_exited"], 1);
+  EXPECT_EQ(j["summary"]["accesses"], 2000);
+  expect_frames_conserved(j);
+}
+
+TEST_F(Os, MprotectAndMunmapSplitMergeAndFreeFrames) {
+  // Reads only, so the read-only window never kills; mlock populates an mmap'd area that munmap frees.
+  std::string cfg = write("vm.yaml", R"(
+sim: {checker: true}
+system: {memory: {nodes: [{size: 64MiB}]}}
+processes:
+  - name: p
+    workload: {kind: sequential, footprint: 1MiB, accesses: 262144, read_fraction: 1.0}
+    syscalls:
+      - {at: 1000, call: mprotect, addr: 0x10040000, length: 64KiB, prot: r--}
+      - {at: 140000, call: mprotect, addr: 0x10040000, length: 64KiB, prot: rw-}
+      - {at: 150000, call: mmap, addr: 0x50000000, length: 64KiB, fixed: true}
+      - {at: 150000, call: mlock, addr: 0x50000000, length: 64KiB}
+      - {at: 150001, call: mprotect, addr: 0x50004000, length: 8KiB, prot: r--}
+      - {at: 150002, call: munmap, addr: 0x50000000, length: 64KiB}
+      - {at: 150003, call: brk, addr: 0x200000003000}
+      - {at: 150004, call: mlock, addr: 0x200000000000, length: 12KiB}
+      - {at: 150005, call: brk, addr: 0x200000001000}
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  EXPECT_EQ(stat(j, "system.os.syscalls.total"), 9u);
+  EXPECT_EQ(stat(j, "system.os.proc0.syscall_errors"), 0u);
+  // 1 MiB region split into three by the first mprotect, merged back by the second.
+  EXPECT_GE(stat(j, "system.os.vm.vma_merges"), 2u);
+  // Pages of the window that were mapped got their PTEs rewritten (the first call saw 1 page mapped,
+  // the second 16), the mmap'd area 2 pages.
+  EXPECT_EQ(stat(j, "system.os.vm.pages_reprotected"), 0u + 16u + 2u);
+  // mlock populated the 16 pages of the mapping and the 3 of the heap; munmap and brk shrink freed them.
+  EXPECT_EQ(stat(j, "system.os.vm.pages_unmapped"), 16u + 2u);
+  EXPECT_EQ(stat(j, "system.os.vm.locked_peak"), 16u);
+  EXPECT_EQ(stat(j, "system.os.frames.data_allocated"), 256u + 16u + 3u);
+  EXPECT_EQ(j["summary"]["page_faults"]["demand_zero"], 256u + 16u + 3u);
+  EXPECT_EQ(j["summary"]["processes_killed"], 0);
+  expect_frames_conserved(j);
+}
+
+TEST_F(Os, WriteToAnMprotectedWindowKillsAfterInvalidation) {
+  // The process writes its whole region, then makes a window read-only and writes again: the stale
+  // writable TLB entries must be gone (INVLPG), so the write faults and the VMA check kills.
+  std::string cfg = write("ro.yaml", R"(
+sim: {checker: true}
+system: {memory: {nodes: [{size: 64MiB}]}}
+processes:
+  - name: p
+    workload: {kind: sequential, footprint: 64KiB, accesses: 20000, read_fraction: 0.0}
+    syscalls: [{at: 9000, call: mprotect, addr: 0x10008000, length: 4KiB, prot: r--}]
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  EXPECT_EQ(j["summary"]["processes_killed"], 1);
+  EXPECT_EQ(j["summary"]["page_faults"]["segv_protection"], 1);
+  EXPECT_EQ(j["kills"][0]["address"], "0x10008000");
+  EXPECT_EQ(j["kills"][0]["access"], "write");
+  EXPECT_GE(stat(j, "system.os.tlb.invlpg"), 1u);
+  expect_frames_conserved(j);
+}
+
+const std::string kForkThreads = R"(
+sim: {checker: true}
+system: {cores: 3, memory: {nodes: [{size: 128MiB}]}}
+processes:
+  - name: parent
+    core: 0
+    workload: {kind: random, footprint: 512KiB, accesses: 60000, read_fraction: 0.5}
+    syscalls:
+      - {at: 0, call: fork, child: thread, share_vm: true}
+      - {at: 20000, call: fork, child: child}
+  - name: thread
+    core: 1
+    parent: parent
+    workload: {kind: random, footprint: 512KiB, accesses: 60000, read_fraction: 0.5}
+  - name: child
+    core: 2
+    parent: parent
+    workload: {kind: random, footprint: 512KiB, accesses: 30000, read_fraction: 0.5}
+)";
+
+TEST_F(Os, ForkSharesCopyOnWriteAndShootsDownThreadTlbs) {
+  std::string cfg = write("fork.yaml", kForkThreads);
+  for (const char* mode : {"lt", "at", "functional"}) {
+    const std::string out = m_dir + "/" + mode;
+    Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + " --out " + out);
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
+    nlohmann::json j = stats(out);
+    EXPECT_EQ(j["summary"]["processes_created"], 3) << mode;
+    EXPECT_EQ(j["summary"]["processes_exited"], 3) << mode;
+    EXPECT_EQ(j["summary"]["processes_killed"], 0) << mode;
+    EXPECT_EQ(stat(j, "system.os.processes.forks"), 2u) << mode;
+    // fork write-protected the parent's pages, which the thread on core 1 may cache: IPIs. (The
+    // functional mode has no time, so the parent runs to its end before the thread starts.)
+    if (std::string(mode) != "functional") {
+      EXPECT_GT(stat(j, "system.os.tlb.shootdowns"), 0u) << mode;
+      EXPECT_GT(stat(j, "system.core1.ipis_received"), 0u) << mode;
+    }
+    EXPECT_GT(stat(j, "system.os.vm.cow_shared_pages"), 0u) << mode;
+    // Writes on both sides broke sharing: copies while shared, in-place reuse once the other side left.
+    EXPECT_GT(stat(j, "system.os.faults.cow_copies"), 0u) << mode;
+    EXPECT_EQ(stat(j, "system.os.faults.cow_copies"),
+              stat(j, "system.os.proc0.cow_copies") + stat(j, "system.os.proc1.cow_copies") +
+                  stat(j, "system.os.proc2.cow_copies"))
+        << mode;
+    // Every copy took a frame: data frames = demand-zero + copies.
+    EXPECT_EQ(stat(j, "system.os.frames.data_allocated"),
+              stat(j, "system.os.faults.demand_zero") + stat(j, "system.os.faults.cow_copies"))
+        << mode;
+    expect_frames_conserved(j);
+  }
+}
+
+TEST_F(Os, SharedSegmentMapsTheSameFramesInEveryProcess) {
+  std::string cfg = write("shm.yaml", R"(
+sim: {checker: true}
+system: {cores: 2, memory: {nodes: [{size: 64MiB}]}}
+processes:
+  - name: a
+    core: 0
+    workload: {kind: random, footprint: 64KiB, base: 0x60000000, accesses: 20000, read_fraction: 0.5}
+    vmas: [{start: 0x10000000, size: 4KiB}]
+    syscalls: [{at: 0, call: shm_attach, key: seg, addr: 0x60000000, length: 64KiB, prot: rw-}]
+  - name: b
+    core: 1
+    workload: {kind: random, footprint: 64KiB, base: 0x60000000, accesses: 20000, read_fraction: 0.5}
+    vmas: [{start: 0x10000000, size: 4KiB}]
+    syscalls: [{at: 0, call: shm_attach, key: seg, addr: 0x60000000, length: 64KiB, prot: rw-}]
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  EXPECT_EQ(stat(j, "system.os.vm.shm_segments"), 1u);
+  // Each process faults each of the 16 pages once; the frames are allocated once.
+  EXPECT_EQ(stat(j, "system.os.faults.shared"), 32u);
+  EXPECT_EQ(stat(j, "system.os.frames.data_allocated"), 16u);
+  EXPECT_EQ(stat(j, "system.os.faults.cow_copies"), 0u);
+  EXPECT_GE(stat(j, "system.os.frames.shared_peak"), 1u);
+  expect_frames_conserved(j);
+}
+
+}  // namespace
