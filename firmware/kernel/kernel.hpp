@@ -43,6 +43,7 @@ struct KernelCosts {
   uint64_t slab_alloc = 50;       // one kernel object from the slab allocator
   uint64_t slab_free = 40;        // returning one kernel object
   uint64_t shm_create = 3000;     // creating a shared-memory segment
+  uint64_t context_switch = 2000; // scheduler: saving and restoring a process's state (the root write apart)
 
   template <class V>
   void visit(V& v) {
@@ -65,6 +66,8 @@ struct KernelCosts {
     v("slab_alloc", slab_alloc, "core cycles", "Allocating one kernel object from the slab allocator");
     v("slab_free", slab_free, "core cycles", "Freeing one kernel object to the slab allocator");
     v("shm_create", shm_create, "core cycles", "Creating a shared-memory segment");
+    v("context_switch", context_switch, "core cycles",
+      "Switching a core from one process to another (the root-register write and its TLB effect apart)");
   }
 };
 
@@ -88,6 +91,17 @@ struct KernelMemConfig {
 
 enum class Overcommit : uint8_t { Heuristic, Always, Never };
 
+struct SchedulerConfig {
+  uint64_t time_slice = 0;
+
+  template <class V>
+  void visit(V& v) {
+    v("time_slice", time_slice, "core cycles",
+      "Round-robin time slice of the processes of one core (functional mode: memory operations); 0 = each "
+      "process runs to its end, one after another");
+  }
+};
+
 struct KernelConfig {
   uint64_t page_table_levels = 4;
   Bytes reserved_low{1ull << 20};
@@ -98,6 +112,7 @@ struct KernelConfig {
   Bytes mlock_limit{64ull << 20};
   uint64_t max_map_count = 65530;
   Bytes stack_limit{8ull << 20};
+  SchedulerConfig scheduler;
   KernelCosts costs;
 
   template <class V>
@@ -115,6 +130,7 @@ struct KernelConfig {
     v("mlock_limit", mlock_limit, "bytes", "RLIMIT_MEMLOCK per address space (0: mlock fails with EPERM)");
     v("max_map_count", max_map_count, "VMAs", "VMAs per address space; a call needing more fails with ENOMEM");
     v("stack_limit", stack_limit, "bytes", "RLIMIT_STACK: how large a grows-down area may grow by faults");
+    v.section("scheduler", scheduler, "Process scheduling on each core");
     v.section("costs", costs, "Cycle costs of kernel operations");
   }
   void validate(const std::string& path) const;
@@ -206,6 +222,7 @@ class Kernel : public sc_core::sc_module {
   void exit_process(Hal& hal, Pid pid);
 
   bool alive(Pid pid) const;
+  const KernelConfig& config() const { return m_cfg; }
   const std::vector<KillReport>& kills() const { return m_kills; }
   const PhysicalMemoryManager& frames() const { return *m_pmm; }
   uint64_t reserved_frames() const { return m_reserved_frames; }

@@ -40,6 +40,7 @@ struct CoreTask {
   fw::ProcessSpec spec;
   std::unique_ptr<workload::Source> source;
   uint64_t limit = 0;  // stop after this many memory operations (0 = run the workload to its end)
+  uint64_t start_ps = 0;  // not scheduled before this simulated time
   // System calls, sorted by `at`: each runs before the memory operation with that index.
   std::vector<fw::Syscall> script;
   // Instruction counting: a Fetch op is always one instruction; a data op is one more instruction on top
@@ -54,8 +55,10 @@ class Core : public sc_core::sc_module, public fw::Hal {
   Core(const sc_core::sc_module_name& name, CoreId id, const CoreConfig& cfg, SimMode mode, bool golden_checker,
        fw::Kernel& kernel, RunControl& control);
 
-  // Queues a process; processes run one after another in the order added. A forked process (spec.parent
-  // >= 0) waits for its parent's fork call, and is skipped if the parent ends without making it.
+  // Queues a process. The core schedules its processes round robin with firmware.scheduler.time_slice
+  // (0: one after another, each to its end), in the order added. A process starts at its start time;
+  // a forked one (spec.parent >= 0) once its parent's fork call created it, and never if the parent
+  // ended without making it.
   void add_task(CoreTask task) { m_tasks.push_back(std::move(task)); }
   // State shared by every core: the kernel lock and an event notified when it or an IPI state changes.
   struct Shared {
@@ -99,7 +102,21 @@ class Core : public sc_core::sc_module, public fw::Hal {
 
  private:
   void run();
-  void run_task(CoreTask& task);
+  // Per-process progress for the scheduler.
+  struct RunState {
+    std::optional<Pid> pid;
+    std::vector<workload::MemOp> ops;  // current batch
+    size_t pos = 0, count = 0;
+    uint64_t done = 0;                 // memory operations completed
+    size_t next_call = 0;              // next script entry
+    bool ended = false;                // the source has no more operations
+    bool finished = false;
+  };
+  static constexpr size_t kBatch = 1024;
+  void schedule();
+  // Runs the task for up to `slice` core cycles (0 = to its end); true when it ended (exit, kill, end
+  // of its workload), false when preempted.
+  bool run_slice(CoreTask& task, RunState& rs, uint64_t slice);
   // Runs the script calls due before operation `done`; returns false if the process exited.
   bool run_syscalls(CoreTask& task, Pid pid, size_t& next, uint64_t done);
   // At an instruction boundary: stays stopped while a shootdown IPI holds this core, then charges the

@@ -168,6 +168,7 @@ struct ProcessConfig {
   std::vector<VmaConfig> vmas;
   NumaConfig numa;
   std::string parent;
+  Duration start{0};
   config::Address heap_base{0x200000000000ull};
   config::Address mmap_base{0x7f0000000000ull};
   std::vector<SyscallConfig> syscalls;
@@ -182,6 +183,7 @@ struct ProcessConfig {
     v.section("numa", numa, "NUMA memory policy of the process");
     v("parent", parent, "process name",
       "If set, this process is created by a fork call of that process (and inherits its address space)");
+    v("start", start, "time", "Simulated time before which the process is not scheduled (created processes only)");
     v("heap_base", heap_base, "address", "Start of the brk heap");
     v("mmap_base", mmap_base, "address", "mmap without an address places areas below this, top down");
     v.list("syscalls", syscalls, "System-call script: calls run at given memory-operation counts");

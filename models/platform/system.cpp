@@ -104,6 +104,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
       task.script.push_back(call);
     }
     task.limit = w.limit;
+    task.start_ps = pc.start.fs / 1000;
     std::vector<workload::Region> regions;
     if (w.kind == WorkloadKind::Lackey) {
       std::string trace = w.trace;

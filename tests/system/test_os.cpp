@@ -299,3 +299,42 @@ processes:
 }
 
 }  // namespace
+
+namespace {
+
+const std::string kThreeOnOneCore = R"(
+sim: {checker: true}
+system: {memory: {nodes: [{size: 64MiB}]}}
+firmware: {scheduler: {time_slice: 20000}}
+processes:
+  - {name: a, workload: {kind: random, footprint: 256KiB, accesses: 20000}}
+  - {name: b, workload: {kind: sequential, footprint: 256KiB, accesses: 20000}}
+  - {name: c, workload: {kind: random, footprint: 128KiB, accesses: 10000}}
+  - {name: late, start: 2ms, workload: {kind: sequential, footprint: 64KiB, accesses: 1000}}
+)";
+
+TEST_F(Os, RoundRobinSlicesSwitchWithPcidAndHonourStartTimes) {
+  std::string cfg = write("rr.yaml", kThreeOnOneCore);
+  ASSERT_EQ(vmsim("run " + cfg + " -q --set system.core.mmu.pcid=false --out " + m_dir + "/off").code, 0);
+  Result r = vmsim("run " + cfg + " -q --set system.core.mmu.pcid=true --out " + m_dir + "/on");
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(vmsim("run " + cfg + " -q --set firmware.scheduler.time_slice=0 --out " + m_dir + "/fifo").code, 0);
+  nlohmann::json off = stats(m_dir + "/off"), on = stats(m_dir + "/on"), fifo = stats(m_dir + "/fifo");
+  // Slices of 20000 cycles over ~50000 operations of a, b, c: many more switches than processes.
+  const uint64_t switches = stat(on, "system.os.processes.context_switches");
+  EXPECT_GT(switches, 10u);
+  EXPECT_EQ(stat(fifo, "system.os.processes.context_switches"), 4u);
+  // Without PCIDs every switch flushes the TLB; with them none does.
+  EXPECT_EQ(stat(off, "system.core0.mmu.tlb.root_switch_flushes"), stat(off, "system.os.processes.context_switches"));
+  EXPECT_EQ(stat(on, "system.core0.mmu.tlb.root_switch_flushes"), 0u);
+  EXPECT_GT(stat(off, "system.core0.mmu.tlb.misses"), stat(on, "system.core0.mmu.tlb.misses"));
+  for (const nlohmann::json* j : {&off, &on, &fifo}) {
+    EXPECT_EQ((*j)["summary"]["accesses"], 51000);
+    EXPECT_EQ((*j)["summary"]["processes_exited"], 4);
+    // 'late' starts at 2 ms, after the others are done.
+    EXPECT_GE((*j)["summary"]["sim_time_ps"].get<uint64_t>(), 2000000000u);
+    expect_frames_conserved(*j);
+  }
+}
+
+}  // namespace
