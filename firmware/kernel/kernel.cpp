@@ -279,38 +279,50 @@ std::optional<Pfn> Kernel::alloc_table_frame(Hal& hal, Mm& mm) {
 }
 
 std::optional<Pfn> Kernel::alloc_user_frame(Hal& hal, Process& p, const Vma& vma, VirtAddr va, bool zero) {
+  return alloc_user_block(hal, p, vma, va, 0, zero);
+}
+
+std::optional<Pfn> Kernel::alloc_user_block(Hal& hal, Process& p, const Vma& vma, VirtAddr va, unsigned order,
+                                            bool zero) {
   hal.charge(m_cfg.costs.frame_alloc);
   const NumaPolicy& pol = vma.policy.kind != NumaPolicyKind::Default ? vma.policy : p.policy;
   const NodeId local = m_core_node[hal.core_id()];
   const CoreId cpu = hal.core_id();
   const Gfp flags = zero ? (kGfpKernel | Gfp::Zero) : kGfpKernel;
+  // Order 0 goes through the per-CPU lists; larger blocks straight to the zones.
+  auto get = [&](Gfp f, const std::vector<NodeId>& nodes) {
+    return order == 0 ? m_pmm->alloc_page(cpu, f, nodes) : m_pmm->alloc(order, f, nodes);
+  };
   std::optional<PageAlloc> a;
   switch (pol.kind) {
     case NumaPolicyKind::Default:
-    case NumaPolicyKind::Local: a = m_pmm->alloc_page(cpu, flags, {local}); break;
-    case NumaPolicyKind::Preferred: a = m_pmm->alloc_page(cpu, flags, {pol.nodes.front()}); break;
+    case NumaPolicyKind::Local: a = get(flags, {local}); break;
+    case NumaPolicyKind::Preferred: a = get(flags, {pol.nodes.front()}); break;
     case NumaPolicyKind::Interleave: {
-      const NodeId n = pol.nodes[(va.value() >> kPageShift) % pol.nodes.size()];
-      a = m_pmm->alloc_page(cpu, flags, {n});
+      const NodeId n = pol.nodes[(va.value() >> (kPageShift + order)) % pol.nodes.size()];
+      a = get(flags, {n});
       break;
     }
     case NumaPolicyKind::Bind: {
       // Atomic walks only the listed nodes; frames parked on per-CPU lists are drained once on failure.
       const Gfp bind = zero ? (Gfp::Atomic | Gfp::Zero) : Gfp::Atomic;
-      a = m_pmm->alloc_page(cpu, bind, pol.nodes);
+      a = get(bind, pol.nodes);
       if (!a && m_pmm->pcp_frames() > 0) {
         m_pmm->drain_all();
-        a = m_pmm->alloc_page(cpu, bind, pol.nodes);
+        a = get(bind, pol.nodes);
       }
       break;
     }
   }
   if (!a) return std::nullopt;
-  if (a->must_zero) hal.zero_frame(a->pfn);
-  ++m_data_frames;
+  const uint64_t frames = uint64_t{1} << order;
+  if (a->must_zero) {
+    for (uint64_t i = 0; i < frames; ++i) hal.zero_frame(Pfn{a->pfn.value() + i});
+  }
+  m_data_frames += frames;
   ProcStats& ps = *m_pstats[p.index];
-  ++*ps.node_pages[a->node];
-  ++(a->node == local ? ps.local : ps.remote);
+  *ps.node_pages[a->node] += frames;
+  (a->node == local ? ps.local : ps.remote) += frames;
   return a->pfn;
 }
 
@@ -326,9 +338,54 @@ void Kernel::put_frame(Hal& hal, Pfn pfn) {
     if (--it->second == 0) m_extra_refs.erase(it);
     return;
   }
+  auto head = m_split_heads.find(pfn.value() & ~uint64_t{kHugeFrames - 1});
+  if (head != m_split_heads.end()) {
+    // A frame of a split 2 MiB block: the block goes back when its last frame does.
+    if (--head->second == 0) {
+      hal.charge(m_cfg.costs.frame_free);
+      m_pmm->free(Pfn{head->first}, kHugeOrder);
+      m_freed += kHugeFrames;
+      m_split_heads.erase(head);
+    }
+    return;
+  }
   hal.charge(m_cfg.costs.frame_free);
   m_pmm->free_page(hal.core_id(), pfn);
   ++m_freed;
+}
+
+bool Kernel::split_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end) {
+  for (VirtAddr va : huge_leaves(hal, mm.root, m_levels, start, end)) {
+    std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, va);
+    const uint64_t head = Pte{hal.read64(*ea)}.pfn().value();
+    if (!split_huge(hal, mm.root, m_levels, va, [&]() { return alloc_table_frame(hal, mm); })) return false;
+    hal.charge(m_cfg.costs.pte_update * kHugeFrames);
+    m_split_heads[head] = static_cast<uint32_t>(kHugeFrames);
+    ++m_thp_splits;
+    invalidate(hal, mm, {va});  // INVLPG of any address drops the whole 2 MiB entry
+  }
+  return true;
+}
+
+bool Kernel::fault_in_huge(Hal& hal, Process& p, const Vma& vma, VirtAddr base) {
+  Mm& mm = *p.mm;
+  std::optional<Pfn> block = alloc_user_block(hal, p, vma, base, kHugeOrder, true);
+  if (!block) {
+    ++m_thp_fallbacks;
+    return false;
+  }
+  if (!map_huge(hal, mm.root, m_levels, base, 2, *block, leaf_flags(vma, true),
+                [&]() { return alloc_table_frame(hal, mm); })) {
+    // Part of the 2 MiB range is already mapped with 4 KiB pages (or no table frame): fall back.
+    hal.charge(m_cfg.costs.frame_free);
+    m_pmm->free(*block, kHugeOrder);
+    m_freed += kHugeFrames;
+    ++m_thp_fallbacks;
+    return false;
+  }
+  mm.resident += kHugeFrames;
+  ++m_thp_faults;
+  return true;
 }
 
 std::shared_ptr<Kernel::Mm> Kernel::new_mm(Hal& hal, const ProcessSpec& spec) {
@@ -413,6 +470,15 @@ bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
   Mm& mm = *p.mm;
   const VirtAddr page{va.value() & ~kPageMask};
   Pfn frame{0};
+  if (vma.huge && vma.shm == 0 && vma.prot != 0) {
+    // Transparent huge page: the whole aligned 2 MiB around va if the area covers it.
+    const uint64_t base = page.value() & ~(kHugeBytes - 1);
+    if (base >= vma.start.value() && base + kHugeBytes <= vma.end.value()) {
+      if (fault_in_huge(hal, p, vma, VirtAddr{base})) return true;
+    } else {
+      ++m_thp_fallbacks;
+    }
+  }
   if (vma.shm != 0) {
     Segment& seg = *m_segments.at(vma.shm);
     const uint64_t idx = (vma.shm_offset + (page.value() - vma.start.value())) >> kPageShift;
@@ -430,7 +496,7 @@ bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
     frame = *f;
     ++m_demand_zero;
   }
-  const uint64_t flags = vma.prot == 0 ? (pte_bit::kUser | kPteProtNone) : leaf_flags(vma, true);
+  const uint64_t flags = vma.prot == 0 ? (pte_bit::kUser | kSoftProtNone) : leaf_flags(vma, true);
   bool ok = map_page(hal, mm.root, m_levels, page, frame, flags, [&]() { return alloc_table_frame(hal, mm); });
   if (!ok) {
     put_frame(hal, frame);
@@ -680,6 +746,7 @@ bool Kernel::commit_ok(uint64_t extra_pages) const {
 }
 
 uint64_t Kernel::unmap_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end, std::vector<VirtAddr>& changed) {
+  split_range(hal, mm, start, end);  // without a table frame the huge pages stay (and are freed whole at exit)
   std::vector<Pfn> to_free;
   uint64_t n = for_each_leaf(hal, mm.root, m_levels, start, end, [&](VirtAddr va, PhysAddr, Pte e) {
     hal.charge(m_cfg.costs.pte_update);
@@ -722,7 +789,7 @@ SyscallResult Kernel::sys_mmap(Hal& hal, Process& p, const Syscall& c) {
   v.end = VirtAddr{at + len};
   v.prot = c.prot;
   v.name = c.name.empty() ? "mmap@" + format_hex(at) : c.name;
-  v.huge = c.huge;
+  v.huge = c.huge && !c.shared;
   if (c.shared) {
     // Shared anonymous memory is an unnamed segment, so fork children see the same frames.
     hal.charge(m_cfg.costs.shm_create);
@@ -781,6 +848,7 @@ SyscallResult Kernel::sys_mprotect(Hal& hal, Process& p, const Syscall& c) {
       return fail(c.call, EACCES);
     }
   }
+  if (!split_range(hal, mm, VirtAddr{c.addr}, VirtAddr{end})) return fail(c.call, ENOMEM);
   size_t merged = 0;
   size_t n = mm.vmas.modify(VirtAddr{c.addr}, VirtAddr{end}, [&](Vma& v) { v.prot = c.prot; }, &merged);
   m_vma_merges += merged;
@@ -791,7 +859,7 @@ SyscallResult Kernel::sys_mprotect(Hal& hal, Process& p, const Syscall& c) {
     const Vma* v = mm.vmas.find(va);
     const bool may_write = v->shared || frame_refs(e.pfn()) <= 1;
     const uint64_t keep = e.raw() & (pte_bit::kPfnMask | pte_bit::kAccessed | pte_bit::kDirty);
-    const uint64_t next = v->prot == 0 ? (keep | pte_bit::kUser | kPteProtNone)
+    const uint64_t next = v->prot == 0 ? (keep | pte_bit::kUser | kSoftProtNone)
                                        : (keep | pte_bit::kPresent | leaf_flags(*v, may_write));
     if (next == e.raw()) return std::optional<uint64_t>();
     hal.charge(m_cfg.costs.pte_update);
@@ -902,7 +970,8 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
     cmm->mmap_base = pm.mmap_base;
     cmm->locked_pages = 0;  // mlock is not inherited
     std::vector<VirtAddr> changed;
-    bool ok = true;
+    // Huge pages are split: copy-on-write works on 4 KiB pages.
+    bool ok = split_range(hal, pm, VirtAddr{0}, VirtAddr{m_user_top});
     std::vector<std::pair<VirtAddr, uint64_t>> leaves;
     for_each_leaf(hal, pm.root, m_levels, VirtAddr{0}, VirtAddr{m_user_top}, [&](VirtAddr va, PhysAddr, Pte e) {
       const Vma* v = pm.vmas.find(va);
@@ -918,6 +987,7 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
       return parent_new;
     });
     for (const auto& [va, raw] : leaves) {
+      if (!ok) break;
       Pte e{raw};
       hal.charge(m_cfg.costs.pte_update);
       if (!map_page(hal, cmm->root, m_levels, va, e.pfn(), raw & ~pte_bit::kPfnMask & ~pte_bit::kPresent,
@@ -1095,6 +1165,11 @@ void Kernel::teardown(Hal& hal, Process& p) {
           hal.charge(m_cfg.costs.frame_free);
           m_pmm->free_page(hal.core_id(), f);
           ++m_freed;
+        },
+        [&](Pfn f, unsigned) {
+          hal.charge(m_cfg.costs.frame_free);
+          m_pmm->free(f, kHugeOrder);
+          m_freed += kHugeFrames;
         });
     // The PCID may be handed to another address space later: drop its translations and walk-cache
     // entries here and on every other core that ran it.

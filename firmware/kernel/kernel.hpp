@@ -190,9 +190,6 @@ struct KillReport {
   uint64_t time_ps = 0;
 };
 
-// Software PTE bit (ignored by the walker): a PROT_NONE page, kept with P clear so its frame stays mapped.
-constexpr uint64_t kPteProtNone = 1ull << 9;
-
 class Kernel : public sc_core::sc_module {
  public:
   // Boots over the NUMA nodes `nodes` (byte ranges that tile physical memory, node 0 first); core i's
@@ -247,6 +244,10 @@ class Kernel : public sc_core::sc_module {
   Process& process(Pid pid);
   // Frame for a user page of `vma` at va, placed by NUMA policy; zeroed if zero.
   std::optional<Pfn> alloc_user_frame(Hal& hal, Process& p, const Vma& vma, VirtAddr va, bool zero);
+  std::optional<Pfn> alloc_user_block(Hal& hal, Process& p, const Vma& vma, VirtAddr va, unsigned order, bool zero);
+  bool fault_in_huge(Hal& hal, Process& p, const Vma& vma, VirtAddr base);
+  // Splits every 2 MiB leaf intersecting [start, end) into 4 KiB entries. False: no table frame.
+  bool split_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end);
   std::optional<Pfn> alloc_table_frame(Hal& hal, Mm& mm);
   void put_frame(Hal& hal, Pfn pfn);  // drops one reference; frees the frame on the last
   void get_frame(Pfn pfn);            // adds a reference
@@ -303,6 +304,10 @@ class Kernel : public sc_core::sc_module {
   std::vector<Spawn> m_spawn;                     // per spec index
   sc_core::sc_event m_spawn_event;
   std::unordered_map<uint64_t, uint32_t> m_extra_refs;  // data frame -> references beyond the first
+  static constexpr unsigned kHugeOrder = 9;
+  static constexpr uint64_t kHugeFrames = 512;
+  static constexpr uint64_t kHugeBytes = 2ull << 20;
+  std::unordered_map<uint64_t, uint32_t> m_split_heads;  // split 2 MiB block -> frames still mapped
   std::map<uint64_t, std::unique_ptr<Segment>> m_segments;  // by id
   uint64_t m_next_segment = 1;
   uint64_t m_next_mm = 1;
@@ -320,6 +325,12 @@ class Kernel : public sc_core::sc_module {
                              "Copy-on-write faults that copied the page to a new frame"};
   stats::Scalar m_cow_reuse{m_fault_stats, "cow_reuse", "count",
                             "Copy-on-write faults on a frame no longer shared (made writable in place)"};
+  stats::Scalar m_thp_faults{m_fault_stats, "thp", "count", "Faults served with a 2 MiB page"};
+  stats::Scalar m_thp_fallbacks{m_fault_stats, "thp_fallbacks", "count",
+                                "Faults in huge areas served with 4 KiB pages (no free 2 MiB block, range "
+                                "partly mapped, or the aligned 2 MiB not inside the area)"};
+  stats::Scalar m_thp_splits{m_fault_stats, "thp_splits", "count",
+                             "2 MiB pages split into 4 KiB entries (munmap, mprotect, fork)"};
   stats::Scalar m_stack_growth{m_fault_stats, "stack_growth", "count", "Faults that extended a grows-down area"};
   stats::Scalar m_spurious{m_fault_stats, "spurious", "count",
                            "Faults on a page another thread mapped after this one's walk (retried)"};

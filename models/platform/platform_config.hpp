@@ -96,6 +96,7 @@ struct VmaConfig {
   std::string prot = "rw-";
   std::string name;
   bool grows_down = false;
+  bool huge = false;
   fw::NumaPolicyKind numa = fw::NumaPolicyKind::Default;
   std::string nodes;
 
@@ -106,6 +107,7 @@ struct VmaConfig {
     v("prot", prot, "", "Permissions as rwx text, e.g. rw- or r-x");
     v("name", name, "", "Label used in reports");
     v("grows_down", grows_down, "", "A stack: a fault below the area extends it (up to firmware.stack_limit)");
+    v("huge", huge, "", "Transparent huge pages: faults map whole aligned 2MiB pages when free, else 4KiB");
     v("numa", numa, "", "NUMA policy of this area (default: the process's)");
     v("nodes", nodes, "node list", "Nodes of the area's bind / interleave / preferred policy, e.g. \"0,1\" or \"0-3\"");
   }

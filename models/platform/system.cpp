@@ -140,6 +140,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
         fw::Vma vma{VirtAddr{v.start.value}, VirtAddr{v.start.value + v.size.value}, prot_of(v.prot),
                     v.name.empty() ? format_hex(v.start.value) : v.name};
         vma.grows_down = v.grows_down;
+        vma.huge = v.huge;
         vma.policy.kind = v.numa;
         vma.policy.nodes = parse_node_list(v.nodes, ranges.size(), path + ".vmas", "nodes");
         task.spec.vmas.push_back(vma);

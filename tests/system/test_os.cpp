@@ -338,3 +338,44 @@ TEST_F(Os, RoundRobinSlicesSwitchWithPcidAndHonourStartTimes) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Os, TransparentHugePagesFallBackAndSplit) {
+  std::string cfg = write("thp.yaml", R"(
+sim: {checker: true}
+system: {cores: 2, memory: {nodes: [{size: 256MiB}]}}
+processes:
+  - name: thp
+    workload: {kind: strided, stride: 4KiB, footprint: 5MiB, base: 0x40000000, accesses: 1280}
+    vmas: [{start: 0x40000000, size: 5MiB, huge: true}]
+    syscalls: [{at: 1280, call: munmap, addr: 0x40100000, length: 4KiB}]
+  - name: forker
+    core: 0
+    workload: {kind: strided, stride: 4KiB, footprint: 4MiB, base: 0x80000000, accesses: 1024, read_fraction: 0}
+    vmas: [{start: 0x80000000, size: 4MiB, huge: true}]
+    syscalls: [{at: 600, call: fork, child: kid}]
+  - name: kid
+    core: 1
+    parent: forker
+    workload: {kind: strided, stride: 4KiB, footprint: 4MiB, base: 0x80000000, accesses: 1024, read_fraction: 0}
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  // 'thp': two 2 MiB pages, then the last 1 MiB (no whole aligned 2 MiB left) page by page.
+  EXPECT_EQ(stat(j, "system.os.proc0.faults"), 2u + 256u);
+  EXPECT_EQ(stat(j, "system.os.proc0.pages_node0"), 1280u);
+  EXPECT_EQ(stat(j, "system.os.faults.thp_fallbacks"), 256u);
+  // 'forker': two 2 MiB pages before the fork.
+  EXPECT_EQ(stat(j, "system.os.faults.thp"), 2u + 2u);
+  // munmap of one page splits its 2 MiB page; fork splits the forker's two.
+  EXPECT_EQ(stat(j, "system.os.faults.thp_splits"), 1u + 2u);
+  EXPECT_EQ(stat(j, "system.os.vm.pages_unmapped"), 1u);
+  EXPECT_GT(stat(j, "system.os.faults.cow_copies"), 0u);
+  EXPECT_EQ(j["summary"]["processes_killed"], 0);
+  EXPECT_EQ(j["summary"]["processes_exited"], 3);
+  expect_frames_conserved(j);
+}
+
+}  // namespace
