@@ -607,18 +607,16 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
   const Vma* vma = mm.vmas.find(va);
   if (vma == nullptr) {
     // Stack growth: just below a grows-down area, within the stack limit.
-    auto above = mm.vmas.find(VirtAddr{round_up(va.value() + 1, kPageSize)});
+    const Vma* above = mm.vmas.next_above(va);
     const uint64_t page = va.value() & ~kPageMask;
     if (above != nullptr && above->grows_down && above->start.value() > page &&
         above->end.value() - page <= m_cfg.stack_limit.value) {
       Vma grown = *above;
-      const uint64_t old_start = above->start.value();
       mm.vmas.remove(above->start, above->end);
       grown.start = VirtAddr{page};
       mm.vmas.insert(grown);
       hal.charge(m_cfg.costs.vma_update);
       ++m_stack_growth;
-      (void)old_start;
       vma = mm.vmas.find(va);
     } else {
       ++m_segv_no_vma;

@@ -76,6 +76,11 @@ class VmaSet {
   void insert(const Vma& vma);
   // The VMA containing va, or nullptr.
   const Vma* find(VirtAddr va) const;
+  // The first VMA starting above va, or nullptr.
+  const Vma* next_above(VirtAddr va) const {
+    auto it = m_vmas.upper_bound(va.value());
+    return it == m_vmas.end() ? nullptr : &it->second;
+  }
   // True if [start, end) overlaps some VMA.
   bool overlaps(VirtAddr start, VirtAddr end) const;
   // True if every byte of [start, end) lies in some VMA.

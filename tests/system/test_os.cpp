@@ -379,3 +379,59 @@ processes:
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Os, ChurnPresetRunsWithTheCheckerInLtAndAt) {
+  for (const char* mode : {"lt", "at"}) {
+    const std::string out = m_dir + "/" + mode;
+    Result r = vmsim(std::string("run ") + VMSIM_SOURCE_DIR "/configs/presets/os-churn.yaml -q --set sim.mode=" + mode +
+                     " --out " + out);
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
+    nlohmann::json j = stats(out);
+    EXPECT_EQ(j["summary"]["processes_created"], 8) << mode;
+    EXPECT_EQ(j["summary"]["processes_exited"], 8) << mode;
+    EXPECT_EQ(j["summary"]["processes_killed"], 0) << mode;
+    EXPECT_EQ(stat(j, "system.os.syscalls.total"), 11u) << mode;
+    EXPECT_EQ(stat(j, "system.os.proc0.syscall_errors"), 0u) << mode;
+    EXPECT_GT(stat(j, "system.os.tlb.shootdowns"), 0u) << mode;
+    EXPECT_GT(stat(j, "system.os.faults.cow_copies"), 0u) << mode;
+    EXPECT_EQ(stat(j, "system.os.faults.thp"), 2u) << mode;
+    EXPECT_GT(stat(j, "system.os.processes.context_switches"), 16u) << mode;
+    // bind to node 0 from socket 1: all remote; interleave: both nodes.
+    EXPECT_EQ(stat(j, "system.os.proc5.pages_node1"), 0u) << mode;
+    EXPECT_EQ(stat(j, "system.os.proc5.pages_local"), 0u) << mode;
+    EXPECT_GT(stat(j, "system.os.proc1.pages_node0"), 0u) << mode;
+    EXPECT_GT(stat(j, "system.os.proc1.pages_node1"), 0u) << mode;
+    expect_frames_conserved(j);
+  }
+}
+
+TEST_F(Os, OvercommitNeverRefusesAndStacksGrowDown) {
+  std::string cfg = write("oc.yaml", R"(
+sim: {checker: true}
+system: {memory: {nodes: [{size: 64MiB}]}}
+firmware: {overcommit: never, overcommit_ratio: 50, stack_limit: 64KiB}
+processes:
+  - name: p
+    workload: {kind: strided, stride: 4KiB, footprint: 48KiB, base: 0x7000000000, accesses: 12}
+    vmas: [{start: 0x7000008000, size: 16KiB, grows_down: true, name: stack}]
+    syscalls:
+      - {at: 0, call: mmap, length: 24MiB}   # within 50% of 64 MiB
+      - {at: 0, call: mmap, length: 24MiB}   # over the commit limit: ENOMEM
+      - {at: 0, call: mmap, length: 24MiB, shared: true}  # shared memory is not committed
+      - {at: 0, call: brk, addr: 0x200000800000}  # 8 MiB more: over the limit too
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  EXPECT_EQ(stat(j, "system.os.syscalls.errno_ENOMEM"), 2u);
+  // The workload touches 0x7000000000.. upwards; the stack area starts 32 KiB above: the first fault
+  // grows it down to that page (within the 64 KiB limit), which covers the 7 pages after it too.
+  EXPECT_EQ(stat(j, "system.os.faults.stack_growth"), 1u);
+  EXPECT_EQ(j["summary"]["processes_killed"], 0);
+  EXPECT_EQ(stat(j, "system.os.faults.demand_zero"), 12u);
+  expect_frames_conserved(j);
+}
+
+}  // namespace
