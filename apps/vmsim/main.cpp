@@ -72,6 +72,7 @@ int cmd_run(const std::string& config_path, const std::vector<std::string>& sets
   nlohmann::ordered_json summary = vmsim::platform::make_summary(records, system);
   vmsim::platform::write_stats_json(out_dir + "/stats.json", summary, records, system.kernel().kills());
   vmsim::platform::write_stats_csv(out_dir + "/stats.csv", records);
+  write_text(out_dir + "/memory.txt", system.kernel().memory_report());
   double host = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!quiet) {
     vmsim::platform::print_summary(std::cout, summary);
@@ -79,7 +80,7 @@ int cmd_run(const std::string& config_path, const std::vector<std::string>& sets
     std::printf("  %-30s%18.3f\n  %-30s%18.3f\n", "host time (s)", host, "host speed (M accesses/s)",
                 host > 0 ? static_cast<double>(acc) / host / 1e6 : 0.0);
     std::cout << "wrote " << out_dir << "/stats.json, " << out_dir << "/stats.csv, " << out_dir
-              << "/config.resolved.yaml\n";
+              << "/memory.txt, " << out_dir << "/config.resolved.yaml\n";
   }
   return 0;
 }

@@ -153,6 +153,26 @@ Kernel::Kernel(const sc_core::sc_module_name& name, const KernelConfig& cfg, con
     usable[0].frames -= low - usable[0].base.value();
     usable[0].base = Pfn{low};
   }
+  // The 1 GiB pool: aligned gigabytes taken from the top of the nodes (highest node first).
+  for (uint64_t k = 0; k < cfg.hugepages_1g; ++k) {
+    bool got = false;
+    for (size_t n = usable.size(); n-- > 0 && !got;) {
+      const uint64_t base = usable[n].base.value(), end = base + usable[n].frames;
+      const uint64_t top = end & ~(kGigaFrames - 1);
+      if (top >= kGigaFrames && top - kGigaFrames >= base && (top - kGigaFrames) - base >= 4096) {
+        m_giga_free.emplace_back(top - kGigaFrames, static_cast<NodeId>(n));
+        usable[n].frames = top - kGigaFrames - base;
+        got = true;
+      }
+    }
+    if (!got) {
+      throw InputError("firmware.hugepages_1g: bad value '" + std::to_string(cfg.hugepages_1g) +
+                       "' (no node has room for " + std::to_string(k + 1) +
+                       " aligned 1GiB pages and 16MiB more)");
+    }
+  }
+  m_giga_total = m_giga_free.size();
+  m_giga_all = m_giga_free;
   PhysMemConfig pm;
   pm.dma_limit = cfg.physmem.dma_limit;
   pm.cpus = std::max<uint64_t>(1, core_node.size());
@@ -225,6 +245,14 @@ Kernel::Kernel(const sc_core::sc_module_name& name, const KernelConfig& cfg, con
 }
 
 Kernel::~Kernel() = default;
+
+std::string Kernel::memory_report() const {
+  const std::vector<FreeAreaRow> rows = m_pmm->free_area_report();
+  return "# /proc/buddyinfo: free blocks per order (0..10) per node and zone\n" + format_buddyinfo(rows) +
+         "\n# extfrag index per order (-1: a block of that order is free)\n" + format_extfrag_index(rows) +
+         "\n# unusable free space index per order\n" + format_unusable_index(rows) +
+         "\n# slabinfo: kernel object caches\n" + m_slab->slabinfo();
+}
 
 Kernel::Process& Kernel::process(Pid pid) {
   if (pid == 0 || pid > m_procs.size()) throw std::logic_error("kernel: no process " + std::to_string(pid));
@@ -367,6 +395,51 @@ bool Kernel::split_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end) {
   return true;
 }
 
+bool Kernel::fault_in_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr base) {
+  Mm& mm = *p.mm;
+  if (m_giga_free.empty()) return false;
+  // The pool page on the policy's first node if there is one, else any.
+  const NumaPolicy& pol = vma.policy.kind != NumaPolicyKind::Default ? vma.policy : p.policy;
+  const NodeId want = (pol.kind == NumaPolicyKind::Default || pol.kind == NumaPolicyKind::Local)
+                          ? m_core_node[hal.core_id()]
+                          : pol.nodes.front();
+  size_t pick = 0;
+  for (size_t i = 0; i < m_giga_free.size(); ++i) {
+    if (m_giga_free[i].second == want) pick = i;
+  }
+  if (pol.kind == NumaPolicyKind::Bind &&
+      std::find(pol.nodes.begin(), pol.nodes.end(), m_giga_free[pick].second) == pol.nodes.end()) {
+    return false;
+  }
+  const auto [first, node] = m_giga_free[pick];
+  hal.charge(m_cfg.costs.frame_alloc);
+  if (!map_huge(hal, mm.root, m_levels, base, 3, Pfn{first}, leaf_flags(vma, true),
+                [&]() { return alloc_table_frame(hal, mm); })) {
+    return false;
+  }
+  m_giga_free.erase(m_giga_free.begin() + static_cast<long>(pick));
+  for (uint64_t i = 0; i < kGigaFrames; ++i) hal.zero_frame(Pfn{first + i});
+  mm.resident += kGigaFrames;
+  ++m_giga_faults;
+  ProcStats& ps = *m_pstats[p.index];
+  *ps.node_pages[node] += kGigaFrames;
+  (node == m_core_node[hal.core_id()] ? ps.local : ps.remote) += kGigaFrames;
+  return true;
+}
+
+bool Kernel::cuts_giga(Hal& hal, Mm& mm, uint64_t start, uint64_t end) {
+  for (VirtAddr va : huge_leaves(hal, mm.root, m_levels, VirtAddr{start}, VirtAddr{end}, 3)) {
+    if (va.value() < start || va.value() + kGigaBytes > end) return true;
+  }
+  return false;
+}
+
+void Kernel::give_back_giga(Pfn first) {
+  for (const auto& [pfn, node] : m_giga_all) {
+    if (pfn == first.value()) m_giga_free.emplace_back(pfn, node);
+  }
+}
+
 bool Kernel::fault_in_huge(Hal& hal, Process& p, const Vma& vma, VirtAddr base) {
   Mm& mm = *p.mm;
   std::optional<Pfn> block = alloc_user_block(hal, p, vma, base, kHugeOrder, true);
@@ -470,6 +543,14 @@ bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
   Mm& mm = *p.mm;
   const VirtAddr page{va.value() & ~kPageMask};
   Pfn frame{0};
+  if (vma.huge_1g && vma.shm == 0 && vma.prot != 0) {
+    const uint64_t base = page.value() & ~(kGigaBytes - 1);
+    if (base >= vma.start.value() && base + kGigaBytes <= vma.end.value() &&
+        fault_in_giga(hal, p, vma, VirtAddr{base})) {
+      return true;
+    }
+    ++m_giga_fallbacks;
+  }
   if (vma.huge && vma.shm == 0 && vma.prot != 0) {
     // Transparent huge page: the whole aligned 2 MiB around va if the area covers it.
     const uint64_t base = page.value() & ~(kHugeBytes - 1);
@@ -745,6 +826,16 @@ bool Kernel::commit_ok(uint64_t extra_pages) const {
 
 uint64_t Kernel::unmap_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end, std::vector<VirtAddr>& changed) {
   split_range(hal, mm, start, end);  // without a table frame the huge pages stay (and are freed whole at exit)
+  for (VirtAddr va : huge_leaves(hal, mm.root, m_levels, start, end, 3)) {
+    // Callers refuse ranges cutting through a 1 GiB page, so each is unmapped whole.
+    std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, va);
+    Pte e{hal.read64(*ea)};
+    hal.charge(m_cfg.costs.pte_update + m_cfg.costs.frame_free);
+    hal.write64(*ea, 0);
+    give_back_giga(e.pfn());
+    mm.resident -= kGigaFrames;
+    changed.push_back(va);
+  }
   std::vector<Pfn> to_free;
   uint64_t n = for_each_leaf(hal, mm.root, m_levels, start, end, [&](VirtAddr va, PhysAddr, Pte e) {
     hal.charge(m_cfg.costs.pte_update);
@@ -768,7 +859,7 @@ SyscallResult Kernel::sys_mmap(Hal& hal, Process& p, const Syscall& c) {
   if (!c.shared && (c.prot & prot::kWrite) && !commit_ok(len >> kPageShift)) return fail(c.call, ENOMEM);
   hal.charge(m_cfg.costs.vma_lookup);
   uint64_t at = 0;
-  const uint64_t align = c.huge ? (2ull << 20) : kPageSize;
+  const uint64_t align = c.huge_1g ? kGigaBytes : c.huge ? (2ull << 20) : kPageSize;
   if (c.fixed) {
     at = c.addr;
     std::vector<VirtAddr> changed;
@@ -788,6 +879,7 @@ SyscallResult Kernel::sys_mmap(Hal& hal, Process& p, const Syscall& c) {
   v.prot = c.prot;
   v.name = c.name.empty() ? "mmap@" + format_hex(at) : c.name;
   v.huge = c.huge && !c.shared;
+  v.huge_1g = c.huge_1g && !c.shared;
   if (c.shared) {
     // Shared anonymous memory is an unnamed segment, so fork children see the same frames.
     hal.charge(m_cfg.costs.shm_create);
@@ -817,6 +909,7 @@ SyscallResult Kernel::sys_munmap(Hal& hal, Process& p, const Syscall& c) {
   if (c.length == 0 || (c.addr & kPageMask)) return fail(c.call, EINVAL);
   const uint64_t end = round_up(c.addr + c.length, kPageSize);
   if (end > m_user_top || end < c.addr) return fail(c.call, EINVAL);
+  if (cuts_giga(hal, mm, c.addr, end)) return fail(c.call, EINVAL);
   std::vector<VirtAddr> changed;
   unmap_range(hal, mm, VirtAddr{c.addr}, VirtAddr{end}, changed);
   invalidate(hal, mm, changed);
@@ -846,6 +939,7 @@ SyscallResult Kernel::sys_mprotect(Hal& hal, Process& p, const Syscall& c) {
       return fail(c.call, EACCES);
     }
   }
+  if (cuts_giga(hal, mm, c.addr, end)) return fail(c.call, EINVAL);
   if (!split_range(hal, mm, VirtAddr{c.addr}, VirtAddr{end})) return fail(c.call, ENOMEM);
   size_t merged = 0;
   size_t n = mm.vmas.modify(VirtAddr{c.addr}, VirtAddr{end}, [&](Vma& v) { v.prot = c.prot; }, &merged);
@@ -865,6 +959,18 @@ SyscallResult Kernel::sys_mprotect(Hal& hal, Process& p, const Syscall& c) {
     if (e.present()) changed.push_back(va);
     return std::optional<uint64_t>(next);
   });
+  for (VirtAddr va : huge_leaves(hal, mm.root, m_levels, VirtAddr{c.addr}, VirtAddr{end}, 3)) {
+    std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, va);
+    Pte e{hal.read64(*ea)};
+    const Vma* v = mm.vmas.find(va);
+    const uint64_t keep = e.raw() & (pte_bit::kPfnMask | pte_bit::kAccessed | pte_bit::kDirty | pte_bit::kPageSize);
+    // PROT_NONE on a 1 GiB page keeps it mapped read-only-not-present like 4 KiB pages (P clear).
+    const uint64_t next = v->prot == 0 ? (keep | pte_bit::kUser) : (keep | pte_bit::kPresent | leaf_flags(*v, true));
+    hal.charge(m_cfg.costs.pte_update);
+    hal.write64(*ea, next);
+    ++m_pages_protected;
+    changed.push_back(va);
+  }
   invalidate(hal, mm, changed);
   return {};
 }
@@ -960,6 +1066,8 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
   } else {
     Mm& pm = *p.mm;
     if (!commit_ok(0)) return fail(c.call, ENOMEM);
+    // Copy-on-write of 1 GiB pages is not modeled: such an address space cannot fork (threads can).
+    if (!huge_leaves(hal, pm.root, m_levels, VirtAddr{0}, VirtAddr{m_user_top}, 3).empty()) return fail(c.call, ENOMEM);
     cmm = new_mm(hal, cs);
     if (!cmm) return fail(c.call, ENOMEM);
     for (const auto& [s, v] : pm.vmas) cmm->vmas.insert(v);
@@ -1164,10 +1272,14 @@ void Kernel::teardown(Hal& hal, Process& p) {
           m_pmm->free_page(hal.core_id(), f);
           ++m_freed;
         },
-        [&](Pfn f, unsigned) {
+        [&](Pfn f, unsigned level) {
           hal.charge(m_cfg.costs.frame_free);
-          m_pmm->free(f, kHugeOrder);
-          m_freed += kHugeFrames;
+          if (level == 3) {
+            give_back_giga(f);
+          } else {
+            m_pmm->free(f, kHugeOrder);
+            m_freed += kHugeFrames;
+          }
         });
     // The PCID may be handed to another address space later: drop its translations and walk-cache
     // entries here and on every other core that ran it.

@@ -112,6 +112,7 @@ struct KernelConfig {
   Bytes mlock_limit{64ull << 20};
   uint64_t max_map_count = 65530;
   Bytes stack_limit{8ull << 20};
+  uint64_t hugepages_1g = 0;
   SchedulerConfig scheduler;
   KernelCosts costs;
 
@@ -130,6 +131,8 @@ struct KernelConfig {
     v("mlock_limit", mlock_limit, "bytes", "RLIMIT_MEMLOCK per address space (0: mlock fails with EPERM)");
     v("max_map_count", max_map_count, "VMAs", "VMAs per address space; a call needing more fails with ENOMEM");
     v("stack_limit", stack_limit, "bytes", "RLIMIT_STACK: how large a grows-down area may grow by faults");
+    v("hugepages_1g", hugepages_1g, "pages",
+      "1 GiB pages reserved at boot (like hugepages=) from the top of the nodes, for areas marked huge_1g");
     v.section("scheduler", scheduler, "Process scheduling on each core");
     v.section("costs", costs, "Cycle costs of kernel operations");
   }
@@ -149,6 +152,7 @@ struct Syscall {
   bool fixed = false;     // mmap: MAP_FIXED
   bool shared = false;    // mmap: MAP_SHARED
   bool huge = false;      // mmap: the area may get 2 MiB pages
+  bool huge_1g = false;   // mmap: 1 GiB pages from the pool (area aligned to 1 GiB)
   bool share_vm = false;  // fork: CLONE_VM (a thread sharing the address space)
   int child = -1;         // fork: process index of the child
   std::string key;        // shm_attach: segment key
@@ -230,6 +234,8 @@ class Kernel : public sc_core::sc_module {
   // /proc/buddyinfo and /proc/slabinfo-like text at this moment.
   std::string buddyinfo() const { return m_pmm->buddyinfo(); }
   std::string slabinfo() const { return m_slab->slabinfo(); }
+  // buddyinfo, fragmentation indices (extfrag, unusable free space) and slabinfo, as one text report.
+  std::string memory_report() const;
 
  private:
   struct Mm;
@@ -248,6 +254,10 @@ class Kernel : public sc_core::sc_module {
   bool fault_in_huge(Hal& hal, Process& p, const Vma& vma, VirtAddr base);
   // Splits every 2 MiB leaf intersecting [start, end) into 4 KiB entries. False: no table frame.
   bool split_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end);
+  bool fault_in_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr base);
+  // True if [start, end) cuts through a mapped 1 GiB page (such calls fail with EINVAL).
+  bool cuts_giga(Hal& hal, Mm& mm, uint64_t start, uint64_t end);
+  void give_back_giga(Pfn first);
   std::optional<Pfn> alloc_table_frame(Hal& hal, Mm& mm);
   void put_frame(Hal& hal, Pfn pfn);  // drops one reference; frees the frame on the last
   void get_frame(Pfn pfn);            // adds a reference
@@ -307,7 +317,12 @@ class Kernel : public sc_core::sc_module {
   static constexpr unsigned kHugeOrder = 9;
   static constexpr uint64_t kHugeFrames = 512;
   static constexpr uint64_t kHugeBytes = 2ull << 20;
-  std::unordered_map<uint64_t, uint32_t> m_split_heads;  // split 2 MiB block -> frames still mapped
+  std::unordered_map<uint64_t, uint32_t> m_split_heads;
+  static constexpr uint64_t kGigaFrames = 1ull << 18;
+  static constexpr uint64_t kGigaBytes = 1ull << 30;
+  std::vector<std::pair<uint64_t, NodeId>> m_giga_free;  // pool: first pfn, node
+  uint64_t m_giga_total = 0;
+  std::vector<std::pair<uint64_t, NodeId>> m_giga_all;  // split 2 MiB block -> frames still mapped
   std::map<uint64_t, std::unique_ptr<Segment>> m_segments;  // by id
   uint64_t m_next_segment = 1;
   uint64_t m_next_mm = 1;
@@ -331,6 +346,9 @@ class Kernel : public sc_core::sc_module {
                                 "partly mapped, or the aligned 2 MiB not inside the area)"};
   stats::Scalar m_thp_splits{m_fault_stats, "thp_splits", "count",
                              "2 MiB pages split into 4 KiB entries (munmap, mprotect, fork)"};
+  stats::Scalar m_giga_faults{m_fault_stats, "huge_1g", "count", "Faults served with a 1 GiB page from the pool"};
+  stats::Scalar m_giga_fallbacks{m_fault_stats, "huge_1g_fallbacks", "count",
+                                 "Faults in 1 GiB areas served otherwise (pool empty or range partly mapped)"};
   stats::Scalar m_stack_growth{m_fault_stats, "stack_growth", "count", "Faults that extended a grows-down area"};
   stats::Scalar m_spurious{m_fault_stats, "spurious", "count",
                            "Faults on a page another thread mapped after this one's walk (retried)"};
@@ -380,6 +398,8 @@ class Kernel : public sc_core::sc_module {
   stats::Formula m_shared_frames{m_frame_stats, "shared_peak", "frames",
                                  "Most data frames mapped more than once at a time",
                                  [this] { return static_cast<double>(m_shared_peak); }, true};
+  stats::Formula m_giga_pool{m_frame_stats, "hugepages_1g_free", "pages", "1 GiB pool pages free at the end",
+                             [this] { return static_cast<double>(m_giga_free.size()); }, true};
   std::vector<std::unique_ptr<stats::Group>> m_node_groups;
   std::vector<std::unique_ptr<stats::Stat>> m_node_stats;
   stats::Group m_tlb_stats{m_stats, "tlb"};

@@ -123,7 +123,7 @@ std::optional<Pfn> split_huge(Hal& hal, PhysAddr root, unsigned levels, VirtAddr
 namespace {
 
 void huge_level(Hal& hal, PhysAddr table, unsigned level, uint64_t base, uint64_t start, uint64_t end,
-                std::vector<VirtAddr>& out) {
+                unsigned want, std::vector<VirtAddr>& out) {
   std::array<uint64_t, 512> entries;
   hal.read_block(table, reinterpret_cast<uint8_t*>(entries.data()), kPageSize);
   const uint64_t span = level_span(level);
@@ -133,18 +133,19 @@ void huge_level(Hal& hal, PhysAddr table, unsigned level, uint64_t base, uint64_
     Pte e{entries[i]};
     if (!e.present()) continue;
     if (e.huge()) {
-      out.push_back(VirtAddr{lo});
-    } else if (level > 2) {
-      huge_level(hal, e.frame_addr(), level - 1, lo, start, end, out);
+      if (level == want) out.push_back(VirtAddr{lo});
+    } else if (level > want) {
+      huge_level(hal, e.frame_addr(), level - 1, lo, start, end, want, out);
     }
   }
 }
 
 }  // namespace
 
-std::vector<VirtAddr> huge_leaves(Hal& hal, PhysAddr root, unsigned levels, VirtAddr start, VirtAddr end) {
+std::vector<VirtAddr> huge_leaves(Hal& hal, PhysAddr root, unsigned levels, VirtAddr start, VirtAddr end,
+                                  unsigned level) {
   std::vector<VirtAddr> out;
-  if (end.value() > start.value()) huge_level(hal, root, levels, 0, start.value(), end.value(), out);
+  if (end.value() > start.value()) huge_level(hal, root, levels, 0, start.value(), end.value(), level, out);
   return out;
 }
 

@@ -35,8 +35,9 @@ bool map_huge(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, unsigned le
 // or no table frame was available.
 std::optional<Pfn> split_huge(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, const TableAllocator& alloc_table);
 
-// Start addresses of the 2 MiB leaves intersecting [start, end).
-std::vector<VirtAddr> huge_leaves(Hal& hal, PhysAddr root, unsigned levels, VirtAddr start, VirtAddr end);
+// Start addresses of the huge leaves at `level` (2: 2 MiB, 3: 1 GiB) intersecting [start, end).
+std::vector<VirtAddr> huge_leaves(Hal& hal, PhysAddr root, unsigned levels, VirtAddr start, VirtAddr end,
+                                  unsigned level = 2);
 
 // The leaf PTE for va's 4 KiB page, or Pte{0} if any level is not present.
 Pte lookup_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va);

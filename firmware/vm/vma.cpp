@@ -16,7 +16,7 @@ std::string prot_string(uint8_t p) {
 bool Vma::mergeable_with(const Vma& next) const {
   if (end != next.start) return false;
   if (prot != next.prot || shared != next.shared || locked != next.locked || grows_down != next.grows_down ||
-      huge != next.huge || heap != next.heap || shm != next.shm || shm_readonly != next.shm_readonly ||
+      huge != next.huge || huge_1g != next.huge_1g || heap != next.heap || shm != next.shm || shm_readonly != next.shm_readonly ||
       policy != next.policy) {
     return false;
   }

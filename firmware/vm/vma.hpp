@@ -48,6 +48,7 @@ struct Vma {
   bool locked = false;      // mlock'd: pages populated and never reclaimed
   bool grows_down = false;  // stack: a fault just below extends the area
   bool huge = false;        // eligible for 2 MiB pages
+  bool huge_1g = false;     // explicitly huge: 1 GiB pages from the boot-time pool
   bool heap = false;        // the brk heap
   uint64_t shm = 0;         // shared-memory segment id (0: anonymous memory)
   uint64_t shm_offset = 0;  // byte offset of `start` in the segment

@@ -97,6 +97,7 @@ struct VmaConfig {
   std::string name;
   bool grows_down = false;
   bool huge = false;
+  bool huge_1g = false;
   fw::NumaPolicyKind numa = fw::NumaPolicyKind::Default;
   std::string nodes;
 
@@ -108,6 +109,8 @@ struct VmaConfig {
     v("name", name, "", "Label used in reports");
     v("grows_down", grows_down, "", "A stack: a fault below the area extends it (up to firmware.stack_limit)");
     v("huge", huge, "", "Transparent huge pages: faults map whole aligned 2MiB pages when free, else 4KiB");
+    v("huge_1g", huge_1g, "",
+      "Explicitly huge: faults map whole aligned 1GiB pages from firmware.hugepages_1g while any is free");
     v("numa", numa, "", "NUMA policy of this area (default: the process's)");
     v("nodes", nodes, "node list", "Nodes of the area's bind / interleave / preferred policy, e.g. \"0,1\" or \"0-3\"");
   }
@@ -137,6 +140,7 @@ struct SyscallConfig {
   bool fixed = false;
   bool shared = false;
   bool huge = false;
+  bool huge_1g = false;
   std::string child;
   bool share_vm = false;
   std::string key;
@@ -154,6 +158,7 @@ struct SyscallConfig {
     v("fixed", fixed, "", "mmap: MAP_FIXED (replaces what is mapped there)");
     v("shared", shared, "", "mmap: MAP_SHARED (fork children share the frames instead of copy-on-write)");
     v("huge", huge, "", "mmap: align the area to 2MiB and mark it for huge pages");
+    v("huge_1g", huge_1g, "", "mmap: align the area to 1GiB and map it with 1GiB pages from the pool");
     v("child", child, "process name", "fork: the process (with `parent` naming this one) the call creates");
     v("share_vm", share_vm, "", "fork: CLONE_VM, the child is a thread sharing the address space");
     v("key", key, "", "shm_attach: the segment's key; the first attach creates it with `length`");

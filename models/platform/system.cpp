@@ -92,6 +92,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
       call.fixed = c.fixed;
       call.shared = c.shared;
       call.huge = c.huge;
+      call.huge_1g = c.huge_1g;
       call.share_vm = c.share_vm;
       call.key = c.key;
       call.name = c.name;
@@ -141,6 +142,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
                     v.name.empty() ? format_hex(v.start.value) : v.name};
         vma.grows_down = v.grows_down;
         vma.huge = v.huge;
+        vma.huge_1g = v.huge_1g;
         vma.policy.kind = v.numa;
         vma.policy.nodes = parse_node_list(v.nodes, ranges.size(), path + ".vmas", "nodes");
         task.spec.vmas.push_back(vma);

@@ -435,3 +435,42 @@ processes:
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Os, GigabytePagesFromTheBootPool) {
+  std::string cfg = write("giga.yaml", R"(
+sim: {checker: true}
+system: {memory: {nodes: [{size: 3GiB}]}}
+firmware: {hugepages_1g: 1}
+processes:
+  - name: big
+    workload: {kind: strided, stride: 4KiB, footprint: 8MiB, base: 0x40000000, accesses: 4096, read_fraction: 0}
+    vmas: [{start: 0x40000000, size: 1GiB, huge_1g: true}]
+    syscalls:
+      - {at: 2048, call: munmap, addr: 0x40000000, length: 2MiB}            # EINVAL: cuts the 1 GiB page
+      - {at: 2048, call: mprotect, addr: 0x40000000, length: 1GiB, prot: r--}
+      - {at: 2048, call: mprotect, addr: 0x40000000, length: 1GiB, prot: rw-}
+  - name: second
+    workload: {kind: strided, stride: 4KiB, footprint: 8MiB, base: 0x40000000, accesses: 2048}
+    vmas: [{start: 0x40000000, size: 1GiB, huge_1g: true}]
+)");
+  Result r = vmsim("run " + cfg + " -q --set sim.mode=functional --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  // One fault maps the whole gigabyte; the second process gets the page back after the first exits.
+  EXPECT_EQ(stat(j, "system.os.faults.huge_1g"), 2u);
+  EXPECT_EQ(stat(j, "system.os.proc0.faults"), 1u);
+  EXPECT_EQ(stat(j, "system.os.proc0.pages_node0"), 262144u);
+  EXPECT_EQ(stat(j, "system.os.syscalls.errno_EINVAL"), 1u);
+  EXPECT_EQ(stat(j, "system.os.vm.pages_reprotected"), 2u);
+  EXPECT_EQ(stat(j, "system.os.frames.hugepages_1g_free"), 1u);
+  EXPECT_EQ(j["summary"]["processes_killed"], 0);
+  expect_frames_conserved(j);
+  // A pool that does not fit is a config error naming the key.
+  r = vmsim("run " + cfg + " --set firmware.hugepages_1g=3 --out " + m_dir + "/o");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("firmware.hugepages_1g: bad value '3'"), std::string::npos) << r.err;
+}
+
+}  // namespace
