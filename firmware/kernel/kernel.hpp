@@ -43,6 +43,8 @@ struct KernelCosts {
   uint64_t slab_alloc = 50;       // one kernel object from the slab allocator
   uint64_t slab_free = 40;        // returning one kernel object
   uint64_t shm_create = 3000;     // creating a shared-memory segment
+  uint64_t compaction = 5000;     // a compaction pass besides its scans and moves
+  uint64_t migrate_page = 300;    // moving one page besides its copy and PTE writes
   uint64_t context_switch = 2000; // scheduler: saving and restoring a process's state (the root write apart)
 
   template <class V>
@@ -66,6 +68,8 @@ struct KernelCosts {
     v("slab_alloc", slab_alloc, "core cycles", "Allocating one kernel object from the slab allocator");
     v("slab_free", slab_free, "core cycles", "Freeing one kernel object to the slab allocator");
     v("shm_create", shm_create, "core cycles", "Creating a shared-memory segment");
+    v("compaction", compaction, "core cycles", "A compaction pass besides its table scans and page moves");
+    v("migrate_page", migrate_page, "core cycles", "Compaction: moving one page besides its 4 KiB copy and PTE writes");
     v("context_switch", context_switch, "core cycles",
       "Switching a core from one process to another (the root-register write and its TLB effect apart)");
   }
@@ -113,6 +117,7 @@ struct KernelConfig {
   uint64_t max_map_count = 65530;
   Bytes stack_limit{8ull << 20};
   uint64_t hugepages_1g = 0;
+  bool compaction = true;
   SchedulerConfig scheduler;
   KernelCosts costs;
 
@@ -133,6 +138,8 @@ struct KernelConfig {
     v("stack_limit", stack_limit, "bytes", "RLIMIT_STACK: how large a grows-down area may grow by faults");
     v("hugepages_1g", hugepages_1g, "pages",
       "1 GiB pages reserved at boot (like hugepages=) from the top of the nodes, for areas marked huge_1g");
+    v("compaction", compaction, "",
+      "Direct compaction: a 2 MiB fault that finds no free block moves 4 KiB user pages out of one region");
     v.section("scheduler", scheduler, "Process scheduling on each core");
     v.section("costs", costs, "Cycle costs of kernel operations");
   }
@@ -258,6 +265,10 @@ class Kernel : public sc_core::sc_module {
   // True if [start, end) cuts through a mapped 1 GiB page (such calls fail with EINVAL).
   bool cuts_giga(Hal& hal, Mm& mm, uint64_t start, uint64_t end);
   void give_back_giga(Pfn first);
+  // Frees one aligned 2 MiB region of node's normal zone by moving its 4 KiB user pages elsewhere
+  // (copy through the HAL, every PTE mapping them rewritten, TLBs invalidated). False if no region has
+  // only movable pages or frames ran out.
+  bool compact(Hal& hal, Process& p, NodeId node);
   std::optional<Pfn> alloc_table_frame(Hal& hal, Mm& mm);
   void put_frame(Hal& hal, Pfn pfn);  // drops one reference; frees the frame on the last
   void get_frame(Pfn pfn);            // adds a reference
@@ -349,6 +360,10 @@ class Kernel : public sc_core::sc_module {
   stats::Scalar m_giga_faults{m_fault_stats, "huge_1g", "count", "Faults served with a 1 GiB page from the pool"};
   stats::Scalar m_giga_fallbacks{m_fault_stats, "huge_1g_fallbacks", "count",
                                  "Faults in 1 GiB areas served otherwise (pool empty or range partly mapped)"};
+  stats::Scalar m_compactions{m_fault_stats, "compactions", "count", "Direct compaction passes"};
+  stats::Scalar m_compaction_success{m_fault_stats, "compaction_success", "count",
+                                     "Compaction passes that freed a 2 MiB region"};
+  stats::Scalar m_migrated{m_fault_stats, "pages_migrated", "count", "Pages moved by compaction"};
   stats::Scalar m_stack_growth{m_fault_stats, "stack_growth", "count", "Faults that extended a grows-down area"};
   stats::Scalar m_spurious{m_fault_stats, "spurious", "count",
                            "Faults on a page another thread mapped after this one's walk (retried)"};

@@ -474,3 +474,43 @@ processes:
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Os, CompactionMovesPagesForAHugePage) {
+  // a and b fault in turns (short slices), so their frames interleave over the whole zone; b exits and
+  // leaves holes everywhere; c's 2 MiB fault finds no free block and compaction moves a's pages out of
+  // one region. a keeps writing its pages afterwards with the checker on: its PTEs were rewritten.
+  std::string cfg = write("compact.yaml", R"(
+sim: {checker: true}
+system: {memory: {nodes: [{size: 32MiB}]}}
+firmware: {physmem: {pcp_high: 0, dma_limit: 0}, scheduler: {time_slice: 3000}}
+processes:
+  - name: a
+    workload: {kind: strided, stride: 4KiB, footprint: 15MiB, base: 0x10000000, accesses: 300000, read_fraction: 0}
+  - name: b
+    workload: {kind: strided, stride: 4KiB, footprint: 15MiB, base: 0x10000000, accesses: 3840, read_fraction: 0}
+  - name: c
+    start: 12ms
+    workload: {kind: sequential, footprint: 2MiB, base: 0x40000000, accesses: 2000}
+    vmas: [{start: 0x40000000, size: 2MiB, huge: true}]
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/on");
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(vmsim("run " + cfg + " -q --set firmware.compaction=false --out " + m_dir + "/off").code, 0);
+  nlohmann::json on = stats(m_dir + "/on"), off = stats(m_dir + "/off");
+  EXPECT_EQ(stat(on, "system.os.faults.compactions"), 1u);
+  EXPECT_EQ(stat(on, "system.os.faults.compaction_success"), 1u);
+  EXPECT_GT(stat(on, "system.os.faults.pages_migrated"), 0u);
+  EXPECT_LT(stat(on, "system.os.faults.pages_migrated"), 512u);
+  EXPECT_EQ(stat(on, "system.os.faults.thp"), 1u);
+  // Without compaction the fault falls back to 4 KiB pages.
+  EXPECT_EQ(stat(off, "system.os.faults.thp"), 0u);
+  EXPECT_EQ(stat(off, "system.os.faults.thp_fallbacks"), 4u);  // the 4 pages c touches
+  for (const nlohmann::json* j : {&on, &off}) {
+    EXPECT_EQ((*j)["summary"]["processes_killed"], 0);
+    expect_frames_conserved(*j);
+  }
+}
+
+}  // namespace
