@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "models/common/types.hpp"
 
@@ -27,6 +28,18 @@ class Hal {
   virtual void set_root(PhysAddr root, uint16_t pcid) = 0;
   // INVPCID single-context on this core: drops every non-global translation of pcid.
   virtual void invalidate_pcid(uint16_t pcid) = 0;
+  // Kernel entry/exit: the kernel is one critical section across cores (a big kernel lock, re-entrant
+  // on one core). Only matters in the AT mode, where a memory access waits and other cores run meanwhile.
+  virtual void kernel_enter() = 0;
+  virtual void kernel_exit() = 0;
+  // TLB shootdown, in two steps around a page-table change. begin: an IPI to each core in `cores`
+  // (never this core); returns once each is stopped at an instruction boundary (or idle), so none walks
+  // the tables while they change. end: each drops the translations of `pages` in the address space
+  // (root, pcid) -- every translation of it if pages is empty --, is charged receiver_cycles before
+  // its next operation, and resumes. The sender's own cost is the caller's to charge.
+  virtual void shootdown_begin(const std::vector<CoreId>& cores) = 0;
+  virtual void shootdown_end(const std::vector<CoreId>& cores, PhysAddr root, uint16_t pcid,
+                             const std::vector<VirtAddr>& pages, uint64_t receiver_cycles) = 0;
   // Charges `cycles` core cycles of kernel CPU work.
   virtual void charge(uint64_t cycles) = 0;
   // The core this HAL belongs to.

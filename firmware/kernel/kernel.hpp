@@ -1,16 +1,22 @@
-// The firmware OS kernel: boots a buddy frame allocator over physical memory, creates processes with
-// address spaces (root table + VMAs), handles page faults (demand-zero mapping or kill), and tears
-// processes down. It reaches the hardware only through the HAL of the core it runs on.
+// The firmware OS kernel: boots a zoned, per-NUMA-node physical memory manager and a slab allocator for
+// its own objects, creates processes with address spaces (root table + VMAs), handles page faults
+// (demand-zero, shared-segment and copy-on-write faults, stack growth, or kill), places frames by NUMA
+// policy, runs the system calls of process scripts (mmap, munmap, mprotect, mlock, munlock, brk, fork,
+// exit, shm_attach, mbind) with TLB shootdowns, and tears processes down. It reaches the hardware only
+// through the HAL of the core it runs on.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <systemc>
+#include <unordered_map>
 #include <vector>
 
 #include "firmware/hal/hal.hpp"
-#include "firmware/mm/buddy.hpp"
+#include "firmware/mm/slab.hpp"
+#include "firmware/mm/zones.hpp"
 #include "firmware/vm/hashed_table.hpp"
 #include "firmware/vm/vma.hpp"
 #include "models/common/config.hpp"
@@ -27,6 +33,20 @@ struct KernelCosts {
   uint64_t process_create = 5000; // process and address-space setup
   uint64_t process_exit = 5000;   // process teardown besides freeing frames
   uint64_t kill = 2000;           // signal delivery and reporting
+  uint64_t syscall_entry = 150;   // system-call entry + exit
+  uint64_t vma_update = 60;       // inserting, splitting, merging or removing one VMA
+  uint64_t pte_update = 15;       // deciding and composing one PTE change (its memory write is timed apart)
+  uint64_t tlb_invalidate = 30;   // one INVLPG on this core
+  uint64_t ipi_send = 1200;       // per target core: sending a shootdown IPI and waiting for its ack
+  uint64_t ipi_receive = 800;     // charged to each receiving core: interrupt entry, INVLPGs, ack
+  uint64_t fork = 8000;           // duplicating the process and its VMAs (page-table copy timed apart)
+  uint64_t cow_break = 200;       // copy-on-write fault work besides the 4 KiB copy
+  uint64_t slab_alloc = 50;       // one kernel object from the slab allocator
+  uint64_t slab_free = 40;        // returning one kernel object
+  uint64_t shm_create = 3000;     // creating a shared-memory segment
+  uint64_t compaction = 5000;     // a compaction pass besides its scans and moves
+  uint64_t migrate_page = 300;    // moving one page besides its copy and PTE writes
+  uint64_t context_switch = 2000; // scheduler: saving and restoring a process's state (the root write apart)
 
   template <class V>
   void visit(V& v) {
@@ -37,17 +57,73 @@ struct KernelCosts {
     v("process_create", process_create, "core cycles", "Creating a process (besides its root table)");
     v("process_exit", process_exit, "core cycles", "Tearing a process down (besides freeing its frames)");
     v("kill", kill, "core cycles", "Killing a process with SIGSEGV (signal delivery, report)");
+    v("syscall_entry", syscall_entry, "core cycles", "System-call entry and return");
+    v("vma_update", vma_update, "core cycles", "Inserting, splitting, merging or removing one VMA");
+    v("pte_update", pte_update, "core cycles", "Kernel work per PTE changed (the PTE write itself is a timed access)");
+    v("tlb_invalidate", tlb_invalidate, "core cycles", "One INVLPG on the core running the kernel");
+    v("ipi_send", ipi_send, "core cycles", "TLB shootdown, per target core: send the IPI and wait for the ack");
+    v("ipi_receive", ipi_receive, "core cycles",
+      "TLB shootdown, charged to each receiving core: interrupt entry, invalidations, ack");
+    v("fork", fork, "core cycles", "fork besides copying page tables (those are timed accesses)");
+    v("cow_break", cow_break, "core cycles", "Copy-on-write fault besides copying the 4 KiB page");
+    v("slab_alloc", slab_alloc, "core cycles", "Allocating one kernel object from the slab allocator");
+    v("slab_free", slab_free, "core cycles", "Freeing one kernel object to the slab allocator");
+    v("shm_create", shm_create, "core cycles", "Creating a shared-memory segment");
+    v("compaction", compaction, "core cycles", "A compaction pass besides its table scans and page moves");
+    v("migrate_page", migrate_page, "core cycles", "Compaction: moving one page besides its 4 KiB copy and PTE writes");
+    v("context_switch", context_switch, "core cycles",
+      "Switching a core from one process to another (the root-register write and its TLB effect apart)");
+  }
+};
+
+// Physical-memory manager parameters (per-node DMA + Normal buddy zones, per-CPU order-0 lists).
+struct KernelMemConfig {
+  Bytes dma_limit{16ull << 20};
+  uint64_t pcp_high = 192;
+  uint64_t pcp_batch = 32;
+  bool lazy_coalescing = false;
+
+  template <class V>
+  void visit(V& v) {
+    v("dma_limit", dma_limit, "bytes", "Physical addresses below this form node 0's DMA zone (16MiB on x86)");
+    v("pcp_high", pcp_high, "frames",
+      "Per-CPU order-0 list high watermark: a free leaving more than this drains a batch (0: no per-CPU lists)");
+    v("pcp_batch", pcp_batch, "frames", "Frames moved between a per-CPU list and its zone per refill or drain");
+    v("lazy_coalescing", lazy_coalescing, "",
+      "Free buddy blocks without merging; merge in one pass when an allocation finds no large-enough block");
+  }
+};
+
+enum class Overcommit : uint8_t { Heuristic, Always, Never };
+
+struct SchedulerConfig {
+  uint64_t time_slice = 0;
+
+  template <class V>
+  void visit(V& v) {
+    v("time_slice", time_slice, "core cycles",
+      "Round-robin time slice of the processes of one core (functional mode: memory operations); 0 = each "
+      "process runs to its end, one after another");
   }
 };
 
 struct KernelConfig {
-  uint64_t page_table_levels = 4;
-  Bytes reserved_low{1ull << 20};
-  uint64_t page_descriptor_bytes = 64;
-  KernelCosts costs;
   // Not a key: the hardware's page-table organisation, discovered by the firmware at boot (from
   // system.core.mmu.walker): 0 for radix tables, else the anchors of the hashed table to build.
   uint64_t hash_buckets = 0;
+  uint64_t page_table_levels = 4;
+  Bytes reserved_low{1ull << 20};
+  uint64_t page_descriptor_bytes = 64;
+  KernelMemConfig physmem;
+  Overcommit overcommit = Overcommit::Heuristic;
+  uint64_t overcommit_ratio = 50;
+  Bytes mlock_limit{64ull << 20};
+  uint64_t max_map_count = 65530;
+  Bytes stack_limit{8ull << 20};
+  uint64_t hugepages_1g = 0;
+  bool compaction = true;
+  SchedulerConfig scheduler;
+  KernelCosts costs;
 
   template <class V>
   void visit(V& v) {
@@ -55,17 +131,63 @@ struct KernelConfig {
       "Levels of the page tables the kernel builds: 4 or 5 (must match system.core.mmu.walker.levels)");
     v("reserved_low", reserved_low, "bytes", "Physical memory from address 0 the kernel never allocates (firmware area)");
     v("page_descriptor_bytes", page_descriptor_bytes, "bytes",
-      "Bookkeeping per physical frame (like Linux's struct page); the total is reserved from the allocator at boot");
+      "Bookkeeping per physical frame (like Linux's struct page); reserved per node from that node at boot");
+    v.section("physmem", physmem, "Physical memory manager: zones and per-CPU page lists");
+    v("overcommit", overcommit, "",
+      "mmap/brk admission: heuristic (refuse one mapping larger than all memory), always, never (commit "
+      "limit = overcommit_ratio % of managed frames)");
+    v("overcommit_ratio", overcommit_ratio, "percent", "overcommit: never: commit limit as a percentage of managed frames");
+    v("mlock_limit", mlock_limit, "bytes", "RLIMIT_MEMLOCK per address space (0: mlock fails with EPERM)");
+    v("max_map_count", max_map_count, "VMAs", "VMAs per address space; a call needing more fails with ENOMEM");
+    v("stack_limit", stack_limit, "bytes", "RLIMIT_STACK: how large a grows-down area may grow by faults");
+    v("hugepages_1g", hugepages_1g, "pages",
+      "1 GiB pages reserved at boot (like hugepages=) from the top of the nodes, for areas marked huge_1g");
+    v("compaction", compaction, "",
+      "Direct compaction: a 2 MiB fault that finds no free block moves 4 KiB user pages out of one region");
+    v.section("scheduler", scheduler, "Process scheduling on each core");
     v.section("costs", costs, "Cycle costs of kernel operations");
   }
   void validate(const std::string& path) const;
 };
 
-// What the firmware knows about a process at creation.
+// System calls a process script can make (Linux semantics, anonymous memory and shared segments).
+enum class SyscallKind : uint8_t { Mmap, Munmap, Mprotect, Mlock, Munlock, Brk, Fork, Exit, ShmAttach, Mbind };
+const char* to_string(SyscallKind k);
+
+struct Syscall {
+  uint64_t at = 0;  // executed before the process's memory operation number `at` (0-based)
+  SyscallKind call = SyscallKind::Mmap;
+  uint64_t addr = 0;
+  uint64_t length = 0;
+  uint8_t prot = prot::kRead | prot::kWrite;
+  bool fixed = false;     // mmap: MAP_FIXED
+  bool shared = false;    // mmap: MAP_SHARED
+  bool huge = false;      // mmap: the area may get 2 MiB pages
+  bool huge_1g = false;   // mmap: 1 GiB pages from the pool (area aligned to 1 GiB)
+  bool share_vm = false;  // fork: CLONE_VM (a thread sharing the address space)
+  int child = -1;         // fork: process index of the child
+  std::string key;        // shm_attach: segment key
+  NumaPolicy policy;      // mbind
+  std::string name;       // mmap / shm_attach: VMA label
+};
+
+// Result of a system call: errno 0 on success, with value (mmap/brk address).
+struct SyscallResult {
+  int error = 0;
+  uint64_t value = 0;
+  bool exited = false;  // the process no longer runs (exit)
+};
+
+// What the firmware knows about a process before it exists.
 struct ProcessSpec {
   std::string name;
   CoreId core = 0;
+  size_t index = 0;     // position in the run's process list (stats are per index)
+  int parent = -1;      // index of the process whose fork creates this one; -1 = created at start
   std::vector<Vma> vmas;
+  NumaPolicy policy;
+  uint64_t heap_base = 0;
+  uint64_t mmap_base = 0;
 };
 
 enum class FaultOutcome { Retry, Killed };
@@ -85,73 +207,221 @@ struct KillReport {
 
 class Kernel : public sc_core::sc_module {
  public:
-  // Boots over physical memory [0, memory_bytes). Throws InputError if the kernel's reservations do
-  // not fit.
-  Kernel(const sc_core::sc_module_name& name, const KernelConfig& cfg, uint64_t memory_bytes);
+  // Boots over the NUMA nodes `nodes` (byte ranges that tile physical memory, node 0 first); core i's
+  // local node is core_node[i]. Every process of the run is declared up front (specs[i].index == i).
+  // Throws InputError if the kernel's reservations do not fit.
+  Kernel(const sc_core::sc_module_name& name, const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
+         const std::vector<NodeId>& core_node, const std::vector<ProcessSpec>& specs);
   ~Kernel() override;
 
-  // Creates a process: root table (zeroed), VMAs. Returns its pid, or nullopt when memory is exhausted.
-  std::optional<Pid> create_process(Hal& hal, const ProcessSpec& spec);
-  // Makes pid current on the HAL's core (writes the root-table register).
+  // Creates process `index` (its spec has no parent): root table (zeroed), VMAs. Returns its pid, or
+  // nullopt when memory is exhausted.
+  std::optional<Pid> create_process(Hal& hal, size_t index);
+  // Forked processes: Pending until the parent's fork call, then Ready (spawned_pid), or Aborted when
+  // the parent ended without forking it.
+  enum class SpawnState { Pending, Ready, Aborted };
+  SpawnState spawn_state(size_t index) const { return m_spawn[index].state; }
+  Pid spawned_pid(size_t index) const { return m_spawn[index].pid; }
+  // Notified whenever a spawn state changes.
+  const sc_core::sc_event& spawn_event() const { return m_spawn_event; }
+  // Makes pid current on the HAL's core (context switch: writes the root-table register with the PCID).
   void switch_to(Hal& hal, Pid pid);
   // The page-fault handler. Returns Retry after mapping the page, or Killed after killing the process.
   FaultOutcome handle_page_fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint32_t error_code);
-  // Normal exit: frees every frame and table of the process.
+  // Runs one system call of pid's script. Never throws for bad arguments: they give an errno.
+  SyscallResult syscall(Hal& hal, Pid pid, const Syscall& call);
+  // Normal exit: frees every frame and table of the process (if it was the last user of its address space).
   void exit_process(Hal& hal, Pid pid);
 
   bool alive(Pid pid) const;
+  const KernelConfig& config() const { return m_cfg; }
   const std::vector<KillReport>& kills() const { return m_kills; }
-  const BuddyAllocator& frames() const { return m_buddy; }
+  const PhysicalMemoryManager& frames() const { return *m_pmm; }
   uint64_t reserved_frames() const { return m_reserved_frames; }
   // Distinct pages currently mapped for pid (its resident set).
   uint64_t resident_pages(Pid pid) const;
+  // References to a data frame (0 if not a mapped data frame).
+  uint32_t frame_refs(Pfn pfn) const;
+  // /proc/buddyinfo and /proc/slabinfo-like text at this moment.
+  std::string buddyinfo() const { return m_pmm->buddyinfo(); }
+  std::string slabinfo() const { return m_slab->slabinfo(); }
+  // buddyinfo, fragmentation indices (extfrag, unusable free space) and slabinfo, as one text report.
+  std::string memory_report() const;
 
  private:
+  struct Mm;
   struct Process;
+  struct Segment;
+  struct ProcStats;
+  struct Spawn {
+    SpawnState state = SpawnState::Pending;
+    Pid pid = 0;
+  };
+
   Process& process(Pid pid);
-  std::optional<Pfn> alloc_frame(Hal& hal, bool zero);
-  void free_frame(Hal& hal, Pfn pfn);
+  // Frame for a user page of `vma` at va, placed by NUMA policy; zeroed if zero.
+  std::optional<Pfn> alloc_user_frame(Hal& hal, Process& p, const Vma& vma, VirtAddr va, bool zero);
+  std::optional<Pfn> alloc_user_block(Hal& hal, Process& p, const Vma& vma, VirtAddr va, unsigned order, bool zero);
+  bool fault_in_huge(Hal& hal, Process& p, const Vma& vma, VirtAddr base);
+  // Splits every 2 MiB leaf intersecting [start, end) into 4 KiB entries. False: no table frame.
+  bool split_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end);
+  bool fault_in_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr base);
+  // True if [start, end) cuts through a mapped 1 GiB page (such calls fail with EINVAL).
+  bool cuts_giga(Hal& hal, Mm& mm, uint64_t start, uint64_t end);
+  void give_back_giga(Pfn first);
+  // Frees one aligned 2 MiB region of node's normal zone by moving its 4 KiB user pages elsewhere
+  // (copy through the HAL, every PTE mapping them rewritten, TLBs invalidated). False if no region has
+  // only movable pages or frames ran out.
+  bool compact(Hal& hal, Process& p, NodeId node);
+  std::optional<Pfn> alloc_table_frame(Hal& hal, Mm& mm);
+  void put_frame(Hal& hal, Pfn pfn);  // drops one reference; frees the frame on the last
+  void get_frame(Pfn pfn);            // adds a reference
+  std::optional<PhysAddr> kobj_alloc(Hal& hal, SlabCache& cache);
+  void kobj_free(Hal& hal, SlabCache& cache, PhysAddr obj);
+  bool sync_vma_objects(Hal& hal, Mm& mm);  // one vm_area_struct object per VMA
+  std::shared_ptr<Mm> new_mm(Hal& hal, const ProcessSpec& spec);
+  std::optional<Pid> new_process(Hal& hal, size_t index, std::shared_ptr<Mm> mm);
+  uint64_t leaf_flags(const Vma& vma, bool writable) const;
+  // Maps a new page for a fault (or population) at va in vma. False: out of memory.
+  bool fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va);
+  bool break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va);
+  // Drops the pages' translations on this core; inside a stopped section (m_batch set) records them for
+  // the other cores, else shoots them down at once.
+  void invalidate(Hal& hal, Mm& mm, const std::vector<VirtAddr>& pages);
+  // Cores other than this one that ran the address space (may cache its translations).
+  std::vector<CoreId> other_cores(const Hal& hal, const Mm& mm) const;
+  // Ends a stopped section: counts and charges the IPIs if pages were invalidated, releases the cores.
+  void finish_shootdown(Hal& hal, const std::vector<CoreId>& targets, PhysAddr root, uint16_t pcid,
+                        const std::vector<VirtAddr>& pages);
+  SyscallResult run_syscall(Hal& hal, Process& p, const Syscall& c);
+  // The fault handler proper; threaded: other cores may have changed the tables since the walk.
+  FaultOutcome fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint32_t error_code, bool threaded);
+  uint64_t unmap_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end, std::vector<VirtAddr>& changed);
+  bool commit_ok(uint64_t extra_pages) const;
+  void release_segments(Hal& hal);
   void kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t error_code, const std::string& reason);
   void teardown(Hal& hal, Process& p);
+  SyscallResult fail(SyscallKind k, int error);
 
-  // Maps va's page for p (radix tables or the hashed table); false if a table frame could not be had.
-  bool map_user_page(Hal& hal, Process& p, VirtAddr va, Pfn frame, uint64_t flags);
-  static uint64_t hashed_reserve(const KernelConfig& cfg);
+  SyscallResult sys_mmap(Hal& hal, Process& p, const Syscall& c);
+  SyscallResult sys_munmap(Hal& hal, Process& p, const Syscall& c);
+  SyscallResult sys_mprotect(Hal& hal, Process& p, const Syscall& c);
+  SyscallResult sys_mlock(Hal& hal, Process& p, const Syscall& c, bool lock);
+  SyscallResult sys_brk(Hal& hal, Process& p, const Syscall& c);
+  SyscallResult sys_fork(Hal& hal, Process& p, const Syscall& c);
+  SyscallResult sys_shm_attach(Hal& hal, Process& p, const Syscall& c);
+  SyscallResult sys_mbind(Hal& hal, Process& p, const Syscall& c);
 
   KernelConfig m_cfg;
-  BuddyAllocator m_buddy;
-  std::unique_ptr<HashedTable> m_hashed;  // format hashed only
+  unsigned m_levels;
+  uint64_t m_user_top;
+  std::vector<NodeId> m_core_node;
+  std::vector<ProcessSpec> m_specs;
+  std::unique_ptr<PhysicalMemoryManager> m_pmm;
+  std::unique_ptr<HashedTable> m_hashed;  // walker.format hashed only: the one global table
+  std::unique_ptr<PmmPageSource> m_slab_pages;
+  std::unique_ptr<SlabAllocator> m_slab;
+  SlabCache* m_task_cache = nullptr;
+  SlabCache* m_mm_cache = nullptr;
+  SlabCache* m_vma_cache = nullptr;
+  SlabCache* m_shm_cache = nullptr;
   uint64_t m_reserved_frames = 0;
   std::vector<std::unique_ptr<Process>> m_procs;  // index = pid - 1
+  std::vector<Spawn> m_spawn;                     // per spec index
+  sc_core::sc_event m_spawn_event;
+  std::unordered_map<uint64_t, uint32_t> m_extra_refs;  // data frame -> references beyond the first
+  static constexpr unsigned kHugeOrder = 9;
+  static constexpr uint64_t kHugeFrames = 512;
+  static constexpr uint64_t kHugeBytes = 2ull << 20;
+  std::unordered_map<uint64_t, uint32_t> m_split_heads;
+  static constexpr uint64_t kGigaFrames = 1ull << 18;
+  static constexpr uint64_t kGigaBytes = 1ull << 30;
+  std::vector<std::pair<uint64_t, NodeId>> m_giga_free;  // pool: first pfn, node
+  uint64_t m_giga_total = 0;
+  std::vector<std::pair<uint64_t, NodeId>> m_giga_all;  // split 2 MiB block -> frames still mapped
+  std::map<uint64_t, std::unique_ptr<Segment>> m_segments;  // by id
+  uint64_t m_next_segment = 1;
+  uint64_t m_next_mm = 1;
+  std::vector<Mm*> m_live_mms;
   std::vector<KillReport> m_kills;
+  std::vector<uint8_t> m_copy_buf;
+  std::vector<VirtAddr>* m_batch = nullptr;  // pages invalidated in the current stopped section
 
   stats::Group m_stats{*this};
   stats::Group m_fault_stats{m_stats, "faults"};
   stats::Scalar m_faults{m_fault_stats, "total", "count", "Page faults handled"};
   stats::Scalar m_demand_zero{m_fault_stats, "demand_zero", "count", "Minor faults served by mapping a zeroed frame"};
+  stats::Scalar m_shm_faults{m_fault_stats, "shared", "count", "Minor faults mapping a shared-segment frame"};
+  stats::Scalar m_cow_copies{m_fault_stats, "cow_copies", "count",
+                             "Copy-on-write faults that copied the page to a new frame"};
+  stats::Scalar m_cow_reuse{m_fault_stats, "cow_reuse", "count",
+                            "Copy-on-write faults on a frame no longer shared (made writable in place)"};
+  stats::Scalar m_thp_faults{m_fault_stats, "thp", "count", "Faults served with a 2 MiB page"};
+  stats::Scalar m_thp_fallbacks{m_fault_stats, "thp_fallbacks", "count",
+                                "Faults in huge areas served with 4 KiB pages (no free 2 MiB block, range "
+                                "partly mapped, or the aligned 2 MiB not inside the area)"};
+  stats::Scalar m_thp_splits{m_fault_stats, "thp_splits", "count",
+                             "2 MiB pages split into 4 KiB entries (munmap, mprotect, fork)"};
+  stats::Scalar m_giga_faults{m_fault_stats, "huge_1g", "count", "Faults served with a 1 GiB page from the pool"};
+  stats::Scalar m_giga_fallbacks{m_fault_stats, "huge_1g_fallbacks", "count",
+                                 "Faults in 1 GiB areas served otherwise (pool empty or range partly mapped)"};
+  stats::Scalar m_compactions{m_fault_stats, "compactions", "count", "Direct compaction passes"};
+  stats::Scalar m_compaction_success{m_fault_stats, "compaction_success", "count",
+                                     "Compaction passes that freed a 2 MiB region"};
+  stats::Scalar m_migrated{m_fault_stats, "pages_migrated", "count", "Pages moved by compaction"};
+  stats::Scalar m_stack_growth{m_fault_stats, "stack_growth", "count", "Faults that extended a grows-down area"};
+  stats::Scalar m_spurious{m_fault_stats, "spurious", "count",
+                           "Faults on a page another thread mapped after this one's walk (retried)"};
   stats::Scalar m_segv_no_vma{m_fault_stats, "segv_no_vma", "count", "Faults at addresses outside every VMA (SIGSEGV)"};
   stats::Scalar m_segv_prot{m_fault_stats, "segv_protection", "count",
                             "Faults whose access the VMA forbids (SIGSEGV)"};
   stats::Scalar m_oom{m_fault_stats, "oom", "count", "Faults that found no free frame (process killed)"};
   stats::Group m_proc_stats{m_stats, "processes"};
-  stats::Scalar m_created{m_proc_stats, "created", "count", "Processes created"};
-  stats::Scalar m_exited{m_proc_stats, "exited", "count", "Processes that ran to completion"};
+  stats::Scalar m_created{m_proc_stats, "created", "count", "Processes created (forks included)"};
+  stats::Scalar m_exited{m_proc_stats, "exited", "count", "Processes that ran to completion or called exit"};
   stats::Scalar m_killed{m_proc_stats, "killed", "count", "Processes killed"};
+  stats::Scalar m_forks{m_proc_stats, "forks", "count", "fork calls that created a process (threads included)"};
+  stats::Scalar m_switches{m_proc_stats, "context_switches", "count", "Root-register writes switching to a process"};
   stats::Group m_frame_stats{m_stats, "frames"};
   stats::Scalar m_data_frames{m_frame_stats, "data_allocated", "count", "Frames allocated for user pages"};
   stats::Scalar m_table_frames{m_frame_stats, "table_allocated", "count", "Frames allocated for page tables"};
   stats::Scalar m_freed{m_frame_stats, "freed", "count", "Frames returned to the allocator"};
-  stats::Formula m_free_now{m_frame_stats, "free", "frames", "Free frames at the end of the run",
-                            [this] { return static_cast<double>(m_buddy.free_frames()); }, true};
-  stats::Formula m_total{m_frame_stats, "managed", "frames", "Frames managed by the buddy allocator",
-                         [this] { return static_cast<double>(m_buddy.total_frames()); }, true};
+  stats::Formula m_free_now{m_frame_stats, "free", "frames", "Free frames at the end of the run (per-CPU lists included)",
+                            [this] { return static_cast<double>(m_pmm->free_frames()); }, true};
+  stats::Formula m_total{m_frame_stats, "managed", "frames", "Frames managed by the physical memory manager",
+                         [this] { return static_cast<double>(m_pmm->total_frames()); }, true};
   stats::Formula m_reserved{m_frame_stats, "reserved", "frames",
                             "Frames reserved at boot for the kernel's page descriptors",
                             [this] { return static_cast<double>(m_reserved_frames); }, true};
-  stats::Counter m_splits{m_frame_stats, "buddy_splits", "count", "Buddy block splits",
-                          [this] { return m_buddy.splits(); }};
-  stats::Counter m_merges{m_frame_stats, "buddy_merges", "count", "Buddy block coalesces",
-                          [this] { return m_buddy.merges(); }};
+  stats::Formula m_slab_frames{m_frame_stats, "slab", "frames",
+                               "Frames held by the slab allocator for kernel objects at the end of the run",
+                               [this] { return static_cast<double>(m_slab->frames_held()); }, true};
+  stats::Counter m_splits{m_frame_stats, "buddy_splits", "count", "Buddy block splits (all zones)",
+                          [this] { return m_pmm->buddy_totals().splits; }};
+  stats::Counter m_merges{m_frame_stats, "buddy_merges", "count", "Buddy block coalesces (all zones)",
+                          [this] { return m_pmm->buddy_totals().merges; }};
+  stats::Counter m_pcp_hits{m_frame_stats, "pcp_hits", "count", "Order-0 allocations served by a per-CPU list",
+                            [this] { return m_pmm->counters().pcp_hits; }};
+  stats::Counter m_pcp_refills{m_frame_stats, "pcp_refills", "count", "Per-CPU list batch refills",
+                               [this] { return m_pmm->counters().pcp_refills; }};
+  stats::Counter m_pcp_drains{m_frame_stats, "pcp_drains", "count", "Per-CPU list batch drains",
+                              [this] { return m_pmm->counters().pcp_drains; }};
+  stats::Counter m_zone_fallbacks{m_frame_stats, "zone_fallbacks", "count",
+                                  "Allocations served by a zone other than the first choice",
+                                  [this] { return m_pmm->counters().fallbacks; }};
+  stats::Counter m_remote_allocs{m_frame_stats, "remote_allocations", "count",
+                                 "Allocations served by a node outside the requested ones",
+                                 [this] { return m_pmm->counters().remote; }};
+  uint64_t m_shared_peak = 0;
+  uint64_t m_locked_now = 0;
+  uint64_t m_locked_peak = 0;
+  stats::Formula m_shared_frames{m_frame_stats, "shared_peak", "frames",
+                                 "Most data frames mapped more than once at a time",
+                                 [this] { return static_cast<double>(m_shared_peak); }, true};
+  stats::Formula m_giga_pool{m_frame_stats, "hugepages_1g_free", "pages", "1 GiB pool pages free at the end",
+                             [this] { return static_cast<double>(m_giga_free.size()); }, true};
+  std::vector<std::unique_ptr<stats::Group>> m_node_groups;
+  std::vector<std::unique_ptr<stats::Stat>> m_node_stats;
   stats::Group m_hpt_stats{m_stats, "hashed_table"};
   stats::Formula m_hpt_entries{m_hpt_stats, "entries", "count",
                                "Translations in the hashed page table at the end of the run (format hashed)",
@@ -163,6 +433,59 @@ class Kernel : public sc_core::sc_module {
   stats::Formula m_hpt_longest{m_hpt_stats, "longest_chain", "entries", "Longest collision chain built during the run",
                                [this] { return m_hashed ? static_cast<double>(m_hashed->longest_chain()) : 0.0; },
                                true};
+  stats::Group m_tlb_stats{m_stats, "tlb"};
+  stats::Scalar m_invlpg{m_tlb_stats, "invlpg", "count", "INVLPGs issued by the kernel on its own core"};
+  stats::Scalar m_shootdowns{m_tlb_stats, "shootdowns", "count", "Shootdowns that sent IPIs to other cores"};
+  stats::Scalar m_ipis{m_tlb_stats, "ipis", "count", "Shootdown IPIs sent (one per target core)"};
+  stats::Group m_sys_stats{m_stats, "syscalls"};
+  stats::Scalar m_sys_total{m_sys_stats, "total", "count", "System calls made by process scripts"};
+  std::vector<std::unique_ptr<stats::Scalar>> m_sys_calls;   // per SyscallKind
+  std::vector<std::unique_ptr<stats::Scalar>> m_sys_errors;  // per errno name
+  std::vector<int> m_errnos;
+  stats::Group m_vm_stats{m_stats, "vm"};
+  stats::Scalar m_vma_splits{m_vm_stats, "vma_updates", "count", "VMAs inserted, split, changed or removed by calls"};
+  stats::Scalar m_vma_merges{m_vm_stats, "vma_merges", "count", "Neighbouring VMAs merged after a change"};
+  stats::Scalar m_pages_unmapped{m_vm_stats, "pages_unmapped", "count", "Pages unmapped by munmap/brk/mmap(FIXED)"};
+  stats::Scalar m_pages_protected{m_vm_stats, "pages_reprotected", "count", "PTEs rewritten by mprotect"};
+  stats::Formula m_pages_locked{m_vm_stats, "locked_peak", "pages",
+                                "Most pages in mlock'd areas at a time (all address spaces)",
+                                [this] { return static_cast<double>(m_locked_peak); }, true};
+  stats::Scalar m_cow_shared{m_vm_stats, "cow_shared_pages", "count", "Pages shared copy-on-write by fork"};
+  stats::Scalar m_segments_created{m_vm_stats, "shm_segments", "count", "Shared-memory segments created"};
+  std::vector<std::unique_ptr<ProcStats>> m_pstats;  // per spec index
 };
 
 }  // namespace vmsim::fw
+
+template <>
+struct vmsim::config::EnumNames<vmsim::fw::Overcommit> {
+  static const std::vector<std::pair<vmsim::fw::Overcommit, const char*>>& table() {
+    using O = vmsim::fw::Overcommit;
+    static const std::vector<std::pair<O, const char*>> t = {
+        {O::Heuristic, "heuristic"}, {O::Always, "always"}, {O::Never, "never"}};
+    return t;
+  }
+};
+template <>
+struct vmsim::config::EnumNames<vmsim::fw::SyscallKind> {
+  static const std::vector<std::pair<vmsim::fw::SyscallKind, const char*>>& table() {
+    using K = vmsim::fw::SyscallKind;
+    static const std::vector<std::pair<K, const char*>> t = {
+        {K::Mmap, "mmap"},   {K::Munmap, "munmap"}, {K::Mprotect, "mprotect"},    {K::Mlock, "mlock"},
+        {K::Munlock, "munlock"}, {K::Brk, "brk"},   {K::Fork, "fork"},            {K::Exit, "exit"},
+        {K::ShmAttach, "shm_attach"}, {K::Mbind, "mbind"}};
+    return t;
+  }
+};
+template <>
+struct vmsim::config::EnumNames<vmsim::fw::NumaPolicyKind> {
+  static const std::vector<std::pair<vmsim::fw::NumaPolicyKind, const char*>>& table() {
+    using K = vmsim::fw::NumaPolicyKind;
+    static const std::vector<std::pair<K, const char*>> t = {{K::Default, "default"},
+                                                             {K::Local, "local"},
+                                                             {K::Bind, "bind"},
+                                                             {K::Interleave, "interleave"},
+                                                             {K::Preferred, "preferred"}};
+    return t;
+  }
+};

@@ -13,24 +13,141 @@ PhysAddr entry_addr(PhysAddr table, VirtAddr va, unsigned level) {
 }
 
 void destroy_level(Hal& hal, PhysAddr table, unsigned level, const std::function<void(Pfn)>& free_data,
-                   const std::function<void(Pfn)>& free_table, TeardownCounts& counts) {
+                   const std::function<void(Pfn)>& free_table, const std::function<void(Pfn, unsigned)>& free_huge,
+                   TeardownCounts& counts) {
   std::array<uint64_t, 512> entries;
   hal.read_block(table, reinterpret_cast<uint8_t*>(entries.data()), kPageSize);
   for (uint64_t raw : entries) {
     Pte e{raw};
-    if (!e.present()) continue;
+    // A PROT_NONE page keeps its frame with P clear.
+    if (!e.present() && !(level == 1 && (raw & kSoftProtNone) && e.pfn().value() != 0)) continue;
     if (level == 1) {
       free_data(e.pfn());
       ++counts.data_frames;
+    } else if (e.huge()) {
+      if (free_huge) {
+        free_huge(e.pfn(), level);
+      } else {
+        free_data(e.pfn());
+      }
+      counts.data_frames += level_span(level) >> kPageShift;
     } else {
-      destroy_level(hal, e.frame_addr(), level - 1, free_data, free_table, counts);
+      destroy_level(hal, e.frame_addr(), level - 1, free_data, free_table, free_huge, counts);
     }
   }
   free_table(pfn_of(table));
   ++counts.table_frames;
 }
 
+uint64_t leaf_level(Hal& hal, PhysAddr table, unsigned level, uint64_t table_base, uint64_t start, uint64_t end,
+                    const LeafVisitor& fn) {
+  std::array<uint64_t, 512> entries;
+  hal.read_block(table, reinterpret_cast<uint8_t*>(entries.data()), kPageSize);
+  const uint64_t span = level_span(level);
+  uint64_t visited = 0;
+  for (unsigned i = 0; i < 512; ++i) {
+    const uint64_t lo = table_base + i * span;
+    if (lo + span <= start || lo >= end) continue;
+    Pte e{entries[i]};
+    const bool protnone = level == 1 && (entries[i] & kSoftProtNone) && e.pfn().value() != 0;
+    if (!e.present() && !protnone) continue;
+    if (level > 1 && e.huge()) continue;
+    if (level == 1) {
+      ++visited;
+      PhysAddr ea{table.value() + 8ull * i};
+      std::optional<uint64_t> nv = fn(VirtAddr{lo}, ea, e);
+      if (nv && *nv != e.raw()) hal.write64(ea, *nv);
+    } else {
+      visited += leaf_level(hal, e.frame_addr(), level - 1, lo, start, end, fn);
+    }
+  }
+  return visited;
+}
+
 }  // namespace
+
+uint64_t for_each_leaf(Hal& hal, PhysAddr root, unsigned levels, VirtAddr start, VirtAddr end, const LeafVisitor& fn) {
+  if (end.value() <= start.value()) return 0;
+  return leaf_level(hal, root, levels, 0, start.value(), end.value(), fn);
+}
+
+std::optional<PhysAddr> leaf_entry(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va) {
+  PhysAddr table = root;
+  for (unsigned level = levels; level > 1; --level) {
+    PhysAddr ea = entry_addr(table, va, level);
+    Pte e{hal.read64(ea)};
+    if (!e.present()) return std::nullopt;
+    if (e.huge()) return ea;
+    table = e.frame_addr();
+  }
+  return entry_addr(table, va, 1);
+}
+
+bool map_huge(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, unsigned level, Pfn pfn, uint64_t leaf_flags,
+              const TableAllocator& alloc_table) {
+  PhysAddr table = root;
+  for (unsigned l = levels; l > level; --l) {
+    PhysAddr ea = entry_addr(table, va, l);
+    Pte e{hal.read64(ea)};
+    if (!e.present()) {
+      std::optional<Pfn> t = alloc_table();
+      if (!t) return false;
+      e = Pte::make(*t, kTableFlags);
+      hal.write64(ea, e.raw());
+    } else if (e.huge()) {
+      return false;
+    }
+    table = e.frame_addr();
+  }
+  PhysAddr ea = entry_addr(table, va, level);
+  if (Pte{hal.read64(ea)}.present()) return false;
+  hal.write64(ea, Pte::make(pfn, leaf_flags | pte_bit::kPresent | pte_bit::kPageSize).raw());
+  return true;
+}
+
+std::optional<Pfn> split_huge(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, const TableAllocator& alloc_table) {
+  std::optional<PhysAddr> ea = leaf_entry(hal, root, levels, va);
+  if (!ea) return std::nullopt;
+  Pte e{hal.read64(*ea)};
+  if (!e.huge()) return std::nullopt;
+  std::optional<Pfn> t = alloc_table();
+  if (!t) return std::nullopt;
+  const uint64_t flags = e.raw() & ~pte_bit::kPfnMask & ~pte_bit::kPageSize;
+  std::array<uint64_t, 512> entries;
+  for (unsigned i = 0; i < 512; ++i) entries[i] = Pte::make(Pfn{e.pfn().value() + i}, flags).raw();
+  hal.write_block(addr_of(*t), reinterpret_cast<const uint8_t*>(entries.data()), kPageSize);
+  hal.write64(*ea, Pte::make(*t, kTableFlags).raw());
+  return t;
+}
+
+namespace {
+
+void huge_level(Hal& hal, PhysAddr table, unsigned level, uint64_t base, uint64_t start, uint64_t end,
+                unsigned want, std::vector<VirtAddr>& out) {
+  std::array<uint64_t, 512> entries;
+  hal.read_block(table, reinterpret_cast<uint8_t*>(entries.data()), kPageSize);
+  const uint64_t span = level_span(level);
+  for (unsigned i = 0; i < 512; ++i) {
+    const uint64_t lo = base + i * span;
+    if (lo + span <= start || lo >= end) continue;
+    Pte e{entries[i]};
+    if (!e.present()) continue;
+    if (e.huge()) {
+      if (level == want) out.push_back(VirtAddr{lo});
+    } else if (level > want) {
+      huge_level(hal, e.frame_addr(), level - 1, lo, start, end, want, out);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<VirtAddr> huge_leaves(Hal& hal, PhysAddr root, unsigned levels, VirtAddr start, VirtAddr end,
+                                  unsigned level) {
+  std::vector<VirtAddr> out;
+  if (end.value() > start.value()) huge_level(hal, root, levels, 0, start.value(), end.value(), level, out);
+  return out;
+}
 
 bool map_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, Pfn pfn, uint64_t leaf_flags, const TableAllocator& alloc_table) {
   PhysAddr table = root;
@@ -61,9 +178,10 @@ Pte lookup_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va) {
 }
 
 TeardownCounts destroy_tables(Hal& hal, PhysAddr root, unsigned levels, const std::function<void(Pfn)>& free_data,
-                              const std::function<void(Pfn)>& free_table) {
+                              const std::function<void(Pfn)>& free_table,
+                              const std::function<void(Pfn, unsigned)>& free_huge) {
   TeardownCounts counts;
-  destroy_level(hal, root, levels, free_data, free_table, counts);
+  destroy_level(hal, root, levels, free_data, free_table, free_huge, counts);
   return counts;
 }
 

@@ -5,11 +5,15 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <vector>
 
 #include "firmware/hal/hal.hpp"
 #include "models/common/pte.hpp"
 
 namespace vmsim::fw {
+
+// Software PTE bit (ignored by the walker): a PROT_NONE page, kept with P clear so its frame stays mapped.
+constexpr uint64_t kSoftProtNone = 1ull << 9;
 
 // Allocates a zeroed frame for a new page table, or nullopt when memory is exhausted.
 using TableAllocator = std::function<std::optional<Pfn>()>;
@@ -19,8 +23,34 @@ using TableAllocator = std::function<std::optional<Pfn>()>;
 // if a table could not be allocated (nothing is left half-linked).
 bool map_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, Pfn pfn, uint64_t leaf_flags, const TableAllocator& alloc_table);
 
+// Maps a huge page at va (aligned to level_span(level)) to the naturally aligned block at pfn with a PS
+// leaf at `level` (2: 2 MiB in the PD, 3: 1 GiB in the PDPT). Returns false if a table could not be
+// allocated or the entry at `level` is already present (a table of 4 KiB pages or another leaf), in
+// which case nothing was mapped.
+bool map_huge(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, unsigned level, Pfn pfn, uint64_t leaf_flags,
+              const TableAllocator& alloc_table);
+
+// Replaces the 2 MiB leaf mapping va with a page table (from alloc_table) of 512 4 KiB entries with the
+// same flags over the same frames. Returns the new table, or nullopt if va is not mapped by a 2 MiB leaf
+// or no table frame was available.
+std::optional<Pfn> split_huge(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, const TableAllocator& alloc_table);
+
+// Start addresses of the huge leaves at `level` (2: 2 MiB, 3: 1 GiB) intersecting [start, end).
+std::vector<VirtAddr> huge_leaves(Hal& hal, PhysAddr root, unsigned levels, VirtAddr start, VirtAddr end,
+                                  unsigned level = 2);
+
 // The leaf PTE for va's 4 KiB page, or Pte{0} if any level is not present.
 Pte lookup_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va);
+
+// Visits every present 4 KiB leaf PTE (huge leaves are skipped: split them first) mapping an address in [start, end), in address order. Each table
+// on the way is read with one 4 KiB timed read. fn(va, pte_address, pte) returns the new raw PTE value
+// to write (one timed 8-byte write) or nullopt to leave it. Returns the number of leaves visited.
+using LeafVisitor = std::function<std::optional<uint64_t>(VirtAddr, PhysAddr, Pte)>;
+uint64_t for_each_leaf(Hal& hal, PhysAddr root, unsigned levels, VirtAddr start, VirtAddr end, const LeafVisitor& fn);
+
+// Address of va's leaf PTE (level 1) if every upper level is present, else nullopt; for a page inside a
+// huge leaf, the huge leaf's address.
+std::optional<PhysAddr> leaf_entry(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va);
 
 // Counts of what destroy_tables freed.
 struct TeardownCounts {
@@ -30,7 +60,9 @@ struct TeardownCounts {
 
 // Frees the whole tree under root: every mapped data frame through free_data, every table (root
 // included) through free_table. Each table is read with one 4 KiB timed read.
+// Huge leaves go to free_huge(first frame, level) if given (else free_data with the first frame).
 TeardownCounts destroy_tables(Hal& hal, PhysAddr root, unsigned levels, const std::function<void(Pfn)>& free_data,
-                              const std::function<void(Pfn)>& free_table);
+                              const std::function<void(Pfn)>& free_table,
+                              const std::function<void(Pfn, unsigned)>& free_huge = {});
 
 }  // namespace vmsim::fw

@@ -183,7 +183,7 @@ void Core::invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end) {
 
 void Core::run() {
   try {
-    for (CoreTask& task : m_tasks) run_task(task);
+    schedule();
     m_qk.sync();
     m_finish = sc_core::sc_time_stamp();
   } catch (...) {
@@ -191,42 +191,242 @@ void Core::run() {
   }
 }
 
-void Core::run_task(CoreTask& task) {
-  sc_core::sc_time t0 = m_qk.get_current_time();
-  std::optional<Pid> pid = m_kernel.create_process(*this, task.spec);
-  if (!pid) {
-    throw SimulationError(std::string(name()) + ": out of memory creating process '" + task.spec.name + "'");
-  }
-  m_kernel.switch_to(*this, *pid);
-  m_fs_kernel += (m_qk.get_current_time() - t0).value();
-  constexpr size_t kBatch = 1024;
-  std::vector<workload::MemOp> ops(kBatch);
-  uint64_t done = 0;
-  bool alive = true;
-  while (alive) {
-    size_t n = task.source->next_batch(ops.data(), kBatch);
-    if (n == 0) break;
-    if (!m_workers.empty()) {  // several operations in flight
-      if (task.limit != 0) n = static_cast<size_t>(std::min<uint64_t>(n, task.limit - done));
-      if (n == 0) break;
-      if (!access_window(*pid, ops.data(), n, task.data_ops_are_instructions)) return;  // killed
-      done += n;
+void Core::schedule() {
+  // Round robin over the core's processes in the order added. A process is runnable once its start time
+  // has come and (forked ones) its parent created it; it runs until its slice is used up, it ends, or
+  // it exits. With time_slice 0 each runs to its end, one after another.
+  const uint64_t slice = m_kernel.config().scheduler.time_slice;
+  std::vector<RunState> st(m_tasks.size());
+  size_t current = SIZE_MAX;  // task whose address space is loaded
+  size_t cursor = 0;          // round-robin position
+  for (;;) {
+    take_interrupts();
+    size_t pick = SIZE_MAX;
+    uint64_t earliest_start = UINT64_MAX;
+    bool waiting_spawn = false;
+    const uint64_t now = now_ps();
+    for (size_t k = 0; k < m_tasks.size(); ++k) {
+      const size_t i = (cursor + k) % m_tasks.size();
+      CoreTask& t = m_tasks[i];
+      if (st[i].finished) continue;
+      if (!st[i].pid && t.spec.parent >= 0) {
+        fw::Kernel::SpawnState sp = m_kernel.spawn_state(t.spec.index);
+        if (sp == fw::Kernel::SpawnState::Aborted) {
+          st[i].finished = true;
+          continue;
+        }
+        if (sp == fw::Kernel::SpawnState::Pending) {
+          waiting_spawn = true;
+          continue;
+        }
+      }
+      if (!st[i].pid && t.start_ps > now) {
+        earliest_start = std::min(earliest_start, t.start_ps);
+        continue;
+      }
+      pick = i;
+      break;
+    }
+    if (pick == SIZE_MAX) {
+      if (earliest_start == UINT64_MAX && !waiting_spawn) return;  // all done
+      m_qk.sync();
+      if (earliest_start != UINT64_MAX) {
+        const uint64_t wait_ps = earliest_start > now_ps() ? earliest_start - now_ps() : 0;
+        if (waiting_spawn) {
+          sc_core::wait(sc_core::sc_time(static_cast<double>(wait_ps), sc_core::SC_PS), m_shared->changed);
+        } else {
+          sc_core::wait(sc_core::sc_time(static_cast<double>(wait_ps), sc_core::SC_PS));
+        }
+      } else {
+        wait_stoppable();
+      }
       continue;
     }
-    for (size_t i = 0; i < n; ++i) {
-      if (task.limit != 0 && done == task.limit) {
-        alive = false;
-        break;
+    CoreTask& task = m_tasks[pick];
+    RunState& rs = st[pick];
+    m_in_op = true;
+    sc_core::sc_time t0 = m_qk.get_current_time();
+    if (!rs.pid) {
+      if (task.spec.parent >= 0) {
+        rs.pid = m_kernel.spawned_pid(task.spec.index);
+      } else {
+        rs.pid = m_kernel.create_process(*this, task.spec.index);
+        if (!rs.pid) {
+          throw SimulationError(std::string(name()) + ": out of memory creating process '" + task.spec.name + "'");
+        }
       }
-      if (!access(*pid, ops[i], task.data_ops_are_instructions)) return;  // killed: the firmware already tore the process down
-      ++done;
-      if (m_timed && m_qk.need_sync()) m_qk.sync();
+      rs.ops.resize(kBatch);
+    }
+    if (current != pick) {
+      if (current != SIZE_MAX) charge(m_kernel.config().costs.context_switch);
+      m_kernel.switch_to(*this, *rs.pid);
+      current = pick;
+    }
+    m_fs_kernel += (m_qk.get_current_time() - t0).value();
+    m_in_op = false;
+    if (run_slice(task, rs, slice)) {
+      rs.finished = true;
+      current = SIZE_MAX;
+    }
+    cursor = (pick + 1) % m_tasks.size();
+    if (slice == 0) cursor = pick;  // run to completion: keep the list order
+  }
+}
+
+bool Core::run_slice(CoreTask& task, RunState& rs, uint64_t slice) {
+  const sc_core::sc_time slice_end = m_qk.get_current_time() + m_period * static_cast<double>(slice);
+  uint64_t ops_in_slice = 0;
+  for (;;) {
+    if (rs.pos == rs.count) {
+      rs.count = rs.ended ? 0 : task.source->next_batch(rs.ops.data(), kBatch);
+      rs.pos = 0;
+      if (rs.count == 0) rs.ended = true;
+    }
+    if (rs.ended || (task.limit != 0 && rs.done == task.limit)) break;
+    if (slice != 0 && ops_in_slice > 0 &&
+        (m_timed ? m_qk.get_current_time() >= slice_end : ops_in_slice >= slice)) {
+      return false;  // preempted
+    }
+    take_interrupts();
+    m_in_op = true;
+    if (!m_workers.empty()) {
+      // Several operations in flight: a window of them, up to the next script call, the batch's end
+      // or the limit; shootdowns and preemption wait for the window to drain.
+      if (!run_syscalls(task, *rs.pid, rs.next_call, rs.done) || !m_kernel.alive(*rs.pid)) {
+        m_in_op = false;
+        return true;
+      }
+      uint64_t n = std::min<uint64_t>(rs.count - rs.pos, m_workers.size() * 16);
+      if (task.limit != 0) n = std::min<uint64_t>(n, task.limit - rs.done);
+      if (rs.next_call < task.script.size() && task.script[rs.next_call].at > rs.done) {
+        n = std::min<uint64_t>(n, task.script[rs.next_call].at - rs.done);
+      }
+      if (!access_window(*rs.pid, rs.ops.data() + rs.pos, static_cast<size_t>(n), task.data_ops_are_instructions)) {
+        m_in_op = false;
+        return true;
+      }
+      m_in_op = false;
+      rs.pos += n;
+      rs.done += n;
+      ops_in_slice += n;
+      if (m_qk.need_sync()) m_qk.sync();
+      continue;
+    }
+    // An exit call or a kill (the firmware already tore the process down) ends the task.
+    if (!run_syscalls(task, *rs.pid, rs.next_call, rs.done) || !m_kernel.alive(*rs.pid) ||
+        !access(*rs.pid, rs.ops[rs.pos], task.data_ops_are_instructions)) {
+      m_in_op = false;
+      return true;
+    }
+    m_in_op = false;
+    ++rs.pos;
+    ++rs.done;
+    ++ops_in_slice;
+    if (m_timed && m_qk.need_sync()) m_qk.sync();
+  }
+  take_interrupts();
+  // Calls due at the end of the workload (at == operations done) still run.
+  m_in_op = true;
+  if (m_kernel.alive(*rs.pid) && run_syscalls(task, *rs.pid, rs.next_call, rs.done)) {
+    sc_core::sc_time t1 = m_qk.get_current_time();
+    m_kernel.exit_process(*this, *rs.pid);
+    m_fs_kernel += (m_qk.get_current_time() - t1).value();
+  }
+  m_in_op = false;
+  return true;
+}
+
+void Core::kernel_enter() {
+  if (m_shared->kernel_owner == static_cast<int>(m_id)) {
+    ++m_shared->kernel_depth;
+    return;
+  }
+  while (m_shared->kernel_owner >= 0) wait_stoppable();
+  m_shared->kernel_owner = static_cast<int>(m_id);
+  m_shared->kernel_depth = 1;
+}
+
+void Core::kernel_exit() {
+  if (--m_shared->kernel_depth == 0) {
+    m_shared->kernel_owner = -1;
+    m_shared->changed.notify(sc_core::SC_ZERO_TIME);
+  }
+}
+
+void Core::wait_stoppable() {
+  if (m_stop_requests > 0 && !m_stopped) {
+    m_stopped = true;
+    m_shared->changed.notify(sc_core::SC_ZERO_TIME);
+  }
+  sc_core::wait(m_shared->changed);
+}
+
+void Core::shootdown_begin(const std::vector<CoreId>& cores) {
+  for (CoreId c : cores) {
+    Core& t = *m_peers.at(c);
+    ++t.m_stop_requests;
+    if (!t.m_in_op) t.m_stopped = true;  // at a boundary or idle: it checks before its next operation
+  }
+  for (;;) {
+    bool all = true;
+    for (CoreId c : cores) all = all && m_peers[c]->m_stopped;
+    if (all) return;
+    sc_core::wait(m_shared->changed);
+  }
+}
+
+void Core::shootdown_end(const std::vector<CoreId>& cores, PhysAddr root, uint16_t pcid,
+                         const std::vector<VirtAddr>& pages, uint64_t receiver_cycles) {
+  for (CoreId c : cores) {
+    Core& t = *m_peers.at(c);
+    t.apply_shootdown(root, pcid, pages);
+    ++t.m_ipis_received;
+    t.m_pending_irq_cycles += receiver_cycles;
+    if (--t.m_stop_requests == 0) t.m_stopped = false;
+  }
+  m_shared->changed.notify(sc_core::SC_ZERO_TIME);
+}
+
+void Core::apply_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages) {
+  if (m_cfg.mmu.pcid) {
+    // Tagged entries of that address space may be cached even if another one is loaded now.
+    if (pages.empty()) {
+      m_mmu.invpcid(mmu::InvpcidType::SingleContext, pcid, VirtAddr{0});
+    } else {
+      for (VirtAddr va : pages) m_mmu.invpcid(mmu::InvpcidType::IndividualAddress, pcid, va);
+    }
+  } else if (m_root == root) {
+    // Without PCIDs only the loaded address space is cached (a root switch flushes).
+    if (pages.empty()) {
+      m_mmu.set_root(root, pcid);
+    } else {
+      for (VirtAddr va : pages) m_mmu.invlpg(va);
     }
   }
-  sc_core::sc_time t1 = m_qk.get_current_time();
-  m_kernel.exit_process(*this, *pid);
-  m_fs_kernel += (m_qk.get_current_time() - t1).value();
 }
+
+void Core::take_interrupts() {
+  m_in_op = false;
+  while (m_stop_requests > 0) wait_stoppable();
+  if (m_pending_irq_cycles == 0) return;
+  sc_core::sc_time t0 = m_qk.get_current_time();
+  charge(m_pending_irq_cycles);
+  m_pending_irq_cycles = 0;
+  m_fs_kernel += (m_qk.get_current_time() - t0).value();
+}
+
+bool Core::run_syscalls(CoreTask& task, Pid pid, size_t& next, uint64_t done) {
+  while (next < task.script.size() && task.script[next].at <= done) {
+    sc_core::sc_time t0 = m_qk.get_current_time();
+    fw::SyscallResult r = m_kernel.syscall(*this, pid, task.script[next]);
+    ++m_syscalls;
+    ++next;
+    m_fs_kernel += (m_qk.get_current_time() - t0).value();
+    if (r.exited) return false;
+  }
+  return true;
+}
+
 
 bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
   m_instructions += op.gap + (op.kind == AccessKind::Fetch || data_op_is_instruction ? 1 : 0);

@@ -45,6 +45,9 @@ struct CoreTask {
   fw::ProcessSpec spec;
   std::unique_ptr<workload::Source> source;
   uint64_t limit = 0;  // stop after this many memory operations (0 = run the workload to its end)
+  uint64_t start_ps = 0;  // not scheduled before this simulated time
+  // System calls, sorted by `at`: each runs before the memory operation with that index.
+  std::vector<fw::Syscall> script;
   // Instruction counting: a Fetch op is always one instruction; a data op is one more instruction on top
   // of its gap only if the source says so (generators: yes; lackey traces count instructions in the gap).
   bool data_ops_are_instructions = true;
@@ -59,8 +62,23 @@ class Core : public sc_core::sc_module, public fw::Hal {
   Core(const sc_core::sc_module_name& name, CoreId id, const CoreConfig& cfg, SimMode mode, bool golden_checker,
        fw::Kernel& kernel, RunControl& control);
 
-  // Queues a process; processes run one after another in the order added.
+  // Queues a process. The core schedules its processes round robin with firmware.scheduler.time_slice
+  // (0: one after another, each to its end), in the order added. A process starts at its start time;
+  // a forked one (spec.parent >= 0) once its parent's fork call created it, and never if the parent
+  // ended without making it.
   void add_task(CoreTask task) { m_tasks.push_back(std::move(task)); }
+  // State shared by every core: the kernel lock and an event notified when it or an IPI state changes.
+  struct Shared {
+    sc_core::sc_event changed;
+    int kernel_owner = -1;  // core id holding the kernel lock, -1 = free
+    unsigned kernel_depth = 0;
+  };
+  // The other cores (index = core id) and the shared state, for the kernel lock and shootdown IPIs.
+  // Set once by the System.
+  void set_peers(std::vector<Core*> peers, Shared* shared) {
+    m_peers = std::move(peers);
+    m_shared = shared;
+  }
   mmu::Mmu& mmu() { return m_mmu; }
   // Simulated time at which this core finished its last process.
   sc_core::sc_time finish_time() const { return m_finish; }
@@ -72,10 +90,19 @@ class Core : public sc_core::sc_module, public fw::Hal {
   void write_block(PhysAddr pa, const uint8_t* data, uint64_t len) override;
   void zero_frame(Pfn pfn) override;
   void invlpg(VirtAddr va) override { m_mmu.invlpg(va); }
-  void set_root(PhysAddr root, uint16_t pcid) override { m_mmu.set_root(root, pcid); }
+  void set_root(PhysAddr root, uint16_t pcid) override {
+    m_root = root;
+    m_pcid = pcid;
+    m_mmu.set_root(root, pcid);
+  }
   void invalidate_pcid(uint16_t pcid) override {
     m_mmu.invpcid(mmu::InvpcidType::SingleContext, pcid, VirtAddr{0});
   }
+  void kernel_enter() override;
+  void kernel_exit() override;
+  void shootdown_begin(const std::vector<CoreId>& cores) override;
+  void shootdown_end(const std::vector<CoreId>& cores, PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages,
+                     uint64_t receiver_cycles) override;
   void charge(uint64_t cycles) override;
   CoreId core_id() const override { return m_id; }
   uint64_t now_ps() const override;
@@ -84,7 +111,29 @@ class Core : public sc_core::sc_module, public fw::Hal {
 
  private:
   void run();
-  void run_task(CoreTask& task);
+  // Per-process progress for the scheduler.
+  struct RunState {
+    std::optional<Pid> pid;
+    std::vector<workload::MemOp> ops;  // current batch
+    size_t pos = 0, count = 0;
+    uint64_t done = 0;                 // memory operations completed
+    size_t next_call = 0;              // next script entry
+    bool ended = false;                // the source has no more operations
+    bool finished = false;
+  };
+  static constexpr size_t kBatch = 1024;
+  void schedule();
+  // Runs the task for up to `slice` core cycles (0 = to its end); true when it ended (exit, kill, end
+  // of its workload), false when preempted.
+  bool run_slice(CoreTask& task, RunState& rs, uint64_t slice);
+  // Runs the script calls due before operation `done`; returns false if the process exited.
+  bool run_syscalls(CoreTask& task, Pid pid, size_t& next, uint64_t done);
+  // At an instruction boundary: stays stopped while a shootdown IPI holds this core, then charges the
+  // IPIs received since the last operation.
+  void take_interrupts();
+  // Waits for a change of the shared state; a pending shootdown stop counts as reached meanwhile.
+  void wait_stoppable();
+  void apply_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages);
   // One memory operation: translate (trapping into the firmware on faults) and access memory.
   // Returns false if the process was killed.
   bool access(Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
@@ -132,6 +181,14 @@ class Core : public sc_core::sc_module, public fw::Hal {
   std::vector<DmiSlot> m_dmi;
   tlm::tlm_generic_payload m_dmi_trans;
   sc_core::sc_time m_finish;
+  std::vector<Core*> m_peers;
+  PhysAddr m_root{0};
+  uint16_t m_pcid = 0;
+  uint64_t m_pending_irq_cycles = 0;
+  Shared* m_shared = nullptr;
+  bool m_in_op = false;         // between instruction boundaries (an access, fault or call in progress)
+  unsigned m_stop_requests = 0; // shootdowns holding this core
+  bool m_stopped = false;       // acknowledged: at a boundary (or waiting without having touched anything)
 
   stats::Group m_stats{*this};
   stats::Scalar m_accesses{m_stats, "accesses", "count", "Memory operations completed"};
@@ -145,6 +202,8 @@ class Core : public sc_core::sc_module, public fw::Hal {
   stats::Scalar m_swap_writes{m_stats, "swap_writes", "count",
                               "4 KiB swap-device writes issued by the firmware on this core"};
   uint64_t m_fs_swap = 0;
+  stats::Scalar m_syscalls{m_stats, "syscalls", "count", "System calls of process scripts run on this core"};
+  stats::Scalar m_ipis_received{m_stats, "ipis_received", "count", "TLB-shootdown IPIs received from other cores"};
   // Time attribution, accumulated exactly in femtoseconds and reported in core cycles.
   uint64_t m_fs_compute = 0;
   uint64_t m_fs_translate = 0;
@@ -161,7 +220,7 @@ class Core : public sc_core::sc_module, public fw::Hal {
                           [this] { return cycles_of(m_fs_data); }};
   stats::Counter m_t_fault{m_time_stats, "fault", "core cycles", "Cycles in the firmware's page-fault handler",
                            [this] { return cycles_of(m_fs_fault); }};
-  stats::Counter m_t_kernel{m_time_stats, "kernel", "core cycles", "Cycles in process creation and teardown",
+  stats::Counter m_t_kernel{m_time_stats, "kernel", "core cycles", "Cycles in kernel work besides faults: process creation and teardown, system calls, received IPIs",
                             [this] { return cycles_of(m_fs_kernel); }};
   stats::Counter m_cycles{m_stats, "cycles", "core cycles", "Busy cycles: all time categories together", [this] {
     return cycles_of(m_fs_compute + m_fs_translate + m_fs_data + m_fs_fault + m_fs_kernel);

@@ -1,6 +1,7 @@
 // Loading and validation of the run configuration.
 #include "models/platform/platform_config.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 namespace vmsim::platform {
@@ -65,6 +66,57 @@ void ProcessConfig::validate(const std::string& path, uint64_t cores) const {
   }
 }
 
+uint8_t parse_prot(const std::string& text) {
+  return static_cast<uint8_t>((text[0] == 'r' ? fw::prot::kRead : 0) | (text[1] == 'w' ? fw::prot::kWrite : 0) |
+                              (text[2] == 'x' ? fw::prot::kExec : 0));
+}
+
+namespace {
+
+bool prot_ok(const std::string& p) {
+  return p.size() == 3 && (p[0] == 'r' || p[0] == '-') && (p[1] == 'w' || p[1] == '-') && (p[2] == 'x' || p[2] == '-');
+}
+
+void check_policy(fw::NumaPolicyKind kind, const std::string& nodes, size_t node_count, const std::string& path,
+                  const char* policy_key, const char* nodes_key) {
+  std::vector<unsigned> list = parse_node_list(nodes, node_count, path, nodes_key);
+  const bool needs = kind == fw::NumaPolicyKind::Bind || kind == fw::NumaPolicyKind::Interleave ||
+                     kind == fw::NumaPolicyKind::Preferred;
+  require(!needs || !list.empty(), path, nodes_key, nodes,
+          std::string("policy ") + config::enum_name(kind) + " needs at least one node");
+  require(needs || list.empty(), path, nodes_key, nodes,
+          std::string("policy ") + config::enum_name(kind) + " takes no node list");
+  (void)policy_key;
+}
+
+}  // namespace
+
+std::vector<unsigned> parse_node_list(const std::string& text, size_t nodes, const std::string& path,
+                                      const char* key) {
+  std::vector<unsigned> out;
+  size_t i = 0;
+  auto bad = [&](const std::string& why) { require(false, path, key, text, why); };
+  while (i < text.size()) {
+    size_t j = text.find(',', i);
+    if (j == std::string::npos) j = text.size();
+    std::string item = text.substr(i, j - i);
+    while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    size_t dash = item.find('-');
+    uint64_t lo = 0, hi = 0;
+    bool ok = dash == std::string::npos ? config::parse_value(item, lo) && (hi = lo, true)
+                                        : config::parse_value(item.substr(0, dash), lo) &&
+                                              config::parse_value(item.substr(dash + 1), hi) && lo <= hi;
+    if (!ok) bad("expected node numbers like \"0,1\" or \"0-3\"");
+    for (uint64_t n = lo; n <= hi; ++n) {
+      if (n >= nodes) bad("no node " + std::to_string(n) + " (system.memory.nodes has " + std::to_string(nodes) + ")");
+      if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(static_cast<unsigned>(n));
+    }
+    i = j + 1;
+  }
+  return out;
+}
+
 void PlatformConfig::validate() const {
   sim.validate("sim");
   system.validate("system");
@@ -77,6 +129,28 @@ void PlatformConfig::validate() const {
           "the walker walks " + std::to_string(system.core.mmu.walker.levels) +
               " levels (system.core.mmu.walker.levels): both must agree");
   if (processes.empty()) throw InputError("processes: the run needs at least one process");
+  if (system.core.mmu.walker.format == mmu::PageTableFormat::Hashed) {
+    // The firmware builds the hashed table for demand paging of 4 KiB pages; changing mappings (system
+    // calls), huge pages and PROT_NONE areas are implemented for radix tables only so far.
+    for (size_t i = 0; i < processes.size(); ++i) {
+      const std::string path = "processes[" + std::to_string(i) + "]";
+      if (!processes[i].syscalls.empty()) {
+        throw InputError(path + ".syscalls: bad value '" + std::to_string(processes[i].syscalls.size()) +
+                         " calls' (system-call scripts need system.core.mmu.walker.format radix)");
+      }
+      for (size_t k = 0; k < processes[i].vmas.size(); ++k) {
+        const VmaConfig& v = processes[i].vmas[k];
+        const std::string vp = path + ".vmas[" + std::to_string(k) + "]";
+        if (v.huge || v.huge_1g) {
+          throw InputError(vp + "." + (v.huge ? "huge" : "huge_1g") +
+                           ": bad value 'true' (huge pages need system.core.mmu.walker.format radix)");
+        }
+        if (v.prot == "---") {
+          throw InputError(vp + ".prot: bad value '---' (PROT_NONE areas need system.core.mmu.walker.format radix)");
+        }
+      }
+    }
+  }
   const uint64_t user_top = 1ull << (kPageShift + 9 * firmware.page_table_levels - 1);
   for (size_t i = 0; i < processes.size(); ++i) {
     const std::string path = "processes[" + std::to_string(i) + "]";
@@ -88,9 +162,59 @@ void PlatformConfig::validate() const {
               "base + footprint must stay in the user half of the " +
                   std::to_string(kPageShift + 9 * firmware.page_table_levels) + "-bit address space");
     }
+    const size_t node_count = system.memory.nodes.size();
     for (size_t j = 0; j < p.vmas.size(); ++j) {
-      require(p.vmas[j].start.value + p.vmas[j].size.value <= user_top, path + ".vmas[" + std::to_string(j) + "]",
-              "size", format_bytes(p.vmas[j].size), "area must end in the user half of the address space");
+      const std::string vp = path + ".vmas[" + std::to_string(j) + "]";
+      require(p.vmas[j].start.value + p.vmas[j].size.value <= user_top, vp, "size", format_bytes(p.vmas[j].size),
+              "area must end in the user half of the address space");
+      check_policy(p.vmas[j].numa, p.vmas[j].nodes, node_count, vp, "numa", "nodes");
+    }
+    check_policy(p.numa.policy, p.numa.nodes, node_count, path + ".numa", "policy", "nodes");
+    require(p.numa.policy != fw::NumaPolicyKind::Default, path + ".numa", "policy", "default",
+            "a process policy must be local, bind, interleave or preferred");
+    for (const char* k : {"heap_base", "mmap_base"}) {
+      const uint64_t a = std::string(k) == "heap_base" ? p.heap_base.value : p.mmap_base.value;
+      require(a % kPageSize == 0 && a < user_top, path, k, format_hex(a),
+              "must be page aligned and in the user half of the address space");
+    }
+    auto index_of = [&](const std::string& name) {
+      int found = -1;
+      for (size_t k = 0; k < processes.size(); ++k) {
+        if (processes[k].name == name) {
+          if (found >= 0) return -2;
+          found = static_cast<int>(k);
+        }
+      }
+      return found;
+    };
+    if (!p.parent.empty()) {
+      int parent = index_of(p.parent);
+      require(parent >= 0, path, "parent", p.parent,
+              parent == -2 ? "several processes have that name" : "no process has that name");
+      require(static_cast<size_t>(parent) != i, path, "parent", p.parent, "a process cannot fork itself");
+      require(processes[parent].core != p.core || static_cast<size_t>(parent) < i, path, "parent", p.parent,
+              "a child on its parent's core must be listed after the parent (processes of a core run in order)");
+    }
+    for (size_t k = 0; k < p.syscalls.size(); ++k) {
+      const SyscallConfig& c = p.syscalls[k];
+      const std::string cp = path + ".syscalls[" + std::to_string(k) + "]";
+      require(prot_ok(c.prot), cp, "prot", c.prot, "expected three characters like rw- or r-x");
+      if (c.call == fw::SyscallKind::Fork) {
+        int child = index_of(c.child);
+        require(child >= 0 && processes[child].parent == p.name, cp, "child", c.child,
+                "must name a process whose `parent` is '" + p.name + "'");
+      } else {
+        require(c.child.empty(), cp, "child", c.child, "only fork takes a child");
+      }
+      if (c.call == fw::SyscallKind::ShmAttach) require(!c.key.empty(), cp, "key", c.key, "shm_attach needs a key");
+      if (c.call == fw::SyscallKind::Mbind) {
+        check_policy(c.policy, c.nodes, node_count, cp, "policy", "nodes");
+      } else {
+        parse_node_list(c.nodes, node_count, cp, "nodes");
+      }
+      if (k > 0) {
+        require(c.at >= p.syscalls[k - 1].at, cp, "at", std::to_string(c.at), "calls must be listed in `at` order");
+      }
     }
   }
 }

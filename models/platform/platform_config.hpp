@@ -99,6 +99,11 @@ struct VmaConfig {
   Bytes size{0};
   std::string prot = "rw-";
   std::string name;
+  bool grows_down = false;
+  bool huge = false;
+  bool huge_1g = false;
+  fw::NumaPolicyKind numa = fw::NumaPolicyKind::Default;
+  std::string nodes;
 
   template <class V>
   void visit(V& v) {
@@ -106,6 +111,64 @@ struct VmaConfig {
     v("size", size, "bytes", "Length (multiple of 4KiB)");
     v("prot", prot, "", "Permissions as rwx text, e.g. rw- or r-x");
     v("name", name, "", "Label used in reports");
+    v("grows_down", grows_down, "", "A stack: a fault below the area extends it (up to firmware.stack_limit)");
+    v("huge", huge, "", "Transparent huge pages: faults map whole aligned 2MiB pages when free, else 4KiB");
+    v("huge_1g", huge_1g, "",
+      "Explicitly huge: faults map whole aligned 1GiB pages from firmware.hugepages_1g while any is free");
+    v("numa", numa, "", "NUMA policy of this area (default: the process's)");
+    v("nodes", nodes, "node list", "Nodes of the area's bind / interleave / preferred policy, e.g. \"0,1\" or \"0-3\"");
+  }
+};
+
+// A process's NUMA memory policy (set_mempolicy).
+struct NumaConfig {
+  fw::NumaPolicyKind policy = fw::NumaPolicyKind::Local;
+  std::string nodes;
+
+  template <class V>
+  void visit(V& v) {
+    v("policy", policy, "",
+      "Where the process's pages go: local (first touch, the faulting core's node), bind (only `nodes`), "
+      "interleave (page by page over `nodes`), preferred (the first of `nodes`, else any); default = local");
+    v("nodes", nodes, "node list", "Nodes for bind / interleave / preferred, e.g. \"0,1\" or \"0-3\"");
+  }
+};
+
+// One system call of a process script, run when the process reaches memory operation `at`.
+struct SyscallConfig {
+  uint64_t at = 0;
+  fw::SyscallKind call = fw::SyscallKind::Mmap;
+  config::Address addr{0};
+  Bytes length{0};
+  std::string prot = "rw-";
+  bool fixed = false;
+  bool shared = false;
+  bool huge = false;
+  bool huge_1g = false;
+  std::string child;
+  bool share_vm = false;
+  std::string key;
+  fw::NumaPolicyKind policy = fw::NumaPolicyKind::Default;
+  std::string nodes;
+  std::string name;
+
+  template <class V>
+  void visit(V& v) {
+    v("at", at, "operations", "Run the call before the process's memory operation with this index (0 = at start)");
+    v("call", call, "", "The system call");
+    v("addr", addr, "address", "Start address (mmap hint or MAP_FIXED address; brk: the new break, 0 = query)");
+    v("length", length, "bytes", "Length of the range (rounded up to pages)");
+    v("prot", prot, "", "mmap / mprotect / shm_attach: permissions as rwx text (--- = PROT_NONE)");
+    v("fixed", fixed, "", "mmap: MAP_FIXED (replaces what is mapped there)");
+    v("shared", shared, "", "mmap: MAP_SHARED (fork children share the frames instead of copy-on-write)");
+    v("huge", huge, "", "mmap: align the area to 2MiB and mark it for huge pages");
+    v("huge_1g", huge_1g, "", "mmap: align the area to 1GiB and map it with 1GiB pages from the pool");
+    v("child", child, "process name", "fork: the process (with `parent` naming this one) the call creates");
+    v("share_vm", share_vm, "", "fork: CLONE_VM, the child is a thread sharing the address space");
+    v("key", key, "", "shm_attach: the segment's key; the first attach creates it with `length`");
+    v("policy", policy, "", "mbind: the policy of the range");
+    v("nodes", nodes, "node list", "mbind: nodes of the policy, e.g. \"1\" or \"0,1\"");
+    v("name", name, "", "mmap / shm_attach: VMA label in reports");
   }
 };
 
@@ -114,6 +177,12 @@ struct ProcessConfig {
   uint64_t core = 0;
   WorkloadConfig workload;
   std::vector<VmaConfig> vmas;
+  NumaConfig numa;
+  std::string parent;
+  Duration start{0};
+  config::Address heap_base{0x200000000000ull};
+  config::Address mmap_base{0x7f0000000000ull};
+  std::vector<SyscallConfig> syscalls;
 
   template <class V>
   void visit(V& v) {
@@ -122,6 +191,13 @@ struct ProcessConfig {
     v.section("workload", workload, "What the process does");
     v.list("vmas", vmas,
            "Explicit address-space layout; if empty, derived from the workload (generator region or trace scan)");
+    v.section("numa", numa, "NUMA memory policy of the process");
+    v("parent", parent, "process name",
+      "If set, this process is created by a fork call of that process (and inherits its address space)");
+    v("start", start, "time", "Simulated time before which the process is not scheduled (created processes only)");
+    v("heap_base", heap_base, "address", "Start of the brk heap");
+    v("mmap_base", mmap_base, "address", "mmap without an address places areas below this, top down");
+    v.list("syscalls", syscalls, "System-call script: calls run at given memory-operation counts");
   }
   void validate(const std::string& path, uint64_t cores) const;
 };
@@ -138,6 +214,13 @@ struct FirmwareSection {
     v.section("swap", swap, "Page replacement and reclaim (the swap area itself is system.swap)");
   }
 };
+
+// Parses a node list ("0,2" or "0-3,5"); throws InputError naming path.key if malformed or a node is
+// not below `nodes`.
+std::vector<unsigned> parse_node_list(const std::string& text, size_t nodes, const std::string& path,
+                                      const char* key);
+// rwx text -> prot bits (text already validated).
+uint8_t parse_prot(const std::string& text);
 
 struct PlatformConfig {
   SimConfig sim;

@@ -33,10 +33,7 @@ uint8_t prot_of(const workload::Region& r) {
                               (r.exec ? fw::prot::kExec : 0));
 }
 
-uint8_t prot_of(const std::string& text) {
-  return static_cast<uint8_t>((text[0] == 'r' ? fw::prot::kRead : 0) | (text[1] == 'w' ? fw::prot::kWrite : 0) |
-                              (text[2] == 'x' ? fw::prot::kExec : 0));
-}
+uint8_t prot_of(const std::string& text) { return parse_prot(text); }
 
 
 }  // namespace
@@ -67,18 +64,8 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
                                                                     cfg.sim.mode, ranges, cfg.system.sockets);
   for (auto& node : m_nodes) m_interconnect->out.bind(node->in);
   if (cfg.system.swap.enabled) m_swap = std::make_unique<storage::SwapDevice>("swap", cfg.system.swap.device);
-  fw::KernelConfig kcfg = cfg.firmware;
-  const mmu::WalkerConfig& walker = cfg.system.core.mmu.walker;
-  kcfg.hash_buckets = walker.format == mmu::PageTableFormat::Hashed ? walker.hash_buckets : 0;
-  m_kernel = std::make_unique<fw::Kernel>("os", kcfg, cfg.system.memory.total_bytes());
-  for (uint64_t i = 0; i < cfg.system.cores; ++i) {
-    std::string n = "core" + std::to_string(i);
-    m_cores.push_back(std::make_unique<cpu::Core>(n.c_str(), static_cast<CoreId>(i), cfg.system.core, cfg.sim.mode,
-                                                  cfg.sim.checker, *m_kernel, *m_control));
-    m_interconnect->connect(m_cores.back()->data, cfg.system.socket_of(i));
-    m_interconnect->connect(m_cores.back()->mmu().walker().mem, cfg.system.socket_of(i));
-    if (m_swap) m_cores.back()->io.bind(m_swap->in);
-  }
+  std::vector<cpu::CoreTask> tasks;
+  std::vector<fw::ProcessSpec> specs;
   for (size_t i = 0; i < cfg.processes.size(); ++i) {
     const ProcessConfig& pc = cfg.processes[i];
     const WorkloadConfig& w = pc.workload;
@@ -86,7 +73,40 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
     cpu::CoreTask task;
     task.spec.name = pc.name;
     task.spec.core = static_cast<CoreId>(pc.core);
+    task.spec.index = i;
+    task.spec.heap_base = pc.heap_base.value;
+    task.spec.mmap_base = pc.mmap_base.value;
+    const size_t node_count = ranges.size();
+    task.spec.policy.kind = pc.numa.policy;
+    task.spec.policy.nodes = parse_node_list(pc.numa.nodes, node_count, path + ".numa", "nodes");
+    for (size_t k = 0; k < cfg.processes.size(); ++k) {
+      if (!pc.parent.empty() && cfg.processes[k].name == pc.parent) task.spec.parent = static_cast<int>(k);
+    }
+    for (size_t k = 0; k < pc.syscalls.size(); ++k) {
+      const SyscallConfig& c = pc.syscalls[k];
+      fw::Syscall call;
+      call.at = c.at;
+      call.call = c.call;
+      call.addr = c.addr.value;
+      call.length = c.length.value;
+      call.prot = parse_prot(c.prot);
+      call.fixed = c.fixed;
+      call.shared = c.shared;
+      call.huge = c.huge;
+      call.huge_1g = c.huge_1g;
+      call.share_vm = c.share_vm;
+      call.key = c.key;
+      call.name = c.name;
+      call.policy.kind = c.policy;
+      call.policy.nodes =
+          parse_node_list(c.nodes, node_count, path + ".syscalls[" + std::to_string(k) + "]", "nodes");
+      for (size_t j = 0; j < cfg.processes.size(); ++j) {
+        if (!c.child.empty() && cfg.processes[j].name == c.child) call.child = static_cast<int>(j);
+      }
+      task.script.push_back(call);
+    }
     task.limit = w.limit;
+    task.start_ps = pc.start.fs / 1000;
     std::vector<workload::Region> regions;
     if (w.kind == WorkloadKind::Lackey) {
       std::string trace = w.trace;
@@ -119,15 +139,58 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
     }
     if (!pc.vmas.empty()) {
       for (const VmaConfig& v : pc.vmas) {
-        task.spec.vmas.push_back(fw::Vma{VirtAddr{v.start.value}, VirtAddr{v.start.value + v.size.value},
-                                         prot_of(v.prot), v.name.empty() ? format_hex(v.start.value) : v.name});
+        fw::Vma vma{VirtAddr{v.start.value}, VirtAddr{v.start.value + v.size.value}, prot_of(v.prot),
+                    v.name.empty() ? format_hex(v.start.value) : v.name};
+        vma.grows_down = v.grows_down;
+        vma.huge = v.huge;
+        vma.huge_1g = v.huge_1g;
+        vma.policy.kind = v.numa;
+        vma.policy.nodes = parse_node_list(v.nodes, ranges.size(), path + ".vmas", "nodes");
+        task.spec.vmas.push_back(vma);
       }
     } else {
       for (const workload::Region& r : regions) {
         task.spec.vmas.push_back(fw::Vma{r.start, r.end, prot_of(r), format_hex(r.start.value())});
       }
     }
-    m_cores[pc.core]->add_task(std::move(task));
+    specs.push_back(task.spec);
+    tasks.push_back(std::move(task));
+  }
+  // The firmware boots over the NUMA nodes; core i's local node is the first node at distance 10 from
+  // its socket (the interconnect's definition of local).
+  std::vector<fw::NodeRange> fw_nodes;
+  for (const mem::NodeRange& r : ranges) fw_nodes.push_back(fw::NodeRange{Pfn{r.base >> kPageShift}, r.size >> kPageShift});
+  std::vector<fw::NodeId> core_node;
+  for (uint64_t i = 0; i < cfg.system.cores; ++i) {
+    const auto& row = cfg.system.interconnect.distance.rows.at(cfg.system.socket_of(i));
+    fw::NodeId local = 0;
+    for (size_t n = 0; n < row.size(); ++n) {
+      if (row[n] == 10) {
+        local = static_cast<fw::NodeId>(n);
+        break;
+      }
+    }
+    core_node.push_back(local);
+  }
+  fw::KernelConfig kcfg = cfg.firmware;
+  const mmu::WalkerConfig& walker = cfg.system.core.mmu.walker;
+  kcfg.hash_buckets = walker.format == mmu::PageTableFormat::Hashed ? walker.hash_buckets : 0;
+  m_kernel = std::make_unique<fw::Kernel>("os", kcfg, fw_nodes, core_node, specs);
+  for (uint64_t i = 0; i < cfg.system.cores; ++i) {
+    std::string n = "core" + std::to_string(i);
+    m_cores.push_back(std::make_unique<cpu::Core>(n.c_str(), static_cast<CoreId>(i), cfg.system.core, cfg.sim.mode,
+                                                  cfg.sim.checker, *m_kernel, *m_control));
+    m_interconnect->connect(m_cores.back()->data, cfg.system.socket_of(i));
+    m_interconnect->connect(m_cores.back()->mmu().walker().mem, cfg.system.socket_of(i));
+    if (m_swap) m_cores.back()->io.bind(m_swap->in);
+  }
+  std::vector<cpu::Core*> peers;
+  for (auto& c : m_cores) peers.push_back(c.get());
+  m_core_shared = std::make_unique<cpu::Core::Shared>();
+  for (auto& c : m_cores) c->set_peers(peers, m_core_shared.get());
+  for (cpu::CoreTask& task : tasks) {
+    const CoreId core = task.spec.core;
+    m_cores[core]->add_task(std::move(task));
   }
   tlm_utils::tlm_quantumkeeper::set_global_quantum(
       sc_core::sc_time(static_cast<double>(cfg.sim.quantum.fs), sc_core::SC_FS));

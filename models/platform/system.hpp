@@ -53,6 +53,7 @@ class System : public sc_core::sc_module {
   std::unique_ptr<storage::SwapDevice> m_swap;
   std::unique_ptr<fw::Kernel> m_kernel;
   std::vector<std::unique_ptr<cpu::Core>> m_cores;
+  std::unique_ptr<cpu::Core::Shared> m_core_shared;
   uint64_t m_distinct_pages = 0;
 
   stats::Group m_stats{*this};

@@ -40,6 +40,10 @@ class FakeHal : public fw::Hal {
     store.write(pa, d, n);
   }
   void zero_frame(Pfn) override {}
+  void kernel_enter() override {}
+  void kernel_exit() override {}
+  void shootdown_begin(const std::vector<CoreId>&) override {}
+  void shootdown_end(const std::vector<CoreId>&, PhysAddr, uint16_t, const std::vector<VirtAddr>&, uint64_t) override {}
   void swap_read(uint64_t, uint8_t*) override { ADD_FAILURE() << "no swap I/O expected"; }
   void swap_write(uint64_t, const uint8_t*) override { ADD_FAILURE() << "no swap I/O expected"; }
   void invlpg(VirtAddr) override {}

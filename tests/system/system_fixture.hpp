@@ -1,0 +1,98 @@
+// Fixture of the system tests: runs the vmsim binary with stdout/stderr captured and reads its outputs.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace vmsim_system_test {
+
+
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The error is exactly one line.
+inline bool one_line(const Result& r) { return r.err.find('\n') == r.err.size() - 1; }
+
+class System : public testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
+    m_dir = testing::TempDir() + "vmsim_" + info->name() + "_" + std::to_string(::getpid());
+    ASSERT_EQ(std::system(("rm -rf " + m_dir + " && mkdir -p " + m_dir).c_str()), 0);
+  }
+  void TearDown() override {
+    if (!HasFailure()) std::system(("rm -rf " + m_dir).c_str());
+  }
+
+  // Runs `vmsim ARGS` with stdout/stderr captured.
+  // Runs of whole configurations always have the independent JEDEC timing checker on: a violation
+  // fails the run with exit code 3.
+  Result vmsim(const std::string& args) {
+    std::string out = m_dir + "/stdout.txt", err = m_dir + "/stderr.txt";
+    std::string full = args;
+    if (full.rfind("run ", 0) == 0) full += " --set system.memory.dram.controller.timing_checker=true";
+    std::string cmd = std::string(VMSIM_BIN) + " " + full + " >" + out + " 2>" + err;
+    int status = std::system(cmd.c_str());
+    Result r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
+  }
+  std::string write(const std::string& name, const std::string& text) {
+    std::string p = m_dir + "/" + name;
+    std::ofstream(p) << text;
+    return p;
+  }
+  nlohmann::json stats(const std::string& out_dir) { return nlohmann::json::parse(slurp(out_dir + "/stats.json")); }
+  uint64_t stat(const nlohmann::json& j, const std::string& name) {
+    EXPECT_TRUE(j["stats"].contains(name)) << name;
+    return j["stats"][name]["value"].get<uint64_t>();
+  }
+  double statd(const nlohmann::json& j, const std::string& name) {
+    EXPECT_TRUE(j["stats"].contains(name)) << name;
+    return j["stats"][name]["value"].get<double>();
+  }
+  // Every frame returned: nothing leaked by processes that exited or were killed.
+  void expect_frames_conserved(const nlohmann::json& j) {
+    EXPECT_EQ(stat(j, "system.os.frames.free") + stat(j, "system.os.frames.reserved"),
+              stat(j, "system.os.frames.managed"));
+  }
+  // Each case: `vmsim run cfg` with these --set assignments exits 2 with one line containing message.
+  struct BadSets {
+    std::vector<std::string> sets;
+    std::string message;
+  };
+  void expect_config_errors(const std::string& cfg, const std::vector<BadSets>& cases) {
+    for (const BadSets& c : cases) {
+      std::string args = "run " + cfg + " --out " + m_dir + "/o";
+      for (const std::string& s : c.sets) args += " --set '" + s + "'";
+      Result r = vmsim(args);
+      EXPECT_EQ(r.code, 2) << c.message;
+      EXPECT_TRUE(one_line(r)) << r.err;
+      EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+    }
+  }
+  std::string m_dir;
+};
+
+}  // namespace vmsim_system_test

@@ -1,0 +1,516 @@
+// System tests of the firmware OS: NUMA placement per policy, system-call scripts (VMA split/merge,
+// errno cases), fork with copy-on-write, shared segments, TLB shootdowns with the golden checker on.
+#include "tests/system/system_fixture.hpp"
+
+namespace {
+
+using namespace vmsim_system_test;
+
+using Os = System;
+
+// Two sockets, one node each, one core per socket.
+const std::string kTwoNodes = R"(
+sim: {checker: true}
+system:
+  cores: 2
+  sockets: 2
+  interconnect: {distance: [[10, 21], [21, 10]]}
+  memory: {nodes: [{size: 128MiB}, {size: 128MiB}]}
+)";
+
+TEST_F(Os, NumaPlacementFollowsEachPolicy) {
+  std::string cfg = write("numa.yaml", kTwoNodes + R"(
+processes:
+  - {name: local, core: 1, workload: {kind: sequential, footprint: 256KiB, accesses: 40000}}
+  - {name: bind, core: 1, numa: {policy: bind, nodes: "0"},
+     workload: {kind: sequential, footprint: 256KiB, accesses: 40000}}
+  - {name: inter, core: 0, numa: {policy: interleave, nodes: "0-1"},
+     workload: {kind: sequential, footprint: 256KiB, accesses: 40000}}
+  - {name: pref, core: 0, numa: {policy: preferred, nodes: "1"},
+     workload: {kind: sequential, footprint: 256KiB, accesses: 40000}}
+  - name: mixed
+    core: 0
+    workload: {kind: sequential, footprint: 256KiB, accesses: 40000}
+    vmas:
+      - {start: 0x10000000, size: 128KiB, numa: bind, nodes: "1"}
+      - {start: 0x10020000, size: 128KiB}
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  const uint64_t pages = 64;  // 256 KiB
+  // First touch on core 1 (socket 1): node 1.
+  EXPECT_EQ(stat(j, "system.os.proc0.pages_node1"), pages);
+  EXPECT_EQ(stat(j, "system.os.proc0.pages_node0"), 0u);
+  EXPECT_EQ(stat(j, "system.os.proc0.pages_local"), pages);
+  // Bound to node 0 from socket 1: every page remote.
+  EXPECT_EQ(stat(j, "system.os.proc1.pages_node0"), pages);
+  EXPECT_EQ(stat(j, "system.os.proc1.pages_remote"), pages);
+  // Interleaved page by page: exactly half on each node.
+  EXPECT_EQ(stat(j, "system.os.proc2.pages_node0"), pages / 2);
+  EXPECT_EQ(stat(j, "system.os.proc2.pages_node1"), pages / 2);
+  // Preferred node 1 from core 0.
+  EXPECT_EQ(stat(j, "system.os.proc3.pages_node1"), pages);
+  // A VMA-level bind overrides the process's local policy for its half only.
+  EXPECT_EQ(stat(j, "system.os.proc4.pages_node1"), pages / 2);
+  EXPECT_EQ(stat(j, "system.os.proc4.pages_node0"), pages / 2);
+  expect_frames_conserved(j);
+}
+
+TEST_F(Os, BindFallsNowherePreferredFallsBack) {
+  // Node 1 is small: a process bound to it runs out and is killed; one preferring it spills to node 0.
+  std::string cfg = write("spill.yaml", R"(
+sim: {checker: true}
+system:
+  cores: 2
+  sockets: 2
+  interconnect: {distance: [[10, 21], [21, 10]]}
+  memory: {nodes: [{size: 128MiB}, {size: 16MiB}]}
+processes:
+  - {name: pref, core: 0, numa: {policy: preferred, nodes: "1"},
+     workload: {kind: strided, stride: 4KiB, footprint: 20MiB, accesses: 5120}}
+  - {name: bind, core: 0, numa: {policy: bind, nodes: "1"},
+     workload: {kind: strided, stride: 4KiB, footprint: 20MiB, accesses: 5120}}
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  EXPECT_GT(stat(j, "system.os.proc0.pages_node1"), 3500u);
+  EXPECT_GT(stat(j, "system.os.proc0.pages_node0"), 0u);
+  EXPECT_EQ(stat(j, "system.os.proc0.pages_node0") + stat(j, "system.os.proc0.pages_node1"), 5120u);
+  EXPECT_EQ(stat(j, "system.os.proc1.pages_node0"), 0u);
+  EXPECT_EQ(j["summary"]["processes_killed"], 1);
+  EXPECT_EQ(j["summary"]["page_faults"]["oom"], 1);
+  expect_frames_conserved(j);
+}
+
+TEST_F(Os, PolicyNamingAMissingNodeIsAnError) {
+  std::string cfg = write("bad.yaml", kTwoNodes + R"(
+processes:
+  - {name: p, numa: {policy: bind, nodes: "0,2"}, workload: {kind: sequential, footprint: 64KiB, accesses: 10}}
+)");
+  Result r = vmsim("run " + cfg + " --out " + m_dir + "/o");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(one_line(r)) << r.err;
+  EXPECT_NE(r.err.find("processes[0].numa.nodes: bad value '0,2' (no node 2"), std::string::npos) << r.err;
+  cfg = write("bad2.yaml", kTwoNodes + R"(
+processes:
+  - name: p
+    workload: {kind: sequential, footprint: 64KiB, accesses: 10}
+    syscalls: [{at: 0, call: mbind, addr: 0x10000000, length: 4KiB, policy: interleave, nodes: "5"}]
+)");
+  r = vmsim("run " + cfg + " --out " + m_dir + "/o");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("processes[0].syscalls[0].nodes: bad value '5'"), std::string::npos) << r.err;
+  cfg = write("bad3.yaml", kTwoNodes + R"(
+processes:
+  - {name: p, numa: {policy: interleave}, workload: {kind: sequential, footprint: 64KiB, accesses: 10}}
+)");
+  r = vmsim("run " + cfg + " --out " + m_dir + "/o");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("processes[0].numa.nodes: bad value '' (policy interleave needs at least one node"),
+            std::string::npos)
+      << r.err;
+  cfg = write("bad4.yaml", kTwoNodes + R"(
+processes:
+  - name: p
+    workload: {kind: sequential, footprint: 64KiB, accesses: 10}
+    syscalls: [{at: 0, call: frob}]
+)");
+  r = vmsim("run " + cfg + " --out " + m_dir + "/o");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("processes[0].syscalls[0].call: bad value 'frob'"), std::string::npos) << r.err;
+}
+
+TEST_F(Os, SyscallErrorsGiveErrnoNeverACrash) {
+  std::string cfg = write("errno.yaml", R"(
+sim: {checker: true}
+system: {memory: {nodes: [{size: 64MiB}]}}
+firmware: {mlock_limit: 0}
+processes:
+  - name: p
+    workload: {kind: sequential, footprint: 64KiB, accesses: 2000}
+    syscalls:
+      - {at: 0, call: mmap, length: 0}                                   # EINVAL: empty
+      - {at: 0, call: mmap, addr: 0x20000010, length: 4KiB, fixed: true} # EINVAL: unaligned MAP_FIXED
+      - {at: 0, call: mmap, length: 1TiB}                                # ENOMEM: heuristic overcommit
+      - {at: 1, call: munmap, addr: 0x10000800, length: 4KiB}            # EINVAL: unaligned
+      - {at: 1, call: mprotect, addr: 0x30000000, length: 4KiB, prot: r--} # ENOMEM: not mapped
+      - {at: 2, call: mlock, addr: 0x10000000, length: 4KiB}             # EPERM: RLIMIT_MEMLOCK 0
+      - {at: 2, call: mbind, addr: 0x30000000, length: 4KiB, policy: local} # EFAULT: not mapped
+      - {at: 3, call: brk, addr: 0x1000}                                 # ENOMEM: below the heap
+      - {at: 3, call: shm_attach, key: ro, addr: 0x40000000, length: 8KiB, prot: r--}
+      - {at: 4, call: mprotect, addr: 0x40000000, length: 8KiB, prot: rw-} # EACCES: read-only attach
+      - {at: 5, call: mprotect, addr: 0x40000000, length: 8KiB, prot: r--} # fine
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  EXPECT_EQ(stat(j, "system.os.syscalls.total"), 11u);
+  EXPECT_EQ(stat(j, "system.os.syscalls.errno_EINVAL"), 2u + 1u);
+  EXPECT_EQ(stat(j, "system.os.syscalls.errno_ENOMEM"), 3u);
+  EXPECT_EQ(stat(j, "system.os.syscalls.errno_EPERM"), 1u);
+  EXPECT_EQ(stat(j, "system.os.syscalls.errno_EFAULT"), 1u);
+  EXPECT_EQ(stat(j, "system.os.syscalls.errno_EACCES"), 1u);
+  EXPECT_EQ(stat(j, "system.os.proc0.syscall_errors"), 9u);
+  EXPECT_EQ(j["summary"]["processes_exited"], 1);
+  EXPECT_EQ(j["summary"]["accesses"], 2000);
+  expect_frames_conserved(j);
+}
+
+TEST_F(Os, MprotectAndMunmapSplitMergeAndFreeFrames) {
+  // Reads only, so the read-only window never kills; mlock populates an mmap'd area that munmap frees.
+  std::string cfg = write("vm.yaml", R"(
+sim: {checker: true}
+system: {memory: {nodes: [{size: 64MiB}]}}
+processes:
+  - name: p
+    workload: {kind: sequential, footprint: 1MiB, accesses: 262144, read_fraction: 1.0}
+    syscalls:
+      - {at: 1000, call: mprotect, addr: 0x10040000, length: 64KiB, prot: r--}
+      - {at: 140000, call: mprotect, addr: 0x10040000, length: 64KiB, prot: rw-}
+      - {at: 150000, call: mmap, addr: 0x50000000, length: 64KiB, fixed: true}
+      - {at: 150000, call: mlock, addr: 0x50000000, length: 64KiB}
+      - {at: 150001, call: mprotect, addr: 0x50004000, length: 8KiB, prot: r--}
+      - {at: 150002, call: munmap, addr: 0x50000000, length: 64KiB}
+      - {at: 150003, call: brk, addr: 0x200000003000}
+      - {at: 150004, call: mlock, addr: 0x200000000000, length: 12KiB}
+      - {at: 150005, call: brk, addr: 0x200000001000}
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  EXPECT_EQ(stat(j, "system.os.syscalls.total"), 9u);
+  EXPECT_EQ(stat(j, "system.os.proc0.syscall_errors"), 0u);
+  // 1 MiB region split into three by the first mprotect, merged back by the second.
+  EXPECT_GE(stat(j, "system.os.vm.vma_merges"), 2u);
+  // Pages of the window that were mapped got their PTEs rewritten (the first call saw 1 page mapped,
+  // the second 16), the mmap'd area 2 pages.
+  EXPECT_EQ(stat(j, "system.os.vm.pages_reprotected"), 0u + 16u + 2u);
+  // mlock populated the 16 pages of the mapping and the 3 of the heap; munmap and brk shrink freed them.
+  EXPECT_EQ(stat(j, "system.os.vm.pages_unmapped"), 16u + 2u);
+  EXPECT_EQ(stat(j, "system.os.vm.locked_peak"), 16u);
+  EXPECT_EQ(stat(j, "system.os.frames.data_allocated"), 256u + 16u + 3u);
+  EXPECT_EQ(j["summary"]["page_faults"]["demand_zero"], 256u + 16u + 3u);
+  EXPECT_EQ(j["summary"]["processes_killed"], 0);
+  expect_frames_conserved(j);
+}
+
+TEST_F(Os, WriteToAnMprotectedWindowKillsAfterInvalidation) {
+  // The process writes its whole region, then makes a window read-only and writes again: the stale
+  // writable TLB entries must be gone (INVLPG), so the write faults and the VMA check kills.
+  std::string cfg = write("ro.yaml", R"(
+sim: {checker: true}
+system: {memory: {nodes: [{size: 64MiB}]}}
+processes:
+  - name: p
+    workload: {kind: sequential, footprint: 64KiB, accesses: 20000, read_fraction: 0.0}
+    syscalls: [{at: 9000, call: mprotect, addr: 0x10008000, length: 4KiB, prot: r--}]
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  EXPECT_EQ(j["summary"]["processes_killed"], 1);
+  EXPECT_EQ(j["summary"]["page_faults"]["segv_protection"], 1);
+  EXPECT_EQ(j["kills"][0]["address"], "0x10008000");
+  EXPECT_EQ(j["kills"][0]["access"], "write");
+  EXPECT_GE(stat(j, "system.os.tlb.invlpg"), 1u);
+  expect_frames_conserved(j);
+}
+
+const std::string kForkThreads = R"(
+sim: {checker: true}
+system: {cores: 3, memory: {nodes: [{size: 128MiB}]}}
+processes:
+  - name: parent
+    core: 0
+    workload: {kind: random, footprint: 512KiB, accesses: 60000, read_fraction: 0.5}
+    syscalls:
+      - {at: 0, call: fork, child: thread, share_vm: true}
+      - {at: 20000, call: fork, child: child}
+  - name: thread
+    core: 1
+    parent: parent
+    workload: {kind: random, footprint: 512KiB, accesses: 60000, read_fraction: 0.5}
+  - name: child
+    core: 2
+    parent: parent
+    workload: {kind: random, footprint: 512KiB, accesses: 30000, read_fraction: 0.5}
+)";
+
+TEST_F(Os, ForkSharesCopyOnWriteAndShootsDownThreadTlbs) {
+  std::string cfg = write("fork.yaml", kForkThreads);
+  for (const char* mode : {"lt", "at", "functional"}) {
+    const std::string out = m_dir + "/" + mode;
+    Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + " --out " + out);
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
+    nlohmann::json j = stats(out);
+    EXPECT_EQ(j["summary"]["processes_created"], 3) << mode;
+    EXPECT_EQ(j["summary"]["processes_exited"], 3) << mode;
+    EXPECT_EQ(j["summary"]["processes_killed"], 0) << mode;
+    EXPECT_EQ(stat(j, "system.os.processes.forks"), 2u) << mode;
+    // fork write-protected the parent's pages, which the thread on core 1 may cache: IPIs. (The
+    // functional mode has no time, so the parent runs to its end before the thread starts.)
+    if (std::string(mode) != "functional") {
+      EXPECT_GT(stat(j, "system.os.tlb.shootdowns"), 0u) << mode;
+      EXPECT_GT(stat(j, "system.core1.ipis_received"), 0u) << mode;
+    }
+    EXPECT_GT(stat(j, "system.os.vm.cow_shared_pages"), 0u) << mode;
+    // Writes on both sides broke sharing: copies while shared, in-place reuse once the other side left.
+    EXPECT_GT(stat(j, "system.os.faults.cow_copies"), 0u) << mode;
+    EXPECT_EQ(stat(j, "system.os.faults.cow_copies"),
+              stat(j, "system.os.proc0.cow_copies") + stat(j, "system.os.proc1.cow_copies") +
+                  stat(j, "system.os.proc2.cow_copies"))
+        << mode;
+    // Every copy took a frame: data frames = demand-zero + copies.
+    EXPECT_EQ(stat(j, "system.os.frames.data_allocated"),
+              stat(j, "system.os.faults.demand_zero") + stat(j, "system.os.faults.cow_copies"))
+        << mode;
+    expect_frames_conserved(j);
+  }
+}
+
+TEST_F(Os, SharedSegmentMapsTheSameFramesInEveryProcess) {
+  std::string cfg = write("shm.yaml", R"(
+sim: {checker: true}
+system: {cores: 2, memory: {nodes: [{size: 64MiB}]}}
+processes:
+  - name: a
+    core: 0
+    workload: {kind: random, footprint: 64KiB, base: 0x60000000, accesses: 20000, read_fraction: 0.5}
+    vmas: [{start: 0x10000000, size: 4KiB}]
+    syscalls: [{at: 0, call: shm_attach, key: seg, addr: 0x60000000, length: 64KiB, prot: rw-}]
+  - name: b
+    core: 1
+    workload: {kind: random, footprint: 64KiB, base: 0x60000000, accesses: 20000, read_fraction: 0.5}
+    vmas: [{start: 0x10000000, size: 4KiB}]
+    syscalls: [{at: 0, call: shm_attach, key: seg, addr: 0x60000000, length: 64KiB, prot: rw-}]
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  EXPECT_EQ(stat(j, "system.os.vm.shm_segments"), 1u);
+  // Each process faults each of the 16 pages once; the frames are allocated once.
+  EXPECT_EQ(stat(j, "system.os.faults.shared"), 32u);
+  EXPECT_EQ(stat(j, "system.os.frames.data_allocated"), 16u);
+  EXPECT_EQ(stat(j, "system.os.faults.cow_copies"), 0u);
+  EXPECT_GE(stat(j, "system.os.frames.shared_peak"), 1u);
+  expect_frames_conserved(j);
+}
+
+}  // namespace
+
+namespace {
+
+const std::string kThreeOnOneCore = R"(
+sim: {checker: true}
+system: {memory: {nodes: [{size: 64MiB}]}}
+firmware: {scheduler: {time_slice: 20000}}
+processes:
+  - {name: a, workload: {kind: random, footprint: 256KiB, accesses: 20000}}
+  - {name: b, workload: {kind: sequential, footprint: 256KiB, accesses: 20000}}
+  - {name: c, workload: {kind: random, footprint: 128KiB, accesses: 10000}}
+  - {name: late, start: 2ms, workload: {kind: sequential, footprint: 64KiB, accesses: 1000}}
+)";
+
+TEST_F(Os, RoundRobinSlicesSwitchWithPcidAndHonourStartTimes) {
+  std::string cfg = write("rr.yaml", kThreeOnOneCore);
+  ASSERT_EQ(vmsim("run " + cfg + " -q --set system.core.mmu.pcid=false --out " + m_dir + "/off").code, 0);
+  Result r = vmsim("run " + cfg + " -q --set system.core.mmu.pcid=true --out " + m_dir + "/on");
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(vmsim("run " + cfg + " -q --set firmware.scheduler.time_slice=0 --out " + m_dir + "/fifo").code, 0);
+  nlohmann::json off = stats(m_dir + "/off"), on = stats(m_dir + "/on"), fifo = stats(m_dir + "/fifo");
+  // Slices of 20000 cycles over ~50000 operations of a, b, c: many more switches than processes.
+  const uint64_t switches = stat(on, "system.os.processes.context_switches");
+  EXPECT_GT(switches, 10u);
+  EXPECT_EQ(stat(fifo, "system.os.processes.context_switches"), 4u);
+  // Without PCIDs every switch flushes the TLB; with them none does.
+  EXPECT_EQ(stat(off, "system.core0.mmu.tlb.root_switch_flushes"), stat(off, "system.os.processes.context_switches"));
+  EXPECT_EQ(stat(on, "system.core0.mmu.tlb.root_switch_flushes"), 0u);
+  EXPECT_GT(stat(off, "system.core0.mmu.tlb.misses"), stat(on, "system.core0.mmu.tlb.misses"));
+  for (const nlohmann::json* j : {&off, &on, &fifo}) {
+    EXPECT_EQ((*j)["summary"]["accesses"], 51000);
+    EXPECT_EQ((*j)["summary"]["processes_exited"], 4);
+    // 'late' starts at 2 ms, after the others are done.
+    EXPECT_GE((*j)["summary"]["sim_time_ps"].get<uint64_t>(), 2000000000u);
+    expect_frames_conserved(*j);
+  }
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(Os, TransparentHugePagesFallBackAndSplit) {
+  std::string cfg = write("thp.yaml", R"(
+sim: {checker: true}
+system: {cores: 2, memory: {nodes: [{size: 256MiB}]}}
+processes:
+  - name: thp
+    workload: {kind: strided, stride: 4KiB, footprint: 5MiB, base: 0x40000000, accesses: 1280}
+    vmas: [{start: 0x40000000, size: 5MiB, huge: true}]
+    syscalls: [{at: 1280, call: munmap, addr: 0x40100000, length: 4KiB}]
+  - name: forker
+    core: 0
+    workload: {kind: strided, stride: 4KiB, footprint: 4MiB, base: 0x80000000, accesses: 1024, read_fraction: 0}
+    vmas: [{start: 0x80000000, size: 4MiB, huge: true}]
+    syscalls: [{at: 600, call: fork, child: kid}]
+  - name: kid
+    core: 1
+    parent: forker
+    workload: {kind: strided, stride: 4KiB, footprint: 4MiB, base: 0x80000000, accesses: 1024, read_fraction: 0}
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  // 'thp': two 2 MiB pages, then the last 1 MiB (no whole aligned 2 MiB left) page by page.
+  EXPECT_EQ(stat(j, "system.os.proc0.faults"), 2u + 256u);
+  EXPECT_EQ(stat(j, "system.os.proc0.pages_node0"), 1280u);
+  EXPECT_EQ(stat(j, "system.os.faults.thp_fallbacks"), 256u);
+  // 'forker': two 2 MiB pages before the fork.
+  EXPECT_EQ(stat(j, "system.os.faults.thp"), 2u + 2u);
+  // munmap of one page splits its 2 MiB page; fork splits the forker's two.
+  EXPECT_EQ(stat(j, "system.os.faults.thp_splits"), 1u + 2u);
+  EXPECT_EQ(stat(j, "system.os.vm.pages_unmapped"), 1u);
+  EXPECT_GT(stat(j, "system.os.faults.cow_copies"), 0u);
+  EXPECT_EQ(j["summary"]["processes_killed"], 0);
+  EXPECT_EQ(j["summary"]["processes_exited"], 3);
+  expect_frames_conserved(j);
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(Os, ChurnPresetRunsWithTheCheckerInLtAndAt) {
+  for (const char* mode : {"lt", "at"}) {
+    const std::string out = m_dir + "/" + mode;
+    Result r = vmsim(std::string("run ") + VMSIM_SOURCE_DIR "/configs/presets/os-churn.yaml -q --set sim.mode=" + mode +
+                     " --out " + out);
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
+    nlohmann::json j = stats(out);
+    EXPECT_EQ(j["summary"]["processes_created"], 8) << mode;
+    EXPECT_EQ(j["summary"]["processes_exited"], 8) << mode;
+    EXPECT_EQ(j["summary"]["processes_killed"], 0) << mode;
+    EXPECT_EQ(stat(j, "system.os.syscalls.total"), 11u) << mode;
+    EXPECT_EQ(stat(j, "system.os.proc0.syscall_errors"), 0u) << mode;
+    EXPECT_GT(stat(j, "system.os.tlb.shootdowns"), 0u) << mode;
+    EXPECT_GT(stat(j, "system.os.faults.cow_copies"), 0u) << mode;
+    EXPECT_EQ(stat(j, "system.os.faults.thp"), 2u) << mode;
+    EXPECT_GT(stat(j, "system.os.processes.context_switches"), 16u) << mode;
+    // bind to node 0 from socket 1: all remote; interleave: both nodes.
+    EXPECT_EQ(stat(j, "system.os.proc5.pages_node1"), 0u) << mode;
+    EXPECT_EQ(stat(j, "system.os.proc5.pages_local"), 0u) << mode;
+    EXPECT_GT(stat(j, "system.os.proc1.pages_node0"), 0u) << mode;
+    EXPECT_GT(stat(j, "system.os.proc1.pages_node1"), 0u) << mode;
+    expect_frames_conserved(j);
+  }
+}
+
+TEST_F(Os, OvercommitNeverRefusesAndStacksGrowDown) {
+  std::string cfg = write("oc.yaml", R"(
+sim: {checker: true}
+system: {memory: {nodes: [{size: 64MiB}]}}
+firmware: {overcommit: never, overcommit_ratio: 50, stack_limit: 64KiB}
+processes:
+  - name: p
+    workload: {kind: strided, stride: 4KiB, footprint: 48KiB, base: 0x7000000000, accesses: 12}
+    vmas: [{start: 0x7000008000, size: 16KiB, grows_down: true, name: stack}]
+    syscalls:
+      - {at: 0, call: mmap, length: 24MiB}   # within 50% of 64 MiB
+      - {at: 0, call: mmap, length: 24MiB}   # over the commit limit: ENOMEM
+      - {at: 0, call: mmap, length: 24MiB, shared: true}  # shared memory is not committed
+      - {at: 0, call: brk, addr: 0x200000800000}  # 8 MiB more: over the limit too
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  EXPECT_EQ(stat(j, "system.os.syscalls.errno_ENOMEM"), 2u);
+  // The workload touches 0x7000000000.. upwards; the stack area starts 32 KiB above: the first fault
+  // grows it down to that page (within the 64 KiB limit), which covers the 7 pages after it too.
+  EXPECT_EQ(stat(j, "system.os.faults.stack_growth"), 1u);
+  EXPECT_EQ(j["summary"]["processes_killed"], 0);
+  EXPECT_EQ(stat(j, "system.os.faults.demand_zero"), 12u);
+  expect_frames_conserved(j);
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(Os, GigabytePagesFromTheBootPool) {
+  std::string cfg = write("giga.yaml", R"(
+sim: {checker: true}
+system: {memory: {nodes: [{size: 3GiB}]}}
+firmware: {hugepages_1g: 1}
+processes:
+  - name: big
+    workload: {kind: strided, stride: 4KiB, footprint: 8MiB, base: 0x40000000, accesses: 4096, read_fraction: 0}
+    vmas: [{start: 0x40000000, size: 1GiB, huge_1g: true}]
+    syscalls:
+      - {at: 2048, call: munmap, addr: 0x40000000, length: 2MiB}            # EINVAL: cuts the 1 GiB page
+      - {at: 2048, call: mprotect, addr: 0x40000000, length: 1GiB, prot: r--}
+      - {at: 2048, call: mprotect, addr: 0x40000000, length: 1GiB, prot: rw-}
+  - name: second
+    workload: {kind: strided, stride: 4KiB, footprint: 8MiB, base: 0x40000000, accesses: 2048}
+    vmas: [{start: 0x40000000, size: 1GiB, huge_1g: true}]
+)");
+  Result r = vmsim("run " + cfg + " -q --set sim.mode=functional --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  // One fault maps the whole gigabyte; the second process gets the page back after the first exits.
+  EXPECT_EQ(stat(j, "system.os.faults.huge_1g"), 2u);
+  EXPECT_EQ(stat(j, "system.os.proc0.faults"), 1u);
+  EXPECT_EQ(stat(j, "system.os.proc0.pages_node0"), 262144u);
+  EXPECT_EQ(stat(j, "system.os.syscalls.errno_EINVAL"), 1u);
+  EXPECT_EQ(stat(j, "system.os.vm.pages_reprotected"), 2u);
+  EXPECT_EQ(stat(j, "system.os.frames.hugepages_1g_free"), 1u);
+  EXPECT_EQ(j["summary"]["processes_killed"], 0);
+  expect_frames_conserved(j);
+  // A pool that does not fit is a config error naming the key.
+  r = vmsim("run " + cfg + " --set firmware.hugepages_1g=3 --out " + m_dir + "/o");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("firmware.hugepages_1g: bad value '3'"), std::string::npos) << r.err;
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(Os, CompactionMovesPagesForAHugePage) {
+  // a and b fault in turns (short slices), so their frames interleave over the whole zone; b exits and
+  // leaves holes everywhere; c's 2 MiB fault finds no free block and compaction moves a's pages out of
+  // one region. a keeps writing its pages afterwards with the checker on: its PTEs were rewritten.
+  std::string cfg = write("compact.yaml", R"(
+sim: {checker: true}
+system: {memory: {nodes: [{size: 32MiB}]}}
+firmware: {physmem: {pcp_high: 0, dma_limit: 0}, scheduler: {time_slice: 3000}}
+processes:
+  - name: a
+    workload: {kind: strided, stride: 4KiB, footprint: 15MiB, base: 0x10000000, accesses: 300000, read_fraction: 0}
+  - name: b
+    workload: {kind: strided, stride: 4KiB, footprint: 15MiB, base: 0x10000000, accesses: 3840, read_fraction: 0}
+  - name: c
+    start: 12ms
+    workload: {kind: sequential, footprint: 2MiB, base: 0x40000000, accesses: 2000}
+    vmas: [{start: 0x40000000, size: 2MiB, huge: true}]
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/on");
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(vmsim("run " + cfg + " -q --set firmware.compaction=false --out " + m_dir + "/off").code, 0);
+  nlohmann::json on = stats(m_dir + "/on"), off = stats(m_dir + "/off");
+  EXPECT_EQ(stat(on, "system.os.faults.compactions"), 1u);
+  EXPECT_EQ(stat(on, "system.os.faults.compaction_success"), 1u);
+  EXPECT_GT(stat(on, "system.os.faults.pages_migrated"), 0u);
+  EXPECT_LT(stat(on, "system.os.faults.pages_migrated"), 512u);
+  EXPECT_EQ(stat(on, "system.os.faults.thp"), 1u);
+  // Without compaction the fault falls back to 4 KiB pages.
+  EXPECT_EQ(stat(off, "system.os.faults.thp"), 0u);
+  EXPECT_EQ(stat(off, "system.os.faults.thp_fallbacks"), 4u);  // the 4 pages c touches
+  for (const nlohmann::json* j : {&on, &off}) {
+    EXPECT_EQ((*j)["summary"]["processes_killed"], 0);
+    expect_frames_conserved(*j);
+  }
+}
+
+}  // namespace
