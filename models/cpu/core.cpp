@@ -100,14 +100,18 @@ uint64_t Core::read64(PhysAddr pa) {
 }
 
 void Core::write64(PhysAddr pa, uint64_t value) {
+  ++mmu::firmware_write_epoch();  // before and after: walks overlapping the write see a change
   kernel_transport(tlm::TLM_WRITE_COMMAND, pa, reinterpret_cast<uint8_t*>(&value), 8);
+  ++mmu::firmware_write_epoch();
 }
 
 void Core::read_block(PhysAddr pa, uint8_t* buf, uint64_t len) { kernel_transport(tlm::TLM_READ_COMMAND, pa, buf, len); }
 
 void Core::write_block(PhysAddr pa, const uint8_t* buf, uint64_t len) {
+  ++mmu::firmware_write_epoch();
   // TLM payloads take a non-const pointer; a write never modifies the buffer.
   kernel_transport(tlm::TLM_WRITE_COMMAND, pa, const_cast<uint8_t*>(buf), len);
+  ++mmu::firmware_write_epoch();
 }
 
 void Core::swap_transport(tlm::tlm_command cmd, uint64_t device_offset, uint8_t* page) {

@@ -40,6 +40,13 @@ struct Translation {
   uint32_t error_code = 0;
 };
 
+// Firmware writes to physical memory so far (any core): a walk that faulted while tables changed under it
+// may legitimately disagree with the tables as they are afterwards (at mode, several requesters).
+inline uint64_t& firmware_write_epoch() {
+  static uint64_t epoch = 0;
+  return epoch;
+}
+
 class Mmu : public sc_core::sc_module {
  public:
   // waits: the at mode (memory transactions wait in SystemC time): several translations of one core
@@ -119,6 +126,9 @@ class Mmu : public sc_core::sc_module {
   stats::Scalar m_merged{m_tlb_stats, "merged_misses", "count",
                           "Misses that waited for a walk of the same page already in flight and took its result "
                           "(at mode): walks = misses - merged_misses + dirty_walks"};
+  stats::Scalar m_unchecked_faults{m_stats, "checker_skipped_faults", "count",
+                                    "Walk faults not verified by the golden checker because the firmware wrote memory "
+                                    "during the walk (at mode with several requesters; the access is retried)"};
   stats::Scalar m_perm_faults{m_tlb_stats, "permission_faults", "count",
                               "TLB hits whose cached permissions forbid the access (fault without a walk)"};
   stats::Scalar m_flushes{m_tlb_stats, "root_switch_flushes", "count", "Root-table writes that flushed the TLBs"};

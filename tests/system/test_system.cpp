@@ -273,6 +273,14 @@ processes:
   EXPECT_LE(parts, stat(four, "system.core0.time.translation"));
   EXPECT_GE(parts + 5, stat(four, "system.core0.time.translation"));
   EXPECT_LT(four["summary"]["sim_time_ps"].get<uint64_t>(), one["summary"]["sim_time_ps"].get<uint64_t>() * 4 / 5);
+  // With system calls, forks, shootdowns and the scheduler (os-churn preset), checker on.
+  Result churn = vmsim(std::string("run ") + VMSIM_SOURCE_DIR "/configs/presets/os-churn.yaml -q --set sim.mode=at " +
+                       "--set system.core.outstanding=4 --out " + m_dir + "/churn");
+  ASSERT_EQ(churn.code, 0) << churn.err;
+  nlohmann::json cj = stats(m_dir + "/churn");
+  expect_frames_conserved(cj);
+  EXPECT_GT(stat(cj, "system.os.tlb.shootdowns"), 0u);
+  EXPECT_GT(stat(cj, "system.core0.mmu.checker_checks"), 10 * stat(cj, "system.core0.mmu.checker_skipped_faults"));
   Result bad = vmsim("run " + cfg + " -q --set sim.mode=lt --set system.core.outstanding=4 --out " + m_dir + "/bad");
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("system.core.outstanding"), std::string::npos) << bad.err;
