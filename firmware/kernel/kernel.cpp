@@ -867,8 +867,7 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
   return FaultOutcome::Retry;
 }
 
-SyscallResult Kernel::fail(SyscallKind k, int error) {
-  (void)k;
+SyscallResult Kernel::fail(SyscallKind, int error) {
   for (size_t i = 0; i < m_errnos.size(); ++i) {
     if (m_errnos[i] == error) ++*m_sys_errors[i];
   }
@@ -1033,12 +1032,10 @@ SyscallResult Kernel::sys_munmap(Hal& hal, Process& p, const Syscall& c) {
   std::vector<VirtAddr> changed;
   unmap_range(hal, mm, VirtAddr{c.addr}, VirtAddr{end}, changed);
   invalidate(hal, mm, changed);
-  size_t before = mm.vmas.size();
   if (mm.vmas.remove(VirtAddr{c.addr}, VirtAddr{end}) > 0) {
     hal.charge(m_cfg.costs.vma_update);
     ++m_vma_splits;
   }
-  (void)before;
   uint64_t locked = 0;
   for (const auto& [s, v] : mm.vmas) locked += v.locked ? v.bytes() >> kPageShift : 0;
   mm.locked_pages = locked;
