@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <iostream>
 
 #include "firmware/vm/page_table.hpp"
@@ -51,6 +52,7 @@ struct Kernel::Process {
 struct Kernel::Segment {
   uint64_t id = 0;
   std::string key;
+  int file = -1;  // page cache of this file of the store, or -1 (anonymous shared memory)
   uint64_t bytes = 0;
   std::vector<uint64_t> frames;  // per page: pfn + 1, or 0 before the first touch
   PhysAddr obj{0};
@@ -132,6 +134,15 @@ void KernelConfig::validate(const std::string& path) const {
   config::require(max_map_count >= 1, path, "max_map_count", std::to_string(max_map_count), "must be >= 1");
   config::require(stack_limit.value % kPageSize == 0, path, "stack_limit", format_bytes(stack_limit),
                   "must be a multiple of 4KiB");
+  for (size_t i = 0; i < files.size(); ++i) {
+    const std::string fp = path + ".files[" + std::to_string(i) + "]";
+    config::require(!files[i].name.empty(), fp, "name", files[i].name, "a file needs a name");
+    config::require(files[i].size.value > 0 && files[i].size.value % kPageSize == 0, fp, "size",
+                    format_bytes(files[i].size), "must be a positive multiple of 4KiB");
+    for (size_t j = 0; j < i; ++j) {
+      config::require(files[j].name != files[i].name, fp, "name", files[i].name, "another file has that name");
+    }
+  }
 }
 
 Kernel::Kernel(const sc_core::sc_module_name& name, const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
@@ -706,20 +717,40 @@ bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
     Segment& seg = *m_segments.at(vma.shm);
     const uint64_t idx = (vma.shm_offset + (page.value() - vma.start.value())) >> kPageShift;
     if (seg.frames[idx] == 0) {
-      std::optional<Pfn> f = alloc_user_frame(hal, p, vma, page, true);
+      std::optional<Pfn> f = alloc_user_frame(hal, p, vma, page, seg.file < 0);
       if (!f) return false;
-      seg.frames[idx] = f->value() + 1;  // the segment's own reference
+      if (seg.file >= 0) {
+        // Major fault: the page comes from the file store into the page cache.
+        const FileConfig& file = m_cfg.files[static_cast<size_t>(seg.file)];
+        hal.charge(m_cfg.costs.file_read);
+        uint64_t x = file.seed * 0x9E3779B97F4A7C15ull + idx;
+        for (uint64_t i = 0; i < kPageSize; i += 8) {
+          x ^= x << 13;
+          x ^= x >> 7;
+          x ^= x << 17;
+          std::memcpy(&m_copy_buf[i], &x, 8);
+        }
+        hal.write_block(addr_of(*f), m_copy_buf.data(), kPageSize);
+        ++m_major;
+      } else {
+        ++m_shm_faults;
+      }
+      seg.frames[idx] = f->value() + 1;  // the segment's (page cache's) own reference
+    } else {
+      ++m_shm_faults;
     }
     frame = Pfn{seg.frames[idx] - 1};
     get_frame(frame);
-    ++m_shm_faults;
   } else {
     std::optional<Pfn> f = alloc_user_frame(hal, p, vma, page, true);
     if (!f) return false;
     frame = *f;
     ++m_demand_zero;
   }
-  const uint64_t flags = vma.prot == 0 ? (pte_bit::kUser | kSoftProtNone) : leaf_flags(vma, true);
+
+  // A private file page is mapped read-only: a write breaks the sharing with the page cache (COW).
+  const bool writable = vma.shm == 0 || vma.shared;
+  const uint64_t flags = vma.prot == 0 ? (pte_bit::kUser | kSoftProtNone) : leaf_flags(vma, writable);
   if (m_hashed) {
     // Hashed table: 4 KiB entries only (scripts and huge areas are refused at configuration).
     if (!m_hashed->map(hal, mm.pcid, page, frame, flags, [&]() { return alloc_table_frame(hal, mm); })) {
@@ -904,8 +935,7 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
   return FaultOutcome::Retry;
 }
 
-SyscallResult Kernel::fail(SyscallKind k, int error) {
-  (void)k;
+SyscallResult Kernel::fail(SyscallKind, int error) {
   for (size_t i = 0; i < m_errnos.size(); ++i) {
     if (m_errnos[i] == error) ++*m_sys_errors[i];
   }
@@ -1010,6 +1040,11 @@ SyscallResult Kernel::sys_mmap(Hal& hal, Process& p, const Syscall& c) {
   Mm& mm = *p.mm;
   if (c.length == 0 || (c.fixed && (c.addr & kPageMask))) return fail(c.call, EINVAL);
   const uint64_t len = round_up(c.length, kPageSize);
+  if (c.file >= 0) {
+    // The whole range must lie in the file (this store has no SIGBUS past the end).
+    const uint64_t fsize = m_cfg.files[static_cast<size_t>(c.file)].size.value;
+    if ((c.offset & kPageMask) || c.offset > fsize || len > fsize - c.offset) return fail(c.call, EINVAL);
+  }
   if (len < c.length || len > m_user_top) return fail(c.call, ENOMEM);
   if (c.fixed && (c.addr + len > m_user_top || c.addr + len < c.addr || c.addr < kPageSize)) return fail(c.call, EINVAL);
   if (mm.vmas.size() + 2 > m_cfg.max_map_count) return fail(c.call, ENOMEM);
@@ -1037,7 +1072,33 @@ SyscallResult Kernel::sys_mmap(Hal& hal, Process& p, const Syscall& c) {
   v.name = c.name.empty() ? "mmap@" + format_hex(at) : c.name;
   v.huge = c.huge && !c.shared;
   v.huge_1g = c.huge_1g && !c.shared;
-  if (c.shared) {
+  if (c.file >= 0) {
+    // A file mapping maps the file's page cache (one segment per file, kept while mapped).
+    const FileConfig& file = m_cfg.files[static_cast<size_t>(c.file)];
+    Segment* cache = nullptr;
+    for (auto& [id, sg] : m_segments) {
+      if (sg->file == c.file) cache = sg.get();
+    }
+    if (cache == nullptr) {
+      std::optional<PhysAddr> obj = kobj_alloc(hal, *m_shm_cache);
+      if (!obj) return fail(c.call, ENOMEM);
+      auto seg = std::make_unique<Segment>();
+      seg->id = m_next_segment++;
+      seg->key = "file:" + file.name;
+      seg->file = c.file;
+      seg->bytes = file.size.value;
+      seg->frames.assign(file.size.value >> kPageShift, 0);
+      seg->obj = *obj;
+      cache = seg.get();
+      m_segments.emplace(seg->id, std::move(seg));
+    }
+    v.shared = c.shared;
+    v.shm = cache->id;
+    v.shm_offset = c.offset;
+    v.huge = false;
+    v.huge_1g = false;
+    v.name = c.name.empty() ? "file:" + file.name : c.name;
+  } else if (c.shared) {
     // Shared anonymous memory is an unnamed segment, so fork children see the same frames.
     hal.charge(m_cfg.costs.shm_create);
     std::optional<PhysAddr> obj = kobj_alloc(hal, *m_shm_cache);
@@ -1070,12 +1131,10 @@ SyscallResult Kernel::sys_munmap(Hal& hal, Process& p, const Syscall& c) {
   std::vector<VirtAddr> changed;
   unmap_range(hal, mm, VirtAddr{c.addr}, VirtAddr{end}, changed);
   invalidate(hal, mm, changed);
-  size_t before = mm.vmas.size();
   if (mm.vmas.remove(VirtAddr{c.addr}, VirtAddr{end}) > 0) {
     hal.charge(m_cfg.costs.vma_update);
     ++m_vma_splits;
   }
-  (void)before;
   uint64_t locked = 0;
   for (const auto& [s, v] : mm.vmas) locked += v.locked ? v.bytes() >> kPageShift : 0;
   mm.locked_pages = locked;

@@ -45,6 +45,7 @@ struct KernelCosts {
   uint64_t slab_free = 40;        // returning one kernel object
   uint64_t shm_create = 3000;     // creating a shared-memory segment
   uint64_t compaction = 5000;     // a compaction pass besides its scans and moves
+  uint64_t file_read = 30000;     // major fault: reading one page from the file store (device latency)
   uint64_t migrate_page = 300;    // moving one page besides its copy and PTE writes
   uint64_t context_switch = 2000; // scheduler: saving and restoring a process's state (the root write apart)
 
@@ -70,6 +71,8 @@ struct KernelCosts {
     v("slab_free", slab_free, "core cycles", "Freeing one kernel object to the slab allocator");
     v("shm_create", shm_create, "core cycles", "Creating a shared-memory segment");
     v("compaction", compaction, "core cycles", "A compaction pass besides its table scans and page moves");
+    v("file_read", file_read, "core cycles",
+      "Major fault: reading one 4KiB page from the file store (device latency; the page write into memory is timed apart)");
     v("migrate_page", migrate_page, "core cycles", "Compaction: moving one page besides its 4 KiB copy and PTE writes");
     v("context_switch", context_switch, "core cycles",
       "Switching a core from one process to another (the root-register write and its TLB effect apart)");
@@ -95,6 +98,21 @@ struct KernelMemConfig {
 };
 
 enum class Overcommit : uint8_t { Heuristic, Always, Never };
+
+// A file of the in-model file store: its contents are a deterministic function of seed and offset, read
+// into the page cache by major faults of file mappings.
+struct FileConfig {
+  std::string name;
+  Bytes size{1ull << 20};
+  uint64_t seed = 1;
+
+  template <class V>
+  void visit(V& v) {
+    v("name", name, "", "File name that mmap calls use (`file:`)");
+    v("size", size, "bytes", "File size (multiple of 4KiB)");
+    v("seed", seed, "", "Seed of the file's contents");
+  }
+};
 
 struct SchedulerConfig {
   uint64_t time_slice = 0;
@@ -122,6 +140,7 @@ struct KernelConfig {
   Bytes stack_limit{8ull << 20};
   uint64_t hugepages_1g = 0;
   bool compaction = true;
+  std::vector<FileConfig> files;
   SchedulerConfig scheduler;
   KernelCosts costs;
 
@@ -144,6 +163,7 @@ struct KernelConfig {
       "1 GiB pages reserved at boot (like hugepages=) from the top of the nodes, for areas marked huge_1g");
     v("compaction", compaction, "",
       "Direct compaction: a 2 MiB fault that finds no free block moves 4 KiB user pages out of one region");
+    v.list("files", files, "The in-model file store: files that mmap can map (page cache, major faults)");
     v.section("scheduler", scheduler, "Process scheduling on each core");
     v.section("costs", costs, "Cycle costs of kernel operations");
   }
@@ -167,6 +187,8 @@ struct Syscall {
   bool share_vm = false;  // fork: CLONE_VM (a thread sharing the address space)
   int child = -1;         // fork: process index of the child
   std::string key;        // shm_attach: segment key
+  int file = -1;          // mmap: index in KernelConfig::files (-1: anonymous)
+  uint64_t offset = 0;    // mmap: byte offset in the file
   NumaPolicy policy;      // mbind
   std::string name;       // mmap / shm_attach: VMA label
 };
@@ -351,7 +373,9 @@ class Kernel : public sc_core::sc_module {
   stats::Group m_fault_stats{m_stats, "faults"};
   stats::Scalar m_faults{m_fault_stats, "total", "count", "Page faults handled"};
   stats::Scalar m_demand_zero{m_fault_stats, "demand_zero", "count", "Minor faults served by mapping a zeroed frame"};
-  stats::Scalar m_shm_faults{m_fault_stats, "shared", "count", "Minor faults mapping a shared-segment frame"};
+  stats::Scalar m_shm_faults{m_fault_stats, "shared", "count",
+                             "Minor faults mapping a shared-segment or page-cache frame already in memory"};
+  stats::Scalar m_major{m_fault_stats, "major", "count", "Major faults: a file page read from the file store"};
   stats::Scalar m_cow_copies{m_fault_stats, "cow_copies", "count",
                              "Copy-on-write faults that copied the page to a new frame"};
   stats::Scalar m_cow_reuse{m_fault_stats, "cow_reuse", "count",

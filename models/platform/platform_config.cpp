@@ -207,6 +207,12 @@ void PlatformConfig::validate() const {
         require(c.child.empty(), cp, "child", c.child, "only fork takes a child");
       }
       if (c.call == fw::SyscallKind::ShmAttach) require(!c.key.empty(), cp, "key", c.key, "shm_attach needs a key");
+      if (!c.file.empty()) {
+        require(c.call == fw::SyscallKind::Mmap, cp, "file", c.file, "only mmap maps files");
+        bool known = false;
+        for (const fw::FileConfig& f : firmware.files) known = known || f.name == c.file;
+        require(known, cp, "file", c.file, "no such file in firmware.files");
+      }
       if (c.call == fw::SyscallKind::Mbind) {
         check_policy(c.policy, c.nodes, node_count, cp, "policy", "nodes");
       } else {

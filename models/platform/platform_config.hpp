@@ -148,6 +148,8 @@ struct SyscallConfig {
   std::string child;
   bool share_vm = false;
   std::string key;
+  std::string file;
+  Bytes offset{0};
   fw::NumaPolicyKind policy = fw::NumaPolicyKind::Default;
   std::string nodes;
   std::string name;
@@ -166,6 +168,8 @@ struct SyscallConfig {
     v("child", child, "process name", "fork: the process (with `parent` naming this one) the call creates");
     v("share_vm", share_vm, "", "fork: CLONE_VM, the child is a thread sharing the address space");
     v("key", key, "", "shm_attach: the segment's key; the first attach creates it with `length`");
+    v("file", file, "file name", "mmap: map this file of firmware.files (private: copy-on-write, shared: the page cache)");
+    v("offset", offset, "bytes", "mmap of a file: byte offset in the file (page aligned)");
     v("policy", policy, "", "mbind: the policy of the range");
     v("nodes", nodes, "node list", "mbind: nodes of the policy, e.g. \"1\" or \"0,1\"");
     v("name", name, "", "mmap / shm_attach: VMA label in reports");

@@ -96,6 +96,10 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
       call.huge_1g = c.huge_1g;
       call.share_vm = c.share_vm;
       call.key = c.key;
+      call.offset = c.offset.value;
+      for (size_t f = 0; f < cfg.firmware.files.size(); ++f) {
+        if (!c.file.empty() && cfg.firmware.files[f].name == c.file) call.file = static_cast<int>(f);
+      }
       call.name = c.name;
       call.policy.kind = c.policy;
       call.policy.nodes =

@@ -514,3 +514,45 @@ processes:
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Os, FileMappingsMajorFaultsPageCacheAndPrivateCopies) {
+  std::string cfg = write("file.yaml", R"(
+sim: {checker: true}
+system: {cores: 2, memory: {nodes: [{size: 64MiB}]}}
+firmware: {files: [{name: data.bin, size: 128KiB, seed: 7}]}
+processes:
+  - name: writer
+    core: 0
+    workload: {kind: random, footprint: 64KiB, base: 0x50000000, accesses: 20000, read_fraction: 0.5}
+    vmas: [{start: 0x10000000, size: 4KiB}]
+    syscalls: [{at: 0, call: mmap, addr: 0x50000000, length: 64KiB, fixed: true, file: data.bin, offset: 64KiB}]
+  - name: reader
+    core: 1
+    workload: {kind: random, footprint: 64KiB, base: 0x60000000, accesses: 20000, read_fraction: 1.0}
+    vmas: [{start: 0x10000000, size: 4KiB}]
+    syscalls:
+      - {at: 0, call: mmap, addr: 0x60000000, length: 64KiB, fixed: true, shared: true, prot: r--, file: data.bin,
+         offset: 64KiB}
+      - {at: 1, call: mmap, length: 8KiB, file: data.bin, offset: 124KiB}   # EINVAL: past the end
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  // The 16 pages are read from the store once, into the page cache both processes map.
+  EXPECT_EQ(stat(j, "system.os.faults.major"), 16u);
+  EXPECT_EQ(stat(j, "system.os.faults.shared"), 16u);
+  // The writer's private mapping copies each page it writes (all 16 with 10000 random writes).
+  EXPECT_EQ(stat(j, "system.os.faults.cow_copies"), 16u);
+  EXPECT_EQ(stat(j, "system.os.frames.data_allocated"), 16u + 16u);
+  EXPECT_EQ(stat(j, "system.os.syscalls.errno_EINVAL"), 1u);
+  EXPECT_EQ(j["summary"]["processes_killed"], 0);
+  expect_frames_conserved(j);
+  r = vmsim("run " + cfg + " --set processes.0.syscalls.0.file=nope.bin --out " + m_dir + "/o");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("processes[0].syscalls[0].file: bad value 'nope.bin' (no such file"), std::string::npos)
+      << r.err;
+}
+
+}  // namespace
