@@ -316,8 +316,10 @@ bool Core::run_slice(CoreTask& task, RunState& rs, uint64_t slice) {
       if (m_qk.need_sync()) m_qk.sync();
       continue;
     }
-    // An exit call or a kill (the firmware already tore the process down) ends the task.
-    if (!run_syscalls(task, *rs.pid, rs.next_call, rs.done) || !m_kernel.alive(*rs.pid) ||
+    // An exit call or a kill (the firmware already tore the process down) ends the task. Script calls
+    // are looked for only when one is due.
+    const bool call_due = rs.next_call < task.script.size() && task.script[rs.next_call].at <= rs.done;
+    if ((call_due && !run_syscalls(task, *rs.pid, rs.next_call, rs.done)) || !m_kernel.alive(*rs.pid) ||
         !access(*rs.pid, rs.ops[rs.pos], task.data_ops_are_instructions)) {
       m_in_op = false;
       return true;
@@ -409,7 +411,7 @@ void Core::apply_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtA
   }
 }
 
-void Core::take_interrupts() {
+void Core::take_pending_interrupts() {
   m_in_op = false;
   while (m_stop_requests > 0) wait_stoppable();
   if (m_pending_irq_cycles == 0) return;

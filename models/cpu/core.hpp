@@ -130,7 +130,16 @@ class Core : public sc_core::sc_module, public fw::Hal {
   bool run_syscalls(CoreTask& task, Pid pid, size_t& next, uint64_t done);
   // At an instruction boundary: stays stopped while a shootdown IPI holds this core, then charges the
   // IPIs received since the last operation.
-  void take_interrupts();
+  // At an instruction boundary: honours stop requests (shootdowns) and charges pending IPI cycles. The
+  // common case, nothing pending, stays inline on the per-operation path.
+  void take_interrupts() {
+    if (m_stop_requests > 0 || m_pending_irq_cycles != 0) {
+      take_pending_interrupts();
+    } else {
+      m_in_op = false;
+    }
+  }
+  void take_pending_interrupts();
   // Waits for a change of the shared state; a pending shootdown stop counts as reached meanwhile.
   void wait_stoppable();
   void apply_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages);
