@@ -32,8 +32,7 @@ PhysAddr HashedTable::anchor(uint16_t asid, uint64_t vpn) const {
   return PhysAddr{m_base.value() + hpt::kEntryBytes * hpt::bucket_of(asid, vpn, m_buckets)};
 }
 
-std::optional<uint64_t> HashedTable::take_slot(Hal& hal, const TableAllocator& alloc) {
-  (void)hal;
+std::optional<uint64_t> HashedTable::take_slot(const TableAllocator& alloc) {
   if (m_free_slots.empty()) {
     std::optional<Pfn> f = alloc();
     if (!f) return std::nullopt;
@@ -87,7 +86,7 @@ bool HashedTable::map(Hal& hal, uint16_t asid, VirtAddr va, Pfn pfn, uint64_t le
   }
   // A new overflow entry, linked right behind the anchor. It is complete before the link makes it
   // visible to walkers.
-  std::optional<uint64_t> slot = take_slot(hal, alloc);
+  std::optional<uint64_t> slot = take_slot(alloc);
   if (!slot) return false;
   write(hal, *slot, Entry{tag, pte, a.next, 0});
   hal.write64(PhysAddr{head + hpt::kNextOffset}, *slot);

@@ -43,7 +43,7 @@ class HashedTable {
   Entry read(Hal& hal, uint64_t pa);
   void write(Hal& hal, uint64_t pa, const Entry& e);
   PhysAddr anchor(uint16_t asid, uint64_t vpn) const;
-  std::optional<uint64_t> take_slot(Hal& hal, const TableAllocator& alloc);
+  std::optional<uint64_t> take_slot(const TableAllocator& alloc);
   void release_slot(uint64_t pa, const std::function<void(Pfn)>& free_frame);
 
   PhysAddr m_base;
