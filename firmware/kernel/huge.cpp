@@ -1,0 +1,210 @@
+// Firmware kernel: huge pages (2 MiB transparent, 1 GiB pool), splitting them, and direct compaction.
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "firmware/kernel/kernel_internal.hpp"
+#include "models/common/hashed_pt.hpp"
+
+namespace vmsim::fw {
+
+bool Kernel::split_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end) {
+  for (VirtAddr va : huge_leaves(hal, mm.root, m_levels, start, end)) {
+    std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, va);
+    const uint64_t head = Pte{hal.read64(*ea)}.pfn().value();
+    if (!split_huge(hal, mm.root, m_levels, va, [&]() { return alloc_table_frame(hal, mm); })) return false;
+    hal.charge(m_cfg.costs.pte_update * kHugeFrames);
+    m_split_heads[head] = static_cast<uint32_t>(kHugeFrames);
+    ++m_thp_splits;
+    invalidate(hal, mm, {va});  // INVLPG of any address drops the whole 2 MiB entry
+  }
+  return true;
+}
+
+bool Kernel::fault_in_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr base) {
+  Mm& mm = *p.mm;
+  if (m_giga_free.empty()) return false;
+  // The pool page on the policy's first node if there is one, else any.
+  const NumaPolicy& pol = vma.policy.kind != NumaPolicyKind::Default ? vma.policy : p.policy;
+  const NodeId want = (pol.kind == NumaPolicyKind::Default || pol.kind == NumaPolicyKind::Local)
+                          ? m_core_node[hal.core_id()]
+                          : pol.nodes.front();
+  size_t pick = 0;
+  for (size_t i = 0; i < m_giga_free.size(); ++i) {
+    if (m_giga_free[i].second == want) pick = i;
+  }
+  if (pol.kind == NumaPolicyKind::Bind &&
+      std::find(pol.nodes.begin(), pol.nodes.end(), m_giga_free[pick].second) == pol.nodes.end()) {
+    return false;
+  }
+  const auto [first, node] = m_giga_free[pick];
+  hal.charge(m_cfg.costs.frame_alloc);
+  if (!map_huge(hal, mm.root, m_levels, base, 3, Pfn{first}, leaf_flags(vma, true),
+                [&]() { return alloc_table_frame(hal, mm); })) {
+    return false;
+  }
+  m_giga_free.erase(m_giga_free.begin() + static_cast<long>(pick));
+  for (uint64_t i = 0; i < kGigaFrames; ++i) hal.zero_frame(Pfn{first + i});
+  mm.resident += kGigaFrames;
+  ++m_giga_faults;
+  ProcStats& ps = *m_pstats[p.index];
+  *ps.node_pages[node] += kGigaFrames;
+  (node == m_core_node[hal.core_id()] ? ps.local : ps.remote) += kGigaFrames;
+  return true;
+}
+
+bool Kernel::compact(Hal& hal, Process& p, NodeId node) {
+  ++m_compactions;
+  hal.charge(m_cfg.costs.compaction);
+  m_pmm->drain_all();
+  const BuddyAllocator* zone = m_pmm->zone_allocator(node, ZoneKind::Normal);
+  if (zone == nullptr) return false;
+  // Reverse map of movable frames: every 4 KiB user mapping of every live address space (one timed read
+  // per table); frames of shared segments stay where they are.
+  struct Mapping {
+    Mm* mm;
+    VirtAddr va;
+    PhysAddr pte;
+  };
+  std::unordered_map<uint64_t, std::vector<Mapping>> rmap;
+  for (Mm* mm : m_live_mms) {
+    for_each_leaf(hal, mm->root, m_levels, VirtAddr{0}, VirtAddr{m_user_top}, [&](VirtAddr va, PhysAddr ea, Pte e) {
+      rmap[e.pfn().value()].push_back(Mapping{mm, va, ea});
+      return std::optional<uint64_t>();
+    });
+  }
+  for (const auto& [id, seg] : m_segments) {
+    for (uint64_t f : seg->frames) {
+      if (f != 0) rmap.erase(f - 1);
+    }
+  }
+  // The aligned 2 MiB region of the zone with the fewest allocated frames, all of them movable.
+  const uint64_t lo = (zone->base().value() + kHugeFrames - 1) & ~(kHugeFrames - 1);
+  const uint64_t hi = zone->base().value() + zone->total_frames();
+  uint64_t best = 0, best_used = UINT64_MAX;
+  for (uint64_t r = lo; r + kHugeFrames <= hi; r += kHugeFrames) {
+    uint64_t used = 0;
+    bool movable = true;
+    for (uint64_t f = r; f < r + kHugeFrames && movable; ++f) {
+      if (!m_pmm->is_allocated(Pfn{f})) continue;
+      ++used;
+      movable = rmap.count(f) != 0;
+    }
+    if (movable && used > 0 && used < best_used) {
+      best = r;
+      best_used = used;
+    }
+  }
+  if (best_used == UINT64_MAX || m_pmm->free_frames(node) < best_used + kHugeFrames) return false;
+  // The address spaces whose pages move: their other cores stop while the entries change.
+  std::vector<Mm*> affected;
+  for (uint64_t f = best; f < best + kHugeFrames; ++f) {
+    auto it = rmap.find(f);
+    if (it == rmap.end()) continue;
+    for (const Mapping& m : it->second) {
+      if (std::find(affected.begin(), affected.end(), m.mm) == affected.end()) affected.push_back(m.mm);
+    }
+  }
+  std::vector<std::vector<CoreId>> targets;
+  for (Mm* mm : affected) {
+    targets.push_back(other_cores(hal, *mm));
+    if (!targets.back().empty()) hal.shootdown_begin(targets.back());
+  }
+  std::vector<std::vector<VirtAddr>> pages(affected.size());
+  std::vector<Pfn> aside;  // free frames that lie in the region itself
+  bool ok = true;
+  for (uint64_t f = best; f < best + kHugeFrames && ok; ++f) {
+    auto it = rmap.find(f);
+    if (it == rmap.end()) continue;
+    std::optional<PageAlloc> to;
+    while ((to = m_pmm->alloc_page(hal.core_id(), kGfpKernel, {node})) && to->pfn.value() >= best &&
+           to->pfn.value() < best + kHugeFrames) {
+      aside.push_back(to->pfn);
+    }
+    if (!to) {
+      ok = false;
+      break;
+    }
+    hal.charge(m_cfg.costs.migrate_page);
+    hal.read_block(addr_of(Pfn{f}), m_copy_buf.data(), kPageSize);
+    hal.write_block(addr_of(to->pfn), m_copy_buf.data(), kPageSize);
+    for (const Mapping& m : it->second) {
+      Pte e{hal.read64(m.pte)};
+      hal.charge(m_cfg.costs.pte_update);
+      hal.write64(m.pte, Pte::make(to->pfn, e.raw() & ~pte_bit::kPfnMask).raw());
+      const size_t k = static_cast<size_t>(std::find(affected.begin(), affected.end(), m.mm) - affected.begin());
+      if (e.present()) pages[k].push_back(m.va);
+    }
+    auto refs = m_extra_refs.find(f);
+    if (refs != m_extra_refs.end()) {
+      m_extra_refs[to->pfn.value()] = refs->second;
+      m_extra_refs.erase(f);
+    }
+    put_frame(hal, Pfn{f});
+    ++m_migrated;
+  }
+  for (Pfn a : aside) m_pmm->free_page(hal.core_id(), a);
+  m_pmm->drain_all();
+  const Mm* current = p.mm.get();
+  for (size_t k = 0; k < affected.size(); ++k) {
+    Mm& mm = *affected[k];
+    if (&mm == current) {
+      for (VirtAddr va : pages[k]) {
+        hal.charge(m_cfg.costs.tlb_invalidate);
+        hal.invlpg(va);
+        ++m_invlpg;
+      }
+    } else if (!pages[k].empty()) {
+      hal.invalidate_pcid(mm.pcid);  // a PCID-tagged copy may be cached here
+    }
+    if (!targets[k].empty()) finish_shootdown(hal, targets[k], mm.root, mm.pcid, pages[k]);
+  }
+  if (ok) ++m_compaction_success;
+  return ok;
+}
+
+bool Kernel::cuts_giga(Hal& hal, Mm& mm, uint64_t start, uint64_t end) {
+  for (VirtAddr va : huge_leaves(hal, mm.root, m_levels, VirtAddr{start}, VirtAddr{end}, 3)) {
+    if (va.value() < start || va.value() + kGigaBytes > end) return true;
+  }
+  return false;
+}
+
+void Kernel::give_back_giga(Pfn first) {
+  for (const auto& [pfn, node] : m_giga_all) {
+    if (pfn == first.value()) m_giga_free.emplace_back(pfn, node);
+  }
+}
+
+bool Kernel::fault_in_huge(Hal& hal, Process& p, const Vma& vma, VirtAddr base) {
+  Mm& mm = *p.mm;
+  std::optional<Pfn> block = alloc_user_block(hal, p, vma, base, kHugeOrder, true);
+  if (!block && m_cfg.compaction) {
+    // Direct compaction: move 4 KiB pages out of one 2 MiB region of the wanted node, then retry.
+    const NumaPolicy& pol = vma.policy.kind != NumaPolicyKind::Default ? vma.policy : p.policy;
+    const NodeId node = (pol.kind == NumaPolicyKind::Default || pol.kind == NumaPolicyKind::Local)
+                            ? m_core_node[hal.core_id()]
+                            : pol.nodes.front();
+    if (m_pmm->free_frames(node) >= 2 * kHugeFrames && compact(hal, p, node)) {
+      block = alloc_user_block(hal, p, vma, base, kHugeOrder, true);
+    }
+  }
+  if (!block) {
+    ++m_thp_fallbacks;
+    return false;
+  }
+  if (!map_huge(hal, mm.root, m_levels, base, 2, *block, leaf_flags(vma, true),
+                [&]() { return alloc_table_frame(hal, mm); })) {
+    // Part of the 2 MiB range is already mapped with 4 KiB pages (or no table frame): fall back.
+    hal.charge(m_cfg.costs.frame_free);
+    m_pmm->free(*block, kHugeOrder);
+    m_freed += kHugeFrames;
+    ++m_thp_fallbacks;
+    return false;
+  }
+  mm.resident += kHugeFrames;
+  ++m_thp_faults;
+  return true;
+}
+
+}  // namespace vmsim::fw

@@ -1,0 +1,518 @@
+// Firmware kernel: the system calls of process scripts (mmap, munmap, mprotect, mlock, brk, fork,
+// shm_attach, mbind, exit) and the helpers they share (unmapping, commit accounting, segment release).
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "firmware/kernel/kernel_internal.hpp"
+#include "models/common/hashed_pt.hpp"
+
+namespace vmsim::fw {
+
+SyscallResult Kernel::fail(SyscallKind, int error) {
+  for (size_t i = 0; i < m_errnos.size(); ++i) {
+    if (m_errnos[i] == error) ++*m_sys_errors[i];
+  }
+  SyscallResult r;
+  r.error = error;
+  return r;
+}
+
+SyscallResult Kernel::syscall(Hal& hal, Pid pid, const Syscall& c) {
+  KernelSection section(hal);
+  Process& p = process(pid);
+  hal.charge(m_cfg.costs.syscall_entry);
+  // Other cores running this address space stop at an instruction boundary for the whole call (the
+  // mmap lock plus the shootdown), and drop what the call invalidated before they go on.
+  std::shared_ptr<Mm> mm = p.mm;
+  std::vector<CoreId> targets = other_cores(hal, *mm);
+  if (!targets.empty()) hal.shootdown_begin(targets);
+  std::vector<VirtAddr> pages;
+  m_batch = &pages;
+  SyscallResult r = run_syscall(hal, p, c);
+  m_batch = nullptr;
+  finish_shootdown(hal, targets, mm->root, mm->pcid, pages);
+  return r;
+}
+
+SyscallResult Kernel::run_syscall(Hal& hal, Process& p, const Syscall& c) {
+  const Pid pid = p.pid;
+  ++m_sys_total;
+  ++*m_sys_calls[static_cast<size_t>(c.call)];
+  ++m_pstats[p.index]->calls;
+  SyscallResult r;
+  switch (c.call) {
+    case SyscallKind::Mmap: r = sys_mmap(hal, p, c); break;
+    case SyscallKind::Munmap: r = sys_munmap(hal, p, c); break;
+    case SyscallKind::Mprotect: r = sys_mprotect(hal, p, c); break;
+    case SyscallKind::Mlock: r = sys_mlock(hal, p, c, true); break;
+    case SyscallKind::Munlock: r = sys_mlock(hal, p, c, false); break;
+    case SyscallKind::Brk: r = sys_brk(hal, p, c); break;
+    case SyscallKind::Fork: r = sys_fork(hal, p, c); break;
+    case SyscallKind::ShmAttach: r = sys_shm_attach(hal, p, c); break;
+    case SyscallKind::Mbind: r = sys_mbind(hal, p, c); break;
+    case SyscallKind::Exit:
+      exit_process(hal, pid);
+      r.exited = true;
+      break;
+  }
+  if (r.error != 0) ++m_pstats[p.index]->failed;
+  if (!r.exited && p.alive) {
+    // Account the kernel objects of the VMAs the call left.
+    if (!sync_vma_objects(hal, *p.mm) && r.error == 0) r = fail(c.call, ENOMEM);
+    uint64_t locked = 0;
+    for (Mm* m : m_live_mms) locked += m->locked_pages;
+    m_locked_now = locked;
+    m_locked_peak = std::max(m_locked_peak, m_locked_now);
+  }
+  return r;
+}
+
+bool Kernel::commit_ok(uint64_t extra_pages) const {
+  switch (m_cfg.overcommit) {
+    case Overcommit::Always: return true;
+    case Overcommit::Heuristic: return extra_pages <= m_pmm->total_frames();
+    case Overcommit::Never: {
+      uint64_t committed = extra_pages;
+      for (const Mm* mm : m_live_mms) {
+        for (const auto& [s, v] : mm->vmas) {
+          if ((v.prot & prot::kWrite) && !v.shared) committed += v.bytes() >> kPageShift;
+        }
+      }
+      return committed <= m_pmm->total_frames() * m_cfg.overcommit_ratio / 100;
+    }
+  }
+  return false;
+}
+
+uint64_t Kernel::unmap_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end, std::vector<VirtAddr>& changed) {
+  split_range(hal, mm, start, end);  // without a table frame the huge pages stay (and are freed whole at exit)
+  for (VirtAddr va : huge_leaves(hal, mm.root, m_levels, start, end, 3)) {
+    // Callers refuse ranges cutting through a 1 GiB page, so each is unmapped whole.
+    std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, va);
+    Pte e{hal.read64(*ea)};
+    hal.charge(m_cfg.costs.pte_update + m_cfg.costs.frame_free);
+    hal.write64(*ea, 0);
+    give_back_giga(e.pfn());
+    mm.resident -= kGigaFrames;
+    changed.push_back(va);
+  }
+  std::vector<Pfn> to_free;
+  uint64_t n = for_each_leaf(hal, mm.root, m_levels, start, end, [&](VirtAddr va, PhysAddr, Pte e) {
+    hal.charge(m_cfg.costs.pte_update);
+    if (e.present()) changed.push_back(va);
+    to_free.push_back(e.pfn());
+    return std::optional<uint64_t>(0);
+  });
+  for (Pfn f : to_free) put_frame(hal, f);
+  mm.resident -= n;
+  m_pages_unmapped += n;
+  return n;
+}
+
+SyscallResult Kernel::sys_mmap(Hal& hal, Process& p, const Syscall& c) {
+  Mm& mm = *p.mm;
+  if (c.length == 0 || (c.fixed && (c.addr & kPageMask))) return fail(c.call, EINVAL);
+  const uint64_t len = round_up(c.length, kPageSize);
+  if (c.file >= 0) {
+    // The whole range must lie in the file (this store has no SIGBUS past the end).
+    const uint64_t fsize = m_cfg.files[static_cast<size_t>(c.file)].size.value;
+    if ((c.offset & kPageMask) || c.offset > fsize || len > fsize - c.offset) return fail(c.call, EINVAL);
+  }
+  if (len < c.length || len > m_user_top) return fail(c.call, ENOMEM);
+  if (c.fixed && (c.addr + len > m_user_top || c.addr + len < c.addr || c.addr < kPageSize)) return fail(c.call, EINVAL);
+  if (mm.vmas.size() + 2 > m_cfg.max_map_count) return fail(c.call, ENOMEM);
+  if (!c.shared && (c.prot & prot::kWrite) && !commit_ok(len >> kPageShift)) return fail(c.call, ENOMEM);
+  hal.charge(m_cfg.costs.vma_lookup);
+  uint64_t at = 0;
+  const uint64_t align = c.huge_1g ? kGigaBytes : c.huge ? (2ull << 20) : kPageSize;
+  if (c.fixed) {
+    at = c.addr;
+    std::vector<VirtAddr> changed;
+    unmap_range(hal, mm, VirtAddr{at}, VirtAddr{at + len}, changed);
+    invalidate(hal, mm, changed);
+    if (mm.vmas.remove(VirtAddr{at}, VirtAddr{at + len}) > 0) hal.charge(m_cfg.costs.vma_update);
+  } else if (c.addr != 0 && !(c.addr & (align - 1)) && c.addr + len <= m_user_top && c.addr + len > c.addr &&
+             !mm.vmas.overlaps(VirtAddr{c.addr}, VirtAddr{c.addr + len})) {
+    at = c.addr;
+  } else {
+    at = mm.vmas.find_gap_below(mm.mmap_base, 1ull << 16, len, align);
+    if (at == 0) return fail(c.call, ENOMEM);
+  }
+  Vma v;
+  v.start = VirtAddr{at};
+  v.end = VirtAddr{at + len};
+  v.prot = c.prot;
+  v.name = c.name.empty() ? "mmap@" + format_hex(at) : c.name;
+  v.huge = c.huge && !c.shared;
+  v.huge_1g = c.huge_1g && !c.shared;
+  if (c.file >= 0) {
+    // A file mapping maps the file's page cache (one segment per file, kept while mapped).
+    const FileConfig& file = m_cfg.files[static_cast<size_t>(c.file)];
+    Segment* cache = nullptr;
+    for (auto& [id, sg] : m_segments) {
+      if (sg->file == c.file) cache = sg.get();
+    }
+    if (cache == nullptr) {
+      std::optional<PhysAddr> obj = kobj_alloc(hal, *m_shm_cache);
+      if (!obj) return fail(c.call, ENOMEM);
+      auto seg = std::make_unique<Segment>();
+      seg->id = m_next_segment++;
+      seg->key = "file:" + file.name;
+      seg->file = c.file;
+      seg->bytes = file.size.value;
+      seg->frames.assign(file.size.value >> kPageShift, 0);
+      seg->obj = *obj;
+      cache = seg.get();
+      m_segments.emplace(seg->id, std::move(seg));
+    }
+    v.shared = c.shared;
+    v.shm = cache->id;
+    v.shm_offset = c.offset;
+    v.huge = false;
+    v.huge_1g = false;
+    v.name = c.name.empty() ? "file:" + file.name : c.name;
+  } else if (c.shared) {
+    // Shared anonymous memory is an unnamed segment, so fork children see the same frames.
+    hal.charge(m_cfg.costs.shm_create);
+    std::optional<PhysAddr> obj = kobj_alloc(hal, *m_shm_cache);
+    if (!obj) return fail(c.call, ENOMEM);
+    auto seg = std::make_unique<Segment>();
+    seg->id = m_next_segment++;
+    seg->bytes = len;
+    seg->frames.assign(len >> kPageShift, 0);
+    seg->obj = *obj;
+    v.shared = true;
+    v.shm = seg->id;
+    m_segments.emplace(seg->id, std::move(seg));
+    ++m_segments_created;
+  }
+  mm.vmas.insert(v);
+  hal.charge(m_cfg.costs.vma_update);
+  ++m_vma_splits;
+  m_vma_merges += mm.vmas.merge_around(v.start, v.end);
+  SyscallResult r;
+  r.value = at;
+  return r;
+}
+
+SyscallResult Kernel::sys_munmap(Hal& hal, Process& p, const Syscall& c) {
+  Mm& mm = *p.mm;
+  if (c.length == 0 || (c.addr & kPageMask)) return fail(c.call, EINVAL);
+  const uint64_t end = round_up(c.addr + c.length, kPageSize);
+  if (end > m_user_top || end < c.addr) return fail(c.call, EINVAL);
+  if (cuts_giga(hal, mm, c.addr, end)) return fail(c.call, EINVAL);
+  std::vector<VirtAddr> changed;
+  unmap_range(hal, mm, VirtAddr{c.addr}, VirtAddr{end}, changed);
+  invalidate(hal, mm, changed);
+  if (mm.vmas.remove(VirtAddr{c.addr}, VirtAddr{end}) > 0) {
+    hal.charge(m_cfg.costs.vma_update);
+    ++m_vma_splits;
+  }
+  uint64_t locked = 0;
+  for (const auto& [s, v] : mm.vmas) locked += v.locked ? v.bytes() >> kPageShift : 0;
+  mm.locked_pages = locked;
+  release_segments(hal);
+  return {};
+}
+
+SyscallResult Kernel::sys_mprotect(Hal& hal, Process& p, const Syscall& c) {
+  Mm& mm = *p.mm;
+  if (c.addr & kPageMask) return fail(c.call, EINVAL);
+  const uint64_t end = round_up(c.addr + c.length, kPageSize);
+  if (end < c.addr || end > m_user_top) return fail(c.call, ENOMEM);
+  if (end == c.addr) return {};
+  if (!mm.vmas.covers(VirtAddr{c.addr}, VirtAddr{end})) return fail(c.call, ENOMEM);
+  for (auto it = mm.vmas.begin(); it != mm.vmas.end(); ++it) {
+    const Vma& v = it->second;
+    if (v.end.value() > c.addr && v.start.value() < end && v.shm_readonly && (c.prot & prot::kWrite)) {
+      return fail(c.call, EACCES);
+    }
+  }
+  if (cuts_giga(hal, mm, c.addr, end)) return fail(c.call, EINVAL);
+  if (!split_range(hal, mm, VirtAddr{c.addr}, VirtAddr{end})) return fail(c.call, ENOMEM);
+  size_t merged = 0;
+  size_t n = mm.vmas.modify(VirtAddr{c.addr}, VirtAddr{end}, [&](Vma& v) { v.prot = c.prot; }, &merged);
+  m_vma_merges += merged;
+  hal.charge(m_cfg.costs.vma_update * (n + 2));
+  m_vma_splits += n;
+  std::vector<VirtAddr> changed;
+  for_each_leaf(hal, mm.root, m_levels, VirtAddr{c.addr}, VirtAddr{end}, [&](VirtAddr va, PhysAddr, Pte e) {
+    const Vma* v = mm.vmas.find(va);
+    const bool may_write = v->shared || frame_refs(e.pfn()) <= 1;
+    const uint64_t keep = e.raw() & (pte_bit::kPfnMask | pte_bit::kAccessed | pte_bit::kDirty);
+    const uint64_t next = v->prot == 0 ? (keep | pte_bit::kUser | kSoftProtNone)
+                                       : (keep | pte_bit::kPresent | leaf_flags(*v, may_write));
+    if (next == e.raw()) return std::optional<uint64_t>();
+    hal.charge(m_cfg.costs.pte_update);
+    ++m_pages_protected;
+    if (e.present()) changed.push_back(va);
+    return std::optional<uint64_t>(next);
+  });
+  for (VirtAddr va : huge_leaves(hal, mm.root, m_levels, VirtAddr{c.addr}, VirtAddr{end}, 3)) {
+    std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, va);
+    Pte e{hal.read64(*ea)};
+    const Vma* v = mm.vmas.find(va);
+    const uint64_t keep = e.raw() & (pte_bit::kPfnMask | pte_bit::kAccessed | pte_bit::kDirty | pte_bit::kPageSize);
+    // PROT_NONE on a 1 GiB page keeps it mapped read-only-not-present like 4 KiB pages (P clear).
+    const uint64_t next = v->prot == 0 ? (keep | pte_bit::kUser) : (keep | pte_bit::kPresent | leaf_flags(*v, true));
+    hal.charge(m_cfg.costs.pte_update);
+    hal.write64(*ea, next);
+    ++m_pages_protected;
+    changed.push_back(va);
+  }
+  invalidate(hal, mm, changed);
+  return {};
+}
+
+SyscallResult Kernel::sys_mlock(Hal& hal, Process& p, const Syscall& c, bool lock) {
+  Mm& mm = *p.mm;
+  const uint64_t start = c.addr & ~kPageMask;
+  const uint64_t end = round_up(c.addr + c.length, kPageSize);
+  if (end < start || end > m_user_top) return fail(c.call, EINVAL);
+  if (end == start) return {};
+  if (!mm.vmas.covers(VirtAddr{start}, VirtAddr{end})) return fail(c.call, ENOMEM);
+  if (lock) {
+    if (m_cfg.mlock_limit.value == 0) return fail(c.call, EPERM);
+    uint64_t newly = 0;
+    for (const auto& [s, v] : mm.vmas) {
+      if (v.locked || v.end.value() <= start || v.start.value() >= end) continue;
+      newly += (std::min(end, v.end.value()) - std::max(start, v.start.value())) >> kPageShift;
+    }
+    if ((mm.locked_pages + newly) << kPageShift > m_cfg.mlock_limit.value) return fail(c.call, ENOMEM);
+  }
+  size_t merged = 0;
+  size_t n = mm.vmas.modify(VirtAddr{start}, VirtAddr{end}, [&](Vma& v) { v.locked = lock; }, &merged);
+  m_vma_merges += merged;
+  hal.charge(m_cfg.costs.vma_update * (n + 2));
+  m_vma_splits += n;
+  uint64_t locked = 0;
+  for (const auto& [s, v] : mm.vmas) locked += v.locked ? v.bytes() >> kPageShift : 0;
+  mm.locked_pages = locked;
+  if (lock) {
+    // mlock populates the range (mm_populate): every missing page is faulted in now.
+    std::vector<bool> present((end - start) >> kPageShift, false);
+    for_each_leaf(hal, mm.root, m_levels, VirtAddr{start}, VirtAddr{end}, [&](VirtAddr va, PhysAddr, Pte) {
+      present[(va.value() - start) >> kPageShift] = true;
+      return std::optional<uint64_t>();
+    });
+    for (uint64_t i = 0; i < present.size(); ++i) {
+      if (present[i]) continue;
+      const VirtAddr va{start + (i << kPageShift)};
+      const Vma* v = mm.vmas.find(va);
+      if (!fault_in(hal, p, *v, va)) return fail(c.call, ENOMEM);
+    }
+  }
+  return {};
+}
+
+SyscallResult Kernel::sys_brk(Hal& hal, Process& p, const Syscall& c) {
+  Mm& mm = *p.mm;
+  SyscallResult r;
+  r.value = mm.brk;
+  if (c.addr == 0) return r;  // query
+  if (mm.heap_start == 0 || c.addr < mm.heap_start || c.addr > m_user_top) return fail(c.call, ENOMEM);
+  const uint64_t old_end = round_up(mm.brk, kPageSize);
+  const uint64_t new_end = round_up(c.addr, kPageSize);
+  if (new_end > old_end) {
+    if (mm.vmas.overlaps(VirtAddr{old_end}, VirtAddr{new_end})) return fail(c.call, ENOMEM);
+    if (!commit_ok((new_end - old_end) >> kPageShift)) return fail(c.call, ENOMEM);
+    if (old_end == mm.heap_start) {
+      Vma v;
+      v.start = VirtAddr{mm.heap_start};
+      v.end = VirtAddr{new_end};
+      v.name = "heap";
+      v.heap = true;
+      mm.vmas.insert(v);
+    } else if (!mm.vmas.resize(VirtAddr{mm.heap_start}, VirtAddr{new_end})) {
+      return fail(c.call, ENOMEM);
+    }
+    hal.charge(m_cfg.costs.vma_update);
+    ++m_vma_splits;
+  } else if (new_end < old_end) {
+    std::vector<VirtAddr> changed;
+    unmap_range(hal, mm, VirtAddr{new_end}, VirtAddr{old_end}, changed);
+    invalidate(hal, mm, changed);
+    mm.vmas.remove(VirtAddr{new_end}, VirtAddr{old_end});
+    hal.charge(m_cfg.costs.vma_update);
+    ++m_vma_splits;
+  }
+  mm.brk = c.addr;
+  r.value = mm.brk;
+  return r;
+}
+
+SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
+  if (c.child < 0 || static_cast<size_t>(c.child) >= m_specs.size() || m_specs[c.child].parent != static_cast<int>(p.index) ||
+      m_spawn[c.child].state != SpawnState::Pending) {
+    return fail(c.call, EAGAIN);
+  }
+  hal.charge(m_cfg.costs.fork);
+  const ProcessSpec& cs = m_specs[c.child];
+  std::shared_ptr<Mm> cmm;
+  if (c.share_vm) {
+    cmm = p.mm;
+    ++cmm->users;
+  } else {
+    Mm& pm = *p.mm;
+    if (!commit_ok(0)) return fail(c.call, ENOMEM);
+    // Copy-on-write of 1 GiB pages is not modeled: such an address space cannot fork (threads can).
+    if (!huge_leaves(hal, pm.root, m_levels, VirtAddr{0}, VirtAddr{m_user_top}, 3).empty()) return fail(c.call, ENOMEM);
+    cmm = new_mm(hal, cs);
+    if (!cmm) return fail(c.call, ENOMEM);
+    for (const auto& [s, v] : pm.vmas) cmm->vmas.insert(v);
+    cmm->heap_start = pm.heap_start;
+    cmm->brk = pm.brk;
+    cmm->mmap_base = pm.mmap_base;
+    cmm->locked_pages = 0;  // mlock is not inherited
+    std::vector<VirtAddr> changed;
+    // Huge pages are split: copy-on-write works on 4 KiB pages.
+    bool ok = split_range(hal, pm, VirtAddr{0}, VirtAddr{m_user_top});
+    std::vector<std::pair<VirtAddr, uint64_t>> leaves;
+    for_each_leaf(hal, pm.root, m_levels, VirtAddr{0}, VirtAddr{m_user_top}, [&](VirtAddr va, PhysAddr, Pte e) {
+      const Vma* v = pm.vmas.find(va);
+      uint64_t raw = e.raw();
+      std::optional<uint64_t> parent_new;
+      if (v != nullptr && !v->shared && e.writable()) {
+        raw &= ~pte_bit::kWritable;
+        parent_new = raw;
+        hal.charge(m_cfg.costs.pte_update);
+        changed.push_back(va);
+      }
+      leaves.emplace_back(va, raw);
+      return parent_new;
+    });
+    for (const auto& [va, raw] : leaves) {
+      if (!ok) break;
+      Pte e{raw};
+      hal.charge(m_cfg.costs.pte_update);
+      if (!map_page(hal, cmm->root, m_levels, va, e.pfn(), raw & ~pte_bit::kPfnMask & ~pte_bit::kPresent,
+                    [&]() { return alloc_table_frame(hal, *cmm); })) {
+        ok = false;
+        break;
+      }
+      if (!e.present()) {
+        std::optional<PhysAddr> ea = leaf_entry(hal, cmm->root, m_levels, va);
+        hal.write64(*ea, raw);
+      }
+      get_frame(e.pfn());
+      ++cmm->resident;
+      ++m_cow_shared;
+    }
+    invalidate(hal, pm, changed);
+    if (!ok) {
+      // Undo: the child's tables and its references go.
+      destroy_tables(
+          hal, cmm->root, m_levels, [&](Pfn f) { put_frame(hal, f); }, [&](Pfn f) { put_frame(hal, f); });
+      m_live_mms.erase(std::find(m_live_mms.begin(), m_live_mms.end(), cmm.get()));
+      kobj_free(hal, *m_mm_cache, cmm->obj);
+      return fail(c.call, ENOMEM);
+    }
+    // The child's workload areas that the parent lacks are added.
+    for (const Vma& v : cs.vmas) {
+      if (!cmm->vmas.overlaps(v.start, v.end)) cmm->vmas.insert(v);
+    }
+  }
+  std::optional<Pid> child = new_process(hal, static_cast<size_t>(c.child), cmm);
+  if (!child) return fail(c.call, ENOMEM);
+  Process& cp = process(*child);
+  if (cp.policy.kind == NumaPolicyKind::Default) cp.policy = p.policy;
+  if (!sync_vma_objects(hal, *cmm)) {
+    teardown(hal, cp);
+    return fail(c.call, ENOMEM);
+  }
+  ++m_forks;
+  m_spawn[c.child].state = SpawnState::Ready;
+  m_spawn[c.child].pid = *child;
+  m_spawn_event.notify(sc_core::SC_ZERO_TIME);
+  SyscallResult r;
+  r.value = *child;
+  return r;
+}
+
+SyscallResult Kernel::sys_shm_attach(Hal& hal, Process& p, const Syscall& c) {
+  Mm& mm = *p.mm;
+  if (c.length == 0 || (c.addr & kPageMask) || c.key.empty()) return fail(c.call, EINVAL);
+  const uint64_t len = round_up(c.length, kPageSize);
+  Segment* seg = nullptr;
+  for (auto& [id, s] : m_segments) {
+    if (s->key == c.key) seg = s.get();
+  }
+  if (seg != nullptr && len > seg->bytes) return fail(c.call, EINVAL);
+  uint64_t at = c.addr;
+  if (at == 0) {
+    at = mm.vmas.find_gap_below(mm.mmap_base, 1ull << 16, len, kPageSize);
+    if (at == 0) return fail(c.call, ENOMEM);
+  } else if (at + len > m_user_top || mm.vmas.overlaps(VirtAddr{at}, VirtAddr{at + len})) {
+    return fail(c.call, EINVAL);
+  }
+  if (mm.vmas.size() + 1 > m_cfg.max_map_count) return fail(c.call, ENOMEM);
+  if (seg == nullptr) {
+    hal.charge(m_cfg.costs.shm_create);
+    std::optional<PhysAddr> obj = kobj_alloc(hal, *m_shm_cache);
+    if (!obj) return fail(c.call, ENOMEM);
+    auto s = std::make_unique<Segment>();
+    s->id = m_next_segment++;
+    s->key = c.key;
+    s->bytes = len;
+    s->frames.assign(len >> kPageShift, 0);
+    s->obj = *obj;
+    seg = s.get();
+    m_segments.emplace(s->id, std::move(s));
+    ++m_segments_created;
+  }
+  Vma v;
+  v.start = VirtAddr{at};
+  v.end = VirtAddr{at + len};
+  v.prot = c.prot;
+  v.name = c.name.empty() ? "shm:" + c.key : c.name;
+  v.shared = true;
+  v.shm = seg->id;
+  v.shm_readonly = !(c.prot & prot::kWrite);
+  mm.vmas.insert(v);
+  hal.charge(m_cfg.costs.vma_update);
+  ++m_vma_splits;
+  SyscallResult r;
+  r.value = at;
+  return r;
+}
+
+SyscallResult Kernel::sys_mbind(Hal& hal, Process& p, const Syscall& c) {
+  Mm& mm = *p.mm;
+  if ((c.addr & kPageMask) || c.length == 0) return fail(c.call, EINVAL);
+  const uint64_t end = round_up(c.addr + c.length, kPageSize);
+  if (end < c.addr || end > m_user_top) return fail(c.call, EINVAL);
+  for (NodeId n : c.policy.nodes) {
+    if (n >= m_pmm->node_count()) return fail(c.call, EINVAL);
+  }
+  if (c.policy.kind != NumaPolicyKind::Default && c.policy.kind != NumaPolicyKind::Local && c.policy.nodes.empty()) {
+    return fail(c.call, EINVAL);
+  }
+  if (!mm.vmas.covers(VirtAddr{c.addr}, VirtAddr{end})) return fail(c.call, EFAULT);
+  size_t merged = 0;
+  size_t n = mm.vmas.modify(VirtAddr{c.addr}, VirtAddr{end}, [&](Vma& v) { v.policy = c.policy; }, &merged);
+  m_vma_merges += merged;
+  hal.charge(m_cfg.costs.vma_update * (n + 2));
+  m_vma_splits += n;
+  return {};
+}
+
+void Kernel::release_segments(Hal& hal) {
+  for (auto it = m_segments.begin(); it != m_segments.end();) {
+    bool used = false;
+    for (const Mm* mm : m_live_mms) {
+      for (const auto& [s, v] : mm->vmas) used = used || v.shm == it->first;
+    }
+    if (used) {
+      ++it;
+      continue;
+    }
+    for (uint64_t f : it->second->frames) {
+      if (f != 0) put_frame(hal, Pfn{f - 1});
+    }
+    kobj_free(hal, *m_shm_cache, it->second->obj);
+    it = m_segments.erase(it);
+  }
+}
+
+}  // namespace vmsim::fw
