@@ -78,6 +78,7 @@ bool Kernel::compact(Hal& hal, Process& p, NodeId node) {
       if (f != 0) rmap.erase(f - 1);
     }
   }
+  for (const auto& [f, slot] : m_frame_slot) rmap.erase(f);  // swap-cache frames stay too
   // The aligned 2 MiB region of the zone with the fewest allocated frames, all of them movable.
   const uint64_t lo = (zone->base().value() + kHugeFrames - 1) & ~(kHugeFrames - 1);
   const uint64_t hi = zone->base().value() + zone->total_frames();
@@ -134,6 +135,18 @@ bool Kernel::compact(Hal& hal, Process& p, NodeId node) {
       hal.write64(m.pte, Pte::make(to->pfn, e.raw() & ~pte_bit::kPfnMask).raw());
       const size_t k = static_cast<size_t>(std::find(affected.begin(), affected.end(), m.mm) - affected.begin());
       if (e.present()) pages[k].push_back(m.va);
+    }
+    if (m_reclaim) {
+      // A tracked page moves with its reverse map; to its policy it is a new page.
+      auto d = m_pages.find(f);
+      if (d != m_pages.end()) {
+        PageDesc moved = std::move(d->second);
+        m_pages.erase(d);
+        m_policies[moved.node]->on_unmap(f);
+        moved.node = node;
+        m_policies[node]->on_map(to->pfn.value(), hal.memory_ops());
+        m_pages.emplace(to->pfn.value(), std::move(moved));
+      }
     }
     auto refs = m_extra_refs.find(f);
     if (refs != m_extra_refs.end()) {
