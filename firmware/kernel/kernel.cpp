@@ -185,6 +185,7 @@ Kernel::Kernel(const sc_core::sc_module_name& name, const KernelConfig& cfg, con
     m_pstats.push_back(std::make_unique<ProcStats>(m_stats, i, nodes.size(), cfg.swap.replacement.tau));
   }
   m_kswapd_pending.assign(nodes.size(), false);
+  m_kswapd_failed.assign(nodes.size(), false);
   if (cfg.swap_slots > 0) {
     // One replacement policy per node (its zone for reclaim), fed by faults, unmaps and A-bit reads.
     m_swap = std::make_unique<SwapArea>(cfg.swap_slots);
@@ -299,9 +300,18 @@ std::optional<Pfn> Kernel::alloc_user_block(Hal& hal, Process& p, const Vma& vma
     }
     return a;
   };
-  // With swap, a node below its min watermark reclaims in this context first; an allocation that still
-  // fails reclaims every node it may use, then tries once more.
-  if (m_reclaim && order == 0) direct_reclaim(hal, want);
+  // With swap, a node below its min watermark reclaims in this context first. The frames below min are
+  // kept for the kernel: if reclaim can evict nothing more, a user page there fails (the OOM killer's
+  // turn). An allocation that fails anyway reclaims every node it may use, then tries once more.
+  if (m_reclaim && order == 0 && !direct_reclaim(hal, want)) {
+    bool room = false;  // a node the allocation may fall back to is still above its min watermark
+    for (NodeId n = 0; n < m_pmm->node_count(); ++n) {
+      const bool allowed =
+          pol.kind != NumaPolicyKind::Bind || std::find(pol.nodes.begin(), pol.nodes.end(), n) != pol.nodes.end();
+      room = room || (allowed && m_pmm->free_frames(n) >= m_reclaim->watermarks(n).min);
+    }
+    if (!room) return std::nullopt;
+  }
   std::optional<PageAlloc> a = attempt();
   if (!a && m_reclaim && order == 0) {
     if (pol.kind == NumaPolicyKind::Bind) {

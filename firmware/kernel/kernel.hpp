@@ -373,7 +373,8 @@ class Kernel : public sc_core::sc_module {
                        bool& oom);
   // Reclaim contexts: direct (in an allocation) and background (kswapd); both stop the other cores of every
   // address space they touch once, and shoot the evicted translations down at the end.
-  void direct_reclaim(Hal& hal, NodeId node);
+  // False if the node stays below its min watermark with nothing left to evict.
+  bool direct_reclaim(Hal& hal, NodeId node);
   void wake_kswapd(Hal& hal, NodeId node);
   void reclaim_begin(Hal& hal);
   void reclaim_touch(Hal& hal, Mm& mm);
@@ -447,6 +448,7 @@ class Kernel : public sc_core::sc_module {
   std::vector<ReclaimTouch> m_touched;                  // address spaces stopped by the current reclaim pass
   bool m_reclaiming = false;
   std::vector<bool> m_kswapd_pending;  // per node
+  std::vector<bool> m_kswapd_failed;   // per node: the last background run freed nothing
   uint64_t m_last_scan = 0;
   uint64_t m_slots_peak = 0;
   std::vector<std::unique_ptr<WorkingSetTracker>> m_ws;  // per spec index

@@ -197,16 +197,24 @@ void Kernel::evict_invalidate(Hal& hal, Mm& mm, VirtAddr page) {
   }
 }
 
-void Kernel::direct_reclaim(Hal& hal, NodeId node) {
-  if (m_reclaiming || m_reclaim->pressure(node) != Reclaimer::Pressure::Direct) return;
+bool Kernel::direct_reclaim(Hal& hal, NodeId node) {
+  if (m_reclaiming || m_reclaim->pressure(node) != Reclaimer::Pressure::Direct) return true;
   ++m_direct_runs;
   reclaim_begin(hal);
-  m_reclaim->direct(node, hal.memory_ops());
+  const ReclaimResult r = m_reclaim->direct(node, hal.memory_ops());
   reclaim_end(hal);
+  if (r.reclaimed > 0) m_kswapd_failed[node] = false;
+  return !r.exhausted;
 }
 
 void Kernel::wake_kswapd(Hal& hal, NodeId node) {
   if (m_kswapd_pending[node] || m_reclaim->pressure(node) == Reclaimer::Pressure::None) return;
+  // After a run that freed nothing, kswapd sleeps until memory comes back (the node above its high
+  // watermark) or a direct reclaim makes progress, as Linux's kswapd backs off after failures.
+  if (m_kswapd_failed[node]) {
+    if (m_pmm->free_frames(node) < m_reclaim->watermarks(node).high) return;
+    m_kswapd_failed[node] = false;
+  }
   m_kswapd_pending[node] = true;
   // The node's kswapd runs on the first core of that node still running, else on any core that is.
   for (CoreId c = 0; c < m_core_node.size(); ++c) {
@@ -226,8 +234,9 @@ void Kernel::run_background(Hal& hal) {
     m_kswapd_pending[n] = false;
     ++m_kswapd_runs;
     reclaim_begin(hal);
-    m_reclaim->background(n, hal.memory_ops());
+    const ReclaimResult r = m_reclaim->background(n, hal.memory_ops());
     reclaim_end(hal);
+    m_kswapd_failed[n] = r.reclaimed == 0;
   }
   maybe_scan(hal);
 }
