@@ -75,6 +75,7 @@ int cmd_run(const std::string& config_path, const std::vector<std::string>& sets
   vmsim::platform::write_stats_json(out_dir + "/stats.json", summary, records, system.kernel().kills());
   vmsim::platform::write_stats_csv(out_dir + "/stats.csv", records);
   write_text(out_dir + "/memory.txt", system.kernel().memory_report());
+  write_text(out_dir + "/working_set.csv", system.kernel().working_set_csv());
   double host = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   // Process CPU time as well: on a shared machine it is the figure other jobs disturb least.
   double cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
@@ -86,7 +87,7 @@ int cmd_run(const std::string& config_path, const std::vector<std::string>& sets
     std::printf("  %-30s%18.3f\n  %-30s%18.3f\n", "host CPU time (s)", cpu, "CPU speed (M accesses/s)",
                 cpu > 0 ? acc / cpu / 1e6 : 0.0);
     std::cout << "wrote " << out_dir << "/stats.json, " << out_dir << "/stats.csv, " << out_dir
-              << "/memory.txt, " << out_dir << "/config.resolved.yaml\n";
+              << "/memory.txt, " << out_dir << "/working_set.csv, " << out_dir << "/config.resolved.yaml\n";
   }
   return 0;
 }

@@ -537,17 +537,18 @@ bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
     ++mm.resident;
     return true;
   }
-  bool ok = map_page(hal, mm.root, m_levels, page, frame, flags, [&]() { return alloc_table_frame(hal, mm); });
+  PhysAddr pte{0};
+  bool ok =
+      map_page(hal, mm.root, m_levels, page, frame, flags, [&]() { return alloc_table_frame(hal, mm); }, &pte);
   if (!ok) {
     put_frame(hal, frame);
     return false;
   }
   if (vma.prot == 0) {
     // map_page set P; a PROT_NONE page keeps its frame with P clear.
-    std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, page);
-    hal.write64(*ea, Pte::make(frame, flags).raw());
+    hal.write64(pte, Pte::make(frame, flags).raw());
   }
-  if (track) rmap_add(frame, mm, page, m_pmm->zone_of(frame)->first, hal.memory_ops());
+  if (track) rmap_add(frame, mm, page, pte, m_pmm->zone_of(frame)->first, hal.memory_ops());
   ++mm.resident;
   return true;
 }
@@ -590,7 +591,7 @@ bool Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
     hal.write64(*ea, Pte::make(*f, keep | pte_bit::kWritable).raw());
     if (m_reclaim) {
       rmap_remove(old.pfn(), mm, page);
-      rmap_add(*f, mm, page, m_pmm->zone_of(*f)->first, hal.memory_ops());
+      rmap_add(*f, mm, page, *ea, m_pmm->zone_of(*f)->first, hal.memory_ops());
     }
     put_frame(hal, old.pfn());
     ++m_cow_copies;
@@ -651,7 +652,6 @@ FaultOutcome Kernel::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, AccessKin
   FaultOutcome out = fault(hal, pid, va, kind, error_code, !targets.empty() || mm->users > 1);
   m_batch = nullptr;
   finish_shootdown(hal, targets, mm->root, mm->pcid, pages);
-  if (m_reclaim && out != FaultOutcome::Killed && alive(pid)) maybe_scan(hal);
   return out;
 }
 

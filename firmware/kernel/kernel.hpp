@@ -362,7 +362,7 @@ class Kernel : public sc_core::sc_module {
 
   // --- Swap and reclaim (swap.cpp) ---
   // Reverse map of private anonymous 4 KiB frames: the PTEs mapping each (only with swap).
-  void rmap_add(Pfn pfn, Mm& mm, VirtAddr page, NodeId node, uint64_t now);
+  void rmap_add(Pfn pfn, Mm& mm, VirtAddr page, PhysAddr pte, NodeId node, uint64_t now);
   void rmap_remove(Pfn pfn, const Mm& mm, VirtAddr page, bool dirty = false);
   void rmap_remove_mm(Pfn pfn, const Mm& mm);  // one mapping of pfn by mm (teardown: the address is unknown)
   // A swap entry of mm goes away (munmap, exit): drops its slot reference; an orphaned swap-in is finished.
@@ -387,6 +387,8 @@ class Kernel : public sc_core::sc_module {
   void evict_unmap(Hal& hal, uint64_t pfn);
   void evict_write(Hal& hal, uint64_t pfn);
   void evict_free(Hal& hal, uint64_t pfn);
+  // WSClock's background write of a dirty page: to its swap slot (one is reserved if needed), D cleared.
+  void clean_page(Hal& hal, uint64_t pfn);
   // Accessed-bit scan of every address space when scan_period has passed (working sets, sampling policies).
   void maybe_scan(Hal& hal);
   // OOM killer: kills the largest process (and its threads) other than a bound allocation's; true if it

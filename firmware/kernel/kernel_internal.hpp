@@ -100,7 +100,12 @@ struct Kernel::PageDesc {
   NodeId node = 0;
   bool referenced = false;
   bool dirty = false;
-  std::vector<std::pair<Mm*, uint64_t>> maps;  // (address space, virtual page address)
+  struct Mapping {
+    Mm* mm;
+    uint64_t va;   // virtual page address
+    PhysAddr pte;  // the leaf entry (tables are freed only after the pages they map are unmapped)
+  };
+  std::vector<Mapping> maps;
 };
 
 // An address space a reclaim pass stopped (its other cores) and the pages it invalidated there.
@@ -125,6 +130,7 @@ class Kernel::Reclaim final : public ReclaimHost, public PageBits {
   bool accessed(PageId p) override { return m_k.page_accessed(*hal, p, false); }
   bool test_and_clear_accessed(PageId p) override { return m_k.page_accessed(*hal, p, true); }
   bool dirty(PageId p) override { return m_k.page_dirty(*hal, p); }
+  void start_writeback(PageId p) override { m_k.clean_page(*hal, p); }
 
  private:
   Kernel& m_k;

@@ -29,13 +29,13 @@ std::string Kernel::working_set_csv() const {
 
 // --- Reverse map --------------------------------------------------------------------------------------
 
-void Kernel::rmap_add(Pfn pfn, Mm& mm, VirtAddr page, NodeId node, uint64_t now) {
+void Kernel::rmap_add(Pfn pfn, Mm& mm, VirtAddr page, PhysAddr pte, NodeId node, uint64_t now) {
   auto [it, fresh] = m_pages.try_emplace(pfn.value());
   if (fresh) {
     it->second.node = node;
     m_policies[node]->on_map(pfn.value(), now);
   }
-  it->second.maps.emplace_back(&mm, page.value());
+  it->second.maps.push_back(PageDesc::Mapping{&mm, page.value(), pte});
 }
 
 void Kernel::rmap_remove(Pfn pfn, const Mm& mm, VirtAddr page, bool dirty) {
@@ -43,7 +43,7 @@ void Kernel::rmap_remove(Pfn pfn, const Mm& mm, VirtAddr page, bool dirty) {
   if (it == m_pages.end()) return;
   auto& maps = it->second.maps;
   for (size_t i = 0; i < maps.size(); ++i) {
-    if (maps[i].first == &mm && maps[i].second == page.value()) {
+    if (maps[i].mm == &mm && maps[i].va == page.value()) {
       maps[i] = maps.back();
       maps.pop_back();
       it->second.dirty = it->second.dirty || dirty;
@@ -57,7 +57,7 @@ void Kernel::rmap_remove_mm(Pfn pfn, const Mm& mm) {
   if (it == m_pages.end()) return;
   auto& maps = it->second.maps;
   for (size_t i = 0; i < maps.size(); ++i) {
-    if (maps[i].first == &mm) {
+    if (maps[i].mm == &mm) {
       maps[i] = maps.back();
       maps.pop_back();
       // The removed PTE's Dirty bit is not known here: a page with a swap copy is written again.
@@ -155,7 +155,7 @@ FaultOutcome Kernel::swap_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va, 
   }
   hal.charge(m_cfg.costs.pte_update);
   hal.write64(*ea, Pte::make(frame, leaf_flags(vma, writable) | pte_bit::kPresent).raw());
-  rmap_add(frame, mm, page, m_pmm->zone_of(frame)->first, hal.memory_ops());
+  rmap_add(frame, mm, page, *ea, m_pmm->zone_of(frame)->first, hal.memory_ops());
   ++mm.resident;
   return FaultOutcome::Retry;
 }
@@ -248,8 +248,8 @@ ReclaimPageInfo Kernel::page_info(Hal& hal, uint64_t pfn) {
   const PageDesc& d = m_pages.at(pfn);
   ReclaimPageInfo info;
   info.kind = PageKind::Anon;
-  for (const auto& [mm, va] : d.maps) {
-    const Vma* v = mm->vmas.find(VirtAddr{va});
+  for (const PageDesc::Mapping& m : d.maps) {
+    const Vma* v = m.mm->vmas.find(VirtAddr{m.va});
     if (v != nullptr && v->locked) info.locked = true;
   }
   info.backed = m_frame_slot.count(pfn) != 0;
@@ -261,10 +261,9 @@ ReclaimPageInfo Kernel::page_info(Hal& hal, uint64_t pfn) {
 bool Kernel::page_dirty(Hal& hal, uint64_t pfn) {
   const PageDesc& d = m_pages.at(pfn);
   if (d.dirty) return true;
-  for (const auto& [mm, va] : d.maps) {
-    reclaim_touch(hal, *mm);
-    const std::optional<PhysAddr> ea = leaf_entry(hal, mm->root, m_levels, VirtAddr{va});
-    if (ea && Pte{hal.read64(*ea)}.dirty()) return true;
+  for (const PageDesc::Mapping& m : d.maps) {
+    reclaim_touch(hal, *m.mm);
+    if (Pte{hal.read64(m.pte)}.dirty()) return true;
   }
   return false;
 }
@@ -273,20 +272,18 @@ bool Kernel::page_accessed(Hal& hal, uint64_t pfn, bool clear) {
   PageDesc& d = m_pages.at(pfn);
   bool a = d.referenced;
   if (clear) d.referenced = false;
-  for (const auto& [mm, va] : d.maps) {
+  for (const PageDesc::Mapping& m : d.maps) {
     if (a && !clear) break;
     // Clearing A needs the address space's cores stopped (a walker's A/D update must not be lost) and
     // the translation dropped, or a TLB hit would never set A again.
-    if (clear) reclaim_touch(hal, *mm);
-    const std::optional<PhysAddr> ea = leaf_entry(hal, mm->root, m_levels, VirtAddr{va});
-    if (!ea) continue;
-    const Pte e{hal.read64(*ea)};
+    if (clear) reclaim_touch(hal, *m.mm);
+    const Pte e{hal.read64(m.pte)};
     if (!e.accessed()) continue;
     a = true;
     if (clear) {
       hal.charge(m_cfg.costs.pte_update);
-      hal.write64(*ea, e.raw() & ~pte_bit::kAccessed);
-      evict_invalidate(hal, *mm, VirtAddr{va});
+      hal.write64(m.pte, e.raw() & ~pte_bit::kAccessed);
+      evict_invalidate(hal, *m.mm, VirtAddr{m.va});
     }
   }
   return a;
@@ -304,18 +301,20 @@ void Kernel::evict_unmap(Hal& hal, uint64_t pfn) {
   hal.charge(m_cfg.costs.swap_out);
   PageDesc& d = m_pages.at(pfn);
   const uint64_t slot = m_frame_slot.at(pfn);
-  for (const auto& [mm, va] : d.maps) {
-    reclaim_touch(hal, *mm);
-    const std::optional<PhysAddr> ea = leaf_entry(hal, mm->root, m_levels, VirtAddr{va});
-    if (!ea) throw std::logic_error("kernel: reverse map names an unmapped page " + format_hex(va));
-    const Pte e{hal.read64(*ea)};
+  for (const PageDesc::Mapping& m : d.maps) {
+    reclaim_touch(hal, *m.mm);
+    const Pte e{hal.read64(m.pte)};
+    if (e.pfn().value() != pfn || !(e.present() || (e.raw() & kSoftProtNone))) {
+      throw std::logic_error("kernel: reverse map of frame " + std::to_string(pfn) + " names " + format_hex(m.va) +
+                             ", whose entry does not map it");
+    }
     d.dirty = d.dirty || e.dirty();
     hal.charge(m_cfg.costs.pte_update);
-    hal.write64(*ea, swap_entry(slot));
+    hal.write64(m.pte, swap_entry(slot));
     m_swap->add_ref(slot);
-    ++mm->swap_pages;
-    --mm->resident;
-    evict_invalidate(hal, *mm, VirtAddr{va});
+    ++m.mm->swap_pages;
+    --m.mm->resident;
+    evict_invalidate(hal, *m.mm, VirtAddr{m.va});
   }
   d.maps.clear();
   m_extra_refs.erase(pfn);
@@ -330,6 +329,23 @@ void Kernel::evict_write(Hal& hal, uint64_t pfn) {
   if (m_swap->peek(slot)->state == SwapCacheState::Writing) m_swap->writeout_done(slot);
   m_pages.at(pfn).dirty = false;
   ++m_swap_outs;
+}
+
+void Kernel::clean_page(Hal& hal, uint64_t pfn) {
+  if (m_frame_slot.count(pfn) == 0 && !reserve_swap(pfn)) return;  // swap full: the page stays dirty
+  // The Dirty bits go first (the cores stopped, the translations dropped, so a later write sets D again),
+  // then the contents are written to the page's slot.
+  PageDesc& d = m_pages.at(pfn);
+  for (const PageDesc::Mapping& m : d.maps) {
+    reclaim_touch(hal, *m.mm);
+    const Pte e{hal.read64(m.pte)};
+    if (!e.dirty()) continue;
+    hal.charge(m_cfg.costs.pte_update);
+    hal.write64(m.pte, e.raw() & ~pte_bit::kDirty);
+    evict_invalidate(hal, *m.mm, VirtAddr{m.va});
+  }
+  d.dirty = false;
+  evict_write(hal, pfn);
 }
 
 void Kernel::evict_free(Hal& hal, uint64_t pfn) {
@@ -350,8 +366,8 @@ void Kernel::maybe_scan(Hal& hal) {
   const uint64_t period = m_cfg.swap.scan_period;
   if (period == 0 || !m_reclaim || m_reclaiming) return;
   const uint64_t now = hal.memory_ops();
-  if (now - m_last_scan < period) return;
-  m_last_scan = now;
+  if (now < m_last_scan + period) return;
+  m_last_scan = now - now % period;  // the timer's period boundary
   ++m_scans;
   // Every address space's leaf tables are read whole (one 4 KiB read each); each page found accessed is
   // remembered (the soft A flag the policies see) and its A bit cleared, with its translation dropped.

@@ -423,18 +423,17 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
       if (!ok) break;
       Pte e{raw};
       hal.charge(m_cfg.costs.pte_update);
-      if (!map_page(hal, cmm->root, m_levels, va, e.pfn(), raw & ~pte_bit::kPfnMask & ~pte_bit::kPresent,
-                    [&]() { return alloc_table_frame(hal, *cmm); })) {
+      PhysAddr pte{0};
+      if (!map_page(
+              hal, cmm->root, m_levels, va, e.pfn(), raw & ~pte_bit::kPfnMask & ~pte_bit::kPresent,
+              [&]() { return alloc_table_frame(hal, *cmm); }, &pte)) {
         ok = false;
         break;
       }
-      if (!e.present()) {
-        std::optional<PhysAddr> ea = leaf_entry(hal, cmm->root, m_levels, va);
-        hal.write64(*ea, raw);
-      }
+      if (!e.present()) hal.write64(pte, raw);
       get_frame(e.pfn());
       if (m_reclaim && m_pages.count(e.pfn().value()) != 0) {
-        rmap_add(e.pfn(), *cmm, va, m_pages.at(e.pfn().value()).node, hal.memory_ops());
+        rmap_add(e.pfn(), *cmm, va, pte, m_pages.at(e.pfn().value()).node, hal.memory_ops());
       }
       ++cmm->resident;
       ++m_cow_shared;

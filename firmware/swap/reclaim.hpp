@@ -46,9 +46,10 @@ struct SwapPolicyConfig {
     v.section("watermarks", watermarks, "Free-memory watermarks per zone");
     v("batch", batch, "pages", "Pages one reclaim pass tries to free before re-checking the watermarks");
     v("scan_period", scan_period, "memory operations",
-      "Accessed-bit scan period (system-wide memory operations): the kernel samples every tracked page's A "
-      "bits for the working-set statistics and the sampling policies (lru, lfu, ws) at the first fault or "
-      "reclaim after each period; 0 = never");
+      "Accessed-bit scan period (memory operations of all cores together): a timer wakes the kernel on a "
+      "running core, which reads every address space's leaf tables, clears the A bits it finds set (with "
+      "their translations) and feeds the working-set statistics and the sampling policies (lru, lfu, ws); "
+      "0 = never");
   }
   // Throws InputError naming the key (policy opt, tau 0, inactive_ratio 0, batch 0, watermarks out of
   // order). An unknown policy name is rejected while loading ("<path>.policy: bad value ...").

@@ -159,7 +159,8 @@ std::vector<VirtAddr> huge_leaves(Hal& hal, PhysAddr root, unsigned levels, Virt
   return out;
 }
 
-bool map_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, Pfn pfn, uint64_t leaf_flags, const TableAllocator& alloc_table) {
+bool map_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, Pfn pfn, uint64_t leaf_flags, const TableAllocator& alloc_table,
+              PhysAddr* leaf) {
   PhysAddr table = root;
   for (unsigned level = levels; level > 1; --level) {
     PhysAddr ea = entry_addr(table, va, level);
@@ -172,6 +173,7 @@ bool map_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, Pfn pfn, ui
     }
     table = e.frame_addr();
   }
+  if (leaf != nullptr) *leaf = entry_addr(table, va, 1);
   hal.write64(entry_addr(table, va, 1), Pte::make(pfn, leaf_flags | pte_bit::kPresent).raw());
   return true;
 }

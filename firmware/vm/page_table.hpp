@@ -27,7 +27,9 @@ using TableAllocator = std::function<std::optional<Pfn>()>;
 // Maps the 4 KiB page at va to pfn with leaf flags (pte_bit::*; P is added). Missing intermediate
 // tables come from alloc_table and are linked with P|RW|US (the leaf decides permissions). Returns false
 // if a table could not be allocated (nothing is left half-linked).
-bool map_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, Pfn pfn, uint64_t leaf_flags, const TableAllocator& alloc_table);
+// If `leaf` is given it receives the PTE's address.
+bool map_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, Pfn pfn, uint64_t leaf_flags, const TableAllocator& alloc_table,
+              PhysAddr* leaf = nullptr);
 
 // Writes the raw 4 KiB leaf value at va (a swap entry, a PROT_NONE page), creating missing tables like
 // map_page. False if a table could not be allocated.

@@ -115,6 +115,8 @@ class Core : public sc_core::sc_module, public fw::Hal {
   uint64_t swap_submit(bool write, uint64_t device_offset, uint8_t* page) override;
   void invalidate_page(PhysAddr root, uint16_t pcid, VirtAddr va) override { apply_shootdown(root, pcid, {va}); }
   bool wake_background(CoreId core) override;
+  // The system's timer asks this core to run the kernel's periodic work at its next boundary.
+  bool request_background() { return wake_background(m_id); }
   uint64_t memory_ops() const override { return m_control.accesses(); }
   void wait_until(uint64_t ps) override;
 

@@ -1,6 +1,7 @@
 // Run-wide coordination.
 #include "models/cpu/run_control.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <systemc>
 
@@ -13,9 +14,30 @@ RunControl::RunControl(uint64_t warmup_accesses, bool progress, uint64_t expecte
       m_progress(progress),
       m_expected(expected_accesses),
       m_start(std::chrono::steady_clock::now()),
-      m_last(m_start) {}
+      m_last(m_start) {
+  schedule_next();
+}
 
-void RunControl::on_warmup_done() { stats::reset_all(); }
+void RunControl::set_tick(uint64_t period, std::function<void()> fn) {
+  m_tick_period = period;
+  m_tick = std::move(fn);
+  m_next_tick = period == 0 ? UINT64_MAX : m_accesses + period;
+  schedule_next();
+}
+
+void RunControl::schedule_next() {
+  m_next_event = m_next_tick;
+  if (m_warmup > m_accesses) m_next_event = std::min(m_next_event, m_warmup);
+}
+
+void RunControl::on_event() {
+  if (m_accesses == m_warmup) stats::reset_all();
+  if (m_accesses == m_next_tick) {
+    m_next_tick += m_tick_period;
+    m_tick();
+  }
+  schedule_next();
+}
 
 void RunControl::fail(std::exception_ptr e) {
   if (!m_error) m_error = e;

@@ -198,6 +198,14 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
     const CoreId core = task.spec.core;
     m_cores[core]->add_task(std::move(task));
   }
+  if (cfg.system.swap.enabled && cfg.firmware.swap.scan_period != 0) {
+    // The A-bit scan timer: the first core still running takes it.
+    m_control->set_tick(cfg.firmware.swap.scan_period, [this] {
+      for (auto& c : m_cores) {
+        if (c->request_background()) return;
+      }
+    });
+  }
   tlm_utils::tlm_quantumkeeper::set_global_quantum(
       sc_core::sc_time(static_cast<double>(cfg.sim.quantum.fs), sc_core::SC_FS));
 }

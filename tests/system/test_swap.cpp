@@ -1,0 +1,276 @@
+// System tests of swapping (issue E): whole runs under memory pressure with the golden checker (no
+// stale translation survives an eviction) and the data checker (every page survives its round trips
+// through swap byte for byte) on.
+#include <map>
+#include <set>
+
+#include "tests/system/system_fixture.hpp"
+
+namespace vmsim_system_test {
+namespace {
+
+// One core, 32 MiB of RAM, a 48 MiB random working set: about half the pages live in swap at a time.
+const std::string kThrash = R"(
+sim: {mode: lt, seed: 1, checker: true, check_data: true}
+system:
+  cores: 1
+  memory:
+    nodes: [{size: 32MiB}]
+  swap: {enabled: true, size: 256MiB, device: {preset: nvme}}
+processes:
+  - name: big
+    workload: {kind: random, footprint: 48MiB, accesses: 60000, read_fraction: 0.5}
+)";
+
+class Swap : public System {
+ protected:
+  // Checks that hold after any run with swap: frames and slots all returned, counts consistent.
+  void expect_consistent(const nlohmann::json& j) {
+    expect_frames_conserved(j);
+    EXPECT_EQ(stat(j, "system.os.swap.slots_used"), 0u);
+    EXPECT_EQ(stat(j, "system.os.swap.tracked_pages"), 0u);
+    EXPECT_EQ(stat(j, "system.os.faults.major"), stat(j, "system.os.swap.swap_ins"));
+    EXPECT_EQ(stat(j, "system.swap.reads"), stat(j, "system.os.swap.swap_ins"));
+    EXPECT_EQ(stat(j, "system.swap.writes"), stat(j, "system.os.swap.swap_outs"));
+    EXPECT_EQ(stat(j, "system.os.swap.reclaimed"),
+              stat(j, "system.os.swap.dropped_clean") + stat(j, "system.os.swap.writebacks"));
+    EXPECT_LE(stat(j, "system.os.swap.slots_peak"), stat(j, "system.os.swap.swap_outs"));
+  }
+};
+
+TEST_F(Swap, ThrashingKeepsEveryPageIntactInEveryMode) {
+  const std::string cfg = write("thrash.yaml", kThrash);
+  std::map<std::string, uint64_t> swap_ins;
+  for (const std::string mode : {"functional", "lt", "at"}) {
+    const std::string out = m_dir + "/" + mode;
+    Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + " --out " + out);
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
+    nlohmann::json j = stats(out);
+    expect_consistent(j);
+    swap_ins[mode] = stat(j, "system.os.swap.swap_ins");
+    EXPECT_GT(swap_ins[mode], 15000u) << mode;
+    EXPECT_GT(stat(j, "system.os.swap.writebacks"), 10000u) << mode;
+    EXPECT_EQ(stat(j, "system.os.proc0.major_faults"), swap_ins[mode]) << mode;
+    EXPECT_EQ(stat(j, "system.os.faults.oom"), 0u) << mode;
+    EXPECT_EQ(stat(j, "system.core0.mmu.checker_skipped_faults"), 0u) << mode;
+    if (mode == "functional") {
+      EXPECT_EQ(stat(j, "system.os.swap.blocked_time"), 0u);
+    } else {
+      // Every swap-in slept for at least an idle NVMe read (78.28 us).
+      EXPECT_GE(stat(j, "system.os.swap.blocked_time"), swap_ins[mode] * 78280) << mode;
+      EXPECT_EQ(stat(j, "system.os.proc0.swap_wait"), stat(j, "system.os.swap.blocked_time")) << mode;
+    }
+  }
+  // The replacement decisions do not depend on timing except through kswapd's interleaving with the
+  // process, so the modes land close to each other.
+  EXPECT_NEAR(static_cast<double>(swap_ins["lt"]), static_cast<double>(swap_ins["functional"]),
+              0.1 * static_cast<double>(swap_ins["functional"]));
+}
+
+TEST_F(Swap, SameSeedGivesTheSameStats) {
+  const std::string cfg = write("thrash.yaml", kThrash);
+  ASSERT_EQ(vmsim("run " + cfg + " -q --out " + m_dir + "/a").code, 0);
+  ASSERT_EQ(vmsim("run " + cfg + " -q --out " + m_dir + "/b").code, 0);
+  EXPECT_EQ(stats(m_dir + "/a")["stats"], stats(m_dir + "/b")["stats"]);
+  EXPECT_EQ(slurp(m_dir + "/a/working_set.csv"), slurp(m_dir + "/b/working_set.csv"));
+}
+
+TEST_F(Swap, OtherProcessesRunWhileOneWaitsForTheDevice) {
+  // A thrashing process and a compute-bound one that fits in memory share one core. The core runs the
+  // second while the first sleeps on swap-ins, so the pair finishes well before the sum of their runs.
+  const std::string base = R"(
+sim: {mode: lt, seed: 1, checker: true, check_data: true}
+system:
+  cores: 1
+  memory:
+    nodes: [{size: 32MiB}]
+  swap: {enabled: true, size: 256MiB, device: {preset: nvme}}
+firmware:
+  scheduler: {time_slice: 100000}
+processes:
+)";
+  const std::string thrash =
+      "  - {name: thrash, workload: {kind: random, footprint: 48MiB, accesses: 20000, read_fraction: 0.5}}\n";
+  const std::string compute =
+      "  - {name: compute, workload: {kind: sequential, footprint: 1MiB, base: 0x40000000, accesses: 400000, "
+      "gap: 200}}\n";
+  auto sim_ns = [&](const std::string& name, const std::string& procs) {
+    const std::string out = m_dir + "/" + name;
+    Result r = vmsim("run " + write(name + ".yaml", base + procs) + " -q --out " + out);
+    EXPECT_EQ(r.code, 0) << r.err;
+    return stats(out)["summary"]["sim_time_ns"].get<double>();
+  };
+  const double t_thrash = sim_ns("thrash", thrash);
+  const double t_compute = sim_ns("compute", compute);
+  const double t_both = sim_ns("both", thrash + compute);
+  EXPECT_GT(t_compute, 0.2 * t_thrash);  // the overlap below is worth measuring
+  EXPECT_LT(t_both, t_thrash + 0.5 * t_compute) << t_thrash << " " << t_compute << " " << t_both;
+  nlohmann::json j = stats(m_dir + "/both");
+  EXPECT_EQ(stat(j, "system.os.proc1.major_faults"), 0u);
+  EXPECT_GT(stat(j, "system.os.proc0.swap_wait"), 0u);
+  expect_consistent(j);
+}
+
+TEST_F(Swap, MlockedPagesAreNeverEvicted) {
+  const std::string cfg = write("mlock.yaml", R"(
+sim: {mode: lt, seed: 1, checker: true, check_data: true}
+system:
+  cores: 1
+  memory:
+    nodes: [{size: 32MiB}]
+  swap: {enabled: true, size: 256MiB, device: {preset: nvme}}
+firmware:
+  scheduler: {time_slice: 20000}
+processes:
+  - name: locked
+    workload: {kind: random, footprint: 4MiB, base: 0x30000000, accesses: 60000, read_fraction: 0.5}
+    syscalls: [{at: 0, call: mlock, addr: 0x30000000, length: 4MiB}]
+  - name: thrash
+    workload: {kind: random, footprint: 40MiB, accesses: 60000, read_fraction: 0.5}
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/o");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/o");
+  EXPECT_EQ(stat(j, "system.os.proc0.major_faults"), 0u);
+  EXPECT_GT(stat(j, "system.os.proc1.major_faults"), 5000u);
+  EXPECT_GT(stat(j, "system.os.swap.skipped_locked"), 0u);
+  EXPECT_LE(stat(j, "system.os.swap.skipped_locked"), 1024u);  // each locked page is proposed at most once
+  expect_consistent(j);
+}
+
+TEST_F(Swap, OomKillerTakesTheLargestProcessAndTheRunGoesOn) {
+  // 24 MiB of RAM and 1 MiB of swap for 4 + 40 MiB of written pages: somebody must go.
+  const std::string cfg = write("oom.yaml", R"(
+sim: {mode: lt, seed: 1, checker: true, check_data: true}
+system:
+  cores: 1
+  memory:
+    nodes: [{size: 24MiB}]
+  swap: {enabled: true, size: 1MiB, device: {preset: nvme}}
+firmware:
+  scheduler: {time_slice: 20000}
+processes:
+  - name: small
+    workload: {kind: random, footprint: 4MiB, accesses: 100000, read_fraction: 0.0}
+  - name: big
+    workload: {kind: random, footprint: 40MiB, accesses: 100000, read_fraction: 0.0}
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/o");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/o");
+  ASSERT_EQ(j["kills"].size(), 1u) << j["kills"].dump();
+  EXPECT_EQ(j["kills"][0]["name"], "big");
+  EXPECT_EQ(j["kills"][0]["signal"], "SIGKILL");
+  const std::string reason = j["kills"][0]["reason"];
+  EXPECT_NE(reason.find("out of memory and swap: killed process 2 (big)"), std::string::npos) << reason;
+  EXPECT_NE(r.err.find("killed by SIGKILL"), std::string::npos) << r.err;
+  EXPECT_EQ(stat(j, "system.os.swap.oom_kills"), 1u);
+  EXPECT_EQ(stat(j, "system.os.processes.exited"), 1u);  // small ran to its end
+  EXPECT_EQ(stat(j, "system.os.swap.slots_peak"), 256u);  // swap was full
+  EXPECT_GT(stat(j, "system.os.swap.swap_full"), 0u);
+  expect_consistent(j);
+}
+
+TEST_F(Swap, ForkedProcessesShareSwapSlotsAndCopyOnWrite) {
+  // The parent fills 16 MiB, forks, and both keep reading and writing under pressure: swap entries
+  // are shared by both address spaces, a page read back for one is found in the swap cache by the other,
+  // and writes break the sharing.
+  const std::string cfg = write("fork.yaml", R"(
+sim: {mode: lt, seed: 1, checker: true, check_data: true}
+system:
+  cores: 2
+  memory:
+    nodes: [{size: 32MiB}]
+  swap: {enabled: true, size: 256MiB, device: {preset: nvme}}
+processes:
+  - name: parent
+    core: 0
+    workload: {kind: random, footprint: 16MiB, accesses: 80000, read_fraction: 0.5}
+    syscalls: [{at: 40000, call: fork, child: child}]
+  - name: child
+    core: 1
+    parent: parent
+    workload: {kind: random, footprint: 16MiB, accesses: 60000, read_fraction: 0.8}
+)");
+  for (const std::string mode : {"lt", "at", "functional"}) {
+    Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + " --out " + m_dir + "/" + mode);
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
+    nlohmann::json j = stats(m_dir + "/" + mode);
+    EXPECT_GT(stat(j, "system.os.swap.swap_ins"), 1000u) << mode;
+    EXPECT_GT(stat(j, "system.os.swap.cache_hits"), 0u) << mode;
+    EXPECT_GT(stat(j, "system.os.faults.cow_copies") + stat(j, "system.os.faults.cow_reuse"), 0u) << mode;
+    expect_consistent(j);
+  }
+}
+
+TEST_F(Swap, EveryPolicyRunsAndTheyDiffer) {
+  const std::string cfg = write("thrash.yaml", kThrash);
+  std::set<uint64_t> distinct;
+  for (const std::string policy :
+       {"fifo", "lru", "clock", "eclock", "lfu", "ws", "wsclock", "active_inactive", "random"}) {
+    const std::string out = m_dir + "/" + policy;
+    Result r = vmsim("run " + cfg + " -q --set sim.mode=functional --set firmware.swap.policy=" + policy +
+                     " --set firmware.swap.scan_period=5000 --out " + out);
+    ASSERT_EQ(r.code, 0) << policy << ": " << r.err;
+    nlohmann::json j = stats(out);
+    expect_consistent(j);
+    EXPECT_GT(stat(j, "system.os.swap.swap_ins"), 10000u) << policy;
+    distinct.insert(stat(j, "system.os.swap.swap_ins"));
+  }
+  EXPECT_GE(distinct.size(), 5u);
+}
+
+TEST_F(Swap, HardDiskSwapIsSlowerThanNvme) {
+  const std::string cfg = write("thrash.yaml", kThrash);
+  ASSERT_EQ(vmsim("run " + cfg + " -q --set processes.0.workload.accesses=10000 --out " + m_dir + "/n").code, 0);
+  ASSERT_EQ(vmsim("run " + cfg + " -q --set processes.0.workload.accesses=10000 --set system.swap.device.preset=hdd" +
+                  " --set system.swap.device.capacity=64GiB --out " + m_dir + "/h")
+                .code,
+            0);
+  const nlohmann::json n = stats(m_dir + "/n"), h = stats(m_dir + "/h");
+  EXPECT_EQ(stat(n, "system.os.swap.swap_ins"), stat(h, "system.os.swap.swap_ins"));
+  EXPECT_GT(stat(h, "system.os.swap.blocked_time"), 20 * stat(n, "system.os.swap.blocked_time"));
+  EXPECT_GT(stat(h, "system.swap.seeks"), 0u);
+}
+
+TEST_F(Swap, WorkingSetOfAStridedLoopIsItsPageCount) {
+  // 256 pages touched in turn, one access each: every sample window of 10,000 operations sees them all.
+  const std::string cfg = write("ws.yaml", R"(
+sim: {mode: functional, seed: 1, checker: true, check_data: true}
+system:
+  cores: 1
+  memory:
+    nodes: [{size: 64MiB}]
+  swap: {enabled: true, size: 64MiB, device: {preset: nvme}}
+firmware:
+  swap: {scan_period: 10000, tau: 10000}
+processes:
+  - name: loop
+    workload: {kind: strided, stride: 4KiB, footprint: 1MiB, accesses: 100000}
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/o");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/o");
+  EXPECT_EQ(stat(j, "system.os.proc0.working_set_peak"), 256u);
+  EXPECT_DOUBLE_EQ(statd(j, "system.os.proc0.working_set_mean"), 256.0);
+  EXPECT_EQ(stat(j, "system.os.swap.ab_scans"), 9u);  // at the first fault or reclaim after each period
+  const std::string csv = slurp(m_dir + "/o/working_set.csv");
+  EXPECT_EQ(csv.rfind("memory_ops,process,name,pages\n", 0), 0u) << csv;
+  EXPECT_NE(csv.find(",0,loop,256\n"), std::string::npos) << csv;
+}
+
+TEST_F(Swap, SwapNeedsRadixTablesAndOneOperationInFlight) {
+  const std::string cfg = write("thrash.yaml", kThrash);
+  const std::vector<BadSets> cases = {
+      {{"system.core.mmu.walker.format=hashed"},
+       "system.swap.enabled: bad value 'true' (swapping needs system.core.mmu.walker.format radix"},
+      {{"sim.mode=at", "system.core.outstanding=4"},
+       "system.core.outstanding: bad value '4' (with system.swap.enabled the core must have one operation in flight)"},
+      {{"firmware.swap.policy=opt"}, "firmware.swap.policy: bad value 'opt'"},
+      {{"firmware.swap.batch=0"}, "firmware.swap.batch: bad value '0'"},
+  };
+  expect_config_errors(cfg, cases);
+}
+
+}  // namespace
+}  // namespace vmsim_system_test
