@@ -73,6 +73,7 @@ Kernel::Kernel(const sc_core::sc_module_name& name, const KernelConfig& cfg, con
       m_levels(static_cast<unsigned>(cfg.page_table_levels)),
       m_user_top(1ull << (kPageShift + 9 * cfg.page_table_levels - 1)),
       m_core_node(core_node),
+      m_nodes(nodes),
       m_specs(specs),
       m_spawn(specs.size()),
       m_copy_buf(kPageSize) {
@@ -211,6 +212,13 @@ uint32_t Kernel::frame_refs(Pfn pfn) const {
   if (!m_pmm->is_allocated(pfn)) return 0;
   auto it = m_extra_refs.find(pfn.value());
   return 1 + (it == m_extra_refs.end() ? 0 : it->second);
+}
+
+uint64_t* Kernel::access_counters(Pid pid) { return m_pstats[process(pid).index]->access_counts; }
+
+std::pair<uint64_t, uint64_t> Kernel::local_range(CoreId core) const {
+  const NodeRange& n = m_nodes.at(m_core_node.at(core));
+  return {addr_of(n.base).value(), addr_of(n.base).value() + (n.frames << kPageShift)};
 }
 
 std::optional<PhysAddr> Kernel::kobj_alloc(Hal& hal, SlabCache& cache) {

@@ -264,6 +264,13 @@ class Kernel : public sc_core::sc_module {
   uint64_t resident_pages(Pid pid) const;
   // References to a data frame (0 if not a mapped data frame).
   uint32_t frame_refs(Pfn pfn) const;
+  // Per-process NUMA access counters, kept by the cores on their hot path: [0] completed accesses (data
+  // and fetches) whose physical address lies on the local node of the core the process runs on, [1] the
+  // others. A core points at the running process's pair from the context switch on. Valid for the
+  // kernel's lifetime, also after the process ended.
+  uint64_t* access_counters(Pid pid);
+  // Physical byte range [first, second) of the NUMA node local to `core`.
+  std::pair<uint64_t, uint64_t> local_range(CoreId core) const;
   // /proc/buddyinfo and /proc/slabinfo-like text at this moment.
   std::string buddyinfo() const { return m_pmm->buddyinfo(); }
   std::string slabinfo() const { return m_slab->slabinfo(); }
@@ -338,6 +345,7 @@ class Kernel : public sc_core::sc_module {
   unsigned m_levels;
   uint64_t m_user_top;
   std::vector<NodeId> m_core_node;
+  std::vector<NodeRange> m_nodes;  // as booted (before the firmware's reservations)
   std::vector<ProcessSpec> m_specs;
   std::unique_ptr<PhysicalMemoryManager> m_pmm;
   std::unique_ptr<HashedTable> m_hashed;  // walker.format hashed only: the one global table

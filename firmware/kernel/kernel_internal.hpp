@@ -66,7 +66,14 @@ struct Kernel::ProcStats {
         remote(group, "pages_remote", "pages", "Data pages placed on another node"),
         cow(group, "cow_copies", "count", "Copy-on-write page copies"),
         calls(group, "syscalls", "count", "System calls made"),
-        failed(group, "syscall_errors", "count", "System calls that returned an errno") {
+        failed(group, "syscall_errors", "count", "System calls that returned an errno"),
+        accesses_local(group, "accesses_local", "count",
+                       "Completed data accesses and fetches whose physical address lies on the node local to the "
+                       "core the process ran on (counted by the core)",
+                       [this] { return access_counts[0]; }),
+        accesses_remote(group, "accesses_remote", "count",
+                        "Completed data accesses and fetches whose physical address lies on another node",
+                        [this] { return access_counts[1]; }) {
     for (size_t n = 0; n < nodes; ++n) {
       node_pages.push_back(std::make_unique<stats::Scalar>(group, "pages_node" + std::to_string(n), "pages",
                                                            "Data pages allocated on node " + std::to_string(n)));
@@ -74,6 +81,9 @@ struct Kernel::ProcStats {
   }
   stats::Group group;
   stats::Scalar faults, local, remote, cow, calls, failed;
+  // Kept by the cores (Kernel::access_counters): [0] local, [1] remote accesses.
+  uint64_t access_counts[2] = {0, 0};
+  stats::Counter accesses_local, accesses_remote;
   std::vector<std::unique_ptr<stats::Scalar>> node_pages;
 };
 

@@ -556,3 +556,47 @@ processes:
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Os, AccessesCountedLocalAndRemotePerProcess) {
+  // 65536 sequential 8-byte accesses over 256 KiB: every one of the 64 pages gets exactly 1024.
+  std::string cfg = write("acc.yaml", kTwoNodes + R"(
+processes:
+  - {name: local, core: 1, workload: {kind: sequential, footprint: 256KiB, accesses: 65536}}
+  - {name: bound, core: 1, numa: {policy: bind, nodes: "0"},
+     workload: {kind: sequential, footprint: 256KiB, accesses: 65536}}
+  - {name: inter, core: 0, numa: {policy: interleave, nodes: "0-1"},
+     workload: {kind: sequential, footprint: 256KiB, accesses: 65536}}
+)");
+  struct Run {
+    const char* name;
+    std::string sets;
+  };
+  for (const Run& run : {Run{"functional", "--set sim.mode=functional"}, Run{"lt", "--set sim.mode=lt"},
+                         Run{"at", "--set sim.mode=at"},
+                         Run{"at4", "--set sim.mode=at --set system.core.outstanding=4"}}) {
+    const std::string out = m_dir + "/" + run.name;
+    Result r = vmsim("run " + cfg + " -q " + run.sets + " --out " + out);
+    ASSERT_EQ(r.code, 0) << run.name << ": " << r.err;
+    nlohmann::json j = stats(out);
+    // Core 1, first touch: every page on node 1, every access local.
+    EXPECT_EQ(stat(j, "system.os.proc0.accesses_local"), 65536u) << run.name;
+    EXPECT_EQ(stat(j, "system.os.proc0.accesses_remote"), 0u) << run.name;
+    // Core 1 bound to node 0: every access remote.
+    EXPECT_EQ(stat(j, "system.os.proc1.accesses_local"), 0u) << run.name;
+    EXPECT_EQ(stat(j, "system.os.proc1.accesses_remote"), 65536u) << run.name;
+    // Core 0, pages interleaved: the 32 pages on node 0 are local, the 32 on node 1 remote.
+    EXPECT_EQ(stat(j, "system.os.proc2.accesses_local"), 32768u) << run.name;
+    EXPECT_EQ(stat(j, "system.os.proc2.accesses_remote"), 32768u) << run.name;
+    uint64_t classified = 0;
+    for (int p = 0; p < 3; ++p) {
+      classified += stat(j, "system.os.proc" + std::to_string(p) + ".accesses_local") +
+                    stat(j, "system.os.proc" + std::to_string(p) + ".accesses_remote");
+    }
+    EXPECT_EQ(classified, stat(j, "system.core0.accesses") + stat(j, "system.core1.accesses")) << run.name;
+    expect_frames_conserved(j);
+  }
+}
+
+}  // namespace
