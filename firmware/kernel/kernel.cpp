@@ -410,6 +410,7 @@ std::optional<Pid> Kernel::create_process(Hal& hal, size_t index) {
 void Kernel::switch_to(Hal& hal, Pid pid) {
   KernelSection section(hal);
   Process& p = process(pid);
+  if (!p.alive) return;  // killed with its thread group while it waited: its core ends it
   p.mm->cpus[hal.core_id()] = true;
   ++m_switches;
   hal.set_root(p.mm->root, p.mm->pcid);
@@ -574,6 +575,7 @@ void Kernel::finish_shootdown(Hal& hal, const std::vector<CoreId>& targets, Phys
 
 FaultOutcome Kernel::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint32_t error_code) {
   KernelSection section(hal);
+  if (!process(pid).alive) return FaultOutcome::Killed;  // its thread group was killed meanwhile
   // Other cores running this address space stop at an instruction boundary while its tables change
   // (no IPI is charged unless translations are invalidated).
   std::shared_ptr<Mm> mm = process(pid).mm;
@@ -665,7 +667,8 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
   return FaultOutcome::Retry;
 }
 
-void Kernel::kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t error_code, const std::string& reason) {
+void Kernel::kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t error_code, const std::string& reason,
+                  const char* signal) {
   hal.charge(m_cfg.costs.kill);
   KillReport r;
   r.pid = p.pid;
@@ -674,15 +677,17 @@ void Kernel::kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t e
   r.va = va;
   r.kind = kind;
   r.error_code = error_code;
-  r.signal = "SIGSEGV";
+  r.signal = signal;
   r.reason = reason;
   r.time_ps = hal.now_ps();
-  std::cerr << "vmsim: process " << p.pid << " '" << p.name << "' killed by SIGSEGV on core " << r.core << " at "
-            << r.time_ps << " ps: " << to_string(kind) << " at " << format_hex(va.value()) << " (error code "
+  std::cerr << "vmsim: process " << p.pid << " '" << p.name << "' killed by " << signal << " on core " << r.core
+            << " at " << r.time_ps << " ps: " << to_string(kind) << " at " << format_hex(va.value()) << " (error code "
             << format_hex(error_code) << ": " << describe_error_code(error_code) << "): " << reason << "\n";
   m_kills.push_back(r);
   ++m_killed;
+  std::shared_ptr<Mm> group = p.mm;
   teardown(hal, p);
+  kill_thread_group(hal, *group, r);  // threads.cpp
 }
 
 void Kernel::exit_process(Hal& hal, Pid pid) {

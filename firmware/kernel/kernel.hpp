@@ -328,7 +328,12 @@ class Kernel : public sc_core::sc_module {
   uint64_t unmap_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end, std::vector<VirtAddr>& changed);
   bool commit_ok(uint64_t extra_pages) const;
   void release_segments(Hal& hal);
-  void kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t error_code, const std::string& reason);
+  // Kills p with `signal` (report line, KillReport, teardown), then every other thread of its group.
+  void kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t error_code, const std::string& reason,
+            const char* signal = "SIGSEGV");
+  // A fatal signal kills the whole thread group (Linux semantics): every other live process sharing
+  // `group` gets its own report line and KillReport naming the first, and is torn down.
+  void kill_thread_group(Hal& hal, Mm& group, const KillReport& first);
   void teardown(Hal& hal, Process& p);
   SyscallResult fail(SyscallKind k, int error);
 
@@ -411,7 +416,9 @@ class Kernel : public sc_core::sc_module {
   stats::Group m_proc_stats{m_stats, "processes"};
   stats::Scalar m_created{m_proc_stats, "created", "count", "Processes created (forks included)"};
   stats::Scalar m_exited{m_proc_stats, "exited", "count", "Processes that ran to completion or called exit"};
-  stats::Scalar m_killed{m_proc_stats, "killed", "count", "Processes killed"};
+  stats::Scalar m_killed{m_proc_stats, "killed", "count", "Processes killed (threads killed with their group included)"};
+  stats::Scalar m_group_kills{m_proc_stats, "group_kills", "count",
+                              "Threads killed because another thread of their group took a fatal signal"};
   stats::Scalar m_forks{m_proc_stats, "forks", "count", "fork calls that created a process (threads included)"};
   stats::Scalar m_switches{m_proc_stats, "context_switches", "count", "Root-register writes switching to a process"};
   stats::Group m_frame_stats{m_stats, "frames"};

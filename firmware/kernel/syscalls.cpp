@@ -21,6 +21,12 @@ SyscallResult Kernel::fail(SyscallKind, int error) {
 SyscallResult Kernel::syscall(Hal& hal, Pid pid, const Syscall& c) {
   KernelSection section(hal);
   Process& p = process(pid);
+  if (!p.alive) {
+    // Killed with its thread group while this core waited for the kernel: the call never runs.
+    SyscallResult gone;
+    gone.exited = true;
+    return gone;
+  }
   hal.charge(m_cfg.costs.syscall_entry);
   // Other cores running this address space stop at an instruction boundary for the whole call (the
   // mmap lock plus the shootdown), and drop what the call invalidated before they go on.

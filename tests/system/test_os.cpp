@@ -1,5 +1,7 @@
 // System tests of the firmware OS: NUMA placement per policy, system-call scripts (VMA split/merge,
 // errno cases), fork with copy-on-write, shared segments, TLB shootdowns with the golden checker on.
+#include <algorithm>
+
 #include "tests/system/system_fixture.hpp"
 
 namespace {
@@ -595,6 +597,77 @@ processes:
                     stat(j, "system.os.proc" + std::to_string(p) + ".accesses_remote");
     }
     EXPECT_EQ(classified, stat(j, "system.core0.accesses") + stat(j, "system.core1.accesses")) << run.name;
+    expect_frames_conserved(j);
+  }
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(Os, FatalSignalKillsTheWholeThreadGroup) {
+  // 'parent' starts two threads and a copy-on-write child. 'writer' (a thread) makes the shared region
+  // read-only and writes again: SIGSEGV. Its whole group (parent, writer, reader) dies; the forked child
+  // (its own address space) and an unrelated process run to their end.
+  std::string cfg = write("group.yaml", R"(
+sim: {checker: true}
+system: {cores: 4, memory: {nodes: [{size: 128MiB}]}}
+processes:
+  - name: parent
+    core: 0
+    workload: {kind: random, footprint: 256KiB, accesses: 400000, read_fraction: 1.0}
+    syscalls:
+      - {at: 0, call: fork, child: writer, share_vm: true}
+      - {at: 0, call: fork, child: reader, share_vm: true}
+      - {at: 0, call: fork, child: child}
+  - name: writer
+    core: 1
+    parent: parent
+    workload: {kind: sequential, footprint: 256KiB, accesses: 100000, read_fraction: 0.0}
+    syscalls: [{at: 3000, call: mprotect, addr: 0x10000000, length: 256KiB, prot: r--}]
+  - name: reader
+    core: 2
+    parent: parent
+    workload: {kind: random, footprint: 256KiB, accesses: 400000, read_fraction: 1.0}
+  - name: child
+    core: 3
+    parent: parent
+    workload: {kind: random, footprint: 256KiB, accesses: 20000, read_fraction: 0.5}
+  - name: other
+    core: 3
+    workload: {kind: random, footprint: 256KiB, base: 0x20000000, accesses: 20000, read_fraction: 0.5}
+)");
+  for (const char* mode : {"lt", "at", "at4"}) {
+    const std::string out = m_dir + "/" + mode;
+    const std::string sets = std::string(mode) == "at4" ? "--set sim.mode=at --set system.core.outstanding=4"
+                                                        : std::string("--set sim.mode=") + mode;
+    Result r = vmsim("run " + cfg + " -q " + sets + " --out " + out);
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
+    nlohmann::json j = stats(out);
+    EXPECT_EQ(j["summary"]["processes_created"], 5) << mode;
+    EXPECT_EQ(j["summary"]["processes_killed"], 3) << mode;
+    EXPECT_EQ(j["summary"]["processes_exited"], 2) << mode;
+    EXPECT_EQ(stat(j, "system.os.processes.group_kills"), 2u) << mode;
+    EXPECT_EQ(j["summary"]["page_faults"]["segv_protection"], 1) << mode;
+    // One report per thread: the faulting one first, then the others naming it.
+    ASSERT_EQ(j["kills"].size(), 3u) << mode;
+    EXPECT_EQ(j["kills"][0]["name"], "writer") << mode;
+    EXPECT_EQ(j["kills"][0]["signal"], "SIGSEGV") << mode;
+    EXPECT_EQ(j["kills"][0]["access"], "write") << mode;
+    EXPECT_EQ(j["kills"][1]["name"], "parent") << mode;
+    EXPECT_EQ(j["kills"][2]["name"], "reader") << mode;
+    const std::string pid = std::to_string(j["kills"][0]["pid"].get<int>());
+    for (int k = 1; k < 3; ++k) {
+      EXPECT_EQ(j["kills"][k]["signal"], "SIGSEGV") << mode;
+      EXPECT_EQ(j["kills"][k]["reason"].get<std::string>().rfind("thread group: process " + pid + " 'writer' killed by SIGSEGV", 0), 0u)
+          << j["kills"][k]["reason"];
+      EXPECT_EQ(j["kills"][k]["core"], k == 1 ? 0 : 2) << mode;
+    }
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 3) << r.err;
+    // The group's threads stopped early; the child and the other process ran every access.
+    EXPECT_LT(stat(j, "system.core0.accesses"), 400000u) << mode;
+    EXPECT_LT(stat(j, "system.core2.accesses"), 400000u) << mode;
+    EXPECT_EQ(stat(j, "system.core3.accesses"), 40000u) << mode;
     expect_frames_conserved(j);
   }
 }
