@@ -21,9 +21,8 @@ bool Kernel::split_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end) {
   return true;
 }
 
-bool Kernel::fault_in_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr base) {
-  Mm& mm = *p.mm;
-  if (m_giga_free.empty()) return false;
+std::optional<size_t> Kernel::pick_giga(Hal& hal, const Process& p, const Vma& vma) const {
+  if (m_giga_free.empty()) return std::nullopt;
   // The pool page on the policy's first node if there is one, else any.
   const NumaPolicy& pol = vma.policy.kind != NumaPolicyKind::Default ? vma.policy : p.policy;
   const NodeId want = (pol.kind == NumaPolicyKind::Default || pol.kind == NumaPolicyKind::Local)
@@ -35,15 +34,28 @@ bool Kernel::fault_in_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr base) 
   }
   if (pol.kind == NumaPolicyKind::Bind &&
       std::find(pol.nodes.begin(), pol.nodes.end(), m_giga_free[pick].second) == pol.nodes.end()) {
-    return false;
+    return std::nullopt;
   }
-  const auto [first, node] = m_giga_free[pick];
+  return pick;
+}
+
+uint32_t Kernel::giga_refs(Pfn first) const {
+  auto it = m_giga_refs.find(first.value());
+  return it == m_giga_refs.end() ? 0 : it->second;
+}
+
+bool Kernel::fault_in_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr base) {
+  Mm& mm = *p.mm;
+  const std::optional<size_t> pick = pick_giga(hal, p, vma);
+  if (!pick) return false;
+  const auto [first, node] = m_giga_free[*pick];
   hal.charge(m_cfg.costs.frame_alloc);
   if (!map_huge(hal, mm.root, m_levels, base, 3, Pfn{first}, leaf_flags(vma, true),
                 [&]() { return alloc_table_frame(hal, mm); })) {
     return false;
   }
-  m_giga_free.erase(m_giga_free.begin() + static_cast<long>(pick));
+  m_giga_free.erase(m_giga_free.begin() + static_cast<long>(*pick));
+  m_giga_refs[first] = 1;
   for (uint64_t i = 0; i < kGigaFrames; ++i) hal.zero_frame(Pfn{first + i});
   mm.resident += kGigaFrames;
   ++m_giga_faults;
@@ -51,6 +63,66 @@ bool Kernel::fault_in_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr base) 
   *ps.node_pages[node] += kGigaFrames;
   (node == m_core_node[hal.core_id()] ? ps.local : ps.remote) += kGigaFrames;
   return true;
+}
+
+bool Kernel::fork_giga(Hal& hal, Mm& parent, Mm& child, std::vector<VirtAddr>& changed) {
+  for (VirtAddr va : huge_leaves(hal, parent.root, m_levels, VirtAddr{0}, VirtAddr{m_user_top}, 3)) {
+    const PhysAddr ea = *leaf_entry(hal, parent.root, m_levels, va);
+    const Pte e{hal.read64(ea)};
+    const Vma* v = parent.vmas.find(va);
+    uint64_t raw = e.raw();
+    if (v != nullptr && !v->shared && e.writable()) {
+      // Both sides read-only: the first write copies (or, once the other side is gone, takes it over).
+      raw &= ~pte_bit::kWritable;
+      hal.charge(m_cfg.costs.pte_update);
+      hal.write64(ea, raw);
+      changed.push_back(va);
+    }
+    hal.charge(m_cfg.costs.pte_update);
+    const uint64_t flags = raw & ~pte_bit::kPfnMask & ~pte_bit::kPresent & ~pte_bit::kPageSize;
+    if (!map_huge(hal, child.root, m_levels, va, 3, e.pfn(), flags, [&]() { return alloc_table_frame(hal, child); })) {
+      return false;
+    }
+    ++m_giga_refs[e.pfn().value()];
+    child.resident += kGigaFrames;
+    ++m_cow_shared_giga;
+  }
+  return true;
+}
+
+Kernel::CowBreak Kernel::break_cow_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr va, PhysAddr ea, Pte old) {
+  Mm& mm = *p.mm;
+  const VirtAddr base{va.value() & ~(kGigaBytes - 1)};
+  const uint64_t keep = old.raw() & ~pte_bit::kPfnMask & ~pte_bit::kDirty & ~pte_bit::kAccessed;
+  if (giga_refs(old.pfn()) <= 1) {
+    // The other sharers are gone: take the page over.
+    hal.charge(m_cfg.costs.pte_update);
+    hal.write64(ea, old.raw() | pte_bit::kWritable);
+    ++m_giga_cow_reuse;
+  } else {
+    const std::optional<size_t> pick = pick_giga(hal, p, vma);
+    if (!pick) return CowBreak::NoHugePage;
+    const auto [first, node] = m_giga_free[*pick];
+    m_giga_free.erase(m_giga_free.begin() + static_cast<long>(*pick));
+    m_giga_refs[first] = 1;
+    hal.charge(m_cfg.costs.frame_alloc);
+    // The copy: 262144 timed 4 KiB reads and writes through the HAL.
+    const uint64_t from = old.frame_addr().value(), to = first << kPageShift;
+    for (uint64_t off = 0; off < kGigaBytes; off += kPageSize) {
+      hal.read_block(PhysAddr{from + off}, m_copy_buf.data(), kPageSize);
+      hal.write_block(PhysAddr{to + off}, m_copy_buf.data(), kPageSize);
+    }
+    hal.charge(m_cfg.costs.pte_update);
+    hal.write64(ea, Pte::make(Pfn{first}, keep | pte_bit::kWritable).raw());
+    give_back_giga(old.pfn());  // drops this side's reference; the others keep the page
+    ++m_giga_cow_copies;
+    ProcStats& ps = *m_pstats[p.index];
+    ++ps.cow;
+    *ps.node_pages[node] += kGigaFrames;
+    (node == m_core_node[hal.core_id()] ? ps.local : ps.remote) += kGigaFrames;
+  }
+  invalidate(hal, mm, {base});  // INVLPG of any address drops the whole 1 GiB entry
+  return CowBreak::Done;
 }
 
 bool Kernel::compact(Hal& hal, Process& p, NodeId node) {
@@ -171,6 +243,9 @@ bool Kernel::cuts_giga(Hal& hal, Mm& mm, uint64_t start, uint64_t end) {
 }
 
 void Kernel::give_back_giga(Pfn first) {
+  auto it = m_giga_refs.find(first.value());
+  if (it != m_giga_refs.end() && --it->second > 0) return;  // still mapped by another address space
+  if (it != m_giga_refs.end()) m_giga_refs.erase(it);
   for (const auto& [pfn, node] : m_giga_all) {
     if (pfn == first.value()) m_giga_free.emplace_back(pfn, node);
   }

@@ -506,22 +506,23 @@ bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
   return true;
 }
 
-bool Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
+Kernel::CowBreak Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
   Mm& mm = *p.mm;
   const VirtAddr page{va.value() & ~kPageMask};
   hal.charge(m_cfg.costs.cow_break);
   std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, page);
-  if (!ea) return false;
+  if (!ea) return CowBreak::NoFrame;
   Pte old{hal.read64(*ea)};
-  if (!old.present()) return false;
-  if (old.writable()) return true;  // another thread broke the sharing first
+  if (!old.present()) return CowBreak::NoFrame;
+  if (old.writable()) return CowBreak::Done;  // another thread broke the sharing first
+  if (old.huge() && giga_refs(old.pfn()) > 0) return break_cow_giga(hal, p, vma, va, *ea, old);  // 1 GiB: huge.cpp
   if (frame_refs(old.pfn()) <= 1) {
     // The other sharers are gone: take the frame over.
     hal.write64(*ea, old.raw() | pte_bit::kWritable);
     ++m_cow_reuse;
   } else {
     std::optional<Pfn> f = alloc_user_frame(hal, p, vma, page, false);
-    if (!f) return false;
+    if (!f) return CowBreak::NoFrame;
     hal.read_block(old.frame_addr(), m_copy_buf.data(), kPageSize);
     hal.write_block(addr_of(*f), m_copy_buf.data(), kPageSize);
     hal.charge(m_cfg.costs.pte_update);
@@ -532,7 +533,7 @@ bool Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
     ++m_pstats[p.index]->cow;
   }
   invalidate(hal, mm, {page});
-  return true;
+  return CowBreak::Done;
 }
 
 std::vector<CoreId> Kernel::other_cores(const Hal& hal, const Mm& mm) const {
@@ -634,7 +635,15 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
   if (error_code & pf_err::kPresent) {
     // Present but not permitted although the VMA allows it: a copy-on-write page being written.
     if (kind == AccessKind::Write && !vma->shared) {
-      if (!break_cow(hal, p, *vma, va)) {
+      const CowBreak cow = break_cow(hal, p, *vma, va);
+      if (cow == CowBreak::NoHugePage) {
+        // Like Linux's hugetlb for a process without a reservation: no page to copy into is SIGBUS.
+        ++m_giga_sigbus;
+        kill(hal, p, va, kind, error_code,
+             "no free 1 GiB page to break copy-on-write (firmware.hugepages_1g pool empty)", "SIGBUS");
+        return FaultOutcome::Killed;
+      }
+      if (cow == CowBreak::NoFrame) {
         ++m_oom;
         kill(hal, p, va, kind, error_code, "out of memory (no frame to break copy-on-write)");
         return FaultOutcome::Killed;
@@ -710,6 +719,7 @@ void Kernel::teardown(Hal& hal, Process& p) {
   }
   std::shared_ptr<Mm> mm = std::move(p.mm);
   if (--mm->users == 0) {
+    if (m_cfg.check_contents) check_contents(hal, *mm, p);  // debug.cpp
     if (m_hashed) {
       for (uint64_t vpn : mm->hashed_pages) {
         const Pte e = m_hashed->unmap(hal, mm->pcid, VirtAddr{vpn << kPageShift}, [&](Pfn f) {

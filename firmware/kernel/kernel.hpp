@@ -140,6 +140,7 @@ struct KernelConfig {
   Bytes stack_limit{8ull << 20};
   uint64_t hugepages_1g = 0;
   bool compaction = true;
+  bool check_contents = false;
   std::vector<FileConfig> files;
   SchedulerConfig scheduler;
   KernelCosts costs;
@@ -163,6 +164,10 @@ struct KernelConfig {
       "1 GiB pages reserved at boot (like hugepages=) from the top of the nodes, for areas marked huge_1g");
     v("compaction", compaction, "",
       "Direct compaction: a 2 MiB fault that finds no free block moves 4 KiB user pages out of one region");
+    v("check_contents", check_contents, "",
+      "Debug: when an address space's last user ends, read every page of its private anonymous areas through "
+      "the HAL (timed, charged to that core) and classify each 8-byte word as zero, its own virtual address "
+      "(what 8-byte workload writes store) or other (system.os.proc<I>.contents_*)");
     v.list("files", files, "The in-model file store: files that mmap can map (page cache, major faults)");
     v.section("scheduler", scheduler, "Process scheduling on each core");
     v.section("costs", costs, "Cycle costs of kernel operations");
@@ -295,8 +300,21 @@ class Kernel : public sc_core::sc_module {
   // Splits every 2 MiB leaf intersecting [start, end) into 4 KiB entries. False: no table frame.
   bool split_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end);
   bool fault_in_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr base);
+  // The pool page to take for p's area `vma` (the policy's first node if it has one), or nullopt (pool
+  // empty, or a bind policy none of whose nodes has one).
+  std::optional<size_t> pick_giga(Hal& hal, const Process& p, const Vma& vma) const;
+  // PDPT leaves mapping the pool page at first (copy-on-write sharing after fork).
+  uint32_t giga_refs(Pfn first) const;
+  // fork: shares every 1 GiB page of parent with child copy-on-write (W cleared in both for private
+  // writable areas, one more reference on the pool page). False if a child table could not be allocated.
+  bool fork_giga(Hal& hal, Mm& parent, Mm& child, std::vector<VirtAddr>& changed);
+  // Write fault on the read-only 1 GiB leaf `old` at ea: takes it over if no one else maps it, else
+  // copies the gigabyte into another pool page (4 KiB blocks through the HAL).
+  enum class CowBreak { Done, NoFrame, NoHugePage };
+  CowBreak break_cow_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr va, PhysAddr ea, Pte old);
   // True if [start, end) cuts through a mapped 1 GiB page (such calls fail with EINVAL).
   bool cuts_giga(Hal& hal, Mm& mm, uint64_t start, uint64_t end);
+  // Drops one reference to the pool page at first; it returns to the pool with the last one.
   void give_back_giga(Pfn first);
   // Frees one aligned 2 MiB region of node's normal zone by moving its 4 KiB user pages elsewhere
   // (copy through the HAL, every PTE mapping them rewritten, TLBs invalidated). False if no region has
@@ -313,7 +331,7 @@ class Kernel : public sc_core::sc_module {
   uint64_t leaf_flags(const Vma& vma, bool writable) const;
   // Maps a new page for a fault (or population) at va in vma. False: out of memory.
   bool fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va);
-  bool break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va);
+  CowBreak break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va);
   // Drops the pages' translations on this core; inside a stopped section (m_batch set) records them for
   // the other cores, else shoots them down at once.
   void invalidate(Hal& hal, Mm& mm, const std::vector<VirtAddr>& pages);
@@ -335,6 +353,8 @@ class Kernel : public sc_core::sc_module {
   // `group` gets its own report line and KillReport naming the first, and is torn down.
   void kill_thread_group(Hal& hal, Mm& group, const KillReport& first);
   void teardown(Hal& hal, Process& p);
+  // firmware.check_contents: classifies the words of mm's private anonymous pages into p's statistics.
+  void check_contents(Hal& hal, Mm& mm, Process& p);
   SyscallResult fail(SyscallKind k, int error);
 
   SyscallResult sys_mmap(Hal& hal, Process& p, const Syscall& c);
@@ -373,7 +393,8 @@ class Kernel : public sc_core::sc_module {
   static constexpr uint64_t kGigaBytes = 1ull << 30;
   std::vector<std::pair<uint64_t, NodeId>> m_giga_free;  // pool: first pfn, node
   uint64_t m_giga_total = 0;
-  std::vector<std::pair<uint64_t, NodeId>> m_giga_all;  // split 2 MiB block -> frames still mapped
+  std::vector<std::pair<uint64_t, NodeId>> m_giga_all;
+  std::unordered_map<uint64_t, uint32_t> m_giga_refs;  // mapped pool page (first pfn) -> PDPT leaves  // split 2 MiB block -> frames still mapped
   std::map<uint64_t, std::unique_ptr<Segment>> m_segments;  // by id
   uint64_t m_next_segment = 1;
   uint64_t m_next_mm = 1;
@@ -402,6 +423,12 @@ class Kernel : public sc_core::sc_module {
   stats::Scalar m_giga_faults{m_fault_stats, "huge_1g", "count", "Faults served with a 1 GiB page from the pool"};
   stats::Scalar m_giga_fallbacks{m_fault_stats, "huge_1g_fallbacks", "count",
                                  "Faults in 1 GiB areas served otherwise (pool empty or range partly mapped)"};
+  stats::Scalar m_giga_cow_copies{m_fault_stats, "huge_1g_cow_copies", "count",
+                                  "Copy-on-write faults that copied a shared 1 GiB page into another pool page"};
+  stats::Scalar m_giga_cow_reuse{m_fault_stats, "huge_1g_cow_reuse", "count",
+                                 "Copy-on-write faults on a 1 GiB page no longer shared (made writable in place)"};
+  stats::Scalar m_giga_sigbus{m_fault_stats, "huge_1g_sigbus", "count",
+                              "Writes to a shared 1 GiB page that found the pool empty (process killed with SIGBUS)"};
   stats::Scalar m_compactions{m_fault_stats, "compactions", "count", "Direct compaction passes"};
   stats::Scalar m_compaction_success{m_fault_stats, "compaction_success", "count",
                                      "Compaction passes that freed a 2 MiB region"};
@@ -490,6 +517,8 @@ class Kernel : public sc_core::sc_module {
                                 "Most pages in mlock'd areas at a time (all address spaces)",
                                 [this] { return static_cast<double>(m_locked_peak); }, true};
   stats::Scalar m_cow_shared{m_vm_stats, "cow_shared_pages", "count", "Pages shared copy-on-write by fork"};
+  stats::Scalar m_cow_shared_giga{m_vm_stats, "cow_shared_1g_pages", "count",
+                                  "1 GiB pages shared copy-on-write by fork"};
   stats::Scalar m_segments_created{m_vm_stats, "shm_segments", "count", "Shared-memory segments created"};
   std::vector<std::unique_ptr<ProcStats>> m_pstats;  // per spec index
 };

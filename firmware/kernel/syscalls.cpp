@@ -261,7 +261,8 @@ SyscallResult Kernel::sys_mprotect(Hal& hal, Process& p, const Syscall& c) {
     const Vma* v = mm.vmas.find(va);
     const uint64_t keep = e.raw() & (pte_bit::kPfnMask | pte_bit::kAccessed | pte_bit::kDirty | pte_bit::kPageSize);
     // PROT_NONE on a 1 GiB page keeps it mapped read-only-not-present like 4 KiB pages (P clear).
-    const uint64_t next = v->prot == 0 ? (keep | pte_bit::kUser) : (keep | pte_bit::kPresent | leaf_flags(*v, true));
+    const uint64_t next =
+        v->prot == 0 ? (keep | pte_bit::kUser) : (keep | pte_bit::kPresent | leaf_flags(*v, giga_refs(e.pfn()) <= 1));
     hal.charge(m_cfg.costs.pte_update);
     hal.write64(*ea, next);
     ++m_pages_protected;
@@ -362,8 +363,6 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
   } else {
     Mm& pm = *p.mm;
     if (!commit_ok(0)) return fail(c.call, ENOMEM);
-    // Copy-on-write of 1 GiB pages is not modeled: such an address space cannot fork (threads can).
-    if (!huge_leaves(hal, pm.root, m_levels, VirtAddr{0}, VirtAddr{m_user_top}, 3).empty()) return fail(c.call, ENOMEM);
     cmm = new_mm(hal, cs);
     if (!cmm) return fail(c.call, ENOMEM);
     for (const auto& [s, v] : pm.vmas) cmm->vmas.insert(v);
@@ -405,11 +404,14 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
       ++cmm->resident;
       ++m_cow_shared;
     }
+    // 1 GiB pages are shared copy-on-write whole (huge.cpp).
+    ok = ok && fork_giga(hal, pm, *cmm, changed);
     invalidate(hal, pm, changed);
     if (!ok) {
       // Undo: the child's tables and its references go.
       destroy_tables(
-          hal, cmm->root, m_levels, [&](Pfn f) { put_frame(hal, f); }, [&](Pfn f) { put_frame(hal, f); });
+          hal, cmm->root, m_levels, [&](Pfn f) { put_frame(hal, f); }, [&](Pfn f) { put_frame(hal, f); },
+          [&](Pfn f, unsigned) { give_back_giga(f); });
       m_live_mms.erase(std::find(m_live_mms.begin(), m_live_mms.end(), cmm.get()));
       kobj_free(hal, *m_mm_cache, cmm->obj);
       return fail(c.call, ENOMEM);

@@ -673,3 +673,69 @@ processes:
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Os, ForkSharesGigabytePagesCopyOnWrite) {
+  // The parent writes the first 4 MiB of its 1 GiB page, forks, re-applies rw- (the shared page must
+  // stay read-only) and writes the next 4 MiB; the child writes 4 MiB further up. With the contents
+  // check every word is classified when each address space ends.
+  std::string cfg = write("gfork.yaml", R"(
+sim: {checker: true}
+system: {cores: 2, memory: {model: fixed, nodes: [{size: 3GiB}]}}
+firmware: {hugepages_1g: 2, check_contents: true}
+processes:
+  - name: parent
+    core: 0
+    workload: {kind: sequential, footprint: 8MiB, base: 0x40000000, accesses: 1048576, read_fraction: 0, gap: 0}
+    vmas: [{start: 0x40000000, size: 1GiB, huge_1g: true}]
+    syscalls:
+      - {at: 524288, call: fork, child: child}
+      - {at: 524288, call: mprotect, addr: 0x40000000, length: 1GiB, prot: rw-}
+  - name: child
+    core: 1
+    parent: parent
+    workload: {kind: sequential, footprint: 4MiB, base: 0x40800000, accesses: 524288, read_fraction: 0, gap: 0}
+)");
+  const uint64_t words = (1ull << 30) / 8, mib4 = (4ull << 20) / 8;
+  for (const char* mode : {"functional", "lt"}) {
+    const std::string out = m_dir + "/" + mode;
+    Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + " --out " + out);
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
+    nlohmann::json j = stats(out);
+    EXPECT_EQ(stat(j, "system.os.faults.huge_1g"), 1u) << mode;
+    EXPECT_EQ(stat(j, "system.os.vm.cow_shared_1g_pages"), 1u) << mode;
+    // The first writer after the fork copies the gigabyte into the second pool page; the other then
+    // finds the page no longer shared and takes it over.
+    EXPECT_EQ(stat(j, "system.os.faults.huge_1g_cow_copies"), 1u) << mode;
+    EXPECT_EQ(stat(j, "system.os.faults.huge_1g_cow_reuse"), 1u) << mode;
+    EXPECT_EQ(stat(j, "system.os.proc0.cow_copies") + stat(j, "system.os.proc1.cow_copies"), 1u) << mode;
+    // The parent sees its 8 MiB and nothing of the child's writes; the child the 4 MiB written before
+    // the fork and its own 4 MiB, nothing the parent wrote after.
+    EXPECT_EQ(stat(j, "system.os.proc0.contents_own_va"), 2 * mib4) << mode;
+    EXPECT_EQ(stat(j, "system.os.proc0.contents_zero"), words - 2 * mib4) << mode;
+    EXPECT_EQ(stat(j, "system.os.proc1.contents_own_va"), 2 * mib4) << mode;
+    EXPECT_EQ(stat(j, "system.os.proc1.contents_zero"), words - 2 * mib4) << mode;
+    EXPECT_EQ(stat(j, "system.os.proc0.contents_other") + stat(j, "system.os.proc1.contents_other"), 0u) << mode;
+    EXPECT_EQ(stat(j, "system.os.frames.hugepages_1g_free"), 2u) << mode;
+    EXPECT_EQ(j["summary"]["processes_killed"], 0) << mode;
+    expect_frames_conserved(j);
+  }
+  // With a pool of one page the first write after the fork has nowhere to copy to: SIGBUS (functional:
+  // the parent runs first). The child then owns the page alone and takes it over; the page returns.
+  Result r = vmsim("run " + cfg + " -q --set sim.mode=functional --set firmware.hugepages_1g=1 --out " + m_dir + "/one");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/one");
+  EXPECT_EQ(stat(j, "system.os.faults.huge_1g_sigbus"), 1u);
+  EXPECT_EQ(stat(j, "system.os.faults.huge_1g_cow_copies"), 0u);
+  EXPECT_EQ(stat(j, "system.os.faults.huge_1g_cow_reuse"), 1u);
+  ASSERT_EQ(j["kills"].size(), 1u);
+  EXPECT_EQ(j["kills"][0]["name"], "parent");
+  EXPECT_EQ(j["kills"][0]["signal"], "SIGBUS");
+  EXPECT_EQ(j["kills"][0]["address"], "0x40400000");
+  EXPECT_EQ(stat(j, "system.os.proc1.contents_own_va"), 2 * mib4);
+  EXPECT_EQ(stat(j, "system.os.frames.hugepages_1g_free"), 1u);
+  expect_frames_conserved(j);
+}
+
+}  // namespace
