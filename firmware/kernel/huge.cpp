@@ -1,5 +1,7 @@
-// Firmware kernel: huge pages (2 MiB transparent, 1 GiB pool), splitting them, and direct compaction.
+// Firmware kernel: huge pages (2 MiB transparent, 1 GiB pool), splitting and collapsing them, copy-on-write
+// of 1 GiB pages, and direct compaction.
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -249,6 +251,69 @@ void Kernel::give_back_giga(Pfn first) {
   for (const auto& [pfn, node] : m_giga_all) {
     if (pfn == first.value()) m_giga_free.emplace_back(pfn, node);
   }
+}
+
+void Kernel::maybe_collapse(Hal& hal, Process& p, VirtAddr va) {
+  if (m_hashed) return;
+  Mm& mm = *p.mm;
+  const Vma* vma = mm.vmas.find(va);
+  if (vma == nullptr || !vma->huge || vma->shm != 0 || vma->prot == 0) return;
+  const uint64_t base = va.value() & ~(kHugeBytes - 1);
+  if (base < vma->start.value() || base + kHugeBytes > vma->end.value()) return;
+  hal.charge(m_cfg.costs.thp_scan);
+  const std::optional<PhysAddr> pde = entry_at(hal, mm.root, m_levels, VirtAddr{base}, 2);
+  if (!pde) return;
+  const Pte pd{hal.read64(*pde)};
+  if (!pd.present() || pd.huge()) return;
+  // The scan: one timed read of the page table. Every entry present with the area's protections (A/D
+  // aside) and its frame referenced by this entry alone (no copy-on-write or segment sharing).
+  std::array<uint64_t, kHugeFrames> e;
+  hal.read_block(pd.frame_addr(), reinterpret_cast<uint8_t*>(e.data()), kPageSize);
+  const uint64_t want = leaf_flags(*vma, true) | pte_bit::kPresent;
+  const uint64_t ad = pte_bit::kAccessed | pte_bit::kDirty;
+  const uint64_t first = Pte{e[0]}.pfn().value();
+  uint64_t ad_seen = 0;
+  bool contiguous = first % kHugeFrames == 0;
+  for (uint64_t i = 0; i < kHugeFrames; ++i) {
+    const Pte x{e[i]};
+    if ((e[i] & ~pte_bit::kPfnMask & ~ad) != want || frame_refs(x.pfn()) != 1) return;
+    contiguous = contiguous && x.pfn().value() == first + i;
+    ad_seen |= e[i] & ad;
+  }
+  // In place when the 512 frames are the range's own split block, all still mapped here.
+  auto head = m_split_heads.find(first);
+  const bool in_place = contiguous && head != m_split_heads.end() && head->second == kHugeFrames;
+  Pfn block{first};
+  if (!in_place) {
+    std::optional<Pfn> b = alloc_user_block(hal, p, *vma, VirtAddr{base}, kHugeOrder, false);
+    if (!b) {
+      ++m_thp_collapse_no_block;
+      return;
+    }
+    block = *b;
+    for (uint64_t i = 0; i < kHugeFrames; ++i) {
+      hal.read_block(Pte{e[i]}.frame_addr(), m_copy_buf.data(), kPageSize);
+      hal.write_block(addr_of(Pfn{block.value() + i}), m_copy_buf.data(), kPageSize);
+    }
+  }
+  hal.charge(m_cfg.costs.thp_collapse + m_cfg.costs.pte_update);
+  hal.write64(*pde, Pte::make(block, want | ad_seen | pte_bit::kPageSize).raw());
+  // Every 4 KiB translation of the range goes (INVLPG also drops the walk caches' entries for the old
+  // table), here and on the other cores of the address space, before the table and frames are freed.
+  std::vector<VirtAddr> pages;
+  for (uint64_t i = 0; i < kHugeFrames; ++i) pages.push_back(VirtAddr{base + (i << kPageShift)});
+  invalidate(hal, mm, pages);
+  hal.charge(m_cfg.costs.frame_free);
+  m_pmm->free_page(hal.core_id(), pd.pfn());
+  ++m_freed;
+  --mm.tables;
+  if (in_place) {
+    m_split_heads.erase(head);  // the block is one 2 MiB page again, freed whole at unmap or exit
+    ++m_thp_collapses_in_place;
+  } else {
+    for (uint64_t i = 0; i < kHugeFrames; ++i) put_frame(hal, Pte{e[i]}.pfn());
+  }
+  ++m_thp_collapses;
 }
 
 bool Kernel::fault_in_huge(Hal& hal, Process& p, const Vma& vma, VirtAddr base) {

@@ -648,6 +648,7 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
         kill(hal, p, va, kind, error_code, "out of memory (no frame to break copy-on-write)");
         return FaultOutcome::Killed;
       }
+      if (vma->huge) maybe_collapse(hal, p, va);  // the last read-only page of a 2 MiB range (huge.cpp)
       return FaultOutcome::Retry;
     }
     ++m_segv_prot;
@@ -667,11 +668,14 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
       return FaultOutcome::Retry;
     }
   }
+  const uint64_t thp_before = m_thp_faults.value();
   if (!fault_in(hal, p, *vma, va)) {
     ++m_oom;
     kill(hal, p, va, kind, error_code, "out of memory (no free frame; reclaim arrives with issue E)");
     return FaultOutcome::Killed;
   }
+  // A 4 KiB page of a huge area may complete its 2 MiB range: collapse (huge.cpp).
+  if (vma->huge && m_thp_faults.value() == thp_before) maybe_collapse(hal, p, va);
   // x86 TLBs never cache not-present translations, so this update needs no invalidation.
   return FaultOutcome::Retry;
 }

@@ -48,6 +48,8 @@ struct KernelCosts {
   uint64_t file_read = 30000;     // major fault: reading one page from the file store (device latency)
   uint64_t migrate_page = 300;    // moving one page besides its copy and PTE writes
   uint64_t context_switch = 2000; // scheduler: saving and restoring a process's state (the root write apart)
+  uint64_t thp_scan = 100;        // examining one 2 MiB range as a collapse candidate (its table read timed apart)
+  uint64_t thp_collapse = 2000;   // collapsing a 2 MiB range besides its copies, PTE writes and invalidations
 
   template <class V>
   void visit(V& v) {
@@ -76,6 +78,10 @@ struct KernelCosts {
     v("migrate_page", migrate_page, "core cycles", "Compaction: moving one page besides its 4 KiB copy and PTE writes");
     v("context_switch", context_switch, "core cycles",
       "Switching a core from one process to another (the root-register write and its TLB effect apart)");
+    v("thp_scan", thp_scan, "core cycles",
+      "Examining an aligned 2 MiB range of a huge area as a collapse candidate (its 4 KiB page-table read is timed apart)");
+    v("thp_collapse", thp_collapse, "core cycles",
+      "Collapsing a 2 MiB range back into a 2 MiB page besides its page copies, PTE writes and TLB invalidations");
   }
 };
 
@@ -300,6 +306,11 @@ class Kernel : public sc_core::sc_module {
   // Splits every 2 MiB leaf intersecting [start, end) into 4 KiB entries. False: no table frame.
   bool split_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end);
   bool fault_in_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr base);
+  // khugepaged-like collapse (huge.cpp): if va lies in an aligned 2 MiB range inside a private anonymous
+  // `huge` area, mapped by a page table whose 512 entries are all present with the area's protections
+  // and map frames referenced once, makes it one 2 MiB leaf again: in place over the frames of its own
+  // split block, else copied into a free order-9 block. Frees the table (and copied frames), invalidates.
+  void maybe_collapse(Hal& hal, Process& p, VirtAddr va);
   // The pool page to take for p's area `vma` (the policy's first node if it has one), or nullopt (pool
   // empty, or a bind policy none of whose nodes has one).
   std::optional<size_t> pick_giga(Hal& hal, const Process& p, const Vma& vma) const;
@@ -429,6 +440,12 @@ class Kernel : public sc_core::sc_module {
                                  "Copy-on-write faults on a 1 GiB page no longer shared (made writable in place)"};
   stats::Scalar m_giga_sigbus{m_fault_stats, "huge_1g_sigbus", "count",
                               "Writes to a shared 1 GiB page that found the pool empty (process killed with SIGBUS)"};
+  stats::Scalar m_thp_collapses{m_fault_stats, "thp_collapses", "count",
+                                "Aligned 2 MiB ranges of 4 KiB pages collapsed back into a 2 MiB page"};
+  stats::Scalar m_thp_collapses_in_place{m_fault_stats, "thp_collapses_in_place", "count",
+                                         "Collapses over the frames of the range's own split 2 MiB block (no copy)"};
+  stats::Scalar m_thp_collapse_no_block{m_fault_stats, "thp_collapse_no_block", "count",
+                                        "Collapsible 2 MiB ranges left as 4 KiB pages: no free 2 MiB block to copy into"};
   stats::Scalar m_compactions{m_fault_stats, "compactions", "count", "Direct compaction passes"};
   stats::Scalar m_compaction_success{m_fault_stats, "compaction_success", "count",
                                      "Compaction passes that freed a 2 MiB region"};

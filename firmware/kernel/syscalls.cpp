@@ -269,6 +269,8 @@ SyscallResult Kernel::sys_mprotect(Hal& hal, Process& p, const Syscall& c) {
     changed.push_back(va);
   }
   invalidate(hal, mm, changed);
+  // Protections uniform again over a split 2 MiB range of a huge area: collapse it (huge.cpp).
+  for (uint64_t b = c.addr & ~(kHugeBytes - 1); b < end; b += kHugeBytes) maybe_collapse(hal, p, VirtAddr{b});
   return {};
 }
 

@@ -83,6 +83,16 @@ std::optional<PhysAddr> leaf_entry(Hal& hal, PhysAddr root, unsigned levels, Vir
   return entry_addr(table, va, 1);
 }
 
+std::optional<PhysAddr> entry_at(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, unsigned level) {
+  PhysAddr table = root;
+  for (unsigned l = levels; l > level; --l) {
+    Pte e{hal.read64(entry_addr(table, va, l))};
+    if (!e.present() || e.huge()) return std::nullopt;
+    table = e.frame_addr();
+  }
+  return entry_addr(table, va, level);
+}
+
 bool map_huge(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, unsigned level, Pfn pfn, uint64_t leaf_flags,
               const TableAllocator& alloc_table) {
   PhysAddr table = root;

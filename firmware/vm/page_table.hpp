@@ -52,6 +52,10 @@ uint64_t for_each_leaf(Hal& hal, PhysAddr root, unsigned levels, VirtAddr start,
 // huge leaf, the huge leaf's address.
 std::optional<PhysAddr> leaf_entry(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va);
 
+// Address of va's entry at `level` (1 = PTE .. levels = root entry) if every level above is present and
+// not a huge leaf, else nullopt. Reads one 8-byte entry per level above.
+std::optional<PhysAddr> entry_at(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, unsigned level);
+
 // Counts of what destroy_tables freed.
 struct TeardownCounts {
   uint64_t data_frames = 0;
