@@ -68,7 +68,8 @@ struct KernelCosts {
     v("ipi_receive", ipi_receive, "core cycles",
       "TLB shootdown, charged to each receiving core: interrupt entry, invalidations, ack");
     v("fork", fork, "core cycles", "fork besides copying page tables (those are timed accesses)");
-    v("cow_break", cow_break, "core cycles", "Copy-on-write fault besides copying the 4 KiB page");
+    v("cow_break", cow_break, "core cycles",
+      "Copy-on-write fault besides copying the page (4 KiB, or a 1 GiB pool page in 4 KiB blocks)");
     v("slab_alloc", slab_alloc, "core cycles", "Allocating one kernel object from the slab allocator");
     v("slab_free", slab_free, "core cycles", "Freeing one kernel object to the slab allocator");
     v("shm_create", shm_create, "core cycles", "Creating a shared-memory segment");

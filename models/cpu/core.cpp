@@ -177,6 +177,7 @@ uint8_t* Core::dmi_page(PhysAddr pa, bool write) {
   slot.pfn = pfn;
   slot.page = dmi.get_dmi_ptr() + ((pfn << kPageShift) - dmi.get_start_address());
   slot.writable = dmi.is_write_allowed();
+  slot.remote = (pfn << kPageShift) - m_local_base >= m_local_bytes;
   return slot.page;
 }
 
@@ -474,7 +475,7 @@ bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is
     ++(op.kind == AccessKind::Fetch ? m_fetches : m_reads);
   }
   ++m_accesses;
-  count_numa(tr.pa);
+  ++m_acc[slot.remote];  // local/remote, classified once when the slot was filled
   m_control.count_access();
   return true;
 }

@@ -185,6 +185,7 @@ class Core : public sc_core::sc_module, public fw::Hal {
     uint64_t pfn = UINT64_MAX;
     uint8_t* page = nullptr;
     bool writable = false;
+    bool remote = false;  // the frame lies outside this core's local node (index into m_acc)
   };
   static constexpr size_t kDmiSlots = 256;  // direct mapped by frame number
   std::vector<DmiSlot> m_dmi;

@@ -790,7 +790,8 @@ processes:
     EXPECT_EQ(j["summary"]["processes_killed"], 0) << mode;
     if (std::string(mode) != "functional") EXPECT_GT(stat(j, "system.core1.ipis_received"), 0u) << mode;
     expect_frames_conserved(j);
-  }
+  }  expect_config_errors(cfg, {{{"firmware.check_contents=maybe"}, "firmware.check_contents: bad value 'maybe'"},
+                             {{"firmware.costs.thp_collapse=lots"}, "firmware.costs.thp_collapse: bad value 'lots'"}});
 }
 
 }  // namespace
