@@ -85,6 +85,7 @@ bool Kernel::fork_giga(Hal& hal, Mm& parent, Mm& child, std::vector<VirtAddr>& c
     if (!map_huge(hal, child.root, m_levels, va, 3, e.pfn(), flags, [&]() { return alloc_table_frame(hal, child); })) {
       return false;
     }
+    if (!e.present()) hal.write64(*leaf_entry(hal, child.root, m_levels, va), raw);  // PROT_NONE stays so
     ++m_giga_refs[e.pfn().value()];
     child.resident += kGigaFrames;
     ++m_cow_shared_giga;

@@ -260,9 +260,9 @@ SyscallResult Kernel::sys_mprotect(Hal& hal, Process& p, const Syscall& c) {
     Pte e{hal.read64(*ea)};
     const Vma* v = mm.vmas.find(va);
     const uint64_t keep = e.raw() & (pte_bit::kPfnMask | pte_bit::kAccessed | pte_bit::kDirty | pte_bit::kPageSize);
-    // PROT_NONE on a 1 GiB page keeps it mapped read-only-not-present like 4 KiB pages (P clear).
-    const uint64_t next =
-        v->prot == 0 ? (keep | pte_bit::kUser) : (keep | pte_bit::kPresent | leaf_flags(*v, giga_refs(e.pfn()) <= 1));
+    // PROT_NONE on a 1 GiB page keeps it mapped like 4 KiB pages: P clear, the software bit set.
+    const uint64_t next = v->prot == 0 ? (keep | pte_bit::kUser | kSoftProtNone)
+                                       : (keep | pte_bit::kPresent | leaf_flags(*v, giga_refs(e.pfn()) <= 1));
     hal.charge(m_cfg.costs.pte_update);
     hal.write64(*ea, next);
     ++m_pages_protected;

@@ -12,7 +12,8 @@
 
 namespace vmsim::fw {
 
-// Software PTE bit (ignored by the walker): a PROT_NONE page, kept with P clear so its frame stays mapped.
+// Software PTE bit (ignored by the walker): a PROT_NONE page, kept with P clear so its frame stays mapped
+// (a 4 KiB leaf, or a 1 GiB PS leaf in the PDPT; the functions below treat both as mapped leaves).
 constexpr uint64_t kSoftProtNone = 1ull << 9;
 
 // Allocates a zeroed frame for a new page table, or nullopt when memory is exhausted.
