@@ -59,7 +59,8 @@ struct KernelCosts {
     v("frame_free", frame_free, "core cycles", "Freeing one block to the buddy allocator");
     v("process_create", process_create, "core cycles", "Creating a process (besides its root table)");
     v("process_exit", process_exit, "core cycles", "Tearing a process down (besides freeing its frames)");
-    v("kill", kill, "core cycles", "Killing a process with SIGSEGV (signal delivery, report)");
+    v("kill", kill, "core cycles",
+      "Killing a process with SIGSEGV or SIGBUS (signal delivery, report); charged again per other thread of its group");
     v("syscall_entry", syscall_entry, "core cycles", "System-call entry and return");
     v("vma_update", vma_update, "core cycles", "Inserting, splitting, merging or removing one VMA");
     v("pte_update", pte_update, "core cycles", "Kernel work per PTE changed (the PTE write itself is a timed access)");
