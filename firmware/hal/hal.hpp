@@ -52,6 +52,22 @@ class Hal {
   // device rejects the request.
   virtual void swap_read(uint64_t device_offset, uint8_t* page) = 0;
   virtual void swap_write(uint64_t device_offset, const uint8_t* page) = 0;
+  // The same request without waiting: the data moves at once (the device holds page contents), the
+  // request occupies the device like any other, and the call returns its completion time in picoseconds
+  // (the caller decides who waits for it). Functional mode: the current time.
+  virtual uint64_t swap_submit(bool write, uint64_t device_offset, uint8_t* page) = 0;
+  // Drops the translation of va in address space (root, pcid) on this core, whether that address space is
+  // loaded now (INVLPG) or only cached under its PCID (INVPCID individual-address).
+  virtual void invalidate_page(PhysAddr root, uint16_t pcid, VirtAddr va) = 0;
+  // Asks `core` to run Kernel::run_background at its next instruction boundary, as a woken kernel thread
+  // (kswapd) running there; its time is that core's kernel time. False if that core has stopped for good
+  // (its processes all ended), so it cannot run anything.
+  virtual bool wake_background(CoreId core) = 0;
+  // Kernel code waiting for an event at simulated time ps (a swap-in another process started): the
+  // caller sleeps until then; other cores run meanwhile. Functional mode: returns at once.
+  virtual void wait_until(uint64_t ps) = 0;
+  // Memory operations completed by all cores so far: the kernel's virtual time for page replacement.
+  virtual uint64_t memory_ops() const = 0;
 };
 
 }  // namespace vmsim::fw

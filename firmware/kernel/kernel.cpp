@@ -64,6 +64,7 @@ void KernelConfig::validate(const std::string& path) const {
       config::require(files[j].name != files[i].name, fp, "name", files[i].name, "another file has that name");
     }
   }
+  swap.validate(path + ".swap");
 }
 
 Kernel::Kernel(const sc_core::sc_module_name& name, const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
@@ -182,7 +183,20 @@ Kernel::Kernel(const sc_core::sc_module_name& name, const KernelConfig& cfg, con
                                                            std::string("Calls that failed with ") + ename));
   }
   for (size_t i = 0; i < specs.size(); ++i) {
-    m_pstats.push_back(std::make_unique<ProcStats>(m_stats, i, nodes.size()));
+    m_pstats.push_back(std::make_unique<ProcStats>(m_stats, i, nodes.size(), cfg.swap.replacement.tau));
+  }
+  m_kswapd_pending.assign(nodes.size(), false);
+  m_kswapd_failed.assign(nodes.size(), false);
+  if (cfg.swap_slots > 0) {
+    // One replacement policy per node (its zone for reclaim), fed by faults, unmaps and A-bit reads.
+    m_swap = std::make_unique<SwapArea>(cfg.swap_slots);
+    std::vector<ReclaimZone> zones;
+    for (NodeId n = 0; n < nodes.size(); ++n) {
+      m_policies.push_back(make_policy(cfg.swap.replacement));
+      zones.push_back(ReclaimZone{m_pmm->total_frames(n), m_policies.back().get()});
+    }
+    m_bridge = std::make_unique<Reclaim>(*this);
+    m_reclaim = std::make_unique<Reclaimer>(cfg.swap, zones, *m_bridge, *m_bridge);
   }
 }
 
@@ -270,28 +284,53 @@ std::optional<Pfn> Kernel::alloc_user_block(Hal& hal, Process& p, const Vma& vma
   auto get = [&](Gfp f, const std::vector<NodeId>& nodes) {
     return order == 0 ? m_pmm->alloc_page(cpu, f, nodes) : m_pmm->alloc(order, f, nodes);
   };
-  std::optional<PageAlloc> a;
-  switch (pol.kind) {
-    case NumaPolicyKind::Default:
-    case NumaPolicyKind::Local: a = get(flags, {local}); break;
-    case NumaPolicyKind::Preferred: a = get(flags, {pol.nodes.front()}); break;
-    case NumaPolicyKind::Interleave: {
-      const NodeId n = pol.nodes[(va.value() >> (kPageShift + order)) % pol.nodes.size()];
-      a = get(flags, {n});
-      break;
-    }
-    case NumaPolicyKind::Bind: {
-      // Atomic walks only the listed nodes; frames parked on per-CPU lists are drained once on failure.
-      const Gfp bind = zero ? (Gfp::Atomic | Gfp::Zero) : Gfp::Atomic;
-      a = get(bind, pol.nodes);
-      if (!a && m_pmm->pcp_frames() > 0) {
-        m_pmm->drain_all();
+  // The node the policy asks for first.
+  NodeId want = local;
+  if (pol.kind == NumaPolicyKind::Preferred || pol.kind == NumaPolicyKind::Bind) want = pol.nodes.front();
+  if (pol.kind == NumaPolicyKind::Interleave) want = pol.nodes[(va.value() >> (kPageShift + order)) % pol.nodes.size()];
+  auto attempt = [&]() {
+    std::optional<PageAlloc> a;
+    switch (pol.kind) {
+      case NumaPolicyKind::Default:
+      case NumaPolicyKind::Local:
+      case NumaPolicyKind::Preferred:
+      case NumaPolicyKind::Interleave: a = get(flags, {want}); break;
+      case NumaPolicyKind::Bind: {
+        // Atomic walks only the listed nodes; frames parked on per-CPU lists are drained once on failure.
+        const Gfp bind = zero ? (Gfp::Atomic | Gfp::Zero) : Gfp::Atomic;
         a = get(bind, pol.nodes);
+        if (!a && m_pmm->pcp_frames() > 0) {
+          m_pmm->drain_all();
+          a = get(bind, pol.nodes);
+        }
+        break;
       }
-      break;
     }
+    return a;
+  };
+  // With swap, a node below its min watermark reclaims in this context first. The frames below min are
+  // kept for the kernel: if reclaim can evict nothing more, a user page there fails (the OOM killer's
+  // turn). An allocation that fails anyway reclaims every node it may use, then tries once more.
+  if (m_reclaim && order == 0 && !direct_reclaim(hal, want)) {
+    bool room = false;  // a node the allocation may fall back to is still above its min watermark
+    for (NodeId n = 0; n < m_pmm->node_count(); ++n) {
+      const bool allowed =
+          pol.kind != NumaPolicyKind::Bind || std::find(pol.nodes.begin(), pol.nodes.end(), n) != pol.nodes.end();
+      room = room || (allowed && m_pmm->free_frames(n) >= m_reclaim->watermarks(n).min);
+    }
+    if (!room) return std::nullopt;
+  }
+  std::optional<PageAlloc> a = attempt();
+  if (!a && m_reclaim && order == 0) {
+    if (pol.kind == NumaPolicyKind::Bind) {
+      for (NodeId n : pol.nodes) direct_reclaim(hal, n);
+    } else {
+      for (NodeId n = 0; n < m_pmm->node_count(); ++n) direct_reclaim(hal, n);
+    }
+    a = attempt();
   }
   if (!a) return std::nullopt;
+  if (m_reclaim) wake_kswapd(hal, a->node);
   const uint64_t frames = uint64_t{1} << order;
   if (a->must_zero) {
     for (uint64_t i = 0; i < frames; ++i) hal.zero_frame(Pfn{a->pfn.value() + i});
@@ -314,6 +353,19 @@ void Kernel::put_frame(Hal& hal, Pfn pfn) {
   if (it != m_extra_refs.end()) {
     if (--it->second == 0) m_extra_refs.erase(it);
     return;
+  }
+  if (m_reclaim) {
+    // The last reference to a tracked page: it leaves its policy and the swap cache.
+    auto d = m_pages.find(pfn.value());
+    if (d != m_pages.end()) {
+      m_policies[d->second.node]->on_unmap(pfn.value());
+      m_pages.erase(d);
+    }
+    auto fs = m_frame_slot.find(pfn.value());
+    if (fs != m_frame_slot.end()) {
+      m_swap->evict(fs->second);
+      m_frame_slot.erase(fs);
+    }
   }
   auto head = m_split_heads.find(pfn.value() & ~uint64_t{kHugeFrames - 1});
   if (head != m_split_heads.end()) {
@@ -410,7 +462,7 @@ std::optional<Pid> Kernel::create_process(Hal& hal, size_t index) {
 void Kernel::switch_to(Hal& hal, Pid pid) {
   KernelSection section(hal);
   Process& p = process(pid);
-  if (!p.alive) return;  // killed with its thread group while it waited: its core ends it
+  if (!p.alive) return;  // killed while it waited (OOM killer, thread group): its core ends it next
   p.mm->cpus[hal.core_id()] = true;
   ++m_switches;
   hal.set_root(p.mm->root, p.mm->pcid);
@@ -478,6 +530,7 @@ bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
     frame = *f;
     ++m_demand_zero;
   }
+  const bool track = m_reclaim && vma.shm == 0;  // private anonymous 4 KiB pages can be evicted
 
   // A private file page is mapped read-only: a write breaks the sharing with the page cache (COW).
   const bool writable = vma.shm == 0 || vma.shared;
@@ -502,6 +555,7 @@ bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
     std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, page);
     hal.write64(*ea, Pte::make(frame, flags).raw());
   }
+  if (track) rmap_add(frame, mm, page, m_pmm->zone_of(frame)->first, hal.memory_ops());
   ++mm.resident;
   return true;
 }
@@ -513,21 +567,40 @@ Kernel::CowBreak Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAdd
   std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, page);
   if (!ea) return CowBreak::NoFrame;
   Pte old{hal.read64(*ea)};
-  if (!old.present()) return CowBreak::NoFrame;
+  if (!old.present()) return m_reclaim ? CowBreak::Done : CowBreak::NoFrame;  // evicted meanwhile: the retry faults it back
   if (old.writable()) return CowBreak::Done;  // another thread broke the sharing first
   if (old.huge() && giga_refs(old.pfn()) > 0) return break_cow_giga(hal, p, vma, va, *ea, old);  // 1 GiB: huge.cpp
-  if (frame_refs(old.pfn()) <= 1) {
+  // A frame in the swap cache is still what the slot's other swap entries will map: the writer may
+  // keep it only if the slot can be dropped (no other reference).
+  auto cached = m_frame_slot.find(old.pfn().value());
+  const bool slot_free = cached == m_frame_slot.end() || m_swap->make_exclusive(cached->second);
+  if (cached != m_frame_slot.end() && slot_free) m_frame_slot.erase(cached);
+  if (frame_refs(old.pfn()) <= 1 && slot_free) {
     // The other sharers are gone: take the frame over.
     hal.write64(*ea, old.raw() | pte_bit::kWritable);
     ++m_cow_reuse;
   } else {
     std::optional<Pfn> f = alloc_user_frame(hal, p, vma, page, false);
     if (!f) return CowBreak::NoFrame;
+    if (m_reclaim) {
+      // The allocation may have reclaimed: the PTE must still be the one the copy is made from.
+      const Pte now{hal.read64(*ea)};
+      if (now.raw() != old.raw()) {
+        hal.charge(m_cfg.costs.frame_free);
+        m_pmm->free_page(hal.core_id(), *f);
+        ++m_freed;
+        return CowBreak::Done;  // the retry sees the new state
+      }
+    }
     hal.read_block(old.frame_addr(), m_copy_buf.data(), kPageSize);
     hal.write_block(addr_of(*f), m_copy_buf.data(), kPageSize);
     hal.charge(m_cfg.costs.pte_update);
     const uint64_t keep = old.raw() & ~pte_bit::kPfnMask & ~pte_bit::kDirty & ~pte_bit::kAccessed;
     hal.write64(*ea, Pte::make(*f, keep | pte_bit::kWritable).raw());
+    if (m_reclaim) {
+      rmap_remove(old.pfn(), mm, page);
+      rmap_add(*f, mm, page, m_pmm->zone_of(*f)->first, hal.memory_ops());
+    }
     put_frame(hal, old.pfn());
     ++m_cow_copies;
     ++m_pstats[p.index]->cow;
@@ -576,7 +649,7 @@ void Kernel::finish_shootdown(Hal& hal, const std::vector<CoreId>& targets, Phys
 
 FaultOutcome Kernel::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint32_t error_code) {
   KernelSection section(hal);
-  if (!process(pid).alive) return FaultOutcome::Killed;  // its thread group was killed meanwhile
+  if (!alive(pid)) return FaultOutcome::Killed;  // killed (OOM, or with its thread group) while this core waited for the kernel
   // Other cores running this address space stop at an instruction boundary while its tables change
   // (no IPI is charged unless translations are invalidated).
   std::shared_ptr<Mm> mm = process(pid).mm;
@@ -587,14 +660,25 @@ FaultOutcome Kernel::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, AccessKin
   FaultOutcome out = fault(hal, pid, va, kind, error_code, !targets.empty() || mm->users > 1);
   m_batch = nullptr;
   finish_shootdown(hal, targets, mm->root, mm->pcid, pages);
+  if (m_reclaim && out != FaultOutcome::Killed && alive(pid)) maybe_scan(hal);
   return out;
 }
 
 FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint32_t error_code, bool threaded) {
   Process& p = process(pid);
   Mm& mm = *p.mm;
-  ++m_faults;
-  ++m_pstats[p.index]->faults;
+  const uint64_t vpage = va.value() & ~kPageMask;
+  if (p.blocked_page == vpage) {
+    // The retry of an access that slept on a swap-in: the same fault goes on (already counted).
+    p.blocked_page = UINT64_MAX;
+    const uint64_t slept_ns = (hal.now_ps() - std::min(hal.now_ps(), p.blocked_since)) / 1000;
+    m_swap_blocked += slept_ns;
+    m_pstats[p.index]->swap_wait += slept_ns;
+  } else {
+    ++m_faults;
+    ++m_pstats[p.index]->faults;
+    if (m_reclaim) m_pstats[p.index]->ws->reference(vpage >> kPageShift, hal.memory_ops());
+  }
   hal.charge(m_cfg.costs.fault_entry + m_cfg.costs.vma_lookup);
   if (!is_canonical(va, m_levels)) {
     ++m_segv_no_vma;  // a #GP on real hardware; reported as SIGSEGV
@@ -660,18 +744,39 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
       ++m_spurious;
       return FaultOutcome::Retry;
     }
-  } else if (threaded) {
-    // Another thread may have mapped the page since this one's walk: a spurious fault.
-    std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, VirtAddr{va.value() & ~kPageMask});
-    if (ea && Pte{hal.read64(*ea)}.present()) {
+  } else if (threaded || m_reclaim) {
+    // Another thread may have mapped the page since this one's walk (a spurious fault), or the entry is
+    // a swap entry (a swap-in).
+    std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, VirtAddr{vpage});
+    const Pte e = ea ? Pte{hal.read64(*ea)} : Pte{0};
+    if (e.present()) {
       ++m_spurious;
       return FaultOutcome::Retry;
     }
+    if (m_reclaim && is_swap_entry(e)) {
+      for (;;) {
+        bool oom = false;
+        const FaultOutcome out = swap_in(hal, p, *vma, va, kind, true, oom);
+        if (!oom) return out;
+        bool self = false;
+        if (!oom_kill(hal, p, va, kind, error_code, self)) {
+          if (self) return FaultOutcome::Killed;
+          break;
+        }
+      }
+      ++m_oom;
+      kill(hal, p, va, kind, error_code, "out of memory (no frame to swap the page in, nothing left to reclaim or kill)");
+      return FaultOutcome::Killed;
+    }
   }
   const uint64_t thp_before = m_thp_faults.value();
-  if (!fault_in(hal, p, *vma, va)) {
+  while (!fault_in(hal, p, *vma, va)) {
+    // Out of memory after direct reclaim: the OOM killer frees a victim's memory, or this process goes.
+    bool self = false;
+    if (oom_kill(hal, p, va, kind, error_code, self)) continue;
+    if (self) return FaultOutcome::Killed;
     ++m_oom;
-    kill(hal, p, va, kind, error_code, "out of memory (no free frame; reclaim arrives with issue E)");
+    kill(hal, p, va, kind, error_code, "out of memory (no free frame, nothing left to reclaim or kill)");
     return FaultOutcome::Killed;
   }
   // A 4 KiB page of a huge area may complete its 2 MiB range: collapse (huge.cpp).
@@ -686,7 +791,7 @@ void Kernel::kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t e
   KillReport r;
   r.pid = p.pid;
   r.name = p.name;
-  r.core = hal.core_id();
+  r.core = p.core;
   r.va = va;
   r.kind = kind;
   r.error_code = error_code;
@@ -694,8 +799,12 @@ void Kernel::kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t e
   r.reason = reason;
   r.time_ps = hal.now_ps();
   std::cerr << "vmsim: process " << p.pid << " '" << p.name << "' killed by " << signal << " on core " << r.core
-            << " at " << r.time_ps << " ps: " << to_string(kind) << " at " << format_hex(va.value()) << " (error code "
-            << format_hex(error_code) << ": " << describe_error_code(error_code) << "): " << reason << "\n";
+            << " at " << r.time_ps << " ps";
+  if (error_code != 0 || va.value() != 0) {
+    std::cerr << ": " << to_string(kind) << " at " << format_hex(va.value()) << " (error code "
+              << format_hex(error_code) << ": " << describe_error_code(error_code) << ")";
+  }
+  std::cerr << ": " << reason << "\n";
   m_kills.push_back(r);
   ++m_killed;
   std::shared_ptr<Mm> group = p.mm;
@@ -736,7 +845,11 @@ void Kernel::teardown(Hal& hal, Process& p) {
       mm->hashed_pages.clear();
     } else {
       destroy_tables(
-          hal, mm->root, m_levels, [&](Pfn f) { put_frame(hal, f); },
+          hal, mm->root, m_levels,
+          [&](Pfn f) {
+            if (m_reclaim) rmap_remove_mm(f, *mm);
+            put_frame(hal, f);
+          },
           [&](Pfn f) {
             hal.charge(m_cfg.costs.frame_free);
             m_pmm->free_page(hal.core_id(), f);
@@ -750,7 +863,8 @@ void Kernel::teardown(Hal& hal, Process& p) {
               m_pmm->free(f, kHugeOrder);
               m_freed += kHugeFrames;
             }
-          });
+          },
+          [&](uint64_t raw) { release_swap_entry(hal, *mm, swap_slot_of(Pte{raw})); });
     }
     // The PCID may be handed to another address space later: drop its translations and walk-cache
     // entries here and on every other core that ran it.

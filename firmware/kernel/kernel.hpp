@@ -17,6 +17,9 @@
 #include "firmware/hal/hal.hpp"
 #include "firmware/mm/slab.hpp"
 #include "firmware/mm/zones.hpp"
+#include "firmware/swap/reclaim.hpp"
+#include "firmware/swap/swap_area.hpp"
+#include "firmware/swap/ws_tracker.hpp"
 #include "firmware/vm/hashed_table.hpp"
 #include "firmware/vm/vma.hpp"
 #include "models/common/config.hpp"
@@ -50,6 +53,9 @@ struct KernelCosts {
   uint64_t context_switch = 2000; // scheduler: saving and restoring a process's state (the root write apart)
   uint64_t thp_scan = 100;        // examining one 2 MiB range as a collapse candidate (its table read timed apart)
   uint64_t thp_collapse = 2000;   // collapsing a 2 MiB range besides its copies, PTE writes and invalidations
+  uint64_t swap_in = 2000;        // swap-in fault besides the device read and the page write
+  uint64_t swap_out = 1500;       // evicting one page besides its PTE accesses and the device write
+  uint64_t reclaim_scan = 100;    // reclaim examining one candidate page (policy and reverse-map bookkeeping)
 
   template <class V>
   void visit(V& v) {
@@ -84,6 +90,14 @@ struct KernelCosts {
       "Examining an aligned 2 MiB range of a huge area as a collapse candidate (its 4 KiB page-table read is timed apart)");
     v("thp_collapse", thp_collapse, "core cycles",
       "Collapsing a 2 MiB range back into a 2 MiB page besides its page copies, PTE writes and TLB invalidations");
+    v("swap_in", swap_in, "core cycles",
+      "Major fault from swap: swap-cache lookup, I/O submission and completion (the device time and the page "
+      "write into memory are timed apart)");
+    v("swap_out", swap_out, "core cycles",
+      "Evicting one page: swap-slot allocation, reverse-map bookkeeping, I/O submission (PTE accesses, the page "
+      "read and the device time apart)");
+    v("reclaim_scan", reclaim_scan, "core cycles",
+      "Reclaim examining one candidate page, besides the PTE reads of its Accessed/Dirty bits");
   }
 };
 
@@ -137,6 +151,9 @@ struct KernelConfig {
   // Not a key: the hardware's page-table organisation, discovered by the firmware at boot (from
   // system.core.mmu.walker): 0 for radix tables, else the anchors of the hashed table to build.
   uint64_t hash_buckets = 0;
+  // Not a key: 4 KiB slots of the swap area (system.swap.size) when system.swap.enabled, else 0. Without
+  // swap the kernel neither tracks pages for reclaim nor evicts.
+  uint64_t swap_slots = 0;
   uint64_t page_table_levels = 4;
   Bytes reserved_low{1ull << 20};
   uint64_t page_descriptor_bytes = 64;
@@ -151,6 +168,7 @@ struct KernelConfig {
   bool check_contents = false;
   std::vector<FileConfig> files;
   SchedulerConfig scheduler;
+  SwapPolicyConfig swap;
   KernelCosts costs;
 
   template <class V>
@@ -178,6 +196,8 @@ struct KernelConfig {
       "(what 8-byte workload writes store) or other (system.os.proc<I>.contents_*)");
     v.list("files", files, "The in-model file store: files that mmap can map (page cache, major faults)");
     v.section("scheduler", scheduler, "Process scheduling on each core");
+    v.section("swap", swap,
+              "Page replacement and reclaim (the swap area itself is system.swap; used when system.swap.enabled)");
     v.section("costs", costs, "Cycle costs of kernel operations");
   }
   void validate(const std::string& path) const;
@@ -225,7 +245,9 @@ struct ProcessSpec {
   uint64_t mmap_base = 0;
 };
 
-enum class FaultOutcome { Retry, Killed };
+// Retry: the page is mapped, retry the access. Killed: the process is gone. Blocked: a swap-in is in
+// flight; the process sleeps until Kernel::blocked_until(pid), then retries the access.
+enum class FaultOutcome { Retry, Killed, Blocked };
 
 // Report of a process killed by the fault handler.
 struct KillReport {
@@ -269,8 +291,17 @@ class Kernel : public sc_core::sc_module {
   void exit_process(Hal& hal, Pid pid);
 
   bool alive(Pid pid) const;
+  // After a Blocked fault: the simulated time (ps) at which pid's swap-in completes.
+  uint64_t blocked_until(Pid pid) const;
+  // Background kernel work a core runs when woken through Hal::wake_background: kswapd's reclaim of the
+  // nodes below their low watermark.
+  void run_background(Hal& hal);
   const KernelConfig& config() const { return m_cfg; }
   const std::vector<KillReport>& kills() const { return m_kills; }
+  // Swap entries currently held by pid's address space.
+  uint64_t swapped_pages(Pid pid) const;
+  // Working-set size samples of every process: "memory_ops,process,pages" lines after a header.
+  std::string working_set_csv() const;
   const PhysicalMemoryManager& frames() const { return *m_pmm; }
   uint64_t reserved_frames() const { return m_reserved_frames; }
   // Distinct pages currently mapped for pid (its resident set).
@@ -295,6 +326,9 @@ class Kernel : public sc_core::sc_module {
   struct Process;
   struct Segment;
   struct ProcStats;
+  struct PageDesc;
+  class Reclaim;
+  struct ReclaimTouch;
   struct Spawn {
     SpawnState state = SpawnState::Pending;
     Pid pid = 0;
@@ -370,6 +404,39 @@ class Kernel : public sc_core::sc_module {
   void check_contents(Hal& hal, Mm& mm, Process& p);
   SyscallResult fail(SyscallKind k, int error);
 
+  // --- Swap and reclaim (swap.cpp) ---
+  // Reverse map of private anonymous 4 KiB frames: the PTEs mapping each (only with swap).
+  void rmap_add(Pfn pfn, Mm& mm, VirtAddr page, NodeId node, uint64_t now);
+  void rmap_remove(Pfn pfn, const Mm& mm, VirtAddr page, bool dirty = false);
+  void rmap_remove_mm(Pfn pfn, const Mm& mm);  // one mapping of pfn by mm (teardown: the address is unknown)
+  // A swap entry of mm goes away (munmap, exit): drops its slot reference; an orphaned swap-in is finished.
+  void release_swap_entry(Hal& hal, Mm& mm, uint64_t slot);
+  // Fault on a swap entry at va: maps the page from the swap cache, or reads it from the device. With
+  // may_block the process sleeps during the read (Blocked); else the caller waits for the device.
+  FaultOutcome swap_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va, AccessKind kind, bool may_block,
+                       bool& oom);
+  // Reclaim contexts: direct (in an allocation) and background (kswapd); both stop the other cores of every
+  // address space they touch once, and shoot the evicted translations down at the end.
+  // False if the node stays below its min watermark with nothing left to evict.
+  bool direct_reclaim(Hal& hal, NodeId node);
+  void wake_kswapd(Hal& hal, NodeId node);
+  void reclaim_begin(Hal& hal);
+  void reclaim_touch(Hal& hal, Mm& mm);
+  void reclaim_end(Hal& hal);
+  void evict_invalidate(Hal& hal, Mm& mm, VirtAddr page);
+  ReclaimPageInfo page_info(Hal& hal, uint64_t pfn);
+  bool page_accessed(Hal& hal, uint64_t pfn, bool clear);
+  bool page_dirty(Hal& hal, uint64_t pfn);
+  bool reserve_swap(uint64_t pfn);
+  void evict_unmap(Hal& hal, uint64_t pfn);
+  void evict_write(Hal& hal, uint64_t pfn);
+  void evict_free(Hal& hal, uint64_t pfn);
+  // Accessed-bit scan of every address space when scan_period has passed (working sets, sampling policies).
+  void maybe_scan(Hal& hal);
+  // OOM killer: kills the largest process (and its threads) other than a bound allocation's; true if it
+  // killed one and `p` survived (the caller retries), false if `p` was the victim or nobody qualified.
+  bool oom_kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t error_code, bool& killed_self);
+
   SyscallResult sys_mmap(Hal& hal, Process& p, const Syscall& c);
   SyscallResult sys_munmap(Hal& hal, Process& p, const Syscall& c);
   SyscallResult sys_mprotect(Hal& hal, Process& p, const Syscall& c);
@@ -416,13 +483,37 @@ class Kernel : public sc_core::sc_module {
   std::vector<uint8_t> m_copy_buf;
   std::vector<VirtAddr>* m_batch = nullptr;  // pages invalidated in the current stopped section
 
+  // Swap and reclaim (m_reclaim set only with a swap area).
+  std::unique_ptr<SwapArea> m_swap;
+  std::vector<std::unique_ptr<ReplacementPolicy>> m_policies;  // per node
+  std::unique_ptr<Reclaim> m_bridge;
+  std::unique_ptr<Reclaimer> m_reclaim;
+  std::unordered_map<uint64_t, PageDesc> m_pages;       // tracked frame -> descriptor (reverse map)
+  std::unordered_map<uint64_t, uint64_t> m_frame_slot;  // frame -> its swap slot while in the swap cache
+  std::unordered_map<uint64_t, uint64_t> m_reading;     // slot -> completion time (ps) of its swap-in
+  std::vector<ReclaimTouch> m_touched;                  // address spaces stopped by the current reclaim pass
+  bool m_reclaiming = false;
+  std::vector<bool> m_kswapd_pending;  // per node
+  std::vector<bool> m_kswapd_failed;   // per node: the last background run freed nothing
+  uint64_t m_last_scan = 0;
+  uint64_t m_slots_peak = 0;
+  std::vector<std::unique_ptr<WorkingSetTracker>> m_ws;  // per spec index
+
   stats::Group m_stats{*this};
   stats::Group m_fault_stats{m_stats, "faults"};
   stats::Scalar m_faults{m_fault_stats, "total", "count", "Page faults handled"};
   stats::Scalar m_demand_zero{m_fault_stats, "demand_zero", "count", "Minor faults served by mapping a zeroed frame"};
   stats::Scalar m_shm_faults{m_fault_stats, "shared", "count",
                              "Minor faults mapping a shared-segment or page-cache frame already in memory"};
-  stats::Scalar m_major{m_fault_stats, "major", "count", "Major faults: a file page read from the file store"};
+  stats::Scalar m_major{m_fault_stats, "major", "count",
+                        "Major faults: a page read from the file store or from swap"};
+  stats::Formula m_minor{m_fault_stats, "minor", "count",
+                         "Faults served without I/O (total - major - SIGSEGV - out of memory)",
+                         [this] {
+                           return static_cast<double>(m_faults.value() - m_major.value() - m_segv_no_vma.value() -
+                                                      m_segv_prot.value() - m_oom.value());
+                         },
+                         true};
   stats::Scalar m_cow_copies{m_fault_stats, "cow_copies", "count",
                              "Copy-on-write faults that copied the page to a new frame"};
   stats::Scalar m_cow_reuse{m_fault_stats, "cow_reuse", "count",
@@ -458,7 +549,8 @@ class Kernel : public sc_core::sc_module {
   stats::Scalar m_segv_no_vma{m_fault_stats, "segv_no_vma", "count", "Faults at addresses outside every VMA (SIGSEGV)"};
   stats::Scalar m_segv_prot{m_fault_stats, "segv_protection", "count",
                             "Faults whose access the VMA forbids (SIGSEGV)"};
-  stats::Scalar m_oom{m_fault_stats, "oom", "count", "Faults that found no free frame (process killed)"};
+  stats::Scalar m_oom{m_fault_stats, "oom", "count",
+                      "Faults that found no free frame even after reclaim and the OOM killer (the faulting process killed)"};
   stats::Group m_proc_stats{m_stats, "processes"};
   stats::Scalar m_created{m_proc_stats, "created", "count", "Processes created (forks included)"};
   stats::Scalar m_exited{m_proc_stats, "exited", "count", "Processes that ran to completion or called exit"};
@@ -540,6 +632,47 @@ class Kernel : public sc_core::sc_module {
                                   "1 GiB pages shared copy-on-write by fork"};
   stats::Scalar m_segments_created{m_vm_stats, "shm_segments", "count", "Shared-memory segments created"};
   std::vector<std::unique_ptr<ProcStats>> m_pstats;  // per spec index
+
+  stats::Group m_swap_stats{m_stats, "swap"};
+  stats::Scalar m_swap_ins{m_swap_stats, "swap_ins", "pages", "Pages read back from the swap device (major faults)"};
+  stats::Scalar m_swap_outs{m_swap_stats, "swap_outs", "pages", "Pages written to the swap device by reclaim"};
+  stats::Scalar m_swap_cache_hits{m_swap_stats, "cache_hits", "count",
+                                  "Faults on swap entries served from the swap cache without I/O"};
+  stats::Scalar m_swap_waits{m_swap_stats, "waits", "count",
+                             "Faults that slept until a swap-in completed (their own or another process's)"};
+  stats::Scalar m_swap_blocked{m_swap_stats, "blocked_time", "ns",
+                               "Time processes slept waiting for swap-ins (all processes)"};
+  stats::Scalar m_direct_runs{m_swap_stats, "direct_reclaims", "count",
+                              "Allocations that reclaimed in their own context (a node below its min watermark)"};
+  stats::Scalar m_kswapd_runs{m_swap_stats, "kswapd_runs", "count", "Background reclaim runs (kswapd woken on a core)"};
+  stats::Scalar m_oom_kills{m_swap_stats, "oom_kills", "count",
+                            "Processes killed by the OOM killer (RAM and swap exhausted), threads included"};
+  stats::Scalar m_scans{m_swap_stats, "ab_scans", "count", "Accessed-bit scans of every address space (scan_period)"};
+  stats::Counter m_r_scanned{m_swap_stats, "scanned", "pages", "Pages reclaim examined as eviction candidates",
+                             [this] { return m_reclaim ? m_reclaim->counters().scanned : 0; }};
+  stats::Counter m_r_policy_scanned{m_swap_stats, "policy_scanned", "pages",
+                                    "Page visits inside the replacement policy while choosing victims",
+                                    [this] { return m_reclaim ? m_reclaim->counters().policy_scanned : 0; }};
+  stats::Counter m_r_reclaimed{m_swap_stats, "reclaimed", "pages", "Pages reclaimed (frames freed by eviction)",
+                               [this] { return m_reclaim ? m_reclaim->counters().reclaimed : 0; }};
+  stats::Counter m_r_clean{m_swap_stats, "dropped_clean", "pages",
+                           "Evicted without I/O: clean, with an up-to-date copy in swap",
+                           [this] { return m_reclaim ? m_reclaim->counters().dropped_clean : 0; }};
+  stats::Counter m_r_written{m_swap_stats, "writebacks", "pages", "Evicted pages written back first (to swap)",
+                             [this] { return m_reclaim ? m_reclaim->counters().written_anon : 0; }};
+  stats::Counter m_r_locked{m_swap_stats, "skipped_locked", "pages", "Candidates found mlocked (never evicted)",
+                            [this] { return m_reclaim ? m_reclaim->counters().skipped_locked : 0; }};
+  stats::Counter m_r_full{m_swap_stats, "swap_full", "pages", "Candidates kept because the swap area was full",
+                          [this] { return m_reclaim ? m_reclaim->counters().swap_full : 0; }};
+  stats::Counter m_r_passes{m_swap_stats, "passes", "count", "Reclaim passes (one batch each)",
+                            [this] { return m_reclaim ? m_reclaim->counters().passes : 0; }};
+  stats::Formula m_slots_used{m_swap_stats, "slots_used", "slots", "Swap slots in use at the end of the run",
+                              [this] { return m_swap ? static_cast<double>(m_swap->slots().used()) : 0.0; }, true};
+  stats::Formula m_slots_peak_f{m_swap_stats, "slots_peak", "slots", "Most swap slots in use at once",
+                                [this] { return static_cast<double>(m_slots_peak); }, true};
+  stats::Formula m_tracked{m_swap_stats, "tracked_pages", "pages",
+                           "Pages the replacement policies track at the end (evictable private anonymous pages)",
+                           [this] { return static_cast<double>(m_pages.size()); }, true};
 };
 
 }  // namespace vmsim::fw

@@ -36,6 +36,7 @@ struct Kernel::Mm {
   PhysAddr obj{0};
   std::vector<PhysAddr> vma_objs;
   std::set<uint64_t> hashed_pages;  // walker.format hashed: the virtual pages mapped, for teardown
+  uint64_t swap_pages = 0;          // swap entries in the tables
 };
 
 struct Kernel::Process {
@@ -47,6 +48,11 @@ struct Kernel::Process {
   NumaPolicy policy;
   bool alive = true;
   PhysAddr obj{0};
+  // A fault that started (or found) a swap-in sleeps until blocked_until; its retry at blocked_page
+  // continues that fault rather than starting a new one.
+  uint64_t blocked_until = 0;
+  uint64_t blocked_since = 0;
+  uint64_t blocked_page = UINT64_MAX;
 };
 
 struct Kernel::Segment {
@@ -59,7 +65,7 @@ struct Kernel::Segment {
 };
 
 struct Kernel::ProcStats {
-  ProcStats(stats::Group& parent, size_t index, size_t nodes)
+  ProcStats(stats::Group& parent, size_t index, size_t nodes, uint64_t tau)
       : group(parent, "proc" + std::to_string(index)),
         faults(group, "faults", "count", "Page faults taken by this process"),
         local(group, "pages_local", "pages", "Data pages placed on the faulting core's local node"),
@@ -67,6 +73,15 @@ struct Kernel::ProcStats {
         cow(group, "cow_copies", "count", "Copy-on-write page copies"),
         calls(group, "syscalls", "count", "System calls made"),
         failed(group, "syscall_errors", "count", "System calls that returned an errno"),
+        major(group, "major_faults", "count", "Major faults: pages read from swap or the file store"),
+        swap_wait(group, "swap_wait", "ns", "Time this process slept waiting for swap-ins"),
+        ws(std::make_unique<WorkingSetTracker>(tau)),
+        ws_peak(group, "working_set_peak", "pages",
+                "Largest working-set size sampled: pages referenced within the last firmware.swap.tau memory "
+                "operations (A-bit scans every firmware.swap.scan_period, with swap)",
+                [this] { return static_cast<double>(ws->peak()); }, true),
+        ws_mean(group, "working_set_mean", "pages", "Mean working-set size over the samples",
+                [this] { return ws->mean(); }),
         accesses_local(group, "accesses_local", "count",
                        "Completed data accesses and fetches whose physical address lies on the node local to the "
                        "core the process ran on (counted by the core)",
@@ -87,13 +102,52 @@ struct Kernel::ProcStats {
     }
   }
   stats::Group group;
-  stats::Scalar faults, local, remote, cow, calls, failed;
+  stats::Scalar faults, local, remote, cow, calls, failed, major, swap_wait;
+  std::unique_ptr<WorkingSetTracker> ws;
+  stats::Formula ws_peak, ws_mean;
   // Kept by the cores (Kernel::access_counters): [0] local, [1] remote accesses.
   uint64_t access_counts[2] = {0, 0};
   stats::Counter accesses_local, accesses_remote;
   stats::Scalar contents_own, contents_zero, contents_other;
   std::vector<std::unique_ptr<stats::Scalar>> node_pages;
 };
+
+// A tracked frame (private anonymous 4 KiB page, with swap): its node and the PTEs mapping it. The
+// soft Accessed/Dirty flags keep what A-bit scans and removed PTEs reported.
+struct Kernel::PageDesc {
+  NodeId node = 0;
+  bool referenced = false;
+  bool dirty = false;
+  std::vector<std::pair<Mm*, uint64_t>> maps;  // (address space, virtual page address)
+};
+
+// An address space a reclaim pass stopped (its other cores) and the pages it invalidated there.
+struct Kernel::ReclaimTouch {
+  Mm* mm = nullptr;
+  std::vector<CoreId> targets;
+  std::vector<VirtAddr> pages;
+};
+
+// The kernel as the Reclaimer's host and the policies' window on the A/D bits, in the context (HAL)
+// reclaiming now.
+class Kernel::Reclaim final : public ReclaimHost, public PageBits {
+ public:
+  explicit Reclaim(Kernel& k) : m_k(k) {}
+  Hal* hal = nullptr;
+  uint64_t free_pages(uint32_t zone) override { return m_k.m_pmm->free_frames(static_cast<NodeId>(zone)); }
+  ReclaimPageInfo page_info(PageId p) override { return m_k.page_info(*hal, p); }
+  bool reserve_swap(PageId p) override { return m_k.reserve_swap(p); }
+  void unmap(PageId p) override { m_k.evict_unmap(*hal, p); }
+  void write_back(PageId p, PageKind) override { m_k.evict_write(*hal, p); }
+  void free_frame(PageId p) override { m_k.evict_free(*hal, p); }
+  bool accessed(PageId p) override { return m_k.page_accessed(*hal, p, false); }
+  bool test_and_clear_accessed(PageId p) override { return m_k.page_accessed(*hal, p, true); }
+  bool dirty(PageId p) override { return m_k.page_dirty(*hal, p); }
+
+ private:
+  Kernel& m_k;
+};
+
 
 constexpr uint64_t round_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 

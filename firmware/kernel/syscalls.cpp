@@ -21,11 +21,10 @@ SyscallResult Kernel::fail(SyscallKind, int error) {
 SyscallResult Kernel::syscall(Hal& hal, Pid pid, const Syscall& c) {
   KernelSection section(hal);
   Process& p = process(pid);
-  if (!p.alive) {
-    // Killed with its thread group while this core waited for the kernel: the call never runs.
-    SyscallResult gone;
-    gone.exited = true;
-    return gone;
+  if (!p.alive) {  // killed (OOM, or with its thread group) while this core waited
+    SyscallResult r;
+    r.exited = true;
+    return r;
   }
   hal.charge(m_cfg.costs.syscall_entry);
   // Other cores running this address space stop at an instruction boundary for the whole call (the
@@ -103,16 +102,29 @@ uint64_t Kernel::unmap_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end, std
     mm.resident -= kGigaFrames;
     changed.push_back(va);
   }
-  std::vector<Pfn> to_free;
+  std::vector<std::pair<VirtAddr, Pte>> to_free;
   uint64_t n = for_each_leaf(hal, mm.root, m_levels, start, end, [&](VirtAddr va, PhysAddr, Pte e) {
     hal.charge(m_cfg.costs.pte_update);
     if (e.present()) changed.push_back(va);
-    to_free.push_back(e.pfn());
+    to_free.emplace_back(va, e);
     return std::optional<uint64_t>(0);
   });
-  for (Pfn f : to_free) put_frame(hal, f);
+  for (const auto& [va, e] : to_free) {
+    if (m_reclaim) rmap_remove(e.pfn(), mm, va, e.dirty());
+    put_frame(hal, e.pfn());
+  }
   mm.resident -= n;
   m_pages_unmapped += n;
+  if (m_swap) {
+    // Swapped-out pages of the range: their swap entries go (no TLB holds a not-present entry).
+    std::vector<uint64_t> slots;
+    n += for_each_swap_entry(hal, mm.root, m_levels, start, end, [&](VirtAddr, PhysAddr, Pte e) {
+      hal.charge(m_cfg.costs.pte_update);
+      slots.push_back(swap_slot_of(e));
+      return std::optional<uint64_t>(0);
+    });
+    for (uint64_t slot : slots) release_swap_entry(hal, mm, slot);
+  }
   return n;
 }
 
@@ -309,8 +321,27 @@ SyscallResult Kernel::sys_mlock(Hal& hal, Process& p, const Syscall& c, bool loc
       if (present[i]) continue;
       const VirtAddr va{start + (i << kPageShift)};
       const Vma* v = mm.vmas.find(va);
+      if (m_swap) {
+        // A swapped-out page is read back; the call waits for the device.
+        const std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, va);
+        if (ea && is_swap_entry(Pte{hal.read64(*ea)})) {
+          bool oom = false;
+          swap_in(hal, p, *v, va, AccessKind::Read, false, oom);
+          if (oom) return fail(c.call, ENOMEM);
+          continue;
+        }
+      }
       if (!fault_in(hal, p, *v, va)) return fail(c.call, ENOMEM);
     }
+  } else if (m_reclaim) {
+    // Unlocked pages are candidates for eviction again.
+    for_each_leaf(hal, mm.root, m_levels, VirtAddr{start}, VirtAddr{end}, [&](VirtAddr, PhysAddr, Pte e) {
+      auto d = m_pages.find(e.pfn().value());
+      if (d != m_pages.end() && m_policies[d->second.node]->is_locked(d->first)) {
+        m_policies[d->second.node]->set_locked(d->first, false);
+      }
+      return std::optional<uint64_t>();
+    });
   }
   return {};
 }
@@ -403,8 +434,28 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
         hal.write64(*ea, raw);
       }
       get_frame(e.pfn());
+      if (m_reclaim && m_pages.count(e.pfn().value()) != 0) {
+        rmap_add(e.pfn(), *cmm, va, m_pages.at(e.pfn().value()).node, hal.memory_ops());
+      }
       ++cmm->resident;
       ++m_cow_shared;
+    }
+    if (m_swap && ok) {
+      // Swapped-out pages: the child gets the same swap entries (one more reference each).
+      std::vector<std::pair<VirtAddr, uint64_t>> swapped;
+      for_each_swap_entry(hal, pm.root, m_levels, VirtAddr{0}, VirtAddr{m_user_top}, [&](VirtAddr va, PhysAddr, Pte e) {
+        swapped.emplace_back(va, e.raw());
+        return std::optional<uint64_t>();
+      });
+      for (const auto& [va, raw] : swapped) {
+        hal.charge(m_cfg.costs.pte_update);
+        if (!set_leaf(hal, cmm->root, m_levels, va, raw, [&]() { return alloc_table_frame(hal, *cmm); })) {
+          ok = false;
+          break;
+        }
+        m_swap->add_ref(swap_slot_of(Pte{raw}));
+        ++cmm->swap_pages;
+      }
     }
     // 1 GiB pages are shared copy-on-write whole (huge.cpp).
     ok = ok && fork_giga(hal, pm, *cmm, changed);
@@ -412,8 +463,13 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
     if (!ok) {
       // Undo: the child's tables and its references go.
       destroy_tables(
-          hal, cmm->root, m_levels, [&](Pfn f) { put_frame(hal, f); }, [&](Pfn f) { put_frame(hal, f); },
-          [&](Pfn f, unsigned) { give_back_giga(f); });
+          hal, cmm->root, m_levels,
+          [&](Pfn f) {
+            if (m_reclaim) rmap_remove_mm(f, *cmm);
+            put_frame(hal, f);
+          },
+          [&](Pfn f) { put_frame(hal, f); }, [&](Pfn f, unsigned) { give_back_giga(f); },
+          [&](uint64_t raw) { release_swap_entry(hal, *cmm, swap_slot_of(Pte{raw})); });
       m_live_mms.erase(std::find(m_live_mms.begin(), m_live_mms.end(), cmm.get()));
       kobj_free(hal, *m_mm_cache, cmm->obj);
       return fail(c.call, ENOMEM);

@@ -52,6 +52,13 @@ ReclaimResult Reclaimer::shrink(uint32_t z, uint64_t target_free, uint64_t batch
   ++m_counters.passes;
   while (r.reclaimed < batch) {
     if (m_host.free_pages(z) >= target_free) break;
+    if (r.scanned >= batch * kScanPerBatch) {
+      // Like a reclaim priority level running out: a pass that examined this many candidates stops, and
+      // one that freed nothing counts as exhausted (with swap full, the anonymous pages are not all scanned
+      // again and again for every allocation).
+      r.exhausted = r.reclaimed == 0;
+      break;
+    }
     const std::optional<PageId> v = policy.choose_victim(m_bits, now);
     if (!v) {
       r.exhausted = true;

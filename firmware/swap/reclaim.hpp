@@ -38,12 +38,17 @@ struct SwapPolicyConfig {
   ReplacementConfig replacement;
   WatermarkConfig watermarks;
   uint64_t batch = 32;
+  uint64_t scan_period = 100000;
 
   template <class V>
   void visit(V& v) {
     replacement.visit(v);
     v.section("watermarks", watermarks, "Free-memory watermarks per zone");
     v("batch", batch, "pages", "Pages one reclaim pass tries to free before re-checking the watermarks");
+    v("scan_period", scan_period, "memory operations",
+      "Accessed-bit scan period (system-wide memory operations): the kernel samples every tracked page's A "
+      "bits for the working-set statistics and the sampling policies (lru, lfu, ws) at the first fault or "
+      "reclaim after each period; 0 = never");
   }
   // Throws InputError naming the key (policy opt, tau 0, inactive_ratio 0, batch 0, watermarks out of
   // order). An unknown policy name is rejected while loading ("<path>.policy: bad value ...").
@@ -135,7 +140,9 @@ class Reclaimer {
   // reserve_swap (swap full: skip for this pass); unmap (PTEs + shootdown); write_back if dirty or anon
   // without a copy; policy.on_unmap; free_frame. Pages skipped in a pass are hidden from the policy with
   // set_locked for the pass and unlocked afterwards, so the policy proposes others.
+  // A pass examines at most kScanPerBatch * batch candidates.
   ReclaimResult shrink(uint32_t z, uint64_t target_free, uint64_t batch, VirtualTime now);
+  static constexpr uint64_t kScanPerBatch = 16;
 
   const ReclaimCounters& counters() const { return m_counters; }
 

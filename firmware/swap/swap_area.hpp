@@ -51,6 +51,11 @@ class SwapArea {
 
   // The cache entry of s, if any.
   std::optional<SwapCacheEntry> lookup(SwapSlot s) const;
+  // The same without counting a hit or miss (bookkeeping, not a fault's lookup).
+  std::optional<SwapCacheEntry> peek(SwapSlot s) const {
+    auto it = m_cache.find(s);
+    return it == m_cache.end() ? std::nullopt : std::optional<SwapCacheEntry>(it->second);
+  }
   // Swap-in miss: caches s -> frame as Reading and adds the cache's reference. std::logic_error if s is free
   // or already cached.
   void begin_read(SwapSlot s, Pfn frame);

@@ -14,11 +14,15 @@ PhysAddr entry_addr(PhysAddr table, VirtAddr va, unsigned level) {
 
 void destroy_level(Hal& hal, PhysAddr table, unsigned level, const std::function<void(Pfn)>& free_data,
                    const std::function<void(Pfn)>& free_table, const std::function<void(Pfn, unsigned)>& free_huge,
-                   TeardownCounts& counts) {
+                   const std::function<void(uint64_t)>& free_swap, TeardownCounts& counts) {
   std::array<uint64_t, 512> entries;
   hal.read_block(table, reinterpret_cast<uint8_t*>(entries.data()), kPageSize);
   for (uint64_t raw : entries) {
     Pte e{raw};
+    if (level == 1 && is_swap_entry(e)) {
+      if (free_swap) free_swap(raw);
+      continue;
+    }
     // A PROT_NONE page (4 KiB, or a 1 GiB leaf) keeps its frame with P clear.
     if (!e.present() && !((raw & kSoftProtNone) && e.pfn().value() != 0 && (level == 1 || e.huge()))) continue;
     if (level == 1) {
@@ -32,15 +36,16 @@ void destroy_level(Hal& hal, PhysAddr table, unsigned level, const std::function
       }
       counts.data_frames += level_span(level) >> kPageShift;
     } else {
-      destroy_level(hal, e.frame_addr(), level - 1, free_data, free_table, free_huge, counts);
+      destroy_level(hal, e.frame_addr(), level - 1, free_data, free_table, free_huge, free_swap, counts);
     }
   }
   free_table(pfn_of(table));
   ++counts.table_frames;
 }
 
+// Visits the level-1 entries in [start, end) that are mapped leaves (swap == false) or swap entries (true).
 uint64_t leaf_level(Hal& hal, PhysAddr table, unsigned level, uint64_t table_base, uint64_t start, uint64_t end,
-                    const LeafVisitor& fn) {
+                    const LeafVisitor& fn, bool swap) {
   std::array<uint64_t, 512> entries;
   hal.read_block(table, reinterpret_cast<uint8_t*>(entries.data()), kPageSize);
   const uint64_t span = level_span(level);
@@ -49,16 +54,15 @@ uint64_t leaf_level(Hal& hal, PhysAddr table, unsigned level, uint64_t table_bas
     const uint64_t lo = table_base + i * span;
     if (lo + span <= start || lo >= end) continue;
     Pte e{entries[i]};
-    const bool protnone = level == 1 && (entries[i] & kSoftProtNone) && e.pfn().value() != 0;
-    if (!e.present() && !protnone) continue;
-    if (level > 1 && e.huge()) continue;
     if (level == 1) {
+      const bool protnone = (entries[i] & kSoftProtNone) && e.pfn().value() != 0;
+      if (swap ? !is_swap_entry(e) : (!e.present() && !protnone)) continue;
       ++visited;
       PhysAddr ea{table.value() + 8ull * i};
       std::optional<uint64_t> nv = fn(VirtAddr{lo}, ea, e);
       if (nv && *nv != e.raw()) hal.write64(ea, *nv);
-    } else {
-      visited += leaf_level(hal, e.frame_addr(), level - 1, lo, start, end, fn);
+    } else if (e.present() && !e.huge()) {
+      visited += leaf_level(hal, e.frame_addr(), level - 1, lo, start, end, fn, swap);
     }
   }
   return visited;
@@ -68,7 +72,13 @@ uint64_t leaf_level(Hal& hal, PhysAddr table, unsigned level, uint64_t table_bas
 
 uint64_t for_each_leaf(Hal& hal, PhysAddr root, unsigned levels, VirtAddr start, VirtAddr end, const LeafVisitor& fn) {
   if (end.value() <= start.value()) return 0;
-  return leaf_level(hal, root, levels, 0, start.value(), end.value(), fn);
+  return leaf_level(hal, root, levels, 0, start.value(), end.value(), fn, false);
+}
+
+uint64_t for_each_swap_entry(Hal& hal, PhysAddr root, unsigned levels, VirtAddr start, VirtAddr end,
+                             const LeafVisitor& fn) {
+  if (end.value() <= start.value()) return 0;
+  return leaf_level(hal, root, levels, 0, start.value(), end.value(), fn, true);
 }
 
 std::optional<PhysAddr> leaf_entry(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va) {
@@ -177,6 +187,23 @@ bool map_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, Pfn pfn, ui
   return true;
 }
 
+bool set_leaf(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, uint64_t raw, const TableAllocator& alloc_table) {
+  PhysAddr table = root;
+  for (unsigned level = levels; level > 1; --level) {
+    PhysAddr ea = entry_addr(table, va, level);
+    Pte e{hal.read64(ea)};
+    if (!e.present()) {
+      std::optional<Pfn> t = alloc_table();
+      if (!t) return false;
+      e = Pte::make(*t, kTableFlags);
+      hal.write64(ea, e.raw());
+    }
+    table = e.frame_addr();
+  }
+  hal.write64(entry_addr(table, va, 1), raw);
+  return true;
+}
+
 Pte lookup_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va) {
   PhysAddr table = root;
   for (unsigned level = levels; level >= 1; --level) {
@@ -190,9 +217,10 @@ Pte lookup_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va) {
 
 TeardownCounts destroy_tables(Hal& hal, PhysAddr root, unsigned levels, const std::function<void(Pfn)>& free_data,
                               const std::function<void(Pfn)>& free_table,
-                              const std::function<void(Pfn, unsigned)>& free_huge) {
+                              const std::function<void(Pfn, unsigned)>& free_huge,
+                              const std::function<void(uint64_t)>& free_swap) {
   TeardownCounts counts;
-  destroy_level(hal, root, levels, free_data, free_table, free_huge, counts);
+  destroy_level(hal, root, levels, free_data, free_table, free_huge, free_swap, counts);
   return counts;
 }
 

@@ -15,6 +15,12 @@ namespace vmsim::fw {
 // Software PTE bit (ignored by the walker): a PROT_NONE page, kept with P clear so its frame stays mapped
 // (a 4 KiB leaf, or a 1 GiB PS leaf in the PDPT; the functions below treat both as mapped leaves).
 constexpr uint64_t kSoftProtNone = 1ull << 9;
+// Software PTE bit: a swap entry. P is clear and the PFN field holds the swap slot (Linux keeps its swap
+// type and offset in a not-present PTE the same way); the walker faults on it like any not-present entry.
+constexpr uint64_t kSoftSwap = 1ull << 10;
+constexpr bool is_swap_entry(Pte e) { return !e.present() && (e.raw() & kSoftSwap); }
+constexpr uint64_t swap_entry(uint64_t slot) { return (slot << kPageShift) | kSoftSwap; }
+constexpr uint64_t swap_slot_of(Pte e) { return (e.raw() & pte_bit::kPfnMask) >> kPageShift; }
 
 // Allocates a zeroed frame for a new page table, or nullopt when memory is exhausted.
 using TableAllocator = std::function<std::optional<Pfn>()>;
@@ -23,6 +29,10 @@ using TableAllocator = std::function<std::optional<Pfn>()>;
 // tables come from alloc_table and are linked with P|RW|US (the leaf decides permissions). Returns false
 // if a table could not be allocated (nothing is left half-linked).
 bool map_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, Pfn pfn, uint64_t leaf_flags, const TableAllocator& alloc_table);
+
+// Writes the raw 4 KiB leaf value at va (a swap entry, a PROT_NONE page), creating missing tables like
+// map_page. False if a table could not be allocated.
+bool set_leaf(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, uint64_t raw, const TableAllocator& alloc_table);
 
 // Maps a huge page at va (aligned to level_span(level)) to the naturally aligned block at pfn with a PS
 // leaf at `level` (2: 2 MiB in the PD, 3: 1 GiB in the PDPT). Returns false if a table could not be
@@ -48,6 +58,9 @@ Pte lookup_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va);
 // to write (one timed 8-byte write) or nullopt to leave it. Returns the number of leaves visited.
 using LeafVisitor = std::function<std::optional<uint64_t>(VirtAddr, PhysAddr, Pte)>;
 uint64_t for_each_leaf(Hal& hal, PhysAddr root, unsigned levels, VirtAddr start, VirtAddr end, const LeafVisitor& fn);
+// The same over the swap entries (kSoftSwap, P clear) in [start, end), which for_each_leaf skips.
+uint64_t for_each_swap_entry(Hal& hal, PhysAddr root, unsigned levels, VirtAddr start, VirtAddr end,
+                             const LeafVisitor& fn);
 
 // Address of va's leaf PTE (level 1) if every upper level is present, else nullopt; for a page inside a
 // huge leaf, the huge leaf's address.
@@ -65,9 +78,11 @@ struct TeardownCounts {
 
 // Frees the whole tree under root: every mapped data frame through free_data, every table (root
 // included) through free_table. Each table is read with one 4 KiB timed read.
-// Huge leaves go to free_huge(first frame, level) if given (else free_data with the first frame).
+// Huge leaves go to free_huge(first frame, level) if given (else free_data with the first frame); swap
+// entries to free_swap(raw entry) if given (else they are ignored).
 TeardownCounts destroy_tables(Hal& hal, PhysAddr root, unsigned levels, const std::function<void(Pfn)>& free_data,
                               const std::function<void(Pfn)>& free_table,
-                              const std::function<void(Pfn, unsigned)>& free_huge = {});
+                              const std::function<void(Pfn, unsigned)>& free_huge = {},
+                              const std::function<void(uint64_t)>& free_swap = {});
 
 }  // namespace vmsim::fw

@@ -117,7 +117,7 @@ void Core::write_block(PhysAddr pa, const uint8_t* buf, uint64_t len) {
   ++mmu::firmware_write_epoch();
 }
 
-void Core::swap_transport(tlm::tlm_command cmd, uint64_t device_offset, uint8_t* page) {
+uint64_t Core::swap_transport(tlm::tlm_command cmd, uint64_t device_offset, uint8_t* page, bool wait) {
   const char* what = cmd == tlm::TLM_READ_COMMAND ? "read" : "write";
   if (io.size() == 0) {
     throw SimulationError(std::string(name()) + ": swap " + what + " at device offset " + format_hex(device_offset) +
@@ -134,13 +134,19 @@ void Core::swap_transport(tlm::tlm_command cmd, uint64_t device_offset, uint8_t*
   t.set_data_length(static_cast<unsigned>(kPageSize));
   t.set_streaming_width(static_cast<unsigned>(kPageSize));
   t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  uint64_t done_ps = now_ps();
   if (m_timed) {
+    // The device annotates the request's completion (it never waits inside b_transport).
     const sc_core::sc_time before = m_qk.get_current_time();
     sc_core::sc_time delay = m_qk.get_local_time();
     io->b_transport(t, delay);
-    m_qk.set(delay);
-    m_qk.sync();  // the requester blocks until the device completes; other cores run meanwhile
-    m_fs_swap += (m_qk.get_current_time() - before).value();
+    const sc_core::sc_time done = sc_core::sc_time_stamp() + delay;
+    done_ps = static_cast<uint64_t>(done.to_seconds() * 1e12 + 0.5);
+    if (wait) {
+      m_qk.set(delay);
+      m_qk.sync();  // the requester blocks until the device completes; other cores run meanwhile
+      m_fs_swap += (m_qk.get_current_time() - before).value();
+    }
   } else {
     io->transport_dbg(t);
   }
@@ -149,15 +155,35 @@ void Core::swap_transport(tlm::tlm_command cmd, uint64_t device_offset, uint8_t*
                           " failed: " + t.get_response_string());
   }
   ++(cmd == tlm::TLM_READ_COMMAND ? m_swap_reads : m_swap_writes);
+  return done_ps;
 }
 
 void Core::swap_read(uint64_t device_offset, uint8_t* page) {
-  swap_transport(tlm::TLM_READ_COMMAND, device_offset, page);
+  swap_transport(tlm::TLM_READ_COMMAND, device_offset, page, true);
 }
 
 void Core::swap_write(uint64_t device_offset, const uint8_t* page) {
   // TLM payloads take a non-const pointer; a write never modifies the buffer.
-  swap_transport(tlm::TLM_WRITE_COMMAND, device_offset, const_cast<uint8_t*>(page));
+  swap_transport(tlm::TLM_WRITE_COMMAND, device_offset, const_cast<uint8_t*>(page), true);
+}
+
+uint64_t Core::swap_submit(bool write, uint64_t device_offset, uint8_t* page) {
+  return swap_transport(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND, device_offset, page, false);
+}
+
+void Core::wait_until(uint64_t ps) {
+  if (!m_timed) return;
+  m_qk.sync();
+  const uint64_t now = now_ps();
+  if (ps > now) sc_core::wait(sc_core::sc_time(static_cast<double>(ps - now), sc_core::SC_PS));
+}
+
+bool Core::wake_background(CoreId core) {
+  Core& t = *m_peers.at(core);
+  if (t.m_done) return false;
+  t.m_background = true;
+  m_shared->changed.notify(sc_core::SC_ZERO_TIME);
+  return true;
 }
 
 void Core::zero_frame(Pfn pfn) { write_block(addr_of(pfn), m_zero_page.data(), kPageSize); }
@@ -232,19 +258,27 @@ void Core::schedule() {
         earliest_start = std::min(earliest_start, t.start_ps);
         continue;
       }
+      if (st[i].wake_ps > now) {  // blocked on swap I/O
+        earliest_start = std::min(earliest_start, st[i].wake_ps);
+        continue;
+      }
       pick = i;
       break;
     }
     if (pick == SIZE_MAX) {
-      if (earliest_start == UINT64_MAX && !waiting_spawn) return;  // all done
+      if (earliest_start == UINT64_MAX && !waiting_spawn) {  // all done
+        m_done = true;
+        return;
+      }
       m_qk.sync();
       if (earliest_start != UINT64_MAX) {
+        // Idle until a start or wake-up time; the kernel (spawns, background work) may call earlier.
         const uint64_t wait_ps = earliest_start > now_ps() ? earliest_start - now_ps() : 0;
-        if (waiting_spawn) {
-          sc_core::wait(sc_core::sc_time(static_cast<double>(wait_ps), sc_core::SC_PS), m_shared->changed);
-        } else {
-          sc_core::wait(sc_core::sc_time(static_cast<double>(wait_ps), sc_core::SC_PS));
+        if (m_stop_requests > 0 && !m_stopped) {
+          m_stopped = true;
+          m_shared->changed.notify(sc_core::SC_ZERO_TIME);
         }
+        sc_core::wait(sc_core::sc_time(static_cast<double>(wait_ps), sc_core::SC_PS), m_shared->changed);
       } else {
         wait_stoppable();
       }
@@ -273,16 +307,21 @@ void Core::schedule() {
     }
     m_fs_kernel += (m_qk.get_current_time() - t0).value();
     m_in_op = false;
-    if (run_slice(task, rs, slice)) {
+    m_resume = rs.wake_ps != 0;
+    rs.wake_ps = 0;
+    const SliceEnd end = run_slice(task, rs, slice);
+    if (end == SliceEnd::Ended) {
       rs.finished = true;
       current = SIZE_MAX;
+    } else if (end == SliceEnd::Blocked) {
+      rs.wake_ps = std::max<uint64_t>(1, m_kernel.blocked_until(*rs.pid));
     }
     cursor = (pick + 1) % m_tasks.size();
     if (slice == 0) cursor = pick;  // run to completion: keep the list order
   }
 }
 
-bool Core::run_slice(CoreTask& task, RunState& rs, uint64_t slice) {
+Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, uint64_t slice) {
   const sc_core::sc_time slice_end = m_qk.get_current_time() + m_period * static_cast<double>(slice);
   uint64_t ops_in_slice = 0;
   for (;;) {
@@ -294,7 +333,7 @@ bool Core::run_slice(CoreTask& task, RunState& rs, uint64_t slice) {
     if (rs.ended || (task.limit != 0 && rs.done == task.limit)) break;
     if (slice != 0 && ops_in_slice > 0 &&
         (m_timed ? m_qk.get_current_time() >= slice_end : ops_in_slice >= slice)) {
-      return false;  // preempted
+      return SliceEnd::Preempted;
     }
     take_interrupts();
     m_in_op = true;
@@ -303,7 +342,7 @@ bool Core::run_slice(CoreTask& task, RunState& rs, uint64_t slice) {
       // or the limit; shootdowns and preemption wait for the window to drain.
       if (!run_syscalls(task, *rs.pid, rs.next_call, rs.done) || !m_kernel.alive(*rs.pid)) {
         m_in_op = false;
-        return true;
+        return SliceEnd::Ended;
       }
       uint64_t n = std::min<uint64_t>(rs.count - rs.pos, m_workers.size() * 16);
       if (task.limit != 0) n = std::min<uint64_t>(n, task.limit - rs.done);
@@ -312,7 +351,7 @@ bool Core::run_slice(CoreTask& task, RunState& rs, uint64_t slice) {
       }
       if (!access_window(*rs.pid, rs.ops.data() + rs.pos, static_cast<size_t>(n), task.data_ops_are_instructions)) {
         m_in_op = false;
-        return true;
+        return SliceEnd::Ended;
       }
       m_in_op = false;
       rs.pos += n;
@@ -324,12 +363,14 @@ bool Core::run_slice(CoreTask& task, RunState& rs, uint64_t slice) {
     // An exit call or a kill (the firmware already tore the process down) ends the task. Script calls
     // are looked for only when one is due.
     const bool call_due = rs.next_call < task.script.size() && task.script[rs.next_call].at <= rs.done;
-    if ((call_due && !run_syscalls(task, *rs.pid, rs.next_call, rs.done)) || !m_kernel.alive(*rs.pid) ||
-        !access(*rs.pid, rs.ops[rs.pos], task.data_ops_are_instructions)) {
+    if ((call_due && !run_syscalls(task, *rs.pid, rs.next_call, rs.done)) || !m_kernel.alive(*rs.pid)) {
       m_in_op = false;
-      return true;
+      return SliceEnd::Ended;
     }
+    const OpStatus status = access(*rs.pid, rs.ops[rs.pos], task.data_ops_are_instructions);
     m_in_op = false;
+    if (status == OpStatus::Killed) return SliceEnd::Ended;
+    if (status == OpStatus::Blocked) return SliceEnd::Blocked;
     ++rs.pos;
     ++rs.done;
     ++ops_in_slice;
@@ -344,7 +385,7 @@ bool Core::run_slice(CoreTask& task, RunState& rs, uint64_t slice) {
     m_fs_kernel += (m_qk.get_current_time() - t1).value();
   }
   m_in_op = false;
-  return true;
+  return SliceEnd::Ended;
 }
 
 void Core::kernel_enter() {
@@ -378,6 +419,8 @@ void Core::shootdown_begin(const std::vector<CoreId>& cores) {
     ++t.m_stop_requests;
     if (!t.m_in_op) t.m_stopped = true;  // at a boundary or idle: it checks before its next operation
   }
+  // A target waiting for the kernel lock (or idle) acknowledges when it next looks at the shared state.
+  m_shared->changed.notify(sc_core::SC_ZERO_TIME);
   for (;;) {
     bool all = true;
     for (CoreId c : cores) all = all && m_peers[c]->m_stopped;
@@ -419,11 +462,22 @@ void Core::apply_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtA
 void Core::take_pending_interrupts() {
   m_in_op = false;
   while (m_stop_requests > 0) wait_stoppable();
-  if (m_pending_irq_cycles == 0) return;
-  sc_core::sc_time t0 = m_qk.get_current_time();
-  charge(m_pending_irq_cycles);
-  m_pending_irq_cycles = 0;
-  m_fs_kernel += (m_qk.get_current_time() - t0).value();
+  if (m_pending_irq_cycles != 0) {
+    sc_core::sc_time t0 = m_qk.get_current_time();
+    charge(m_pending_irq_cycles);
+    m_pending_irq_cycles = 0;
+    m_fs_kernel += (m_qk.get_current_time() - t0).value();
+  }
+  if (m_background) {
+    // A woken kernel thread (kswapd) runs here before the next operation.
+    m_background = false;
+    m_in_op = true;
+    sc_core::sc_time t0 = m_qk.get_current_time();
+    m_kernel.run_background(*this);
+    m_fs_kernel += (m_qk.get_current_time() - t0).value();
+    m_in_op = false;
+    while (m_stop_requests > 0) wait_stoppable();
+  }
 }
 
 bool Core::run_syscalls(CoreTask& task, Pid pid, size_t& next, uint64_t done) {
@@ -439,14 +493,33 @@ bool Core::run_syscalls(CoreTask& task, Pid pid, size_t& next, uint64_t done) {
 }
 
 
+void Core::check_read(Pid pid, const workload::MemOp& op, const uint8_t* data) const {
+  const uint32_t size = op.size == 0 ? 1 : op.size;
+  uint8_t expect[64];  // operations are at most a cache line
+  const uint64_t pattern = op.va.value();
+  for (uint32_t off = 0; off < size; off += 8) std::memcpy(expect + off, &pattern, std::min<uint32_t>(8, size - off));
+  if (std::memcmp(data, expect, size) == 0) return;
+  bool zero = true;
+  for (uint32_t i = 0; i < size; ++i) zero = zero && data[i] == 0;
+  if (zero) return;
+  uint64_t got = 0;
+  std::memcpy(&got, data, std::min<uint32_t>(8, size));
+  throw SimulationError(std::string(name()) + ": data check failed: process " + std::to_string(pid) + " read " +
+                        std::to_string(size) + " bytes at virtual address " + format_hex(op.va.value()) + " and got " +
+                        format_hex(got) + ", expected " + format_hex(pattern) +
+                        " or 0 (a page's contents were lost or misplaced)");
+}
+
 bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
-  m_instructions += op.gap + (op.kind == AccessKind::Fetch || data_op_is_instruction ? 1 : 0);
+  if (!m_resume) m_instructions += op.gap + (op.kind == AccessKind::Fetch || data_op_is_instruction ? 1 : 0);
+  m_resume = false;
   sc_core::sc_time unused = sc_core::SC_ZERO_TIME;
   mmu::Translation tr;
   for (;;) {
     tr = m_mmu.translate(op.va, op.kind, true, unused);
     if (!tr.fault) break;
     ++m_page_faults;
+    // No time passes in this mode, so a swap-in never blocks here (Blocked would simply be retried).
     if (m_kernel.handle_page_fault(*this, pid, op.va, op.kind, tr.error_code) == fw::FaultOutcome::Killed) return false;
   }
   // DMI slot check inline; dmi_page() asks memory for a new pointer.
@@ -472,6 +545,7 @@ bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is
     } else {
       std::memcpy(m_buf.data(), p, size);
     }
+    if (m_check_data) check_read(pid, op, m_buf.data());
     ++(op.kind == AccessKind::Fetch ? m_fetches : m_reads);
   }
   ++m_accesses;
@@ -480,16 +554,19 @@ bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is
   return true;
 }
 
-bool Core::access(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
-  if (!m_timed) return access_functional(pid, op, data_op_is_instruction);
+Core::OpStatus Core::access(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
+  if (!m_timed) return access_functional(pid, op, data_op_is_instruction) ? OpStatus::Done : OpStatus::Killed;
   sc_core::sc_time delay = m_qk.get_local_time();
-  if (m_timed && op.gap != 0) {
-    uint64_t c = static_cast<uint64_t>(static_cast<double>(op.gap) * m_cfg.cpi + 0.5);
-    sc_core::sc_time t = m_period * static_cast<double>(c);
-    m_fs_compute += t.value();
-    delay += t;
+  if (!m_resume) {  // a retried operation's instructions were counted and charged the first time
+    if (op.gap != 0) {
+      uint64_t c = static_cast<uint64_t>(static_cast<double>(op.gap) * m_cfg.cpi + 0.5);
+      sc_core::sc_time t = m_period * static_cast<double>(c);
+      m_fs_compute += t.value();
+      delay += t;
+    }
+    m_instructions += op.gap + (op.kind == AccessKind::Fetch || data_op_is_instruction ? 1 : 0);
   }
-  m_instructions += op.gap + (op.kind == AccessKind::Fetch || data_op_is_instruction ? 1 : 0);
+  m_resume = false;
   mmu::Translation tr;
   sc_core::sc_time access_time = sc_core::SC_ZERO_TIME;
   for (;;) {
@@ -507,12 +584,13 @@ bool Core::access(Pid pid, const workload::MemOp& op, bool data_op_is_instructio
     fw::FaultOutcome outcome = m_kernel.handle_page_fault(*this, pid, op.va, op.kind, tr.error_code);
     m_fs_fault += (m_qk.get_current_time() - translated).value();
     delay = m_qk.get_local_time();
-    if (outcome == fw::FaultOutcome::Killed) {
+    if (outcome != fw::FaultOutcome::Retry) {
       m_qk.set(delay);
-      return false;
+      return outcome == fw::FaultOutcome::Killed ? OpStatus::Killed : OpStatus::Blocked;
     }
   }
-  return access_transport(op, tr, access_time, delay);
+  m_check_pid = pid;
+  return access_transport(op, tr, access_time, delay) ? OpStatus::Done : OpStatus::Killed;
 }
 
 bool Core::access_transport(const workload::MemOp& op, const mmu::Translation& tr, sc_core::sc_time access_time,
@@ -552,6 +630,7 @@ bool Core::access_transport(const workload::MemOp& op, const mmu::Translation& t
     throw SimulationError(std::string(name()) + ": data access to physical address " + std::to_string(tr.pa.value()) +
                           " failed: " + m_trans.get_response_string());
   }
+  if (m_check_data && op.kind != AccessKind::Write) check_read(m_check_pid, op, m_buf.data());
   m_qk.set(delay);
   if (m_timed) m_access_latency.sample(static_cast<double>(access_time.value()) / static_cast<double>(m_period_fs));
   ++m_accesses;

@@ -80,8 +80,12 @@ class Core : public sc_core::sc_module, public fw::Hal {
     m_shared = shared;
   }
   mmu::Mmu& mmu() { return m_mmu; }
+  // sim.check_data: every read must return 0 or its operation's own pattern (throws SimulationError).
+  void set_check_data(bool on) { m_check_data = on; }
   // Simulated time at which this core finished its last process.
   sc_core::sc_time finish_time() const { return m_finish; }
+  // True once the core's thread ran to its end (every process ended).
+  bool finished() const { return m_done; }
 
   // fw::Hal
   uint64_t read64(PhysAddr pa) override;
@@ -108,6 +112,11 @@ class Core : public sc_core::sc_module, public fw::Hal {
   uint64_t now_ps() const override;
   void swap_read(uint64_t device_offset, uint8_t* page) override;
   void swap_write(uint64_t device_offset, const uint8_t* page) override;
+  uint64_t swap_submit(bool write, uint64_t device_offset, uint8_t* page) override;
+  void invalidate_page(PhysAddr root, uint16_t pcid, VirtAddr va) override { apply_shootdown(root, pcid, {va}); }
+  bool wake_background(CoreId core) override;
+  uint64_t memory_ops() const override { return m_control.accesses(); }
+  void wait_until(uint64_t ps) override;
 
  private:
   void run();
@@ -120,12 +129,15 @@ class Core : public sc_core::sc_module, public fw::Hal {
     size_t next_call = 0;              // next script entry
     bool ended = false;                // the source has no more operations
     bool finished = false;
+    uint64_t wake_ps = 0;              // blocked (swap-in) until this simulated time; 0 = runnable
   };
+  enum class SliceEnd { Preempted, Ended, Blocked };
+  enum class OpStatus { Done, Killed, Blocked };
   static constexpr size_t kBatch = 1024;
   void schedule();
-  // Runs the task for up to `slice` core cycles (0 = to its end); true when it ended (exit, kill, end
-  // of its workload), false when preempted.
-  bool run_slice(CoreTask& task, RunState& rs, uint64_t slice);
+  // Runs the task for up to `slice` core cycles (0 = to its end): Ended (exit, kill, end of its
+  // workload), Preempted, or Blocked (a major fault waits for swap I/O; rs.wake_ps says until when).
+  SliceEnd run_slice(CoreTask& task, RunState& rs, uint64_t slice);
   // Runs the script calls due before operation `done`; returns false if the process exited.
   bool run_syscalls(CoreTask& task, Pid pid, size_t& next, uint64_t done);
   // At an instruction boundary: stays stopped while a shootdown IPI holds this core, then charges the
@@ -133,7 +145,7 @@ class Core : public sc_core::sc_module, public fw::Hal {
   // At an instruction boundary: honours stop requests (shootdowns) and charges pending IPI cycles. The
   // common case, nothing pending, stays inline on the per-operation path.
   void take_interrupts() {
-    if (m_stop_requests > 0 || m_pending_irq_cycles != 0) {
+    if (m_stop_requests > 0 || m_pending_irq_cycles != 0 || m_background) {
       take_pending_interrupts();
     } else {
       m_in_op = false;
@@ -143,9 +155,9 @@ class Core : public sc_core::sc_module, public fw::Hal {
   // Waits for a change of the shared state; a pending shootdown stop counts as reached meanwhile.
   void wait_stoppable();
   void apply_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages);
-  // One memory operation: translate (trapping into the firmware on faults) and access memory.
-  // Returns false if the process was killed.
-  bool access(Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
+  // One memory operation: translate (trapping into the firmware on faults) and access memory. Blocked:
+  // the fault handler started a swap-in; the operation is retried (m_resume) once the process wakes.
+  OpStatus access(Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
   // The functional mode's path: no time, data through a DMI pointer when memory grants one.
   bool access_functional(Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
   // The data transaction (b_transport when timed, else debug transport) and its accounting.
@@ -153,8 +165,9 @@ class Core : public sc_core::sc_module, public fw::Hal {
                         sc_core::sc_time access_time = sc_core::SC_ZERO_TIME,
                         sc_core::sc_time delay = sc_core::SC_ZERO_TIME);
   void kernel_transport(tlm::tlm_command cmd, PhysAddr pa, uint8_t* data, uint64_t len);
-  // One 4 KiB swap-device request through `io`; blocks (synchronizes) until it completes.
-  void swap_transport(tlm::tlm_command cmd, uint64_t device_offset, uint8_t* page);
+  // One 4 KiB swap-device request through `io`; returns its completion time (ps). With `wait` the
+  // caller blocks (synchronizes) until then.
+  uint64_t swap_transport(tlm::tlm_command cmd, uint64_t device_offset, uint8_t* page, bool wait);
   // Functional mode: host pointer to the page of pa through DMI (cached per frame), or nullptr.
   uint8_t* dmi_page(PhysAddr pa, bool write);
   void invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end);
@@ -207,6 +220,12 @@ class Core : public sc_core::sc_module, public fw::Hal {
   bool m_in_op = false;         // between instruction boundaries (an access, fault or call in progress)
   unsigned m_stop_requests = 0; // shootdowns holding this core
   bool m_stopped = false;       // acknowledged: at a boundary (or waiting without having touched anything)
+  bool m_background = false;    // the kernel asked for background work (kswapd) at the next boundary
+  bool m_done = false;          // every process of this core ended: it runs nothing more
+  bool m_resume = false;        // the next access retries an operation whose process was blocked
+  bool m_check_data = false;
+  Pid m_check_pid = 0;  // the process of the access in access_transport (for the data check's message)
+  void check_read(Pid pid, const workload::MemOp& op, const uint8_t* data) const;
 
   stats::Group m_stats{*this};
   stats::Scalar m_accesses{m_stats, "accesses", "count", "Memory operations completed"};

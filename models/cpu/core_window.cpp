@@ -66,6 +66,13 @@ bool Core::worker_access(Worker& w) {
     m_fault_busy = false;
     m_fault_free.notify(sc_core::SC_ZERO_TIME);
     if (outcome == fw::FaultOutcome::Killed) return false;
+    if (outcome == fw::FaultOutcome::Blocked) {
+      // A swap-in: this operation waits for the device (the process's other operations in flight go on).
+      const uint64_t until = m_kernel.blocked_until(w.pid);
+      const sc_core::sc_time wake = sc_core::sc_time(static_cast<double>(until), sc_core::SC_PS);
+      const sc_core::sc_time now = sc_core::sc_time_stamp() + delay;
+      if (wake > now) delay += wake - now;
+    }
   }
   // The data access on this worker's own transaction.
   const uint32_t size = op.size == 0 ? 1 : op.size;
@@ -90,6 +97,7 @@ bool Core::worker_access(Worker& w) {
     throw SimulationError(std::string(name()) + ": data access to physical address " + std::to_string(tr.pa.value()) +
                           " failed: " + t.get_response_string());
   }
+  if (m_check_data && op.kind != AccessKind::Write) check_read(w.pid, op, w.buf.data());
   m_fs_data += spent.value();
   access_time += spent;
   if (delay > sc_core::SC_ZERO_TIME) sc_core::wait(delay);  // complete at the access's own time

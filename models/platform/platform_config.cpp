@@ -121,7 +121,6 @@ void PlatformConfig::validate() const {
   sim.validate("sim");
   system.validate("system");
   firmware.validate("firmware");
-  firmware_swap.validate("firmware.swap");
   require(system.core.outstanding == 1 || sim.mode == SimMode::At, "system.core", "outstanding",
           std::to_string(system.core.outstanding), "more than one operation in flight needs sim.mode at");
   require(firmware.page_table_levels == system.core.mmu.walker.levels, "firmware", "page_table_levels",
@@ -129,6 +128,14 @@ void PlatformConfig::validate() const {
           "the walker walks " + std::to_string(system.core.mmu.walker.levels) +
               " levels (system.core.mmu.walker.levels): both must agree");
   if (processes.empty()) throw InputError("processes: the run needs at least one process");
+  if (system.swap.enabled) {
+    // Eviction changes PTEs under running translations: implemented for radix tables and for cores with
+    // one operation in flight (a fault there is precise: nothing else of the core touches memory).
+    require(system.core.mmu.walker.format != mmu::PageTableFormat::Hashed, "system.swap", "enabled", "true",
+            "swapping needs system.core.mmu.walker.format radix (the hashed table has no swap entries)");
+    require(system.core.outstanding == 1, "system.core", "outstanding", std::to_string(system.core.outstanding),
+            "with system.swap.enabled the core must have one operation in flight");
+  }
   if (system.core.mmu.walker.format == mmu::PageTableFormat::Hashed) {
     // The firmware builds the hashed table for demand paging of 4 KiB pages; changing mappings (system
     // calls), huge pages and PROT_NONE areas are implemented for radix tables only so far.

@@ -179,6 +179,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
   fw::KernelConfig kcfg = cfg.firmware;
   const mmu::WalkerConfig& walker = cfg.system.core.mmu.walker;
   kcfg.hash_buckets = walker.format == mmu::PageTableFormat::Hashed ? walker.hash_buckets : 0;
+  kcfg.swap_slots = cfg.system.swap.enabled ? cfg.system.swap.size.value / kPageSize : 0;
   m_kernel = std::make_unique<fw::Kernel>("os", kcfg, fw_nodes, core_node, specs);
   for (uint64_t i = 0; i < cfg.system.cores; ++i) {
     std::string n = "core" + std::to_string(i);
@@ -187,6 +188,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
     m_interconnect->connect(m_cores.back()->data, cfg.system.socket_of(i));
     m_interconnect->connect(m_cores.back()->mmu().walker().mem, cfg.system.socket_of(i));
     if (m_swap) m_cores.back()->io.bind(m_swap->in);
+    m_cores.back()->set_check_data(cfg.sim.check_data);
   }
   std::vector<cpu::Core*> peers;
   for (auto& c : m_cores) peers.push_back(c.get());
@@ -206,6 +208,14 @@ void System::run() {
   sc_core::sc_start();
   m_control->finish();
   if (m_control->error()) std::rethrow_exception(m_control->error());
+  // Every core's thread must have run to its end; SystemC running out of events before is a deadlock.
+  for (const auto& c : m_cores) {
+    if (!c->finished()) {
+      throw SimulationError(std::string(c->name()) + ": the simulation stopped at " +
+                            sc_core::sc_time_stamp().to_string() +
+                            " with this core's processes unfinished (a deadlock in the model)");
+    }
+  }
   // The independent JEDEC checker (dram.controller.timing_checker) must have seen a legal command stream.
   for (auto& node : m_nodes) {
     if (node->finish() != 0) {

@@ -46,6 +46,14 @@ class FakeHal : public fw::Hal {
   void shootdown_end(const std::vector<CoreId>&, PhysAddr, uint16_t, const std::vector<VirtAddr>&, uint64_t) override {}
   void swap_read(uint64_t, uint8_t*) override { ADD_FAILURE() << "no swap I/O expected"; }
   void swap_write(uint64_t, const uint8_t*) override { ADD_FAILURE() << "no swap I/O expected"; }
+  uint64_t swap_submit(bool, uint64_t, uint8_t*) override {
+    ADD_FAILURE() << "no swap I/O expected";
+    return 0;
+  }
+  void invalidate_page(PhysAddr, uint16_t, VirtAddr) override {}
+  bool wake_background(CoreId) override { return false; }
+  uint64_t memory_ops() const override { return 0; }
+  void wait_until(uint64_t) override {}
   void invlpg(VirtAddr) override {}
   void set_root(PhysAddr, uint16_t) override {}
   void invalidate_pcid(uint16_t) override {}

@@ -46,6 +46,14 @@ class HostHal : public fw::Hal {
   uint64_t now_ps() const override { return 0; }
   void swap_read(uint64_t, uint8_t*) override { ADD_FAILURE() << "no swap I/O expected"; }
   void swap_write(uint64_t, const uint8_t*) override { ADD_FAILURE() << "no swap I/O expected"; }
+  uint64_t swap_submit(bool, uint64_t, uint8_t*) override {
+    ADD_FAILURE() << "no swap I/O expected";
+    return 0;
+  }
+  void invalidate_page(PhysAddr, uint16_t, VirtAddr) override {}
+  bool wake_background(CoreId) override { return false; }
+  uint64_t memory_ops() const override { return 0; }
+  void wait_until(uint64_t) override {}
 
   uint8_t* page(PhysAddr pa) {
     auto& p = frames[pa.value() >> kPageShift];

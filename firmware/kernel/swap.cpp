@@ -1,0 +1,423 @@
+// Firmware kernel: swapping and page reclaim. The reverse map of evictable pages (private anonymous
+// 4 KiB frames), swap entries and the swap cache, swap-in faults that put the faulting process to sleep
+// while the device reads, direct and background (kswapd) reclaim through fw::Reclaimer, the periodic
+// Accessed-bit scan behind the working-set statistics, and the OOM killer.
+//
+// Consistency: a reclaim pass stops the other cores of every address space it touches (the first time
+// it reads or changes one of its PTEs) and shoots the changed translations down when it ends, so no core
+// writes a page between the check of its Dirty bits and its eviction, and no stale translation survives
+// the pass. A frame is freed inside the pass only while every core that could still use it is stopped.
+#include <algorithm>
+
+#include "firmware/kernel/kernel_internal.hpp"
+
+namespace vmsim::fw {
+
+uint64_t Kernel::blocked_until(Pid pid) const { return alive(pid) ? m_procs[pid - 1]->blocked_until : 0; }
+
+uint64_t Kernel::swapped_pages(Pid pid) const { return alive(pid) ? m_procs[pid - 1]->mm->swap_pages : 0; }
+
+std::string Kernel::working_set_csv() const {
+  std::string out = "memory_ops,process,name,pages\n";
+  for (size_t i = 0; i < m_pstats.size(); ++i) {
+    for (const auto& [t, pages] : m_pstats[i]->ws->series()) {
+      out += std::to_string(t) + "," + std::to_string(i) + "," + m_specs[i].name + "," + std::to_string(pages) + "\n";
+    }
+  }
+  return out;
+}
+
+// --- Reverse map --------------------------------------------------------------------------------------
+
+void Kernel::rmap_add(Pfn pfn, Mm& mm, VirtAddr page, NodeId node, uint64_t now) {
+  auto [it, fresh] = m_pages.try_emplace(pfn.value());
+  if (fresh) {
+    it->second.node = node;
+    m_policies[node]->on_map(pfn.value(), now);
+  }
+  it->second.maps.emplace_back(&mm, page.value());
+}
+
+void Kernel::rmap_remove(Pfn pfn, const Mm& mm, VirtAddr page, bool dirty) {
+  auto it = m_pages.find(pfn.value());
+  if (it == m_pages.end()) return;
+  auto& maps = it->second.maps;
+  for (size_t i = 0; i < maps.size(); ++i) {
+    if (maps[i].first == &mm && maps[i].second == page.value()) {
+      maps[i] = maps.back();
+      maps.pop_back();
+      it->second.dirty = it->second.dirty || dirty;
+      return;
+    }
+  }
+}
+
+void Kernel::rmap_remove_mm(Pfn pfn, const Mm& mm) {
+  auto it = m_pages.find(pfn.value());
+  if (it == m_pages.end()) return;
+  auto& maps = it->second.maps;
+  for (size_t i = 0; i < maps.size(); ++i) {
+    if (maps[i].first == &mm) {
+      maps[i] = maps.back();
+      maps.pop_back();
+      // The removed PTE's Dirty bit is not known here: a page with a swap copy is written again.
+      if (m_frame_slot.count(pfn.value()) != 0) it->second.dirty = true;
+      return;
+    }
+  }
+}
+
+// --- Swap entries and swap-in -------------------------------------------------------------------------
+
+void Kernel::release_swap_entry(Hal& hal, Mm& mm, uint64_t slot) {
+  --mm.swap_pages;
+  const std::optional<SwapCacheEntry> ce = m_swap->peek(slot);
+  if (ce && ce->state == SwapCacheState::Reading && m_swap->ref_count(slot) == 2) {
+    // The last swap entry of a page being read in for a process that is gone: nobody will map the frame.
+    m_swap->read_done(slot);
+    m_reading.erase(slot);
+    m_swap->drop_ref(slot);
+    m_swap->evict(slot);
+    m_frame_slot.erase(ce->frame.value());
+    hal.charge(m_cfg.costs.frame_free);
+    m_pmm->free_page(hal.core_id(), ce->frame);
+    ++m_freed;
+    return;
+  }
+  m_swap->drop_ref(slot);
+}
+
+FaultOutcome Kernel::swap_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va, AccessKind kind, bool may_block,
+                             bool& oom) {
+  Mm& mm = *p.mm;
+  oom = false;
+  const VirtAddr page{va.value() & ~kPageMask};
+  const std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, page);
+  const Pte e = ea ? Pte{hal.read64(*ea)} : Pte{0};
+  if (!is_swap_entry(e)) return FaultOutcome::Retry;  // changed while this process slept
+  const uint64_t slot = swap_slot_of(e);
+  hal.charge(m_cfg.costs.swap_in);
+  ProcStats& ps = *m_pstats[p.index];
+  std::optional<SwapCacheEntry> ce = m_swap->lookup(slot);
+  if (!ce) {
+    // Major fault: a frame (reclaim may run to get it; it never changes swap entries), then the read.
+    std::optional<Pfn> f = alloc_user_frame(hal, p, vma, page, false);
+    if (!f) {
+      oom = true;
+      return FaultOutcome::Killed;
+    }
+    m_swap->begin_read(slot, *f);
+    m_frame_slot[f->value()] = slot;
+    uint64_t done = 0;
+    if (may_block) {
+      done = hal.swap_submit(false, SwapArea::offset_of(slot), m_copy_buf.data());
+    } else {
+      hal.swap_read(SwapArea::offset_of(slot), m_copy_buf.data());
+    }
+    hal.write_block(addr_of(*f), m_copy_buf.data(), kPageSize);  // the device's DMA into the frame
+    ++m_swap_ins;
+    ++m_major;
+    ++ps.major;
+    m_reading[slot] = done;
+    ce = m_swap->peek(slot);
+  } else if (ce->state != SwapCacheState::Reading) {
+    ++m_swap_cache_hits;
+  }
+  if (ce->state == SwapCacheState::Reading) {
+    const uint64_t done = m_reading.at(slot);
+    if (done > hal.now_ps()) {
+      ++m_swap_waits;
+      if (may_block) {
+        p.blocked_until = done;
+        p.blocked_since = hal.now_ps();
+        p.blocked_page = page.value();
+        return FaultOutcome::Blocked;
+      }
+      hal.wait_until(done);  // a system call waits in the kernel (the kernel lock held, like a page lock)
+    }
+    m_swap->read_done(slot);
+    m_reading.erase(slot);
+  }
+  // Map the cached frame in place of the swap entry.
+  const Pfn frame = ce->frame;
+  const auto d = m_pages.find(frame.value());
+  const bool mapped_elsewhere = d != m_pages.end() && !d->second.maps.empty();
+  if (mapped_elsewhere) get_frame(frame);
+  m_swap->drop_ref(slot);
+  --mm.swap_pages;
+  // Writable only if no other PTE maps the frame and no other swap entry points at the slot (else the
+  // page stays shared copy-on-write). A write drops the swap copy; a read keeps it, so a clean page can
+  // be evicted again without I/O (its Dirty bit says when the copy went stale).
+  bool writable = false;
+  if (!mapped_elsewhere && m_swap->ref_count(slot) == 1) {
+    writable = true;
+    if (kind == AccessKind::Write && m_swap->make_exclusive(slot)) m_frame_slot.erase(frame.value());
+  }
+  hal.charge(m_cfg.costs.pte_update);
+  hal.write64(*ea, Pte::make(frame, leaf_flags(vma, writable) | pte_bit::kPresent).raw());
+  rmap_add(frame, mm, page, m_pmm->zone_of(frame)->first, hal.memory_ops());
+  ++mm.resident;
+  return FaultOutcome::Retry;
+}
+
+// --- Reclaim contexts ---------------------------------------------------------------------------------
+
+void Kernel::reclaim_begin(Hal& hal) {
+  m_reclaiming = true;
+  m_bridge->hal = &hal;
+  m_touched.clear();
+}
+
+void Kernel::reclaim_touch(Hal& hal, Mm& mm) {
+  for (const ReclaimTouch& t : m_touched) {
+    if (t.mm == &mm) return;
+  }
+  ReclaimTouch t;
+  t.mm = &mm;
+  t.targets = other_cores(hal, mm);
+  if (!t.targets.empty()) hal.shootdown_begin(t.targets);
+  m_touched.push_back(std::move(t));
+}
+
+void Kernel::reclaim_end(Hal& hal) {
+  for (const ReclaimTouch& t : m_touched) finish_shootdown(hal, t.targets, t.mm->root, t.mm->pcid, t.pages);
+  m_touched.clear();
+  m_bridge->hal = nullptr;
+  m_reclaiming = false;
+}
+
+void Kernel::evict_invalidate(Hal& hal, Mm& mm, VirtAddr page) {
+  if (mm.cpus[hal.core_id()]) {
+    hal.charge(m_cfg.costs.tlb_invalidate);
+    hal.invalidate_page(mm.root, mm.pcid, page);
+    ++m_invlpg;
+  }
+  for (ReclaimTouch& t : m_touched) {
+    if (t.mm == &mm && !t.targets.empty()) t.pages.push_back(page);
+  }
+}
+
+bool Kernel::direct_reclaim(Hal& hal, NodeId node) {
+  if (m_reclaiming || m_reclaim->pressure(node) != Reclaimer::Pressure::Direct) return true;
+  ++m_direct_runs;
+  reclaim_begin(hal);
+  const ReclaimResult r = m_reclaim->direct(node, hal.memory_ops());
+  reclaim_end(hal);
+  if (r.reclaimed > 0) m_kswapd_failed[node] = false;
+  return !r.exhausted;
+}
+
+void Kernel::wake_kswapd(Hal& hal, NodeId node) {
+  if (m_kswapd_pending[node] || m_reclaim->pressure(node) == Reclaimer::Pressure::None) return;
+  // After a run that freed nothing, kswapd sleeps until memory comes back (the node above its high
+  // watermark) or a direct reclaim makes progress, as Linux's kswapd backs off after failures.
+  if (m_kswapd_failed[node]) {
+    if (m_pmm->free_frames(node) < m_reclaim->watermarks(node).high) return;
+    m_kswapd_failed[node] = false;
+  }
+  m_kswapd_pending[node] = true;
+  // The node's kswapd runs on the first core of that node still running, else on any core that is.
+  for (CoreId c = 0; c < m_core_node.size(); ++c) {
+    if (m_core_node[c] == node && hal.wake_background(c)) return;
+  }
+  for (CoreId c = 0; c < m_core_node.size(); ++c) {
+    if (hal.wake_background(c)) return;
+  }
+  m_kswapd_pending[node] = false;
+}
+
+void Kernel::run_background(Hal& hal) {
+  if (!m_reclaim) return;
+  KernelSection section(hal);
+  for (NodeId n = 0; n < m_kswapd_pending.size(); ++n) {
+    if (!m_kswapd_pending[n]) continue;
+    m_kswapd_pending[n] = false;
+    ++m_kswapd_runs;
+    reclaim_begin(hal);
+    const ReclaimResult r = m_reclaim->background(n, hal.memory_ops());
+    reclaim_end(hal);
+    m_kswapd_failed[n] = r.reclaimed == 0;
+  }
+  maybe_scan(hal);
+}
+
+// --- The Reclaimer's host and the policies' A/D bits ---------------------------------------------------
+
+ReclaimPageInfo Kernel::page_info(Hal& hal, uint64_t pfn) {
+  hal.charge(m_cfg.costs.reclaim_scan);
+  const PageDesc& d = m_pages.at(pfn);
+  ReclaimPageInfo info;
+  info.kind = PageKind::Anon;
+  for (const auto& [mm, va] : d.maps) {
+    const Vma* v = mm->vmas.find(VirtAddr{va});
+    if (v != nullptr && v->locked) info.locked = true;
+  }
+  info.backed = m_frame_slot.count(pfn) != 0;
+  // Read with the address spaces' other cores stopped: nothing can dirty the page before it is unmapped.
+  if (!info.locked) info.dirty = page_dirty(hal, pfn);
+  return info;
+}
+
+bool Kernel::page_dirty(Hal& hal, uint64_t pfn) {
+  const PageDesc& d = m_pages.at(pfn);
+  if (d.dirty) return true;
+  for (const auto& [mm, va] : d.maps) {
+    reclaim_touch(hal, *mm);
+    const std::optional<PhysAddr> ea = leaf_entry(hal, mm->root, m_levels, VirtAddr{va});
+    if (ea && Pte{hal.read64(*ea)}.dirty()) return true;
+  }
+  return false;
+}
+
+bool Kernel::page_accessed(Hal& hal, uint64_t pfn, bool clear) {
+  PageDesc& d = m_pages.at(pfn);
+  bool a = d.referenced;
+  if (clear) d.referenced = false;
+  for (const auto& [mm, va] : d.maps) {
+    if (a && !clear) break;
+    // Clearing A needs the address space's cores stopped (a walker's A/D update must not be lost) and
+    // the translation dropped, or a TLB hit would never set A again.
+    if (clear) reclaim_touch(hal, *mm);
+    const std::optional<PhysAddr> ea = leaf_entry(hal, mm->root, m_levels, VirtAddr{va});
+    if (!ea) continue;
+    const Pte e{hal.read64(*ea)};
+    if (!e.accessed()) continue;
+    a = true;
+    if (clear) {
+      hal.charge(m_cfg.costs.pte_update);
+      hal.write64(*ea, e.raw() & ~pte_bit::kAccessed);
+      evict_invalidate(hal, *mm, VirtAddr{va});
+    }
+  }
+  return a;
+}
+
+bool Kernel::reserve_swap(uint64_t pfn) {
+  const std::optional<SwapSlot> s = m_swap->begin_writeout(Pfn{pfn});
+  if (!s) return false;
+  m_frame_slot[pfn] = *s;
+  m_slots_peak = std::max(m_slots_peak, m_swap->slots().used());
+  return true;
+}
+
+void Kernel::evict_unmap(Hal& hal, uint64_t pfn) {
+  hal.charge(m_cfg.costs.swap_out);
+  PageDesc& d = m_pages.at(pfn);
+  const uint64_t slot = m_frame_slot.at(pfn);
+  for (const auto& [mm, va] : d.maps) {
+    reclaim_touch(hal, *mm);
+    const std::optional<PhysAddr> ea = leaf_entry(hal, mm->root, m_levels, VirtAddr{va});
+    if (!ea) throw std::logic_error("kernel: reverse map names an unmapped page " + format_hex(va));
+    const Pte e{hal.read64(*ea)};
+    d.dirty = d.dirty || e.dirty();
+    hal.charge(m_cfg.costs.pte_update);
+    hal.write64(*ea, swap_entry(slot));
+    m_swap->add_ref(slot);
+    ++mm->swap_pages;
+    --mm->resident;
+    evict_invalidate(hal, *mm, VirtAddr{va});
+  }
+  d.maps.clear();
+  m_extra_refs.erase(pfn);
+}
+
+void Kernel::evict_write(Hal& hal, uint64_t pfn) {
+  const uint64_t slot = m_frame_slot.at(pfn);
+  hal.read_block(addr_of(Pfn{pfn}), m_copy_buf.data(), kPageSize);  // the device's DMA out of the frame
+  // Asynchronous, as Linux's pageout: the request occupies the device (later reads queue behind it); the
+  // reclaiming context goes on.
+  hal.swap_submit(true, SwapArea::offset_of(slot), m_copy_buf.data());
+  if (m_swap->peek(slot)->state == SwapCacheState::Writing) m_swap->writeout_done(slot);
+  m_pages.at(pfn).dirty = false;
+  ++m_swap_outs;
+}
+
+void Kernel::evict_free(Hal& hal, uint64_t pfn) {
+  auto fs = m_frame_slot.find(pfn);
+  if (fs != m_frame_slot.end()) {
+    m_swap->evict(fs->second);
+    m_frame_slot.erase(fs);
+  }
+  m_pages.erase(pfn);
+  hal.charge(m_cfg.costs.frame_free);
+  m_pmm->free_page(hal.core_id(), Pfn{pfn});
+  ++m_freed;
+}
+
+// --- Accessed-bit scan --------------------------------------------------------------------------------
+
+void Kernel::maybe_scan(Hal& hal) {
+  const uint64_t period = m_cfg.swap.scan_period;
+  if (period == 0 || !m_reclaim || m_reclaiming) return;
+  const uint64_t now = hal.memory_ops();
+  if (now - m_last_scan < period) return;
+  m_last_scan = now;
+  ++m_scans;
+  // Every address space's leaf tables are read whole (one 4 KiB read each); each page found accessed is
+  // remembered (the soft A flag the policies see) and its A bit cleared, with its translation dropped.
+  reclaim_begin(hal);
+  std::unordered_map<const Mm*, std::vector<PageId>> referenced;
+  for (Mm* mm : m_live_mms) {
+    reclaim_touch(hal, *mm);
+    std::vector<VirtAddr> cleared;
+    for_each_leaf(hal, mm->root, m_levels, VirtAddr{0}, VirtAddr{m_user_top},
+                  [&](VirtAddr va, PhysAddr, Pte e) -> std::optional<uint64_t> {
+                    if (!e.accessed()) return std::nullopt;
+                    referenced[mm].push_back(va.value() >> kPageShift);
+                    auto d = m_pages.find(e.pfn().value());
+                    if (d != m_pages.end()) d->second.referenced = true;
+                    cleared.push_back(va);
+                    hal.charge(m_cfg.costs.pte_update);
+                    return e.raw() & ~pte_bit::kAccessed;
+                  });
+    for (VirtAddr va : cleared) evict_invalidate(hal, *mm, va);
+  }
+  for (auto& pol : m_policies) pol->sample(*m_bridge, now);
+  reclaim_end(hal);
+  static const std::vector<PageId> kNone;
+  for (const auto& q : m_procs) {
+    if (!q->alive) continue;
+    auto r = referenced.find(q->mm.get());
+    m_pstats[q->index]->ws->sample(r == referenced.end() ? kNone : r->second, now);
+  }
+}
+
+// --- OOM killer ---------------------------------------------------------------------------------------
+
+bool Kernel::oom_kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t error_code, bool& killed_self) {
+  killed_self = false;
+  // An allocation bound to some nodes gains nothing from other processes' memory elsewhere: it fails.
+  if (p.policy.kind == NumaPolicyKind::Bind) return false;
+  std::vector<OomCandidate> candidates;
+  for (const auto& q : m_procs) {
+    if (!q->alive) continue;
+    OomCandidate c;
+    c.pid = q->pid;
+    c.name = q->name;
+    c.resident_pages = q->mm->resident;
+    c.locked_pages = std::min(q->mm->locked_pages, q->mm->resident);
+    c.swap_pages = q->mm->swap_pages;
+    candidates.push_back(c);
+  }
+  const std::optional<OomReport> r =
+      choose_oom_victim(candidates, m_swap ? "out of memory and swap" : "out of memory");
+  if (!r) return false;
+  const std::shared_ptr<Mm> victim = process(r->pid).mm;
+  // The victim's whole thread group goes (they share its memory): kill() takes the other threads along
+  // (threads.cpp), each with its own report.
+  Process* first = nullptr;
+  for (const auto& q : m_procs) {
+    if (!q->alive || q->mm != victim) continue;
+    killed_self = killed_self || q.get() == &p;
+    if (first == nullptr) first = q.get();
+    ++m_oom_kills;
+  }
+  if (killed_self) {
+    kill(hal, p, va, kind, error_code, r->reason, "SIGKILL");
+  } else {
+    kill(hal, *first, VirtAddr{0}, AccessKind::Read, 0, r->reason, "SIGKILL");
+  }
+  return !killed_self;
+}
+
+}  // namespace vmsim::fw
