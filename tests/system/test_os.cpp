@@ -802,3 +802,53 @@ processes:
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Os, OomKillTakesTheWholeThreadGroup) {
+  // A thread group outgrows memory (no swap): the OOM killer picks it (the largest) and kills it once;
+  // the other thread goes with its group. The small process on its own core runs to its end.
+  std::string cfg = write("oomgroup.yaml", R"(
+sim: {checker: true}
+system: {cores: 3, memory: {nodes: [{size: 32MiB}]}}
+processes:
+  - name: hog
+    core: 0
+    workload: {kind: strided, stride: 4KiB, footprint: 40MiB, base: 0x40000000, accesses: 10240, read_fraction: 0}
+    syscalls: [{at: 0, call: fork, child: hogt, share_vm: true}]
+  - name: hogt
+    core: 1
+    parent: hog
+    workload: {kind: random, footprint: 40MiB, base: 0x40000000, accesses: 100000, read_fraction: 0.0}
+  - name: small
+    core: 2
+    workload: {kind: random, footprint: 1MiB, base: 0x80000000, accesses: 100000, read_fraction: 0.5}
+)");
+  for (const char* mode : {"lt", "at"}) {
+    const std::string out = m_dir + "/" + mode;
+    Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + " --out " + out);
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
+    nlohmann::json j = stats(out);
+    EXPECT_EQ(j["summary"]["processes_killed"], 2) << mode;
+    EXPECT_EQ(j["summary"]["processes_exited"], 1) << mode;
+    EXPECT_EQ(stat(j, "system.os.swap.oom_kills"), 2u) << mode;
+    EXPECT_EQ(stat(j, "system.os.processes.group_kills"), 1u) << mode;
+    ASSERT_EQ(j["kills"].size(), 2u) << mode;
+    // The thread that faulted is reported first with the OOM reason, the other names it.
+    const std::string first = j["kills"][0]["name"], second = j["kills"][1]["name"];
+    EXPECT_TRUE((first == "hog" && second == "hogt") || (first == "hogt" && second == "hog")) << mode;
+    EXPECT_EQ(j["kills"][0]["signal"], "SIGKILL") << mode;
+    EXPECT_EQ(j["kills"][1]["signal"], "SIGKILL") << mode;
+    EXPECT_EQ(j["kills"][0]["reason"].get<std::string>().rfind("out of memory: killed process 1 (hog)", 0), 0u) << mode;
+    EXPECT_EQ(j["kills"][1]["reason"].get<std::string>().rfind(
+                  "thread group: process " + std::to_string(j["kills"][0]["pid"].get<int>()) + " '" + first +
+                      "' killed by SIGKILL (out of memory",
+                  0),
+              0u)
+        << j["kills"][1]["reason"];
+    EXPECT_EQ(stat(j, "system.core2.accesses"), 100000u) << mode;
+    expect_frames_conserved(j);
+  }
+}
+
+}  // namespace
