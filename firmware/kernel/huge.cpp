@@ -1,5 +1,7 @@
-// Firmware kernel: huge pages (2 MiB transparent, 1 GiB pool), splitting them, and direct compaction.
+// Firmware kernel: huge pages (2 MiB transparent, 1 GiB pool), splitting and collapsing them, copy-on-write
+// of 1 GiB pages, and direct compaction.
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -21,9 +23,8 @@ bool Kernel::split_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end) {
   return true;
 }
 
-bool Kernel::fault_in_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr base) {
-  Mm& mm = *p.mm;
-  if (m_giga_free.empty()) return false;
+std::optional<size_t> Kernel::pick_giga(Hal& hal, const Process& p, const Vma& vma) const {
+  if (m_giga_free.empty()) return std::nullopt;
   // The pool page on the policy's first node if there is one, else any.
   const NumaPolicy& pol = vma.policy.kind != NumaPolicyKind::Default ? vma.policy : p.policy;
   const NodeId want = (pol.kind == NumaPolicyKind::Default || pol.kind == NumaPolicyKind::Local)
@@ -35,15 +36,28 @@ bool Kernel::fault_in_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr base) 
   }
   if (pol.kind == NumaPolicyKind::Bind &&
       std::find(pol.nodes.begin(), pol.nodes.end(), m_giga_free[pick].second) == pol.nodes.end()) {
-    return false;
+    return std::nullopt;
   }
-  const auto [first, node] = m_giga_free[pick];
+  return pick;
+}
+
+uint32_t Kernel::giga_refs(Pfn first) const {
+  auto it = m_giga_refs.find(first.value());
+  return it == m_giga_refs.end() ? 0 : it->second;
+}
+
+bool Kernel::fault_in_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr base) {
+  Mm& mm = *p.mm;
+  const std::optional<size_t> pick = pick_giga(hal, p, vma);
+  if (!pick) return false;
+  const auto [first, node] = m_giga_free[*pick];
   hal.charge(m_cfg.costs.frame_alloc);
   if (!map_huge(hal, mm.root, m_levels, base, 3, Pfn{first}, leaf_flags(vma, true),
                 [&]() { return alloc_table_frame(hal, mm); })) {
     return false;
   }
-  m_giga_free.erase(m_giga_free.begin() + static_cast<long>(pick));
+  m_giga_free.erase(m_giga_free.begin() + static_cast<long>(*pick));
+  m_giga_refs[first] = 1;
   for (uint64_t i = 0; i < kGigaFrames; ++i) hal.zero_frame(Pfn{first + i});
   mm.resident += kGigaFrames;
   ++m_giga_faults;
@@ -51,6 +65,67 @@ bool Kernel::fault_in_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr base) 
   *ps.node_pages[node] += kGigaFrames;
   (node == m_core_node[hal.core_id()] ? ps.local : ps.remote) += kGigaFrames;
   return true;
+}
+
+bool Kernel::fork_giga(Hal& hal, Mm& parent, Mm& child, std::vector<VirtAddr>& changed) {
+  for (VirtAddr va : huge_leaves(hal, parent.root, m_levels, VirtAddr{0}, VirtAddr{m_user_top}, 3)) {
+    const PhysAddr ea = *leaf_entry(hal, parent.root, m_levels, va);
+    const Pte e{hal.read64(ea)};
+    const Vma* v = parent.vmas.find(va);
+    uint64_t raw = e.raw();
+    if (v != nullptr && !v->shared && e.writable()) {
+      // Both sides read-only: the first write copies (or, once the other side is gone, takes it over).
+      raw &= ~pte_bit::kWritable;
+      hal.charge(m_cfg.costs.pte_update);
+      hal.write64(ea, raw);
+      changed.push_back(va);
+    }
+    hal.charge(m_cfg.costs.pte_update);
+    const uint64_t flags = raw & ~pte_bit::kPfnMask & ~pte_bit::kPresent & ~pte_bit::kPageSize;
+    if (!map_huge(hal, child.root, m_levels, va, 3, e.pfn(), flags, [&]() { return alloc_table_frame(hal, child); })) {
+      return false;
+    }
+    if (!e.present()) hal.write64(*leaf_entry(hal, child.root, m_levels, va), raw);  // PROT_NONE stays so
+    ++m_giga_refs[e.pfn().value()];
+    child.resident += kGigaFrames;
+    ++m_cow_shared_giga;
+  }
+  return true;
+}
+
+Kernel::CowBreak Kernel::break_cow_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr va, PhysAddr ea, Pte old) {
+  Mm& mm = *p.mm;
+  const VirtAddr base{va.value() & ~(kGigaBytes - 1)};
+  const uint64_t keep = old.raw() & ~pte_bit::kPfnMask & ~pte_bit::kDirty & ~pte_bit::kAccessed;
+  if (giga_refs(old.pfn()) <= 1) {
+    // The other sharers are gone: take the page over.
+    hal.charge(m_cfg.costs.pte_update);
+    hal.write64(ea, old.raw() | pte_bit::kWritable);
+    ++m_giga_cow_reuse;
+  } else {
+    const std::optional<size_t> pick = pick_giga(hal, p, vma);
+    if (!pick) return CowBreak::NoHugePage;
+    const auto [first, node] = m_giga_free[*pick];
+    m_giga_free.erase(m_giga_free.begin() + static_cast<long>(*pick));
+    m_giga_refs[first] = 1;
+    hal.charge(m_cfg.costs.frame_alloc);
+    // The copy: 262144 timed 4 KiB reads and writes through the HAL.
+    const uint64_t from = old.frame_addr().value(), to = first << kPageShift;
+    for (uint64_t off = 0; off < kGigaBytes; off += kPageSize) {
+      hal.read_block(PhysAddr{from + off}, m_copy_buf.data(), kPageSize);
+      hal.write_block(PhysAddr{to + off}, m_copy_buf.data(), kPageSize);
+    }
+    hal.charge(m_cfg.costs.pte_update);
+    hal.write64(ea, Pte::make(Pfn{first}, keep | pte_bit::kWritable).raw());
+    give_back_giga(old.pfn());  // drops this side's reference; the others keep the page
+    ++m_giga_cow_copies;
+    ProcStats& ps = *m_pstats[p.index];
+    ++ps.cow;
+    *ps.node_pages[node] += kGigaFrames;
+    (node == m_core_node[hal.core_id()] ? ps.local : ps.remote) += kGigaFrames;
+  }
+  invalidate(hal, mm, {base});  // INVLPG of any address drops the whole 1 GiB entry
+  return CowBreak::Done;
 }
 
 bool Kernel::compact(Hal& hal, Process& p, NodeId node) {
@@ -184,9 +259,88 @@ bool Kernel::cuts_giga(Hal& hal, Mm& mm, uint64_t start, uint64_t end) {
 }
 
 void Kernel::give_back_giga(Pfn first) {
+  auto it = m_giga_refs.find(first.value());
+  if (it != m_giga_refs.end() && --it->second > 0) return;  // still mapped by another address space
+  if (it != m_giga_refs.end()) m_giga_refs.erase(it);
   for (const auto& [pfn, node] : m_giga_all) {
     if (pfn == first.value()) m_giga_free.emplace_back(pfn, node);
   }
+}
+
+void Kernel::maybe_collapse(Hal& hal, Process& p, VirtAddr va) {
+  if (m_hashed) return;
+  Mm& mm = *p.mm;
+  const Vma* vma = mm.vmas.find(va);
+  if (vma == nullptr || !vma->huge || vma->shm != 0 || vma->prot == 0) return;
+  const uint64_t base = va.value() & ~(kHugeBytes - 1);
+  if (base < vma->start.value() || base + kHugeBytes > vma->end.value()) return;
+  hal.charge(m_cfg.costs.thp_scan);
+  const std::optional<PhysAddr> pde = entry_at(hal, mm.root, m_levels, VirtAddr{base}, 2);
+  if (!pde) return;
+  const Pte pd{hal.read64(*pde)};
+  if (!pd.present() || pd.huge()) return;
+  // The scan: one timed read of the page table. Every entry present with the area's protections (A/D
+  // aside) and its frame referenced by this entry alone (no copy-on-write or segment sharing).
+  std::array<uint64_t, kHugeFrames> e;
+  hal.read_block(pd.frame_addr(), reinterpret_cast<uint8_t*>(e.data()), kPageSize);
+  const uint64_t want = leaf_flags(*vma, true) | pte_bit::kPresent;
+  const uint64_t ad = pte_bit::kAccessed | pte_bit::kDirty;
+  const uint64_t first = Pte{e[0]}.pfn().value();
+  uint64_t ad_seen = 0;
+  bool contiguous = first % kHugeFrames == 0;
+  for (uint64_t i = 0; i < kHugeFrames; ++i) {
+    const Pte x{e[i]};
+    if ((e[i] & ~pte_bit::kPfnMask & ~ad) != want || frame_refs(x.pfn()) != 1) return;
+    if (m_frame_slot.count(x.pfn().value()) != 0) return;  // in the swap cache: its slot may be mapped elsewhere
+    contiguous = contiguous && x.pfn().value() == first + i;
+    ad_seen |= e[i] & ad;
+  }
+  // In place when the 512 frames are the range's own split block, all still mapped here.
+  auto head = m_split_heads.find(first);
+  const bool in_place = contiguous && head != m_split_heads.end() && head->second == kHugeFrames;
+  Pfn block{first};
+  if (!in_place) {
+    std::optional<Pfn> b = alloc_user_block(hal, p, *vma, VirtAddr{base}, kHugeOrder, false);
+    if (!b) {
+      ++m_thp_collapse_no_block;
+      return;
+    }
+    block = *b;
+    for (uint64_t i = 0; i < kHugeFrames; ++i) {
+      hal.read_block(Pte{e[i]}.frame_addr(), m_copy_buf.data(), kPageSize);
+      hal.write_block(addr_of(Pfn{block.value() + i}), m_copy_buf.data(), kPageSize);
+    }
+  }
+  hal.charge(m_cfg.costs.thp_collapse + m_cfg.costs.pte_update);
+  hal.write64(*pde, Pte::make(block, want | ad_seen | pte_bit::kPageSize).raw());
+  // Every 4 KiB translation of the range goes (INVLPG also drops the walk caches' entries for the old
+  // table), here and on the other cores of the address space, before the table and frames are freed.
+  std::vector<VirtAddr> pages;
+  for (uint64_t i = 0; i < kHugeFrames; ++i) pages.push_back(VirtAddr{base + (i << kPageShift)});
+  invalidate(hal, mm, pages);
+  hal.charge(m_cfg.costs.frame_free);
+  m_pmm->free_page(hal.core_id(), pd.pfn());
+  ++m_freed;
+  --mm.tables;
+  if (m_reclaim) {
+    // The 4 KiB pages leave the reverse map; a 2 MiB page is not tracked for reclaim.
+    for (uint64_t i = 0; i < kHugeFrames; ++i) {
+      const uint64_t f = Pte{e[i]}.pfn().value();
+      rmap_remove(Pfn{f}, mm, VirtAddr{base + (i << kPageShift)});
+      auto d = m_pages.find(f);
+      if (in_place && d != m_pages.end() && d->second.maps.empty()) {
+        m_policies[d->second.node]->on_unmap(f);
+        m_pages.erase(d);
+      }
+    }
+  }
+  if (in_place) {
+    m_split_heads.erase(head);  // the block is one 2 MiB page again, freed whole at unmap or exit
+    ++m_thp_collapses_in_place;
+  } else {
+    for (uint64_t i = 0; i < kHugeFrames; ++i) put_frame(hal, Pte{e[i]}.pfn());  // tracked ones leave their policy
+  }
+  ++m_thp_collapses;
 }
 
 bool Kernel::fault_in_huge(Hal& hal, Process& p, const Vma& vma, VirtAddr base) {

@@ -74,6 +74,7 @@ Kernel::Kernel(const sc_core::sc_module_name& name, const KernelConfig& cfg, con
       m_levels(static_cast<unsigned>(cfg.page_table_levels)),
       m_user_top(1ull << (kPageShift + 9 * cfg.page_table_levels - 1)),
       m_core_node(core_node),
+      m_nodes(nodes),
       m_specs(specs),
       m_spawn(specs.size()),
       m_copy_buf(kPageSize) {
@@ -225,6 +226,13 @@ uint32_t Kernel::frame_refs(Pfn pfn) const {
   if (!m_pmm->is_allocated(pfn)) return 0;
   auto it = m_extra_refs.find(pfn.value());
   return 1 + (it == m_extra_refs.end() ? 0 : it->second);
+}
+
+uint64_t* Kernel::access_counters(Pid pid) { return m_pstats[process(pid).index]->access_counts; }
+
+std::pair<uint64_t, uint64_t> Kernel::local_range(CoreId core) const {
+  const NodeRange& n = m_nodes.at(m_core_node.at(core));
+  return {addr_of(n.base).value(), addr_of(n.base).value() + (n.frames << kPageShift)};
 }
 
 std::optional<PhysAddr> Kernel::kobj_alloc(Hal& hal, SlabCache& cache) {
@@ -454,7 +462,7 @@ std::optional<Pid> Kernel::create_process(Hal& hal, size_t index) {
 void Kernel::switch_to(Hal& hal, Pid pid) {
   KernelSection section(hal);
   Process& p = process(pid);
-  if (!p.alive) return;  // killed while it waited (OOM killer): its core ends it next
+  if (!p.alive) return;  // killed while it waited (OOM killer, thread group): its core ends it next
   p.mm->cpus[hal.core_id()] = true;
   ++m_switches;
   hal.set_root(p.mm->root, p.mm->pcid);
@@ -553,15 +561,16 @@ bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
   return true;
 }
 
-bool Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
+Kernel::CowBreak Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
   Mm& mm = *p.mm;
   const VirtAddr page{va.value() & ~kPageMask};
   hal.charge(m_cfg.costs.cow_break);
   std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, page);
-  if (!ea) return false;
+  if (!ea) return CowBreak::NoFrame;
   Pte old{hal.read64(*ea)};
-  if (!old.present()) return m_reclaim != nullptr;  // evicted meanwhile: the retry faults it back
-  if (old.writable()) return true;  // another thread broke the sharing first
+  if (!old.present()) return m_reclaim ? CowBreak::Done : CowBreak::NoFrame;  // evicted meanwhile: the retry faults it back
+  if (old.writable()) return CowBreak::Done;  // another thread broke the sharing first
+  if (old.huge() && giga_refs(old.pfn()) > 0) return break_cow_giga(hal, p, vma, va, *ea, old);  // 1 GiB: huge.cpp
   // A frame in the swap cache is still what the slot's other swap entries will map: the writer may
   // keep it only if the slot can be dropped (no other reference).
   auto cached = m_frame_slot.find(old.pfn().value());
@@ -573,7 +582,7 @@ bool Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
     ++m_cow_reuse;
   } else {
     std::optional<Pfn> f = alloc_user_frame(hal, p, vma, page, false);
-    if (!f) return false;
+    if (!f) return CowBreak::NoFrame;
     if (m_reclaim) {
       // The allocation may have reclaimed: the PTE must still be the one the copy is made from.
       const Pte now{hal.read64(*ea)};
@@ -581,7 +590,7 @@ bool Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
         hal.charge(m_cfg.costs.frame_free);
         m_pmm->free_page(hal.core_id(), *f);
         ++m_freed;
-        return true;  // the retry sees the new state
+        return CowBreak::Done;  // the retry sees the new state
       }
     }
     hal.read_block(old.frame_addr(), m_copy_buf.data(), kPageSize);
@@ -598,7 +607,7 @@ bool Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
     ++m_pstats[p.index]->cow;
   }
   invalidate(hal, mm, {page});
-  return true;
+  return CowBreak::Done;
 }
 
 std::vector<CoreId> Kernel::other_cores(const Hal& hal, const Mm& mm) const {
@@ -641,7 +650,7 @@ void Kernel::finish_shootdown(Hal& hal, const std::vector<CoreId>& targets, Phys
 
 FaultOutcome Kernel::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint32_t error_code) {
   KernelSection section(hal);
-  if (!alive(pid)) return FaultOutcome::Killed;  // killed (OOM) while this core waited for the kernel
+  if (!alive(pid)) return FaultOutcome::Killed;  // killed (OOM, or with its thread group) while this core waited for the kernel
   // Other cores running this address space stop at an instruction boundary while its tables change
   // (no IPI is charged unless translations are invalidated).
   std::shared_ptr<Mm> mm = process(pid).mm;
@@ -710,11 +719,20 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
   if (error_code & pf_err::kPresent) {
     // Present but not permitted although the VMA allows it: a copy-on-write page being written.
     if (kind == AccessKind::Write && !vma->shared) {
-      if (!break_cow(hal, p, *vma, va)) {
+      const CowBreak cow = break_cow(hal, p, *vma, va);
+      if (cow == CowBreak::NoHugePage) {
+        // Like Linux's hugetlb for a process without a reservation: no page to copy into is SIGBUS.
+        ++m_giga_sigbus;
+        kill(hal, p, va, kind, error_code,
+             "no free 1 GiB page to break copy-on-write (firmware.hugepages_1g pool empty)", "SIGBUS");
+        return FaultOutcome::Killed;
+      }
+      if (cow == CowBreak::NoFrame) {
         ++m_oom;
         kill(hal, p, va, kind, error_code, "out of memory (no frame to break copy-on-write)");
         return FaultOutcome::Killed;
       }
+      if (vma->huge) maybe_collapse(hal, p, va);  // the last read-only page of a 2 MiB range (huge.cpp)
       return FaultOutcome::Retry;
     }
     ++m_segv_prot;
@@ -751,6 +769,7 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
       return FaultOutcome::Killed;
     }
   }
+  const uint64_t thp_before = m_thp_faults.value();
   while (!fault_in(hal, p, *vma, va)) {
     // Out of memory after direct reclaim: the OOM killer frees a victim's memory, or this process goes.
     bool self = false;
@@ -760,6 +779,8 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
     kill(hal, p, va, kind, error_code, "out of memory (no free frame, nothing left to reclaim or kill)");
     return FaultOutcome::Killed;
   }
+  // A 4 KiB page of a huge area may complete its 2 MiB range: collapse (huge.cpp).
+  if (vma->huge && m_thp_faults.value() == thp_before) maybe_collapse(hal, p, va);
   // x86 TLBs never cache not-present translations, so this update needs no invalidation.
   return FaultOutcome::Retry;
 }
@@ -786,7 +807,9 @@ void Kernel::kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t e
   std::cerr << ": " << reason << "\n";
   m_kills.push_back(r);
   ++m_killed;
+  std::shared_ptr<Mm> group = p.mm;
   teardown(hal, p);
+  kill_thread_group(hal, *group, r);  // threads.cpp
 }
 
 void Kernel::exit_process(Hal& hal, Pid pid) {
@@ -809,6 +832,7 @@ void Kernel::teardown(Hal& hal, Process& p) {
   }
   std::shared_ptr<Mm> mm = std::move(p.mm);
   if (--mm->users == 0) {
+    if (m_cfg.check_contents) check_contents(hal, *mm, p);  // debug.cpp
     if (m_hashed) {
       for (uint64_t vpn : mm->hashed_pages) {
         const Pte e = m_hashed->unmap(hal, mm->pcid, VirtAddr{vpn << kPageShift}, [&](Pfn f) {

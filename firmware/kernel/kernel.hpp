@@ -51,6 +51,8 @@ struct KernelCosts {
   uint64_t file_read = 30000;     // major fault: reading one page from the file store (device latency)
   uint64_t migrate_page = 300;    // moving one page besides its copy and PTE writes
   uint64_t context_switch = 2000; // scheduler: saving and restoring a process's state (the root write apart)
+  uint64_t thp_scan = 100;        // examining one 2 MiB range as a collapse candidate (its table read timed apart)
+  uint64_t thp_collapse = 2000;   // collapsing a 2 MiB range besides its copies, PTE writes and invalidations
   uint64_t swap_in = 2000;        // swap-in fault besides the device read and the page write
   uint64_t swap_out = 1500;       // evicting one page besides its PTE accesses and the device write
   uint64_t reclaim_scan = 100;    // reclaim examining one candidate page (policy and reverse-map bookkeeping)
@@ -63,7 +65,8 @@ struct KernelCosts {
     v("frame_free", frame_free, "core cycles", "Freeing one block to the buddy allocator");
     v("process_create", process_create, "core cycles", "Creating a process (besides its root table)");
     v("process_exit", process_exit, "core cycles", "Tearing a process down (besides freeing its frames)");
-    v("kill", kill, "core cycles", "Killing a process with SIGSEGV (signal delivery, report)");
+    v("kill", kill, "core cycles",
+      "Killing a process with SIGSEGV or SIGBUS (signal delivery, report); charged again per other thread of its group");
     v("syscall_entry", syscall_entry, "core cycles", "System-call entry and return");
     v("vma_update", vma_update, "core cycles", "Inserting, splitting, merging or removing one VMA");
     v("pte_update", pte_update, "core cycles", "Kernel work per PTE changed (the PTE write itself is a timed access)");
@@ -72,7 +75,8 @@ struct KernelCosts {
     v("ipi_receive", ipi_receive, "core cycles",
       "TLB shootdown, charged to each receiving core: interrupt entry, invalidations, ack");
     v("fork", fork, "core cycles", "fork besides copying page tables (those are timed accesses)");
-    v("cow_break", cow_break, "core cycles", "Copy-on-write fault besides copying the 4 KiB page");
+    v("cow_break", cow_break, "core cycles",
+      "Copy-on-write fault besides copying the page (4 KiB, or a 1 GiB pool page in 4 KiB blocks)");
     v("slab_alloc", slab_alloc, "core cycles", "Allocating one kernel object from the slab allocator");
     v("slab_free", slab_free, "core cycles", "Freeing one kernel object to the slab allocator");
     v("shm_create", shm_create, "core cycles", "Creating a shared-memory segment");
@@ -82,6 +86,10 @@ struct KernelCosts {
     v("migrate_page", migrate_page, "core cycles", "Compaction: moving one page besides its 4 KiB copy and PTE writes");
     v("context_switch", context_switch, "core cycles",
       "Switching a core from one process to another (the root-register write and its TLB effect apart)");
+    v("thp_scan", thp_scan, "core cycles",
+      "Examining an aligned 2 MiB range of a huge area as a collapse candidate (its 4 KiB page-table read is timed apart)");
+    v("thp_collapse", thp_collapse, "core cycles",
+      "Collapsing a 2 MiB range back into a 2 MiB page besides its page copies, PTE writes and TLB invalidations");
     v("swap_in", swap_in, "core cycles",
       "Major fault from swap: swap-cache lookup, I/O submission and completion (the device time and the page "
       "write into memory are timed apart)");
@@ -157,6 +165,7 @@ struct KernelConfig {
   Bytes stack_limit{8ull << 20};
   uint64_t hugepages_1g = 0;
   bool compaction = true;
+  bool check_contents = false;
   std::vector<FileConfig> files;
   SchedulerConfig scheduler;
   SwapPolicyConfig swap;
@@ -181,6 +190,10 @@ struct KernelConfig {
       "1 GiB pages reserved at boot (like hugepages=) from the top of the nodes, for areas marked huge_1g");
     v("compaction", compaction, "",
       "Direct compaction: a 2 MiB fault that finds no free block moves 4 KiB user pages out of one region");
+    v("check_contents", check_contents, "",
+      "Debug: when an address space's last user ends, read every page of its private anonymous areas through "
+      "the HAL (timed, charged to that core) and classify each 8-byte word as zero, its own virtual address "
+      "(what 8-byte workload writes store) or other (system.os.proc<I>.contents_*)");
     v.list("files", files, "The in-model file store: files that mmap can map (page cache, major faults)");
     v.section("scheduler", scheduler, "Process scheduling on each core");
     v.section("swap", swap,
@@ -295,6 +308,13 @@ class Kernel : public sc_core::sc_module {
   uint64_t resident_pages(Pid pid) const;
   // References to a data frame (0 if not a mapped data frame).
   uint32_t frame_refs(Pfn pfn) const;
+  // Per-process NUMA access counters, kept by the cores on their hot path: [0] completed accesses (data
+  // and fetches) whose physical address lies on the local node of the core the process runs on, [1] the
+  // others. A core points at the running process's pair from the context switch on. Valid for the
+  // kernel's lifetime, also after the process ended.
+  uint64_t* access_counters(Pid pid);
+  // Physical byte range [first, second) of the NUMA node local to `core`.
+  std::pair<uint64_t, uint64_t> local_range(CoreId core) const;
   // /proc/buddyinfo and /proc/slabinfo-like text at this moment.
   std::string buddyinfo() const { return m_pmm->buddyinfo(); }
   std::string slabinfo() const { return m_slab->slabinfo(); }
@@ -322,8 +342,26 @@ class Kernel : public sc_core::sc_module {
   // Splits every 2 MiB leaf intersecting [start, end) into 4 KiB entries. False: no table frame.
   bool split_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end);
   bool fault_in_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr base);
+  // khugepaged-like collapse (huge.cpp): if va lies in an aligned 2 MiB range inside a private anonymous
+  // `huge` area, mapped by a page table whose 512 entries are all present with the area's protections
+  // and map frames referenced once, makes it one 2 MiB leaf again: in place over the frames of its own
+  // split block, else copied into a free order-9 block. Frees the table (and copied frames), invalidates.
+  void maybe_collapse(Hal& hal, Process& p, VirtAddr va);
+  // The pool page to take for p's area `vma` (the policy's first node if it has one), or nullopt (pool
+  // empty, or a bind policy none of whose nodes has one).
+  std::optional<size_t> pick_giga(Hal& hal, const Process& p, const Vma& vma) const;
+  // PDPT leaves mapping the pool page at first (copy-on-write sharing after fork).
+  uint32_t giga_refs(Pfn first) const;
+  // fork: shares every 1 GiB page of parent with child copy-on-write (W cleared in both for private
+  // writable areas, one more reference on the pool page). False if a child table could not be allocated.
+  bool fork_giga(Hal& hal, Mm& parent, Mm& child, std::vector<VirtAddr>& changed);
+  // Write fault on the read-only 1 GiB leaf `old` at ea: takes it over if no one else maps it, else
+  // copies the gigabyte into another pool page (4 KiB blocks through the HAL).
+  enum class CowBreak { Done, NoFrame, NoHugePage };
+  CowBreak break_cow_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr va, PhysAddr ea, Pte old);
   // True if [start, end) cuts through a mapped 1 GiB page (such calls fail with EINVAL).
   bool cuts_giga(Hal& hal, Mm& mm, uint64_t start, uint64_t end);
+  // Drops one reference to the pool page at first; it returns to the pool with the last one.
   void give_back_giga(Pfn first);
   // Frees one aligned 2 MiB region of node's normal zone by moving its 4 KiB user pages elsewhere
   // (copy through the HAL, every PTE mapping them rewritten, TLBs invalidated). False if no region has
@@ -340,7 +378,7 @@ class Kernel : public sc_core::sc_module {
   uint64_t leaf_flags(const Vma& vma, bool writable) const;
   // Maps a new page for a fault (or population) at va in vma. False: out of memory.
   bool fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va);
-  bool break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va);
+  CowBreak break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va);
   // Drops the pages' translations on this core; inside a stopped section (m_batch set) records them for
   // the other cores, else shoots them down at once.
   void invalidate(Hal& hal, Mm& mm, const std::vector<VirtAddr>& pages);
@@ -355,9 +393,15 @@ class Kernel : public sc_core::sc_module {
   uint64_t unmap_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end, std::vector<VirtAddr>& changed);
   bool commit_ok(uint64_t extra_pages) const;
   void release_segments(Hal& hal);
+  // Kills p with `signal` (report line, KillReport, teardown), then every other thread of its group.
   void kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t error_code, const std::string& reason,
             const char* signal = "SIGSEGV");
+  // A fatal signal kills the whole thread group (Linux semantics): every other live process sharing
+  // `group` gets its own report line and KillReport naming the first, and is torn down.
+  void kill_thread_group(Hal& hal, Mm& group, const KillReport& first);
   void teardown(Hal& hal, Process& p);
+  // firmware.check_contents: classifies the words of mm's private anonymous pages into p's statistics.
+  void check_contents(Hal& hal, Mm& mm, Process& p);
   SyscallResult fail(SyscallKind k, int error);
 
   // --- Swap and reclaim (swap.cpp) ---
@@ -408,6 +452,7 @@ class Kernel : public sc_core::sc_module {
   unsigned m_levels;
   uint64_t m_user_top;
   std::vector<NodeId> m_core_node;
+  std::vector<NodeRange> m_nodes;  // as booted (before the firmware's reservations)
   std::vector<ProcessSpec> m_specs;
   std::unique_ptr<PhysicalMemoryManager> m_pmm;
   std::unique_ptr<HashedTable> m_hashed;  // walker.format hashed only: the one global table
@@ -430,7 +475,8 @@ class Kernel : public sc_core::sc_module {
   static constexpr uint64_t kGigaBytes = 1ull << 30;
   std::vector<std::pair<uint64_t, NodeId>> m_giga_free;  // pool: first pfn, node
   uint64_t m_giga_total = 0;
-  std::vector<std::pair<uint64_t, NodeId>> m_giga_all;  // split 2 MiB block -> frames still mapped
+  std::vector<std::pair<uint64_t, NodeId>> m_giga_all;
+  std::unordered_map<uint64_t, uint32_t> m_giga_refs;  // mapped pool page (first pfn) -> PDPT leaves  // split 2 MiB block -> frames still mapped
   std::map<uint64_t, std::unique_ptr<Segment>> m_segments;  // by id
   uint64_t m_next_segment = 1;
   uint64_t m_next_mm = 1;
@@ -483,6 +529,18 @@ class Kernel : public sc_core::sc_module {
   stats::Scalar m_giga_faults{m_fault_stats, "huge_1g", "count", "Faults served with a 1 GiB page from the pool"};
   stats::Scalar m_giga_fallbacks{m_fault_stats, "huge_1g_fallbacks", "count",
                                  "Faults in 1 GiB areas served otherwise (pool empty or range partly mapped)"};
+  stats::Scalar m_giga_cow_copies{m_fault_stats, "huge_1g_cow_copies", "count",
+                                  "Copy-on-write faults that copied a shared 1 GiB page into another pool page"};
+  stats::Scalar m_giga_cow_reuse{m_fault_stats, "huge_1g_cow_reuse", "count",
+                                 "Copy-on-write faults on a 1 GiB page no longer shared (made writable in place)"};
+  stats::Scalar m_giga_sigbus{m_fault_stats, "huge_1g_sigbus", "count",
+                              "Writes to a shared 1 GiB page that found the pool empty (process killed with SIGBUS)"};
+  stats::Scalar m_thp_collapses{m_fault_stats, "thp_collapses", "count",
+                                "Aligned 2 MiB ranges of 4 KiB pages collapsed back into a 2 MiB page"};
+  stats::Scalar m_thp_collapses_in_place{m_fault_stats, "thp_collapses_in_place", "count",
+                                         "Collapses over the frames of the range's own split 2 MiB block (no copy)"};
+  stats::Scalar m_thp_collapse_no_block{m_fault_stats, "thp_collapse_no_block", "count",
+                                        "Collapsible 2 MiB ranges left as 4 KiB pages: no free 2 MiB block to copy into"};
   stats::Scalar m_compactions{m_fault_stats, "compactions", "count", "Direct compaction passes"};
   stats::Scalar m_compaction_success{m_fault_stats, "compaction_success", "count",
                                      "Compaction passes that freed a 2 MiB region"};
@@ -498,7 +556,9 @@ class Kernel : public sc_core::sc_module {
   stats::Group m_proc_stats{m_stats, "processes"};
   stats::Scalar m_created{m_proc_stats, "created", "count", "Processes created (forks included)"};
   stats::Scalar m_exited{m_proc_stats, "exited", "count", "Processes that ran to completion or called exit"};
-  stats::Scalar m_killed{m_proc_stats, "killed", "count", "Processes killed"};
+  stats::Scalar m_killed{m_proc_stats, "killed", "count", "Processes killed (threads killed with their group included)"};
+  stats::Scalar m_group_kills{m_proc_stats, "group_kills", "count",
+                              "Threads killed because another thread of their group took a fatal signal"};
   stats::Scalar m_forks{m_proc_stats, "forks", "count", "fork calls that created a process (threads included)"};
   stats::Scalar m_switches{m_proc_stats, "context_switches", "count", "Root-register writes switching to a process"};
   stats::Group m_frame_stats{m_stats, "frames"};
@@ -570,6 +630,8 @@ class Kernel : public sc_core::sc_module {
                                 "Most pages in mlock'd areas at a time (all address spaces)",
                                 [this] { return static_cast<double>(m_locked_peak); }, true};
   stats::Scalar m_cow_shared{m_vm_stats, "cow_shared_pages", "count", "Pages shared copy-on-write by fork"};
+  stats::Scalar m_cow_shared_giga{m_vm_stats, "cow_shared_1g_pages", "count",
+                                  "1 GiB pages shared copy-on-write by fork"};
   stats::Scalar m_segments_created{m_vm_stats, "shm_segments", "count", "Shared-memory segments created"};
   std::vector<std::unique_ptr<ProcStats>> m_pstats;  // per spec index
 

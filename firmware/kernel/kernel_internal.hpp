@@ -81,7 +81,21 @@ struct Kernel::ProcStats {
                 "operations (A-bit scans every firmware.swap.scan_period, with swap)",
                 [this] { return static_cast<double>(ws->peak()); }, true),
         ws_mean(group, "working_set_mean", "pages", "Mean working-set size over the samples",
-                [this] { return ws->mean(); }) {
+                [this] { return ws->mean(); }),
+        accesses_local(group, "accesses_local", "count",
+                       "Completed data accesses and fetches whose physical address lies on the node local to the "
+                       "core the process ran on (counted by the core)",
+                       [this] { return access_counts[0]; }),
+        accesses_remote(group, "accesses_remote", "count",
+                        "Completed data accesses and fetches whose physical address lies on another node",
+                        [this] { return access_counts[1]; }),
+        contents_own(group, "contents_own_va", "words",
+                     "firmware.check_contents: 8-byte words holding their own virtual address when the address "
+                     "space ended (counted for its last user)"),
+        contents_zero(group, "contents_zero", "words", "firmware.check_contents: words holding zero"),
+        contents_other(group, "contents_other", "words",
+                       "firmware.check_contents: words holding anything else (a lost or misplaced write, or data "
+                       "not written by 8-byte workload accesses)") {
     for (size_t n = 0; n < nodes; ++n) {
       node_pages.push_back(std::make_unique<stats::Scalar>(group, "pages_node" + std::to_string(n), "pages",
                                                            "Data pages allocated on node " + std::to_string(n)));
@@ -91,6 +105,10 @@ struct Kernel::ProcStats {
   stats::Scalar faults, local, remote, cow, calls, failed, major, swap_wait;
   std::unique_ptr<WorkingSetTracker> ws;
   stats::Formula ws_peak, ws_mean;
+  // Kept by the cores (Kernel::access_counters): [0] local, [1] remote accesses.
+  uint64_t access_counts[2] = {0, 0};
+  stats::Counter accesses_local, accesses_remote;
+  stats::Scalar contents_own, contents_zero, contents_other;
   std::vector<std::unique_ptr<stats::Scalar>> node_pages;
 };
 

@@ -419,14 +419,19 @@ bool Kernel::oom_kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32
       choose_oom_victim(candidates, m_swap ? "out of memory and swap" : "out of memory");
   if (!r) return false;
   const std::shared_ptr<Mm> victim = process(r->pid).mm;
-  // The victim's whole thread group goes (they share its memory).
+  // The victim's whole thread group goes (they share its memory): kill() takes the other threads along
+  // (threads.cpp), each with its own report.
+  Process* first = nullptr;
   for (const auto& q : m_procs) {
     if (!q->alive || q->mm != victim) continue;
-    const bool self = q.get() == &p;
-    killed_self = killed_self || self;
+    killed_self = killed_self || q.get() == &p;
+    if (first == nullptr) first = q.get();
     ++m_oom_kills;
-    kill(hal, *q, self ? va : VirtAddr{0}, self ? kind : AccessKind::Read, self ? error_code : 0, r->reason,
-         "SIGKILL");
+  }
+  if (killed_self) {
+    kill(hal, p, va, kind, error_code, r->reason, "SIGKILL");
+  } else {
+    kill(hal, *first, VirtAddr{0}, AccessKind::Read, 0, r->reason, "SIGKILL");
   }
   return !killed_self;
 }

@@ -21,7 +21,7 @@ SyscallResult Kernel::fail(SyscallKind, int error) {
 SyscallResult Kernel::syscall(Hal& hal, Pid pid, const Syscall& c) {
   KernelSection section(hal);
   Process& p = process(pid);
-  if (!p.alive) {  // killed (OOM) while this core waited for the kernel
+  if (!p.alive) {  // killed (OOM, or with its thread group) while this core waited
     SyscallResult r;
     r.exited = true;
     return r;
@@ -272,14 +272,17 @@ SyscallResult Kernel::sys_mprotect(Hal& hal, Process& p, const Syscall& c) {
     Pte e{hal.read64(*ea)};
     const Vma* v = mm.vmas.find(va);
     const uint64_t keep = e.raw() & (pte_bit::kPfnMask | pte_bit::kAccessed | pte_bit::kDirty | pte_bit::kPageSize);
-    // PROT_NONE on a 1 GiB page keeps it mapped read-only-not-present like 4 KiB pages (P clear).
-    const uint64_t next = v->prot == 0 ? (keep | pte_bit::kUser) : (keep | pte_bit::kPresent | leaf_flags(*v, true));
+    // PROT_NONE on a 1 GiB page keeps it mapped like 4 KiB pages: P clear, the software bit set.
+    const uint64_t next = v->prot == 0 ? (keep | pte_bit::kUser | kSoftProtNone)
+                                       : (keep | pte_bit::kPresent | leaf_flags(*v, giga_refs(e.pfn()) <= 1));
     hal.charge(m_cfg.costs.pte_update);
     hal.write64(*ea, next);
     ++m_pages_protected;
     changed.push_back(va);
   }
   invalidate(hal, mm, changed);
+  // Protections uniform again over a split 2 MiB range of a huge area: collapse it (huge.cpp).
+  for (uint64_t b = c.addr & ~(kHugeBytes - 1); b < end; b += kHugeBytes) maybe_collapse(hal, p, VirtAddr{b});
   return {};
 }
 
@@ -393,8 +396,6 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
   } else {
     Mm& pm = *p.mm;
     if (!commit_ok(0)) return fail(c.call, ENOMEM);
-    // Copy-on-write of 1 GiB pages is not modeled: such an address space cannot fork (threads can).
-    if (!huge_leaves(hal, pm.root, m_levels, VirtAddr{0}, VirtAddr{m_user_top}, 3).empty()) return fail(c.call, ENOMEM);
     cmm = new_mm(hal, cs);
     if (!cmm) return fail(c.call, ENOMEM);
     for (const auto& [s, v] : pm.vmas) cmm->vmas.insert(v);
@@ -455,6 +456,8 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
         ++cmm->swap_pages;
       }
     }
+    // 1 GiB pages are shared copy-on-write whole (huge.cpp).
+    ok = ok && fork_giga(hal, pm, *cmm, changed);
     invalidate(hal, pm, changed);
     if (!ok) {
       // Undo: the child's tables and its references go.
@@ -464,7 +467,7 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
             if (m_reclaim) rmap_remove_mm(f, *cmm);
             put_frame(hal, f);
           },
-          [&](Pfn f) { put_frame(hal, f); }, {},
+          [&](Pfn f) { put_frame(hal, f); }, [&](Pfn f, unsigned) { give_back_giga(f); },
           [&](uint64_t raw) { release_swap_entry(hal, *cmm, swap_slot_of(Pte{raw})); });
       m_live_mms.erase(std::find(m_live_mms.begin(), m_live_mms.end(), cmm.get()));
       kobj_free(hal, *m_mm_cache, cmm->obj);

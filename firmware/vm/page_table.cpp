@@ -23,8 +23,8 @@ void destroy_level(Hal& hal, PhysAddr table, unsigned level, const std::function
       if (free_swap) free_swap(raw);
       continue;
     }
-    // A PROT_NONE page keeps its frame with P clear.
-    if (!e.present() && !(level == 1 && (raw & kSoftProtNone) && e.pfn().value() != 0)) continue;
+    // A PROT_NONE page (4 KiB, or a 1 GiB leaf) keeps its frame with P clear.
+    if (!e.present() && !((raw & kSoftProtNone) && e.pfn().value() != 0 && (level == 1 || e.huge()))) continue;
     if (level == 1) {
       free_data(e.pfn());
       ++counts.data_frames;
@@ -86,11 +86,21 @@ std::optional<PhysAddr> leaf_entry(Hal& hal, PhysAddr root, unsigned levels, Vir
   for (unsigned level = levels; level > 1; --level) {
     PhysAddr ea = entry_addr(table, va, level);
     Pte e{hal.read64(ea)};
+    if (e.huge() && (e.present() || (e.raw() & kSoftProtNone))) return ea;  // a huge leaf, maybe PROT_NONE
     if (!e.present()) return std::nullopt;
-    if (e.huge()) return ea;
     table = e.frame_addr();
   }
   return entry_addr(table, va, 1);
+}
+
+std::optional<PhysAddr> entry_at(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, unsigned level) {
+  PhysAddr table = root;
+  for (unsigned l = levels; l > level; --l) {
+    Pte e{hal.read64(entry_addr(table, va, l))};
+    if (!e.present() || e.huge()) return std::nullopt;
+    table = e.frame_addr();
+  }
+  return entry_addr(table, va, level);
 }
 
 bool map_huge(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, unsigned level, Pfn pfn, uint64_t leaf_flags,
@@ -110,7 +120,8 @@ bool map_huge(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, unsigned le
     table = e.frame_addr();
   }
   PhysAddr ea = entry_addr(table, va, level);
-  if (Pte{hal.read64(ea)}.present()) return false;
+  const Pte old{hal.read64(ea)};
+  if (old.present() || (old.raw() & kSoftProtNone)) return false;
   hal.write64(ea, Pte::make(pfn, leaf_flags | pte_bit::kPresent | pte_bit::kPageSize).raw());
   return true;
 }
@@ -141,7 +152,7 @@ void huge_level(Hal& hal, PhysAddr table, unsigned level, uint64_t base, uint64_
     const uint64_t lo = base + i * span;
     if (lo + span <= start || lo >= end) continue;
     Pte e{entries[i]};
-    if (!e.present()) continue;
+    if (!e.present() && !(e.huge() && (entries[i] & kSoftProtNone))) continue;
     if (e.huge()) {
       if (level == want) out.push_back(VirtAddr{lo});
     } else if (level > want) {

@@ -12,7 +12,8 @@
 
 namespace vmsim::fw {
 
-// Software PTE bit (ignored by the walker): a PROT_NONE page, kept with P clear so its frame stays mapped.
+// Software PTE bit (ignored by the walker): a PROT_NONE page, kept with P clear so its frame stays mapped
+// (a 4 KiB leaf, or a 1 GiB PS leaf in the PDPT; the functions below treat both as mapped leaves).
 constexpr uint64_t kSoftProtNone = 1ull << 9;
 // Software PTE bit: a swap entry. P is clear and the PFN field holds the swap slot (Linux keeps its swap
 // type and offset in a not-present PTE the same way); the walker faults on it like any not-present entry.
@@ -66,6 +67,10 @@ uint64_t for_each_swap_entry(Hal& hal, PhysAddr root, unsigned levels, VirtAddr 
 // Address of va's leaf PTE (level 1) if every upper level is present, else nullopt; for a page inside a
 // huge leaf, the huge leaf's address.
 std::optional<PhysAddr> leaf_entry(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va);
+
+// Address of va's entry at `level` (1 = PTE .. levels = root entry) if every level above is present and
+// not a huge leaf, else nullopt. Reads one 8-byte entry per level above.
+std::optional<PhysAddr> entry_at(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, unsigned level);
 
 // Counts of what destroy_tables freed.
 struct TeardownCounts {

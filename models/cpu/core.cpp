@@ -54,6 +54,9 @@ Core::Core(const sc_core::sc_module_name& name, CoreId id, const CoreConfig& cfg
       sc_core::sc_spawn([this, &w] { worker_loop(w); }, ("lsq" + std::to_string(i)).c_str());
     }
   }
+  const std::pair<uint64_t, uint64_t> local = kernel.local_range(id);
+  m_local_base = local.first;
+  m_local_bytes = local.second - local.first;
   data.register_invalidate_direct_mem_ptr(this, &Core::invalidate_direct_mem_ptr);
   for (auto* t : {&m_trans, &m_kernel_trans, &m_swap_trans}) {
     t->set_byte_enable_ptr(nullptr);
@@ -200,6 +203,7 @@ uint8_t* Core::dmi_page(PhysAddr pa, bool write) {
   slot.pfn = pfn;
   slot.page = dmi.get_dmi_ptr() + ((pfn << kPageShift) - dmi.get_start_address());
   slot.writable = dmi.is_write_allowed();
+  slot.remote = (pfn << kPageShift) - m_local_base >= m_local_bytes;
   return slot.page;
 }
 
@@ -298,6 +302,7 @@ void Core::schedule() {
     if (current != pick) {
       if (current != SIZE_MAX) charge(m_kernel.config().costs.context_switch);
       m_kernel.switch_to(*this, *rs.pid);
+      m_acc = m_kernel.access_counters(*rs.pid);
       current = pick;
     }
     m_fs_kernel += (m_qk.get_current_time() - t0).value();
@@ -544,6 +549,7 @@ bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is
     ++(op.kind == AccessKind::Fetch ? m_fetches : m_reads);
   }
   ++m_accesses;
+  ++m_acc[slot.remote];  // local/remote, classified once when the slot was filled
   m_control.count_access();
   return true;
 }
@@ -628,6 +634,7 @@ bool Core::access_transport(const workload::MemOp& op, const mmu::Translation& t
   m_qk.set(delay);
   if (m_timed) m_access_latency.sample(static_cast<double>(access_time.value()) / static_cast<double>(m_period_fs));
   ++m_accesses;
+  count_numa(tr.pa);
   m_control.count_access();
   return true;
 }

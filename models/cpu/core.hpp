@@ -200,6 +200,7 @@ class Core : public sc_core::sc_module, public fw::Hal {
     uint64_t pfn = UINT64_MAX;
     uint8_t* page = nullptr;
     bool writable = false;
+    bool remote = false;  // the frame lies outside this core's local node (index into m_acc)
   };
   static constexpr size_t kDmiSlots = 256;  // direct mapped by frame number
   std::vector<DmiSlot> m_dmi;
@@ -208,6 +209,14 @@ class Core : public sc_core::sc_module, public fw::Hal {
   std::vector<Core*> m_peers;
   PhysAddr m_root{0};
   uint16_t m_pcid = 0;
+  // Local/remote accesses per process (system.os.proc<I>.accesses_local/remote): the local node's
+  // physical range and the running process's two counters, set at each context switch; one compare and
+  // one increment per completed access.
+  uint64_t m_local_base = 0;
+  uint64_t m_local_bytes = 0;
+  uint64_t m_acc_none[2] = {0, 0};
+  uint64_t* m_acc = m_acc_none;
+  void count_numa(PhysAddr pa) { ++m_acc[pa.value() - m_local_base >= m_local_bytes]; }
   uint64_t m_pending_irq_cycles = 0;
   Shared* m_shared = nullptr;
   bool m_in_op = false;         // between instruction boundaries (an access, fault or call in progress)

@@ -103,6 +103,7 @@ bool Core::worker_access(Worker& w) {
   if (delay > sc_core::SC_ZERO_TIME) sc_core::wait(delay);  // complete at the access's own time
   m_access_latency.sample(static_cast<double>(access_time.value()) / static_cast<double>(m_period_fs));
   ++m_accesses;
+  count_numa(tr.pa);
   m_control.count_access();
   return true;
 }

@@ -1,5 +1,7 @@
 // System tests of the firmware OS: NUMA placement per policy, system-call scripts (VMA split/merge,
 // errno cases), fork with copy-on-write, shared segments, TLB shootdowns with the golden checker on.
+#include <algorithm>
+
 #include "tests/system/system_fixture.hpp"
 
 namespace {
@@ -371,6 +373,9 @@ processes:
   EXPECT_EQ(stat(j, "system.os.faults.thp"), 2u + 2u);
   // munmap of one page splits its 2 MiB page; fork splits the forker's two.
   EXPECT_EQ(stat(j, "system.os.faults.thp_splits"), 1u + 2u);
+  // The kid writes every page of both ranges: once the last of a range is its own again (a copy or, after
+  // the forker's exit, a reuse), the range collapses back into a 2 MiB page.
+  EXPECT_EQ(stat(j, "system.os.faults.thp_collapses"), 2u);
   EXPECT_EQ(stat(j, "system.os.vm.pages_unmapped"), 1u);
   EXPECT_GT(stat(j, "system.os.faults.cow_copies"), 0u);
   EXPECT_EQ(j["summary"]["processes_killed"], 0);
@@ -451,6 +456,7 @@ processes:
       - {at: 2048, call: munmap, addr: 0x40000000, length: 2MiB}            # EINVAL: cuts the 1 GiB page
       - {at: 2048, call: mprotect, addr: 0x40000000, length: 1GiB, prot: r--}
       - {at: 2048, call: mprotect, addr: 0x40000000, length: 1GiB, prot: rw-}
+      - {at: 4096, call: mprotect, addr: 0x40000000, length: 1GiB, prot: "---"}  # still returned at exit
   - name: second
     workload: {kind: strided, stride: 4KiB, footprint: 8MiB, base: 0x40000000, accesses: 2048}
     vmas: [{start: 0x40000000, size: 1GiB, huge_1g: true}]
@@ -463,7 +469,7 @@ processes:
   EXPECT_EQ(stat(j, "system.os.proc0.faults"), 1u);
   EXPECT_EQ(stat(j, "system.os.proc0.pages_node0"), 262144u);
   EXPECT_EQ(stat(j, "system.os.syscalls.errno_EINVAL"), 1u);
-  EXPECT_EQ(stat(j, "system.os.vm.pages_reprotected"), 2u);
+  EXPECT_EQ(stat(j, "system.os.vm.pages_reprotected"), 3u);
   EXPECT_EQ(stat(j, "system.os.frames.hugepages_1g_free"), 1u);
   EXPECT_EQ(j["summary"]["processes_killed"], 0);
   expect_frames_conserved(j);
@@ -553,6 +559,296 @@ processes:
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("processes[0].syscalls[0].file: bad value 'nope.bin' (no such file"), std::string::npos)
       << r.err;
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(Os, AccessesCountedLocalAndRemotePerProcess) {
+  // 65536 sequential 8-byte accesses over 256 KiB: every one of the 64 pages gets exactly 1024.
+  std::string cfg = write("acc.yaml", kTwoNodes + R"(
+processes:
+  - {name: local, core: 1, workload: {kind: sequential, footprint: 256KiB, accesses: 65536}}
+  - {name: bound, core: 1, numa: {policy: bind, nodes: "0"},
+     workload: {kind: sequential, footprint: 256KiB, accesses: 65536}}
+  - {name: inter, core: 0, numa: {policy: interleave, nodes: "0-1"},
+     workload: {kind: sequential, footprint: 256KiB, accesses: 65536}}
+)");
+  struct Run {
+    const char* name;
+    std::string sets;
+  };
+  for (const Run& run : {Run{"functional", "--set sim.mode=functional"}, Run{"lt", "--set sim.mode=lt"},
+                         Run{"at", "--set sim.mode=at"},
+                         Run{"at4", "--set sim.mode=at --set system.core.outstanding=4"}}) {
+    const std::string out = m_dir + "/" + run.name;
+    Result r = vmsim("run " + cfg + " -q " + run.sets + " --out " + out);
+    ASSERT_EQ(r.code, 0) << run.name << ": " << r.err;
+    nlohmann::json j = stats(out);
+    // Core 1, first touch: every page on node 1, every access local.
+    EXPECT_EQ(stat(j, "system.os.proc0.accesses_local"), 65536u) << run.name;
+    EXPECT_EQ(stat(j, "system.os.proc0.accesses_remote"), 0u) << run.name;
+    // Core 1 bound to node 0: every access remote.
+    EXPECT_EQ(stat(j, "system.os.proc1.accesses_local"), 0u) << run.name;
+    EXPECT_EQ(stat(j, "system.os.proc1.accesses_remote"), 65536u) << run.name;
+    // Core 0, pages interleaved: the 32 pages on node 0 are local, the 32 on node 1 remote.
+    EXPECT_EQ(stat(j, "system.os.proc2.accesses_local"), 32768u) << run.name;
+    EXPECT_EQ(stat(j, "system.os.proc2.accesses_remote"), 32768u) << run.name;
+    uint64_t classified = 0;
+    for (int p = 0; p < 3; ++p) {
+      classified += stat(j, "system.os.proc" + std::to_string(p) + ".accesses_local") +
+                    stat(j, "system.os.proc" + std::to_string(p) + ".accesses_remote");
+    }
+    EXPECT_EQ(classified, stat(j, "system.core0.accesses") + stat(j, "system.core1.accesses")) << run.name;
+    expect_frames_conserved(j);
+  }
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(Os, FatalSignalKillsTheWholeThreadGroup) {
+  // 'parent' starts two threads and a copy-on-write child. 'writer' (a thread) makes the shared region
+  // read-only and writes again: SIGSEGV. Its whole group (parent, writer, reader) dies; the forked child
+  // (its own address space) and an unrelated process run to their end.
+  std::string cfg = write("group.yaml", R"(
+sim: {checker: true}
+system: {cores: 4, memory: {nodes: [{size: 128MiB}]}}
+processes:
+  - name: parent
+    core: 0
+    workload: {kind: random, footprint: 256KiB, accesses: 400000, read_fraction: 1.0}
+    syscalls:
+      - {at: 0, call: fork, child: writer, share_vm: true}
+      - {at: 0, call: fork, child: reader, share_vm: true}
+      - {at: 0, call: fork, child: child}
+  - name: writer
+    core: 1
+    parent: parent
+    workload: {kind: sequential, footprint: 256KiB, accesses: 100000, read_fraction: 0.0}
+    syscalls: [{at: 3000, call: mprotect, addr: 0x10000000, length: 256KiB, prot: r--}]
+  - name: reader
+    core: 2
+    parent: parent
+    workload: {kind: random, footprint: 256KiB, accesses: 400000, read_fraction: 1.0}
+  - name: child
+    core: 3
+    parent: parent
+    workload: {kind: random, footprint: 256KiB, accesses: 20000, read_fraction: 0.5}
+  - name: other
+    core: 3
+    workload: {kind: random, footprint: 256KiB, base: 0x20000000, accesses: 20000, read_fraction: 0.5}
+)");
+  for (const char* mode : {"lt", "at", "at4"}) {
+    const std::string out = m_dir + "/" + mode;
+    const std::string sets = std::string(mode) == "at4" ? "--set sim.mode=at --set system.core.outstanding=4"
+                                                        : std::string("--set sim.mode=") + mode;
+    Result r = vmsim("run " + cfg + " -q " + sets + " --out " + out);
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
+    nlohmann::json j = stats(out);
+    EXPECT_EQ(j["summary"]["processes_created"], 5) << mode;
+    EXPECT_EQ(j["summary"]["processes_killed"], 3) << mode;
+    EXPECT_EQ(j["summary"]["processes_exited"], 2) << mode;
+    EXPECT_EQ(stat(j, "system.os.processes.group_kills"), 2u) << mode;
+    EXPECT_EQ(j["summary"]["page_faults"]["segv_protection"], 1) << mode;
+    // One report per thread: the faulting one first, then the others naming it.
+    ASSERT_EQ(j["kills"].size(), 3u) << mode;
+    EXPECT_EQ(j["kills"][0]["name"], "writer") << mode;
+    EXPECT_EQ(j["kills"][0]["signal"], "SIGSEGV") << mode;
+    EXPECT_EQ(j["kills"][0]["access"], "write") << mode;
+    EXPECT_EQ(j["kills"][1]["name"], "parent") << mode;
+    EXPECT_EQ(j["kills"][2]["name"], "reader") << mode;
+    const std::string pid = std::to_string(j["kills"][0]["pid"].get<int>());
+    for (int k = 1; k < 3; ++k) {
+      EXPECT_EQ(j["kills"][k]["signal"], "SIGSEGV") << mode;
+      EXPECT_EQ(j["kills"][k]["reason"].get<std::string>().rfind("thread group: process " + pid + " 'writer' killed by SIGSEGV", 0), 0u)
+          << j["kills"][k]["reason"];
+      EXPECT_EQ(j["kills"][k]["core"], k == 1 ? 0 : 2) << mode;
+    }
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 3) << r.err;
+    // The group's threads stopped early; the child and the other process ran every access.
+    EXPECT_LT(stat(j, "system.core0.accesses"), 400000u) << mode;
+    EXPECT_LT(stat(j, "system.core2.accesses"), 400000u) << mode;
+    EXPECT_EQ(stat(j, "system.core3.accesses"), 40000u) << mode;
+    expect_frames_conserved(j);
+  }
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(Os, ForkSharesGigabytePagesCopyOnWrite) {
+  // The parent writes the first 4 MiB of its 1 GiB page, forks, re-applies rw- (the shared page must
+  // stay read-only) and writes the next 4 MiB; the child writes 4 MiB further up. With the contents
+  // check every word is classified when each address space ends.
+  std::string cfg = write("gfork.yaml", R"(
+sim: {checker: true}
+system: {cores: 2, memory: {model: fixed, nodes: [{size: 3GiB}]}}
+firmware: {hugepages_1g: 2, check_contents: true}
+processes:
+  - name: parent
+    core: 0
+    workload: {kind: sequential, footprint: 8MiB, base: 0x40000000, accesses: 1048576, read_fraction: 0, gap: 0}
+    vmas: [{start: 0x40000000, size: 1GiB, huge_1g: true}]
+    syscalls:
+      - {at: 524288, call: fork, child: child}
+      - {at: 524288, call: mprotect, addr: 0x40000000, length: 1GiB, prot: rw-}
+  - name: child
+    core: 1
+    parent: parent
+    workload: {kind: sequential, footprint: 4MiB, base: 0x40800000, accesses: 524288, read_fraction: 0, gap: 0}
+)");
+  const uint64_t words = (1ull << 30) / 8, mib4 = (4ull << 20) / 8;
+  for (const char* mode : {"functional", "lt"}) {
+    const std::string out = m_dir + "/" + mode;
+    Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + " --out " + out);
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
+    nlohmann::json j = stats(out);
+    EXPECT_EQ(stat(j, "system.os.faults.huge_1g"), 1u) << mode;
+    EXPECT_EQ(stat(j, "system.os.vm.cow_shared_1g_pages"), 1u) << mode;
+    // The first writer after the fork copies the gigabyte into the second pool page; the other then
+    // finds the page no longer shared and takes it over.
+    EXPECT_EQ(stat(j, "system.os.faults.huge_1g_cow_copies"), 1u) << mode;
+    EXPECT_EQ(stat(j, "system.os.faults.huge_1g_cow_reuse"), 1u) << mode;
+    EXPECT_EQ(stat(j, "system.os.proc0.cow_copies") + stat(j, "system.os.proc1.cow_copies"), 1u) << mode;
+    // The parent sees its 8 MiB and nothing of the child's writes; the child the 4 MiB written before
+    // the fork and its own 4 MiB, nothing the parent wrote after.
+    EXPECT_EQ(stat(j, "system.os.proc0.contents_own_va"), 2 * mib4) << mode;
+    EXPECT_EQ(stat(j, "system.os.proc0.contents_zero"), words - 2 * mib4) << mode;
+    EXPECT_EQ(stat(j, "system.os.proc1.contents_own_va"), 2 * mib4) << mode;
+    EXPECT_EQ(stat(j, "system.os.proc1.contents_zero"), words - 2 * mib4) << mode;
+    EXPECT_EQ(stat(j, "system.os.proc0.contents_other") + stat(j, "system.os.proc1.contents_other"), 0u) << mode;
+    EXPECT_EQ(stat(j, "system.os.frames.hugepages_1g_free"), 2u) << mode;
+    EXPECT_EQ(j["summary"]["processes_killed"], 0) << mode;
+    expect_frames_conserved(j);
+  }
+  // With a pool of one page the first write after the fork has nowhere to copy to: SIGBUS (functional:
+  // the parent runs first). The child then owns the page alone and takes it over; the page returns.
+  Result r = vmsim("run " + cfg + " -q --set sim.mode=functional --set firmware.hugepages_1g=1 --out " + m_dir + "/one");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/one");
+  EXPECT_EQ(stat(j, "system.os.faults.huge_1g_sigbus"), 1u);
+  EXPECT_EQ(stat(j, "system.os.faults.huge_1g_cow_copies"), 0u);
+  EXPECT_EQ(stat(j, "system.os.faults.huge_1g_cow_reuse"), 1u);
+  ASSERT_EQ(j["kills"].size(), 1u);
+  EXPECT_EQ(j["kills"][0]["name"], "parent");
+  EXPECT_EQ(j["kills"][0]["signal"], "SIGBUS");
+  EXPECT_EQ(j["kills"][0]["address"], "0x40400000");
+  EXPECT_EQ(stat(j, "system.os.proc1.contents_own_va"), 2 * mib4);
+  EXPECT_EQ(stat(j, "system.os.frames.hugepages_1g_free"), 1u);
+  expect_frames_conserved(j);
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(Os, SplitHugePagesCollapseBackWithDataIntact) {
+  // Two 2 MiB pages, written whole once. mprotect of one 4 KiB page splits the first and the mprotect
+  // back collapses it over its own block; mmap(FIXED) over one page of the second splits it and replaces
+  // that page, and once a thread reads the page (a 4 KiB demand-zero fault) the full range is copied into
+  // a fresh 2 MiB block. The thread on core 1 reads the area throughout, so its 4 KiB translations must
+  // be shot down (the golden checker is on). Nothing writes after the collapses: the contents check finds
+  // every word written before them, except the 512 of the replaced page, which read as zero.
+  std::string cfg = write("collapse.yaml", R"(
+sim: {checker: true}
+system: {cores: 2, memory: {nodes: [{size: 256MiB}]}}
+firmware: {check_contents: true}
+processes:
+  - name: p
+    core: 0
+    workload: {kind: sequential, footprint: 4MiB, base: 0x40000000, accesses: 524288, read_fraction: 0, gap: 0}
+    vmas: [{start: 0x40000000, size: 4MiB, huge: true}]
+    syscalls:
+      - {at: 0, call: fork, child: reader, share_vm: true}
+      - {at: 524288, call: mprotect, addr: 0x40001000, length: 4KiB, prot: r--}
+      - {at: 524288, call: mprotect, addr: 0x40001000, length: 4KiB, prot: rw-}
+      - {at: 524288, call: mmap, addr: 0x40201000, length: 4KiB, fixed: true, huge: true}
+  - name: reader
+    core: 1
+    parent: p
+    workload: {kind: random, footprint: 4MiB, base: 0x40000000, accesses: 1000000, read_fraction: 1.0}
+)");
+  for (const char* mode : {"lt", "at", "functional"}) {
+    const std::string out = m_dir + "/" + mode;
+    Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + " --out " + out);
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
+    nlohmann::json j = stats(out);
+    EXPECT_EQ(stat(j, "system.os.faults.thp"), 2u) << mode;
+    EXPECT_EQ(stat(j, "system.os.faults.thp_splits"), 2u) << mode;
+    EXPECT_EQ(stat(j, "system.os.faults.thp_collapses"), 2u) << mode;
+    EXPECT_EQ(stat(j, "system.os.faults.thp_collapses_in_place"), 1u) << mode;
+    EXPECT_EQ(stat(j, "system.os.faults.thp_collapse_no_block"), 0u) << mode;
+    EXPECT_EQ(stat(j, "system.os.vm.pages_unmapped"), 1u) << mode;
+    // Two 2 MiB blocks; at the refault a block taken and given back (the range still has a table), the
+    // 4 KiB page, and the block the second range was copied into.
+    EXPECT_EQ(stat(j, "system.os.frames.data_allocated"), 512u + 512u + 512u + 1u + 512u) << mode;
+    // Every word written kept through split, collapse and copy; the replaced page reads as zero.
+    EXPECT_EQ(stat(j, "system.os.proc1.contents_own_va") + stat(j, "system.os.proc0.contents_own_va"), 524288u - 512u)
+        << mode;
+    EXPECT_EQ(stat(j, "system.os.proc0.contents_zero") + stat(j, "system.os.proc1.contents_zero"), 512u) << mode;
+    EXPECT_EQ(stat(j, "system.os.proc0.contents_other") + stat(j, "system.os.proc1.contents_other"), 0u) << mode;
+    EXPECT_EQ(j["summary"]["processes_killed"], 0) << mode;
+    if (std::string(mode) != "functional") {
+      EXPECT_GT(stat(j, "system.core1.ipis_received"), 0u) << mode;
+    }
+    expect_frames_conserved(j);
+  }
+  expect_config_errors(cfg, {{{"firmware.check_contents=maybe"}, "firmware.check_contents: bad value 'maybe'"},
+                             {{"firmware.costs.thp_collapse=lots"}, "firmware.costs.thp_collapse: bad value 'lots'"}});
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(Os, OomKillTakesTheWholeThreadGroup) {
+  // A thread group outgrows memory (no swap): the OOM killer picks it (the largest) and kills it once;
+  // the other thread goes with its group. The small process on its own core runs to its end.
+  std::string cfg = write("oomgroup.yaml", R"(
+sim: {checker: true}
+system: {cores: 3, memory: {nodes: [{size: 32MiB}]}}
+processes:
+  - name: hog
+    core: 0
+    workload: {kind: strided, stride: 4KiB, footprint: 40MiB, base: 0x40000000, accesses: 10240, read_fraction: 0}
+    syscalls: [{at: 0, call: fork, child: hogt, share_vm: true}]
+  - name: hogt
+    core: 1
+    parent: hog
+    workload: {kind: random, footprint: 40MiB, base: 0x40000000, accesses: 100000, read_fraction: 0.0}
+  - name: small
+    core: 2
+    workload: {kind: random, footprint: 1MiB, base: 0x80000000, accesses: 100000, read_fraction: 0.5}
+)");
+  for (const char* mode : {"lt", "at"}) {
+    const std::string out = m_dir + "/" + mode;
+    Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + " --out " + out);
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
+    nlohmann::json j = stats(out);
+    EXPECT_EQ(j["summary"]["processes_killed"], 2) << mode;
+    EXPECT_EQ(j["summary"]["processes_exited"], 1) << mode;
+    EXPECT_EQ(stat(j, "system.os.swap.oom_kills"), 2u) << mode;
+    EXPECT_EQ(stat(j, "system.os.processes.group_kills"), 1u) << mode;
+    ASSERT_EQ(j["kills"].size(), 2u) << mode;
+    // The thread that faulted is reported first with the OOM reason, the other names it.
+    const std::string first = j["kills"][0]["name"], second = j["kills"][1]["name"];
+    EXPECT_TRUE((first == "hog" && second == "hogt") || (first == "hogt" && second == "hog")) << mode;
+    EXPECT_EQ(j["kills"][0]["signal"], "SIGKILL") << mode;
+    EXPECT_EQ(j["kills"][1]["signal"], "SIGKILL") << mode;
+    EXPECT_EQ(j["kills"][0]["reason"].get<std::string>().rfind("out of memory: killed process 1 (hog)", 0), 0u) << mode;
+    EXPECT_EQ(j["kills"][1]["reason"].get<std::string>().rfind(
+                  "thread group: process " + std::to_string(j["kills"][0]["pid"].get<int>()) + " '" + first +
+                      "' killed by SIGKILL (out of memory",
+                  0),
+              0u)
+        << j["kills"][1]["reason"];
+    EXPECT_EQ(stat(j, "system.core2.accesses"), 100000u) << mode;
+    expect_frames_conserved(j);
+  }
 }
 
 }  // namespace
