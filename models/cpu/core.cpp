@@ -309,7 +309,11 @@ void Core::schedule() {
     m_in_op = false;
     m_resume = rs.wake_ps != 0;
     rs.wake_ps = 0;
-    const SliceEnd end = run_slice(task, rs, slice);
+    uint64_t wake = UINT64_MAX;  // the next wake-up of another process blocked on swap I/O
+    for (const RunState& o : st) {
+      if (&o != &rs && o.wake_ps != 0 && !o.finished) wake = std::min(wake, o.wake_ps);
+    }
+    const SliceEnd end = run_slice(task, rs, slice, wake);
     if (end == SliceEnd::Ended) {
       rs.finished = true;
       current = SIZE_MAX;
@@ -321,8 +325,11 @@ void Core::schedule() {
   }
 }
 
-Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, uint64_t slice) {
-  const sc_core::sc_time slice_end = m_qk.get_current_time() + m_period * static_cast<double>(slice);
+Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, uint64_t slice, uint64_t wake_ps) {
+  sc_core::sc_time slice_end = m_qk.get_current_time() + m_period * static_cast<double>(slice);
+  if (wake_ps != UINT64_MAX) {
+    slice_end = std::min(slice_end, sc_core::sc_time(static_cast<double>(wake_ps), sc_core::SC_PS));
+  }
   uint64_t ops_in_slice = 0;
   for (;;) {
     if (rs.pos == rs.count) {

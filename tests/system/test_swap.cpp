@@ -30,8 +30,16 @@ class Swap : public System {
     EXPECT_EQ(stat(j, "system.os.swap.slots_used"), 0u);
     EXPECT_EQ(stat(j, "system.os.swap.tracked_pages"), 0u);
     EXPECT_EQ(stat(j, "system.os.faults.major"), stat(j, "system.os.swap.swap_ins"));
-    EXPECT_EQ(stat(j, "system.swap.reads"), stat(j, "system.os.swap.swap_ins"));
-    EXPECT_EQ(stat(j, "system.swap.writes"), stat(j, "system.os.swap.swap_outs"));
+    // Every swap-in read and every swap-out write reached the device (debug transport in the functional mode).
+    uint64_t reads = 0, writes = 0;
+    for (unsigned c = 0; j["stats"].contains("system.core" + std::to_string(c) + ".swap_reads"); ++c) {
+      reads += stat(j, "system.core" + std::to_string(c) + ".swap_reads");
+      writes += stat(j, "system.core" + std::to_string(c) + ".swap_writes");
+    }
+    EXPECT_EQ(reads, stat(j, "system.os.swap.swap_ins"));
+    EXPECT_EQ(writes, stat(j, "system.os.swap.swap_outs"));
+    EXPECT_EQ(stat(j, "system.swap.reads") + stat(j, "system.swap.writes") + stat(j, "system.swap.debug_accesses"),
+              reads + writes);
     EXPECT_EQ(stat(j, "system.os.swap.reclaimed"),
               stat(j, "system.os.swap.dropped_clean") + stat(j, "system.os.swap.writebacks"));
     EXPECT_LE(stat(j, "system.os.swap.slots_peak"), stat(j, "system.os.swap.swap_outs"));
@@ -92,7 +100,7 @@ processes:
   const std::string thrash =
       "  - {name: thrash, workload: {kind: random, footprint: 48MiB, accesses: 20000, read_fraction: 0.5}}\n";
   const std::string compute =
-      "  - {name: compute, workload: {kind: sequential, footprint: 1MiB, base: 0x40000000, accesses: 400000, "
+      "  - {name: compute, workload: {kind: sequential, footprint: 1MiB, base: 0x40000000, accesses: 1500000, "
       "gap: 200}}\n";
   auto sim_ns = [&](const std::string& name, const std::string& procs) {
     const std::string out = m_dir + "/" + name;
@@ -103,10 +111,10 @@ processes:
   const double t_thrash = sim_ns("thrash", thrash);
   const double t_compute = sim_ns("compute", compute);
   const double t_both = sim_ns("both", thrash + compute);
-  EXPECT_GT(t_compute, 0.2 * t_thrash);  // the overlap below is worth measuring
-  EXPECT_LT(t_both, t_thrash + 0.5 * t_compute) << t_thrash << " " << t_compute << " " << t_both;
+  EXPECT_GT(t_compute, 0.5 * t_thrash);  // the overlap below is worth measuring
+  EXPECT_GT(t_both, std::max(t_thrash, t_compute));
+  EXPECT_LT(t_both, 0.75 * (t_thrash + t_compute)) << t_thrash << " " << t_compute << " " << t_both;
   nlohmann::json j = stats(m_dir + "/both");
-  EXPECT_EQ(stat(j, "system.os.proc1.major_faults"), 0u);
   EXPECT_GT(stat(j, "system.os.proc0.swap_wait"), 0u);
   expect_consistent(j);
 }
@@ -197,7 +205,9 @@ processes:
     ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
     nlohmann::json j = stats(m_dir + "/" + mode);
     EXPECT_GT(stat(j, "system.os.swap.swap_ins"), 1000u) << mode;
-    EXPECT_GT(stat(j, "system.os.swap.cache_hits"), 0u) << mode;
+    // In the functional mode the parent runs to its end before the child's core gets to run (no time
+    // passes), so only the timed modes have both sides faulting on a shared slot.
+    if (mode != "functional") EXPECT_GT(stat(j, "system.os.swap.cache_hits"), 0u) << mode;
     EXPECT_GT(stat(j, "system.os.faults.cow_copies") + stat(j, "system.os.faults.cow_reuse"), 0u) << mode;
     expect_consistent(j);
   }
@@ -205,16 +215,20 @@ processes:
 
 TEST_F(Swap, EveryPolicyRunsAndTheyDiffer) {
   const std::string cfg = write("thrash.yaml", kThrash);
+  // Small enough for the scanning policies (enhanced clock examines every page per victim when most are
+  // dirty): 16 MiB of RAM, 24 MiB touched.
   std::set<uint64_t> distinct;
   for (const std::string policy :
        {"fifo", "lru", "clock", "eclock", "lfu", "ws", "wsclock", "active_inactive", "random"}) {
     const std::string out = m_dir + "/" + policy;
     Result r = vmsim("run " + cfg + " -q --set sim.mode=functional --set firmware.swap.policy=" + policy +
-                     " --set firmware.swap.scan_period=5000 --out " + out);
+                     " --set firmware.swap.scan_period=5000 --set 'system.memory.nodes=[{size: 16MiB}]'" +
+                     " --set processes.0.workload.footprint=24MiB --set processes.0.workload.accesses=20000 --out " +
+                     out);
     ASSERT_EQ(r.code, 0) << policy << ": " << r.err;
     nlohmann::json j = stats(out);
     expect_consistent(j);
-    EXPECT_GT(stat(j, "system.os.swap.swap_ins"), 10000u) << policy;
+    EXPECT_GT(stat(j, "system.os.swap.swap_ins"), 3000u) << policy;
     distinct.insert(stat(j, "system.os.swap.swap_ins"));
   }
   EXPECT_GE(distinct.size(), 5u);
@@ -253,7 +267,7 @@ processes:
   nlohmann::json j = stats(m_dir + "/o");
   EXPECT_EQ(stat(j, "system.os.proc0.working_set_peak"), 256u);
   EXPECT_DOUBLE_EQ(statd(j, "system.os.proc0.working_set_mean"), 256.0);
-  EXPECT_EQ(stat(j, "system.os.swap.ab_scans"), 9u);  // at the first fault or reclaim after each period
+  EXPECT_EQ(stat(j, "system.os.swap.ab_scans"), 10u);  // the timer fires every 10,000 operations
   const std::string csv = slurp(m_dir + "/o/working_set.csv");
   EXPECT_EQ(csv.rfind("memory_ops,process,name,pages\n", 0), 0u) << csv;
   EXPECT_NE(csv.find(",0,loop,256\n"), std::string::npos) << csv;
