@@ -75,6 +75,19 @@ TEST_F(Swap, ThrashingKeepsEveryPageIntactInEveryMode) {
               0.1 * static_cast<double>(swap_ins["functional"]));
 }
 
+TEST_F(Swap, AMillionRoundTripsThroughTheWholeSystem) {
+  // The data checker verifies every read: each of over a million pages read back from swap holds what
+  // its process last wrote there, through eviction, write-back, the device and the swap cache.
+  const std::string cfg = write("thrash.yaml", kThrash);
+  Result r = vmsim("run " + cfg + " -q --set sim.mode=functional --set processes.0.workload.accesses=2200000 --out " +
+                   m_dir + "/o");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/o");
+  EXPECT_GT(stat(j, "system.os.swap.swap_ins"), 1000000u);
+  EXPECT_GT(stat(j, "system.os.swap.writebacks"), 700000u);
+  expect_consistent(j);
+}
+
 TEST_F(Swap, SameSeedGivesTheSameStats) {
   const std::string cfg = write("thrash.yaml", kThrash);
   ASSERT_EQ(vmsim("run " + cfg + " -q --out " + m_dir + "/a").code, 0);
