@@ -182,6 +182,7 @@ bool Core::wake_background(CoreId core) {
   Core& t = *m_peers.at(core);
   if (t.m_done) return false;
   t.m_background = true;
+  t.m_attention = true;
   m_shared->changed.notify(sc_core::SC_ZERO_TIME);
   return true;
 }
@@ -424,6 +425,7 @@ void Core::shootdown_begin(const std::vector<CoreId>& cores) {
   for (CoreId c : cores) {
     Core& t = *m_peers.at(c);
     ++t.m_stop_requests;
+    t.m_attention = true;
     if (!t.m_in_op) t.m_stopped = true;  // at a boundary or idle: it checks before its next operation
   }
   // A target waiting for the kernel lock (or idle) acknowledges when it next looks at the shared state.
@@ -443,6 +445,7 @@ void Core::shootdown_end(const std::vector<CoreId>& cores, PhysAddr root, uint16
     t.apply_shootdown(root, pcid, pages);
     ++t.m_ipis_received;
     t.m_pending_irq_cycles += receiver_cycles;
+    t.m_attention = true;
     if (--t.m_stop_requests == 0) t.m_stopped = false;
   }
   m_shared->changed.notify(sc_core::SC_ZERO_TIME);
@@ -485,6 +488,7 @@ void Core::take_pending_interrupts() {
     m_in_op = false;
     while (m_stop_requests > 0) wait_stoppable();
   }
+  m_attention = m_stop_requests > 0 || m_pending_irq_cycles != 0 || m_background;
 }
 
 bool Core::run_syscalls(CoreTask& task, Pid pid, size_t& next, uint64_t done) {
@@ -518,8 +522,8 @@ void Core::check_read(Pid pid, const workload::MemOp& op, const uint8_t* data) c
 }
 
 bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
-  if (!m_resume) m_instructions += op.gap + (op.kind == AccessKind::Fetch || data_op_is_instruction ? 1 : 0);
-  m_resume = false;
+  // (Never a retried operation: without time a swap-in does not block.)
+  m_instructions += op.gap + (op.kind == AccessKind::Fetch || data_op_is_instruction ? 1 : 0);
   sc_core::sc_time unused = sc_core::SC_ZERO_TIME;
   mmu::Translation tr;
   for (;;) {

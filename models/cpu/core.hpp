@@ -149,7 +149,7 @@ class Core : public sc_core::sc_module, public fw::Hal {
   // At an instruction boundary: honours stop requests (shootdowns) and charges pending IPI cycles. The
   // common case, nothing pending, stays inline on the per-operation path.
   void take_interrupts() {
-    if (m_stop_requests > 0 || m_pending_irq_cycles != 0 || m_background) {
+    if (m_attention) {
       take_pending_interrupts();
     } else {
       m_in_op = false;
@@ -225,6 +225,9 @@ class Core : public sc_core::sc_module, public fw::Hal {
   unsigned m_stop_requests = 0; // shootdowns holding this core
   bool m_stopped = false;       // acknowledged: at a boundary (or waiting without having touched anything)
   bool m_background = false;    // the kernel asked for background work (kswapd) at the next boundary
+  // Set whenever a stop request, IPI cycles or background work arrive: the one flag the per-operation
+  // path tests (take_pending_interrupts recomputes it).
+  bool m_attention = false;
   bool m_done = false;          // every process of this core ended: it runs nothing more
   bool m_resume = false;        // the next access retries an operation whose process was blocked
   bool m_check_data = false;
