@@ -79,7 +79,16 @@ nlohmann::ordered_json make_summary(const std::vector<stats::Record>& records, S
   faults["segv_no_vma"] = u(find(records, "system.os.faults.segv_no_vma"));
   faults["segv_protection"] = u(find(records, "system.os.faults.segv_protection"));
   faults["oom"] = u(find(records, "system.os.faults.oom"));
+  faults["minor"] = u(find(records, "system.os.faults.minor"));
+  faults["major"] = u(find(records, "system.os.faults.major"));
   s["page_faults"] = faults;
+  nlohmann::ordered_json swap;
+  swap["swap_ins"] = u(find(records, "system.os.swap.swap_ins"));
+  swap["swap_outs"] = u(find(records, "system.os.swap.swap_outs"));
+  swap["reclaimed"] = u(find(records, "system.os.swap.reclaimed"));
+  swap["blocked_time_ns"] = u(find(records, "system.os.swap.blocked_time"));
+  swap["oom_kills"] = u(find(records, "system.os.swap.oom_kills"));
+  s["swap"] = swap;
   s["processes_created"] = u(find(records, "system.os.processes.created"));
   s["processes_exited"] = u(find(records, "system.os.processes.exited"));
   s["processes_killed"] = u(find(records, "system.os.processes.killed"));
@@ -197,6 +206,11 @@ void print_summary(std::ostream& os, const nlohmann::ordered_json& s) {
   row("  SIGSEGV (no VMA)", num(s["page_faults"]["segv_no_vma"]));
   row("  SIGSEGV (protection)", num(s["page_faults"]["segv_protection"]));
   row("  out of memory", num(s["page_faults"]["oom"]));
+  row("  minor / major", num(s["page_faults"]["minor"]) + "/" + num(s["page_faults"]["major"]));
+  row("swap-ins / swap-outs", num(s["swap"]["swap_ins"]) + "/" + num(s["swap"]["swap_outs"]));
+  row("  pages reclaimed", num(s["swap"]["reclaimed"]));
+  row("  time blocked on swap (ns)", num(s["swap"]["blocked_time_ns"]));
+  row("  OOM kills", num(s["swap"]["oom_kills"]));
   row("distinct pages in workloads", num(s["workload_distinct_pages"]));
   row("processes created/exited/killed", num(s["processes_created"]) + "/" + num(s["processes_exited"]) + "/" +
                                             num(s["processes_killed"]));

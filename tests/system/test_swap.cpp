@@ -88,6 +88,19 @@ TEST_F(Swap, AMillionRoundTripsThroughTheWholeSystem) {
   expect_consistent(j);
 }
 
+TEST_F(Swap, SwapPressurePresetRunsInEveryMode) {
+  for (const std::string mode : {"lt", "at", "functional"}) {
+    Result r = vmsim(std::string("run ") + VMSIM_SOURCE_DIR "/configs/presets/swap-pressure.yaml -q --set sim.mode=" +
+                     mode + " --out " + m_dir + "/" + mode);
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
+    nlohmann::json j = stats(m_dir + "/" + mode);
+    EXPECT_EQ(j["summary"]["processes_exited"], 8) << mode;
+    EXPECT_GT(stat(j, "system.os.swap.swap_ins"), 1000u) << mode;
+    EXPECT_GT(stat(j, "system.os.proc0.working_set_peak"), 0u) << mode;
+    expect_consistent(j);
+  }
+}
+
 TEST_F(Swap, SameSeedGivesTheSameStats) {
   const std::string cfg = write("thrash.yaml", kThrash);
   ASSERT_EQ(vmsim("run " + cfg + " -q --out " + m_dir + "/a").code, 0);
