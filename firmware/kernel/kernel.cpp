@@ -506,12 +506,17 @@ bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
         // Major fault: the page comes from the file store into the page cache.
         const FileConfig& file = m_cfg.files[static_cast<size_t>(seg.file)];
         hal.charge(m_cfg.costs.file_read);
-        uint64_t x = file.seed * 0x9E3779B97F4A7C15ull + idx;
-        for (uint64_t i = 0; i < kPageSize; i += 8) {
-          x ^= x << 13;
-          x ^= x >> 7;
-          x ^= x << 17;
-          std::memcpy(&m_copy_buf[i], &x, 8);
+        auto written = m_file_pages.find({seg.file, idx});
+        if (written != m_file_pages.end()) {
+          std::memcpy(m_copy_buf.data(), written->second.data(), kPageSize);  // written back earlier
+        } else {
+          uint64_t x = file.seed * 0x9E3779B97F4A7C15ull + idx;
+          for (uint64_t i = 0; i < kPageSize; i += 8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            std::memcpy(&m_copy_buf[i], &x, 8);
+          }
         }
         hal.write_block(addr_of(*f), m_copy_buf.data(), kPageSize);
         ++m_major;
@@ -844,6 +849,7 @@ void Kernel::teardown(Hal& hal, Process& p) {
       }
       mm->hashed_pages.clear();
     } else {
+      harvest_file_dirty(hal, *mm, VirtAddr{0}, VirtAddr{m_user_top});
       destroy_tables(
           hal, mm->root, m_levels,
           [&](Pfn f) {

@@ -49,6 +49,7 @@ struct KernelCosts {
   uint64_t shm_create = 3000;     // creating a shared-memory segment
   uint64_t compaction = 5000;     // a compaction pass besides its scans and moves
   uint64_t file_read = 30000;     // major fault: reading one page from the file store (device latency)
+  uint64_t file_write = 30000;    // writing one dirty page-cache page back to the file store
   uint64_t migrate_page = 300;    // moving one page besides its copy and PTE writes
   uint64_t context_switch = 2000; // scheduler: saving and restoring a process's state (the root write apart)
   uint64_t thp_scan = 100;        // examining one 2 MiB range as a collapse candidate (its table read timed apart)
@@ -83,6 +84,9 @@ struct KernelCosts {
     v("compaction", compaction, "core cycles", "A compaction pass besides its table scans and page moves");
     v("file_read", file_read, "core cycles",
       "Major fault: reading one 4KiB page from the file store (device latency; the page write into memory is timed apart)");
+    v("file_write", file_write, "core cycles",
+      "Writing one dirty page-cache page back to the file store when the file's last mapping goes (device "
+      "latency; the page read from memory is timed apart)");
     v("migrate_page", migrate_page, "core cycles", "Compaction: moving one page besides its 4 KiB copy and PTE writes");
     v("context_switch", context_switch, "core cycles",
       "Switching a core from one process to another (the root-register write and its TLB effect apart)");
@@ -393,6 +397,9 @@ class Kernel : public sc_core::sc_module {
   uint64_t unmap_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end, std::vector<VirtAddr>& changed);
   bool commit_ok(uint64_t extra_pages) const;
   void release_segments(Hal& hal);
+  // Marks the page-cache pages that shared file mappings of mm dirtied in [start, end) (their PTEs' D bits)
+  // so they are written back to the file store when the file's last mapping goes.
+  void harvest_file_dirty(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end);
   // Kills p with `signal` (report line, KillReport, teardown), then every other thread of its group.
   void kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t error_code, const std::string& reason,
             const char* signal = "SIGSEGV");
@@ -478,6 +485,7 @@ class Kernel : public sc_core::sc_module {
   std::vector<std::pair<uint64_t, NodeId>> m_giga_all;
   std::unordered_map<uint64_t, uint32_t> m_giga_refs;  // mapped pool page (first pfn) -> PDPT leaves  // split 2 MiB block -> frames still mapped
   std::map<uint64_t, std::unique_ptr<Segment>> m_segments;  // by id
+  std::map<std::pair<int, uint64_t>, std::vector<uint8_t>> m_file_pages;  // (file, page) written back
   uint64_t m_next_segment = 1;
   uint64_t m_next_mm = 1;
   std::vector<Mm*> m_live_mms;
@@ -633,6 +641,8 @@ class Kernel : public sc_core::sc_module {
   stats::Scalar m_cow_shared_giga{m_vm_stats, "cow_shared_1g_pages", "count",
                                   "1 GiB pages shared copy-on-write by fork"};
   stats::Scalar m_segments_created{m_vm_stats, "shm_segments", "count", "Shared-memory segments created"};
+  stats::Scalar m_file_writebacks{m_vm_stats, "file_writebacks", "pages",
+                                  "Dirty page-cache pages written back to the file store (when a file's last mapping went)"};
   std::vector<std::unique_ptr<ProcStats>> m_pstats;  // per spec index
 
   stats::Group m_swap_stats{m_stats, "swap"};

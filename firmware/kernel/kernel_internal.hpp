@@ -61,6 +61,7 @@ struct Kernel::Segment {
   int file = -1;  // page cache of this file of the store, or -1 (anonymous shared memory)
   uint64_t bytes = 0;
   std::vector<uint64_t> frames;  // per page: pfn + 1, or 0 before the first touch
+  std::vector<bool> dirty;       // file page cache: written through a shared mapping since it was read
   PhysAddr obj{0};
 };
 

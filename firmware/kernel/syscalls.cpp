@@ -91,6 +91,7 @@ bool Kernel::commit_ok(uint64_t extra_pages) const {
 }
 
 uint64_t Kernel::unmap_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end, std::vector<VirtAddr>& changed) {
+  harvest_file_dirty(hal, mm, start, end);
   split_range(hal, mm, start, end);  // without a table frame the huge pages stay (and are freed whole at exit)
   for (VirtAddr va : huge_leaves(hal, mm.root, m_levels, start, end, 3)) {
     // Callers refuse ranges cutting through a 1 GiB page, so each is unmapped whole.
@@ -180,6 +181,7 @@ SyscallResult Kernel::sys_mmap(Hal& hal, Process& p, const Syscall& c) {
       seg->file = c.file;
       seg->bytes = file.size.value;
       seg->frames.assign(file.size.value >> kPageShift, 0);
+      seg->dirty.assign(file.size.value >> kPageShift, false);
       seg->obj = *obj;
       cache = seg.get();
       m_segments.emplace(seg->id, std::move(seg));
@@ -572,11 +574,33 @@ void Kernel::release_segments(Hal& hal) {
       ++it;
       continue;
     }
-    for (uint64_t f : it->second->frames) {
-      if (f != 0) put_frame(hal, Pfn{f - 1});
+    Segment& seg = *it->second;
+    for (uint64_t i = 0; i < seg.frames.size(); ++i) {
+      if (seg.frames[i] == 0) continue;
+      if (seg.file >= 0 && seg.dirty[i]) {
+        // The file's last mapping went: its dirty page-cache pages go back to the file store.
+        hal.read_block(addr_of(Pfn{seg.frames[i] - 1}), m_copy_buf.data(), kPageSize);
+        hal.charge(m_cfg.costs.file_write);
+        m_file_pages[{seg.file, i}].assign(m_copy_buf.begin(), m_copy_buf.end());
+        ++m_file_writebacks;
+      }
+      put_frame(hal, Pfn{seg.frames[i] - 1});
     }
-    kobj_free(hal, *m_shm_cache, it->second->obj);
+    kobj_free(hal, *m_shm_cache, seg.obj);
     it = m_segments.erase(it);
+  }
+}
+
+void Kernel::harvest_file_dirty(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end) {
+  for (const auto& [s, v] : mm.vmas) {
+    if (v.shm == 0 || !v.shared || v.end.value() <= start.value() || v.start.value() >= end.value()) continue;
+    Segment& seg = *m_segments.at(v.shm);
+    if (seg.file < 0) continue;
+    const VirtAddr lo{std::max(start.value(), v.start.value())}, hi{std::min(end.value(), v.end.value())};
+    for_each_leaf(hal, mm.root, m_levels, lo, hi, [&](VirtAddr va, PhysAddr, Pte e) {
+      if (e.dirty()) seg.dirty[(v.shm_offset + (va.value() - v.start.value())) >> kPageShift] = true;
+      return std::optional<uint64_t>();
+    });
   }
 }
 

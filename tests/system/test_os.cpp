@@ -851,4 +851,40 @@ processes:
   }
 }
 
+TEST_F(Os, SharedFileWritesReachTheFileStore) {
+  // The first process writes every word of a shared file mapping and ends; the second maps the same file
+  // later and reads every word. The data checker accepts only the first process's writes (each word holds
+  // its own virtual address): without the write-back it would read the file's original contents.
+  const std::string procs = R"(
+processes:
+  - name: writer
+    workload: {kind: sequential, footprint: 64KiB, base: 0x70000000, accesses: 8192, read_fraction: 0.0}
+    syscalls: [{at: 0, call: mmap, addr: 0x70000000, length: 64KiB, fixed: true, shared: true, file: data.bin}]
+  - name: reader
+    workload: {kind: sequential, footprint: 64KiB, base: 0x70000000, accesses: 8192, read_fraction: 1.0}
+    syscalls: [{at: 0, call: mmap, addr: 0x70000000, length: 64KiB, fixed: true, shared: true, file: data.bin}]
+)";
+  const std::string head = R"(
+sim: {checker: true, check_data: true}
+system:
+  cores: 1
+  memory: {nodes: [{size: 64MiB}]}
+firmware: {files: [{name: data.bin, size: 64KiB, seed: 7}]}
+)";
+  Result r = vmsim("run " + write("file.yaml", head + procs) + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  EXPECT_EQ(stat(j, "system.os.vm.file_writebacks"), 16u);
+  EXPECT_EQ(stat(j, "system.os.faults.major"), 32u);  // each process reads the 16 pages from the store
+  expect_frames_conserved(j);
+  // A private mapping's writes stay private (copy-on-write): the reader then sees the original contents,
+  // which the data checker rejects.
+  std::string priv = procs;
+  priv.replace(priv.find("shared: true"), 12, "shared: false");
+  r = vmsim("run " + write("private.yaml", head + priv) + " -q --out " + m_dir + "/priv");
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_NE(r.err.find("data check failed: process 2 read 8 bytes at virtual address 0x70000000"), std::string::npos)
+      << r.err;
+}
+
 }  // namespace
