@@ -535,7 +535,9 @@ bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
     frame = *f;
     ++m_demand_zero;
   }
-  const bool track = m_reclaim && vma.shm == 0;  // private anonymous 4 KiB pages can be evicted
+  // Private anonymous 4 KiB pages and page-cache pages can be evicted (not shared anonymous memory).
+  const bool file_page = vma.shm != 0 && m_segments.at(vma.shm)->file >= 0;
+  const bool track = m_reclaim && (vma.shm == 0 || file_page);
 
   // A private file page is mapped read-only: a write breaks the sharing with the page cache (COW).
   const bool writable = vma.shm == 0 || vma.shared;
@@ -561,7 +563,15 @@ bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
     // map_page set P; a PROT_NONE page keeps its frame with P clear.
     hal.write64(pte, Pte::make(frame, flags).raw());
   }
-  if (track) rmap_add(frame, mm, page, pte, m_pmm->zone_of(frame)->first, hal.memory_ops());
+  if (track) {
+    rmap_add(frame, mm, page, pte, m_pmm->zone_of(frame)->first, hal.memory_ops());
+    if (file_page) {
+      PageDesc& d = m_pages.at(frame.value());
+      d.kind = PageKind::File;
+      d.seg = vma.shm;
+      d.index = (vma.shm_offset + (page.value() - vma.start.value())) >> kPageShift;
+    }
+  }
   ++mm.resident;
   return true;
 }

@@ -438,6 +438,9 @@ class Kernel : public sc_core::sc_module {
   void evict_unmap(Hal& hal, uint64_t pfn);
   void evict_write(Hal& hal, uint64_t pfn);
   void evict_free(Hal& hal, uint64_t pfn);
+  // A dirty page-cache page to the file store (eviction, or the file's last mapping going).
+  void file_write_back(Hal& hal, uint64_t pfn);
+  void store_file_page(Hal& hal, int file, uint64_t index, Pfn frame);
   // WSClock's background write of a dirty page: to its swap slot (one is reserved if needed), D cleared.
   void clean_page(Hal& hal, uint64_t pfn);
   // Accessed-bit scan of every address space when scan_period has passed (working sets, sampling policies).
@@ -670,8 +673,15 @@ class Kernel : public sc_core::sc_module {
   stats::Counter m_r_clean{m_swap_stats, "dropped_clean", "pages",
                            "Evicted without I/O: clean, with an up-to-date copy in swap",
                            [this] { return m_reclaim ? m_reclaim->counters().dropped_clean : 0; }};
-  stats::Counter m_r_written{m_swap_stats, "writebacks", "pages", "Evicted pages written back first (to swap)",
-                             [this] { return m_reclaim ? m_reclaim->counters().written_anon : 0; }};
+  stats::Counter m_r_written{m_swap_stats, "writebacks", "pages",
+                             "Evicted pages written back first (anonymous pages to swap, file pages to the file store)",
+                             [this] {
+                               return m_reclaim ? m_reclaim->counters().written_anon + m_reclaim->counters().written_file
+                                                : 0;
+                             }};
+  stats::Counter m_r_written_file{m_swap_stats, "file_pages_written", "pages",
+                                  "Evicted page-cache pages written back to the file store first",
+                                  [this] { return m_reclaim ? m_reclaim->counters().written_file : 0; }};
   stats::Counter m_r_locked{m_swap_stats, "skipped_locked", "pages", "Candidates found mlocked (never evicted)",
                             [this] { return m_reclaim ? m_reclaim->counters().skipped_locked : 0; }};
   stats::Counter m_r_full{m_swap_stats, "swap_full", "pages", "Candidates kept because the swap area was full",

@@ -117,6 +117,9 @@ struct Kernel::ProcStats {
 // soft Accessed/Dirty flags keep what A-bit scans and removed PTEs reported.
 struct Kernel::PageDesc {
   NodeId node = 0;
+  PageKind kind = PageKind::Anon;  // File: a page-cache page of segment `seg`, page `index` of the file
+  uint64_t seg = 0;
+  uint64_t index = 0;
   bool referenced = false;
   bool dirty = false;
   struct Mapping {
@@ -144,7 +147,13 @@ class Kernel::Reclaim final : public ReclaimHost, public PageBits {
   ReclaimPageInfo page_info(PageId p) override { return m_k.page_info(*hal, p); }
   bool reserve_swap(PageId p) override { return m_k.reserve_swap(p); }
   void unmap(PageId p) override { m_k.evict_unmap(*hal, p); }
-  void write_back(PageId p, PageKind) override { m_k.evict_write(*hal, p); }
+  void write_back(PageId p, PageKind kind) override {
+    if (kind == PageKind::File) {
+      m_k.file_write_back(*hal, p);
+    } else {
+      m_k.evict_write(*hal, p);
+    }
+  }
   void free_frame(PageId p) override { m_k.evict_free(*hal, p); }
   bool accessed(PageId p) override { return m_k.page_accessed(*hal, p, false); }
   bool test_and_clear_accessed(PageId p) override { return m_k.page_accessed(*hal, p, true); }

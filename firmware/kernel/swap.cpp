@@ -247,12 +247,12 @@ ReclaimPageInfo Kernel::page_info(Hal& hal, uint64_t pfn) {
   hal.charge(m_cfg.costs.reclaim_scan);
   const PageDesc& d = m_pages.at(pfn);
   ReclaimPageInfo info;
-  info.kind = PageKind::Anon;
+  info.kind = d.kind;
   for (const PageDesc::Mapping& m : d.maps) {
     const Vma* v = m.mm->vmas.find(VirtAddr{m.va});
     if (v != nullptr && v->locked) info.locked = true;
   }
-  info.backed = m_frame_slot.count(pfn) != 0;
+  info.backed = d.kind == PageKind::File || m_frame_slot.count(pfn) != 0;  // a file page has its file
   // Read with the address spaces' other cores stopped: nothing can dirty the page before it is unmapped.
   if (!info.locked) info.dirty = page_dirty(hal, pfn);
   return info;
@@ -261,6 +261,7 @@ ReclaimPageInfo Kernel::page_info(Hal& hal, uint64_t pfn) {
 bool Kernel::page_dirty(Hal& hal, uint64_t pfn) {
   const PageDesc& d = m_pages.at(pfn);
   if (d.dirty) return true;
+  if (d.kind == PageKind::File && m_segments.at(d.seg)->dirty[d.index]) return true;
   for (const PageDesc::Mapping& m : d.maps) {
     reclaim_touch(hal, *m.mm);
     if (Pte{hal.read64(m.pte)}.dirty()) return true;
@@ -300,7 +301,8 @@ bool Kernel::reserve_swap(uint64_t pfn) {
 void Kernel::evict_unmap(Hal& hal, uint64_t pfn) {
   hal.charge(m_cfg.costs.swap_out);
   PageDesc& d = m_pages.at(pfn);
-  const uint64_t slot = m_frame_slot.at(pfn);
+  const bool file = d.kind == PageKind::File;
+  const uint64_t slot = file ? 0 : m_frame_slot.at(pfn);
   for (const PageDesc::Mapping& m : d.maps) {
     reclaim_touch(hal, *m.mm);
     const Pte e{hal.read64(m.pte)};
@@ -310,9 +312,13 @@ void Kernel::evict_unmap(Hal& hal, uint64_t pfn) {
     }
     d.dirty = d.dirty || e.dirty();
     hal.charge(m_cfg.costs.pte_update);
-    hal.write64(m.pte, swap_entry(slot));
-    m_swap->add_ref(slot);
-    ++m.mm->swap_pages;
+    if (file) {
+      hal.write64(m.pte, 0);  // a later fault reads the page back through the page cache
+    } else {
+      hal.write64(m.pte, swap_entry(slot));
+      m_swap->add_ref(slot);
+      ++m.mm->swap_pages;
+    }
     --m.mm->resident;
     evict_invalidate(hal, *m.mm, VirtAddr{m.va});
   }
@@ -348,11 +354,32 @@ void Kernel::clean_page(Hal& hal, uint64_t pfn) {
   evict_write(hal, pfn);
 }
 
+void Kernel::file_write_back(Hal& hal, uint64_t pfn) {
+  PageDesc& d = m_pages.at(pfn);
+  Segment& seg = *m_segments.at(d.seg);
+  store_file_page(hal, seg.file, d.index, Pfn{pfn});
+  seg.dirty[d.index] = false;
+  d.dirty = false;
+}
+
+void Kernel::store_file_page(Hal& hal, int file, uint64_t index, Pfn frame) {
+  hal.read_block(addr_of(frame), m_copy_buf.data(), kPageSize);  // the device's DMA out of the frame
+  hal.charge(m_cfg.costs.file_write);
+  m_file_pages[{file, index}].assign(m_copy_buf.begin(), m_copy_buf.end());
+  ++m_file_writebacks;
+}
+
 void Kernel::evict_free(Hal& hal, uint64_t pfn) {
   auto fs = m_frame_slot.find(pfn);
   if (fs != m_frame_slot.end()) {
     m_swap->evict(fs->second);
     m_frame_slot.erase(fs);
+  }
+  const PageDesc& d = m_pages.at(pfn);
+  if (d.kind == PageKind::File) {
+    Segment& seg = *m_segments.at(d.seg);
+    seg.frames[d.index] = 0;  // out of the page cache
+    seg.dirty[d.index] = false;
   }
   m_pages.erase(pfn);
   hal.charge(m_cfg.costs.frame_free);

@@ -579,10 +579,7 @@ void Kernel::release_segments(Hal& hal) {
       if (seg.frames[i] == 0) continue;
       if (seg.file >= 0 && seg.dirty[i]) {
         // The file's last mapping went: its dirty page-cache pages go back to the file store.
-        hal.read_block(addr_of(Pfn{seg.frames[i] - 1}), m_copy_buf.data(), kPageSize);
-        hal.charge(m_cfg.costs.file_write);
-        m_file_pages[{seg.file, i}].assign(m_copy_buf.begin(), m_copy_buf.end());
-        ++m_file_writebacks;
+        store_file_page(hal, seg.file, i, Pfn{seg.frames[i] - 1});
       }
       put_frame(hal, Pfn{seg.frames[i] - 1});
     }

@@ -170,39 +170,41 @@ std::vector<VirtAddr> huge_leaves(Hal& hal, PhysAddr root, unsigned levels, Virt
   return out;
 }
 
-bool map_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, Pfn pfn, uint64_t leaf_flags, const TableAllocator& alloc_table,
-              PhysAddr* leaf) {
+namespace {
+
+// Address of va's level-1 entry, linking missing tables from alloc_table; nullopt if one was unavailable.
+std::optional<PhysAddr> leaf_slot(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va,
+                                  const TableAllocator& alloc_table) {
   PhysAddr table = root;
   for (unsigned level = levels; level > 1; --level) {
     PhysAddr ea = entry_addr(table, va, level);
     Pte e{hal.read64(ea)};
     if (!e.present()) {
       std::optional<Pfn> t = alloc_table();
-      if (!t) return false;
+      if (!t) return std::nullopt;
       e = Pte::make(*t, kTableFlags);
       hal.write64(ea, e.raw());
     }
     table = e.frame_addr();
   }
-  if (leaf != nullptr) *leaf = entry_addr(table, va, 1);
-  hal.write64(entry_addr(table, va, 1), Pte::make(pfn, leaf_flags | pte_bit::kPresent).raw());
+  return entry_addr(table, va, 1);
+}
+
+}  // namespace
+
+bool map_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, Pfn pfn, uint64_t leaf_flags, const TableAllocator& alloc_table,
+              PhysAddr* leaf) {
+  const std::optional<PhysAddr> ea = leaf_slot(hal, root, levels, va, alloc_table);
+  if (!ea) return false;
+  if (leaf != nullptr) *leaf = *ea;
+  hal.write64(*ea, Pte::make(pfn, leaf_flags | pte_bit::kPresent).raw());
   return true;
 }
 
 bool set_leaf(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, uint64_t raw, const TableAllocator& alloc_table) {
-  PhysAddr table = root;
-  for (unsigned level = levels; level > 1; --level) {
-    PhysAddr ea = entry_addr(table, va, level);
-    Pte e{hal.read64(ea)};
-    if (!e.present()) {
-      std::optional<Pfn> t = alloc_table();
-      if (!t) return false;
-      e = Pte::make(*t, kTableFlags);
-      hal.write64(ea, e.raw());
-    }
-    table = e.frame_addr();
-  }
-  hal.write64(entry_addr(table, va, 1), raw);
+  const std::optional<PhysAddr> ea = leaf_slot(hal, root, levels, va, alloc_table);
+  if (!ea) return false;
+  hal.write64(*ea, raw);
   return true;
 }
 
