@@ -498,7 +498,7 @@ bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
   }
   if (vma.shm != 0) {
     Segment& seg = *m_segments.at(vma.shm);
-    const uint64_t idx = (vma.shm_offset + (page.value() - vma.start.value())) >> kPageShift;
+    const uint64_t idx = vma.shm_page(page);
     if (seg.frames[idx] == 0) {
       std::optional<Pfn> f = alloc_user_frame(hal, p, vma, page, seg.file < 0);
       if (!f) return false;
@@ -569,7 +569,7 @@ bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
       PageDesc& d = m_pages.at(frame.value());
       d.kind = PageKind::File;
       d.seg = vma.shm;
-      d.index = (vma.shm_offset + (page.value() - vma.start.value())) >> kPageShift;
+      d.index = vma.shm_page(page);
     }
   }
   ++mm.resident;
@@ -690,6 +690,7 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
     m_swap_blocked += slept_ns;
     m_pstats[p.index]->swap_wait += slept_ns;
   } else {
+    p.blocked_page = UINT64_MAX;  // the retry did not fault there (mapped meanwhile): no continuation left
     ++m_faults;
     ++m_pstats[p.index]->faults;
     if (m_reclaim) m_pstats[p.index]->ws->reference(vpage >> kPageShift, hal.memory_ops());

@@ -595,7 +595,7 @@ void Kernel::harvest_file_dirty(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end) 
     if (seg.file < 0) continue;
     const VirtAddr lo{std::max(start.value(), v.start.value())}, hi{std::min(end.value(), v.end.value())};
     for_each_leaf(hal, mm.root, m_levels, lo, hi, [&](VirtAddr va, PhysAddr, Pte e) {
-      if (e.dirty()) seg.dirty[(v.shm_offset + (va.value() - v.start.value())) >> kPageShift] = true;
+      if (e.dirty()) seg.dirty[v.shm_page(va)] = true;
       return std::optional<uint64_t>();
     });
   }

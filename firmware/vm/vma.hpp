@@ -55,6 +55,9 @@ struct Vma {
   bool shm_readonly = false;  // attached read-only: mprotect may not add write (EACCES)
   NumaPolicy policy;
 
+  // Segment (or file) page index of the page holding va, for an area with shm != 0.
+  uint64_t shm_page(VirtAddr va) const { return (shm_offset + (va.value() - start.value())) >> kPageShift; }
+
   bool allows(AccessKind kind) const {
     switch (kind) {
       case AccessKind::Read: return prot & prot::kRead;
