@@ -8,7 +8,7 @@
 #include "firmware/mm/buddy.hpp"
 #include "firmware/mm/slab.hpp"
 #include "firmware/mm/zones.hpp"
-#include "models/common/pte.hpp"
+#include "common/pte.hpp"
 #include "models/mmu/page_walk.hpp"
 #include "models/mmu/tlb_array.hpp"
 #include "models/workload/generators.hpp"

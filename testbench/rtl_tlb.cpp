@@ -8,7 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "models/common/error.hpp"
+#include "common/error.hpp"
 #include "testbench/rtl_encoding.hpp"
 
 namespace vmsim::rtl {

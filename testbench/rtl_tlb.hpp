@@ -12,8 +12,8 @@
 #include <systemc>
 #include <vector>
 
-#include "models/common/error.hpp"
-#include "models/common/types.hpp"
+#include "common/error.hpp"
+#include "common/types.hpp"
 #include "models/mmu/tlb_array.hpp"
 #include "testbench/wire.hpp"
 

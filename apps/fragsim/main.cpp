@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "firmware/mm/frag_experiment.hpp"
-#include "models/common/error.hpp"
-#include "models/common/units.hpp"
+#include "common/error.hpp"
+#include "common/units.hpp"
 
 namespace {
 

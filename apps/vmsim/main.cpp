@@ -15,13 +15,13 @@
 #include <sys/stat.h>
 #include <systemc>
 
-#include "models/common/config.hpp"
-#include "models/common/error.hpp"
+#include "common/config.hpp"
+#include "common/error.hpp"
 #include "models/dram/trace_replay.hpp"
-#include "models/common/stats.hpp"
-#include "models/platform/platform_config.hpp"
-#include "models/platform/report.hpp"
-#include "models/platform/system.hpp"
+#include "common/stats.hpp"
+#include "platform/platform_config.hpp"
+#include "platform/report.hpp"
+#include "platform/system.hpp"
 
 namespace {
 
@@ -72,10 +72,14 @@ int cmd_run(const std::string& config_path, const std::vector<std::string>& sets
   system.run();
   std::vector<vmsim::stats::Record> records = vmsim::stats::collect_all();
   nlohmann::ordered_json summary = vmsim::platform::make_summary(records, system);
-  vmsim::platform::write_stats_json(out_dir + "/stats.json", summary, records, system.kernel().kills());
+  static const std::vector<vmsim::fw::KillReport> kNoKills;
+  vmsim::fw::Kernel* kernel = system.kernel();
+  vmsim::platform::write_stats_json(out_dir + "/stats.json", summary, records, kernel ? kernel->kills() : kNoKills);
   vmsim::platform::write_stats_csv(out_dir + "/stats.csv", records);
-  write_text(out_dir + "/memory.txt", system.kernel().memory_report());
-  write_text(out_dir + "/working_set.csv", system.kernel().working_set_csv());
+  if (kernel) {
+    write_text(out_dir + "/memory.txt", kernel->memory_report());
+    write_text(out_dir + "/working_set.csv", kernel->working_set_csv());
+  }
   double host = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   // Process CPU time as well: on a shared machine it is the figure other jobs disturb least.
   double cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
@@ -86,8 +90,9 @@ int cmd_run(const std::string& config_path, const std::vector<std::string>& sets
                 host > 0 ? acc / host / 1e6 : 0.0);
     std::printf("  %-30s%18.3f\n  %-30s%18.3f\n", "host CPU time (s)", cpu, "CPU speed (M accesses/s)",
                 cpu > 0 ? acc / cpu / 1e6 : 0.0);
-    std::cout << "wrote " << out_dir << "/stats.json, " << out_dir << "/stats.csv, " << out_dir
-              << "/memory.txt, " << out_dir << "/working_set.csv, " << out_dir << "/config.resolved.yaml\n";
+    std::cout << "wrote " << out_dir << "/stats.json, " << out_dir << "/stats.csv, ";
+    if (kernel) std::cout << out_dir << "/memory.txt, " << out_dir << "/working_set.csv, ";
+    std::cout << out_dir << "/config.resolved.yaml\n";
   }
   return 0;
 }

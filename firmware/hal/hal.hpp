@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "models/common/types.hpp"
+#include "common/types.hpp"
 
 namespace vmsim::fw {
 

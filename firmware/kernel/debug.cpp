@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "firmware/kernel/kernel_internal.hpp"
-#include "models/common/hashed_pt.hpp"
+#include "common/hashed_pt.hpp"
 
 namespace vmsim::fw {
 

@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "firmware/kernel/kernel_internal.hpp"
-#include "models/common/hashed_pt.hpp"
+#include "common/hashed_pt.hpp"
 
 namespace vmsim::fw {
 

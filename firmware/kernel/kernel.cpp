@@ -8,10 +8,10 @@
 
 #include "firmware/kernel/kernel_internal.hpp"
 #include "firmware/vm/page_table.hpp"
-#include "models/common/error.hpp"
-#include "models/common/hashed_pt.hpp"
-#include "models/common/pte.hpp"
-#include "models/common/units.hpp"
+#include "common/error.hpp"
+#include "common/hashed_pt.hpp"
+#include "common/pte.hpp"
+#include "common/units.hpp"
 
 namespace vmsim::fw {
 
@@ -67,10 +67,9 @@ void KernelConfig::validate(const std::string& path) const {
   swap.validate(path + ".swap");
 }
 
-Kernel::Kernel(const sc_core::sc_module_name& name, const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
+Kernel::Kernel(const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
                const std::vector<NodeId>& core_node, const std::vector<ProcessSpec>& specs)
-    : sc_core::sc_module(name),
-      m_cfg(cfg),
+    : m_cfg(cfg),
       m_levels(static_cast<unsigned>(cfg.page_table_levels)),
       m_user_top(1ull << (kPageShift + 9 * cfg.page_table_levels - 1)),
       m_core_node(core_node),
@@ -843,7 +842,6 @@ void Kernel::teardown(Hal& hal, Process& p) {
   for (size_t i = 0; i < m_specs.size(); ++i) {
     if (m_specs[i].parent == static_cast<int>(p.index) && m_spawn[i].state == SpawnState::Pending) {
       m_spawn[i].state = SpawnState::Aborted;
-      m_spawn_event.notify(sc_core::SC_ZERO_TIME);
     }
   }
   std::shared_ptr<Mm> mm = std::move(p.mm);

@@ -10,11 +10,11 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <systemc>
 #include <unordered_map>
 #include <vector>
 
 #include "firmware/hal/hal.hpp"
+#include "firmware/hal/trap.hpp"
 #include "firmware/mm/slab.hpp"
 #include "firmware/mm/zones.hpp"
 #include "firmware/swap/reclaim.hpp"
@@ -22,8 +22,8 @@
 #include "firmware/swap/ws_tracker.hpp"
 #include "firmware/vm/hashed_table.hpp"
 #include "firmware/vm/vma.hpp"
-#include "models/common/config.hpp"
-#include "models/common/stats.hpp"
+#include "common/config.hpp"
+#include "common/stats.hpp"
 
 namespace vmsim::fw {
 
@@ -125,6 +125,19 @@ struct KernelMemConfig {
 
 enum class Overcommit : uint8_t { Heuristic, Always, Never };
 
+// Which firmware answers the cores' traps: full = this kernel, fixed = fw::FixedFirmware (no OS).
+enum class FirmwareKind : uint8_t { Full, Fixed };
+
+struct FixedFaultConfig {
+  uint64_t fault_cycles = 1000;
+
+  template <class V>
+  void visit(V& v) {
+    v("fault_cycles", fault_cycles, "core cycles",
+      "firmware.kind fixed: cost of every page fault besides its frame zeroing and PTE writes (timed)");
+  }
+};
+
 // A file of the in-model file store: its contents are a deterministic function of seed and offset, read
 // into the page cache by major faults of file mappings.
 struct FileConfig {
@@ -158,6 +171,8 @@ struct KernelConfig {
   // Not a key: 4 KiB slots of the swap area (system.swap.size) when system.swap.enabled, else 0. Without
   // swap the kernel neither tracks pages for reclaim nor evicts.
   uint64_t swap_slots = 0;
+  FirmwareKind kind = FirmwareKind::Full;
+  FixedFaultConfig fixed;
   uint64_t page_table_levels = 4;
   Bytes reserved_low{1ull << 20};
   uint64_t page_descriptor_bytes = 64;
@@ -177,6 +192,11 @@ struct KernelConfig {
 
   template <class V>
   void visit(V& v) {
+    v("kind", kind, "",
+      "The firmware behind the cores' trap interface: full (this OS: processes, system calls, NUMA policy, "
+      "huge pages, swap) or fixed (no OS: every fault maps a zeroed 4 KiB read-write frame at a fixed cost; "
+      "no system calls, forks or reclaim; a baseline and the firmware of model tests)");
+    v.section("fixed", fixed, "The fixed firmware (firmware.kind: fixed)");
     v("page_table_levels", page_table_levels, "levels",
       "Levels of the page tables the kernel builds: 4 or 5 (must match system.core.mmu.walker.levels)");
     v("reserved_low", reserved_low, "bytes", "Physical memory from address 0 the kernel never allocates (firmware area)");
@@ -207,52 +227,6 @@ struct KernelConfig {
   void validate(const std::string& path) const;
 };
 
-// System calls a process script can make (Linux semantics, anonymous memory and shared segments).
-enum class SyscallKind : uint8_t { Mmap, Munmap, Mprotect, Mlock, Munlock, Brk, Fork, Exit, ShmAttach, Mbind };
-const char* to_string(SyscallKind k);
-
-struct Syscall {
-  uint64_t at = 0;  // executed before the process's memory operation number `at` (0-based)
-  SyscallKind call = SyscallKind::Mmap;
-  uint64_t addr = 0;
-  uint64_t length = 0;
-  uint8_t prot = prot::kRead | prot::kWrite;
-  bool fixed = false;     // mmap: MAP_FIXED
-  bool shared = false;    // mmap: MAP_SHARED
-  bool huge = false;      // mmap: the area may get 2 MiB pages
-  bool huge_1g = false;   // mmap: 1 GiB pages from the pool (area aligned to 1 GiB)
-  bool share_vm = false;  // fork: CLONE_VM (a thread sharing the address space)
-  int child = -1;         // fork: process index of the child
-  std::string key;        // shm_attach: segment key
-  int file = -1;          // mmap: index in KernelConfig::files (-1: anonymous)
-  uint64_t offset = 0;    // mmap: byte offset in the file
-  NumaPolicy policy;      // mbind
-  std::string name;       // mmap / shm_attach: VMA label
-};
-
-// Result of a system call: errno 0 on success, with value (mmap/brk address).
-struct SyscallResult {
-  int error = 0;
-  uint64_t value = 0;
-  bool exited = false;  // the process no longer runs (exit)
-};
-
-// What the firmware knows about a process before it exists.
-struct ProcessSpec {
-  std::string name;
-  CoreId core = 0;
-  size_t index = 0;     // position in the run's process list (stats are per index)
-  int parent = -1;      // index of the process whose fork creates this one; -1 = created at start
-  std::vector<Vma> vmas;
-  NumaPolicy policy;
-  uint64_t heap_base = 0;
-  uint64_t mmap_base = 0;
-};
-
-// Retry: the page is mapped, retry the access. Killed: the process is gone. Blocked: a swap-in is in
-// flight; the process sleeps until Kernel::blocked_until(pid), then retries the access.
-enum class FaultOutcome { Retry, Killed, Blocked };
-
 // Report of a process killed by the fault handler.
 struct KillReport {
   Pid pid = 0;
@@ -266,40 +240,40 @@ struct KillReport {
   uint64_t time_ps = 0;
 };
 
-class Kernel : public sc_core::sc_module {
+class Kernel final : public Trap {
  public:
   // Boots over the NUMA nodes `nodes` (byte ranges that tile physical memory, node 0 first); core i's
   // local node is core_node[i]. Every process of the run is declared up front (specs[i].index == i).
   // Throws InputError if the kernel's reservations do not fit.
-  Kernel(const sc_core::sc_module_name& name, const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
+  Kernel(const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
          const std::vector<NodeId>& core_node, const std::vector<ProcessSpec>& specs);
   ~Kernel() override;
+  // The root of the kernel's statistics (system.os.* once the platform attaches it to the object tree).
+  stats::Group& stats() { return m_stats; }
 
   // Creates process `index` (its spec has no parent): root table (zeroed), VMAs. Returns its pid, or
   // nullopt when memory is exhausted.
-  std::optional<Pid> create_process(Hal& hal, size_t index);
+  std::optional<Pid> create_process(Hal& hal, size_t index) override;
   // Forked processes: Pending until the parent's fork call, then Ready (spawned_pid), or Aborted when
   // the parent ended without forking it.
-  enum class SpawnState { Pending, Ready, Aborted };
-  SpawnState spawn_state(size_t index) const { return m_spawn[index].state; }
-  Pid spawned_pid(size_t index) const { return m_spawn[index].pid; }
-  // Notified whenever a spawn state changes.
-  const sc_core::sc_event& spawn_event() const { return m_spawn_event; }
+  using SpawnState = fw::SpawnState;
+  SpawnState spawn_state(size_t index) const override { return m_spawn[index].state; }
+  Pid spawned_pid(size_t index) const override { return m_spawn[index].pid; }
   // Makes pid current on the HAL's core (context switch: writes the root-table register with the PCID).
-  void switch_to(Hal& hal, Pid pid);
+  void switch_to(Hal& hal, Pid pid) override;
   // The page-fault handler. Returns Retry after mapping the page, or Killed after killing the process.
-  FaultOutcome handle_page_fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint32_t error_code);
+  FaultOutcome handle_page_fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint32_t error_code) override;
   // Runs one system call of pid's script. Never throws for bad arguments: they give an errno.
-  SyscallResult syscall(Hal& hal, Pid pid, const Syscall& call);
+  SyscallResult syscall(Hal& hal, Pid pid, const Syscall& call) override;
   // Normal exit: frees every frame and table of the process (if it was the last user of its address space).
-  void exit_process(Hal& hal, Pid pid);
+  void exit_process(Hal& hal, Pid pid) override;
 
-  bool alive(Pid pid) const;
+  bool alive(Pid pid) const override;
   // After a Blocked fault: the simulated time (ps) at which pid's swap-in completes.
-  uint64_t blocked_until(Pid pid) const;
+  uint64_t blocked_until(Pid pid) const override;
   // Background kernel work a core runs when woken through Hal::wake_background: kswapd's reclaim of the
   // nodes below their low watermark.
-  void run_background(Hal& hal);
+  void run_background(Hal& hal) override;
   const KernelConfig& config() const { return m_cfg; }
   const std::vector<KillReport>& kills() const { return m_kills; }
   // Swap entries currently held by pid's address space.
@@ -316,9 +290,11 @@ class Kernel : public sc_core::sc_module {
   // and fetches) whose physical address lies on the local node of the core the process runs on, [1] the
   // others. A core points at the running process's pair from the context switch on. Valid for the
   // kernel's lifetime, also after the process ended.
-  uint64_t* access_counters(Pid pid);
+  uint64_t* access_counters(Pid pid) override;
   // Physical byte range [first, second) of the NUMA node local to `core`.
-  std::pair<uint64_t, uint64_t> local_range(CoreId core) const;
+  std::pair<uint64_t, uint64_t> local_range(CoreId core) const override;
+  uint64_t time_slice() const override { return m_cfg.scheduler.time_slice; }
+  uint64_t context_switch_cycles() const override { return m_cfg.costs.context_switch; }
   // /proc/buddyinfo and /proc/slabinfo-like text at this moment.
   std::string buddyinfo() const { return m_pmm->buddyinfo(); }
   std::string slabinfo() const { return m_slab->slabinfo(); }
@@ -475,7 +451,6 @@ class Kernel : public sc_core::sc_module {
   uint64_t m_reserved_frames = 0;
   std::vector<std::unique_ptr<Process>> m_procs;  // index = pid - 1
   std::vector<Spawn> m_spawn;                     // per spec index
-  sc_core::sc_event m_spawn_event;
   std::unordered_map<uint64_t, uint32_t> m_extra_refs;  // data frame -> references beyond the first
   static constexpr unsigned kHugeOrder = 9;
   static constexpr uint64_t kHugeFrames = 512;
@@ -512,7 +487,7 @@ class Kernel : public sc_core::sc_module {
   uint64_t m_slots_peak = 0;
   std::vector<std::unique_ptr<WorkingSetTracker>> m_ws;  // per spec index
 
-  stats::Group m_stats{*this};
+  stats::Group m_stats;  // root of system.os.*: the platform attaches it (stats::attach)
   stats::Group m_fault_stats{m_stats, "faults"};
   stats::Scalar m_faults{m_fault_stats, "total", "count", "Page faults handled"};
   stats::Scalar m_demand_zero{m_fault_stats, "demand_zero", "count", "Minor faults served by mapping a zeroed frame"};
@@ -705,6 +680,14 @@ struct vmsim::config::EnumNames<vmsim::fw::Overcommit> {
     using O = vmsim::fw::Overcommit;
     static const std::vector<std::pair<O, const char*>> t = {
         {O::Heuristic, "heuristic"}, {O::Always, "always"}, {O::Never, "never"}};
+    return t;
+  }
+};
+template <>
+struct vmsim::config::EnumNames<vmsim::fw::FirmwareKind> {
+  static const std::vector<std::pair<vmsim::fw::FirmwareKind, const char*>>& table() {
+    using K = vmsim::fw::FirmwareKind;
+    static const std::vector<std::pair<K, const char*>> t = {{K::Full, "full"}, {K::Fixed, "fixed"}};
     return t;
   }
 };

@@ -8,9 +8,9 @@
 
 #include "firmware/kernel/kernel.hpp"
 #include "firmware/vm/page_table.hpp"
-#include "models/common/error.hpp"
-#include "models/common/pte.hpp"
-#include "models/common/units.hpp"
+#include "common/error.hpp"
+#include "common/pte.hpp"
+#include "common/units.hpp"
 
 namespace vmsim::fw {
 

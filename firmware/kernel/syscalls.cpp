@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "firmware/kernel/kernel_internal.hpp"
-#include "models/common/hashed_pt.hpp"
+#include "common/hashed_pt.hpp"
 
 namespace vmsim::fw {
 
@@ -491,7 +491,6 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
   ++m_forks;
   m_spawn[c.child].state = SpawnState::Ready;
   m_spawn[c.child].pid = *child;
-  m_spawn_event.notify(sc_core::SC_ZERO_TIME);
   SyscallResult r;
   r.value = *child;
   return r;

@@ -8,7 +8,7 @@
 #include <optional>
 #include <set>
 
-#include "models/common/types.hpp"
+#include "common/types.hpp"
 
 namespace vmsim::fw {
 

@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
-#include "models/common/error.hpp"
+#include "common/error.hpp"
 
 namespace vmsim::fw {
 namespace {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "firmware/mm/partitions.hpp"
-#include "models/common/config.hpp"
+#include "common/config.hpp"
 
 namespace vmsim::fw {
 

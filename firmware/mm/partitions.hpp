@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "models/common/config.hpp"
+#include "common/config.hpp"
 
 namespace vmsim::fw {
 

@@ -5,7 +5,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "models/common/units.hpp"
+#include "common/units.hpp"
 
 namespace vmsim::fw {
 namespace {

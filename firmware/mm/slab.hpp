@@ -13,7 +13,7 @@
 
 #include "firmware/mm/buddy.hpp"
 #include "firmware/mm/zones.hpp"
-#include "models/common/types.hpp"
+#include "common/types.hpp"
 
 namespace vmsim::fw {
 

@@ -5,9 +5,9 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "models/common/units.hpp"
+#include "common/units.hpp"
 
-#include "models/common/error.hpp"
+#include "common/error.hpp"
 
 namespace vmsim::fw {
 namespace {

@@ -12,9 +12,9 @@
 
 #include "firmware/mm/buddy.hpp"
 #include "firmware/mm/free_area.hpp"
-#include "models/common/config.hpp"
-#include "models/common/types.hpp"
-#include "models/common/units.hpp"
+#include "common/config.hpp"
+#include "common/types.hpp"
+#include "common/units.hpp"
 
 namespace vmsim::fw {
 

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "firmware/swap/replacement.hpp"
-#include "models/common/config.hpp"
-#include "models/common/types.hpp"
+#include "common/config.hpp"
+#include "common/types.hpp"
 
 namespace vmsim::fw {
 

@@ -6,8 +6,8 @@
 #include <stdexcept>
 
 #include "firmware/swap/working_set.hpp"
-#include "models/common/error.hpp"
-#include "models/common/units.hpp"
+#include "common/error.hpp"
+#include "common/units.hpp"
 
 namespace vmsim::fw {
 

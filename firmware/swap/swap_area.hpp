@@ -8,7 +8,7 @@
 #include <unordered_map>
 
 #include "firmware/swap/swap_slots.hpp"
-#include "models/common/types.hpp"
+#include "common/types.hpp"
 
 namespace vmsim::fw {
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "models/common/hashed_pt.hpp"
+#include "common/hashed_pt.hpp"
 
 namespace vmsim::fw {
 

@@ -1,5 +1,5 @@
 // The firmware's side of the hashed page table (walker.format: hashed; format in
-// models/common/hashed_pt.hpp): inserting, finding and removing translations in the one global table,
+// common/hashed_pt.hpp): inserting, finding and removing translations in the one global table,
 // through the HAL with timed transactions. The anchor array sits at a fixed physical range the kernel
 // reserves at boot; overflow entries live in frames taken from the frame allocator (128 per frame) and
 // go back to it when their last entry is removed.
@@ -12,7 +12,7 @@
 
 #include "firmware/hal/hal.hpp"
 #include "firmware/vm/page_table.hpp"
-#include "models/common/pte.hpp"
+#include "common/pte.hpp"
 
 namespace vmsim::fw {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "firmware/hal/hal.hpp"
-#include "models/common/pte.hpp"
+#include "common/pte.hpp"
 
 namespace vmsim::fw {
 

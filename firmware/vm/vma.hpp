@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "models/common/types.hpp"
+#include "common/types.hpp"
 
 namespace vmsim::fw {
 

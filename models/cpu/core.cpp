@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "models/common/error.hpp"
+#include "common/error.hpp"
 
 namespace vmsim::cpu {
 
@@ -25,7 +25,7 @@ sc_core::sc_time period_of(const CoreConfig& cfg) {
 }  // namespace
 
 Core::Core(const sc_core::sc_module_name& name, CoreId id, const CoreConfig& cfg, SimMode mode, bool golden_checker,
-           fw::Kernel& kernel, RunControl& control)
+           fw::Trap& trap, RunControl& control, const mmu::TlbBackendFactory& tlb_factory)
     : sc_core::sc_module(name),
       data("data"),
       io("io"),
@@ -33,11 +33,12 @@ Core::Core(const sc_core::sc_module_name& name, CoreId id, const CoreConfig& cfg
       m_cfg(cfg),
       m_timed(mode != SimMode::Functional),
       m_waits(mode == SimMode::At),
-      m_kernel(kernel),
+      m_trap(trap),
       m_control(control),
       m_period(period_of(cfg)),
       m_period_fs(cfg.frequency.period_fs()),
-      m_mmu("mmu", cfg.mmu, period_of(cfg), mode != SimMode::Functional, golden_checker, mode == SimMode::At),
+      m_mmu("mmu", cfg.mmu, period_of(cfg), mode != SimMode::Functional, golden_checker, mode == SimMode::At,
+            tlb_factory),
       m_buf(kPageSize),
       m_zero_page(kPageSize, 0),
       m_dmi(kDmiSlots) {
@@ -54,7 +55,7 @@ Core::Core(const sc_core::sc_module_name& name, CoreId id, const CoreConfig& cfg
       sc_core::sc_spawn([this, &w] { worker_loop(w); }, ("lsq" + std::to_string(i)).c_str());
     }
   }
-  const std::pair<uint64_t, uint64_t> local = kernel.local_range(id);
+  const std::pair<uint64_t, uint64_t> local = trap.local_range(id);
   m_local_base = local.first;
   m_local_bytes = local.second - local.first;
   data.register_invalidate_direct_mem_ptr(this, &Core::invalidate_direct_mem_ptr);
@@ -64,130 +65,6 @@ Core::Core(const sc_core::sc_module_name& name, CoreId id, const CoreConfig& cfg
   }
   m_trans.set_data_ptr(m_buf.data());
 }
-
-uint64_t Core::now_ps() const {
-  sc_core::sc_time t = sc_core::sc_time_stamp() + m_qk.get_local_time();
-  return static_cast<uint64_t>(t.to_seconds() * 1e12 + 0.5);
-}
-
-void Core::charge(uint64_t cycles) {
-  if (m_timed) m_qk.inc(m_period * static_cast<double>(cycles));
-}
-
-void Core::kernel_transport(tlm::tlm_command cmd, PhysAddr pa, uint8_t* buf, uint64_t len) {
-  tlm::tlm_generic_payload& t = m_kernel_trans;
-  t.set_command(cmd);
-  t.set_address(pa.value());
-  t.set_data_ptr(buf);
-  t.set_data_length(static_cast<unsigned>(len));
-  t.set_streaming_width(static_cast<unsigned>(len));
-  t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  if (m_timed) {
-    sc_core::sc_time delay = m_qk.get_local_time();
-    data->b_transport(t, delay);
-    m_qk.set(delay);
-  } else {
-    data->transport_dbg(t);
-    t.set_response_status(tlm::TLM_OK_RESPONSE);
-  }
-  if (!t.is_response_ok()) {
-    throw SimulationError(std::string(name()) + ": firmware access to physical address " + std::to_string(pa.value()) +
-                          " failed: " + t.get_response_string());
-  }
-}
-
-uint64_t Core::read64(PhysAddr pa) {
-  uint64_t v = 0;
-  kernel_transport(tlm::TLM_READ_COMMAND, pa, reinterpret_cast<uint8_t*>(&v), 8);
-  return v;
-}
-
-void Core::write64(PhysAddr pa, uint64_t value) {
-  ++mmu::firmware_write_epoch();  // before and after: walks overlapping the write see a change
-  kernel_transport(tlm::TLM_WRITE_COMMAND, pa, reinterpret_cast<uint8_t*>(&value), 8);
-  ++mmu::firmware_write_epoch();
-}
-
-void Core::read_block(PhysAddr pa, uint8_t* buf, uint64_t len) { kernel_transport(tlm::TLM_READ_COMMAND, pa, buf, len); }
-
-void Core::write_block(PhysAddr pa, const uint8_t* buf, uint64_t len) {
-  ++mmu::firmware_write_epoch();
-  // TLM payloads take a non-const pointer; a write never modifies the buffer.
-  kernel_transport(tlm::TLM_WRITE_COMMAND, pa, const_cast<uint8_t*>(buf), len);
-  ++mmu::firmware_write_epoch();
-}
-
-uint64_t Core::swap_transport(tlm::tlm_command cmd, uint64_t device_offset, uint8_t* page, bool wait) {
-  const char* what = cmd == tlm::TLM_READ_COMMAND ? "read" : "write";
-  if (io.size() == 0) {
-    throw SimulationError(std::string(name()) + ": swap " + what + " at device offset " + format_hex(device_offset) +
-                          ", but the system has no swap device (system.swap.enabled is false)");
-  }
-  if (device_offset % kPageSize != 0) {
-    throw SimulationError(std::string(name()) + ": swap " + what + " at device offset " + format_hex(device_offset) +
-                          " is not 4 KiB aligned");
-  }
-  tlm::tlm_generic_payload& t = m_swap_trans;
-  t.set_command(cmd);
-  t.set_address(device_offset);
-  t.set_data_ptr(page);
-  t.set_data_length(static_cast<unsigned>(kPageSize));
-  t.set_streaming_width(static_cast<unsigned>(kPageSize));
-  t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  uint64_t done_ps = now_ps();
-  if (m_timed) {
-    // The device annotates the request's completion (it never waits inside b_transport).
-    const sc_core::sc_time before = m_qk.get_current_time();
-    sc_core::sc_time delay = m_qk.get_local_time();
-    io->b_transport(t, delay);
-    const sc_core::sc_time done = sc_core::sc_time_stamp() + delay;
-    done_ps = static_cast<uint64_t>(done.to_seconds() * 1e12 + 0.5);
-    if (wait) {
-      m_qk.set(delay);
-      m_qk.sync();  // the requester blocks until the device completes; other cores run meanwhile
-      m_fs_swap += (m_qk.get_current_time() - before).value();
-    }
-  } else {
-    io->transport_dbg(t);
-  }
-  if (!t.is_response_ok()) {
-    throw SimulationError(std::string(name()) + ": swap " + what + " at device offset " + format_hex(device_offset) +
-                          " failed: " + t.get_response_string());
-  }
-  ++(cmd == tlm::TLM_READ_COMMAND ? m_swap_reads : m_swap_writes);
-  return done_ps;
-}
-
-void Core::swap_read(uint64_t device_offset, uint8_t* page) {
-  swap_transport(tlm::TLM_READ_COMMAND, device_offset, page, true);
-}
-
-void Core::swap_write(uint64_t device_offset, const uint8_t* page) {
-  // TLM payloads take a non-const pointer; a write never modifies the buffer.
-  swap_transport(tlm::TLM_WRITE_COMMAND, device_offset, const_cast<uint8_t*>(page), true);
-}
-
-uint64_t Core::swap_submit(bool write, uint64_t device_offset, uint8_t* page) {
-  return swap_transport(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND, device_offset, page, false);
-}
-
-void Core::wait_until(uint64_t ps) {
-  if (!m_timed) return;
-  m_qk.sync();
-  const uint64_t now = now_ps();
-  if (ps > now) sc_core::wait(sc_core::sc_time(static_cast<double>(ps - now), sc_core::SC_PS));
-}
-
-bool Core::wake_background(CoreId core) {
-  Core& t = *m_peers.at(core);
-  if (t.m_done) return false;
-  t.m_background = true;
-  t.m_attention = true;
-  m_shared->changed.notify(sc_core::SC_ZERO_TIME);
-  return true;
-}
-
-void Core::zero_frame(Pfn pfn) { write_block(addr_of(pfn), m_zero_page.data(), kPageSize); }
 
 uint8_t* Core::dmi_page(PhysAddr pa, bool write) {
   uint64_t pfn = pa.value() >> kPageShift;
@@ -230,7 +107,7 @@ void Core::schedule() {
   // Round robin over the core's processes in the order added. A process is runnable once its start time
   // has come and (forked ones) its parent created it; it runs until its slice is used up, it ends, or
   // it exits. With time_slice 0 each runs to its end, one after another.
-  const uint64_t slice = m_kernel.config().scheduler.time_slice;
+  const uint64_t slice = m_trap.time_slice();
   std::vector<RunState> st(m_tasks.size());
   size_t current = SIZE_MAX;  // task whose address space is loaded
   size_t cursor = 0;          // round-robin position
@@ -245,12 +122,12 @@ void Core::schedule() {
       CoreTask& t = m_tasks[i];
       if (st[i].finished) continue;
       if (!st[i].pid && t.spec.parent >= 0) {
-        fw::Kernel::SpawnState sp = m_kernel.spawn_state(t.spec.index);
-        if (sp == fw::Kernel::SpawnState::Aborted) {
+        fw::SpawnState sp = m_trap.spawn_state(t.spec.index);
+        if (sp == fw::SpawnState::Aborted) {
           st[i].finished = true;
           continue;
         }
-        if (sp == fw::Kernel::SpawnState::Pending) {
+        if (sp == fw::SpawnState::Pending) {
           waiting_spawn = true;
           continue;
         }
@@ -291,9 +168,9 @@ void Core::schedule() {
     sc_core::sc_time t0 = m_qk.get_current_time();
     if (!rs.pid) {
       if (task.spec.parent >= 0) {
-        rs.pid = m_kernel.spawned_pid(task.spec.index);
+        rs.pid = m_trap.spawned_pid(task.spec.index);
       } else {
-        rs.pid = m_kernel.create_process(*this, task.spec.index);
+        rs.pid = m_trap.create_process(*this, task.spec.index);
         if (!rs.pid) {
           throw SimulationError(std::string(name()) + ": out of memory creating process '" + task.spec.name + "'");
         }
@@ -301,9 +178,9 @@ void Core::schedule() {
       rs.ops.resize(kBatch);
     }
     if (current != pick) {
-      if (current != SIZE_MAX) charge(m_kernel.config().costs.context_switch);
-      m_kernel.switch_to(*this, *rs.pid);
-      m_acc = m_kernel.access_counters(*rs.pid);
+      if (current != SIZE_MAX) charge(m_trap.context_switch_cycles());
+      m_trap.switch_to(*this, *rs.pid);
+      m_acc = m_trap.access_counters(*rs.pid);
       current = pick;
     }
     m_fs_kernel += (m_qk.get_current_time() - t0).value();
@@ -319,7 +196,7 @@ void Core::schedule() {
       rs.finished = true;
       current = SIZE_MAX;
     } else if (end == SliceEnd::Blocked) {
-      rs.wake_ps = std::max<uint64_t>(1, m_kernel.blocked_until(*rs.pid));
+      rs.wake_ps = std::max<uint64_t>(1, m_trap.blocked_until(*rs.pid));
     }
     cursor = (pick + 1) % m_tasks.size();
     if (slice == 0) cursor = pick;  // run to completion: keep the list order
@@ -348,7 +225,7 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, uint64_t slice, uin
     if (!m_workers.empty()) {
       // Several operations in flight: a window of them, up to the next script call, the batch's end
       // or the limit; shootdowns and preemption wait for the window to drain.
-      if (!run_syscalls(task, *rs.pid, rs.next_call, rs.done) || !m_kernel.alive(*rs.pid)) {
+      if (!run_syscalls(task, *rs.pid, rs.next_call, rs.done) || !m_trap.alive(*rs.pid)) {
         m_in_op = false;
         return SliceEnd::Ended;
       }
@@ -371,7 +248,7 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, uint64_t slice, uin
     // An exit call or a kill (the firmware already tore the process down) ends the task. Script calls
     // are looked for only when one is due.
     const bool call_due = rs.next_call < task.script.size() && task.script[rs.next_call].at <= rs.done;
-    if ((call_due && !run_syscalls(task, *rs.pid, rs.next_call, rs.done)) || !m_kernel.alive(*rs.pid)) {
+    if ((call_due && !run_syscalls(task, *rs.pid, rs.next_call, rs.done)) || !m_trap.alive(*rs.pid)) {
       m_in_op = false;
       return SliceEnd::Ended;
     }
@@ -387,138 +264,25 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, uint64_t slice, uin
   take_interrupts();
   // Calls due at the end of the workload (at == operations done) still run.
   m_in_op = true;
-  if (m_kernel.alive(*rs.pid) && run_syscalls(task, *rs.pid, rs.next_call, rs.done)) {
+  if (m_trap.alive(*rs.pid) && run_syscalls(task, *rs.pid, rs.next_call, rs.done)) {
     sc_core::sc_time t1 = m_qk.get_current_time();
-    m_kernel.exit_process(*this, *rs.pid);
+    m_trap.exit_process(*this, *rs.pid);
     m_fs_kernel += (m_qk.get_current_time() - t1).value();
   }
   m_in_op = false;
   return SliceEnd::Ended;
 }
 
-void Core::kernel_enter() {
-  if (m_shared->kernel_owner == static_cast<int>(m_id)) {
-    ++m_shared->kernel_depth;
-    return;
-  }
-  while (m_shared->kernel_owner >= 0) wait_stoppable();
-  m_shared->kernel_owner = static_cast<int>(m_id);
-  m_shared->kernel_depth = 1;
-}
-
-void Core::kernel_exit() {
-  if (--m_shared->kernel_depth == 0) {
-    m_shared->kernel_owner = -1;
-    m_shared->changed.notify(sc_core::SC_ZERO_TIME);
-  }
-}
-
-void Core::wait_stoppable() {
-  if (m_stop_requests > 0 && !m_stopped) {
-    m_stopped = true;
-    m_shared->changed.notify(sc_core::SC_ZERO_TIME);
-  }
-  sc_core::wait(m_shared->changed);
-}
-
-void Core::shootdown_begin(const std::vector<CoreId>& cores) {
-  for (CoreId c : cores) {
-    Core& t = *m_peers.at(c);
-    ++t.m_stop_requests;
-    t.m_attention = true;
-    if (!t.m_in_op) t.m_stopped = true;  // at a boundary or idle: it checks before its next operation
-  }
-  // A target waiting for the kernel lock (or idle) acknowledges when it next looks at the shared state.
-  m_shared->changed.notify(sc_core::SC_ZERO_TIME);
-  for (;;) {
-    bool all = true;
-    for (CoreId c : cores) all = all && m_peers[c]->m_stopped;
-    if (all) return;
-    sc_core::wait(m_shared->changed);
-  }
-}
-
-void Core::shootdown_end(const std::vector<CoreId>& cores, PhysAddr root, uint16_t pcid,
-                         const std::vector<VirtAddr>& pages, uint64_t receiver_cycles) {
-  for (CoreId c : cores) {
-    Core& t = *m_peers.at(c);
-    t.apply_shootdown(root, pcid, pages);
-    ++t.m_ipis_received;
-    t.m_pending_irq_cycles += receiver_cycles;
-    t.m_attention = true;
-    if (--t.m_stop_requests == 0) t.m_stopped = false;
-  }
-  m_shared->changed.notify(sc_core::SC_ZERO_TIME);
-}
-
-void Core::apply_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages) {
-  if (m_cfg.mmu.pcid) {
-    // Tagged entries of that address space may be cached even if another one is loaded now.
-    if (pages.empty()) {
-      m_mmu.invpcid(mmu::InvpcidType::SingleContext, pcid, VirtAddr{0});
-    } else {
-      for (VirtAddr va : pages) m_mmu.invpcid(mmu::InvpcidType::IndividualAddress, pcid, va);
-    }
-  } else if (m_root == root) {
-    // Without PCIDs only the loaded address space is cached (a root switch flushes).
-    if (pages.empty()) {
-      m_mmu.set_root(root, pcid);
-    } else {
-      for (VirtAddr va : pages) m_mmu.invlpg(va);
-    }
-  }
-}
-
-void Core::take_pending_interrupts() {
-  m_in_op = false;
-  while (m_stop_requests > 0) wait_stoppable();
-  if (m_pending_irq_cycles != 0) {
-    sc_core::sc_time t0 = m_qk.get_current_time();
-    charge(m_pending_irq_cycles);
-    m_pending_irq_cycles = 0;
-    m_fs_kernel += (m_qk.get_current_time() - t0).value();
-  }
-  if (m_background) {
-    // A woken kernel thread (kswapd) runs here before the next operation.
-    m_background = false;
-    m_in_op = true;
-    sc_core::sc_time t0 = m_qk.get_current_time();
-    m_kernel.run_background(*this);
-    m_fs_kernel += (m_qk.get_current_time() - t0).value();
-    m_in_op = false;
-    while (m_stop_requests > 0) wait_stoppable();
-  }
-  m_attention = m_stop_requests > 0 || m_pending_irq_cycles != 0 || m_background;
-}
-
 bool Core::run_syscalls(CoreTask& task, Pid pid, size_t& next, uint64_t done) {
   while (next < task.script.size() && task.script[next].at <= done) {
     sc_core::sc_time t0 = m_qk.get_current_time();
-    fw::SyscallResult r = m_kernel.syscall(*this, pid, task.script[next]);
+    fw::SyscallResult r = m_trap.syscall(*this, pid, task.script[next]);
     ++m_syscalls;
     ++next;
     m_fs_kernel += (m_qk.get_current_time() - t0).value();
     if (r.exited) return false;
   }
   return true;
-}
-
-
-void Core::check_read(Pid pid, const workload::MemOp& op, const uint8_t* data) const {
-  const uint32_t size = op.size == 0 ? 1 : op.size;
-  uint8_t expect[64];  // operations are at most a cache line
-  const uint64_t pattern = op.va.value();
-  for (uint32_t off = 0; off < size; off += 8) std::memcpy(expect + off, &pattern, std::min<uint32_t>(8, size - off));
-  if (std::memcmp(data, expect, size) == 0) return;
-  bool zero = true;
-  for (uint32_t i = 0; i < size; ++i) zero = zero && data[i] == 0;
-  if (zero) return;
-  uint64_t got = 0;
-  std::memcpy(&got, data, std::min<uint32_t>(8, size));
-  throw SimulationError(std::string(name()) + ": data check failed: process " + std::to_string(pid) + " read " +
-                        std::to_string(size) + " bytes at virtual address " + format_hex(op.va.value()) + " and got " +
-                        format_hex(got) + ", expected " + format_hex(pattern) +
-                        " or 0 (a page's contents were lost or misplaced)");
 }
 
 bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
@@ -531,7 +295,7 @@ bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is
     if (!tr.fault) break;
     ++m_page_faults;
     // No time passes in this mode, so a swap-in never blocks here (Blocked would simply be retried).
-    if (m_kernel.handle_page_fault(*this, pid, op.va, op.kind, tr.error_code) == fw::FaultOutcome::Killed) return false;
+    if (m_trap.handle_page_fault(*this, pid, op.va, op.kind, tr.error_code) == fw::FaultOutcome::Killed) return false;
   }
   // DMI slot check inline; dmi_page() asks memory for a new pointer.
   const uint64_t pfn = tr.pa.value() >> kPageShift;
@@ -592,7 +356,7 @@ Core::OpStatus Core::access(Pid pid, const workload::MemOp& op, bool data_op_is_
     if (!tr.fault) break;
     ++m_page_faults;
     m_qk.set(delay);
-    fw::FaultOutcome outcome = m_kernel.handle_page_fault(*this, pid, op.va, op.kind, tr.error_code);
+    fw::FaultOutcome outcome = m_trap.handle_page_fault(*this, pid, op.va, op.kind, tr.error_code);
     m_fs_fault += (m_qk.get_current_time() - translated).value();
     delay = m_qk.get_local_time();
     if (outcome != fw::FaultOutcome::Retry) {

@@ -1,6 +1,7 @@
 // Trace-driven core: a TLM initiator that replays the memory operations of its processes through its
 // MMU, charges a cost for the non-memory instructions between them, traps into the firmware on page
-// faults, and serves as the HAL the firmware uses while it runs on this core.
+// faults (through the firmware's trap interface), and serves as the HAL the firmware uses while it runs
+// on this core.
 #pragma once
 
 #include <memory>
@@ -11,10 +12,10 @@
 #include <vector>
 
 #include "firmware/hal/hal.hpp"
-#include "firmware/kernel/kernel.hpp"
-#include "models/common/config.hpp"
-#include "models/common/mode.hpp"
-#include "models/common/stats.hpp"
+#include "firmware/hal/trap.hpp"
+#include "common/config.hpp"
+#include "common/mode.hpp"
+#include "common/stats.hpp"
 #include "models/cpu/run_control.hpp"
 #include "models/mmu/mmu.hpp"
 #include "models/workload/workload.hpp"
@@ -60,7 +61,7 @@ class Core : public sc_core::sc_module, public fw::Hal {
   tlm_utils::simple_initiator_socket_optional<Core> io;
 
   Core(const sc_core::sc_module_name& name, CoreId id, const CoreConfig& cfg, SimMode mode, bool golden_checker,
-       fw::Kernel& kernel, RunControl& control);
+       fw::Trap& trap, RunControl& control, const mmu::TlbBackendFactory& tlb_factory = {});
 
   // Queues a process. The core schedules its processes round robin with firmware.scheduler.time_slice
   // (0: one after another, each to its end), in the order added. A process starts at its start time;
@@ -186,7 +187,7 @@ class Core : public sc_core::sc_module, public fw::Hal {
     return (m_waits ? sc_core::sc_time_stamp() : m_stamp) + delay;
   }
   sc_core::sc_time m_stamp;
-  fw::Kernel& m_kernel;
+  fw::Trap& m_trap;
   RunControl& m_control;
   sc_core::sc_time m_period;
   uint64_t m_period_fs;

@@ -11,7 +11,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "models/common/error.hpp"
+#include "common/error.hpp"
 #include "models/cpu/core.hpp"
 
 namespace vmsim::cpu {
@@ -46,7 +46,7 @@ bool Core::worker_access(Worker& w) {
     m_fs_translate += (translated - before).value();
     access_time += translated - before;
     if (!tr.fault) break;
-    if (!m_kernel.alive(w.pid)) return false;  // another worker's access killed the process
+    if (!m_trap.alive(w.pid)) return false;  // another worker's access killed the process
     if (m_fault_busy || epoch != m_fault_epoch) {
       // Another worker is in (or just left) the fault handler: it may have mapped this page. Retry.
       while (m_fault_busy) sc_core::wait(m_fault_free);
@@ -58,7 +58,7 @@ bool Core::worker_access(Worker& w) {
     ++m_page_faults;
     // The firmware charges this core through the quantum keeper; only this worker uses it meanwhile.
     m_qk.set(delay);
-    fw::FaultOutcome outcome = m_kernel.handle_page_fault(*this, w.pid, op.va, op.kind, tr.error_code);
+    fw::FaultOutcome outcome = m_trap.handle_page_fault(*this, w.pid, op.va, op.kind, tr.error_code);
     m_fs_fault += (m_qk.get_current_time() - translated).value();
     delay = m_qk.get_local_time();
     m_qk.set(sc_core::SC_ZERO_TIME);
@@ -68,7 +68,7 @@ bool Core::worker_access(Worker& w) {
     if (outcome == fw::FaultOutcome::Killed) return false;
     if (outcome == fw::FaultOutcome::Blocked) {
       // A swap-in: this operation waits for the device (the process's other operations in flight go on).
-      const uint64_t until = m_kernel.blocked_until(w.pid);
+      const uint64_t until = m_trap.blocked_until(w.pid);
       const sc_core::sc_time wake = sc_core::sc_time(static_cast<double>(until), sc_core::SC_PS);
       const sc_core::sc_time now = sc_core::sc_time_stamp() + delay;
       if (wake > now) delay += wake - now;
@@ -134,7 +134,7 @@ bool Core::access_window(Pid pid, const workload::MemOp* ops, size_t n, bool dat
       if (free != nullptr) break;
       sc_core::wait(m_worker_done);
     }
-    if (!m_kernel.alive(pid)) {  // an access in flight killed the process
+    if (!m_trap.alive(pid)) {  // an access in flight killed the process
       alive = false;
       break;
     }
@@ -157,7 +157,7 @@ bool Core::access_window(Pid pid, const workload::MemOp* ops, size_t n, bool dat
   }
   // The issuer's own time may run past the last completion (compute after the last access).
   if (issue > sc_core::sc_time_stamp()) m_qk.set(issue - sc_core::sc_time_stamp());
-  return alive && !killed && m_kernel.alive(pid);
+  return alive && !killed && m_trap.alive(pid);
 }
 
 }  // namespace vmsim::cpu

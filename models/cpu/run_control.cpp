@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <systemc>
 
-#include "models/common/stats.hpp"
+#include "common/stats.hpp"
 
 namespace vmsim::cpu {
 

@@ -1,7 +1,7 @@
 // Address mapping: parsing of the field-order string and bit-field decode/encode.
 #include "models/dram/address_mapper.hpp"
 
-#include "models/common/error.hpp"
+#include "common/error.hpp"
 
 namespace vmsim::dram {
 namespace {

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "models/common/config.hpp"
+#include "common/config.hpp"
 
 namespace vmsim::dram {
 

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "models/common/error.hpp"
-#include "models/common/units.hpp"
+#include "common/error.hpp"
+#include "common/units.hpp"
 
 namespace vmsim::dram {
 

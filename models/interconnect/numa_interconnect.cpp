@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
-#include "models/common/error.hpp"
-#include "models/common/units.hpp"
+#include "common/error.hpp"
+#include "common/units.hpp"
 
 namespace vmsim::interconnect {
 

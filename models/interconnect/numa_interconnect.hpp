@@ -18,9 +18,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "models/common/config.hpp"
-#include "models/common/mode.hpp"
-#include "models/common/stats.hpp"
+#include "common/config.hpp"
+#include "common/mode.hpp"
+#include "common/stats.hpp"
 #include "models/memory/memory_node.hpp"
 
 namespace vmsim::interconnect {

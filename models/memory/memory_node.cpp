@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <array>
 
-#include "models/common/error.hpp"
-#include "models/common/units.hpp"
+#include "common/error.hpp"
+#include "common/units.hpp"
 
 namespace vmsim::mem {
 

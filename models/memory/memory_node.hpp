@@ -13,9 +13,9 @@
 #include <tlm_utils/simple_target_socket.h>
 #include <vector>
 
-#include "models/common/config.hpp"
-#include "models/common/mode.hpp"
-#include "models/common/stats.hpp"
+#include "common/config.hpp"
+#include "common/mode.hpp"
+#include "common/stats.hpp"
 #include "models/dram/dram_config.hpp"
 #include "models/dram/memory_system.hpp"
 #include "models/memory/sparse_store.hpp"

@@ -8,7 +8,7 @@
 #include <memory>
 #include <unordered_map>
 
-#include "models/common/types.hpp"
+#include "common/types.hpp"
 
 namespace vmsim::mem {
 

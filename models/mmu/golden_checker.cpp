@@ -1,8 +1,8 @@
 // Golden checker: independent functional page-table walk.
 #include "models/mmu/golden_checker.hpp"
 
-#include "models/common/hashed_pt.hpp"
-#include "models/common/units.hpp"
+#include "common/hashed_pt.hpp"
+#include "common/units.hpp"
 
 #include <cstdio>
 

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "models/common/types.hpp"
+#include "common/types.hpp"
 
 namespace vmsim::mmu {
 
@@ -23,7 +23,7 @@ struct GoldenTranslation {
 class GoldenChecker {
  public:
   // read64(pa) must return the 8 bytes at physical address pa without side effects or timing.
-  // hash_buckets != 0: the tables are one hashed page table (models/common/hashed_pt.hpp) of that many
+  // hash_buckets != 0: the tables are one hashed page table (common/hashed_pt.hpp) of that many
   // anchors at `root`, looked up with the address-space id `asid`.
   GoldenChecker(std::function<uint64_t(uint64_t)> read64, unsigned levels, uint64_t hash_buckets = 0);
   // The translation the page tables under `root` give for va, or nullopt if va is unmapped.

@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "models/common/error.hpp"
-#include "models/common/units.hpp"
+#include "common/error.hpp"
+#include "common/units.hpp"
 
 namespace vmsim::mmu {
 

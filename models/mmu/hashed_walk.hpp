@@ -6,7 +6,7 @@
 #include <array>
 #include <cstdint>
 
-#include "models/common/hashed_pt.hpp"
+#include "common/hashed_pt.hpp"
 #include "models/mmu/page_walk.hpp"
 
 namespace vmsim::mmu {

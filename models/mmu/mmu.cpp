@@ -1,15 +1,12 @@
 // MMU: TLB hierarchy lookup, walk on miss, fill, permission check, golden checking.
 #include "models/mmu/mmu.hpp"
 
-#include "models/common/error.hpp"
-#if VMSIM_HAVE_RTL
-#include "testbench/rtl_tlb_backend.hpp"
-#endif
+#include "common/error.hpp"
 
 namespace vmsim::mmu {
 
 Mmu::Mmu(const sc_core::sc_module_name& name, const MmuConfig& cfg, sc_core::sc_time core_period, bool timed,
-         bool golden_checker, bool waits)
+         bool golden_checker, bool waits, const TlbBackendFactory& rtl_factory)
     : sc_core::sc_module(name),
       m_tlb(cfg.tlb, "system.core.mmu.tlb"),
       m_walker("walker", cfg.walker, core_period, timed, waits),
@@ -29,22 +26,20 @@ Mmu::Mmu(const sc_core::sc_module_name& name, const MmuConfig& cfg, sc_core::sc_
   for (size_t i = 0; i < cfg.tlb.dtlb.size(); ++i) {
     if (cfg.tlb.dtlb[i].impl != TlbImpl::Rtl) continue;
     const std::string path = "system.core.mmu.tlb.dtlb[" + std::to_string(i) + "]";
-#if VMSIM_HAVE_RTL
-    auto backend = rtl::make_rtl_tlb_backend(cfg.tlb.dtlb[i], path, ("dtlb" + std::to_string(i) + "_rtl").c_str());
-    const rtl::RtlTlb* r = &backend->rtl();
+    if (!rtl_factory) {
+      throw InputError(path + ".impl: bad value 'rtl' (this vmsim was built without the RTL TLB: configure with "
+                              "-DVMSIM_RTL=ON)");
+    }
+    ExternalTlb ext = rtl_factory(cfg.tlb.dtlb[i], path, ("dtlb" + std::to_string(i) + "_rtl").c_str());
     m_rtl_groups.push_back(std::make_unique<stats::Group>(m_dtlb_stats, "rtl" + std::to_string(i)));
     m_level_counters.push_back(std::make_unique<stats::Counter>(
         *m_rtl_groups.back(), "operations", "count",
         "Operations executed by the RTL TLB of array i (those before its first fill are answered without it)",
-        [r] { return r->operations(); }));
+        std::move(ext.operations)));
     m_level_counters.push_back(std::make_unique<stats::Counter>(*m_rtl_groups.back(), "cycles", "cycles",
                                                                 "Clock cycles of the RTL TLB of array i",
-                                                                [r] { return r->cycles(); }));
-    m_tlb.dtlb().array(i).attach(std::move(backend));
-#else
-    throw InputError(path + ".impl: bad value 'rtl' (this vmsim was built without the RTL TLB: configure with "
-                            "-DVMSIM_RTL=ON)");
-#endif
+                                                                std::move(ext.cycles)));
+    m_tlb.dtlb().array(i).attach(std::move(ext.backend));
   }
   add_level_stats(m_itlb_stats, &TlbHierarchyCounters::itlb);
   add_level_stats(m_dtlb_stats, &TlbHierarchyCounters::dtlb);

@@ -3,11 +3,15 @@
 // every translation against the tables in memory.
 #pragma once
 
+#include <functional>
+#include <memory>
+#include <string>
+
 #include <memory>
 #include <systemc>
 
-#include "models/common/config.hpp"
-#include "models/common/stats.hpp"
+#include "common/config.hpp"
+#include "common/stats.hpp"
 #include "models/mmu/golden_checker.hpp"
 #include "models/mmu/tlb_array.hpp"
 #include "models/mmu/walker.hpp"
@@ -47,12 +51,25 @@ inline uint64_t& firmware_write_epoch() {
   return epoch;
 }
 
+// Another implementation of a TLB array (impl: rtl), made by whoever composes the system: the backend the
+// array hands its operations to, and two counters of that implementation for the statistics.
+struct ExternalTlb {
+  std::unique_ptr<TlbArrayBackend> backend;
+  std::function<uint64_t()> operations;  // operations the implementation executed
+  std::function<uint64_t()> cycles;      // clock cycles it ran
+};
+// Makes the implementation of the array configured at `path` (impl: rtl) as a child named `name` of the
+// module under construction. Throws InputError if it cannot hold that configuration.
+using TlbBackendFactory =
+    std::function<ExternalTlb(const TlbArrayConfig& cfg, const std::string& path, const char* name)>;
+
 class Mmu : public sc_core::sc_module {
  public:
   // waits: the at mode (memory transactions wait in SystemC time): several translations of one core
-  // may be in flight, with up to walker.max_walks walks and misses merged per page.
+  // may be in flight, with up to walker.max_walks walks and misses merged per page. rtl_factory makes the
+  // arrays configured impl: rtl (none given: such a configuration is an error naming the key).
   Mmu(const sc_core::sc_module_name& name, const MmuConfig& cfg, sc_core::sc_time core_period, bool timed,
-      bool golden_checker, bool waits = false);
+      bool golden_checker, bool waits = false, const TlbBackendFactory& rtl_factory = {});
 
   // Translates va for an access; adds TLB, page-walk-cache and walk time to delay (timed mode). Throws
   // SimulationError if the golden checker is on and disagrees.

@@ -4,8 +4,8 @@
 
 #include <cstdint>
 
-#include "models/common/pte.hpp"
-#include "models/common/types.hpp"
+#include "common/pte.hpp"
+#include "common/types.hpp"
 
 namespace vmsim::mmu {
 

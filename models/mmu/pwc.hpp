@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "models/common/types.hpp"
+#include "common/types.hpp"
 #include "models/mmu/page_walk.hpp"
 
 namespace vmsim::mmu {

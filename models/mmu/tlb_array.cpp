@@ -4,7 +4,7 @@
 
 #include <stdexcept>
 
-#include "models/common/error.hpp"
+#include "common/error.hpp"
 
 namespace vmsim::mmu {
 

@@ -25,8 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "models/common/config.hpp"
-#include "models/common/types.hpp"
+#include "common/config.hpp"
+#include "common/types.hpp"
 #include "models/mmu/replacement.hpp"
 
 namespace vmsim::mmu {

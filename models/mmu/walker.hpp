@@ -10,8 +10,8 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 
-#include "models/common/config.hpp"
-#include "models/common/stats.hpp"
+#include "common/config.hpp"
+#include "common/stats.hpp"
 #include "models/mmu/page_walk.hpp"
 #include "models/mmu/pwc.hpp"
 
@@ -51,7 +51,7 @@ struct WalkerConfig {
     v("format", format, "",
       "Page-table organisation: radix (x86-64 4- or 5-level tables per process) or hashed (one global hashed "
       "page table keyed by PCID and virtual page, with collision chains; 4 KiB pages only; see "
-      "models/common/hashed_pt.hpp)");
+      "common/hashed_pt.hpp)");
     v("hash_buckets", hash_buckets, "entries",
       "format hashed: anchor entries of the hashed table (a power of two, 32 bytes each, reserved by the "
       "firmware above firmware.reserved_low)");

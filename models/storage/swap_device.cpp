@@ -1,7 +1,7 @@
 // Swap block device: TLM shell over the functional core.
 #include "models/storage/swap_device.hpp"
 
-#include "models/common/error.hpp"
+#include "common/error.hpp"
 
 namespace vmsim::storage {
 

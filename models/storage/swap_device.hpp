@@ -13,8 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "models/common/config.hpp"
-#include "models/common/stats.hpp"
+#include "common/config.hpp"
+#include "common/stats.hpp"
 #include "models/storage/swap_device_core.hpp"
 
 namespace vmsim::storage {

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "models/common/error.hpp"
+#include "common/error.hpp"
 
 namespace vmsim::storage {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "models/common/config.hpp"
+#include "common/config.hpp"
 #include "models/memory/sparse_store.hpp"
 
 namespace vmsim::storage {

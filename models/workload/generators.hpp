@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "models/common/types.hpp"
+#include "common/types.hpp"
 #include "models/workload/workload.hpp"
 
 namespace vmsim::workload {

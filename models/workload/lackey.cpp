@@ -8,7 +8,7 @@
 #include <unordered_map>
 #include <utility>
 
-#include "models/common/error.hpp"
+#include "common/error.hpp"
 
 namespace vmsim::workload {
 namespace {

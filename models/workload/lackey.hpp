@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "models/common/types.hpp"
+#include "common/types.hpp"
 #include "models/workload/workload.hpp"
 
 namespace vmsim::workload {

@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "models/common/types.hpp"
+#include "common/types.hpp"
 
 namespace vmsim::workload {
 

@@ -7,7 +7,7 @@
 
 #include <vector>
 
-#include "models/common/pte.hpp"
+#include "common/pte.hpp"
 #include "models/memory/sparse_store.hpp"
 
 namespace vmsim::test {

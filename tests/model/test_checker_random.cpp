@@ -5,7 +5,7 @@
 
 #include <random>
 
-#include "models/common/error.hpp"
+#include "common/error.hpp"
 #include "models/mmu/mmu.hpp"
 #include "tests/model/recording_memory.hpp"
 

@@ -2,7 +2,7 @@
 // without INVLPG), and is silent once the entry is invalidated.
 #include <gtest/gtest.h>
 
-#include "models/common/error.hpp"
+#include "common/error.hpp"
 #include "models/mmu/mmu.hpp"
 #include "tests/model/recording_memory.hpp"
 

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <tlm_utils/simple_initiator_socket.h>
 
-#include "models/common/stats.hpp"
+#include "common/stats.hpp"
 #include "models/interconnect/numa_interconnect.hpp"
 
 namespace vmsim {

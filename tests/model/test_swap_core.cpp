@@ -12,9 +12,9 @@
 #include <map>
 #include <vector>
 
-#include "models/common/error.hpp"
-#include "models/common/stats.hpp"
-#include "models/platform/system.hpp"
+#include "common/error.hpp"
+#include "common/stats.hpp"
+#include "platform/system.hpp"
 
 namespace vmsim {
 namespace {

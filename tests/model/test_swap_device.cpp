@@ -9,7 +9,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <vector>
 
-#include "models/common/stats.hpp"
+#include "common/stats.hpp"
 #include "models/storage/swap_device.hpp"
 
 namespace vmsim::storage {

@@ -3,12 +3,12 @@
 // L1 DTLB hit latency 2 cycles, STLB 3, page-walk-cache probe 1, walker step 1; memory latency 50 ns.
 #include <gtest/gtest.h>
 
-#include "models/common/hashed_pt.hpp"
+#include "common/hashed_pt.hpp"
 #include <tlm_utils/simple_target_socket.h>
 
 #include <array>
 
-#include "models/common/stats.hpp"
+#include "common/stats.hpp"
 #include "models/mmu/mmu.hpp"
 #include "tests/model/recording_memory.hpp"
 

@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <fstream>
 
-#include "models/common/config.hpp"
-#include "models/common/units.hpp"
+#include "common/config.hpp"
+#include "common/units.hpp"
 
 namespace vmsim {
 namespace {

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "models/common/config.hpp"
-#include "models/common/error.hpp"
+#include "common/config.hpp"
+#include "common/error.hpp"
 #include "models/dram/dram_config.hpp"
 #include "models/dram/standards.hpp"
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <tuple>
 
-#include "models/common/error.hpp"
+#include "common/error.hpp"
 #include "models/dram/address_mapper.hpp"
 #include "models/dram/standards.hpp"
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "models/common/error.hpp"
+#include "common/error.hpp"
 #include "models/dram/trace_replay.hpp"
 
 namespace vmsim::dram {

@@ -11,8 +11,8 @@
 #include <set>
 
 #include "firmware/vm/hashed_table.hpp"
-#include "models/common/error.hpp"
-#include "models/common/hashed_pt.hpp"
+#include "common/error.hpp"
+#include "common/hashed_pt.hpp"
 #include "models/memory/sparse_store.hpp"
 #include "models/mmu/golden_checker.hpp"
 #include "models/mmu/hashed_walk.hpp"

@@ -5,7 +5,7 @@
 #include <map>
 
 #include "firmware/vm/vma.hpp"
-#include "models/common/pte.hpp"
+#include "common/pte.hpp"
 #include "models/memory/sparse_store.hpp"
 #include "models/mmu/golden_checker.hpp"
 #include "models/mmu/page_walk.hpp"

@@ -11,7 +11,7 @@
 #include "firmware/swap/policies.hpp"
 #include "firmware/swap/reclaim.hpp"
 #include "firmware/swap/ref_sim.hpp"
-#include "models/common/error.hpp"
+#include "common/error.hpp"
 
 namespace vmsim::fw {
 namespace {

@@ -17,7 +17,7 @@
 #include "firmware/swap/ref_sim.hpp"
 #include "firmware/swap/replacement.hpp"
 #include "firmware/swap/working_set.hpp"
-#include "models/common/error.hpp"
+#include "common/error.hpp"
 
 namespace vmsim::fw {
 namespace {

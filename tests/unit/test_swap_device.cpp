@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "models/common/error.hpp"
+#include "common/error.hpp"
 #include "models/storage/swap_device_core.hpp"
 
 namespace vmsim::storage {

@@ -16,8 +16,8 @@
 #include <tuple>
 #include <vector>
 
-#include "models/common/config.hpp"
-#include "models/common/error.hpp"
+#include "common/config.hpp"
+#include "common/error.hpp"
 #include "models/mmu/tlb_array.hpp"
 
 namespace vmsim::mmu {

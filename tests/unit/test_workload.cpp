@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "models/common/error.hpp"
+#include "common/error.hpp"
 #include "models/workload/generators.hpp"
 #include "models/workload/lackey.hpp"
 

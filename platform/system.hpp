@@ -7,17 +7,25 @@
 #include <systemc>
 #include <vector>
 
+#include "firmware/fixed/fixed_firmware.hpp"
 #include "firmware/kernel/kernel.hpp"
-#include "models/common/stats.hpp"
+#include "common/stats.hpp"
 #include "models/cpu/core.hpp"
 #include "models/cpu/run_control.hpp"
 #include "models/interconnect/numa_interconnect.hpp"
 #include "models/memory/memory_node.hpp"
 #include "models/memory/sparse_store.hpp"
-#include "models/platform/platform_config.hpp"
+#include "platform/platform_config.hpp"
 #include "models/storage/swap_device.hpp"
 
 namespace vmsim::platform {
+
+// A named place in the SystemC object tree for the statistics of a SystemC-free block (the firmware).
+class StatsAnchor : public sc_core::sc_object {
+ public:
+  explicit StatsAnchor(const char* name) : sc_core::sc_object(name) {}
+  const char* kind() const override { return "vmsim_stats_anchor"; }
+};
 
 class System : public sc_core::sc_module {
  public:
@@ -29,7 +37,10 @@ class System : public sc_core::sc_module {
   // Runs the simulation to the end of every workload. Rethrows the first error raised in a process.
   void run();
 
-  fw::Kernel& kernel() { return *m_kernel; }
+  // The full firmware (firmware.kind: full), else nullptr.
+  fw::Kernel* kernel() { return m_kernel.get(); }
+  // The fixed firmware (firmware.kind: fixed), else nullptr.
+  fw::FixedFirmware* fixed_firmware() { return m_fixed.get(); }
   cpu::Core& core(size_t i) { return *m_cores.at(i); }
   size_t cores() const { return m_cores.size(); }
   // All of physical memory's contents (every node), for the golden checker and tests.
@@ -51,7 +62,11 @@ class System : public sc_core::sc_module {
   std::vector<std::unique_ptr<mem::MemoryNode>> m_nodes;
   std::unique_ptr<interconnect::NumaInterconnect> m_interconnect;
   std::unique_ptr<storage::SwapDevice> m_swap;
+  // The object that carries the kernel's statistics in the SystemC tree (system.os); before m_kernel, so
+  // the kernel's statistics go first at destruction.
+  std::unique_ptr<StatsAnchor> m_os_stats;
   std::unique_ptr<fw::Kernel> m_kernel;
+  std::unique_ptr<fw::FixedFirmware> m_fixed;
   std::vector<std::unique_ptr<cpu::Core>> m_cores;
   std::unique_ptr<cpu::Core::Shared> m_core_shared;
   uint64_t m_distinct_pages = 0;

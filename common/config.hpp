@@ -23,8 +23,8 @@
 #include <utility>
 #include <vector>
 
-#include "models/common/error.hpp"
-#include "models/common/units.hpp"
+#include "common/error.hpp"
+#include "common/units.hpp"
 
 namespace vmsim::config {
 

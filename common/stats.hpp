@@ -1,15 +1,19 @@
 // Named statistics with description and unit. Each module owns a stats::Group attached to its
 // sc_object as an attribute; dumping walks the SystemC object tree, so a statistic's name follows the
 // hierarchy (system.core0.mmu.tlb.hits). Hot paths touch plain integers; derived values are computed
-// at dump time.
+// at dump time. This header needs no SystemC: a SystemC-free block (the firmware) owns a detached root
+// group that the platform attaches to an object of the tree (attach, stats_sc.cpp).
 #pragma once
-
-#include <systemc>
 
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <vector>
+
+namespace sc_core {
+class sc_object;
+}
 
 namespace vmsim::stats {
 
@@ -160,16 +164,26 @@ class Ratio : public Stat {
   double m_den_base = 0;
 };
 
+class Group;
+// Attaches the root group `g` to `owner`: its statistics are named owner.name() + "." + stat name. Throws
+// std::logic_error if owner already has a group. Defined with the SystemC part (stats_sc.cpp).
+void attach(Group& g, sc_core::sc_object& owner);
+
 // A set of statistics under a name prefix. A root group attaches to an sc_object; a child group adds
 // ".name" to its parent's prefix.
-class Group : public sc_core::sc_attr_base {
+class Group {
  public:
   static constexpr const char* kAttributeName = "vmsim.stats";
-  // Root group of `owner`: its statistics are named owner.name() + "." + stat name.
-  explicit Group(sc_core::sc_object& owner);
+  // A root group not attached yet (a SystemC-free block's statistics; see attach).
+  Group() = default;
+  // Root group of `owner` (an sc_object): its statistics are named owner.name() + "." + stat name.
+  template <class Owner, std::enable_if_t<!std::is_same_v<std::decay_t<Owner>, Group>, int> = 0>
+  explicit Group(Owner& owner) {
+    attach(*this, static_cast<sc_core::sc_object&>(owner));
+  }
   // Child group: statistics named parent-prefix + name + "." + stat name.
   Group(Group& parent, const std::string& name);
-  ~Group() override;
+  ~Group();
   Group(const Group&) = delete;
   Group& operator=(const Group&) = delete;
 
@@ -179,8 +193,9 @@ class Group : public sc_core::sc_attr_base {
   void dump(const std::string& prefix, std::vector<Record>& out) const;
 
  private:
+  friend void attach(Group& g, sc_core::sc_object& owner);
   std::string m_name;
-  sc_core::sc_object* m_owner = nullptr;
+  std::function<void()> m_detach;  // set by attach: removes the group from its owner
   std::vector<Stat*> m_stats;
   std::vector<Group*> m_children;
 };

@@ -1,5 +1,5 @@
 // Scalar parsing/formatting and YAML helpers for the config framework.
-#include "models/common/config.hpp"
+#include "common/config.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,8 +1,7 @@
-// Statistics: registration, reset, and collection by walking the SystemC object tree.
-#include "models/common/stats.hpp"
+// Statistics: registration, reset and dumping (no SystemC; stats_sc.cpp attaches groups to the object tree).
+#include "common/stats.hpp"
 
-#include <stdexcept>
-#include <unordered_set>
+#include <algorithm>
 
 namespace vmsim::stats {
 
@@ -78,18 +77,10 @@ void Ratio::dump(const std::string& prefix, std::vector<Record>& out) const {
   out.push_back({prefix + name(), unit(), description(), value, false});
 }
 
-Group::Group(sc_core::sc_object& owner) : sc_core::sc_attr_base(kAttributeName), m_owner(&owner) {
-  if (!owner.add_attribute(*this)) {
-    throw std::logic_error(std::string("stats group attached twice to ") + owner.name());
-  }
-}
-
-Group::Group(Group& parent, const std::string& name) : sc_core::sc_attr_base(name), m_name(name) {
-  parent.m_children.push_back(this);
-}
+Group::Group(Group& parent, const std::string& name) : m_name(name) { parent.m_children.push_back(this); }
 
 Group::~Group() {
-  if (m_owner != nullptr) m_owner->remove_attribute(kAttributeName);
+  if (m_detach) m_detach();
 }
 
 void Group::reset() {
@@ -100,41 +91,6 @@ void Group::reset() {
 void Group::dump(const std::string& prefix, std::vector<Record>& out) const {
   for (const Stat* s : m_stats) s->dump(prefix, out);
   for (const Group* g : m_children) g->dump(prefix + g->m_name + ".", out);
-}
-
-namespace {
-
-template <class Fn>
-void walk(sc_core::sc_object* obj, Fn&& fn) {
-  fn(obj);
-  for (sc_core::sc_object* child : obj->get_child_objects()) walk(child, fn);
-}
-
-template <class Fn>
-void walk_all(Fn&& fn) {
-  for (sc_core::sc_object* top : sc_core::sc_get_top_level_objects()) walk(top, fn);
-}
-
-}  // namespace
-
-std::vector<Record> collect_all() {
-  std::vector<Record> out;
-  walk_all([&](sc_core::sc_object* obj) {
-    if (auto* g = dynamic_cast<Group*>(obj->get_attribute(Group::kAttributeName))) {
-      g->dump(std::string(obj->name()) + ".", out);
-    }
-  });
-  std::unordered_set<std::string> seen;
-  for (const Record& r : out) {
-    if (!seen.insert(r.name).second) throw std::logic_error("duplicate statistic name " + r.name);
-  }
-  return out;
-}
-
-void reset_all() {
-  walk_all([](sc_core::sc_object* obj) {
-    if (auto* g = dynamic_cast<Group*>(obj->get_attribute(Group::kAttributeName))) g->reset();
-  });
 }
 
 }  // namespace vmsim::stats

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "firmware/kernel/kernel.hpp"
-#include "models/common/stats.hpp"
+#include "common/stats.hpp"
 
 namespace vmsim::platform {
 

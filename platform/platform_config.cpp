@@ -1,5 +1,5 @@
 // Loading and validation of the run configuration.
-#include "models/platform/platform_config.hpp"
+#include "platform/platform_config.hpp"
 
 #include <algorithm>
 #include <sstream>

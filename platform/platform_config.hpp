@@ -7,8 +7,8 @@
 
 #include "firmware/kernel/kernel.hpp"
 #include "firmware/swap/reclaim.hpp"
-#include "models/common/config.hpp"
-#include "models/common/mode.hpp"
+#include "common/config.hpp"
+#include "common/mode.hpp"
 #include "models/cpu/core.hpp"
 #include "models/interconnect/numa_interconnect.hpp"
 #include "models/memory/memory_node.hpp"

@@ -1,13 +1,16 @@
 // System elaboration.
-#include "models/platform/system.hpp"
+#include "platform/system.hpp"
 
-#include "models/common/units.hpp"
+#include "common/units.hpp"
 
 #include <tlm_utils/tlm_quantumkeeper.h>
 
-#include "models/common/error.hpp"
+#include "common/error.hpp"
 #include "models/workload/generators.hpp"
 #include "models/workload/lackey.hpp"
+#if VMSIM_HAVE_RTL
+#include "testbench/rtl_tlb_backend.hpp"
+#endif
 
 namespace vmsim::platform {
 namespace {
@@ -34,6 +37,24 @@ uint8_t prot_of(const workload::Region& r) {
 }
 
 uint8_t prot_of(const std::string& text) { return parse_prot(text); }
+
+// The MMU's impl: rtl arrays: the Verilated RTL TLB when this vmsim was built with it, else none (the MMU
+// then refuses such a configuration naming the key).
+mmu::TlbBackendFactory tlb_backend_factory() {
+#if VMSIM_HAVE_RTL
+  return [](const mmu::TlbArrayConfig& cfg, const std::string& path, const char* name) {
+    std::unique_ptr<rtl::RtlTlbBackend> backend = rtl::make_rtl_tlb_backend(cfg, path, name);
+    const rtl::RtlTlb* r = &backend->rtl();
+    mmu::ExternalTlb ext;
+    ext.operations = [r] { return r->operations(); };
+    ext.cycles = [r] { return r->cycles(); };
+    ext.backend = std::move(backend);
+    return ext;
+  };
+#else
+  return {};
+#endif
+}
 
 
 }  // namespace
@@ -180,11 +201,25 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
   const mmu::WalkerConfig& walker = cfg.system.core.mmu.walker;
   kcfg.hash_buckets = walker.format == mmu::PageTableFormat::Hashed ? walker.hash_buckets : 0;
   kcfg.swap_slots = cfg.system.swap.enabled ? cfg.system.swap.size.value / kPageSize : 0;
-  m_kernel = std::make_unique<fw::Kernel>("os", kcfg, fw_nodes, core_node, specs);
+  fw::Trap* trap = nullptr;
+  if (cfg.firmware.kind == fw::FirmwareKind::Fixed) {
+    fw::FixedFirmwareConfig fixed;
+    fixed.fault_cycles = cfg.firmware.fixed.fault_cycles;
+    fixed.page_table_levels = cfg.firmware.page_table_levels;
+    fixed.reserved_low = cfg.firmware.reserved_low.value;
+    fixed.context_switch_cycles = cfg.firmware.costs.context_switch;
+    m_fixed = std::make_unique<fw::FixedFirmware>(fixed, fw_nodes, core_node, specs);
+    trap = m_fixed.get();
+  } else {
+    m_kernel = std::make_unique<fw::Kernel>(kcfg, fw_nodes, core_node, specs);
+    m_os_stats = std::make_unique<StatsAnchor>("os");
+    stats::attach(m_kernel->stats(), *m_os_stats);
+    trap = m_kernel.get();
+  }
   for (uint64_t i = 0; i < cfg.system.cores; ++i) {
     std::string n = "core" + std::to_string(i);
     m_cores.push_back(std::make_unique<cpu::Core>(n.c_str(), static_cast<CoreId>(i), cfg.system.core, cfg.sim.mode,
-                                                  cfg.sim.checker, *m_kernel, *m_control));
+                                                  cfg.sim.checker, *trap, *m_control, tlb_backend_factory()));
     m_interconnect->connect(m_cores.back()->data, cfg.system.socket_of(i));
     m_interconnect->connect(m_cores.back()->mmu().walker().mem, cfg.system.socket_of(i));
     if (m_swap) m_cores.back()->io.bind(m_swap->in);

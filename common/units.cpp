@@ -1,5 +1,5 @@
 // Parsing and formatting of durations, byte sizes and frequencies.
-#include "models/common/units.hpp"
+#include "common/units.hpp"
 
 #include <cctype>
 #include <cstdio>

@@ -1,15 +1,15 @@
 // Run outputs.
-#include "models/platform/report.hpp"
+#include "platform/report.hpp"
 
-#include "models/common/units.hpp"
+#include "common/units.hpp"
 
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
 #include <sstream>
 
-#include "models/common/error.hpp"
-#include "models/platform/system.hpp"
+#include "common/error.hpp"
+#include "platform/system.hpp"
 
 namespace vmsim::platform {
 namespace {
@@ -81,6 +81,14 @@ nlohmann::ordered_json make_summary(const std::vector<stats::Record>& records, S
   faults["oom"] = u(find(records, "system.os.faults.oom"));
   faults["minor"] = u(find(records, "system.os.faults.minor"));
   faults["major"] = u(find(records, "system.os.faults.major"));
+  if (system.fixed_firmware() != nullptr) {
+    // firmware.kind fixed: no OS statistics; every fault the cores took was a demand-zero fault.
+    const fw::FixedFirmware& f = *system.fixed_firmware();
+    faults["total"] = f.faults();
+    faults["demand_zero"] = f.faults() - f.killed();
+    faults["oom"] = f.killed();
+    faults["minor"] = f.faults() - f.killed();
+  }
   s["page_faults"] = faults;
   nlohmann::ordered_json swap;
   swap["swap_ins"] = u(find(records, "system.os.swap.swap_ins"));
