@@ -40,6 +40,10 @@ ReplacementState::ReplacementState(ReplacementPolicy policy, uint32_t sets, uint
       if (seed == 0) throw std::invalid_argument("replacement state: random needs a nonzero seed");
       m_rng = seed;
       break;
+    case ReplacementPolicy::Srrip:
+    case ReplacementPolicy::Brrip:
+      m_rrpv.assign(static_cast<size_t>(sets) * ways, kRrpvMax);
+      break;
   }
 }
 
@@ -53,6 +57,13 @@ void ReplacementState::on_fill(uint32_t set, uint32_t way) {
       plru_touch(set, way);
       break;
     case ReplacementPolicy::Random:
+      break;
+    case ReplacementPolicy::Srrip:
+      m_rrpv[static_cast<size_t>(set) * m_ways + way] = kRrpvLong;
+      break;
+    case ReplacementPolicy::Brrip:
+      ++m_fills;
+      m_rrpv[static_cast<size_t>(set) * m_ways + way] = (m_fills % kBrripLongEvery == 0) ? kRrpvLong : kRrpvMax;
       break;
   }
 }
@@ -78,10 +89,29 @@ uint32_t ReplacementState::stamp_victim(uint32_t set) const {
   return victim;
 }
 
+// The first way of largest RRPV: the way the aging loop (all +1 until one reaches 3) stops at.
+uint32_t ReplacementState::rrip_victim(uint32_t set) const {
+  const uint8_t* rrpv = &m_rrpv[static_cast<size_t>(set) * m_ways];
+  uint32_t victim = 0;
+  for (uint32_t w = 1; w < m_ways; ++w) {
+    if (rrpv[w] > rrpv[victim]) victim = w;
+  }
+  return victim;
+}
+
 uint32_t ReplacementState::choose_victim(uint32_t set) {
   if (m_policy == ReplacementPolicy::Random) {
     m_rng = xorshift64(m_rng);
     return static_cast<uint32_t>((m_rng >> 32) % m_ways);
+  }
+  if (!m_rrpv.empty()) {
+    const uint32_t victim = rrip_victim(set);
+    uint8_t* rrpv = &m_rrpv[static_cast<size_t>(set) * m_ways];
+    const uint8_t age = static_cast<uint8_t>(kRrpvMax - rrpv[victim]);
+    if (age != 0) {
+      for (uint32_t w = 0; w < m_ways; ++w) rrpv[w] = static_cast<uint8_t>(rrpv[w] + age);
+    }
+    return victim;
   }
   return peek_victim(set);
 }
@@ -95,6 +125,9 @@ uint32_t ReplacementState::peek_victim(uint32_t set) const {
       return plru_victim(set);
     case ReplacementPolicy::Random:
       return static_cast<uint32_t>((xorshift64(m_rng) >> 32) % m_ways);
+    case ReplacementPolicy::Srrip:
+    case ReplacementPolicy::Brrip:
+      return rrip_victim(set);
   }
   return 0;
 }

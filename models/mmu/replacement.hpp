@@ -1,5 +1,5 @@
 // Exact, deterministic replacement state of a set-associative array (true LRU, tree-PLRU, FIFO,
-// seeded random), observable way by way so an RTL implementation can be checked against it.
+// seeded random, SRRIP, BRRIP), observable way by way so an RTL implementation can be checked against it.
 #pragma once
 
 #include <cstdint>
@@ -30,14 +30,22 @@ namespace vmsim::mmu {
 //         x ^= x << 17), seeded with the configured nonzero seed. Each victim choice (only when the set is
 //         full) advances it once and takes way = (x >> 32) % ways (the high half: the low bits of xorshift
 //         are weak right after a small seed). Hits and fills change nothing.
+//  Srrip  static re-reference interval prediction (Jaleel et al., "High Performance Cache Replacement Using
+//         Re-Reference Interval Prediction (RRIP)", ISCA 2010), 2-bit RRPV per way (rrpv()). A fill sets
+//         the way's RRPV to 2 ("long"), a hit to 0. Victim: the first way, scanning from way 0, whose RRPV
+//         is 3; if there is none, every way's RRPV is incremented and the scan repeated (choose_victim
+//         applies that aging; peek_victim does not: it returns the first way of largest RRPV, the same way).
+//  Brrip  bimodal RRIP: as Srrip, except that a fill inserts at RRPV 3 ("distant") but every 32nd fill of
+//         the array (a per-array fill counter: the 32nd, 64th, ... fills) inserts at 2.
 //
 // Invalidations never change replacement state.
-enum class ReplacementPolicy : uint8_t { Lru, Plru, Fifo, Random };
+enum class ReplacementPolicy : uint8_t { Lru, Plru, Fifo, Random, Srrip, Brrip };
 
 class ReplacementState {
  public:
   // Requires sets > 0, ways > 0, a power-of-two ways <= 64 for Plru and seed != 0 for Random
-  // (TlbArrayConfig::validate checks these); throws std::invalid_argument otherwise.
+  // (TlbArrayConfig::validate and cache::LevelConfig::validate check these); throws std::invalid_argument
+  // otherwise.
   ReplacementState(ReplacementPolicy policy, uint32_t sets, uint32_t ways, uint64_t seed);
 
   // A lookup hit on (set, way).
@@ -46,11 +54,14 @@ class ReplacementState {
       m_stamps[static_cast<size_t>(set) * m_ways + way] = ++m_clock;
     } else if (m_policy == ReplacementPolicy::Plru) {
       plru_touch(set, way);
+    } else if (!m_rrpv.empty()) {
+      m_rrpv[static_cast<size_t>(set) * m_ways + way] = 0;
     }
   }
   // A fill of (set, way), whether it took an invalid way, evicted a victim or refreshed the same page.
   void on_fill(uint32_t set, uint32_t way);
-  // The way to evict from a full set. Advances the random generator (Random only).
+  // The way to evict from a full set. Advances the random generator (Random only); ages the set's RRPVs
+  // until a way has RRPV 3 (Srrip, Brrip).
   uint32_t choose_victim(uint32_t set);
   // What choose_victim would return now, without advancing anything.
   uint32_t peek_victim(uint32_t set) const;
@@ -64,6 +75,16 @@ class ReplacementState {
   uint64_t plru_bits(uint32_t set) const { return m_plru.empty() ? 0 : m_plru[set]; }
   // Random: the generator state (the last value drawn, or the seed). 0 for other policies.
   uint64_t rng_state() const { return m_policy == ReplacementPolicy::Random ? m_rng : 0; }
+  // Srrip, Brrip: the RRPV (0..3) of (set, way). 0 for other policies.
+  uint8_t rrpv(uint32_t set, uint32_t way) const {
+    return m_rrpv.empty() ? 0 : m_rrpv[static_cast<size_t>(set) * m_ways + way];
+  }
+  // Brrip: fills so far (the bimodal insertion counter). 0 for other policies.
+  uint64_t fill_count() const { return m_fills; }
+
+  static constexpr uint8_t kRrpvMax = 3;           // 2-bit RRPV
+  static constexpr uint8_t kRrpvLong = 2;          // SRRIP insertion
+  static constexpr uint64_t kBrripLongEvery = 32;  // BRRIP: one fill in 32 inserts at kRrpvLong
 
   ReplacementPolicy policy() const { return m_policy; }
 
@@ -80,6 +101,7 @@ class ReplacementState {
   void plru_touch(uint32_t set, uint32_t way) { m_plru[set] = (m_plru[set] & m_plru_and[way]) | m_plru_or[way]; }
   uint32_t plru_victim(uint32_t set) const;
   uint32_t stamp_victim(uint32_t set) const;
+  uint32_t rrip_victim(uint32_t set) const;
 
   ReplacementPolicy m_policy;
   uint32_t m_ways;
@@ -90,6 +112,8 @@ class ReplacementState {
   std::vector<uint64_t> m_plru;    // Plru: per set
   std::vector<uint64_t> m_plru_and;  // Plru: per way, ~(bits on the way's path)
   std::vector<uint64_t> m_plru_or;   // Plru: per way, the path bits that point away from the way
+  std::vector<uint8_t> m_rrpv;       // Srrip/Brrip: per (set, way)
+  uint64_t m_fills = 0;              // Brrip: fills so far
 };
 
 }  // namespace vmsim::mmu
@@ -101,7 +125,9 @@ struct vmsim::config::EnumNames<vmsim::mmu::ReplacementPolicy> {
         {vmsim::mmu::ReplacementPolicy::Lru, "lru"},
         {vmsim::mmu::ReplacementPolicy::Plru, "plru"},
         {vmsim::mmu::ReplacementPolicy::Fifo, "fifo"},
-        {vmsim::mmu::ReplacementPolicy::Random, "random"}};
+        {vmsim::mmu::ReplacementPolicy::Random, "random"},
+        {vmsim::mmu::ReplacementPolicy::Srrip, "srrip"},
+        {vmsim::mmu::ReplacementPolicy::Brrip, "brrip"}};
     return t;
   }
 };

@@ -93,8 +93,9 @@ void TlbArrayConfig::validate(const std::string& path) const {
 
 void TlbArrayConfig::validate_rtl(const std::string& path) const {
   using config::require;
-  require(replacement != ReplacementPolicy::Random, path, "replacement", "random",
-          "impl rtl implements lru, plru and fifo");
+  require(replacement == ReplacementPolicy::Lru || replacement == ReplacementPolicy::Plru ||
+              replacement == ReplacementPolicy::Fifo,
+          path, "replacement", config::enum_name(replacement), "impl rtl implements lru, plru and fifo");
   require(hit_latency == 1, path, "hit_latency", std::to_string(hit_latency), "impl rtl answers a lookup in 1 cycle");
   require(is_pow2(entries / ways), path, "entries", std::to_string(entries),
           "impl rtl needs entries / ways (the sets) to be a power of two");

@@ -80,7 +80,8 @@ struct TlbArrayConfig {
     v("ways", ways, "ways", "Associativity: 1 = direct mapped, entries = fully associative");
     v("hit_latency", hit_latency, "core cycles", "Cycles of a lookup in this array, hit or miss");
     v("replacement", replacement, "",
-      "Victim choice in a full set: lru (true LRU), plru (tree pseudo-LRU), fifo, random (seeded xorshift64)");
+      "Victim choice in a full set: lru (true LRU), plru (tree pseudo-LRU), fifo, random (seeded xorshift64), "
+      "srrip, brrip (2-bit re-reference interval prediction)");
     v("page_sizes", page_sizes, "",
       "Page sizes held: 4K, 2M, 1G or a comma-separated combination such as 4K,2M");
     v("seed", seed, "", "Seed of the random replacement generator (nonzero)");
@@ -92,7 +93,7 @@ struct TlbArrayConfig {
   // plru with ways not a power of two or > 64; page_sizes unparsable; seed 0; and for impl rtl what
   // validate_rtl() rejects.
   void validate(const std::string& path) const;
-  // What the RTL TLB does not implement, whatever impl says: replacement random, hit_latency != 1,
+  // What the RTL TLB does not implement, whatever impl says: replacement random, srrip or brrip, hit_latency != 1,
   // entries / ways not a power of two. Throws InputError naming path.key.
   void validate_rtl(const std::string& path) const;
 };

@@ -1167,8 +1167,8 @@ TEST(TlbReplacement, RankIsPositionInOrder) {
 // lookup (the mutable array() accessor forgets it) sees the same hits, entries, counters and victim
 // choices over a random mix of repeated lookups, fills and invalidations, for every policy.
 TEST(TlbLevelMemo, InvisibleAgainstAFullSearch) {
-  for (ReplacementPolicy pol :
-       {ReplacementPolicy::Lru, ReplacementPolicy::Plru, ReplacementPolicy::Fifo, ReplacementPolicy::Random}) {
+  for (ReplacementPolicy pol : {ReplacementPolicy::Lru, ReplacementPolicy::Plru, ReplacementPolicy::Fifo,
+                                 ReplacementPolicy::Random, ReplacementPolicy::Srrip, ReplacementPolicy::Brrip}) {
     std::vector<TlbArrayConfig> arrays = {make_cfg(16, 4, pol, "4K"), make_cfg(8, 2, pol, "2M,1G")};
     TlbLevel memo(arrays, "memo");
     TlbLevel full(arrays, "full");

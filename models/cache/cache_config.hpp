@@ -1,0 +1,153 @@
+// Configuration of the cache hierarchy: one LevelConfig per level (L1I, L1D, L2 per core, LLC per socket)
+// and the HierarchyConfig that holds them with the coherence parameters.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/config.hpp"
+#include "common/units.hpp"
+#include "models/mmu/replacement.hpp"
+
+namespace vmsim::cache {
+
+// Hardware prefetcher of a level (prefetcher.hpp describes each).
+enum class Prefetch : uint8_t { None, NextLine, IpStride, Stream };
+// How the LLC relates to the private caches of its socket (hierarchy.hpp describes each).
+enum class Inclusion : uint8_t { Inclusive, NonInclusive, Exclusive };
+
+// Geometry, timing and policies of one cache level. size = sets * ways * line with sets a power of two.
+struct LevelConfig {
+  bool present = true;
+  Bytes size{32 * 1024};
+  uint64_t ways = 8;
+  uint64_t line = 64;
+  uint64_t latency = 4;
+  uint64_t mshrs = 8;
+  mmu::ReplacementPolicy replacement = mmu::ReplacementPolicy::Lru;
+  uint64_t seed = 1;
+  Prefetch prefetcher = Prefetch::None;
+  uint64_t prefetch_degree = 1;
+  Inclusion inclusion = Inclusion::Inclusive;
+
+  static constexpr uint64_t kMaxPrefetchDegree = 8;
+
+  template <class V>
+  void visit(V& v) {
+    v("present", present, "", "false: the level does not exist (accesses skip it)");
+    v("size", size, "bytes", "Capacity: sets x ways x line, with sets a power of two");
+    v("ways", ways, "ways", "Associativity (1..64; need not be a power of two)");
+    v("line", line, "bytes", "Line size: a power of two >= 8 and <= 4096, the same at every level");
+    v("latency", latency, "core cycles",
+      "Load-to-use latency of a hit in this level, counted from the core (not on top of the levels above)");
+    v("mshrs", mshrs, "misses", "Outstanding misses the level can track (used by the timed model)");
+    v("replacement", replacement, "",
+      "Victim choice: lru, plru (tree pseudo-LRU, ways a power of two), fifo, random (seeded xorshift64), "
+      "srrip, brrip (2-bit RRIP)");
+    v("seed", seed, "", "Seed of the random replacement generator (nonzero)");
+    v("prefetcher", prefetcher, "",
+      "Hardware prefetcher trained by demand accesses at this level: none, next_line, ip_stride, stream");
+    v("prefetch_degree", prefetch_degree, "lines", "Lines a prefetcher trigger asks for (1..8)");
+    v("inclusion", inclusion, "",
+      "LLC only: inclusive (back-invalidates private copies on eviction), non_inclusive (fills on misses, no "
+      "back-invalidation), exclusive (a victim cache of the L2s)");
+  }
+  // Throws InputError naming path.key and the value: size 0 or not ways * line * (a power of two); ways 0 or
+  // > 64; line not a power of two in [8, 4096]; plru with ways not a power of two; seed 0; mshrs 0;
+  // prefetch_degree 0 or > 8. An absent level is not checked.
+  void validate(const std::string& path) const;
+  // Sets (size / (ways * line)). Requires a validated config.
+  uint64_t sets() const { return size.value / (ways * line); }
+};
+
+// Where the page walker's PTE reads and A/D writes enter the hierarchy.
+enum class WalkEntry : uint8_t { L1d, L2, Llc, Memory };
+
+// The cache hierarchy of a system: per core L1I, L1D, L2; per socket an LLC. Defaults are a Skylake-SP-like
+// core (Intel 64 and IA-32 Architectures Optimization Reference Manual, Skylake Server microarchitecture
+// cache parameters: L1I and L1D 32 KiB 8-way, load-to-use 4-5 cycles for L1D; L2 1 MiB 16-way, 14 cycles;
+// L3 1.375 MiB per core, 11-way). The LLC default is 16384 sets x 11 ways x 64 B = 11 MiB (8 cores' worth);
+// its 50-cycle latency and the 30-cycle cache-to-cache cost are round values of the published
+// measurements, not vendor figures. The default LLC is inclusive (Skylake-SP's is non-inclusive; inclusive
+// is the simpler baseline: set llc.inclusion to non_inclusive for Skylake-SP).
+struct HierarchyConfig {
+  LevelConfig l1i = default_l1i();
+  LevelConfig l1d = default_l1d();
+  LevelConfig l2 = default_l2();
+  LevelConfig llc = default_llc();
+  WalkEntry walk_entry = WalkEntry::L1d;
+  uint64_t c2c_latency = 30;
+
+  template <class V>
+  void visit(V& v) {
+    v.section("l1i", l1i, "Private L1 instruction cache of each core (fetches)");
+    v.section("l1d", l1d, "Private L1 data cache of each core (loads, stores)");
+    v.section("l2", l2, "Private unified L2 of each core, inclusive of the core's L1s");
+    v.section("llc", llc, "Shared last-level cache of each socket; its core-valid bits are the snoop filter");
+    v("walk_entry", walk_entry, "",
+      "Where page-walk PTE reads and A/D writes enter: l1d, l2, llc or memory (counted, nothing cached)");
+    v("c2c_latency", c2c_latency, "core cycles",
+      "Extra cycles of a cache-to-cache transfer inside a socket, on top of the LLC latency");
+  }
+  // Throws InputError naming path.level.key: an invalid present level; inclusion other than inclusive
+  // below the LLC; present levels with different line sizes; load-to-use latencies decreasing along a
+  // path (l1i/l1d latency > l2 latency > llc latency, present levels only).
+  void validate(const std::string& path) const;
+  // Line size of the present levels (64 if none is present).
+  uint64_t line_bytes() const;
+  bool any_present() const { return l1i.present || l1d.present || l2.present || llc.present; }
+
+  static LevelConfig default_l1i() { return level(32 * 1024, 8, 4, 8); }
+  static LevelConfig default_l1d() { return level(32 * 1024, 8, 5, 12); }
+  static LevelConfig default_l2() { return level(1024 * 1024, 16, 14, 32); }
+  static LevelConfig default_llc() { return level(16384ull * 11 * 64, 11, 50, 64); }
+
+ private:
+  static LevelConfig level(uint64_t bytes, uint64_t ways, uint64_t latency, uint64_t mshrs) {
+    LevelConfig c;
+    c.size = Bytes{bytes};
+    c.ways = ways;
+    c.latency = latency;
+    c.mshrs = mshrs;
+    return c;
+  }
+};
+
+}  // namespace vmsim::cache
+
+template <>
+struct vmsim::config::EnumNames<vmsim::cache::Prefetch> {
+  static const std::vector<std::pair<vmsim::cache::Prefetch, const char*>>& table() {
+    static const std::vector<std::pair<vmsim::cache::Prefetch, const char*>> t = {
+        {vmsim::cache::Prefetch::None, "none"},
+        {vmsim::cache::Prefetch::NextLine, "next_line"},
+        {vmsim::cache::Prefetch::IpStride, "ip_stride"},
+        {vmsim::cache::Prefetch::Stream, "stream"}};
+    return t;
+  }
+};
+
+template <>
+struct vmsim::config::EnumNames<vmsim::cache::Inclusion> {
+  static const std::vector<std::pair<vmsim::cache::Inclusion, const char*>>& table() {
+    static const std::vector<std::pair<vmsim::cache::Inclusion, const char*>> t = {
+        {vmsim::cache::Inclusion::Inclusive, "inclusive"},
+        {vmsim::cache::Inclusion::NonInclusive, "non_inclusive"},
+        {vmsim::cache::Inclusion::Exclusive, "exclusive"}};
+    return t;
+  }
+};
+
+template <>
+struct vmsim::config::EnumNames<vmsim::cache::WalkEntry> {
+  static const std::vector<std::pair<vmsim::cache::WalkEntry, const char*>>& table() {
+    static const std::vector<std::pair<vmsim::cache::WalkEntry, const char*>> t = {
+        {vmsim::cache::WalkEntry::L1d, "l1d"},
+        {vmsim::cache::WalkEntry::L2, "l2"},
+        {vmsim::cache::WalkEntry::Llc, "llc"},
+        {vmsim::cache::WalkEntry::Memory, "memory"}};
+    return t;
+  }
+};
