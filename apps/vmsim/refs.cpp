@@ -159,7 +159,15 @@ std::string format_refs_table(const RefsTable& table, const std::vector<fw::Refe
          << " faults, " << a.frames_after << " frames " << a.faults_after << " faults\n";
     }
   }
-  return os.str();
+  // No trailing blanks (the anomaly mark column).
+  std::string text;
+  for (char c : os.str()) {
+    if (c == '\n') {
+      while (!text.empty() && text.back() == ' ') text.pop_back();
+    }
+    text += c;
+  }
+  return text;
 }
 
 std::string format_refs_csv(const RefsTable& table) {

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -295,10 +296,19 @@ int run_sweep_command(const SweepOptions& o) {
   std::map<pid_t, std::pair<size_t, Clock::time_point>> running;
   size_t next = 0, done = 0, failed = 0;
   double run_seconds = 0;
+  // ETA: the runs not started yet at the mean run time so far, N at once, after the longest remainder
+  // of the running ones.
   auto progress = [&] {
-    const size_t remaining = queue.size() - done;
     std::string eta = "?";
-    if (done > 0) eta = format_eta(run_seconds / static_cast<double>(done) * static_cast<double>(remaining) / jobs);
+    if (done > 0) {
+      const double mean = run_seconds / static_cast<double>(done);
+      double running_left = 0;
+      for (const auto& r : running) {
+        const double elapsed = std::chrono::duration<double>(Clock::now() - r.second.second).count();
+        running_left = std::max(running_left, mean - elapsed);
+      }
+      eta = format_eta(running_left + mean * static_cast<double>(queue.size() - next) / jobs);
+    }
     std::fprintf(stderr, "\r\033[Ksweep: %zu/%zu done, %zu failed, %zu running, %zu skipped, ETA %s", done,
                  queue.size(), failed, running.size(), skipped, eta.c_str());
     std::fflush(stderr);
@@ -313,9 +323,7 @@ int run_sweep_command(const SweepOptions& o) {
     ++done;
     run_seconds += secs;
     if (!job.result.ok) ++failed;
-    if (tty) {
-      progress();
-    } else {
+    if (!tty) {
       std::fprintf(stderr, "sweep: [%zu/%zu] %-6s %8.2f s  %s  %s%s%s\n", done, queue.size(),
                    job.result.ok ? "ok" : "failed", secs, job.result.hash.c_str(),
                    params_text(job.result.run, job.result.seed).c_str(), job.result.ok ? "" : ": ",
@@ -323,25 +331,29 @@ int run_sweep_command(const SweepOptions& o) {
     }
   };
 
-  auto last_draw = Clock::now();
-  if (tty) progress();
+  auto last_draw = Clock::now() - std::chrono::seconds(1);
+  bool changed = true;
   while (!g_interrupted && (next < queue.size() || !running.empty())) {
     while (running.size() < jobs && next < queue.size()) {
       const size_t i = queue[next++];
       running[launch(spec.base, all[i])] = {i, Clock::now()};
+      changed = true;
     }
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid > 0) {
       finish(pid, status);
+      changed = true;
       continue;
     }
-    if (tty && Clock::now() - last_draw > std::chrono::milliseconds(500)) {
+    if (tty && (changed || Clock::now() - last_draw > std::chrono::milliseconds(500))) {
       progress();
       last_draw = Clock::now();
+      changed = false;
     }
     ::usleep(50000);
   }
+  if (tty) progress();
 
   const bool interrupted = g_interrupted != 0;
   if (interrupted) {
