@@ -237,6 +237,15 @@ TEST_F(Study, BadSpecsAndOptionsAreOneLineErrors) {
     EXPECT_TRUE(one_line(r)) << r.err;
     EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
   }
+  // A metric no run produces is reported after the runs (the tables are written; --resume reuses them).
+  write("typo.yaml", "base: base.yaml\nset: {processes.0.workload.accesses: 1000}\nmetrics: [tlb_misess]\n");
+  Result typo = vmsim("sweep " + m_dir + "/typo.yaml --out " + m_dir + "/t");
+  EXPECT_EQ(typo.code, 2);
+  EXPECT_NE(lines(typo.err).back().find("typo.yaml: metrics: 'tlb_misess' is not a summary statistic"),
+            std::string::npos)
+      << typo.err;
+  EXPECT_EQ(lines(slurp(m_dir + "/t/results.csv")).size(), 2u);
+
   const std::string spec = write("spec.yaml", kSpec);
   Result slurm = vmsim("sweep " + spec + " --backend slurm");
   EXPECT_EQ(slurm.code, 2);
