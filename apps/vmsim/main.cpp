@@ -1,4 +1,5 @@
-// The vmsim command line: run a configuration, or print the generated key and statistics references.
+// The vmsim command line: run a configuration, sweep many (sweep), replay DRAM traces (dram) and reference
+// strings (refs), the fragmentation experiment (frag), or print the generated key and statistics references.
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
@@ -15,6 +16,9 @@
 #include <sys/stat.h>
 #include <systemc>
 
+#include "apps/vmsim/frag.hpp"
+#include "apps/vmsim/refs.hpp"
+#include "apps/vmsim/sweep.hpp"
 #include "common/config.hpp"
 #include "common/error.hpp"
 #include "models/dram/trace_replay.hpp"
@@ -216,6 +220,15 @@ int sc_main(int argc, char* argv[]) {
       ->check(CLI::IsMember({"config", "stats"}));
   doc->add_option("config", doc_config, "For 'stats': the configuration to elaborate");
 
+  vmsim::study::SweepOptions sweep_options;
+  CLI::App* sweep = vmsim::study::add_sweep_command(app, sweep_options);
+  vmsim::study::RefsOptions refs_options;
+  CLI::App* refs = vmsim::study::add_refs_command(app, refs_options);
+  vmsim::study::FragOptions frag_options;
+  CLI::App* frag = app.add_subcommand(
+      "frag", "Steady-state fragmentation experiment over the variable-partition allocator (also: fragsim)");
+  vmsim::study::add_frag_options(*frag, frag_options);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -230,6 +243,9 @@ int sc_main(int argc, char* argv[]) {
   try {
     if (run->parsed()) return cmd_run(config_path, sets, out_dir, seed, quiet);
     if (dram->parsed()) return cmd_dram(dram_trace, dram_config, dram_sets, dram_json, dram_checker);
+    if (sweep->parsed()) return vmsim::study::run_sweep_command(sweep_options);
+    if (refs->parsed()) return vmsim::study::run_refs_command(refs_options);
+    if (frag->parsed()) return vmsim::study::run_frag(frag_options, "vmsim frag");
     if (doc_what == "config") {
       std::cout << vmsim::platform::config_reference_markdown();
       return 0;
