@@ -6,9 +6,11 @@ set -euo pipefail
 vmsim="$1"; cfg="$2"; mode="$3"; n1="$4"; n2="$5"; shift 5
 export SC_COPYRIGHT_MESSAGE=DISABLE
 total() {
-  local out; out="$(mktemp -d)"
+  local n="$1" out
+  shift
+  out="$(mktemp -d)"
   valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$vmsim" run "$cfg" -q --out "$out/run" \
-    --set "sim.mode=$mode" --set "processes.0.workload.accesses=$1" "$@" >/dev/null 2>"$out/log"
+    --set "sim.mode=$mode" --set "processes.0.workload.accesses=$n" "$@" >/dev/null 2>"$out/log"
   grep -m1 -E '^(summary|totals):' "$out/cg" | awk '{print $2}'
   rm -rf "$out"
 }

@@ -21,6 +21,7 @@ void SystemConfig::validate(const std::string& path) const {
   memory.validate(path + ".memory");
   interconnect.validate(path + ".interconnect", sockets, memory.nodes.size());
   swap.validate(path + ".swap");
+  caches.validate(path + ".caches");
 }
 
 void WorkloadConfig::validate(const std::string& path) const {
@@ -128,6 +129,10 @@ void PlatformConfig::validate() const {
           "the walker walks " + std::to_string(system.core.mmu.walker.levels) +
               " levels (system.core.mmu.walker.levels): both must agree");
   if (processes.empty()) throw InputError("processes: the run needs at least one process");
+  if (system.caches.any_present()) {
+    require(system.core.outstanding == 1, "system.core", "outstanding", std::to_string(system.core.outstanding),
+            "with system.caches the core must have one operation in flight (non-blocking caches are not built yet)");
+  }
   if (system.swap.enabled) {
     // Eviction changes PTEs under running translations: implemented for radix tables and for cores with
     // one operation in flight (a fault there is precise: nothing else of the core touches memory).
@@ -235,7 +240,22 @@ void PlatformConfig::validate() const {
 PlatformConfig load_platform_config(const std::string& file, const std::vector<std::string>& overrides,
                                     const std::optional<uint64_t>& seed) {
   YAML::Node root = config::load_yaml_file(file);
-  for (const std::string& o : overrides) config::apply_override(root, o);
+  // system.caches: NAME is short for system.caches: {preset: NAME} (in the file, and in a --set).
+  auto expand_caches = [&root] {
+    if (root.IsMap() && root["system"] && root["system"].IsMap()) {
+      YAML::Node caches = root["system"]["caches"];
+      if (caches && caches.IsScalar() && !caches.Scalar().empty()) {
+        YAML::Node expanded(YAML::NodeType::Map);
+        expanded["preset"] = caches.Scalar();
+        root["system"]["caches"] = expanded;
+      }
+    }
+  };
+  expand_caches();
+  for (const std::string& o : overrides) {
+    config::apply_override(root, o);
+    expand_caches();
+  }
   PlatformConfig cfg;
   config::Loader loader(root, "", file);
   cfg.visit(loader);

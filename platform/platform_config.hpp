@@ -9,6 +9,7 @@
 #include "firmware/swap/reclaim.hpp"
 #include "common/config.hpp"
 #include "common/mode.hpp"
+#include "models/cache/cache_config.hpp"
 #include "models/cpu/core.hpp"
 #include "models/interconnect/numa_interconnect.hpp"
 #include "models/memory/memory_node.hpp"
@@ -23,6 +24,8 @@ struct SimConfig {
   uint64_t warmup_accesses = 0;
   bool checker = false;
   bool check_data = false;
+  bool check_coherence = false;
+  uint64_t inject_dropped_invalidation = 0;
 
   template <class V>
   void visit(V& v) {
@@ -39,6 +42,13 @@ struct SimConfig {
       "virtual address of its operation), else the run stops naming the address. Catches pages lost or "
       "misplaced by swapping, compaction or copy-on-write. Valid for generator workloads whose memory is "
       "private, anonymous or forked (not lackey traces, files or shared memory at differing addresses)");
+    v("check_coherence", check_coherence, "",
+      "Coherence checker (with system.caches): after every cache access, the line must have a single writer or "
+      "only readers across all cores, and every private copy must be in an inclusive LLC with its core-valid "
+      "bit; the first violation stops the run with a report (exit 3)");
+    v("inject_dropped_invalidation", inject_dropped_invalidation, "accesses",
+      "Test only (proves the coherence checker can fail): after core 0's Nth cache access that leaves its L1D "
+      "fast path, the next invalidation of a private copy is dropped; 0 = never");
   }
   void validate(const std::string& path) const;
 };
@@ -50,6 +60,7 @@ struct SystemConfig {
   interconnect::InterconnectConfig interconnect;
   mem::MemoryConfig memory;
   storage::SwapConfig swap;
+  cache::HierarchyConfig caches = cache::HierarchyConfig::named("none");
 
   template <class V>
   void visit(V& v) {
@@ -60,6 +71,10 @@ struct SystemConfig {
     v.section("interconnect", interconnect, "NUMA interconnect between the cores' ports and the nodes");
     v.section("memory", memory, "Physical memory: the NUMA nodes and their memory controllers");
     v.section("swap", swap, "Swap: a block device every core reaches through its `io` socket, and the swap area on it");
+    v.section("caches", caches,
+              "Cache hierarchy: per core L1I, L1D and L2, a shared LLC per socket, MESI coherence; data accesses, "
+              "fetches, page-walk PTE reads and the firmware's memory traffic go through it. `caches: NAME` is "
+              "short for `caches: {preset: NAME}`; the default, none, is a machine without caches");
   }
   uint64_t socket_of(uint64_t core_index) const { return core_index / (cores / sockets); }
   void validate(const std::string& path) const;

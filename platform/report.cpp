@@ -3,6 +3,7 @@
 
 #include "common/units.hpp"
 
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
@@ -14,9 +15,9 @@
 namespace vmsim::platform {
 namespace {
 
-// Sum of records named system.coreN<suffix> over all N.
-double sum_cores(const std::vector<stats::Record>& records, const std::string& suffix) {
-  static const std::string prefix = "system.core";
+// Sum of records named <prefix>N<suffix> over all N (default prefix: system.core).
+double sum_cores(const std::vector<stats::Record>& records, const std::string& suffix,
+                 const std::string& prefix = "system.core") {
   double s = 0;
   for (const auto& r : records) {
     if (r.name.compare(0, prefix.size(), prefix) != 0) continue;
@@ -136,6 +137,51 @@ nlohmann::ordered_json make_summary(const std::vector<stats::Record>& records, S
   b["walk_memory"] = per_access(sum_cores(records, ".mmu.walker.time.memory"));
   b["walk_wait"] = per_access(sum_cores(records, ".mmu.time.walk_wait"));
   b["data_memory"] = per_access(sum_cores(records, ".time.data"));
+  if (system.caches() != nullptr) {
+    // Where the data accesses' and the walks' memory time went inside the hierarchy (parts add up to
+    // data_memory and walk_memory), and the hierarchy's counts.
+    static const char* const kParts[] = {"l1", "l2", "llc", "interconnect_local", "interconnect_remote", "dram"};
+    for (const char* what : {"data", "walk"}) {
+      nlohmann::ordered_json parts;
+      for (const char* p : kParts) parts[p] = per_access(sum_cores(records, std::string(".") + what + "_time." + p));
+      b[std::string(what) + "_memory_parts"] = parts;
+    }
+    const double kilo_instr = static_cast<double>(s["instructions"].get<uint64_t>()) / 1000.0;
+    nlohmann::ordered_json c;
+    auto level = [&](const char* name, const std::string& prefix, const std::string& suffix) {
+      const double acc_l = sum_cores(records, suffix + ".accesses", prefix);
+      const double hits_l = sum_cores(records, suffix + ".hits", prefix);
+      const double miss_l = sum_cores(records, suffix + ".misses", prefix);
+      nlohmann::ordered_json l;
+      l["accesses"] = u(acc_l);
+      l["hits"] = u(hits_l);
+      l["misses"] = u(miss_l);
+      l["hit_rate"] = acc_l > 0 ? hits_l / acc_l : 0.0;
+      l["mpki"] = kilo_instr > 0 ? miss_l / kilo_instr : 0.0;
+      l["writebacks"] = u(sum_cores(records, suffix + ".writebacks", prefix));
+      c[name] = l;
+    };
+    level("l1i", "system.caches.core", ".l1i");
+    level("l1d", "system.caches.core", ".l1d");
+    level("l2", "system.caches.core", ".l2");
+    level("llc", "system.caches.socket", ".llc");
+    c["c2c_transfers"] = u(sum_cores(records, ".llc.c2c_transfers", "system.caches.socket"));
+    c["remote_transfers"] = u(sum_cores(records, ".llc.remote_transfers", "system.caches.socket"));
+    double inval = 0;
+    for (const char* l : {".l1i", ".l1d", ".l2"}) inval += sum_cores(records, std::string(l) + ".invalidations", "system.caches.core");
+    inval += sum_cores(records, ".llc.invalidations", "system.caches.socket");
+    c["invalidations"] = u(inval);
+    nlohmann::ordered_json served;
+    for (const char* where : {"l1", "l2", "llc", "peer_cache", "remote_cache", "memory"}) {
+      double n = 0;
+      for (unsigned lvl = 1; lvl <= 5; ++lvl) {
+        n += find(records, "system.caches.pte_reads.level" + std::to_string(lvl) + "." + where);
+      }
+      served[where] = u(n);
+    }
+    c["pte_reads_served"] = served;
+    s["caches"] = c;
+  }
   s["access_latency_breakdown_cycles"] = b;
   return s;
 }
@@ -222,6 +268,20 @@ void print_summary(std::ostream& os, const nlohmann::ordered_json& s) {
   row("distinct pages in workloads", num(s["workload_distinct_pages"]));
   row("processes created/exited/killed", num(s["processes_created"]) + "/" + num(s["processes_exited"]) + "/" +
                                             num(s["processes_killed"]));
+  if (s.contains("caches")) {
+    const nlohmann::ordered_json& c = s["caches"];
+    for (const char* l : {"l1i", "l1d", "l2", "llc"}) {
+      const nlohmann::ordered_json& v = c[l];
+      if (v["accesses"].get<uint64_t>() == 0) continue;
+      std::string name = l;
+      for (char& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      row(name + " hit rate / MPKI", num(v["hit_rate"]) + "/" + num(v["mpki"]));
+    }
+    row("cache-to-cache / invalidations", num(c["c2c_transfers"]) + "/" + num(c["invalidations"]));
+    const nlohmann::ordered_json& p = c["pte_reads_served"];
+    row("PTE reads from L1/L2/LLC/mem", num(p["l1"]) + "/" + num(p["l2"]) + "/" + num(p["llc"]) + "/" +
+                                             num(p["memory"]));
+  }
   row("DRAM reads / writes", num(s["dram_reads"]) + "/" + num(s["dram_writes"]));
   row("  row-buffer hit rate", num(s["dram_row_hit_rate"]));
   row("  avg read latency (DRAM cyc)", num(s["dram_avg_read_latency_cycles"]));
@@ -232,6 +292,18 @@ void print_summary(std::ostream& os, const nlohmann::ordered_json& s) {
   row("  walker / walk memory", num(b["walker"]) + "/" + num(b["walk_memory"]));
   row("  waiting for walks", num(b["walk_wait"]));
   row("  data memory", num(b["data_memory"]));
+  auto parts = [&](const char* key) {
+    if (!b.contains(key)) return;
+    const nlohmann::ordered_json& p = b[key];
+    row("    L1 / L2 / LLC", num(p["l1"]) + "/" + num(p["l2"]) + "/" + num(p["llc"]));
+    row("    interconnect local/remote", num(p["interconnect_local"]) + "/" + num(p["interconnect_remote"]));
+    row("    DRAM", num(p["dram"]));
+  };
+  parts("data_memory_parts");
+  if (b.contains("walk_memory_parts")) {
+    row("  walk memory", num(b["walk_memory"]));
+    parts("walk_memory_parts");
+  }
   row("simulated time (ns)", num(s["sim_time_ns"]));
 }
 

@@ -225,6 +225,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
     if (m_swap) m_cores.back()->io.bind(m_swap->in);
     m_cores.back()->set_check_data(cfg.sim.check_data);
   }
+  if (cfg.system.caches.any_present()) build_caches(cfg);
   std::vector<cpu::Core*> peers;
   for (auto& c : m_cores) peers.push_back(c.get());
   m_core_shared = std::make_unique<cpu::Core::Shared>();
@@ -246,6 +247,58 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
 }
 
 System::~System() = default;
+
+void System::build_caches(const PlatformConfig& cfg) {
+  interconnect::NumaInterconnect* ic = m_interconnect.get();
+  const uint64_t sockets = cfg.system.sockets;
+  const size_t nodes = cfg.system.memory.nodes.size();
+  // A line's home directory is at the first socket local to its node.
+  std::vector<uint32_t> node_home(nodes, 0);
+  for (size_t n = 0; n < nodes; ++n) {
+    for (uint64_t s = 0; s < sockets; ++s) {
+      if (ic->is_local(static_cast<unsigned>(s), static_cast<unsigned>(n))) {
+        node_home[n] = static_cast<uint32_t>(s);
+        break;
+      }
+    }
+  }
+  std::vector<uint32_t> core_socket;
+  for (uint64_t i = 0; i < cfg.system.cores; ++i) core_socket.push_back(static_cast<uint32_t>(cfg.system.socket_of(i)));
+  m_caches = std::make_unique<cache::CacheSystem>("caches", cfg.system.caches, core_socket, [ic, node_home](uint64_t pa) {
+    const int n = ic->node_of(pa);
+    return n < 0 ? 0u : node_home[static_cast<size_t>(n)];
+  });
+  // One cross-socket coherence message: half the round trip a remote node adds over a local one.
+  sc_core::sc_time lo = sc_core::SC_ZERO_TIME, hi = sc_core::SC_ZERO_TIME;
+  bool first = true;
+  for (uint64_t s = 0; s < sockets; ++s) {
+    for (size_t n = 0; n < nodes; ++n) {
+      const sc_core::sc_time p = ic->path_latency(static_cast<unsigned>(s), static_cast<unsigned>(n));
+      if (first || p < lo) lo = p;
+      if (first || p > hi) hi = p;
+      first = false;
+    }
+  }
+  const sc_core::sc_time message = (hi - lo) / 2;
+  for (auto& node : m_nodes) node->allow_dmi(true);
+  for (uint64_t i = 0; i < cfg.system.cores; ++i) {
+    const unsigned s = static_cast<unsigned>(cfg.system.socket_of(i));
+    cpu::Core::CachePort port;
+    port.hierarchy = &m_caches->hierarchy();
+    port.check = cfg.sim.check_coherence;
+    port.path = [ic, s](uint64_t pa) {
+      const int n = ic->node_of(pa);
+      return n < 0 ? sc_core::SC_ZERO_TIME : ic->path_latency(s, static_cast<unsigned>(n));
+    };
+    port.remote = [ic, s](uint64_t pa) {
+      const int n = ic->node_of(pa);
+      return n >= 0 && !ic->is_local(s, static_cast<unsigned>(n));
+    };
+    port.remote_message = message;
+    if (i == 0) port.inject_drop_at = cfg.sim.inject_dropped_invalidation;
+    m_cores[i]->set_caches(port);
+  }
+}
 
 void System::run() {
   sc_core::sc_start();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "firmware/fixed/fixed_firmware.hpp"
+#include "models/cache/cache_system.hpp"
 #include "firmware/kernel/kernel.hpp"
 #include "common/stats.hpp"
 #include "models/cpu/core.hpp"
@@ -48,6 +49,8 @@ class System : public sc_core::sc_module {
   mem::MemoryNode& node(size_t i) { return *m_nodes.at(i); }
   size_t nodes() const { return m_nodes.size(); }
   interconnect::NumaInterconnect& interconnect() { return *m_interconnect; }
+  // The cache hierarchy (system.caches), else nullptr.
+  cache::CacheSystem* caches() { return m_caches.get(); }
   // The swap device (system.swap.enabled), else nullptr.
   storage::SwapDevice* swap_device() { return m_swap.get(); }
   // Distinct 4 KiB pages the workloads touch, summed over processes (what demand paging must fault in).
@@ -56,6 +59,7 @@ class System : public sc_core::sc_module {
   sc_core::sc_time end_time() const;
 
  private:
+  void build_caches(const PlatformConfig& cfg);
   PlatformConfig m_cfg;
   std::unique_ptr<cpu::RunControl> m_control;
   mem::SparseStore m_store;
@@ -68,6 +72,7 @@ class System : public sc_core::sc_module {
   std::unique_ptr<fw::Kernel> m_kernel;
   std::unique_ptr<fw::FixedFirmware> m_fixed;
   std::vector<std::unique_ptr<cpu::Core>> m_cores;
+  std::unique_ptr<cache::CacheSystem> m_caches;  // system.caches (none: nullptr)
   std::unique_ptr<cpu::Core::Shared> m_core_shared;
   uint64_t m_distinct_pages = 0;
 

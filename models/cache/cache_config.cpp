@@ -1,6 +1,8 @@
 // Validation of the cache hierarchy configuration.
 #include "models/cache/cache_config.hpp"
 
+#include <stdexcept>
+
 #include "common/error.hpp"
 
 namespace vmsim::cache {
@@ -40,8 +42,77 @@ uint64_t HierarchyConfig::line_bytes() const {
   return 64;
 }
 
+HierarchyConfig HierarchyConfig::named(const std::string& preset) {
+  HierarchyConfig c;
+  if (!c.set_preset(preset)) throw std::invalid_argument("unknown cache preset " + preset);
+  c.preset = preset;
+  return c;
+}
+
+bool HierarchyConfig::set_preset(const std::string& name) {
+  auto level = [](uint64_t bytes, uint64_t ways, uint64_t latency, uint64_t mshrs) {
+    LevelConfig c;
+    c.size = Bytes{bytes};
+    c.ways = ways;
+    c.latency = latency;
+    c.mshrs = mshrs;
+    return c;
+  };
+  constexpr uint64_t KiB = 1024, MiB = 1024 * 1024;
+  if (name == "none" || name == "custom") {
+    // custom: the generic levels; none: the same, absent (a level's present: true brings it back).
+    l1i = default_l1i();
+    l1d = default_l1d();
+    l2 = default_l2();
+    llc = default_llc();
+    if (name == "none") {
+      for (LevelConfig* l : {&l1i, &l1d, &l2, &llc}) l->present = false;
+    }
+    walk_entry = WalkEntry::L1d;
+    c2c_latency = 30;
+    return true;
+  }
+  if (name == "skylake_sp") {
+    // Intel Xeon Scalable (Skylake-SP). Intel 64 and IA-32 Architectures Optimization Reference Manual,
+    // Skylake Server cache parameters: L1 I and D 32 KiB 8-way, 64 B lines, L1D load-to-use 4-5 cycles
+    // (5 taken: complex addressing); L2 1 MiB 16-way, 14 cycles, inclusive of L1; L3 1.375 MiB per core
+    // 11-way, non-inclusive, 50-70 cycles (60 taken), here 8 slices (11 MiB) per socket. L2 streamer and
+    // L1 IP-based stride prefetchers as described in the same manual.
+    l1i = level(32 * KiB, 8, 4, 8);
+    l1d = level(32 * KiB, 8, 5, 12);
+    l1d.prefetcher = Prefetch::IpStride;
+    l2 = level(1 * MiB, 16, 14, 32);
+    l2.prefetcher = Prefetch::Stream;
+    l2.prefetch_degree = 2;
+    llc = level(11 * MiB, 11, 60, 64);
+    llc.inclusion = Inclusion::NonInclusive;
+    walk_entry = WalkEntry::L1d;
+    c2c_latency = 30;
+    return true;
+  }
+  if (name == "zen3") {
+    // AMD Zen 3 (Ryzen 5000, EPYC 7003). Software Optimization Guide for AMD Family 19h Processors: L1I 32 KiB
+    // 8-way; L1D 32 KiB 8-way, 4-cycle load-to-use for integer loads (5 taken: address through a complex
+    // mode); L2 512 KiB 8-way, 12 cycles, inclusive of L1; L3 32 MiB 16-way shared by the 8 cores of a CCX,
+    // a victim cache of the L2s, about 46 cycles average. L1 stride and L2 stream prefetchers.
+    l1i = level(32 * KiB, 8, 4, 8);
+    l1d = level(32 * KiB, 8, 5, 22);
+    l1d.prefetcher = Prefetch::IpStride;
+    l2 = level(512 * KiB, 8, 12, 24);
+    l2.prefetcher = Prefetch::Stream;
+    l2.prefetch_degree = 2;
+    llc = level(32 * MiB, 16, 46, 64);
+    llc.inclusion = Inclusion::Exclusive;
+    walk_entry = WalkEntry::L1d;
+    c2c_latency = 30;
+    return true;
+  }
+  return false;
+}
+
 void HierarchyConfig::validate(const std::string& path) const {
   using config::require;
+  require(preset_known, path, "preset", preset, "expected none, custom, skylake_sp or zen3");
   const std::pair<const char*, const LevelConfig*> levels[] = {{"l1i", &l1i}, {"l1d", &l1d}, {"l2", &l2}, {"llc", &llc}};
   for (const auto& [name, l] : levels) l->validate(join(path, name));
   for (const auto& [name, l] : levels) {

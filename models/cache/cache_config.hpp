@@ -65,14 +65,14 @@ struct LevelConfig {
 // Where the page walker's PTE reads and A/D writes enter the hierarchy.
 enum class WalkEntry : uint8_t { L1d, L2, Llc, Memory };
 
-// The cache hierarchy of a system: per core L1I, L1D, L2; per socket an LLC. Defaults are a Skylake-SP-like
-// core (Intel 64 and IA-32 Architectures Optimization Reference Manual, Skylake Server microarchitecture
-// cache parameters: L1I and L1D 32 KiB 8-way, load-to-use 4-5 cycles for L1D; L2 1 MiB 16-way, 14 cycles;
-// L3 1.375 MiB per core, 11-way). The LLC default is 16384 sets x 11 ways x 64 B = 11 MiB (8 cores' worth);
-// its 50-cycle latency and the 30-cycle cache-to-cache cost are round values of the published
-// measurements, not vendor figures. The default LLC is inclusive (Skylake-SP's is non-inclusive; inclusive
-// is the simpler baseline: set llc.inclusion to non_inclusive for Skylake-SP).
+// The cache hierarchy of a system: per core L1I, L1D, L2; per socket an LLC. `preset` refills every other
+// key from a named part (set_preset; figures and sources there and in docs/CONFIG.md); keys written after
+// it override single values. A default-constructed config is preset custom (the generic Skylake-like
+// levels below); the platform's default is none (named()): every level absent, every access goes to memory
+// exactly as in a machine without caches. `system.caches: NAME` is short for `system.caches.preset: NAME`.
 struct HierarchyConfig {
+  std::string preset = "custom";
+  bool preset_known = true;  // derived from preset; validate() reports an unknown name
   LevelConfig l1i = default_l1i();
   LevelConfig l1d = default_l1d();
   LevelConfig l2 = default_l2();
@@ -80,8 +80,20 @@ struct HierarchyConfig {
   WalkEntry walk_entry = WalkEntry::L1d;
   uint64_t c2c_latency = 30;
 
+  // The config of a preset (none, custom, skylake_sp, zen3); throws std::invalid_argument if unknown.
+  static HierarchyConfig named(const std::string& preset);
+  // Fills every level from the named preset: none, custom, skylake_sp, zen3. False (nothing changed) if
+  // unknown.
+  bool set_preset(const std::string& name);
+
   template <class V>
   void visit(V& v) {
+    const std::string before = preset;
+    v("preset", preset, "",
+      "The hierarchy of a real part, refilling every key below (which may then override single values): none "
+      "(no caches: every access and PTE read goes to memory), skylake_sp (Intel Xeon Scalable, Skylake-SP), "
+      "zen3 (AMD Zen 3, one 8-core CCX), custom (generic Skylake-like levels, inclusive LLC, no prefetchers)");
+    if (preset != before) preset_known = set_preset(preset);
     v.section("l1i", l1i, "Private L1 instruction cache of each core (fetches)");
     v.section("l1d", l1d, "Private L1 data cache of each core (loads, stores)");
     v.section("l2", l2, "Private unified L2 of each core, inclusive of the core's L1s");

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "common/error.hpp"
+#include "common/types.hpp"
 
 namespace vmsim::cache {
 
@@ -895,7 +896,11 @@ void Hierarchy::issue_prefetches(uint32_t core, Level level, uint64_t line, uint
   pf->on_access(line, ip, hit, m_pf_scratch);
   // The prefetch requests below never train a prefetcher, so m_pf_scratch stays as it is.
   Ctx pctx{ctx.r, true, 0};
+  // Like hardware prefetchers, none crosses the 4 KiB page of the trigger: the next physical page belongs to
+  // another mapping (or lies beyond memory).
+  const uint64_t page_lines_shift = m_line_shift < kPageShift ? kPageShift - m_line_shift : 0;
   for (uint64_t p : m_pf_scratch) {
+    if ((p >> page_lines_shift) != (line >> page_lines_shift)) continue;
     if (ctx.r.n_writebacks + 8 > AccessResult::kMaxWritebacks ||
         ctx.r.n_prefetch_reads >= AccessResult::kMaxPrefetchReads) {
       break;

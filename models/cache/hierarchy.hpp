@@ -142,29 +142,37 @@ class Hierarchy {
   // PteRead in the walk histogram under walk_level (1..5; 0 = not counted). Fast path: an L1D hit of a Load
   // or Store with enough permission on the line this core's L1D used last.
   AccessResult access(uint32_t core, AccessClass cls, uint64_t pa, uint64_t ip) {
-    if ((cls == AccessClass::Load || cls == AccessClass::Store) && m_fast_l1d) {
-      CoreCaches& cc = m_cores[core];
-      const uint64_t line = pa >> m_line_shift;
-      if (line == cc.memo_line && cc.l1d->slot_holds(cc.memo_slot, line) && !cc.l1d->prefetched_at(cc.memo_slot)) {
-        const State st = cc.l1d->state_at(cc.memo_slot);
-        const bool store = cls == AccessClass::Store;
-        if (!store || is_exclusive(st)) {
-          if (store) cc.l1d->set_state_at(cc.memo_slot, State::M);
-          cc.l1d->touch(cc.memo_set, cc.memo_way);
-          LevelStats& st1 = *cc.l1d_stats;
-          ++st1.accesses[static_cast<size_t>(cls)];
-          ++st1.hits[static_cast<size_t>(cls)];
-          AccessResult r;
-          r.served = Served::L1;
-          r.cycles = m_lat[static_cast<size_t>(Level::L1d)];
-          r.l1_cycles = r.cycles;
-          r.line_pa = line << m_line_shift;
-          return r;
-        }
-      }
+    if ((cls == AccessClass::Load || cls == AccessClass::Store) && try_l1d_hit(core, cls == AccessClass::Store, pa)) {
+      AccessResult r;
+      r.served = Served::L1;
+      r.cycles = m_lat[static_cast<size_t>(Level::L1d)];
+      r.l1_cycles = r.cycles;
+      r.line_pa = (pa >> m_line_shift) << m_line_shift;
+      return r;
     }
     return access_slow(core, cls, pa, ip, 0);
   }
+  // The fast path alone, for callers that keep their own accounting: a Load (store false) or Store by core
+  // that hits the line its L1D used last, with enough permission (a store to E makes it M), and that line
+  // not a prefetch awaiting its first use. True: counted as an L1D hit of l1d_latency() cycles and done;
+  // false: nothing changed, call access().
+  bool try_l1d_hit(uint32_t core, bool store, uint64_t pa) {
+    if (!m_fast_l1d) return false;
+    CoreCaches& cc = m_cores[core];
+    const uint64_t line = pa >> m_line_shift;
+    if (line != cc.memo_line || !cc.l1d->slot_holds(cc.memo_slot, line) || cc.l1d->prefetched_at(cc.memo_slot)) {
+      return false;
+    }
+    const State st = cc.l1d->state_at(cc.memo_slot);
+    if (store && !is_exclusive(st)) return false;
+    if (store) cc.l1d->set_state_at(cc.memo_slot, State::M);
+    cc.l1d->touch(cc.memo_set, cc.memo_way);
+    const size_t c = store ? static_cast<size_t>(AccessClass::Store) : static_cast<size_t>(AccessClass::Load);
+    ++cc.l1d_stats->accesses[c];
+    ++cc.l1d_stats->hits[c];
+    return true;
+  }
+  uint64_t l1d_latency() const { return m_lat[static_cast<size_t>(Level::L1d)]; }
   AccessResult access(uint32_t core, AccessClass cls, uint64_t pa, uint64_t ip, unsigned walk_level) {
     return access_slow(core, cls, pa, ip, walk_level);
   }

@@ -297,6 +297,7 @@ bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is
     // No time passes in this mode, so a swap-in never blocks here (Blocked would simply be retried).
     if (m_trap.handle_page_fault(*this, pid, op.va, op.kind, tr.error_code) == fw::FaultOutcome::Killed) return false;
   }
+  if (m_caches.hierarchy != nullptr) return access_cached(pid, op, tr, sc_core::SC_ZERO_TIME, sc_core::SC_ZERO_TIME);
   // DMI slot check inline; dmi_page() asks memory for a new pointer.
   const uint64_t pfn = tr.pa.value() >> kPageShift;
   const DmiSlot& slot = m_dmi[pfn % kDmiSlots];
@@ -365,7 +366,9 @@ Core::OpStatus Core::access(Pid pid, const workload::MemOp& op, bool data_op_is_
     }
   }
   m_check_pid = pid;
-  return access_transport(op, tr, access_time, delay) ? OpStatus::Done : OpStatus::Killed;
+  const bool done = m_caches.hierarchy != nullptr ? access_cached(pid, op, tr, access_time, delay)
+                                                 : access_transport(op, tr, access_time, delay);
+  return done ? OpStatus::Done : OpStatus::Killed;
 }
 
 bool Core::access_transport(const workload::MemOp& op, const mmu::Translation& tr, sc_core::sc_time access_time,

@@ -4,6 +4,7 @@
 // on this core.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <systemc>
 #include <tlm>
@@ -16,6 +17,7 @@
 #include "common/config.hpp"
 #include "common/mode.hpp"
 #include "common/stats.hpp"
+#include "models/cache/hierarchy.hpp"
 #include "models/cpu/run_control.hpp"
 #include "models/mmu/mmu.hpp"
 #include "models/workload/workload.hpp"
@@ -81,6 +83,20 @@ class Core : public sc_core::sc_module, public fw::Hal {
     m_shared = shared;
   }
   mmu::Mmu& mmu() { return m_mmu; }
+  // The system's cache hierarchy (system.caches), shared by every core. Without one (the default) every
+  // access, fetch, PTE read and firmware access is a memory transaction as before.
+  struct CachePort {
+    cache::Hierarchy* hierarchy = nullptr;
+    bool check = false;                                 // sim.check_coherence: check the line after each access
+    std::function<sc_core::sc_time(uint64_t pa)> path;  // interconnect latency from this core's socket to pa's node
+    std::function<bool(uint64_t pa)> remote;            // pa lies on a node that is not local to this core
+    sc_core::sc_time remote_message;                    // one cross-socket coherence message
+    uint64_t inject_drop_at = 0;  // test only: drop an invalidation after this many slow-path accesses
+  };
+  // With caches: hits cost the hierarchy's load-to-use latency and build no transaction, contents move
+  // through DMI, and only line fills (and, in lt, write-backs and prefetch fills off the critical path) are
+  // timed memory transactions. Call once, before the simulation starts.
+  void set_caches(const CachePort& port);
   // sim.check_data: every read must return 0 or its operation's own pattern (throws SimulationError).
   void set_check_data(bool on) { m_check_data = on; }
   // Simulated time at which this core finished its last process.
@@ -170,6 +186,36 @@ class Core : public sc_core::sc_module, public fw::Hal {
                         sc_core::sc_time access_time = sc_core::SC_ZERO_TIME,
                         sc_core::sc_time delay = sc_core::SC_ZERO_TIME);
   void kernel_transport(tlm::tlm_command cmd, PhysAddr pa, uint8_t* data, uint64_t len);
+
+  // --- The cache hierarchy (core_caches.cpp) ---
+  // Where the time of cached accesses went, in femtoseconds: the hierarchy's levels, the interconnect
+  // (local and remote node; cross-socket coherence messages count as remote) and DRAM.
+  enum CacheTimePart { kCtL1, kCtL2, kCtLlc, kCtIcLocal, kCtIcRemote, kCtDram, kCtParts };
+  struct CacheTime {
+    uint64_t fs[kCtParts] = {};
+  };
+  // One access of the hierarchy for this core: adds its time to delay (timed modes) and to ct; issues the
+  // line fill (unless full_line_write: the whole line is overwritten) and the write-backs and prefetch
+  // fills it causes; checks coherence if asked.
+  void cache_access(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsigned walk_level, bool full_line_write,
+                    sc_core::sc_time& delay, CacheTime& ct);
+  // A timed line transaction at line_pa (a fill reads, a write-back writes the line's current contents).
+  void line_transport(tlm::tlm_command cmd, uint64_t line_pa, sc_core::sc_time& delay);
+  // The data access of op at tr.pa through the hierarchy (replaces access_transport when caches exist).
+  bool access_cached(Pid pid, const workload::MemOp& op, const mmu::Translation& tr, sc_core::sc_time access_time,
+                     sc_core::sc_time delay);
+  // Moves op's data at pa without timing (DMI, else debug transport); reads land in m_buf.
+  void move_data(const workload::MemOp& op, PhysAddr pa);
+  // The firmware's memory traffic through this core's hierarchy, line by line.
+  void kernel_transport_cached(tlm::tlm_command cmd, PhysAddr pa, uint8_t* data, uint64_t len);
+  void walker_transport_cached(tlm::tlm_generic_payload& t, unsigned level, sc_core::sc_time& delay);
+  CachePort m_caches;
+  uint64_t m_slow_cache_accesses = 0;
+  tlm::tlm_generic_payload m_line_trans;
+  std::vector<uint8_t> m_line_buf;
+  CacheTime m_ct_data, m_ct_walk, m_ct_kernel;
+  std::vector<std::unique_ptr<stats::Group>> m_cache_groups;
+  std::vector<std::unique_ptr<stats::Stat>> m_cache_stats;
   // One 4 KiB swap-device request through `io`; returns its completion time (ps). With `wait` the
   // caller blocks (synchronizes) until then.
   uint64_t swap_transport(tlm::tlm_command cmd, uint64_t device_offset, uint8_t* page, bool wait);

@@ -18,6 +18,10 @@ void Core::charge(uint64_t cycles) {
 }
 
 void Core::kernel_transport(tlm::tlm_command cmd, PhysAddr pa, uint8_t* buf, uint64_t len) {
+  if (m_caches.hierarchy != nullptr) {
+    kernel_transport_cached(cmd, pa, buf, len);
+    return;
+  }
   tlm::tlm_generic_payload& t = m_kernel_trans;
   t.set_command(cmd);
   t.set_address(pa.value());

@@ -396,9 +396,10 @@ unsigned MemoryNode::transport_dbg(tlm::tlm_generic_payload& trans) {
 }
 
 bool MemoryNode::get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dmi) {
-  // Direct pointers bypass timing: only the functional mode gets them.
+  // Direct pointers bypass timing: only the functional mode gets them, or a system whose caches time every
+  // access themselves (allow_dmi).
   uint64_t addr = trans.get_address();
-  if (m_mode != SimMode::Functional || !contains(addr)) return false;
+  if ((m_mode != SimMode::Functional && !m_dmi_timed) || !contains(addr)) return false;
   uint64_t start = addr & ~kPageMask;
   uint64_t pfn = addr >> kPageShift;
   dmi.set_start_address(start);

@@ -83,6 +83,9 @@ class MemoryNode : public sc_core::sc_module {
   unsigned index() const { return m_index; }
   const NodeRange& range() const { return m_range; }
   bool contains(uint64_t pa) const { return pa >= m_range.base && pa < m_range.end(); }
+  // Grant direct pointers in the lt and at modes too: for a system whose caches charge every access's time
+  // themselves and move contents through DMI (only line fills and write-backs are timed transactions).
+  void allow_dmi(bool on) { m_dmi_timed = on; }
   // Revokes DMI grants of [start, end] (called when the store creates or releases a page of this node).
   void invalidate_dmi(uint64_t start, uint64_t end) { in->invalidate_direct_mem_ptr(start, end); }
   // End of run: extends occupancy statistics to now and runs the timing checker's final checks.
@@ -118,6 +121,7 @@ class MemoryNode : public sc_core::sc_module {
   NodeRange m_range;
   MemoryConfig m_cfg;
   SimMode m_mode;
+  bool m_dmi_timed = false;  // grant DMI in the timed modes too (allow_dmi)
   SparseStore& m_store;
   sc_core::sc_time m_latency;
   double m_fs_per_byte = 0;

@@ -56,7 +56,11 @@ void Walker::transport(tlm::tlm_generic_payload& t, tlm::tlm_command cmd, PhysAd
   t.set_command(cmd);
   t.set_address(pa.value());
   t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  if (m_timed) {
+  if (m_cached) {
+    const sc_core::sc_time before = sc_core::sc_time_stamp() + delay;
+    m_cached(t, m_level, delay);
+    if (m_timed) m_fs_memory += (sc_core::sc_time_stamp() + delay - before).value();
+  } else if (m_timed) {
     // Absolute times: in the AT mode the call waits and returns a smaller annotation.
     const sc_core::sc_time before = sc_core::sc_time_stamp() + delay;
     mem->b_transport(t, delay);
@@ -183,7 +187,10 @@ WalkResult Walker::walk_hashed(Slot& s, PhysAddr base, uint16_t asid, const Walk
 
 WalkResult Walker::walk(Slot& slot, PhysAddr root, uint16_t pcid, const WalkRequest& req, sc_core::sc_time& delay) {
   ++m_walks;
-  if (hashed()) return walk_hashed(slot, root, pcid, req, delay);
+  if (hashed()) {
+    m_level = 0;
+    return walk_hashed(slot, root, pcid, req, delay);
+  }
   const sc_core::sc_time start = sc_core::sc_time_stamp() + delay;  // absolute: AT transactions wait
   const unsigned levels = static_cast<unsigned>(m_cfg.levels);
   // Probe the page-walk caches, lowest level first: the deepest hit saves the most reads.
@@ -206,6 +213,7 @@ WalkResult Walker::walk(Slot& slot, PhysAddr root, uint16_t pcid, const WalkRequ
   while (!w.done()) {
     PhysAddr addr = w.pte_address();
     unsigned lvl = w.level();
+    m_level = lvl;
     Pte pte{read_pte(slot, addr, delay)};
     w.feed(pte);
     if (w.has_ad_update()) write_pte(slot, addr, w.ad_update(), delay);

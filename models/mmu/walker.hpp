@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <systemc>
 #include <tlm>
@@ -107,6 +108,12 @@ class Walker : public sc_core::sc_module {
   void flush_all();
   // Reads 8 bytes of physical memory without timing (for the golden checker).
   uint64_t debug_read64(uint64_t pa);
+  // The walker's memory accesses through a cache hierarchy, when the system has one (the core sets it): called
+  // instead of the socket for every PTE read and A/D write with the transaction (command, address, data set),
+  // the walk level of the entry (1..5; 0 for hashed-table entries) and the annotation, to which it adds the
+  // access's time; it moves the data and sets the response status.
+  using CachedPath = std::function<void(tlm::tlm_generic_payload& t, unsigned level, sc_core::sc_time& delay)>;
+  void set_cached_path(CachedPath path) { m_cached = std::move(path); }
   unsigned levels() const { return static_cast<unsigned>(m_cfg.levels); }
 
  private:
@@ -129,6 +136,8 @@ class Walker : public sc_core::sc_module {
   uint64_t m_fs_pwc = 0;     // time attribution, femtoseconds: page-walk-cache probes
   uint64_t m_fs_steps = 0;   // walker cycles per level
   uint64_t m_fs_memory = 0;  // PTE reads and A/D write-backs in the memory system
+  CachedPath m_cached;       // empty: no caches, PTE accesses go to the socket
+  unsigned m_level = 0;      // walk level of the entry being read or written (for m_cached)
   uint64_t m_period_fs;
   std::vector<std::unique_ptr<PageWalkCache>> m_pwc;  // index = level - 2 (PDE, PDPTE, PML4E, PML5E)
 

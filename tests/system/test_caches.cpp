@@ -1,0 +1,228 @@
+// System tests of the cache hierarchy (system.caches): PTE reads served by the caches, coherence between
+// cores (cache-to-cache transfers, invalidations, the cost of sharing lines), the coherence checker, swap
+// under the data checker, the same counts in every mode on one core, `caches: none` as the default, and the
+// pointer-chase latency plateaus against the configured latencies.
+#include <cmath>
+
+#include "system_fixture.hpp"
+
+namespace vmsim_system_test {
+namespace {
+
+class Caches : public System {};
+
+// One core, a TLB small enough that a random walk over 256 pages misses it most of the time.
+const char* kWalks = R"(
+sim: {checker: true, check_coherence: true}
+system:
+  cores: 1
+  caches: skylake_sp
+  core:
+    mmu:
+      tlb:
+        dtlb: [{entries: 8, ways: 2}]
+        stlb: [{entries: 16, ways: 4}]
+  memory: {nodes: [{size: 256MiB}]}
+processes:
+  - name: rnd
+    core: 0
+    workload: {kind: random, footprint: 1MiB, accesses: 60000, read_fraction: 0.7}
+)";
+
+TEST_F(Caches, PteReadsHitInTheCachesAfterTheFirstWalkOfARegion) {
+  std::string cfg = write("walks.yaml", kWalks);
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  const auto& served = j["summary"]["caches"]["pte_reads_served"];
+  const uint64_t from_memory = served["memory"];
+  const uint64_t from_caches = served["l1"].get<uint64_t>() + served["l2"].get<uint64_t>() + served["llc"].get<uint64_t>();
+  const uint64_t pte_reads = j["summary"]["pte_reads"];
+  EXPECT_EQ(from_memory + from_caches + served["peer_cache"].get<uint64_t>() + served["remote_cache"].get<uint64_t>(),
+            pte_reads);
+  // 256 leaf PTEs fill 4 lines of one page table, the upper levels one line each: after the first walks
+  // every PTE read hits.
+  EXPECT_GT(pte_reads, 20000u);
+  EXPECT_LE(from_memory, 16u);
+  // And so walk memory costs cache latencies, not DRAM.
+  const double walk_memory = j["summary"]["access_latency_breakdown_cycles"]["walk_memory"];
+  const double walks = j["summary"]["walks"].get<double>() / j["summary"]["accesses"].get<double>();
+  EXPECT_LT(walk_memory, walks * 15.0);  // below an L2 hit per walk on average
+}
+
+TEST_F(Caches, NoneIsTheDefaultAndChangesNothing) {
+  std::string cfg = write("plain.yaml", R"(
+system: {cores: 2, memory: {nodes: [{size: 256MiB}]}}
+processes:
+  - {name: a, core: 0, workload: {kind: random, footprint: 1MiB, accesses: 20000}}
+  - {name: b, core: 1, workload: {kind: sequential, footprint: 1MiB, accesses: 20000}}
+)");
+  ASSERT_EQ(vmsim("run " + cfg + " -q --out " + m_dir + "/a").code, 0);
+  Result r = vmsim("run " + cfg + " -q --set system.caches=none --out " + m_dir + "/b");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(slurp(m_dir + "/a/stats.json"), slurp(m_dir + "/b/stats.json"));
+  EXPECT_EQ(slurp(m_dir + "/a/stats.json").find("system.caches"), std::string::npos);
+  // With caches the same workload runs faster in simulated time and reads memory less.
+  ASSERT_EQ(vmsim("run " + cfg + " -q --set system.caches=zen3 --out " + m_dir + "/c").code, 0);
+  nlohmann::json none = stats(m_dir + "/a"), zen = stats(m_dir + "/c");
+  EXPECT_LT(zen["summary"]["sim_time_ps"].get<uint64_t>(), none["summary"]["sim_time_ps"].get<uint64_t>());
+  EXPECT_LT(zen["summary"]["dram_reads"].get<uint64_t>(), none["summary"]["dram_reads"].get<uint64_t>());
+}
+
+// Two threads of one process on two cores, each doing random 8-byte accesses; `shared_base` decides
+// whether the thread works on the parent's lines or on its own page.
+std::string threads_config(const char* thread_base, const char* mode) {
+  return std::string(R"(
+sim: {checker: true, check_coherence: true, mode: )") + mode + R"(}
+system: {cores: 2, caches: skylake_sp, memory: {nodes: [{size: 256MiB}]}}
+processes:
+  - name: parent
+    core: 0
+    workload: {kind: random, footprint: 4KiB, accesses: 30000, read_fraction: 0.5, gap: 2}
+    vmas: [{start: 0x10000000, size: 8KiB}]
+    syscalls: [{at: 0, call: fork, child: thread, share_vm: true}]
+  - name: thread
+    core: 1
+    parent: parent
+    workload: {kind: random, footprint: 4KiB, base: )" + thread_base + R"(, accesses: 30000, read_fraction: 0.5, gap: 2}
+)";
+}
+
+TEST_F(Caches, PingPongOnSharedLinesShowsTransfersAndInvalidationsAndCostsTime) {
+  for (const char* mode : {"lt", "at"}) {
+    // Same page: the two cores write words of the same 64 lines (mostly different words: false sharing).
+    std::string shared = write(std::string("shared_") + mode + ".yaml", threads_config("0x10000000", mode));
+    std::string apart = write(std::string("apart_") + mode + ".yaml", threads_config("0x10001000", mode));
+    Result r = vmsim("run " + shared + " -q --out " + m_dir + "/shared_" + mode);
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
+    r = vmsim("run " + apart + " -q --out " + m_dir + "/apart_" + mode);
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
+    nlohmann::json s = stats(m_dir + "/shared_" + mode), a = stats(m_dir + "/apart_" + mode);
+    const uint64_t c2c_shared = s["summary"]["caches"]["c2c_transfers"];
+    const uint64_t c2c_apart = a["summary"]["caches"]["c2c_transfers"];
+    EXPECT_GT(c2c_shared, 5000u) << mode;
+    EXPECT_LT(c2c_apart * 20, c2c_shared) << mode;
+    EXPECT_GT(s["summary"]["caches"]["invalidations"].get<uint64_t>(),
+              10 * a["summary"]["caches"]["invalidations"].get<uint64_t>()) << mode;
+    EXPECT_GT(stat(s, "system.caches.core1.l1d.invalidations"), 3000u) << mode;
+    // Sharing lines between cores slows both threads down.
+    EXPECT_GT(s["summary"]["avg_access_latency_cycles"].get<double>(),
+              1.5 * a["summary"]["avg_access_latency_cycles"].get<double>()) << mode;
+  }
+}
+
+TEST_F(Caches, CoherenceCheckerCatchesADroppedInvalidation) {
+  std::string cfg = write("shared.yaml", threads_config("0x10000000", "lt"));
+  Result r = vmsim("run " + cfg + " -q --set sim.inject_dropped_invalidation=2000 --out " + m_dir + "/out");
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_TRUE(one_line(r)) << r.err;
+  EXPECT_NE(r.err.find("coherence check failed"), std::string::npos) << r.err;
+  // The same run without the injection passes the checker.
+  r = vmsim("run " + cfg + " -q --out " + m_dir + "/ok");
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+TEST_F(Caches, OneCoreCountsAreTheSameInEveryMode) {
+  std::string cfg = write("walks.yaml", kWalks);
+  std::vector<nlohmann::json> runs;
+  for (const char* mode : {"functional", "lt", "at"}) {
+    Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + " --out " + m_dir + "/" + mode);
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
+    runs.push_back(stats(m_dir + "/" + mode));
+  }
+  size_t compared = 0;
+  for (auto it = runs[0]["stats"].begin(); it != runs[0]["stats"].end(); ++it) {
+    if (it.key().rfind("system.caches.", 0) != 0) continue;
+    ++compared;
+    EXPECT_EQ(it.value()["value"], runs[1]["stats"][it.key()]["value"]) << it.key() << " functional vs lt";
+    EXPECT_EQ(it.value()["value"], runs[2]["stats"][it.key()]["value"]) << it.key() << " functional vs at";
+  }
+  EXPECT_GT(compared, 100u);
+}
+
+TEST_F(Caches, SwapInWithCachesKeepsTheDataCheckerSilent) {
+  std::string cfg = write("swap.yaml", R"(
+sim: {checker: true, check_data: true, check_coherence: true}
+system:
+  cores: 2
+  caches: skylake_sp
+  memory: {nodes: [{size: 24MiB}]}
+  swap: {enabled: true, size: 256MiB, device: {preset: nvme}}
+firmware: {swap: {policy: clock}}
+processes:
+  - {name: a, core: 0, workload: {kind: random, footprint: 16MiB, accesses: 40000, read_fraction: 0.5}}
+  - {name: b, core: 1, workload: {kind: random, footprint: 16MiB, base: 0x40000000, accesses: 40000, read_fraction: 0.5}}
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  EXPECT_GT(j["summary"]["swap"]["swap_ins"].get<uint64_t>(), 1000u);
+  EXPECT_GT(j["summary"]["swap"]["swap_outs"].get<uint64_t>(), 1000u);
+  EXPECT_EQ(j["summary"]["processes_killed"], 0);
+}
+
+TEST_F(Caches, PresetsAndBadKeys) {
+  std::string cfg = write("walks.yaml", kWalks);
+  for (const char* preset : {"skylake_sp", "zen3", "custom"}) {
+    Result r = vmsim("run " + cfg + " -q --set system.caches.preset=" + preset + " --out " + m_dir + "/" + preset);
+    EXPECT_EQ(r.code, 0) << preset << ": " << r.err;
+  }
+  nlohmann::json zen = stats(m_dir + "/zen3");
+  EXPECT_TRUE(zen["stats"].contains("system.caches.socket0.llc.hits"));
+  struct Bad {
+    const char* set;
+    const char* message;
+  };
+  for (const Bad& b : {Bad{"system.caches.preset=haswell", "system.caches.preset"},
+                       Bad{"system.caches.l1d.size=48KiB", "system.caches.l1d.size"},
+                       Bad{"system.caches.walk_entry=l3", "system.caches.walk_entry"},
+                       Bad{"system.caches.l2.inclusion=exclusive", "system.caches.l2.inclusion"},
+                       Bad{"system.caches.l1d.sise=1", "sise"}}) {
+    Result r = vmsim("run " + cfg + " -q --set " + b.set + " --out " + m_dir + "/bad");
+    EXPECT_EQ(r.code, 2) << b.set;
+    EXPECT_TRUE(one_line(r)) << r.err;
+    EXPECT_NE(r.err.find(b.message), std::string::npos) << b.set << ": " << r.err;
+  }
+}
+
+// The pointer-chase study's plateaus: every load depends on the previous one, so its latency is where its
+// line lives. Simulated time is deterministic, so the plateaus are checked against the configured
+// latencies (skylake_sp: L1D 5, L2 14, LLC 60 core cycles; 1 cycle of L1 TLB on every load).
+TEST_F(Caches, PointerChasePlateausSitAtTheConfiguredLatencies) {
+  const std::string base = std::string(VMSIM_SOURCE_DIR) + "/configs/studies/pointer-chase.yaml";
+  auto point = [&](const std::string& size, uint64_t lines, bool huge) {
+    const std::string area = huge && lines * 64 < (2u << 20) ? "2MiB" : size;  // whole 2 MiB pages
+    const uint64_t warm = std::min<uint64_t>(lines, 100000);
+    const std::string out = m_dir + "/" + size + (huge ? "_2m" : "_4k");
+    Result r = vmsim("run " + base + " -q --out " + out + " --set processes.0.workload.footprint=" + size +
+                     " --set processes.0.workload.accesses=" + std::to_string(warm + 20000) +
+                     " --set sim.warmup_accesses=" + std::to_string(warm) +
+                     " --set 'processes.0.vmas=[{start: 0x40000000, size: " + area + (huge ? ", huge: true" : "") +
+                     "}]' --set 'processes.0.syscalls=[{at: 0, call: mlock, addr: 0x40000000, length: " + area + "}]'");
+    EXPECT_EQ(r.code, 0) << size << ": " << r.err;
+    return stats(out)["summary"]["access_latency_breakdown_cycles"];
+  };
+  // L1D: 16 KiB fits the 32 KiB L1D.
+  nlohmann::json b = point("16KiB", 256, false);
+  EXPECT_NEAR(b["data_memory"].get<double>(), 5.0, 0.05);
+  // L2: 512 KiB fits the 1 MiB L2; 1 in 16 loads still finds its line in the L1D.
+  b = point("512KiB", 8192, false);
+  EXPECT_NEAR(b["data_memory"].get<double>(), 14.0, 1.0);
+  // LLC: 6 MiB fits the 11 MiB LLC and overflows the L2.
+  b = point("6MiB", 98304, true);
+  EXPECT_NEAR(b["data_memory"].get<double>(), 60.0, 6.0);
+  // DRAM: 256 MiB: nearly every load leaves the LLC: the LLC latency plus the interconnect and DRAM.
+  nlohmann::json d4 = point("256MiB", 4194304, false);
+  nlohmann::json d2 = point("256MiB", 4194304, true);
+  EXPECT_GT(d4["data_memory"].get<double>(), 60.0 + 30.0);
+  EXPECT_GT(d4["data_memory_parts"]["dram"].get<double>(), 20.0);
+  // Past the L2 TLB's reach (1536 x 4 KiB = 6 MiB) 4 KiB pages walk on most loads; 2 MiB pages do not, so
+  // their curve sits below.
+  EXPECT_GT(d4["walk_memory"].get<double>(), 5.0);
+  EXPECT_LT(d2["walk_memory"].get<double>(), 1.0);
+  EXPECT_LT(d2["data_memory"].get<double>() + d2["walk_memory"].get<double>() + d2["l2_tlb"].get<double>(),
+            d4["data_memory"].get<double>() + d4["walk_memory"].get<double>() + d4["l2_tlb"].get<double>());
+}
+
+}  // namespace
+}  // namespace vmsim_system_test
