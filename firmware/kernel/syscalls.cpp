@@ -333,7 +333,15 @@ SyscallResult Kernel::sys_mlock(Hal& hal, Process& p, const Syscall& c, bool loc
           continue;
         }
       }
+      const uint64_t thp = m_thp_faults.value(), giga = m_giga_faults.value();
       if (!fault_in(hal, p, *v, va)) return fail(c.call, ENOMEM);
+      // A huge page now maps the pages around va too (for_each_leaf saw no huge leaves): skip them, or each
+      // would fault again (zeroing a 2 MiB block it could not map, then a 4 KiB page under the huge leaf).
+      const uint64_t span = m_giga_faults.value() != giga ? kGigaBytes : m_thp_faults.value() != thp ? kHugeBytes : 0;
+      if (span != 0) {
+        const uint64_t huge_end = (va.value() & ~(span - 1)) + span;
+        while (i + 1 < present.size() && start + ((i + 1) << kPageShift) < huge_end) present[++i] = true;
+      }
     }
   } else if (m_reclaim) {
     // Unlocked pages are candidates for eviction again.

@@ -198,7 +198,8 @@ TEST_F(Caches, PointerChasePlateausSitAtTheConfiguredLatencies) {
                      " --set processes.0.workload.accesses=" + std::to_string(warm + 20000) +
                      " --set sim.warmup_accesses=" + std::to_string(warm) +
                      " --set 'processes.0.vmas=[{start: 0x40000000, size: " + area + (huge ? ", huge: true" : "") +
-                     "}]' --set 'processes.0.syscalls=[{at: 0, call: mlock, addr: 0x40000000, length: " + area + "}]'");
+                     "}]' --set 'processes.0.syscalls=[{at: 0, call: mlock, addr: 0x40000000, length: " + area +
+                     "}]'");
     EXPECT_EQ(r.code, 0) << size << ": " << r.err;
     return stats(out)["summary"]["access_latency_breakdown_cycles"];
   };

@@ -888,3 +888,31 @@ firmware: {files: [{name: data.bin, size: 64KiB, seed: 7}]}
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Os, MlockOfAHugeAreaFaultsEachHugePageOnce) {
+  // mlock populates page by page; once a 2 MiB page maps a range, its other 511 pages are not faulted
+  // again (before: each of them zeroed a 2 MiB block it could not map, then mapped a 4 KiB page).
+  std::string cfg = write("mlock_huge.yaml", R"(
+sim: {checker: true}
+firmware: {mlock_limit: 64MiB}
+system: {cores: 1, memory: {nodes: [{size: 256MiB}]}}
+processes:
+  - name: p
+    core: 0
+    workload: {kind: random, footprint: 4MiB, base: 0x40000000, accesses: 20000}
+    vmas: [{start: 0x40000000, size: 4MiB, huge: true}]
+    syscalls: [{at: 0, call: mlock, addr: 0x40000000, length: 4MiB}]
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  EXPECT_EQ(stat(j, "system.os.faults.thp"), 2u);
+  EXPECT_EQ(stat(j, "system.os.faults.thp_fallbacks"), 0u);
+  EXPECT_EQ(stat(j, "system.os.faults.demand_zero"), 0u);
+  EXPECT_LT(j["summary"]["dram_writes"].get<uint64_t>(), 70000u);  // two 2 MiB zeroings and the tables
+  expect_frames_conserved(j);
+}
+
+}  // namespace
