@@ -179,8 +179,7 @@ uint64_t Hierarchy::sf_mask(uint32_t s, uint64_t line) const {
     const int w = sc.llc->find(line);
     return w < 0 ? 0 : sc.llc->sharers_at(sc.llc->slot(sc.llc->set_of(line), static_cast<uint32_t>(w)));
   }
-  auto it = sc.snoop_filter.find(line);
-  return it == sc.snoop_filter.end() ? 0 : it->second;
+  return sc.snoop_filter.get(line);
 }
 
 void Hierarchy::sf_set(uint32_t s, uint64_t line, uint64_t mask) {
@@ -194,11 +193,7 @@ void Hierarchy::sf_set(uint32_t s, uint64_t line, uint64_t mask) {
     sc.llc->set_sharers_at(sc.llc->slot(sc.llc->set_of(line), static_cast<uint32_t>(w)), mask);
     return;
   }
-  if (mask == 0) {
-    sc.snoop_filter.erase(line);
-  } else {
-    sc.snoop_filter[line] = mask;
-  }
+  sc.snoop_filter.set(line, mask);
 }
 
 bool Hierarchy::core_holds(uint32_t core, uint64_t line, const CacheArray* ex0, const CacheArray* ex1) const {
@@ -1093,7 +1088,7 @@ std::string Hierarchy::check_all() const {
   }
   for (const SocketCaches& sc : m_sockets) {
     if (sc.llc) sc.llc->for_each_valid(add);
-    for (const auto& kv : sc.snoop_filter) lines.insert(kv.first);
+    sc.snoop_filter.for_each([&](uint64_t l, uint64_t) { lines.insert(l); });
     for (const auto& kv : sc.directory) lines.insert(kv.first);
   }
   for (uint64_t line : lines) {

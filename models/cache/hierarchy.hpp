@@ -67,6 +67,7 @@
 
 #include "models/cache/cache_array.hpp"
 #include "models/cache/cache_config.hpp"
+#include "models/cache/line_map.hpp"
 #include "models/cache/mesi.hpp"
 #include "models/cache/prefetcher.hpp"
 
@@ -239,7 +240,7 @@ class Hierarchy {
     std::unique_ptr<CacheArray> llc;
     std::unique_ptr<Prefetcher> pf;
     std::vector<uint32_t> cores;
-    std::unordered_map<uint64_t, uint64_t> snoop_filter;  // non-inclusive/exclusive/no LLC: line -> cores
+    LineMaskMap snoop_filter;                             // non-inclusive/exclusive/no LLC: line -> cores
     std::unordered_map<uint64_t, DirEntry> directory;    // lines homed here
   };
   enum class Req : uint8_t { GetS, GetM, Upgrade };

@@ -330,8 +330,7 @@ bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is
   return true;
 }
 
-Core::OpStatus Core::access(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
-  if (!m_timed) return access_functional(pid, op, data_op_is_instruction) ? OpStatus::Done : OpStatus::Killed;
+Core::OpStatus Core::access_timed(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
   sc_core::sc_time delay = m_qk.get_local_time();
   if (!m_resume) {  // a retried operation's instructions were counted and charged the first time
     if (op.gap != 0) {

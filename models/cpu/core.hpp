@@ -178,7 +178,12 @@ class Core : public sc_core::sc_module, public fw::Hal {
   void apply_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages);
   // One memory operation: translate (trapping into the firmware on faults) and access memory. Blocked:
   // the fault handler started a swap-in; the operation is retried (m_resume) once the process wakes.
-  OpStatus access(Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
+  OpStatus access(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
+    if (!m_timed) return access_functional(pid, op, data_op_is_instruction) ? OpStatus::Done : OpStatus::Killed;
+    return access_timed(pid, op, data_op_is_instruction);
+  }
+  // The lt and at modes' path: time charged, data through a transaction or the caches.
+  OpStatus access_timed(Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
   // The functional mode's path: no time, data through a DMI pointer when memory grants one.
   bool access_functional(Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
   // The data transaction (b_transport when timed, else debug transport) and its accounting.
@@ -199,7 +204,8 @@ class Core : public sc_core::sc_module, public fw::Hal {
   // fills it causes; checks coherence if asked.
   void cache_access(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsigned walk_level, bool full_line_write,
                     sc_core::sc_time& delay, CacheTime& ct);
-  // A timed line transaction at line_pa (a fill reads, a write-back writes the line's current contents).
+  // A timed line transaction at line_pa (a fill or a write-back), marked mem::TimingOnly: memory times it and
+  // the contents stay in the backing store.
   void line_transport(tlm::tlm_command cmd, uint64_t line_pa, sc_core::sc_time& delay);
   // The data access of op at tr.pa through the hierarchy (replaces access_transport when caches exist).
   bool access_cached(Pid pid, const workload::MemOp& op, const mmu::Translation& tr, sc_core::sc_time access_time,

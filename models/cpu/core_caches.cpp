@@ -6,6 +6,7 @@
 
 #include "common/error.hpp"
 #include "models/cpu/core.hpp"
+#include "models/memory/timing_only.hpp"
 
 namespace vmsim::cpu {
 
@@ -18,6 +19,7 @@ void Core::set_caches(const CachePort& port) {
   m_line_trans.set_data_ptr(m_line_buf.data());
   m_line_trans.set_data_length(static_cast<unsigned>(m_line_buf.size()));
   m_line_trans.set_streaming_width(static_cast<unsigned>(m_line_buf.size()));
+  m_line_trans.set_extension(new mem::TimingOnly);  // contents stay in the backing store (the payload owns it)
   m_mmu.walker().set_cached_path(
       [this](tlm::tlm_generic_payload& t, unsigned level, sc_core::sc_time& delay) {
         walker_transport_cached(t, level, delay);
@@ -41,12 +43,6 @@ void Core::set_caches(const CachePort& port) {
 
 void Core::line_transport(tlm::tlm_command cmd, uint64_t line_pa, sc_core::sc_time& delay) {
   tlm::tlm_generic_payload& t = m_line_trans;
-  if (cmd == tlm::TLM_WRITE_COMMAND) {
-    // A write-back writes what memory holds (contents never left the backing store): read it first.
-    t.set_command(tlm::TLM_READ_COMMAND);
-    t.set_address(line_pa);
-    data->transport_dbg(t);
-  }
   t.set_command(cmd);
   t.set_address(line_pa);
   t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);

@@ -1,5 +1,6 @@
 // NUMA node memory: TLM shell over the DRAM timing core.
 #include "models/memory/memory_node.hpp"
+#include "models/memory/timing_only.hpp"
 
 #include <algorithm>
 #include <array>
@@ -174,7 +175,9 @@ bool MemoryNode::access(tlm::tlm_generic_payload& trans) {
     trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
     return false;
   }
-  if (trans.is_read()) {
+  if (trans.get_extension<TimingOnly>() != nullptr) {
+    // A cache's line fill or write-back: timed and counted, the contents stay where they are.
+  } else if (trans.is_read()) {
     m_store.read(PhysAddr{addr}, trans.get_data_ptr(), len);
   } else if (trans.is_write()) {
     m_store.write(PhysAddr{addr}, trans.get_data_ptr(), len);
