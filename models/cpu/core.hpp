@@ -4,6 +4,7 @@
 // on this core.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <systemc>
@@ -217,6 +218,16 @@ class Core : public sc_core::sc_module, public fw::Hal {
   void walker_transport_cached(tlm::tlm_generic_payload& t, unsigned level, sc_core::sc_time& delay);
   CachePort m_caches;
   uint64_t m_slow_cache_accesses = 0;
+  // at mode: write-backs and prefetch fills drain through a buffer in the background (a thread of their own
+  // issuing one line transaction at a time), competing with the demand misses in the memory's queues.
+  void background_loop();
+  std::deque<std::pair<bool, uint64_t>> m_bg_queue;  // (write, line address)
+  sc_core::sc_event m_bg_event;
+  tlm::tlm_generic_payload m_bg_trans;
+  std::vector<uint8_t> m_bg_buf;
+  uint64_t m_bg_peak = 0;
+  // Miss latency of the data accesses (core cycles from the access to the data), per level missed.
+  std::unique_ptr<stats::Average> m_l1_miss_latency, m_l2_miss_latency, m_llc_miss_latency;
   tlm::tlm_generic_payload m_line_trans;
   std::vector<uint8_t> m_line_buf;
   CacheTime m_ct_data, m_ct_walk, m_ct_kernel;

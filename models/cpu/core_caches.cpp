@@ -1,6 +1,7 @@
 // The core's side of the cache hierarchy: data accesses, fetches, page-walk PTE accesses and the firmware's
 // memory traffic look up the (functional) hierarchy, charge its load-to-use latency, and only what leaves the
 // caches becomes a timed memory transaction. Contents stay in the backing store and move through DMI.
+#define SC_INCLUDE_DYNAMIC_PROCESSES  // sc_spawn for the at mode's write-back buffer
 #include <algorithm>
 #include <cstring>
 
@@ -20,6 +21,23 @@ void Core::set_caches(const CachePort& port) {
   m_line_trans.set_data_length(static_cast<unsigned>(m_line_buf.size()));
   m_line_trans.set_streaming_width(static_cast<unsigned>(m_line_buf.size()));
   m_line_trans.set_extension(new mem::TimingOnly);  // contents stay in the backing store (the payload owns it)
+  if (m_waits) {
+    m_bg_buf.assign(m_line_buf.size(), 0);
+    m_bg_trans.set_byte_enable_ptr(nullptr);
+    m_bg_trans.set_dmi_allowed(false);
+    m_bg_trans.set_data_ptr(m_bg_buf.data());
+    m_bg_trans.set_data_length(static_cast<unsigned>(m_bg_buf.size()));
+    m_bg_trans.set_streaming_width(static_cast<unsigned>(m_bg_buf.size()));
+    m_bg_trans.set_extension(new mem::TimingOnly);
+    // Spawned while the platform elaborates (its module is the parent): named after this core.
+    sc_core::sc_spawn([this] { background_loop(); }, (std::string(basename()) + "_writeback_buffer").c_str());
+  }
+  m_l1_miss_latency = std::make_unique<stats::Average>(m_stats, "l1d_miss_latency", "core cycles",
+                                                       "Data accesses that missed the L1D: cycles until the data (average)");
+  m_l2_miss_latency = std::make_unique<stats::Average>(m_stats, "l2_miss_latency", "core cycles",
+                                                       "Data accesses that missed the L1D and L2: cycles until the data (average)");
+  m_llc_miss_latency = std::make_unique<stats::Average>(m_stats, "llc_miss_latency", "core cycles",
+                                                        "Data accesses served by memory: cycles until the data (average)");
   m_mmu.walker().set_cached_path(
       [this](tlm::tlm_generic_payload& t, unsigned level, sc_core::sc_time& delay) {
         walker_transport_cached(t, level, delay);
@@ -89,8 +107,8 @@ void Core::cache_access(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsign
     delay += t;
   }
   // Write-backs and prefetch fills leave the critical path: in lt they reach memory at this time (and
-  // occupy its queues) but the core does not wait for them; in at (where a transaction waits) they are
-  // not timed yet.
+  // occupy its queues) but the core does not wait for them; in at they drain through the write-back
+  // buffer's thread, competing with demand misses in the memory's queues.
   if (!m_waits) {
     for (uint32_t i = 0; i < r.n_writebacks; ++i) {
       sc_core::sc_time side = delay;
@@ -100,6 +118,11 @@ void Core::cache_access(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsign
       sc_core::sc_time side = delay;
       line_transport(tlm::TLM_READ_COMMAND, r.prefetch_reads[i], side);
     }
+  } else if (r.n_writebacks + r.n_prefetch_reads != 0) {
+    for (uint32_t i = 0; i < r.n_writebacks; ++i) m_bg_queue.emplace_back(true, r.writebacks[i]);
+    for (uint32_t i = 0; i < r.n_prefetch_reads; ++i) m_bg_queue.emplace_back(false, r.prefetch_reads[i]);
+    m_bg_peak = std::max<uint64_t>(m_bg_peak, m_bg_queue.size());
+    m_bg_event.notify(sc_core::SC_ZERO_TIME);
   }
   if (r.memory_read && !full_line_write) {
     const sc_core::sc_time now0 = sc_core::sc_time_stamp();
@@ -109,6 +132,29 @@ void Core::cache_access(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsign
     const uint64_t path = std::min<uint64_t>(m_caches.path(r.line_pa).value(), spent);
     ct.fs[m_caches.remote(r.line_pa) ? kCtIcRemote : kCtIcLocal] += path;
     ct.fs[kCtDram] += spent - path;
+  }
+}
+
+void Core::background_loop() {
+  try {
+    for (;;) {
+      while (m_bg_queue.empty()) sc_core::wait(m_bg_event);
+      const auto [write, pa] = m_bg_queue.front();
+      m_bg_queue.pop_front();
+      tlm::tlm_generic_payload& t = m_bg_trans;
+      t.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+      t.set_address(pa);
+      t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+      sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+      data->b_transport(t, delay);  // at: waits inside for the memory's answer
+      if (!t.is_response_ok()) {
+        throw SimulationError(std::string(name()) + ": background line " + (write ? "write-back" : "prefetch fill") +
+                              " at physical address " + format_hex(pa) + " failed: " + t.get_response_string());
+      }
+      if (delay != sc_core::SC_ZERO_TIME) sc_core::wait(delay);
+    }
+  } catch (...) {
+    m_control.fail(std::current_exception());
   }
 }
 
@@ -163,8 +209,26 @@ bool Core::access_cached(Pid pid, const workload::MemOp& op, const mmu::Translat
   }
   const sc_core::sc_time now0 = sc_core::sc_time_stamp();
   const sc_core::sc_time before = now0 + delay;
+  const uint64_t l2_before = m_ct_data.fs[kCtL2];
+  const uint64_t mem_before = m_ct_data.fs[kCtDram] + m_ct_data.fs[kCtIcLocal] + m_ct_data.fs[kCtIcRemote];
+  const uint64_t llc_before = m_ct_data.fs[kCtLlc];
   cache_access(cls, tr.pa.value(), op.kind == AccessKind::Fetch ? op.va.value() : 0, 0, false, delay, m_ct_data);
   move_data(op, tr.pa);
+  if (cls != cache::AccessClass::Fetch &&
+      (m_ct_data.fs[kCtL2] != l2_before || m_ct_data.fs[kCtLlc] != llc_before ||
+       m_ct_data.fs[kCtDram] + m_ct_data.fs[kCtIcLocal] + m_ct_data.fs[kCtIcRemote] != mem_before)) {
+    // Missed the L1D: the whole access's cache and memory time, by the deepest level it missed.
+    const double cycles = static_cast<double>(((m_waits ? sc_core::sc_time_stamp() : now0) + delay - before).value()) /
+                          static_cast<double>(m_period_fs);
+    m_l1_miss_latency->sample(cycles);
+    if (m_ct_data.fs[kCtLlc] != llc_before ||
+        m_ct_data.fs[kCtDram] + m_ct_data.fs[kCtIcLocal] + m_ct_data.fs[kCtIcRemote] != mem_before) {
+      m_l2_miss_latency->sample(cycles);
+    }
+    if (m_ct_data.fs[kCtDram] + m_ct_data.fs[kCtIcLocal] + m_ct_data.fs[kCtIcRemote] != mem_before) {
+      m_llc_miss_latency->sample(cycles);
+    }
+  }
   if (op.kind == AccessKind::Write) {
     ++m_writes;
   } else {
