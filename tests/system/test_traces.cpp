@@ -101,11 +101,13 @@ TEST_F(System, LackeyCountsStraddlingAccessesOnceAndTrailingInstructions) {
         "I  00402002,2\n"
         "I  00402004,2\n");
   for (const char* fetches : {"true", "false"}) {
-    for (const char* mode : {"functional", "lt", "at"}) {
-      const std::string tag = std::string(mode) + "_" + fetches;
-      const std::string cfg = write(tag + ".yaml", std::string("sim: {checker: true, mode: ") + mode +
-                                                       "}\nprocesses:\n  - workload: {kind: lackey, trace: t.lackey, "
-                                                       "fetches: " + fetches + "}\n");
+    for (const std::string mode : {"functional", "lt", "at", "at_window"}) {
+      // at_window: several operations in flight (the core's worker path).
+      const std::string tag = mode + "_" + fetches;
+      const std::string sim = mode == "at_window" ? "sim: {checker: true, mode: at}\nsystem: {core: {outstanding: 4}}\n"
+                                                  : "sim: {checker: true, mode: " + mode + "}\n";
+      const std::string cfg = write(tag + ".yaml", sim + "processes:\n  - workload: {kind: lackey, trace: t.lackey, "
+                                                         "fetches: " + fetches + "}\n");
       Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/" + tag);
       ASSERT_EQ(r.code, 0) << r.err;
       const nlohmann::json j = stats(m_dir + "/" + tag);
