@@ -25,11 +25,11 @@ void SystemConfig::validate(const std::string& path) const {
 }
 
 void WorkloadConfig::validate(const std::string& path) const {
-  if (kind == WorkloadKind::Lackey) {
-    require(!trace.empty(), path, "trace", trace, "a lackey workload needs a trace file");
+  if (is_trace(kind)) {
+    require(!trace.empty(), path, "trace", trace, "a trace workload needs a trace file");
     return;
   }
-  require(trace.empty(), path, "trace", trace, "only lackey workloads read a trace");
+  require(trace.empty(), path, "trace", trace, "only trace workloads (lackey, champsim, vmsim_trace) read a trace");
   require(footprint.value > 0 && footprint.value % kPageSize == 0, path, "footprint", format_bytes(footprint),
           "must be a positive multiple of 4KiB");
   require(read_fraction >= 0 && read_fraction <= 1, path, "read_fraction", config::format_value(read_fraction),
@@ -168,7 +168,7 @@ void PlatformConfig::validate() const {
     const std::string path = "processes[" + std::to_string(i) + "]";
     const ProcessConfig& p = processes[i];
     p.validate(path, system.cores);
-    if (p.workload.kind != WorkloadKind::Lackey) {
+    if (!is_trace(p.workload.kind)) {
       require(p.workload.base.value + p.workload.footprint.value <= user_top, path + ".workload", "footprint",
               format_bytes(p.workload.footprint),
               "base + footprint must stay in the user half of the " +

@@ -80,7 +80,12 @@ struct SystemConfig {
   void validate(const std::string& path) const;
 };
 
-enum class WorkloadKind { Sequential, Strided, Random, PointerChase, Lackey };
+enum class WorkloadKind { Sequential, Strided, Random, PointerChase, Lackey, Champsim, VmsimTrace };
+
+// A workload that replays a trace file (lackey, champsim, vmsim_trace) rather than a generator.
+constexpr bool is_trace(WorkloadKind k) {
+  return k == WorkloadKind::Lackey || k == WorkloadKind::Champsim || k == WorkloadKind::VmsimTrace;
+}
 
 struct WorkloadConfig {
   WorkloadKind kind = WorkloadKind::Sequential;
@@ -98,7 +103,8 @@ struct WorkloadConfig {
 
   template <class V>
   void visit(V& v) {
-    v("kind", kind, "", "Workload source: a synthetic generator or a valgrind lackey trace");
+    v("kind", kind, "",
+      "Workload source: a synthetic generator, a valgrind lackey trace, a ChampSim trace or a vmsim trace (docs/TRACES.md)");
     v("footprint", footprint, "bytes", "Generators: size of the region touched (its VMA)");
     v("accesses", accesses, "accesses", "Generators: number of memory operations");
     v("read_fraction", read_fraction, "ratio", "Generators: probability that an operation is a read (else a write)");
@@ -106,10 +112,11 @@ struct WorkloadConfig {
     v("stride", stride, "bytes", "strided: distance between consecutive operations");
     v("gap", gap, "instructions", "Generators: non-memory instructions before every operation");
     v("base", base, "address", "Generators: virtual address where the region starts (page aligned)");
-    v("trace", trace, "path", "lackey: trace file (valgrind --tool=lackey --trace-mem=yes); relative to the config file");
-    v("fetches", fetches, "", "lackey: replay instruction fetches (I lines) as fetch accesses");
+    v("trace", trace, "path",
+      "Traces: trace file (lackey text, ChampSim binary raw/.gz/.xz, or vmsim trace convert output); relative to the config file");
+    v("fetches", fetches, "", "Traces: replay instructions (lackey I lines, ChampSim records) as fetch accesses");
     v("merge_gap_pages", merge_gap_pages, "pages",
-      "lackey: touched pages closer than this many untouched pages share one VMA");
+      "Traces: touched pages closer than this many untouched pages share one VMA");
     v("limit", limit, "accesses", "Stop the process after this many operations (0 = run to the end)");
   }
   void validate(const std::string& path) const;
@@ -271,7 +278,9 @@ struct vmsim::config::EnumNames<vmsim::platform::WorkloadKind> {
                                                              {K::Strided, "strided"},
                                                              {K::Random, "random"},
                                                              {K::PointerChase, "pointer_chase"},
-                                                             {K::Lackey, "lackey"}};
+                                                             {K::Lackey, "lackey"},
+                                                             {K::Champsim, "champsim"},
+                                                             {K::VmsimTrace, "vmsim_trace"}};
     return t;
   }
 };

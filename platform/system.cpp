@@ -7,7 +7,7 @@
 
 #include "common/error.hpp"
 #include "models/workload/generators.hpp"
-#include "models/workload/lackey.hpp"
+#include "models/workload/trace_scan.hpp"
 #if VMSIM_HAVE_RTL
 #include "testbench/rtl_tlb_backend.hpp"
 #endif
@@ -63,7 +63,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
     : sc_core::sc_module(name), m_cfg(cfg) {
   uint64_t expected = 0;
   for (const auto& p : cfg.processes) {
-    if (p.workload.kind != WorkloadKind::Lackey) {
+    if (!is_trace(p.workload.kind)) {
       expected += p.workload.limit ? std::min(p.workload.limit, p.workload.accesses) : p.workload.accesses;
     }
   }
@@ -133,16 +133,19 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
     task.limit = w.limit;
     task.start_ps = pc.start.fs / 1000;
     std::vector<workload::Region> regions;
-    if (w.kind == WorkloadKind::Lackey) {
+    if (is_trace(w.kind)) {
       std::string trace = w.trace;
       if (!trace.empty() && trace[0] != '/') trace = cfg.base_dir + trace;
-      workload::LackeyOptions opt;
+      workload::TraceOptions opt;
       opt.fetches = w.fetches;
-      workload::TraceScan scan = workload::scan_lackey(trace, opt, w.merge_gap_pages);
+      const workload::TraceKind tk = w.kind == WorkloadKind::Lackey     ? workload::TraceKind::Lackey
+                                     : w.kind == WorkloadKind::Champsim ? workload::TraceKind::Champsim
+                                                                        : workload::TraceKind::Vmsim;
+      workload::TraceScan scan = workload::scan_trace(tk, trace, opt, w.merge_gap_pages);
       regions = scan.regions;
       m_distinct_pages += scan.distinct_pages;
-      task.source = std::make_unique<workload::LackeyReader>(trace, opt);
-      task.data_ops_are_instructions = false;  // the reader counts I lines in the gaps
+      task.source = workload::open_trace(tk, trace, opt);
+      task.data_ops_are_instructions = false;  // the reader counts instructions in the gaps
     } else {
       workload::GeneratorParams gp;
       gp.pattern = pattern_of(w.kind);

@@ -7,6 +7,7 @@ packages=(
   libsystemc-dev verilator
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
+  liblzma-dev zlib1g-dev
   valgrind python3 coreutils
 )
 

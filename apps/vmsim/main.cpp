@@ -22,6 +22,7 @@
 #include "common/config.hpp"
 #include "common/error.hpp"
 #include "models/dram/trace_replay.hpp"
+#include "models/workload/vmsim_trace.hpp"
 #include "common/stats.hpp"
 #include "platform/platform_config.hpp"
 #include "platform/report.hpp"
@@ -164,6 +165,16 @@ int cmd_dram(const std::string& trace, const std::string& config_path, const std
   return 0;
 }
 
+int cmd_trace_convert(const std::string& in, const std::string& out, const std::string& from) {
+  using vmsim::workload::TraceFormat;
+  const TraceFormat f = from == "lackey" ? TraceFormat::Lackey : from == "champsim" ? TraceFormat::Champsim : TraceFormat::Unknown;
+  const vmsim::workload::ConvertResult r = vmsim::workload::convert_trace(in, out, f);
+  std::cout << in << " (" << (r.header.source == TraceFormat::Lackey ? "lackey" : "champsim") << ", " << r.bytes_in
+            << " bytes) -> " << out << " (" << r.bytes_out << " bytes): " << r.header.instructions << " instructions, "
+            << r.header.data << " data accesses\n";
+  return 0;
+}
+
 }  // namespace
 
 // The SystemC kernel reads SC_COPYRIGHT_MESSAGE before sc_main runs: set it during static
@@ -220,6 +231,19 @@ int sc_main(int argc, char* argv[]) {
       ->check(CLI::IsMember({"config", "stats"}));
   doc->add_option("config", doc_config, "For 'stats': the configuration to elaborate");
 
+  CLI::App* trace = app.add_subcommand("trace", "Trace files: convert to vmsim's compact format (docs/TRACES.md)");
+  trace->require_subcommand(1);
+  CLI::App* convert = trace->add_subcommand(
+      "convert", "Convert a lackey or ChampSim trace IN to a vmsim trace OUT (replay with workload.kind: vmsim_trace)");
+  std::string convert_in;
+  std::string convert_out;
+  std::string convert_from = "auto";
+  convert->add_option("in", convert_in, "Input trace: lackey text, or ChampSim binary (raw, .gz or .xz)")->required();
+  convert->add_option("out", convert_out, "Output file (vmsim trace)")->required();
+  convert->add_option("--from", convert_from, "Input format (auto: by content)")
+      ->check(CLI::IsMember({"auto", "lackey", "champsim"}))
+      ->capture_default_str();
+
   vmsim::study::SweepOptions sweep_options;
   CLI::App* sweep = vmsim::study::add_sweep_command(app, sweep_options);
   vmsim::study::RefsOptions refs_options;
@@ -243,6 +267,7 @@ int sc_main(int argc, char* argv[]) {
   try {
     if (run->parsed()) return cmd_run(config_path, sets, out_dir, seed, quiet);
     if (dram->parsed()) return cmd_dram(dram_trace, dram_config, dram_sets, dram_json, dram_checker);
+    if (convert->parsed()) return cmd_trace_convert(convert_in, convert_out, convert_from);
     if (sweep->parsed()) return vmsim::study::run_sweep_command(sweep_options);
     if (refs->parsed()) return vmsim::study::run_refs_command(refs_options);
     if (frag->parsed()) return vmsim::study::run_frag(frag_options, "vmsim frag");

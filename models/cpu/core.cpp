@@ -19,10 +19,21 @@ void CoreConfig::validate(const std::string& path) const {
 }
 
 namespace {
+
+// The second part of a page-crossing access (MemOp::tail) was performed and counted like an access (in
+// access_functional, access_transport or access_cached): take that back, so the pair is one access. Scalars
+// only count up, so adding 2^64-1 subtracts one. A warm-up reset during the part left nothing to take back.
+
 sc_core::sc_time period_of(const CoreConfig& cfg) {
   return sc_core::sc_time(static_cast<double>(cfg.frequency.period_fs()), sc_core::SC_FS);
 }
 }  // namespace
+
+void Core::take_back_tail(const workload::MemOp& op) {
+  if (m_accesses.value() == 0) return;
+  m_accesses += ~uint64_t{0};
+  (op.kind == AccessKind::Write ? m_writes : op.kind == AccessKind::Fetch ? m_fetches : m_reads) += ~uint64_t{0};
+}
 
 Core::Core(const sc_core::sc_module_name& name, CoreId id, const CoreConfig& cfg, SimMode mode, bool golden_checker,
            fw::Trap& trap, RunControl& control, const mmu::TlbBackendFactory& tlb_factory)
@@ -261,6 +272,16 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, uint64_t slice, uin
     ++ops_in_slice;
     if (m_timed && m_qk.need_sync()) m_qk.sync();
   }
+  if (rs.ended) {  // the workload's instructions after its last operation (a trace without replayed fetches)
+    const uint64_t trailing = task.source->trailing_instructions();
+    m_instructions += trailing;
+    if (m_timed && trailing != 0) {
+      const uint64_t c = static_cast<uint64_t>(static_cast<double>(trailing) * m_cfg.cpi + 0.5);
+      const sc_core::sc_time t = m_period * static_cast<double>(c);
+      m_fs_compute += t.value();
+      m_qk.inc(t);
+    }
+  }
   take_interrupts();
   // Calls due at the end of the workload (at == operations done) still run.
   m_in_op = true;
@@ -287,7 +308,7 @@ bool Core::run_syscalls(CoreTask& task, Pid pid, size_t& next, uint64_t done) {
 
 bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
   // (Never a retried operation: without time a swap-in does not block.)
-  m_instructions += op.gap + (op.kind == AccessKind::Fetch || data_op_is_instruction ? 1 : 0);
+  m_instructions += op.gap + ((op.kind == AccessKind::Fetch || data_op_is_instruction) && !op.tail ? 1 : 0);
   sc_core::sc_time unused = sc_core::SC_ZERO_TIME;
   mmu::Translation tr;
   for (;;) {
@@ -339,7 +360,7 @@ Core::OpStatus Core::access_timed(Pid pid, const workload::MemOp& op, bool data_
       m_fs_compute += t.value();
       delay += t;
     }
-    m_instructions += op.gap + (op.kind == AccessKind::Fetch || data_op_is_instruction ? 1 : 0);
+    m_instructions += op.gap + ((op.kind == AccessKind::Fetch || data_op_is_instruction) && !op.tail ? 1 : 0);
   }
   m_resume = false;
   mmu::Translation tr;
@@ -367,6 +388,7 @@ Core::OpStatus Core::access_timed(Pid pid, const workload::MemOp& op, bool data_
   m_check_pid = pid;
   const bool done = m_caches.hierarchy != nullptr ? access_cached(pid, op, tr, access_time, delay)
                                                  : access_transport(op, tr, access_time, delay);
+  if (done && op.tail) take_back_tail(op);
   return done ? OpStatus::Done : OpStatus::Killed;
 }
 

@@ -180,9 +180,17 @@ class Core : public sc_core::sc_module, public fw::Hal {
   // One memory operation: translate (trapping into the firmware on faults) and access memory. Blocked:
   // the fault handler started a swap-in; the operation is retried (m_resume) once the process wakes.
   OpStatus access(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
-    if (!m_timed) return access_functional(pid, op, data_op_is_instruction) ? OpStatus::Done : OpStatus::Killed;
+    if (!m_timed) {
+      if (!access_functional(pid, op, data_op_is_instruction)) return OpStatus::Killed;
+      if (op.tail) take_back_tail(op);
+      return OpStatus::Done;
+    }
     return access_timed(pid, op, data_op_is_instruction);
   }
+  // The second part of an access split at a page boundary (op.tail) was counted as an access by the path
+  // that completed it: take that back, so the pair is one access. Scalars only count up, so adding 2^64-1
+  // subtracts one; a warm-up reset during the part left nothing to take back.
+  void take_back_tail(const workload::MemOp& op);
   // The lt and at modes' path: time charged, data through a transaction or the caches.
   OpStatus access_timed(Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
   // The functional mode's path: no time, data through a DMI pointer when memory grants one.

@@ -194,7 +194,7 @@ bool Core::access_cached(Pid pid, const workload::MemOp& op, const mmu::Translat
                                  : op.kind == AccessKind::Fetch ? cache::AccessClass::Fetch
                                                                 : cache::AccessClass::Load;
   if (!m_timed) {  // functional: states and counts, no time
-    cache_access(cls, tr.pa.value(), op.kind == AccessKind::Fetch ? op.va.value() : 0, 0, false, delay, m_ct_data);
+    cache_access(cls, tr.pa.value(), op.ip, 0, false, delay, m_ct_data);
     move_data(op, tr.pa);
     if (op.kind == AccessKind::Write) {
       ++m_writes;
@@ -212,7 +212,7 @@ bool Core::access_cached(Pid pid, const workload::MemOp& op, const mmu::Translat
   const uint64_t l2_before = m_ct_data.fs[kCtL2];
   const uint64_t mem_before = m_ct_data.fs[kCtDram] + m_ct_data.fs[kCtIcLocal] + m_ct_data.fs[kCtIcRemote];
   const uint64_t llc_before = m_ct_data.fs[kCtLlc];
-  cache_access(cls, tr.pa.value(), op.kind == AccessKind::Fetch ? op.va.value() : 0, 0, false, delay, m_ct_data);
+  cache_access(cls, tr.pa.value(), op.ip, 0, false, delay, m_ct_data);
   move_data(op, tr.pa);
   if (cls != cache::AccessClass::Fetch &&
       (m_ct_data.fs[kCtL2] != l2_before || m_ct_data.fs[kCtLlc] != llc_before ||

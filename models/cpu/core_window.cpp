@@ -85,10 +85,10 @@ bool Core::worker_access(Worker& w) {
     const uint64_t pattern = op.va.value();
     for (uint32_t off = 0; off < size; off += 8) std::memcpy(&w.buf[off], &pattern, std::min<uint32_t>(8, size - off));
     t.set_command(tlm::TLM_WRITE_COMMAND);
-    ++m_writes;
+    if (!op.tail) ++m_writes;  // the second part of a page-crossing access is not another access
   } else {
     t.set_command(tlm::TLM_READ_COMMAND);
-    ++(op.kind == AccessKind::Fetch ? m_fetches : m_reads);
+    if (!op.tail) ++(op.kind == AccessKind::Fetch ? m_fetches : m_reads);
   }
   const sc_core::sc_time before = sc_core::sc_time_stamp() + delay;
   data->b_transport(t, delay);
@@ -102,7 +102,7 @@ bool Core::worker_access(Worker& w) {
   access_time += spent;
   if (delay > sc_core::SC_ZERO_TIME) sc_core::wait(delay);  // complete at the access's own time
   m_access_latency.sample(static_cast<double>(access_time.value()) / static_cast<double>(m_period_fs));
-  ++m_accesses;
+  if (!op.tail) ++m_accesses;
   count_numa(tr.pa);
   m_control.count_access();
   return true;
@@ -114,7 +114,7 @@ bool Core::access_window(Pid pid, const workload::MemOp* ops, size_t n, bool dat
   bool alive = true;
   for (size_t i = 0; i < n && alive; ++i) {
     const workload::MemOp& op = ops[i];
-    m_instructions += op.gap + (op.kind == AccessKind::Fetch || data_op_is_instruction ? 1 : 0);
+    m_instructions += op.gap + ((op.kind == AccessKind::Fetch || data_op_is_instruction) && !op.tail ? 1 : 0);
     if (op.gap != 0) {
       const uint64_t c = static_cast<uint64_t>(static_cast<double>(op.gap) * m_cfg.cpi + 0.5);
       const sc_core::sc_time t = m_period * static_cast<double>(c);

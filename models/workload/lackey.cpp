@@ -1,12 +1,9 @@
-// Valgrind lackey trace reader: buffered line splitting, record parsing, page splitting and the pre-scan.
+// Valgrind lackey trace parser: buffered line splitting and record parsing; the pre-scan over its reader.
 #include "models/workload/lackey.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <limits>
-#include <unordered_map>
-#include <utility>
 
 #include "common/error.hpp"
 
@@ -30,27 +27,12 @@ inline unsigned hex_value(char c) {
 
 }  // namespace
 
-void LackeyReader::FileCloser::operator()(std::FILE* f) const {
-  if (f != nullptr) std::fclose(f);
-}
-
-LackeyReader::LackeyReader(const std::string& path, LackeyOptions opt) : m_path(path), m_opt(opt) {
-  m_file.reset(std::fopen(path.c_str(), "rb"));
-  if (!m_file) throw InputError(path + ": cannot open: " + std::strerror(errno));
+LackeyParser::LackeyParser(const std::string& path)
+    : m_path(path), m_in(std::make_unique<ByteReader>(path)) {
   m_buf.resize(kBufferSize);
 }
 
-LackeyReader::~LackeyReader() = default;
-
-bool LackeyReader::next(MemOp& op) { return produce(op); }
-
-size_t LackeyReader::next_batch(MemOp* out, size_t n) {
-  size_t written = 0;
-  while (written < n && produce(out[written])) ++written;
-  return written;
-}
-
-bool LackeyReader::read_line(const char*& begin, const char*& end) {
+bool LackeyParser::read_line(const char*& begin, const char*& end) {
   for (;;) {
     char* const start = m_buf.data() + m_pos;
     const auto* nl = static_cast<const char*>(std::memchr(start, '\n', m_end - m_pos));
@@ -78,28 +60,25 @@ bool LackeyReader::read_line(const char*& begin, const char*& end) {
       ++m_line;
       malformed(m_buf.data(), m_buf.data() + m_end);  // no newline within the whole buffer
     }
-    const size_t got = std::fread(m_buf.data() + m_end, 1, m_buf.size() - m_end, m_file.get());
-    m_end += got;
-    if (got == 0) {
-      if (std::ferror(m_file.get())) throw InputError(m_path + ": read error: " + std::strerror(errno));
-      m_eof = true;
+    size_t got;
+    try {
+      got = m_in->read(m_buf.data() + m_end, m_buf.size() - m_end);
+    } catch (const StreamError& e) {
+      throw InputError(m_path, m_line + 1, e.what());
     }
+    m_end += got;
+    if (got == 0) m_eof = true;
   }
 }
 
-void LackeyReader::malformed(const char* begin, const char* end) const {
+void LackeyParser::malformed(const char* begin, const char* end) const {
   const size_t len = static_cast<size_t>(end - begin);
   std::string text(begin, std::min(len, kMaxQuotedChars));
   if (len > kMaxQuotedChars) text += "...";
   throw InputError(m_path, m_line, "malformed lackey line: '" + text + "'");
 }
 
-bool LackeyReader::produce(MemOp& op) {
-  if (m_has_split) {
-    op = m_split;
-    m_has_split = false;
-    return true;
-  }
+bool LackeyParser::next(TraceEvent& e) {
   const char* begin;
   const char* end;
   while (read_line(begin, end)) {
@@ -143,79 +122,18 @@ bool LackeyReader::produce(MemOp& op) {
     while (p != end && is_blank(*p)) ++p;
     if (p != end || addr > kMaxAccessEnd - size) malformed(begin, end);
 
-    // Gap accounting.
-    uint32_t gap = 0;
-    if (kind == AccessKind::Fetch) {
-      ++m_instructions;
-      if (!m_opt.fetches) {
-        if (m_pending_gap != std::numeric_limits<uint32_t>::max()) ++m_pending_gap;
-        continue;
-      }
-    } else if (!m_opt.fetches) {
-      gap = m_pending_gap;
-      m_pending_gap = 0;
-    }
-
-    // Emit, splitting at a page boundary.
-    const auto size32 = static_cast<uint32_t>(size);
-    const uint64_t room = kPageSize - (addr & kPageMask);
-    if (size32 <= room) {
-      op = MemOp{VirtAddr{addr}, size32, kind, gap};
-    } else {
-      op = MemOp{VirtAddr{addr}, static_cast<uint32_t>(room), kind, gap};
-      m_split = MemOp{VirtAddr{addr + room}, static_cast<uint32_t>(size32 - room), kind, 0};
-      m_has_split = true;
-    }
+    e.kind = kind;
+    e.size = static_cast<uint32_t>(size);
+    e.addr = addr;
     return true;
   }
   return false;
 }
 
 TraceScan scan_lackey(const std::string& path, LackeyOptions opt, uint64_t merge_gap_pages) {
-  constexpr uint8_t kRead = 1, kWrite = 2, kExec = 4;
   LackeyReader reader(path, opt);
-  std::unordered_map<uint64_t, uint8_t> page_rights;  // touched page number -> rights seen (stable nodes)
-
-  // Small direct-mapped cache of recently touched pages, pointing into page_rights.
-  struct CacheEntry {
-    uint64_t page = ~uint64_t{0};
-    uint8_t* rights = nullptr;
-  };
-  constexpr size_t kCacheSize = 256;
-  std::vector<CacheEntry> cache(kCacheSize);
-
-  TraceScan scan{};
-  std::vector<MemOp> batch(4096);
-  while (const size_t got = reader.next_batch(batch.data(), batch.size())) {
-    scan.ops += got;
-    for (size_t i = 0; i < got; ++i) {
-      const MemOp& op = batch[i];
-      const uint8_t bits = op.kind == AccessKind::Fetch ? kExec : op.kind == AccessKind::Read ? kRead : kRead | kWrite;
-      const uint64_t page = op.va.value() >> kPageShift;
-      CacheEntry& entry = cache[page % kCacheSize];
-      if (entry.page != page) {
-        entry.page = page;
-        entry.rights = &page_rights[page];
-      }
-      *entry.rights |= bits;
-    }
-  }
+  TraceScan scan = scan_source(reader, merge_gap_pages);
   scan.instructions = reader.instructions();
-  scan.distinct_pages = page_rights.size();
-
-  std::vector<std::pair<uint64_t, uint8_t>> pages(page_rights.begin(), page_rights.end());
-  std::sort(pages.begin(), pages.end());
-  for (size_t i = 0; i < pages.size();) {
-    const uint64_t first = pages[i].first;
-    uint64_t last = first;
-    uint8_t rights = pages[i].second;
-    for (++i; i < pages.size() && pages[i].first - last - 1 <= merge_gap_pages; ++i) {
-      last = pages[i].first;
-      rights |= pages[i].second;
-    }
-    scan.regions.push_back(Region{addr_of(Vpn{first}), addr_of(Vpn{last + 1}), (rights & kRead) != 0,
-                                  (rights & kWrite) != 0, (rights & kExec) != 0});
-  }
   return scan;
 }
 

@@ -17,7 +17,13 @@ struct MemOp {
   // Its address comes from the previous operation's data (a pointer chase): a core with several
   // operations in flight issues it only after that one completes.
   bool dependent = false;
+  // The second part of an access split at a page boundary (trace readers): translated and performed, but
+  // not counted again as an access or an instruction (the first part carries the counts).
+  bool tail = false;
+  // Address of the instruction that made the access (a fetch: its own address); 0 when unknown (generators).
+  uint64_t ip = 0;
 };
+static_assert(sizeof(MemOp) == 32, "MemOp stays two per cache line");
 
 // A stream of MemOps. Not thread-safe; one consumer at a time.
 class Source {
@@ -36,6 +42,10 @@ class Source {
     while (written < n && next(out[written])) ++written;
     return written;
   }
+
+  // Instructions the workload retired after its last operation (a trace's instruction lines after the last
+  // data access when fetches are not replayed). Valid once next() returned false; 0 by default.
+  virtual uint64_t trailing_instructions() const { return 0; }
 };
 
 // A page-aligned virtual address range [start, end) and the access rights a workload needs in it.
