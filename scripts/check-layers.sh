@@ -3,7 +3,7 @@
 # must go down or sideways as allowed below. Prints each back edge as FILE:LINE: what it includes and
 # why that is not allowed; exit 1 if there is any. Run by ctest (test `layers`, label unit).
 #   common/     includes only common/
-#   models/     common/, models/ and the two contract headers firmware/hal/{hal,trap}.hpp
+#   models/     common/, models/ and the contract headers firmware/hal/{hal,trap,scheduler}.hpp
 #   firmware/   common/ and firmware/
 #   testbench/  common/, models/, testbench/
 #   platform/   anything but apps/
@@ -34,8 +34,8 @@ check() {  # check DIR ALLOWED_REGEX WHY
   done < <(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]+"' "$dir" --include='*.hpp' --include='*.cpp' --include='*.h' || true)
 }
 check common '^common/' "common/ is the bottom layer and includes only common/"
-check models '^(common/|models/|firmware/hal/(hal|trap)\.hpp$)' \
-  "models/ (hardware) may include common/, models/ and the HAL and trap interfaces only"
+check models '^(common/|models/|firmware/hal/(hal|trap|scheduler)\.hpp$)' \
+  "models/ (hardware) may include common/, models/ and the contract interfaces (firmware/hal/) only"
 check firmware '^(common/|firmware/)' "firmware/ (the OS) may include common/ and firmware/ only"
 check testbench '^(common/|models/|testbench/|firmware/hal/)' \
   "testbench/ depends on models/ and common/, never on firmware/, platform/ or apps/"

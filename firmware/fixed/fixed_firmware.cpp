@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "firmware/sched/run_queue.hpp"
 #include "firmware/vm/page_table.hpp"
 
 namespace vmsim::fw {
@@ -16,6 +17,10 @@ FixedFirmware::FixedFirmware(const FixedFirmwareConfig& cfg, const std::vector<N
     const uint64_t base = m_nodes[0].base.value();
     m_next = reserved > base ? std::min(reserved - base, m_nodes[0].frames) : 0;
   }
+}
+
+std::unique_ptr<Scheduler> FixedFirmware::make_scheduler(std::vector<Scheduler::Entry> entries) const {
+  return std::make_unique<RunQueue>(std::move(entries), 0);
 }
 
 std::pair<uint64_t, uint64_t> FixedFirmware::local_range(CoreId core) const {

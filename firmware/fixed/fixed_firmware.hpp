@@ -30,7 +30,8 @@ class FixedFirmware final : public Trap {
                 const std::vector<NodeId>& core_node, const std::vector<ProcessSpec>& specs);
 
   std::pair<uint64_t, uint64_t> local_range(CoreId core) const override;
-  uint64_t time_slice() const override { return 0; }
+  // Each process to its end, in order (fw::RunQueue without a time slice).
+  std::unique_ptr<Scheduler> make_scheduler(std::vector<Scheduler::Entry> entries) const override;
   uint64_t context_switch_cycles() const override { return m_cfg.context_switch_cycles; }
   std::optional<Pid> create_process(Hal& hal, size_t index) override;
   SpawnState spawn_state(size_t index) const override;

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -13,6 +14,7 @@
 
 #include "common/types.hpp"
 #include "firmware/hal/hal.hpp"
+#include "firmware/hal/scheduler.hpp"
 #include "firmware/vm/vma.hpp"
 
 namespace vmsim::fw {
@@ -73,9 +75,8 @@ class Trap {
 
   // Physical byte range [first, second) of the NUMA node local to `core` (boot-time topology).
   virtual std::pair<uint64_t, uint64_t> local_range(CoreId core) const = 0;
-  // Round-robin time slice of a core's processes in core cycles (functional mode: memory operations);
-  // 0 = each runs to its end, one after another.
-  virtual uint64_t time_slice() const = 0;
+  // The scheduler of one core's processes (entries in the order the core runs them by default).
+  virtual std::unique_ptr<Scheduler> make_scheduler(std::vector<Scheduler::Entry> entries) const = 0;
   // Core cycles a switch between two processes costs (the root-register write apart).
   virtual uint64_t context_switch_cycles() const = 0;
 

@@ -1,5 +1,6 @@
 // Firmware kernel: boot, processes, page faults, NUMA placement, system calls, shootdowns, teardown.
 #include "firmware/kernel/kernel.hpp"
+#include "firmware/sched/run_queue.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -225,6 +226,10 @@ uint32_t Kernel::frame_refs(Pfn pfn) const {
   if (!m_pmm->is_allocated(pfn)) return 0;
   auto it = m_extra_refs.find(pfn.value());
   return 1 + (it == m_extra_refs.end() ? 0 : it->second);
+}
+
+std::unique_ptr<Scheduler> Kernel::make_scheduler(std::vector<Scheduler::Entry> entries) const {
+  return std::make_unique<RunQueue>(std::move(entries), m_cfg.scheduler.time_slice);
 }
 
 uint64_t* Kernel::access_counters(Pid pid) { return m_pstats[process(pid).index]->access_counts; }

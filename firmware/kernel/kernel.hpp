@@ -293,7 +293,8 @@ class Kernel final : public Trap {
   uint64_t* access_counters(Pid pid) override;
   // Physical byte range [first, second) of the NUMA node local to `core`.
   std::pair<uint64_t, uint64_t> local_range(CoreId core) const override;
-  uint64_t time_slice() const override { return m_cfg.scheduler.time_slice; }
+  // Round robin with firmware.scheduler.time_slice (fw::RunQueue).
+  std::unique_ptr<Scheduler> make_scheduler(std::vector<Scheduler::Entry> entries) const override;
   uint64_t context_switch_cycles() const override { return m_cfg.costs.context_switch; }
   // /proc/buddyinfo and /proc/slabinfo-like text at this moment.
   std::string buddyinfo() const { return m_pmm->buddyinfo(); }

@@ -115,54 +115,27 @@ void Core::run() {
 }
 
 void Core::schedule() {
-  // Round robin over the core's processes in the order added. A process is runnable once its start time
-  // has come and (forked ones) its parent created it; it runs until its slice is used up, it ends, or
-  // it exits. With time_slice 0 each runs to its end, one after another.
-  const uint64_t slice = m_trap.time_slice();
+  // The firmware's scheduler decides which process runs (the kernel's is fw::RunQueue: round robin with
+  // firmware.scheduler.time_slice, start times, forks, processes blocked on I/O); the core carries it out.
+  std::vector<fw::Scheduler::Entry> entries;
+  for (const CoreTask& t : m_tasks) entries.push_back({t.spec.parent, t.spec.index, t.start_ps});
+  const std::unique_ptr<fw::Scheduler> scheduler = m_trap.make_scheduler(std::move(entries));
+  fw::Scheduler& queue = *scheduler;
+  const uint64_t slice = queue.time_slice();
   std::vector<RunState> st(m_tasks.size());
   size_t current = SIZE_MAX;  // task whose address space is loaded
-  size_t cursor = 0;          // round-robin position
   for (;;) {
     take_interrupts();
-    size_t pick = SIZE_MAX;
-    uint64_t earliest_start = UINT64_MAX;
-    bool waiting_spawn = false;
-    const uint64_t now = now_ps();
-    for (size_t k = 0; k < m_tasks.size(); ++k) {
-      const size_t i = (cursor + k) % m_tasks.size();
-      CoreTask& t = m_tasks[i];
-      if (st[i].finished) continue;
-      if (!st[i].pid && t.spec.parent >= 0) {
-        fw::SpawnState sp = m_trap.spawn_state(t.spec.index);
-        if (sp == fw::SpawnState::Aborted) {
-          st[i].finished = true;
-          continue;
-        }
-        if (sp == fw::SpawnState::Pending) {
-          waiting_spawn = true;
-          continue;
-        }
-      }
-      if (!st[i].pid && t.start_ps > now) {
-        earliest_start = std::min(earliest_start, t.start_ps);
-        continue;
-      }
-      if (st[i].wake_ps > now) {  // blocked on swap I/O
-        earliest_start = std::min(earliest_start, st[i].wake_ps);
-        continue;
-      }
-      pick = i;
-      break;
-    }
-    if (pick == SIZE_MAX) {
-      if (earliest_start == UINT64_MAX && !waiting_spawn) {  // all done
+    const fw::Scheduler::Pick pick = queue.pick(now_ps(), m_trap);
+    if (pick.task == SIZE_MAX) {
+      if (pick.all_done()) {
         m_done = true;
         return;
       }
       m_qk.sync();
-      if (earliest_start != UINT64_MAX) {
+      if (pick.earliest_ps != UINT64_MAX) {
         // Idle until a start or wake-up time; the kernel (spawns, background work) may call earlier.
-        const uint64_t wait_ps = earliest_start > now_ps() ? earliest_start - now_ps() : 0;
+        const uint64_t wait_ps = pick.earliest_ps > now_ps() ? pick.earliest_ps - now_ps() : 0;
         if (m_stop_requests > 0 && !m_stopped) {
           m_stopped = true;
           m_shared->changed.notify(sc_core::SC_ZERO_TIME);
@@ -173,48 +146,43 @@ void Core::schedule() {
       }
       continue;
     }
-    CoreTask& task = m_tasks[pick];
-    RunState& rs = st[pick];
+    const size_t i = pick.task;
+    CoreTask& task = m_tasks[i];
+    RunState& rs = st[i];
     m_in_op = true;
     sc_core::sc_time t0 = m_qk.get_current_time();
-    if (!rs.pid) {
+    if (!queue.pid(i)) {
+      std::optional<Pid> pid;
       if (task.spec.parent >= 0) {
-        rs.pid = m_trap.spawned_pid(task.spec.index);
+        pid = m_trap.spawned_pid(task.spec.index);
       } else {
-        rs.pid = m_trap.create_process(*this, task.spec.index);
-        if (!rs.pid) {
+        pid = m_trap.create_process(*this, task.spec.index);
+        if (!pid) {
           throw SimulationError(std::string(name()) + ": out of memory creating process '" + task.spec.name + "'");
         }
       }
+      queue.created(i, *pid);
       rs.ops.resize(kBatch);
     }
-    if (current != pick) {
+    const Pid pid = *queue.pid(i);
+    if (current != i) {
       if (current != SIZE_MAX) charge(m_trap.context_switch_cycles());
-      m_trap.switch_to(*this, *rs.pid);
-      m_acc = m_trap.access_counters(*rs.pid);
-      current = pick;
+      m_trap.switch_to(*this, pid);
+      m_acc = m_trap.access_counters(pid);
+      current = i;
     }
     m_fs_kernel += (m_qk.get_current_time() - t0).value();
     m_in_op = false;
-    m_resume = rs.wake_ps != 0;
-    rs.wake_ps = 0;
-    uint64_t wake = UINT64_MAX;  // the next wake-up of another process blocked on swap I/O
-    for (const RunState& o : st) {
-      if (&o != &rs && o.wake_ps != 0 && !o.finished) wake = std::min(wake, o.wake_ps);
-    }
-    const SliceEnd end = run_slice(task, rs, slice, wake);
-    if (end == SliceEnd::Ended) {
-      rs.finished = true;
-      current = SIZE_MAX;
-    } else if (end == SliceEnd::Blocked) {
-      rs.wake_ps = std::max<uint64_t>(1, m_trap.blocked_until(*rs.pid));
-    }
-    cursor = (pick + 1) % m_tasks.size();
-    if (slice == 0) cursor = pick;  // run to completion: keep the list order
+    m_resume = queue.take_resume(i);
+    // The next wake-up of another process blocked on I/O preempts this one.
+    const SliceEnd end = run_slice(task, rs, pid, slice, queue.next_wake_except(i));
+    if (end == SliceEnd::Ended) current = SIZE_MAX;
+    queue.ran(i, end == SliceEnd::Ended,
+              end == SliceEnd::Blocked ? std::max<uint64_t>(1, m_trap.blocked_until(pid)) : 0);
   }
 }
 
-Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, uint64_t slice, uint64_t wake_ps) {
+Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, uint64_t slice, uint64_t wake_ps) {
   sc_core::sc_time slice_end = m_qk.get_current_time() + m_period * static_cast<double>(slice);
   if (wake_ps != UINT64_MAX) {
     slice_end = std::min(slice_end, sc_core::sc_time(static_cast<double>(wake_ps), sc_core::SC_PS));
@@ -236,7 +204,7 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, uint64_t slice, uin
     if (!m_workers.empty()) {
       // Several operations in flight: a window of them, up to the next script call, the batch's end
       // or the limit; shootdowns and preemption wait for the window to drain.
-      if (!run_syscalls(task, *rs.pid, rs.next_call, rs.done) || !m_trap.alive(*rs.pid)) {
+      if (!run_syscalls(task, pid, rs.next_call, rs.done) || !m_trap.alive(pid)) {
         m_in_op = false;
         return SliceEnd::Ended;
       }
@@ -245,7 +213,7 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, uint64_t slice, uin
       if (rs.next_call < task.script.size() && task.script[rs.next_call].at > rs.done) {
         n = std::min<uint64_t>(n, task.script[rs.next_call].at - rs.done);
       }
-      if (!access_window(*rs.pid, rs.ops.data() + rs.pos, static_cast<size_t>(n), task.data_ops_are_instructions)) {
+      if (!access_window(pid, rs.ops.data() + rs.pos, static_cast<size_t>(n), task.data_ops_are_instructions)) {
         m_in_op = false;
         return SliceEnd::Ended;
       }
@@ -259,11 +227,11 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, uint64_t slice, uin
     // An exit call or a kill (the firmware already tore the process down) ends the task. Script calls
     // are looked for only when one is due.
     const bool call_due = rs.next_call < task.script.size() && task.script[rs.next_call].at <= rs.done;
-    if ((call_due && !run_syscalls(task, *rs.pid, rs.next_call, rs.done)) || !m_trap.alive(*rs.pid)) {
+    if ((call_due && !run_syscalls(task, pid, rs.next_call, rs.done)) || !m_trap.alive(pid)) {
       m_in_op = false;
       return SliceEnd::Ended;
     }
-    const OpStatus status = access(*rs.pid, rs.ops[rs.pos], task.data_ops_are_instructions);
+    const OpStatus status = access(pid, rs.ops[rs.pos], task.data_ops_are_instructions);
     m_in_op = false;
     if (status == OpStatus::Killed) return SliceEnd::Ended;
     if (status == OpStatus::Blocked) return SliceEnd::Blocked;
@@ -285,9 +253,9 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, uint64_t slice, uin
   take_interrupts();
   // Calls due at the end of the workload (at == operations done) still run.
   m_in_op = true;
-  if (m_trap.alive(*rs.pid) && run_syscalls(task, *rs.pid, rs.next_call, rs.done)) {
+  if (m_trap.alive(pid) && run_syscalls(task, pid, rs.next_call, rs.done)) {
     sc_core::sc_time t1 = m_qk.get_current_time();
-    m_trap.exit_process(*this, *rs.pid);
+    m_trap.exit_process(*this, pid);
     m_fs_kernel += (m_qk.get_current_time() - t1).value();
   }
   m_in_op = false;

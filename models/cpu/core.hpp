@@ -141,25 +141,23 @@ class Core : public sc_core::sc_module, public fw::Hal {
  private:
   void run();
   // Per-process progress for the scheduler.
+  // Per-process replay state (the scheduling state is the firmware's scheduler's).
   struct RunState {
-    std::optional<Pid> pid;
     std::vector<workload::MemOp> ops;  // current batch
     size_t pos = 0, count = 0;
     uint64_t done = 0;                 // memory operations completed
     size_t next_call = 0;              // next script entry
     bool ended = false;                // the source has no more operations
-    bool finished = false;
-    uint64_t wake_ps = 0;              // blocked (swap-in) until this simulated time; 0 = runnable
   };
   enum class SliceEnd { Preempted, Ended, Blocked };
   enum class OpStatus { Done, Killed, Blocked };
   static constexpr size_t kBatch = 1024;
   void schedule();
   // Runs the task for up to `slice` core cycles (0 = to its end): Ended (exit, kill, end of its
-  // workload), Preempted, or Blocked (a major fault waits for swap I/O; rs.wake_ps says until when).
+  // workload), Preempted, or Blocked (a major fault waits for swap I/O; Trap::blocked_until says until when).
   // With a time slice, a process waking from swap I/O (at wake_ps, simulated ps) preempts the running
   // one at its next boundary, as a scheduler's wake-up preemption does.
-  SliceEnd run_slice(CoreTask& task, RunState& rs, uint64_t slice, uint64_t wake_ps = UINT64_MAX);
+  SliceEnd run_slice(CoreTask& task, RunState& rs, Pid pid, uint64_t slice, uint64_t wake_ps = UINT64_MAX);
   // Runs the script calls due before operation `done`; returns false if the process exited.
   bool run_syscalls(CoreTask& task, Pid pid, size_t& next, uint64_t done);
   // At an instruction boundary: stays stopped while a shootdown IPI holds this core, then charges the

@@ -1,4 +1,4 @@
-// TLB functional core of issue C (plain C++, no SystemC, deterministic): set-associative arrays of
+// TLB functional core (plain C++, no SystemC, deterministic): set-associative arrays of
 // PCID-tagged 4 KiB / 2 MiB / 1 GiB translations with exact replacement, and the per-core hierarchy
 // (ITLB and DTLB in front of a shared STLB) built from them. The reference an RTL TLB is checked against.
 //

@@ -1,4 +1,4 @@
-// System tests of impl: rtl (issue F): whole runs of the vmsim binary with the L1 data TLB answered by the
+// System tests of impl: rtl: whole runs of the vmsim binary with the L1 data TLB answered by the
 // Verilated RTL TLB, compared with the same runs on the model's TLB, and the configuration rules.
 #include <gtest/gtest.h>
 

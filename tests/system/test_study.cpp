@@ -1,4 +1,4 @@
-// System tests of the study commands (issue I): vmsim sweep with the local backend (tables, resume, a
+// System tests of the study commands: vmsim sweep with the local backend (tables, resume, a
 // failing run, Ctrl-C), spec errors, vmsim refs and vmsim frag.
 #include <fcntl.h>
 #include <signal.h>

@@ -1,4 +1,4 @@
-// System tests of swapping (issue E): whole runs under memory pressure with the golden checker (no
+// System tests of swapping: whole runs under memory pressure with the golden checker (no
 // stale translation survives an eviction) and the data checker (every page survives its round trips
 // through swap byte for byte) on.
 #include <map>
