@@ -153,7 +153,7 @@ bool Kernel::compact(Hal& hal, Process& p, NodeId node) {
       if (f != 0) rmap.erase(f - 1);
     }
   }
-  for (const auto& [f, slot] : m_frame_slot) rmap.erase(f);  // swap-cache frames stay too
+  for (const auto& [f, slot] : m_swapper->swap_cache()) rmap.erase(f);  // swap-cache frames stay too
   // The aligned 2 MiB region of the zone with the fewest allocated frames, all of them movable.
   const uint64_t lo = (zone->base().value() + kHugeFrames - 1) & ~(kHugeFrames - 1);
   const uint64_t hi = zone->base().value() + zone->total_frames();
@@ -211,18 +211,8 @@ bool Kernel::compact(Hal& hal, Process& p, NodeId node) {
       const size_t k = static_cast<size_t>(std::find(affected.begin(), affected.end(), m.mm) - affected.begin());
       if (e.present()) pages[k].push_back(m.va);
     }
-    if (m_reclaim) {
-      // A tracked page moves with its reverse map; to its policy it is a new page.
-      auto d = m_pages.find(f);
-      if (d != m_pages.end()) {
-        PageDesc moved = std::move(d->second);
-        m_pages.erase(d);
-        m_policies[moved.node]->on_unmap(f);
-        moved.node = node;
-        m_policies[node]->on_map(to->pfn.value(), hal.memory_ops());
-        m_pages.emplace(to->pfn.value(), std::move(moved));
-      }
-    }
+    // A tracked page moves with its reverse map; to its policy it is a new page.
+    if (m_swapper->enabled()) m_swapper->move_page(f, to->pfn, node, hal.memory_ops());
     auto refs = m_extra_refs.find(f);
     if (refs != m_extra_refs.end()) {
       m_extra_refs[to->pfn.value()] = refs->second;
@@ -291,7 +281,7 @@ void Kernel::maybe_collapse(Hal& hal, Process& p, VirtAddr va) {
   for (uint64_t i = 0; i < kHugeFrames; ++i) {
     const Pte x{e[i]};
     if ((e[i] & ~pte_bit::kPfnMask & ~ad) != want || frame_refs(x.pfn()) != 1) return;
-    if (m_frame_slot.count(x.pfn().value()) != 0) return;  // in the swap cache: its slot may be mapped elsewhere
+    if (m_swapper->in_swap_cache(x.pfn())) return;  // in the swap cache: its slot may be mapped elsewhere
     contiguous = contiguous && x.pfn().value() == first + i;
     ad_seen |= e[i] & ad;
   }
@@ -322,16 +312,12 @@ void Kernel::maybe_collapse(Hal& hal, Process& p, VirtAddr va) {
   m_pmm->free_page(hal.core_id(), pd.pfn());
   ++m_freed;
   --mm.tables;
-  if (m_reclaim) {
+  if (m_swapper->enabled()) {
     // The 4 KiB pages leave the reverse map; a 2 MiB page is not tracked for reclaim.
     for (uint64_t i = 0; i < kHugeFrames; ++i) {
       const uint64_t f = Pte{e[i]}.pfn().value();
-      rmap_remove(Pfn{f}, mm, VirtAddr{base + (i << kPageShift)});
-      auto d = m_pages.find(f);
-      if (in_place && d != m_pages.end() && d->second.maps.empty()) {
-        m_policies[d->second.node]->on_unmap(f);
-        m_pages.erase(d);
-      }
+      m_swapper->rmap_remove(Pfn{f}, mm, VirtAddr{base + (i << kPageShift)});
+      if (in_place) m_swapper->drop_if_unmapped(f);
     }
   }
   if (in_place) {

@@ -1,4 +1,5 @@
-// Firmware kernel: boot, processes, page faults, NUMA placement, system calls, shootdowns, teardown.
+// Firmware kernel façade: boot, processes, page faults, NUMA placement, shootdowns, teardown; swapping and
+// reclaim are the swapper's (swapper.cpp).
 #include "firmware/kernel/kernel.hpp"
 
 #include <algorithm>
@@ -181,21 +182,14 @@ Kernel::Kernel(const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
     m_sys_errors.push_back(std::make_unique<stats::Scalar>(m_sys_stats, std::string("errno_") + ename, "count",
                                                            std::string("Calls that failed with ") + ename));
   }
+  m_swapper_link = std::make_unique<SwapperLink>(*this);
+  m_swapper = std::make_unique<Swapper>(
+      m_stats,
+      SwapperContext{m_cfg, m_levels, m_user_top, nodes.size(), m_core_node, *m_pmm, m_procs, m_live_mms, m_pstats,
+                     m_segments, m_extra_refs, m_freed, m_major, m_invlpg, m_file_writebacks},
+      *m_swapper_link);
   for (size_t i = 0; i < specs.size(); ++i) {
     m_pstats.push_back(std::make_unique<ProcStats>(m_stats, i, nodes.size(), cfg.swap.replacement.tau));
-  }
-  m_kswapd_pending.assign(nodes.size(), false);
-  m_kswapd_failed.assign(nodes.size(), false);
-  if (cfg.swap_slots > 0) {
-    // One replacement policy per node (its zone for reclaim), fed by faults, unmaps and A-bit reads.
-    m_swap = std::make_unique<SwapArea>(cfg.swap_slots);
-    std::vector<ReclaimZone> zones;
-    for (NodeId n = 0; n < nodes.size(); ++n) {
-      m_policies.push_back(make_policy(cfg.swap.replacement));
-      zones.push_back(ReclaimZone{m_pmm->total_frames(n), m_policies.back().get()});
-    }
-    m_bridge = std::make_unique<Reclaim>(*this);
-    m_reclaim = std::make_unique<Reclaimer>(cfg.swap, zones, *m_bridge, *m_bridge);
   }
 }
 
@@ -209,7 +203,27 @@ std::string Kernel::memory_report() const {
          "\n# slabinfo: kernel object caches\n" + m_slab->slabinfo();
 }
 
-Kernel::Process& Kernel::process(Pid pid) {
+uint64_t Kernel::blocked_until(Pid pid) const { return alive(pid) ? m_procs[pid - 1]->blocked_until : 0; }
+
+uint64_t Kernel::swapped_pages(Pid pid) const { return alive(pid) ? m_procs[pid - 1]->mm->swap_pages : 0; }
+
+std::string Kernel::working_set_csv() const {
+  std::string out = "memory_ops,process,name,pages\n";
+  for (size_t i = 0; i < m_pstats.size(); ++i) {
+    for (const auto& [t, pages] : m_pstats[i]->ws->series()) {
+      out += std::to_string(t) + "," + std::to_string(i) + "," + m_specs[i].name + "," + std::to_string(pages) + "\n";
+    }
+  }
+  return out;
+}
+
+void Kernel::run_background(Hal& hal) {
+  if (!m_swapper->enabled()) return;
+  KernelSection section(hal);
+  m_swapper->run_background(hal);
+}
+
+Process& Kernel::process(Pid pid) {
   if (pid == 0 || pid > m_procs.size()) throw std::logic_error("kernel: no process " + std::to_string(pid));
   return *m_procs[pid - 1];
 }
@@ -310,26 +324,26 @@ std::optional<Pfn> Kernel::alloc_user_block(Hal& hal, Process& p, const Vma& vma
   // With swap, a node below its min watermark reclaims in this context first. The frames below min are
   // kept for the kernel: if reclaim can evict nothing more, a user page there fails (the OOM killer's
   // turn). An allocation that fails anyway reclaims every node it may use, then tries once more.
-  if (m_reclaim && order == 0 && !direct_reclaim(hal, want)) {
+  if (m_swapper->enabled() && order == 0 && !m_swapper->direct_reclaim(hal, want)) {
     bool room = false;  // a node the allocation may fall back to is still above its min watermark
     for (NodeId n = 0; n < m_pmm->node_count(); ++n) {
       const bool allowed =
           pol.kind != NumaPolicyKind::Bind || std::find(pol.nodes.begin(), pol.nodes.end(), n) != pol.nodes.end();
-      room = room || (allowed && m_pmm->free_frames(n) >= m_reclaim->watermarks(n).min);
+      room = room || (allowed && m_pmm->free_frames(n) >= m_swapper->min_watermark(n));
     }
     if (!room) return std::nullopt;
   }
   std::optional<PageAlloc> a = attempt();
-  if (!a && m_reclaim && order == 0) {
+  if (!a && m_swapper->enabled() && order == 0) {
     if (pol.kind == NumaPolicyKind::Bind) {
-      for (NodeId n : pol.nodes) direct_reclaim(hal, n);
+      for (NodeId n : pol.nodes) m_swapper->direct_reclaim(hal, n);
     } else {
-      for (NodeId n = 0; n < m_pmm->node_count(); ++n) direct_reclaim(hal, n);
+      for (NodeId n = 0; n < m_pmm->node_count(); ++n) m_swapper->direct_reclaim(hal, n);
     }
     a = attempt();
   }
   if (!a) return std::nullopt;
-  if (m_reclaim) wake_kswapd(hal, a->node);
+  if (m_swapper->enabled()) m_swapper->wake_kswapd(hal, a->node);
   const uint64_t frames = uint64_t{1} << order;
   if (a->must_zero) {
     for (uint64_t i = 0; i < frames; ++i) hal.zero_frame(Pfn{a->pfn.value() + i});
@@ -353,19 +367,8 @@ void Kernel::put_frame(Hal& hal, Pfn pfn) {
     if (--it->second == 0) m_extra_refs.erase(it);
     return;
   }
-  if (m_reclaim) {
-    // The last reference to a tracked page: it leaves its policy and the swap cache.
-    auto d = m_pages.find(pfn.value());
-    if (d != m_pages.end()) {
-      m_policies[d->second.node]->on_unmap(pfn.value());
-      m_pages.erase(d);
-    }
-    auto fs = m_frame_slot.find(pfn.value());
-    if (fs != m_frame_slot.end()) {
-      m_swap->evict(fs->second);
-      m_frame_slot.erase(fs);
-    }
-  }
+  // The last reference to a tracked page: it leaves its policy and the swap cache.
+  if (m_swapper->enabled()) m_swapper->forget(pfn);
   auto head = m_split_heads.find(pfn.value() & ~uint64_t{kHugeFrames - 1});
   if (head != m_split_heads.end()) {
     // A frame of a split 2 MiB block: the block goes back when its last frame does.
@@ -382,7 +385,7 @@ void Kernel::put_frame(Hal& hal, Pfn pfn) {
   ++m_freed;
 }
 
-std::shared_ptr<Kernel::Mm> Kernel::new_mm(Hal& hal, const ProcessSpec& spec) {
+std::shared_ptr<Mm> Kernel::new_mm(Hal& hal, const ProcessSpec& spec) {
   auto mm = std::make_shared<Mm>();
   mm->id = m_next_mm++;
   // PCIDs 1..4095 in turn (0 is the kernel's); a reused PCID's stale entries are dropped at teardown.
@@ -467,13 +470,6 @@ void Kernel::switch_to(Hal& hal, Pid pid) {
   hal.set_root(p.mm->root, p.mm->pcid);
 }
 
-uint64_t Kernel::leaf_flags(const Vma& vma, bool writable) const {
-  uint64_t flags = pte_bit::kUser;
-  if (writable && (vma.prot & prot::kWrite)) flags |= pte_bit::kWritable;
-  if (!(vma.prot & prot::kExec)) flags |= pte_bit::kNoExecute;
-  return flags;
-}
-
 bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
   Mm& mm = *p.mm;
   const VirtAddr page{va.value() & ~kPageMask};
@@ -505,9 +501,8 @@ bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
         // Major fault: the page comes from the file store into the page cache.
         const FileConfig& file = m_cfg.files[static_cast<size_t>(seg.file)];
         hal.charge(m_cfg.costs.file_read);
-        auto written = m_file_pages.find({seg.file, idx});
-        if (written != m_file_pages.end()) {
-          std::memcpy(m_copy_buf.data(), written->second.data(), kPageSize);  // written back earlier
+        if (const std::vector<uint8_t>* written = m_swapper->written_file_page(seg.file, idx)) {
+          std::memcpy(m_copy_buf.data(), written->data(), kPageSize);  // written back earlier
         } else {
           uint64_t x = file.seed * 0x9E3779B97F4A7C15ull + idx;
           for (uint64_t i = 0; i < kPageSize; i += 8) {
@@ -536,7 +531,7 @@ bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
   }
   // Private anonymous 4 KiB pages and page-cache pages can be evicted (not shared anonymous memory).
   const bool file_page = vma.shm != 0 && m_segments.at(vma.shm)->file >= 0;
-  const bool track = m_reclaim && (vma.shm == 0 || file_page);
+  const bool track = m_swapper->enabled() && (vma.shm == 0 || file_page);
 
   // A private file page is mapped read-only: a write breaks the sharing with the page cache (COW).
   const bool writable = vma.shm == 0 || vma.shared;
@@ -563,13 +558,8 @@ bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
     hal.write64(pte, Pte::make(frame, flags).raw());
   }
   if (track) {
-    rmap_add(frame, mm, page, pte, m_pmm->zone_of(frame)->first, hal.memory_ops());
-    if (file_page) {
-      PageDesc& d = m_pages.at(frame.value());
-      d.kind = PageKind::File;
-      d.seg = vma.shm;
-      d.index = vma.shm_page(page);
-    }
+    m_swapper->rmap_add(frame, mm, page, pte, m_pmm->zone_of(frame)->first, hal.memory_ops());
+    if (file_page) m_swapper->set_file_page(frame, vma.shm, vma.shm_page(page));
   }
   ++mm.resident;
   return true;
@@ -582,14 +572,12 @@ Kernel::CowBreak Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAdd
   std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, page);
   if (!ea) return CowBreak::NoFrame;
   Pte old{hal.read64(*ea)};
-  if (!old.present()) return m_reclaim ? CowBreak::Done : CowBreak::NoFrame;  // evicted meanwhile: the retry faults it back
+  if (!old.present()) return m_swapper->enabled() ? CowBreak::Done : CowBreak::NoFrame;  // evicted meanwhile: the retry faults it back
   if (old.writable()) return CowBreak::Done;  // another thread broke the sharing first
   if (old.huge() && giga_refs(old.pfn()) > 0) return break_cow_giga(hal, p, vma, va, *ea, old);  // 1 GiB: huge.cpp
   // A frame in the swap cache is still what the slot's other swap entries will map: the writer may
   // keep it only if the slot can be dropped (no other reference).
-  auto cached = m_frame_slot.find(old.pfn().value());
-  const bool slot_free = cached == m_frame_slot.end() || m_swap->make_exclusive(cached->second);
-  if (cached != m_frame_slot.end() && slot_free) m_frame_slot.erase(cached);
+  const bool slot_free = m_swapper->make_exclusive(old.pfn());
   if (frame_refs(old.pfn()) <= 1 && slot_free) {
     // The other sharers are gone: take the frame over.
     hal.write64(*ea, old.raw() | pte_bit::kWritable);
@@ -597,7 +585,7 @@ Kernel::CowBreak Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAdd
   } else {
     std::optional<Pfn> f = alloc_user_frame(hal, p, vma, page, false);
     if (!f) return CowBreak::NoFrame;
-    if (m_reclaim) {
+    if (m_swapper->enabled()) {
       // The allocation may have reclaimed: the PTE must still be the one the copy is made from.
       const Pte now{hal.read64(*ea)};
       if (now.raw() != old.raw()) {
@@ -612,9 +600,9 @@ Kernel::CowBreak Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAdd
     hal.charge(m_cfg.costs.pte_update);
     const uint64_t keep = old.raw() & ~pte_bit::kPfnMask & ~pte_bit::kDirty & ~pte_bit::kAccessed;
     hal.write64(*ea, Pte::make(*f, keep | pte_bit::kWritable).raw());
-    if (m_reclaim) {
-      rmap_remove(old.pfn(), mm, page);
-      rmap_add(*f, mm, page, *ea, m_pmm->zone_of(*f)->first, hal.memory_ops());
+    if (m_swapper->enabled()) {
+      m_swapper->rmap_remove(old.pfn(), mm, page);
+      m_swapper->rmap_add(*f, mm, page, *ea, m_pmm->zone_of(*f)->first, hal.memory_ops());
     }
     put_frame(hal, old.pfn());
     ++m_cow_copies;
@@ -622,14 +610,6 @@ Kernel::CowBreak Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAdd
   }
   invalidate(hal, mm, {page});
   return CowBreak::Done;
-}
-
-std::vector<CoreId> Kernel::other_cores(const Hal& hal, const Mm& mm) const {
-  std::vector<CoreId> targets;
-  for (CoreId c = 0; c < mm.cpus.size(); ++c) {
-    if (mm.cpus[c] && c != hal.core_id()) targets.push_back(c);
-  }
-  return targets;
 }
 
 void Kernel::invalidate(Hal& hal, Mm& mm, const std::vector<VirtAddr>& pages) {
@@ -686,13 +666,13 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
     // The retry of an access that slept on a swap-in: the same fault goes on (already counted).
     p.blocked_page = UINT64_MAX;
     const uint64_t slept_ns = (hal.now_ps() - std::min(hal.now_ps(), p.blocked_since)) / 1000;
-    m_swap_blocked += slept_ns;
+    m_swapper->add_blocked_time(slept_ns);
     m_pstats[p.index]->swap_wait += slept_ns;
   } else {
     p.blocked_page = UINT64_MAX;  // the retry did not fault there (mapped meanwhile): no continuation left
     ++m_faults;
     ++m_pstats[p.index]->faults;
-    if (m_reclaim) m_pstats[p.index]->ws->reference(vpage >> kPageShift, hal.memory_ops());
+    if (m_swapper->enabled()) m_pstats[p.index]->ws->reference(vpage >> kPageShift, hal.memory_ops());
   }
   hal.charge(m_cfg.costs.fault_entry + m_cfg.costs.vma_lookup);
   if (!is_canonical(va, m_levels)) {
@@ -759,7 +739,7 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
       ++m_spurious;
       return FaultOutcome::Retry;
     }
-  } else if (threaded || m_reclaim) {
+  } else if (threaded || m_swapper->enabled()) {
     // Another thread may have mapped the page since this one's walk (a spurious fault), or the entry is
     // a swap entry (a swap-in).
     std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, VirtAddr{vpage});
@@ -768,13 +748,13 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
       ++m_spurious;
       return FaultOutcome::Retry;
     }
-    if (m_reclaim && is_swap_entry(e)) {
+    if (m_swapper->enabled() && is_swap_entry(e)) {
       for (;;) {
         bool oom = false;
-        const FaultOutcome out = swap_in(hal, p, *vma, va, kind, true, oom);
+        const FaultOutcome out = m_swapper->swap_in(hal, p, *vma, va, kind, true, oom);
         if (!oom) return out;
         bool self = false;
-        if (!oom_kill(hal, p, va, kind, error_code, self)) {
+        if (!m_swapper->oom_kill(hal, p, va, kind, error_code, self)) {
           if (self) return FaultOutcome::Killed;
           break;
         }
@@ -788,7 +768,7 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
   while (!fault_in(hal, p, *vma, va)) {
     // Out of memory after direct reclaim: the OOM killer frees a victim's memory, or this process goes.
     bool self = false;
-    if (oom_kill(hal, p, va, kind, error_code, self)) continue;
+    if (m_swapper->oom_kill(hal, p, va, kind, error_code, self)) continue;
     if (self) return FaultOutcome::Killed;
     ++m_oom;
     kill(hal, p, va, kind, error_code, "out of memory (no free frame, nothing left to reclaim or kill)");
@@ -862,7 +842,7 @@ void Kernel::teardown(Hal& hal, Process& p) {
       destroy_tables(
           hal, mm->root, m_levels,
           [&](Pfn f) {
-            if (m_reclaim) rmap_remove_mm(f, *mm);
+            if (m_swapper->enabled()) m_swapper->rmap_remove_mm(f, *mm);
             put_frame(hal, f);
           },
           [&](Pfn f) {
@@ -879,7 +859,7 @@ void Kernel::teardown(Hal& hal, Process& p) {
               m_freed += kHugeFrames;
             }
           },
-          [&](uint64_t raw) { release_swap_entry(hal, *mm, swap_slot_of(Pte{raw})); });
+          [&](uint64_t raw) { m_swapper->release_swap_entry(hal, *mm, swap_slot_of(Pte{raw})); });
     }
     // The PCID may be handed to another address space later: drop its translations and walk-cache
     // entries here and on every other core that ran it.

@@ -240,6 +240,12 @@ struct KillReport {
   uint64_t time_ps = 0;
 };
 
+struct Mm;
+struct Process;
+struct Segment;
+struct ProcStats;
+class Swapper;
+
 class Kernel final : public Trap {
  public:
   // Boots over the NUMA nodes `nodes` (byte ranges that tile physical memory, node 0 first); core i's
@@ -302,13 +308,7 @@ class Kernel final : public Trap {
   std::string memory_report() const;
 
  private:
-  struct Mm;
-  struct Process;
-  struct Segment;
-  struct ProcStats;
-  struct PageDesc;
-  class Reclaim;
-  struct ReclaimTouch;
+  class SwapperLink;  // the façade as the swapper's host (kernel_internal.hpp)
   struct Spawn {
     SpawnState state = SpawnState::Pending;
     Pid pid = 0;
@@ -355,15 +355,12 @@ class Kernel final : public Trap {
   bool sync_vma_objects(Hal& hal, Mm& mm);  // one vm_area_struct object per VMA
   std::shared_ptr<Mm> new_mm(Hal& hal, const ProcessSpec& spec);
   std::optional<Pid> new_process(Hal& hal, size_t index, std::shared_ptr<Mm> mm);
-  uint64_t leaf_flags(const Vma& vma, bool writable) const;
   // Maps a new page for a fault (or population) at va in vma. False: out of memory.
   bool fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va);
   CowBreak break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va);
   // Drops the pages' translations on this core; inside a stopped section (m_batch set) records them for
   // the other cores, else shoots them down at once.
   void invalidate(Hal& hal, Mm& mm, const std::vector<VirtAddr>& pages);
-  // Cores other than this one that ran the address space (may cache its translations).
-  std::vector<CoreId> other_cores(const Hal& hal, const Mm& mm) const;
   // Ends a stopped section: counts and charges the IPIs if pages were invalidated, releases the cores.
   void finish_shootdown(Hal& hal, const std::vector<CoreId>& targets, PhysAddr root, uint16_t pcid,
                         const std::vector<VirtAddr>& pages);
@@ -386,44 +383,6 @@ class Kernel final : public Trap {
   // firmware.check_contents: classifies the words of mm's private anonymous pages into p's statistics.
   void check_contents(Hal& hal, Mm& mm, Process& p);
   SyscallResult fail(SyscallKind k, int error);
-
-  // --- Swap and reclaim (swap.cpp) ---
-  // Reverse map of private anonymous 4 KiB frames: the PTEs mapping each (only with swap).
-  void rmap_add(Pfn pfn, Mm& mm, VirtAddr page, PhysAddr pte, NodeId node, uint64_t now);
-  void rmap_remove(Pfn pfn, const Mm& mm, VirtAddr page, bool dirty = false);
-  void rmap_remove_mm(Pfn pfn, const Mm& mm);  // one mapping of pfn by mm (teardown: the address is unknown)
-  // A swap entry of mm goes away (munmap, exit): drops its slot reference; an orphaned swap-in is finished.
-  void release_swap_entry(Hal& hal, Mm& mm, uint64_t slot);
-  // Fault on a swap entry at va: maps the page from the swap cache, or reads it from the device. With
-  // may_block the process sleeps during the read (Blocked); else the caller waits for the device.
-  FaultOutcome swap_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va, AccessKind kind, bool may_block,
-                       bool& oom);
-  // Reclaim contexts: direct (in an allocation) and background (kswapd); both stop the other cores of every
-  // address space they touch once, and shoot the evicted translations down at the end.
-  // False if the node stays below its min watermark with nothing left to evict.
-  bool direct_reclaim(Hal& hal, NodeId node);
-  void wake_kswapd(Hal& hal, NodeId node);
-  void reclaim_begin(Hal& hal);
-  void reclaim_touch(Hal& hal, Mm& mm);
-  void reclaim_end(Hal& hal);
-  void evict_invalidate(Hal& hal, Mm& mm, VirtAddr page);
-  ReclaimPageInfo page_info(Hal& hal, uint64_t pfn);
-  bool page_accessed(Hal& hal, uint64_t pfn, bool clear);
-  bool page_dirty(Hal& hal, uint64_t pfn);
-  bool reserve_swap(uint64_t pfn);
-  void evict_unmap(Hal& hal, uint64_t pfn);
-  void evict_write(Hal& hal, uint64_t pfn);
-  void evict_free(Hal& hal, uint64_t pfn);
-  // A dirty page-cache page to the file store (eviction, or the file's last mapping going).
-  void file_write_back(Hal& hal, uint64_t pfn);
-  void store_file_page(Hal& hal, int file, uint64_t index, Pfn frame);
-  // WSClock's background write of a dirty page: to its swap slot (one is reserved if needed), D cleared.
-  void clean_page(Hal& hal, uint64_t pfn);
-  // Accessed-bit scan of every address space when scan_period has passed (working sets, sampling policies).
-  void maybe_scan(Hal& hal);
-  // OOM killer: kills the largest process (and its threads) other than a bound allocation's; true if it
-  // killed one and `p` survived (the caller retries), false if `p` was the victim or nobody qualified.
-  bool oom_kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t error_code, bool& killed_self);
 
   SyscallResult sys_mmap(Hal& hal, Process& p, const Syscall& c);
   SyscallResult sys_munmap(Hal& hal, Process& p, const Syscall& c);
@@ -463,29 +422,12 @@ class Kernel final : public Trap {
   std::vector<std::pair<uint64_t, NodeId>> m_giga_all;
   std::unordered_map<uint64_t, uint32_t> m_giga_refs;  // mapped pool page (first pfn) -> PDPT leaves  // split 2 MiB block -> frames still mapped
   std::map<uint64_t, std::unique_ptr<Segment>> m_segments;  // by id
-  std::map<std::pair<int, uint64_t>, std::vector<uint8_t>> m_file_pages;  // (file, page) written back
   uint64_t m_next_segment = 1;
   uint64_t m_next_mm = 1;
   std::vector<Mm*> m_live_mms;
   std::vector<KillReport> m_kills;
   std::vector<uint8_t> m_copy_buf;
   std::vector<VirtAddr>* m_batch = nullptr;  // pages invalidated in the current stopped section
-
-  // Swap and reclaim (m_reclaim set only with a swap area).
-  std::unique_ptr<SwapArea> m_swap;
-  std::vector<std::unique_ptr<ReplacementPolicy>> m_policies;  // per node
-  std::unique_ptr<Reclaim> m_bridge;
-  std::unique_ptr<Reclaimer> m_reclaim;
-  std::unordered_map<uint64_t, PageDesc> m_pages;       // tracked frame -> descriptor (reverse map)
-  std::unordered_map<uint64_t, uint64_t> m_frame_slot;  // frame -> its swap slot while in the swap cache
-  std::unordered_map<uint64_t, uint64_t> m_reading;     // slot -> completion time (ps) of its swap-in
-  std::vector<ReclaimTouch> m_touched;                  // address spaces stopped by the current reclaim pass
-  bool m_reclaiming = false;
-  std::vector<bool> m_kswapd_pending;  // per node
-  std::vector<bool> m_kswapd_failed;   // per node: the last background run freed nothing
-  uint64_t m_last_scan = 0;
-  uint64_t m_slots_peak = 0;
-  std::vector<std::unique_ptr<WorkingSetTracker>> m_ws;  // per spec index
 
   stats::Group m_stats;  // root of system.os.*: the platform attaches it (stats::attach)
   stats::Group m_fault_stats{m_stats, "faults"};
@@ -623,53 +565,9 @@ class Kernel final : public Trap {
                                   "Dirty page-cache pages written back to the file store (when a file's last mapping went)"};
   std::vector<std::unique_ptr<ProcStats>> m_pstats;  // per spec index
 
-  stats::Group m_swap_stats{m_stats, "swap"};
-  stats::Scalar m_swap_ins{m_swap_stats, "swap_ins", "pages", "Pages read back from the swap device (major faults)"};
-  stats::Scalar m_swap_outs{m_swap_stats, "swap_outs", "pages", "Pages written to the swap device by reclaim"};
-  stats::Scalar m_swap_cache_hits{m_swap_stats, "cache_hits", "count",
-                                  "Faults on swap entries served from the swap cache without I/O"};
-  stats::Scalar m_swap_waits{m_swap_stats, "waits", "count",
-                             "Faults that slept until a swap-in completed (their own or another process's)"};
-  stats::Scalar m_swap_blocked{m_swap_stats, "blocked_time", "ns",
-                               "Time processes slept waiting for swap-ins (all processes)"};
-  stats::Scalar m_direct_runs{m_swap_stats, "direct_reclaims", "count",
-                              "Allocations that reclaimed in their own context (a node below its min watermark)"};
-  stats::Scalar m_kswapd_runs{m_swap_stats, "kswapd_runs", "count", "Background reclaim runs (kswapd woken on a core)"};
-  stats::Scalar m_oom_kills{m_swap_stats, "oom_kills", "count",
-                            "Processes killed by the OOM killer (RAM and swap exhausted), threads included"};
-  stats::Scalar m_scans{m_swap_stats, "ab_scans", "count", "Accessed-bit scans of every address space (scan_period)"};
-  stats::Counter m_r_scanned{m_swap_stats, "scanned", "pages", "Pages reclaim examined as eviction candidates",
-                             [this] { return m_reclaim ? m_reclaim->counters().scanned : 0; }};
-  stats::Counter m_r_policy_scanned{m_swap_stats, "policy_scanned", "pages",
-                                    "Page visits inside the replacement policy while choosing victims",
-                                    [this] { return m_reclaim ? m_reclaim->counters().policy_scanned : 0; }};
-  stats::Counter m_r_reclaimed{m_swap_stats, "reclaimed", "pages", "Pages reclaimed (frames freed by eviction)",
-                               [this] { return m_reclaim ? m_reclaim->counters().reclaimed : 0; }};
-  stats::Counter m_r_clean{m_swap_stats, "dropped_clean", "pages",
-                           "Evicted without I/O: clean, with an up-to-date copy in swap",
-                           [this] { return m_reclaim ? m_reclaim->counters().dropped_clean : 0; }};
-  stats::Counter m_r_written{m_swap_stats, "writebacks", "pages",
-                             "Evicted pages written back first (anonymous pages to swap, file pages to the file store)",
-                             [this] {
-                               return m_reclaim ? m_reclaim->counters().written_anon + m_reclaim->counters().written_file
-                                                : 0;
-                             }};
-  stats::Counter m_r_written_file{m_swap_stats, "file_pages_written", "pages",
-                                  "Evicted page-cache pages written back to the file store first",
-                                  [this] { return m_reclaim ? m_reclaim->counters().written_file : 0; }};
-  stats::Counter m_r_locked{m_swap_stats, "skipped_locked", "pages", "Candidates found mlocked (never evicted)",
-                            [this] { return m_reclaim ? m_reclaim->counters().skipped_locked : 0; }};
-  stats::Counter m_r_full{m_swap_stats, "swap_full", "pages", "Candidates kept because the swap area was full",
-                          [this] { return m_reclaim ? m_reclaim->counters().swap_full : 0; }};
-  stats::Counter m_r_passes{m_swap_stats, "passes", "count", "Reclaim passes (one batch each)",
-                            [this] { return m_reclaim ? m_reclaim->counters().passes : 0; }};
-  stats::Formula m_slots_used{m_swap_stats, "slots_used", "slots", "Swap slots in use at the end of the run",
-                              [this] { return m_swap ? static_cast<double>(m_swap->slots().used()) : 0.0; }, true};
-  stats::Formula m_slots_peak_f{m_swap_stats, "slots_peak", "slots", "Most swap slots in use at once",
-                                [this] { return static_cast<double>(m_slots_peak); }, true};
-  stats::Formula m_tracked{m_swap_stats, "tracked_pages", "pages",
-                           "Pages the replacement policies track at the end (evictable private anonymous pages)",
-                           [this] { return static_cast<double>(m_pages.size()); }, true};
+  // Swap and reclaim: creates system.os.swap (after vm, before the proc<I> groups).
+  std::unique_ptr<SwapperLink> m_swapper_link;
+  std::unique_ptr<Swapper> m_swapper;
 };
 
 }  // namespace vmsim::fw

@@ -111,12 +111,12 @@ uint64_t Kernel::unmap_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end, std
     return std::optional<uint64_t>(0);
   });
   for (const auto& [va, e] : to_free) {
-    if (m_reclaim) rmap_remove(e.pfn(), mm, va, e.dirty());
+    if (m_swapper->enabled()) m_swapper->rmap_remove(e.pfn(), mm, va, e.dirty());
     put_frame(hal, e.pfn());
   }
   mm.resident -= n;
   m_pages_unmapped += n;
-  if (m_swap) {
+  if (m_swapper->enabled()) {
     // Swapped-out pages of the range: their swap entries go (no TLB holds a not-present entry).
     std::vector<uint64_t> slots;
     n += for_each_swap_entry(hal, mm.root, m_levels, start, end, [&](VirtAddr, PhysAddr, Pte e) {
@@ -124,7 +124,7 @@ uint64_t Kernel::unmap_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end, std
       slots.push_back(swap_slot_of(e));
       return std::optional<uint64_t>(0);
     });
-    for (uint64_t slot : slots) release_swap_entry(hal, mm, slot);
+    for (uint64_t slot : slots) m_swapper->release_swap_entry(hal, mm, slot);
   }
   return n;
 }
@@ -323,12 +323,12 @@ SyscallResult Kernel::sys_mlock(Hal& hal, Process& p, const Syscall& c, bool loc
       if (present[i]) continue;
       const VirtAddr va{start + (i << kPageShift)};
       const Vma* v = mm.vmas.find(va);
-      if (m_swap) {
+      if (m_swapper->enabled()) {
         // A swapped-out page is read back; the call waits for the device.
         const std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, va);
         if (ea && is_swap_entry(Pte{hal.read64(*ea)})) {
           bool oom = false;
-          swap_in(hal, p, *v, va, AccessKind::Read, false, oom);
+          m_swapper->swap_in(hal, p, *v, va, AccessKind::Read, false, oom);
           if (oom) return fail(c.call, ENOMEM);
           continue;
         }
@@ -343,13 +343,10 @@ SyscallResult Kernel::sys_mlock(Hal& hal, Process& p, const Syscall& c, bool loc
         while (i + 1 < present.size() && start + ((i + 1) << kPageShift) < huge_end) present[++i] = true;
       }
     }
-  } else if (m_reclaim) {
+  } else if (m_swapper->enabled()) {
     // Unlocked pages are candidates for eviction again.
     for_each_leaf(hal, mm.root, m_levels, VirtAddr{start}, VirtAddr{end}, [&](VirtAddr, PhysAddr, Pte e) {
-      auto d = m_pages.find(e.pfn().value());
-      if (d != m_pages.end() && m_policies[d->second.node]->is_locked(d->first)) {
-        m_policies[d->second.node]->set_locked(d->first, false);
-      }
+      m_swapper->unlock_page(e.pfn());
       return std::optional<uint64_t>();
     });
   }
@@ -443,13 +440,15 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
       }
       if (!e.present()) hal.write64(pte, raw);
       get_frame(e.pfn());
-      if (m_reclaim && m_pages.count(e.pfn().value()) != 0) {
-        rmap_add(e.pfn(), *cmm, va, pte, m_pages.at(e.pfn().value()).node, hal.memory_ops());
+      if (m_swapper->enabled()) {
+        if (const std::optional<NodeId> node = m_swapper->tracked_node(e.pfn())) {
+          m_swapper->rmap_add(e.pfn(), *cmm, va, pte, *node, hal.memory_ops());
+        }
       }
       ++cmm->resident;
       ++m_cow_shared;
     }
-    if (m_swap && ok) {
+    if (m_swapper->enabled() && ok) {
       // Swapped-out pages: the child gets the same swap entries (one more reference each).
       std::vector<std::pair<VirtAddr, uint64_t>> swapped;
       for_each_swap_entry(hal, pm.root, m_levels, VirtAddr{0}, VirtAddr{m_user_top}, [&](VirtAddr va, PhysAddr, Pte e) {
@@ -462,7 +461,7 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
           ok = false;
           break;
         }
-        m_swap->add_ref(swap_slot_of(Pte{raw}));
+        m_swapper->add_swap_ref(swap_slot_of(Pte{raw}));
         ++cmm->swap_pages;
       }
     }
@@ -474,11 +473,11 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
       destroy_tables(
           hal, cmm->root, m_levels,
           [&](Pfn f) {
-            if (m_reclaim) rmap_remove_mm(f, *cmm);
+            if (m_swapper->enabled()) m_swapper->rmap_remove_mm(f, *cmm);
             put_frame(hal, f);
           },
           [&](Pfn f) { put_frame(hal, f); }, [&](Pfn f, unsigned) { give_back_giga(f); },
-          [&](uint64_t raw) { release_swap_entry(hal, *cmm, swap_slot_of(Pte{raw})); });
+          [&](uint64_t raw) { m_swapper->release_swap_entry(hal, *cmm, swap_slot_of(Pte{raw})); });
       m_live_mms.erase(std::find(m_live_mms.begin(), m_live_mms.end(), cmm.get()));
       kobj_free(hal, *m_mm_cache, cmm->obj);
       return fail(c.call, ENOMEM);
@@ -586,7 +585,7 @@ void Kernel::release_segments(Hal& hal) {
       if (seg.frames[i] == 0) continue;
       if (seg.file >= 0 && seg.dirty[i]) {
         // The file's last mapping went: its dirty page-cache pages go back to the file store.
-        store_file_page(hal, seg.file, i, Pfn{seg.frames[i] - 1});
+        m_swapper->store_file_page(hal, seg.file, i, Pfn{seg.frames[i] - 1});
       }
       put_frame(hal, Pfn{seg.frames[i] - 1});
     }
