@@ -74,7 +74,6 @@ Kernel::Kernel(const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
       m_levels(static_cast<unsigned>(cfg.page_table_levels)),
       m_user_top(1ull << (kPageShift + 9 * cfg.page_table_levels - 1)),
       m_core_node(core_node),
-      m_nodes(nodes),
       m_specs(specs),
       m_spawn(specs.size()),
       m_copy_buf(kPageSize) {
@@ -188,6 +187,7 @@ Kernel::Kernel(const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
       SwapperContext{m_cfg, m_levels, m_user_top, nodes.size(), m_core_node, *m_pmm, m_procs, m_live_mms, m_pstats,
                      m_segments, m_extra_refs, m_freed, m_major, m_invlpg, m_file_writebacks},
       *m_swapper_link);
+  m_numa = std::make_unique<Numa>(m_cfg.costs, nodes, m_core_node, *m_pmm, *m_swapper, m_pstats, m_data_frames);
   for (size_t i = 0; i < specs.size(); ++i) {
     m_pstats.push_back(std::make_unique<ProcStats>(m_stats, i, nodes.size(), cfg.swap.replacement.tau));
   }
@@ -243,10 +243,7 @@ uint32_t Kernel::frame_refs(Pfn pfn) const {
 
 uint64_t* Kernel::access_counters(Pid pid) { return m_pstats[process(pid).index]->access_counts; }
 
-std::pair<uint64_t, uint64_t> Kernel::local_range(CoreId core) const {
-  const NodeRange& n = m_nodes.at(m_core_node.at(core));
-  return {addr_of(n.base).value(), addr_of(n.base).value() + (n.frames << kPageShift)};
-}
+std::pair<uint64_t, uint64_t> Kernel::local_range(CoreId core) const { return m_numa->local_range(core); }
 
 std::optional<PhysAddr> Kernel::kobj_alloc(Hal& hal, SlabCache& cache) {
   hal.charge(m_cfg.costs.slab_alloc);
@@ -288,71 +285,7 @@ std::optional<Pfn> Kernel::alloc_user_frame(Hal& hal, Process& p, const Vma& vma
 
 std::optional<Pfn> Kernel::alloc_user_block(Hal& hal, Process& p, const Vma& vma, VirtAddr va, unsigned order,
                                             bool zero) {
-  hal.charge(m_cfg.costs.frame_alloc);
-  const NumaPolicy& pol = vma.policy.kind != NumaPolicyKind::Default ? vma.policy : p.policy;
-  const NodeId local = m_core_node[hal.core_id()];
-  const CoreId cpu = hal.core_id();
-  const Gfp flags = zero ? (kGfpKernel | Gfp::Zero) : kGfpKernel;
-  // Order 0 goes through the per-CPU lists; larger blocks straight to the zones.
-  auto get = [&](Gfp f, const std::vector<NodeId>& nodes) {
-    return order == 0 ? m_pmm->alloc_page(cpu, f, nodes) : m_pmm->alloc(order, f, nodes);
-  };
-  // The node the policy asks for first.
-  NodeId want = local;
-  if (pol.kind == NumaPolicyKind::Preferred || pol.kind == NumaPolicyKind::Bind) want = pol.nodes.front();
-  if (pol.kind == NumaPolicyKind::Interleave) want = pol.nodes[(va.value() >> (kPageShift + order)) % pol.nodes.size()];
-  auto attempt = [&]() {
-    std::optional<PageAlloc> a;
-    switch (pol.kind) {
-      case NumaPolicyKind::Default:
-      case NumaPolicyKind::Local:
-      case NumaPolicyKind::Preferred:
-      case NumaPolicyKind::Interleave: a = get(flags, {want}); break;
-      case NumaPolicyKind::Bind: {
-        // Atomic walks only the listed nodes; frames parked on per-CPU lists are drained once on failure.
-        const Gfp bind = zero ? (Gfp::Atomic | Gfp::Zero) : Gfp::Atomic;
-        a = get(bind, pol.nodes);
-        if (!a && m_pmm->pcp_frames() > 0) {
-          m_pmm->drain_all();
-          a = get(bind, pol.nodes);
-        }
-        break;
-      }
-    }
-    return a;
-  };
-  // With swap, a node below its min watermark reclaims in this context first. The frames below min are
-  // kept for the kernel: if reclaim can evict nothing more, a user page there fails (the OOM killer's
-  // turn). An allocation that fails anyway reclaims every node it may use, then tries once more.
-  if (m_swapper->enabled() && order == 0 && !m_swapper->direct_reclaim(hal, want)) {
-    bool room = false;  // a node the allocation may fall back to is still above its min watermark
-    for (NodeId n = 0; n < m_pmm->node_count(); ++n) {
-      const bool allowed =
-          pol.kind != NumaPolicyKind::Bind || std::find(pol.nodes.begin(), pol.nodes.end(), n) != pol.nodes.end();
-      room = room || (allowed && m_pmm->free_frames(n) >= m_swapper->min_watermark(n));
-    }
-    if (!room) return std::nullopt;
-  }
-  std::optional<PageAlloc> a = attempt();
-  if (!a && m_swapper->enabled() && order == 0) {
-    if (pol.kind == NumaPolicyKind::Bind) {
-      for (NodeId n : pol.nodes) m_swapper->direct_reclaim(hal, n);
-    } else {
-      for (NodeId n = 0; n < m_pmm->node_count(); ++n) m_swapper->direct_reclaim(hal, n);
-    }
-    a = attempt();
-  }
-  if (!a) return std::nullopt;
-  if (m_swapper->enabled()) m_swapper->wake_kswapd(hal, a->node);
-  const uint64_t frames = uint64_t{1} << order;
-  if (a->must_zero) {
-    for (uint64_t i = 0; i < frames; ++i) hal.zero_frame(Pfn{a->pfn.value() + i});
-  }
-  m_data_frames += frames;
-  ProcStats& ps = *m_pstats[p.index];
-  *ps.node_pages[a->node] += frames;
-  (a->node == local ? ps.local : ps.remote) += frames;
-  return a->pfn;
+  return m_numa->alloc_user_block(hal, p, vma, va, order, zero);
 }
 
 void Kernel::get_frame(Pfn pfn) {

@@ -245,6 +245,7 @@ struct Process;
 struct Segment;
 struct ProcStats;
 class Swapper;
+class Numa;
 
 class Kernel final : public Trap {
  public:
@@ -315,7 +316,7 @@ class Kernel final : public Trap {
   };
 
   Process& process(Pid pid);
-  // Frame for a user page of `vma` at va, placed by NUMA policy; zeroed if zero.
+  // Frame for a user page of `vma` at va, placed by NUMA policy (fw::Numa); zeroed if zero.
   std::optional<Pfn> alloc_user_frame(Hal& hal, Process& p, const Vma& vma, VirtAddr va, bool zero);
   std::optional<Pfn> alloc_user_block(Hal& hal, Process& p, const Vma& vma, VirtAddr va, unsigned order, bool zero);
   bool fault_in_huge(Hal& hal, Process& p, const Vma& vma, VirtAddr base);
@@ -397,7 +398,6 @@ class Kernel final : public Trap {
   unsigned m_levels;
   uint64_t m_user_top;
   std::vector<NodeId> m_core_node;
-  std::vector<NodeRange> m_nodes;  // as booted (before the firmware's reservations)
   std::vector<ProcessSpec> m_specs;
   std::unique_ptr<PhysicalMemoryManager> m_pmm;
   std::unique_ptr<HashedTable> m_hashed;  // walker.format hashed only: the one global table
@@ -568,6 +568,8 @@ class Kernel final : public Trap {
   // Swap and reclaim: creates system.os.swap (after vm, before the proc<I> groups).
   std::unique_ptr<SwapperLink> m_swapper_link;
   std::unique_ptr<Swapper> m_swapper;
+  // NUMA placement of user frames (after the swapper: placement may reclaim).
+  std::unique_ptr<Numa> m_numa;
 };
 
 }  // namespace vmsim::fw

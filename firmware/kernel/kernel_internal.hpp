@@ -4,6 +4,7 @@
 
 #include "firmware/kernel/kernel.hpp"
 #include "firmware/kernel/kernel_types.hpp"
+#include "firmware/kernel/numa.hpp"
 #include "firmware/kernel/swapper.hpp"
 
 namespace vmsim::fw {
