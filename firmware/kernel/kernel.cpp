@@ -95,26 +95,7 @@ Kernel::Kernel(const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
     usable[0].frames -= low - usable[0].base.value();
     usable[0].base = Pfn{low};
   }
-  // The 1 GiB pool: aligned gigabytes taken from the top of the nodes (highest node first).
-  for (uint64_t k = 0; k < cfg.hugepages_1g; ++k) {
-    bool got = false;
-    for (size_t n = usable.size(); n-- > 0 && !got;) {
-      const uint64_t base = usable[n].base.value(), end = base + usable[n].frames;
-      const uint64_t top = end & ~(kGigaFrames - 1);
-      if (top >= kGigaFrames && top - kGigaFrames >= base && (top - kGigaFrames) - base >= 4096) {
-        m_giga_free.emplace_back(top - kGigaFrames, static_cast<NodeId>(n));
-        usable[n].frames = top - kGigaFrames - base;
-        got = true;
-      }
-    }
-    if (!got) {
-      throw InputError("firmware.hugepages_1g: bad value '" + std::to_string(cfg.hugepages_1g) +
-                       "' (no node has room for " + std::to_string(k + 1) +
-                       " aligned 1GiB pages and 16MiB more)");
-    }
-  }
-  m_giga_total = m_giga_free.size();
-  m_giga_all = m_giga_free;
+  m_huge.reserve_pool(usable, cfg.hugepages_1g);  // the 1 GiB pool, from the top of the nodes
   PhysMemConfig pm;
   pm.dma_limit = cfg.physmem.dma_limit;
   pm.cpus = std::max<uint64_t>(1, core_node.size());
@@ -188,6 +169,10 @@ Kernel::Kernel(const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
                      m_segments, m_extra_refs, m_freed, m_major, m_invlpg, m_file_writebacks},
       *m_swapper_link);
   m_numa = std::make_unique<Numa>(m_cfg.costs, nodes, m_core_node, *m_pmm, *m_swapper, m_pstats, m_data_frames);
+  m_huge_link = std::make_unique<HugePagesLink>(*this);
+  m_huge.connect(HugePagesContext{m_cfg, m_hashed != nullptr, m_core_node, *m_pmm, *m_swapper, m_live_mms, m_segments,
+                                  m_extra_refs, m_pstats, m_freed, m_cow_shared_giga, m_invlpg},
+                 *m_huge_link);
   for (size_t i = 0; i < specs.size(); ++i) {
     m_pstats.push_back(std::make_unique<ProcStats>(m_stats, i, nodes.size(), cfg.swap.replacement.tau));
   }
@@ -302,17 +287,7 @@ void Kernel::put_frame(Hal& hal, Pfn pfn) {
   }
   // The last reference to a tracked page: it leaves its policy and the swap cache.
   if (m_swapper->enabled()) m_swapper->forget(pfn);
-  auto head = m_split_heads.find(pfn.value() & ~uint64_t{kHugeFrames - 1});
-  if (head != m_split_heads.end()) {
-    // A frame of a split 2 MiB block: the block goes back when its last frame does.
-    if (--head->second == 0) {
-      hal.charge(m_cfg.costs.frame_free);
-      m_pmm->free(Pfn{head->first}, kHugeOrder);
-      m_freed += kHugeFrames;
-      m_split_heads.erase(head);
-    }
-    return;
-  }
+  if (m_huge.put_split_frame(hal, pfn)) return;  // a frame of a split 2 MiB block
   hal.charge(m_cfg.costs.frame_free);
   m_pmm->free_page(hal.core_id(), pfn);
   ++m_freed;
@@ -407,23 +382,7 @@ bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
   Mm& mm = *p.mm;
   const VirtAddr page{va.value() & ~kPageMask};
   Pfn frame{0};
-  if (vma.huge_1g && vma.shm == 0 && vma.prot != 0) {
-    const uint64_t base = page.value() & ~(kGigaBytes - 1);
-    if (base >= vma.start.value() && base + kGigaBytes <= vma.end.value() &&
-        fault_in_giga(hal, p, vma, VirtAddr{base})) {
-      return true;
-    }
-    ++m_giga_fallbacks;
-  }
-  if (vma.huge && vma.shm == 0 && vma.prot != 0) {
-    // Transparent huge page: the whole aligned 2 MiB around va if the area covers it.
-    const uint64_t base = page.value() & ~(kHugeBytes - 1);
-    if (base >= vma.start.value() && base + kHugeBytes <= vma.end.value()) {
-      if (fault_in_huge(hal, p, vma, VirtAddr{base})) return true;
-    } else {
-      ++m_thp_fallbacks;
-    }
-  }
+  if (m_huge.try_fault(hal, p, vma, page)) return true;  // a 1 GiB or 2 MiB page (huge_pages.cpp)
   if (vma.shm != 0) {
     Segment& seg = *m_segments.at(vma.shm);
     const uint64_t idx = vma.shm_page(page);
@@ -498,7 +457,7 @@ bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
   return true;
 }
 
-Kernel::CowBreak Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
+CowBreak Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
   Mm& mm = *p.mm;
   const VirtAddr page{va.value() & ~kPageMask};
   hal.charge(m_cfg.costs.cow_break);
@@ -507,7 +466,7 @@ Kernel::CowBreak Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAdd
   Pte old{hal.read64(*ea)};
   if (!old.present()) return m_swapper->enabled() ? CowBreak::Done : CowBreak::NoFrame;  // evicted meanwhile: the retry faults it back
   if (old.writable()) return CowBreak::Done;  // another thread broke the sharing first
-  if (old.huge() && giga_refs(old.pfn()) > 0) return break_cow_giga(hal, p, vma, va, *ea, old);  // 1 GiB: huge.cpp
+  if (old.huge() && m_huge.giga_refs(old.pfn()) > 0) return m_huge.break_cow_giga(hal, p, vma, va, *ea, old);  // 1 GiB
   // A frame in the swap cache is still what the slot's other swap entries will map: the writer may
   // keep it only if the slot can be dropped (no other reference).
   const bool slot_free = m_swapper->make_exclusive(old.pfn());
@@ -650,7 +609,7 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
       const CowBreak cow = break_cow(hal, p, *vma, va);
       if (cow == CowBreak::NoHugePage) {
         // Like Linux's hugetlb for a process without a reservation: no page to copy into is SIGBUS.
-        ++m_giga_sigbus;
+        m_huge.count_sigbus();
         kill(hal, p, va, kind, error_code,
              "no free 1 GiB page to break copy-on-write (firmware.hugepages_1g pool empty)", "SIGBUS");
         return FaultOutcome::Killed;
@@ -660,7 +619,7 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
         kill(hal, p, va, kind, error_code, "out of memory (no frame to break copy-on-write)");
         return FaultOutcome::Killed;
       }
-      if (vma->huge) maybe_collapse(hal, p, va);  // the last read-only page of a 2 MiB range (huge.cpp)
+      if (vma->huge) m_huge.maybe_collapse(hal, p, va);  // the last read-only page of a 2 MiB range
       return FaultOutcome::Retry;
     }
     ++m_segv_prot;
@@ -697,7 +656,7 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
       return FaultOutcome::Killed;
     }
   }
-  const uint64_t thp_before = m_thp_faults.value();
+  const uint64_t thp_before = m_huge.thp_faults();
   while (!fault_in(hal, p, *vma, va)) {
     // Out of memory after direct reclaim: the OOM killer frees a victim's memory, or this process goes.
     bool self = false;
@@ -707,8 +666,8 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
     kill(hal, p, va, kind, error_code, "out of memory (no free frame, nothing left to reclaim or kill)");
     return FaultOutcome::Killed;
   }
-  // A 4 KiB page of a huge area may complete its 2 MiB range: collapse (huge.cpp).
-  if (vma->huge && m_thp_faults.value() == thp_before) maybe_collapse(hal, p, va);
+  // A 4 KiB page of a huge area may complete its 2 MiB range: collapse.
+  if (vma->huge && m_huge.thp_faults() == thp_before) m_huge.maybe_collapse(hal, p, va);
   // x86 TLBs never cache not-present translations, so this update needs no invalidation.
   return FaultOutcome::Retry;
 }
@@ -786,7 +745,7 @@ void Kernel::teardown(Hal& hal, Process& p) {
           [&](Pfn f, unsigned level) {
             hal.charge(m_cfg.costs.frame_free);
             if (level == 3) {
-              give_back_giga(f);
+              m_huge.give_back_giga(f);
             } else {
               m_pmm->free(f, kHugeOrder);
               m_freed += kHugeFrames;

@@ -1,9 +1,10 @@
-// The firmware OS kernel: boots a zoned, per-NUMA-node physical memory manager and a slab allocator for
-// its own objects, creates processes with address spaces (root table + VMAs), handles page faults
-// (demand-zero, shared-segment and copy-on-write faults, stack growth, or kill), places frames by NUMA
-// policy, runs the system calls of process scripts (mmap, munmap, mprotect, mlock, munlock, brk, fork,
-// exit, shm_attach, mbind) with TLB shootdowns, and tears processes down. It reaches the hardware only
-// through the HAL of the core it runs on.
+// The firmware OS kernel, a façade over its subsystems: boots a zoned, per-NUMA-node physical memory manager
+// and a slab allocator for its own objects, creates processes with address spaces (root table + VMAs),
+// handles page faults (demand-zero, shared-segment and copy-on-write faults, stack growth, or kill), runs
+// the system calls of process scripts (mmap, munmap, mprotect, mlock, munlock, brk, fork, exit,
+// shm_attach, mbind) with TLB shootdowns, and tears processes down; frame placement (fw::Numa), huge pages
+// (fw::HugePages) and swapping (fw::Swapper) are subsystems it constructs and forwards to. It reaches the
+// hardware only through the HAL of the core it runs on.
 #pragma once
 
 #include <map>
@@ -15,6 +16,7 @@
 
 #include "firmware/hal/hal.hpp"
 #include "firmware/hal/trap.hpp"
+#include "firmware/kernel/huge_pages.hpp"
 #include "firmware/mm/slab.hpp"
 #include "firmware/mm/zones.hpp"
 #include "firmware/swap/reclaim.hpp"
@@ -309,7 +311,8 @@ class Kernel final : public Trap {
   std::string memory_report() const;
 
  private:
-  class SwapperLink;  // the façade as the swapper's host (kernel_internal.hpp)
+  class SwapperLink;     // the façade as the swapper's host (kernel_internal.hpp)
+  class HugePagesLink;  // the façade as the huge pages' host (kernel_internal.hpp)
   struct Spawn {
     SpawnState state = SpawnState::Pending;
     Pid pid = 0;
@@ -319,35 +322,6 @@ class Kernel final : public Trap {
   // Frame for a user page of `vma` at va, placed by NUMA policy (fw::Numa); zeroed if zero.
   std::optional<Pfn> alloc_user_frame(Hal& hal, Process& p, const Vma& vma, VirtAddr va, bool zero);
   std::optional<Pfn> alloc_user_block(Hal& hal, Process& p, const Vma& vma, VirtAddr va, unsigned order, bool zero);
-  bool fault_in_huge(Hal& hal, Process& p, const Vma& vma, VirtAddr base);
-  // Splits every 2 MiB leaf intersecting [start, end) into 4 KiB entries. False: no table frame.
-  bool split_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end);
-  bool fault_in_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr base);
-  // khugepaged-like collapse (huge.cpp): if va lies in an aligned 2 MiB range inside a private anonymous
-  // `huge` area, mapped by a page table whose 512 entries are all present with the area's protections
-  // and map frames referenced once, makes it one 2 MiB leaf again: in place over the frames of its own
-  // split block, else copied into a free order-9 block. Frees the table (and copied frames), invalidates.
-  void maybe_collapse(Hal& hal, Process& p, VirtAddr va);
-  // The pool page to take for p's area `vma` (the policy's first node if it has one), or nullopt (pool
-  // empty, or a bind policy none of whose nodes has one).
-  std::optional<size_t> pick_giga(Hal& hal, const Process& p, const Vma& vma) const;
-  // PDPT leaves mapping the pool page at first (copy-on-write sharing after fork).
-  uint32_t giga_refs(Pfn first) const;
-  // fork: shares every 1 GiB page of parent with child copy-on-write (W cleared in both for private
-  // writable areas, one more reference on the pool page). False if a child table could not be allocated.
-  bool fork_giga(Hal& hal, Mm& parent, Mm& child, std::vector<VirtAddr>& changed);
-  // Write fault on the read-only 1 GiB leaf `old` at ea: takes it over if no one else maps it, else
-  // copies the gigabyte into another pool page (4 KiB blocks through the HAL).
-  enum class CowBreak { Done, NoFrame, NoHugePage };
-  CowBreak break_cow_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr va, PhysAddr ea, Pte old);
-  // True if [start, end) cuts through a mapped 1 GiB page (such calls fail with EINVAL).
-  bool cuts_giga(Hal& hal, Mm& mm, uint64_t start, uint64_t end);
-  // Drops one reference to the pool page at first; it returns to the pool with the last one.
-  void give_back_giga(Pfn first);
-  // Frees one aligned 2 MiB region of node's normal zone by moving its 4 KiB user pages elsewhere
-  // (copy through the HAL, every PTE mapping them rewritten, TLBs invalidated). False if no region has
-  // only movable pages or frames ran out.
-  bool compact(Hal& hal, Process& p, NodeId node);
   std::optional<Pfn> alloc_table_frame(Hal& hal, Mm& mm);
   void put_frame(Hal& hal, Pfn pfn);  // drops one reference; frees the frame on the last
   void get_frame(Pfn pfn);            // adds a reference
@@ -411,16 +385,6 @@ class Kernel final : public Trap {
   std::vector<std::unique_ptr<Process>> m_procs;  // index = pid - 1
   std::vector<Spawn> m_spawn;                     // per spec index
   std::unordered_map<uint64_t, uint32_t> m_extra_refs;  // data frame -> references beyond the first
-  static constexpr unsigned kHugeOrder = 9;
-  static constexpr uint64_t kHugeFrames = 512;
-  static constexpr uint64_t kHugeBytes = 2ull << 20;
-  std::unordered_map<uint64_t, uint32_t> m_split_heads;
-  static constexpr uint64_t kGigaFrames = 1ull << 18;
-  static constexpr uint64_t kGigaBytes = 1ull << 30;
-  std::vector<std::pair<uint64_t, NodeId>> m_giga_free;  // pool: first pfn, node
-  uint64_t m_giga_total = 0;
-  std::vector<std::pair<uint64_t, NodeId>> m_giga_all;
-  std::unordered_map<uint64_t, uint32_t> m_giga_refs;  // mapped pool page (first pfn) -> PDPT leaves  // split 2 MiB block -> frames still mapped
   std::map<uint64_t, std::unique_ptr<Segment>> m_segments;  // by id
   uint64_t m_next_segment = 1;
   uint64_t m_next_mm = 1;
@@ -448,31 +412,8 @@ class Kernel final : public Trap {
                              "Copy-on-write faults that copied the page to a new frame"};
   stats::Scalar m_cow_reuse{m_fault_stats, "cow_reuse", "count",
                             "Copy-on-write faults on a frame no longer shared (made writable in place)"};
-  stats::Scalar m_thp_faults{m_fault_stats, "thp", "count", "Faults served with a 2 MiB page"};
-  stats::Scalar m_thp_fallbacks{m_fault_stats, "thp_fallbacks", "count",
-                                "Faults in huge areas served with 4 KiB pages (no free 2 MiB block, range "
-                                "partly mapped, or the aligned 2 MiB not inside the area)"};
-  stats::Scalar m_thp_splits{m_fault_stats, "thp_splits", "count",
-                             "2 MiB pages split into 4 KiB entries (munmap, mprotect, fork)"};
-  stats::Scalar m_giga_faults{m_fault_stats, "huge_1g", "count", "Faults served with a 1 GiB page from the pool"};
-  stats::Scalar m_giga_fallbacks{m_fault_stats, "huge_1g_fallbacks", "count",
-                                 "Faults in 1 GiB areas served otherwise (pool empty or range partly mapped)"};
-  stats::Scalar m_giga_cow_copies{m_fault_stats, "huge_1g_cow_copies", "count",
-                                  "Copy-on-write faults that copied a shared 1 GiB page into another pool page"};
-  stats::Scalar m_giga_cow_reuse{m_fault_stats, "huge_1g_cow_reuse", "count",
-                                 "Copy-on-write faults on a 1 GiB page no longer shared (made writable in place)"};
-  stats::Scalar m_giga_sigbus{m_fault_stats, "huge_1g_sigbus", "count",
-                              "Writes to a shared 1 GiB page that found the pool empty (process killed with SIGBUS)"};
-  stats::Scalar m_thp_collapses{m_fault_stats, "thp_collapses", "count",
-                                "Aligned 2 MiB ranges of 4 KiB pages collapsed back into a 2 MiB page"};
-  stats::Scalar m_thp_collapses_in_place{m_fault_stats, "thp_collapses_in_place", "count",
-                                         "Collapses over the frames of the range's own split 2 MiB block (no copy)"};
-  stats::Scalar m_thp_collapse_no_block{m_fault_stats, "thp_collapse_no_block", "count",
-                                        "Collapsible 2 MiB ranges left as 4 KiB pages: no free 2 MiB block to copy into"};
-  stats::Scalar m_compactions{m_fault_stats, "compactions", "count", "Direct compaction passes"};
-  stats::Scalar m_compaction_success{m_fault_stats, "compaction_success", "count",
-                                     "Compaction passes that freed a 2 MiB region"};
-  stats::Scalar m_migrated{m_fault_stats, "pages_migrated", "count", "Pages moved by compaction"};
+  // Huge pages register their counters here, between copy-on-write and stack growth.
+  HugePages m_huge{m_fault_stats, m_levels, m_user_top};
   stats::Scalar m_stack_growth{m_fault_stats, "stack_growth", "count", "Faults that extended a grows-down area"};
   stats::Scalar m_spurious{m_fault_stats, "spurious", "count",
                            "Faults on a page another thread mapped after this one's walk (retried)"};
@@ -526,7 +467,7 @@ class Kernel final : public Trap {
                                  "Most data frames mapped more than once at a time",
                                  [this] { return static_cast<double>(m_shared_peak); }, true};
   stats::Formula m_giga_pool{m_frame_stats, "hugepages_1g_free", "pages", "1 GiB pool pages free at the end",
-                             [this] { return static_cast<double>(m_giga_free.size()); }, true};
+                             [this] { return static_cast<double>(m_huge.giga_free()); }, true};
   std::vector<std::unique_ptr<stats::Group>> m_node_groups;
   std::vector<std::unique_ptr<stats::Stat>> m_node_stats;
   stats::Group m_hpt_stats{m_stats, "hashed_table"};
@@ -567,6 +508,7 @@ class Kernel final : public Trap {
 
   // Swap and reclaim: creates system.os.swap (after vm, before the proc<I> groups).
   std::unique_ptr<SwapperLink> m_swapper_link;
+  std::unique_ptr<HugePagesLink> m_huge_link;
   std::unique_ptr<Swapper> m_swapper;
   // NUMA placement of user frames (after the swapper: placement may reclaim).
   std::unique_ptr<Numa> m_numa;

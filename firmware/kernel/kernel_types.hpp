@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "firmware/hal/hal.hpp"
+#include "firmware/mm/zones.hpp"
 #include "firmware/swap/reclaim.hpp"
 #include "firmware/swap/replacement.hpp"
 #include "firmware/swap/ws_tracker.hpp"
@@ -135,6 +136,16 @@ struct PageDesc {
   };
   std::vector<Mapping> maps;
 };
+
+// Huge-page geometry: a 2 MiB page is an order-9 buddy block; a 1 GiB page is a pool page.
+constexpr unsigned kHugeOrder = 9;
+constexpr uint64_t kHugeFrames = 512;
+constexpr uint64_t kHugeBytes = 2ull << 20;
+constexpr uint64_t kGigaFrames = 1ull << 18;
+constexpr uint64_t kGigaBytes = 1ull << 30;
+
+// Outcome of a copy-on-write break: done (or nothing left to do), no frame to copy into, no 1 GiB pool page.
+enum class CowBreak { Done, NoFrame, NoHugePage };
 
 constexpr uint64_t round_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 

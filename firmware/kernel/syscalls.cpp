@@ -92,14 +92,14 @@ bool Kernel::commit_ok(uint64_t extra_pages) const {
 
 uint64_t Kernel::unmap_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end, std::vector<VirtAddr>& changed) {
   harvest_file_dirty(hal, mm, start, end);
-  split_range(hal, mm, start, end);  // without a table frame the huge pages stay (and are freed whole at exit)
+  m_huge.split_range(hal, mm, start, end);  // without a table frame the huge pages stay (and are freed whole at exit)
   for (VirtAddr va : huge_leaves(hal, mm.root, m_levels, start, end, 3)) {
     // Callers refuse ranges cutting through a 1 GiB page, so each is unmapped whole.
     std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, va);
     Pte e{hal.read64(*ea)};
     hal.charge(m_cfg.costs.pte_update + m_cfg.costs.frame_free);
     hal.write64(*ea, 0);
-    give_back_giga(e.pfn());
+    m_huge.give_back_giga(e.pfn());
     mm.resident -= kGigaFrames;
     changed.push_back(va);
   }
@@ -221,7 +221,7 @@ SyscallResult Kernel::sys_munmap(Hal& hal, Process& p, const Syscall& c) {
   if (c.length == 0 || (c.addr & kPageMask)) return fail(c.call, EINVAL);
   const uint64_t end = round_up(c.addr + c.length, kPageSize);
   if (end > m_user_top || end < c.addr) return fail(c.call, EINVAL);
-  if (cuts_giga(hal, mm, c.addr, end)) return fail(c.call, EINVAL);
+  if (m_huge.cuts_giga(hal, mm, c.addr, end)) return fail(c.call, EINVAL);
   std::vector<VirtAddr> changed;
   unmap_range(hal, mm, VirtAddr{c.addr}, VirtAddr{end}, changed);
   invalidate(hal, mm, changed);
@@ -249,8 +249,8 @@ SyscallResult Kernel::sys_mprotect(Hal& hal, Process& p, const Syscall& c) {
       return fail(c.call, EACCES);
     }
   }
-  if (cuts_giga(hal, mm, c.addr, end)) return fail(c.call, EINVAL);
-  if (!split_range(hal, mm, VirtAddr{c.addr}, VirtAddr{end})) return fail(c.call, ENOMEM);
+  if (m_huge.cuts_giga(hal, mm, c.addr, end)) return fail(c.call, EINVAL);
+  if (!m_huge.split_range(hal, mm, VirtAddr{c.addr}, VirtAddr{end})) return fail(c.call, ENOMEM);
   size_t merged = 0;
   size_t n = mm.vmas.modify(VirtAddr{c.addr}, VirtAddr{end}, [&](Vma& v) { v.prot = c.prot; }, &merged);
   m_vma_merges += merged;
@@ -276,15 +276,15 @@ SyscallResult Kernel::sys_mprotect(Hal& hal, Process& p, const Syscall& c) {
     const uint64_t keep = e.raw() & (pte_bit::kPfnMask | pte_bit::kAccessed | pte_bit::kDirty | pte_bit::kPageSize);
     // PROT_NONE on a 1 GiB page keeps it mapped like 4 KiB pages: P clear, the software bit set.
     const uint64_t next = v->prot == 0 ? (keep | pte_bit::kUser | kSoftProtNone)
-                                       : (keep | pte_bit::kPresent | leaf_flags(*v, giga_refs(e.pfn()) <= 1));
+                                       : (keep | pte_bit::kPresent | leaf_flags(*v, m_huge.giga_refs(e.pfn()) <= 1));
     hal.charge(m_cfg.costs.pte_update);
     hal.write64(*ea, next);
     ++m_pages_protected;
     changed.push_back(va);
   }
   invalidate(hal, mm, changed);
-  // Protections uniform again over a split 2 MiB range of a huge area: collapse it (huge.cpp).
-  for (uint64_t b = c.addr & ~(kHugeBytes - 1); b < end; b += kHugeBytes) maybe_collapse(hal, p, VirtAddr{b});
+  // Protections uniform again over a split 2 MiB range of a huge area: collapse it (huge_pages.cpp).
+  for (uint64_t b = c.addr & ~(kHugeBytes - 1); b < end; b += kHugeBytes) m_huge.maybe_collapse(hal, p, VirtAddr{b});
   return {};
 }
 
@@ -333,11 +333,11 @@ SyscallResult Kernel::sys_mlock(Hal& hal, Process& p, const Syscall& c, bool loc
           continue;
         }
       }
-      const uint64_t thp = m_thp_faults.value(), giga = m_giga_faults.value();
+      const uint64_t thp = m_huge.thp_faults(), giga = m_huge.giga_faults();
       if (!fault_in(hal, p, *v, va)) return fail(c.call, ENOMEM);
       // A huge page now maps the pages around va too (for_each_leaf saw no huge leaves): skip them, or each
       // would fault again (zeroing a 2 MiB block it could not map, then a 4 KiB page under the huge leaf).
-      const uint64_t span = m_giga_faults.value() != giga ? kGigaBytes : m_thp_faults.value() != thp ? kHugeBytes : 0;
+      const uint64_t span = m_huge.giga_faults() != giga ? kGigaBytes : m_huge.thp_faults() != thp ? kHugeBytes : 0;
       if (span != 0) {
         const uint64_t huge_end = (va.value() & ~(span - 1)) + span;
         while (i + 1 < present.size() && start + ((i + 1) << kPageShift) < huge_end) present[++i] = true;
@@ -412,7 +412,7 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
     cmm->locked_pages = 0;  // mlock is not inherited
     std::vector<VirtAddr> changed;
     // Huge pages are split: copy-on-write works on 4 KiB pages.
-    bool ok = split_range(hal, pm, VirtAddr{0}, VirtAddr{m_user_top});
+    bool ok = m_huge.split_range(hal, pm, VirtAddr{0}, VirtAddr{m_user_top});
     std::vector<std::pair<VirtAddr, uint64_t>> leaves;
     for_each_leaf(hal, pm.root, m_levels, VirtAddr{0}, VirtAddr{m_user_top}, [&](VirtAddr va, PhysAddr, Pte e) {
       const Vma* v = pm.vmas.find(va);
@@ -465,8 +465,8 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
         ++cmm->swap_pages;
       }
     }
-    // 1 GiB pages are shared copy-on-write whole (huge.cpp).
-    ok = ok && fork_giga(hal, pm, *cmm, changed);
+    // 1 GiB pages are shared copy-on-write whole (huge_pages.cpp).
+    ok = ok && m_huge.fork_giga(hal, pm, *cmm, changed);
     invalidate(hal, pm, changed);
     if (!ok) {
       // Undo: the child's tables and its references go.
@@ -476,7 +476,7 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
             if (m_swapper->enabled()) m_swapper->rmap_remove_mm(f, *cmm);
             put_frame(hal, f);
           },
-          [&](Pfn f) { put_frame(hal, f); }, [&](Pfn f, unsigned) { give_back_giga(f); },
+          [&](Pfn f) { put_frame(hal, f); }, [&](Pfn f, unsigned) { m_huge.give_back_giga(f); },
           [&](uint64_t raw) { m_swapper->release_swap_entry(hal, *cmm, swap_slot_of(Pte{raw})); });
       m_live_mms.erase(std::find(m_live_mms.begin(), m_live_mms.end(), cmm.get()));
       kobj_free(hal, *m_mm_cache, cmm->obj);
