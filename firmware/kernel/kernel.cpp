@@ -74,9 +74,8 @@ Kernel::Kernel(const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
       m_levels(static_cast<unsigned>(cfg.page_table_levels)),
       m_user_top(1ull << (kPageShift + 9 * cfg.page_table_levels - 1)),
       m_core_node(core_node),
-      m_specs(specs),
-      m_spawn(specs.size()),
-      m_copy_buf(kPageSize) {
+      m_copy_buf(kPageSize),
+      m_processes(m_stats, specs) {
   // Node 0 loses the firmware area below reserved_low, and with walker.format hashed the anchors of
   // the hashed page table right above it (zero at power-on: every anchor starts invalid).
   std::vector<NodeRange> usable = nodes;
@@ -165,12 +164,14 @@ Kernel::Kernel(const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
   m_swapper_link = std::make_unique<SwapperLink>(*this);
   m_swapper = std::make_unique<Swapper>(
       m_stats,
-      SwapperContext{m_cfg, m_levels, m_user_top, nodes.size(), m_core_node, *m_pmm, m_procs, m_live_mms, m_pstats,
+      SwapperContext{m_cfg, m_levels, m_user_top, nodes.size(), m_core_node, *m_pmm, m_processes.all(),
+                     m_processes.live_mms(), m_pstats,
                      m_segments, m_extra_refs, m_freed, m_major, m_invlpg, m_file_writebacks},
       *m_swapper_link);
   m_numa = std::make_unique<Numa>(m_cfg.costs, nodes, m_core_node, *m_pmm, *m_swapper, m_pstats, m_data_frames);
   m_huge_link = std::make_unique<HugePagesLink>(*this);
-  m_huge.connect(HugePagesContext{m_cfg, m_hashed != nullptr, m_core_node, *m_pmm, *m_swapper, m_live_mms, m_segments,
+  m_huge.connect(HugePagesContext{m_cfg, m_hashed != nullptr, m_core_node, *m_pmm, *m_swapper, m_processes.live_mms(),
+                                  m_segments,
                                   m_extra_refs, m_pstats, m_freed, m_cow_shared_giga, m_invlpg},
                  *m_huge_link);
   for (size_t i = 0; i < specs.size(); ++i) {
@@ -188,15 +189,15 @@ std::string Kernel::memory_report() const {
          "\n# slabinfo: kernel object caches\n" + m_slab->slabinfo();
 }
 
-uint64_t Kernel::blocked_until(Pid pid) const { return alive(pid) ? m_procs[pid - 1]->blocked_until : 0; }
+uint64_t Kernel::blocked_until(Pid pid) const { return alive(pid) ? m_processes.all()[pid - 1]->blocked_until : 0; }
 
-uint64_t Kernel::swapped_pages(Pid pid) const { return alive(pid) ? m_procs[pid - 1]->mm->swap_pages : 0; }
+uint64_t Kernel::swapped_pages(Pid pid) const { return alive(pid) ? m_processes.all()[pid - 1]->mm->swap_pages : 0; }
 
 std::string Kernel::working_set_csv() const {
   std::string out = "memory_ops,process,name,pages\n";
   for (size_t i = 0; i < m_pstats.size(); ++i) {
     for (const auto& [t, pages] : m_pstats[i]->ws->series()) {
-      out += std::to_string(t) + "," + std::to_string(i) + "," + m_specs[i].name + "," + std::to_string(pages) + "\n";
+      out += std::to_string(t) + "," + std::to_string(i) + "," + m_processes.spec(i).name + "," + std::to_string(pages) + "\n";
     }
   }
   return out;
@@ -209,15 +210,14 @@ void Kernel::run_background(Hal& hal) {
 }
 
 Process& Kernel::process(Pid pid) {
-  if (pid == 0 || pid > m_procs.size()) throw std::logic_error("kernel: no process " + std::to_string(pid));
-  return *m_procs[pid - 1];
+  return m_processes.get(pid);
 }
 
-bool Kernel::alive(Pid pid) const { return pid >= 1 && pid <= m_procs.size() && m_procs[pid - 1]->alive; }
+bool Kernel::alive(Pid pid) const { return m_processes.alive(pid); }
 
 uint64_t Kernel::resident_pages(Pid pid) const {
-  if (pid < 1 || pid > m_procs.size() || !m_procs[pid - 1]->alive) return 0;
-  return m_procs[pid - 1]->mm->resident;
+  if (!m_processes.alive(pid)) return 0;
+  return m_processes.all()[pid - 1]->mm->resident;
 }
 
 uint32_t Kernel::frame_refs(Pfn pfn) const {
@@ -295,7 +295,7 @@ void Kernel::put_frame(Hal& hal, Pfn pfn) {
 
 std::shared_ptr<Mm> Kernel::new_mm(Hal& hal, const ProcessSpec& spec) {
   auto mm = std::make_shared<Mm>();
-  mm->id = m_next_mm++;
+  mm->id = m_processes.next_mm_id();
   // PCIDs 1..4095 in turn (0 is the kernel's); a reused PCID's stale entries are dropped at teardown.
   mm->pcid = static_cast<uint16_t>((mm->id - 1) % 4095 + 1);
   mm->cpus.assign(m_core_node.size(), false);
@@ -307,7 +307,7 @@ std::shared_ptr<Mm> Kernel::new_mm(Hal& hal, const ProcessSpec& spec) {
   mm->obj = *obj;
   if (m_hashed) {
     // One global table: the root register holds its base, the PCID tells the address spaces apart.
-    for (const Mm* other : m_live_mms) {
+    for (const Mm* other : m_processes.live_mms()) {
       if (other->pcid == mm->pcid) {
         throw SimulationError("hashed page table: more than 4095 address spaces alive at once (PCID " +
                               std::to_string(mm->pcid) + " is taken)");
@@ -315,7 +315,7 @@ std::shared_ptr<Mm> Kernel::new_mm(Hal& hal, const ProcessSpec& spec) {
     }
     mm->root = m_hashed->base();
     mm->tables = 0;
-    m_live_mms.push_back(mm.get());
+    m_processes.add_mm(mm.get());
     return mm;
   }
   hal.charge(m_cfg.costs.frame_alloc);
@@ -327,37 +327,28 @@ std::shared_ptr<Mm> Kernel::new_mm(Hal& hal, const ProcessSpec& spec) {
   hal.zero_frame(root->pfn);
   ++m_table_frames;
   mm->root = addr_of(root->pfn);
-  m_live_mms.push_back(mm.get());
+  m_processes.add_mm(mm.get());
   return mm;
 }
 
 std::optional<Pid> Kernel::new_process(Hal& hal, size_t index, std::shared_ptr<Mm> mm) {
-  const ProcessSpec& spec = m_specs.at(index);
-  auto p = std::make_unique<Process>();
-  p->pid = static_cast<Pid>(m_procs.size() + 1);
-  p->name = spec.name;
-  p->core = spec.core;
-  p->index = index;
-  p->policy = spec.policy;
-  p->mm = std::move(mm);
   // Registered before further HAL calls: in the AT mode a memory access waits, and another core may
   // enter the kernel meanwhile (a real kernel would hold a lock here).
-  Process& proc = *p;
-  m_procs.push_back(std::move(p));
+  Process& proc = m_processes.add(index, std::move(mm));
   std::optional<PhysAddr> obj = kobj_alloc(hal, *m_task_cache);
   if (!obj) {
     proc.alive = false;
     return std::nullopt;
   }
   proc.obj = *obj;
-  ++m_created;
+  m_processes.count_created();
   return proc.pid;
 }
 
 std::optional<Pid> Kernel::create_process(Hal& hal, size_t index) {
   KernelSection section(hal);
   hal.charge(m_cfg.costs.process_create);
-  const ProcessSpec& spec = m_specs.at(index);
+  const ProcessSpec& spec = m_processes.spec(index);
   std::shared_ptr<Mm> mm = new_mm(hal, spec);
   if (!mm) return std::nullopt;
   for (const Vma& v : spec.vmas) mm->vmas.insert(v);
@@ -374,7 +365,7 @@ void Kernel::switch_to(Hal& hal, Pid pid) {
   Process& p = process(pid);
   if (!p.alive) return;  // killed while it waited (OOM killer, thread group): its core ends it next
   p.mm->cpus[hal.core_id()] = true;
-  ++m_switches;
+  m_processes.count_switch();
   hal.set_root(p.mm->root, p.mm->pcid);
 }
 
@@ -693,7 +684,7 @@ void Kernel::kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t e
   }
   std::cerr << ": " << reason << "\n";
   m_kills.push_back(r);
-  ++m_killed;
+  m_processes.count_killed();
   std::shared_ptr<Mm> group = p.mm;
   teardown(hal, p);
   kill_thread_group(hal, *group, r);  // threads.cpp
@@ -703,7 +694,7 @@ void Kernel::exit_process(Hal& hal, Pid pid) {
   KernelSection section(hal);
   Process& p = process(pid);
   if (!p.alive) return;
-  ++m_exited;
+  m_processes.count_exited();
   teardown(hal, p);
 }
 
@@ -711,11 +702,7 @@ void Kernel::teardown(Hal& hal, Process& p) {
   hal.charge(m_cfg.costs.process_exit);
   p.alive = false;
   // Children this process was to fork will never start.
-  for (size_t i = 0; i < m_specs.size(); ++i) {
-    if (m_specs[i].parent == static_cast<int>(p.index) && m_spawn[i].state == SpawnState::Pending) {
-      m_spawn[i].state = SpawnState::Aborted;
-    }
-  }
+  m_processes.abort_children(p);
   std::shared_ptr<Mm> mm = std::move(p.mm);
   if (--mm->users == 0) {
     if (m_cfg.check_contents) check_contents(hal, *mm, p);  // debug.cpp
@@ -767,7 +754,7 @@ void Kernel::teardown(Hal& hal, Process& p) {
       hal.charge(m_cfg.costs.ipi_send * targets.size());
       hal.shootdown_end(targets, mm->root, mm->pcid, {}, m_cfg.costs.ipi_receive);
     }
-    m_live_mms.erase(std::find(m_live_mms.begin(), m_live_mms.end(), mm.get()));
+    m_processes.remove_mm(mm.get());
     mm->resident = 0;
     mm->vmas = VmaSet();
     sync_vma_objects(hal, *mm);

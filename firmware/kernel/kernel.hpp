@@ -2,9 +2,9 @@
 // and a slab allocator for its own objects, creates processes with address spaces (root table + VMAs),
 // handles page faults (demand-zero, shared-segment and copy-on-write faults, stack growth, or kill), runs
 // the system calls of process scripts (mmap, munmap, mprotect, mlock, munlock, brk, fork, exit,
-// shm_attach, mbind) with TLB shootdowns, and tears processes down; frame placement (fw::Numa), huge pages
-// (fw::HugePages) and swapping (fw::Swapper) are subsystems it constructs and forwards to. It reaches the
-// hardware only through the HAL of the core it runs on.
+// shm_attach, mbind) with TLB shootdowns, and tears processes down; the process table (fw::Processes), frame
+// placement (fw::Numa), huge pages (fw::HugePages) and swapping (fw::Swapper) are subsystems it constructs
+// and forwards to. It reaches the hardware only through the HAL of the core it runs on.
 #pragma once
 
 #include <map>
@@ -17,6 +17,7 @@
 #include "firmware/hal/hal.hpp"
 #include "firmware/hal/trap.hpp"
 #include "firmware/kernel/huge_pages.hpp"
+#include "firmware/kernel/processes.hpp"
 #include "firmware/mm/slab.hpp"
 #include "firmware/mm/zones.hpp"
 #include "firmware/swap/reclaim.hpp"
@@ -266,8 +267,8 @@ class Kernel final : public Trap {
   // Forked processes: Pending until the parent's fork call, then Ready (spawned_pid), or Aborted when
   // the parent ended without forking it.
   using SpawnState = fw::SpawnState;
-  SpawnState spawn_state(size_t index) const override { return m_spawn[index].state; }
-  Pid spawned_pid(size_t index) const override { return m_spawn[index].pid; }
+  SpawnState spawn_state(size_t index) const override { return m_processes.spawn_state(index); }
+  Pid spawned_pid(size_t index) const override { return m_processes.spawned_pid(index); }
   // Makes pid current on the HAL's core (context switch: writes the root-table register with the PCID).
   void switch_to(Hal& hal, Pid pid) override;
   // The page-fault handler. Returns Retry after mapping the page, or Killed after killing the process.
@@ -313,10 +314,6 @@ class Kernel final : public Trap {
  private:
   class SwapperLink;     // the façade as the swapper's host (kernel_internal.hpp)
   class HugePagesLink;  // the façade as the huge pages' host (kernel_internal.hpp)
-  struct Spawn {
-    SpawnState state = SpawnState::Pending;
-    Pid pid = 0;
-  };
 
   Process& process(Pid pid);
   // Frame for a user page of `vma` at va, placed by NUMA policy (fw::Numa); zeroed if zero.
@@ -372,7 +369,6 @@ class Kernel final : public Trap {
   unsigned m_levels;
   uint64_t m_user_top;
   std::vector<NodeId> m_core_node;
-  std::vector<ProcessSpec> m_specs;
   std::unique_ptr<PhysicalMemoryManager> m_pmm;
   std::unique_ptr<HashedTable> m_hashed;  // walker.format hashed only: the one global table
   std::unique_ptr<PmmPageSource> m_slab_pages;
@@ -382,13 +378,9 @@ class Kernel final : public Trap {
   SlabCache* m_vma_cache = nullptr;
   SlabCache* m_shm_cache = nullptr;
   uint64_t m_reserved_frames = 0;
-  std::vector<std::unique_ptr<Process>> m_procs;  // index = pid - 1
-  std::vector<Spawn> m_spawn;                     // per spec index
   std::unordered_map<uint64_t, uint32_t> m_extra_refs;  // data frame -> references beyond the first
   std::map<uint64_t, std::unique_ptr<Segment>> m_segments;  // by id
   uint64_t m_next_segment = 1;
-  uint64_t m_next_mm = 1;
-  std::vector<Mm*> m_live_mms;
   std::vector<KillReport> m_kills;
   std::vector<uint8_t> m_copy_buf;
   std::vector<VirtAddr>* m_batch = nullptr;  // pages invalidated in the current stopped section
@@ -422,14 +414,7 @@ class Kernel final : public Trap {
                             "Faults whose access the VMA forbids (SIGSEGV)"};
   stats::Scalar m_oom{m_fault_stats, "oom", "count",
                       "Faults that found no free frame even after reclaim and the OOM killer (the faulting process killed)"};
-  stats::Group m_proc_stats{m_stats, "processes"};
-  stats::Scalar m_created{m_proc_stats, "created", "count", "Processes created (forks included)"};
-  stats::Scalar m_exited{m_proc_stats, "exited", "count", "Processes that ran to completion or called exit"};
-  stats::Scalar m_killed{m_proc_stats, "killed", "count", "Processes killed (threads killed with their group included)"};
-  stats::Scalar m_group_kills{m_proc_stats, "group_kills", "count",
-                              "Threads killed because another thread of their group took a fatal signal"};
-  stats::Scalar m_forks{m_proc_stats, "forks", "count", "fork calls that created a process (threads included)"};
-  stats::Scalar m_switches{m_proc_stats, "context_switches", "count", "Root-register writes switching to a process"};
+  Processes m_processes;  // the process table and system.os.processes (after faults, before frames)
   stats::Group m_frame_stats{m_stats, "frames"};
   stats::Scalar m_data_frames{m_frame_stats, "data_allocated", "count", "Frames allocated for user pages"};
   stats::Scalar m_table_frames{m_frame_stats, "table_allocated", "count", "Frames allocated for page tables"};

@@ -66,7 +66,7 @@ SyscallResult Kernel::run_syscall(Hal& hal, Process& p, const Syscall& c) {
     // Account the kernel objects of the VMAs the call left.
     if (!sync_vma_objects(hal, *p.mm) && r.error == 0) r = fail(c.call, ENOMEM);
     uint64_t locked = 0;
-    for (Mm* m : m_live_mms) locked += m->locked_pages;
+    for (Mm* m : m_processes.live_mms()) locked += m->locked_pages;
     m_locked_now = locked;
     m_locked_peak = std::max(m_locked_peak, m_locked_now);
   }
@@ -79,7 +79,7 @@ bool Kernel::commit_ok(uint64_t extra_pages) const {
     case Overcommit::Heuristic: return extra_pages <= m_pmm->total_frames();
     case Overcommit::Never: {
       uint64_t committed = extra_pages;
-      for (const Mm* mm : m_live_mms) {
+      for (const Mm* mm : m_processes.live_mms()) {
         for (const auto& [s, v] : mm->vmas) {
           if ((v.prot & prot::kWrite) && !v.shared) committed += v.bytes() >> kPageShift;
         }
@@ -390,12 +390,11 @@ SyscallResult Kernel::sys_brk(Hal& hal, Process& p, const Syscall& c) {
 }
 
 SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
-  if (c.child < 0 || static_cast<size_t>(c.child) >= m_specs.size() || m_specs[c.child].parent != static_cast<int>(p.index) ||
-      m_spawn[c.child].state != SpawnState::Pending) {
+  if (!m_processes.may_fork(p, c.child)) {
     return fail(c.call, EAGAIN);
   }
   hal.charge(m_cfg.costs.fork);
-  const ProcessSpec& cs = m_specs[c.child];
+  const ProcessSpec& cs = m_processes.spec(static_cast<size_t>(c.child));
   std::shared_ptr<Mm> cmm;
   if (c.share_vm) {
     cmm = p.mm;
@@ -478,7 +477,7 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
           },
           [&](Pfn f) { put_frame(hal, f); }, [&](Pfn f, unsigned) { m_huge.give_back_giga(f); },
           [&](uint64_t raw) { m_swapper->release_swap_entry(hal, *cmm, swap_slot_of(Pte{raw})); });
-      m_live_mms.erase(std::find(m_live_mms.begin(), m_live_mms.end(), cmm.get()));
+      m_processes.remove_mm(cmm.get());
       kobj_free(hal, *m_mm_cache, cmm->obj);
       return fail(c.call, ENOMEM);
     }
@@ -495,9 +494,7 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
     teardown(hal, cp);
     return fail(c.call, ENOMEM);
   }
-  ++m_forks;
-  m_spawn[c.child].state = SpawnState::Ready;
-  m_spawn[c.child].pid = *child;
+  m_processes.forked(static_cast<size_t>(c.child), *child);
   SyscallResult r;
   r.value = *child;
   return r;
@@ -573,7 +570,7 @@ SyscallResult Kernel::sys_mbind(Hal& hal, Process& p, const Syscall& c) {
 void Kernel::release_segments(Hal& hal) {
   for (auto it = m_segments.begin(); it != m_segments.end();) {
     bool used = false;
-    for (const Mm* mm : m_live_mms) {
+    for (const Mm* mm : m_processes.live_mms()) {
       for (const auto& [s, v] : mm->vmas) used = used || v.shm == it->first;
     }
     if (used) {
