@@ -1,4 +1,5 @@
-// Firmware kernel: boot, processes, page faults, NUMA placement, system calls, shootdowns, teardown.
+// Firmware kernel façade: boot, processes, page faults, NUMA placement, shootdowns, teardown; swapping and
+// reclaim are the swapper's (swapper.cpp).
 #include "firmware/kernel/kernel.hpp"
 #include "firmware/sched/run_queue.hpp"
 
@@ -74,10 +75,8 @@ Kernel::Kernel(const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
       m_levels(static_cast<unsigned>(cfg.page_table_levels)),
       m_user_top(1ull << (kPageShift + 9 * cfg.page_table_levels - 1)),
       m_core_node(core_node),
-      m_nodes(nodes),
-      m_specs(specs),
-      m_spawn(specs.size()),
-      m_copy_buf(kPageSize) {
+      m_copy_buf(kPageSize),
+      m_processes(m_stats, specs) {
   // Node 0 loses the firmware area below reserved_low, and with walker.format hashed the anchors of
   // the hashed page table right above it (zero at power-on: every anchor starts invalid).
   std::vector<NodeRange> usable = nodes;
@@ -96,26 +95,7 @@ Kernel::Kernel(const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
     usable[0].frames -= low - usable[0].base.value();
     usable[0].base = Pfn{low};
   }
-  // The 1 GiB pool: aligned gigabytes taken from the top of the nodes (highest node first).
-  for (uint64_t k = 0; k < cfg.hugepages_1g; ++k) {
-    bool got = false;
-    for (size_t n = usable.size(); n-- > 0 && !got;) {
-      const uint64_t base = usable[n].base.value(), end = base + usable[n].frames;
-      const uint64_t top = end & ~(kGigaFrames - 1);
-      if (top >= kGigaFrames && top - kGigaFrames >= base && (top - kGigaFrames) - base >= 4096) {
-        m_giga_free.emplace_back(top - kGigaFrames, static_cast<NodeId>(n));
-        usable[n].frames = top - kGigaFrames - base;
-        got = true;
-      }
-    }
-    if (!got) {
-      throw InputError("firmware.hugepages_1g: bad value '" + std::to_string(cfg.hugepages_1g) +
-                       "' (no node has room for " + std::to_string(k + 1) +
-                       " aligned 1GiB pages and 16MiB more)");
-    }
-  }
-  m_giga_total = m_giga_free.size();
-  m_giga_all = m_giga_free;
+  m_huge.reserve_pool(usable, cfg.hugepages_1g);  // the 1 GiB pool, from the top of the nodes
   PhysMemConfig pm;
   pm.dma_limit = cfg.physmem.dma_limit;
   pm.cpus = std::max<uint64_t>(1, core_node.size());
@@ -182,21 +162,21 @@ Kernel::Kernel(const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
     m_sys_errors.push_back(std::make_unique<stats::Scalar>(m_sys_stats, std::string("errno_") + ename, "count",
                                                            std::string("Calls that failed with ") + ename));
   }
+  m_swapper_link = std::make_unique<SwapperLink>(*this);
+  m_swapper = std::make_unique<Swapper>(
+      m_stats,
+      SwapperContext{m_cfg, m_levels, m_user_top, nodes.size(), m_core_node, *m_pmm, m_processes.all(),
+                     m_processes.live_mms(), m_pstats,
+                     m_segments, m_extra_refs, m_freed, m_major, m_invlpg, m_file_writebacks},
+      *m_swapper_link);
+  m_numa = std::make_unique<Numa>(m_cfg.costs, nodes, m_core_node, *m_pmm, *m_swapper, m_pstats, m_data_frames);
+  m_huge_link = std::make_unique<HugePagesLink>(*this);
+  m_huge.connect(HugePagesContext{m_cfg, m_hashed != nullptr, m_core_node, *m_pmm, *m_swapper, m_processes.live_mms(),
+                                  m_segments,
+                                  m_extra_refs, m_pstats, m_freed, m_cow_shared_giga, m_invlpg},
+                 *m_huge_link);
   for (size_t i = 0; i < specs.size(); ++i) {
     m_pstats.push_back(std::make_unique<ProcStats>(m_stats, i, nodes.size(), cfg.swap.replacement.tau));
-  }
-  m_kswapd_pending.assign(nodes.size(), false);
-  m_kswapd_failed.assign(nodes.size(), false);
-  if (cfg.swap_slots > 0) {
-    // One replacement policy per node (its zone for reclaim), fed by faults, unmaps and A-bit reads.
-    m_swap = std::make_unique<SwapArea>(cfg.swap_slots);
-    std::vector<ReclaimZone> zones;
-    for (NodeId n = 0; n < nodes.size(); ++n) {
-      m_policies.push_back(make_policy(cfg.swap.replacement));
-      zones.push_back(ReclaimZone{m_pmm->total_frames(n), m_policies.back().get()});
-    }
-    m_bridge = std::make_unique<Reclaim>(*this);
-    m_reclaim = std::make_unique<Reclaimer>(cfg.swap, zones, *m_bridge, *m_bridge);
   }
 }
 
@@ -210,16 +190,35 @@ std::string Kernel::memory_report() const {
          "\n# slabinfo: kernel object caches\n" + m_slab->slabinfo();
 }
 
-Kernel::Process& Kernel::process(Pid pid) {
-  if (pid == 0 || pid > m_procs.size()) throw std::logic_error("kernel: no process " + std::to_string(pid));
-  return *m_procs[pid - 1];
+uint64_t Kernel::blocked_until(Pid pid) const { return alive(pid) ? m_processes.all()[pid - 1]->blocked_until : 0; }
+
+uint64_t Kernel::swapped_pages(Pid pid) const { return alive(pid) ? m_processes.all()[pid - 1]->mm->swap_pages : 0; }
+
+std::string Kernel::working_set_csv() const {
+  std::string out = "memory_ops,process,name,pages\n";
+  for (size_t i = 0; i < m_pstats.size(); ++i) {
+    for (const auto& [t, pages] : m_pstats[i]->ws->series()) {
+      out += std::to_string(t) + "," + std::to_string(i) + "," + m_processes.spec(i).name + "," + std::to_string(pages) + "\n";
+    }
+  }
+  return out;
 }
 
-bool Kernel::alive(Pid pid) const { return pid >= 1 && pid <= m_procs.size() && m_procs[pid - 1]->alive; }
+void Kernel::run_background(Hal& hal) {
+  if (!m_swapper->enabled()) return;
+  KernelSection section(hal);
+  m_swapper->run_background(hal);
+}
+
+Process& Kernel::process(Pid pid) {
+  return m_processes.get(pid);
+}
+
+bool Kernel::alive(Pid pid) const { return m_processes.alive(pid); }
 
 uint64_t Kernel::resident_pages(Pid pid) const {
-  if (pid < 1 || pid > m_procs.size() || !m_procs[pid - 1]->alive) return 0;
-  return m_procs[pid - 1]->mm->resident;
+  if (!m_processes.alive(pid)) return 0;
+  return m_processes.all()[pid - 1]->mm->resident;
 }
 
 uint32_t Kernel::frame_refs(Pfn pfn) const {
@@ -234,10 +233,7 @@ std::unique_ptr<Scheduler> Kernel::make_scheduler(std::vector<Scheduler::Entry> 
 
 uint64_t* Kernel::access_counters(Pid pid) { return m_pstats[process(pid).index]->access_counts; }
 
-std::pair<uint64_t, uint64_t> Kernel::local_range(CoreId core) const {
-  const NodeRange& n = m_nodes.at(m_core_node.at(core));
-  return {addr_of(n.base).value(), addr_of(n.base).value() + (n.frames << kPageShift)};
-}
+std::pair<uint64_t, uint64_t> Kernel::local_range(CoreId core) const { return m_numa->local_range(core); }
 
 std::optional<PhysAddr> Kernel::kobj_alloc(Hal& hal, SlabCache& cache) {
   hal.charge(m_cfg.costs.slab_alloc);
@@ -279,71 +275,7 @@ std::optional<Pfn> Kernel::alloc_user_frame(Hal& hal, Process& p, const Vma& vma
 
 std::optional<Pfn> Kernel::alloc_user_block(Hal& hal, Process& p, const Vma& vma, VirtAddr va, unsigned order,
                                             bool zero) {
-  hal.charge(m_cfg.costs.frame_alloc);
-  const NumaPolicy& pol = vma.policy.kind != NumaPolicyKind::Default ? vma.policy : p.policy;
-  const NodeId local = m_core_node[hal.core_id()];
-  const CoreId cpu = hal.core_id();
-  const Gfp flags = zero ? (kGfpKernel | Gfp::Zero) : kGfpKernel;
-  // Order 0 goes through the per-CPU lists; larger blocks straight to the zones.
-  auto get = [&](Gfp f, const std::vector<NodeId>& nodes) {
-    return order == 0 ? m_pmm->alloc_page(cpu, f, nodes) : m_pmm->alloc(order, f, nodes);
-  };
-  // The node the policy asks for first.
-  NodeId want = local;
-  if (pol.kind == NumaPolicyKind::Preferred || pol.kind == NumaPolicyKind::Bind) want = pol.nodes.front();
-  if (pol.kind == NumaPolicyKind::Interleave) want = pol.nodes[(va.value() >> (kPageShift + order)) % pol.nodes.size()];
-  auto attempt = [&]() {
-    std::optional<PageAlloc> a;
-    switch (pol.kind) {
-      case NumaPolicyKind::Default:
-      case NumaPolicyKind::Local:
-      case NumaPolicyKind::Preferred:
-      case NumaPolicyKind::Interleave: a = get(flags, {want}); break;
-      case NumaPolicyKind::Bind: {
-        // Atomic walks only the listed nodes; frames parked on per-CPU lists are drained once on failure.
-        const Gfp bind = zero ? (Gfp::Atomic | Gfp::Zero) : Gfp::Atomic;
-        a = get(bind, pol.nodes);
-        if (!a && m_pmm->pcp_frames() > 0) {
-          m_pmm->drain_all();
-          a = get(bind, pol.nodes);
-        }
-        break;
-      }
-    }
-    return a;
-  };
-  // With swap, a node below its min watermark reclaims in this context first. The frames below min are
-  // kept for the kernel: if reclaim can evict nothing more, a user page there fails (the OOM killer's
-  // turn). An allocation that fails anyway reclaims every node it may use, then tries once more.
-  if (m_reclaim && order == 0 && !direct_reclaim(hal, want)) {
-    bool room = false;  // a node the allocation may fall back to is still above its min watermark
-    for (NodeId n = 0; n < m_pmm->node_count(); ++n) {
-      const bool allowed =
-          pol.kind != NumaPolicyKind::Bind || std::find(pol.nodes.begin(), pol.nodes.end(), n) != pol.nodes.end();
-      room = room || (allowed && m_pmm->free_frames(n) >= m_reclaim->watermarks(n).min);
-    }
-    if (!room) return std::nullopt;
-  }
-  std::optional<PageAlloc> a = attempt();
-  if (!a && m_reclaim && order == 0) {
-    if (pol.kind == NumaPolicyKind::Bind) {
-      for (NodeId n : pol.nodes) direct_reclaim(hal, n);
-    } else {
-      for (NodeId n = 0; n < m_pmm->node_count(); ++n) direct_reclaim(hal, n);
-    }
-    a = attempt();
-  }
-  if (!a) return std::nullopt;
-  if (m_reclaim) wake_kswapd(hal, a->node);
-  const uint64_t frames = uint64_t{1} << order;
-  if (a->must_zero) {
-    for (uint64_t i = 0; i < frames; ++i) hal.zero_frame(Pfn{a->pfn.value() + i});
-  }
-  m_data_frames += frames;
-  ProcStats& ps = *m_pstats[p.index];
-  *ps.node_pages[a->node] += frames;
-  (a->node == local ? ps.local : ps.remote) += frames;
-  return a->pfn;
+  return m_numa->alloc_user_block(hal, p, vma, va, order, zero);
 }
 
 void Kernel::get_frame(Pfn pfn) {
@@ -358,38 +290,17 @@ void Kernel::put_frame(Hal& hal, Pfn pfn) {
     if (--it->second == 0) m_extra_refs.erase(it);
     return;
   }
-  if (m_reclaim) {
-    // The last reference to a tracked page: it leaves its policy and the swap cache.
-    auto d = m_pages.find(pfn.value());
-    if (d != m_pages.end()) {
-      m_policies[d->second.node]->on_unmap(pfn.value());
-      m_pages.erase(d);
-    }
-    auto fs = m_frame_slot.find(pfn.value());
-    if (fs != m_frame_slot.end()) {
-      m_swap->evict(fs->second);
-      m_frame_slot.erase(fs);
-    }
-  }
-  auto head = m_split_heads.find(pfn.value() & ~uint64_t{kHugeFrames - 1});
-  if (head != m_split_heads.end()) {
-    // A frame of a split 2 MiB block: the block goes back when its last frame does.
-    if (--head->second == 0) {
-      hal.charge(m_cfg.costs.frame_free);
-      m_pmm->free(Pfn{head->first}, kHugeOrder);
-      m_freed += kHugeFrames;
-      m_split_heads.erase(head);
-    }
-    return;
-  }
+  // The last reference to a tracked page: it leaves its policy and the swap cache.
+  if (m_swapper->enabled()) m_swapper->forget(pfn);
+  if (m_huge.put_split_frame(hal, pfn)) return;  // a frame of a split 2 MiB block
   hal.charge(m_cfg.costs.frame_free);
   m_pmm->free_page(hal.core_id(), pfn);
   ++m_freed;
 }
 
-std::shared_ptr<Kernel::Mm> Kernel::new_mm(Hal& hal, const ProcessSpec& spec) {
+std::shared_ptr<Mm> Kernel::new_mm(Hal& hal, const ProcessSpec& spec) {
   auto mm = std::make_shared<Mm>();
-  mm->id = m_next_mm++;
+  mm->id = m_processes.next_mm_id();
   // PCIDs 1..4095 in turn (0 is the kernel's); a reused PCID's stale entries are dropped at teardown.
   mm->pcid = static_cast<uint16_t>((mm->id - 1) % 4095 + 1);
   mm->cpus.assign(m_core_node.size(), false);
@@ -401,7 +312,7 @@ std::shared_ptr<Kernel::Mm> Kernel::new_mm(Hal& hal, const ProcessSpec& spec) {
   mm->obj = *obj;
   if (m_hashed) {
     // One global table: the root register holds its base, the PCID tells the address spaces apart.
-    for (const Mm* other : m_live_mms) {
+    for (const Mm* other : m_processes.live_mms()) {
       if (other->pcid == mm->pcid) {
         throw SimulationError("hashed page table: more than 4095 address spaces alive at once (PCID " +
                               std::to_string(mm->pcid) + " is taken)");
@@ -409,7 +320,7 @@ std::shared_ptr<Kernel::Mm> Kernel::new_mm(Hal& hal, const ProcessSpec& spec) {
     }
     mm->root = m_hashed->base();
     mm->tables = 0;
-    m_live_mms.push_back(mm.get());
+    m_processes.add_mm(mm.get());
     return mm;
   }
   hal.charge(m_cfg.costs.frame_alloc);
@@ -421,37 +332,28 @@ std::shared_ptr<Kernel::Mm> Kernel::new_mm(Hal& hal, const ProcessSpec& spec) {
   hal.zero_frame(root->pfn);
   ++m_table_frames;
   mm->root = addr_of(root->pfn);
-  m_live_mms.push_back(mm.get());
+  m_processes.add_mm(mm.get());
   return mm;
 }
 
 std::optional<Pid> Kernel::new_process(Hal& hal, size_t index, std::shared_ptr<Mm> mm) {
-  const ProcessSpec& spec = m_specs.at(index);
-  auto p = std::make_unique<Process>();
-  p->pid = static_cast<Pid>(m_procs.size() + 1);
-  p->name = spec.name;
-  p->core = spec.core;
-  p->index = index;
-  p->policy = spec.policy;
-  p->mm = std::move(mm);
   // Registered before further HAL calls: in the AT mode a memory access waits, and another core may
   // enter the kernel meanwhile (a real kernel would hold a lock here).
-  Process& proc = *p;
-  m_procs.push_back(std::move(p));
+  Process& proc = m_processes.add(index, std::move(mm));
   std::optional<PhysAddr> obj = kobj_alloc(hal, *m_task_cache);
   if (!obj) {
     proc.alive = false;
     return std::nullopt;
   }
   proc.obj = *obj;
-  ++m_created;
+  m_processes.count_created();
   return proc.pid;
 }
 
 std::optional<Pid> Kernel::create_process(Hal& hal, size_t index) {
   KernelSection section(hal);
   hal.charge(m_cfg.costs.process_create);
-  const ProcessSpec& spec = m_specs.at(index);
+  const ProcessSpec& spec = m_processes.spec(index);
   std::shared_ptr<Mm> mm = new_mm(hal, spec);
   if (!mm) return std::nullopt;
   for (const Vma& v : spec.vmas) mm->vmas.insert(v);
@@ -468,38 +370,15 @@ void Kernel::switch_to(Hal& hal, Pid pid) {
   Process& p = process(pid);
   if (!p.alive) return;  // killed while it waited (OOM killer, thread group): its core ends it next
   p.mm->cpus[hal.core_id()] = true;
-  ++m_switches;
+  m_processes.count_switch();
   hal.set_root(p.mm->root, p.mm->pcid);
-}
-
-uint64_t Kernel::leaf_flags(const Vma& vma, bool writable) const {
-  uint64_t flags = pte_bit::kUser;
-  if (writable && (vma.prot & prot::kWrite)) flags |= pte_bit::kWritable;
-  if (!(vma.prot & prot::kExec)) flags |= pte_bit::kNoExecute;
-  return flags;
 }
 
 bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
   Mm& mm = *p.mm;
   const VirtAddr page{va.value() & ~kPageMask};
   Pfn frame{0};
-  if (vma.huge_1g && vma.shm == 0 && vma.prot != 0) {
-    const uint64_t base = page.value() & ~(kGigaBytes - 1);
-    if (base >= vma.start.value() && base + kGigaBytes <= vma.end.value() &&
-        fault_in_giga(hal, p, vma, VirtAddr{base})) {
-      return true;
-    }
-    ++m_giga_fallbacks;
-  }
-  if (vma.huge && vma.shm == 0 && vma.prot != 0) {
-    // Transparent huge page: the whole aligned 2 MiB around va if the area covers it.
-    const uint64_t base = page.value() & ~(kHugeBytes - 1);
-    if (base >= vma.start.value() && base + kHugeBytes <= vma.end.value()) {
-      if (fault_in_huge(hal, p, vma, VirtAddr{base})) return true;
-    } else {
-      ++m_thp_fallbacks;
-    }
-  }
+  if (m_huge.try_fault(hal, p, vma, page)) return true;  // a 1 GiB or 2 MiB page (huge_pages.cpp)
   if (vma.shm != 0) {
     Segment& seg = *m_segments.at(vma.shm);
     const uint64_t idx = vma.shm_page(page);
@@ -510,9 +389,8 @@ bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
         // Major fault: the page comes from the file store into the page cache.
         const FileConfig& file = m_cfg.files[static_cast<size_t>(seg.file)];
         hal.charge(m_cfg.costs.file_read);
-        auto written = m_file_pages.find({seg.file, idx});
-        if (written != m_file_pages.end()) {
-          std::memcpy(m_copy_buf.data(), written->second.data(), kPageSize);  // written back earlier
+        if (const std::vector<uint8_t>* written = m_swapper->written_file_page(seg.file, idx)) {
+          std::memcpy(m_copy_buf.data(), written->data(), kPageSize);  // written back earlier
         } else {
           uint64_t x = file.seed * 0x9E3779B97F4A7C15ull + idx;
           for (uint64_t i = 0; i < kPageSize; i += 8) {
@@ -541,7 +419,7 @@ bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
   }
   // Private anonymous 4 KiB pages and page-cache pages can be evicted (not shared anonymous memory).
   const bool file_page = vma.shm != 0 && m_segments.at(vma.shm)->file >= 0;
-  const bool track = m_reclaim && (vma.shm == 0 || file_page);
+  const bool track = m_swapper->enabled() && (vma.shm == 0 || file_page);
 
   // A private file page is mapped read-only: a write breaks the sharing with the page cache (COW).
   const bool writable = vma.shm == 0 || vma.shared;
@@ -568,33 +446,26 @@ bool Kernel::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
     hal.write64(pte, Pte::make(frame, flags).raw());
   }
   if (track) {
-    rmap_add(frame, mm, page, pte, m_pmm->zone_of(frame)->first, hal.memory_ops());
-    if (file_page) {
-      PageDesc& d = m_pages.at(frame.value());
-      d.kind = PageKind::File;
-      d.seg = vma.shm;
-      d.index = vma.shm_page(page);
-    }
+    m_swapper->rmap_add(frame, mm, page, pte, m_pmm->zone_of(frame)->first, hal.memory_ops());
+    if (file_page) m_swapper->set_file_page(frame, vma.shm, vma.shm_page(page));
   }
   ++mm.resident;
   return true;
 }
 
-Kernel::CowBreak Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
+CowBreak Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
   Mm& mm = *p.mm;
   const VirtAddr page{va.value() & ~kPageMask};
   hal.charge(m_cfg.costs.cow_break);
   std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, page);
   if (!ea) return CowBreak::NoFrame;
   Pte old{hal.read64(*ea)};
-  if (!old.present()) return m_reclaim ? CowBreak::Done : CowBreak::NoFrame;  // evicted meanwhile: the retry faults it back
+  if (!old.present()) return m_swapper->enabled() ? CowBreak::Done : CowBreak::NoFrame;  // evicted meanwhile: the retry faults it back
   if (old.writable()) return CowBreak::Done;  // another thread broke the sharing first
-  if (old.huge() && giga_refs(old.pfn()) > 0) return break_cow_giga(hal, p, vma, va, *ea, old);  // 1 GiB: huge.cpp
+  if (old.huge() && m_huge.giga_refs(old.pfn()) > 0) return m_huge.break_cow_giga(hal, p, vma, va, *ea, old);  // 1 GiB
   // A frame in the swap cache is still what the slot's other swap entries will map: the writer may
   // keep it only if the slot can be dropped (no other reference).
-  auto cached = m_frame_slot.find(old.pfn().value());
-  const bool slot_free = cached == m_frame_slot.end() || m_swap->make_exclusive(cached->second);
-  if (cached != m_frame_slot.end() && slot_free) m_frame_slot.erase(cached);
+  const bool slot_free = m_swapper->make_exclusive(old.pfn());
   if (frame_refs(old.pfn()) <= 1 && slot_free) {
     // The other sharers are gone: take the frame over.
     hal.write64(*ea, old.raw() | pte_bit::kWritable);
@@ -602,7 +473,7 @@ Kernel::CowBreak Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAdd
   } else {
     std::optional<Pfn> f = alloc_user_frame(hal, p, vma, page, false);
     if (!f) return CowBreak::NoFrame;
-    if (m_reclaim) {
+    if (m_swapper->enabled()) {
       // The allocation may have reclaimed: the PTE must still be the one the copy is made from.
       const Pte now{hal.read64(*ea)};
       if (now.raw() != old.raw()) {
@@ -617,9 +488,9 @@ Kernel::CowBreak Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAdd
     hal.charge(m_cfg.costs.pte_update);
     const uint64_t keep = old.raw() & ~pte_bit::kPfnMask & ~pte_bit::kDirty & ~pte_bit::kAccessed;
     hal.write64(*ea, Pte::make(*f, keep | pte_bit::kWritable).raw());
-    if (m_reclaim) {
-      rmap_remove(old.pfn(), mm, page);
-      rmap_add(*f, mm, page, *ea, m_pmm->zone_of(*f)->first, hal.memory_ops());
+    if (m_swapper->enabled()) {
+      m_swapper->rmap_remove(old.pfn(), mm, page);
+      m_swapper->rmap_add(*f, mm, page, *ea, m_pmm->zone_of(*f)->first, hal.memory_ops());
     }
     put_frame(hal, old.pfn());
     ++m_cow_copies;
@@ -627,14 +498,6 @@ Kernel::CowBreak Kernel::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAdd
   }
   invalidate(hal, mm, {page});
   return CowBreak::Done;
-}
-
-std::vector<CoreId> Kernel::other_cores(const Hal& hal, const Mm& mm) const {
-  std::vector<CoreId> targets;
-  for (CoreId c = 0; c < mm.cpus.size(); ++c) {
-    if (mm.cpus[c] && c != hal.core_id()) targets.push_back(c);
-  }
-  return targets;
 }
 
 void Kernel::invalidate(Hal& hal, Mm& mm, const std::vector<VirtAddr>& pages) {
@@ -691,13 +554,13 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
     // The retry of an access that slept on a swap-in: the same fault goes on (already counted).
     p.blocked_page = UINT64_MAX;
     const uint64_t slept_ns = (hal.now_ps() - std::min(hal.now_ps(), p.blocked_since)) / 1000;
-    m_swap_blocked += slept_ns;
+    m_swapper->add_blocked_time(slept_ns);
     m_pstats[p.index]->swap_wait += slept_ns;
   } else {
     p.blocked_page = UINT64_MAX;  // the retry did not fault there (mapped meanwhile): no continuation left
     ++m_faults;
     ++m_pstats[p.index]->faults;
-    if (m_reclaim) m_pstats[p.index]->ws->reference(vpage >> kPageShift, hal.memory_ops());
+    if (m_swapper->enabled()) m_pstats[p.index]->ws->reference(vpage >> kPageShift, hal.memory_ops());
   }
   hal.charge(m_cfg.costs.fault_entry + m_cfg.costs.vma_lookup);
   if (!is_canonical(va, m_levels)) {
@@ -742,7 +605,7 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
       const CowBreak cow = break_cow(hal, p, *vma, va);
       if (cow == CowBreak::NoHugePage) {
         // Like Linux's hugetlb for a process without a reservation: no page to copy into is SIGBUS.
-        ++m_giga_sigbus;
+        m_huge.count_sigbus();
         kill(hal, p, va, kind, error_code,
              "no free 1 GiB page to break copy-on-write (firmware.hugepages_1g pool empty)", "SIGBUS");
         return FaultOutcome::Killed;
@@ -752,7 +615,7 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
         kill(hal, p, va, kind, error_code, "out of memory (no frame to break copy-on-write)");
         return FaultOutcome::Killed;
       }
-      if (vma->huge) maybe_collapse(hal, p, va);  // the last read-only page of a 2 MiB range (huge.cpp)
+      if (vma->huge) m_huge.maybe_collapse(hal, p, va);  // the last read-only page of a 2 MiB range
       return FaultOutcome::Retry;
     }
     ++m_segv_prot;
@@ -764,7 +627,7 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
       ++m_spurious;
       return FaultOutcome::Retry;
     }
-  } else if (threaded || m_reclaim) {
+  } else if (threaded || m_swapper->enabled()) {
     // Another thread may have mapped the page since this one's walk (a spurious fault), or the entry is
     // a swap entry (a swap-in).
     std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, VirtAddr{vpage});
@@ -773,13 +636,13 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
       ++m_spurious;
       return FaultOutcome::Retry;
     }
-    if (m_reclaim && is_swap_entry(e)) {
+    if (m_swapper->enabled() && is_swap_entry(e)) {
       for (;;) {
         bool oom = false;
-        const FaultOutcome out = swap_in(hal, p, *vma, va, kind, true, oom);
+        const FaultOutcome out = m_swapper->swap_in(hal, p, *vma, va, kind, true, oom);
         if (!oom) return out;
         bool self = false;
-        if (!oom_kill(hal, p, va, kind, error_code, self)) {
+        if (!m_swapper->oom_kill(hal, p, va, kind, error_code, self)) {
           if (self) return FaultOutcome::Killed;
           break;
         }
@@ -789,18 +652,18 @@ FaultOutcome Kernel::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
       return FaultOutcome::Killed;
     }
   }
-  const uint64_t thp_before = m_thp_faults.value();
+  const uint64_t thp_before = m_huge.thp_faults();
   while (!fault_in(hal, p, *vma, va)) {
     // Out of memory after direct reclaim: the OOM killer frees a victim's memory, or this process goes.
     bool self = false;
-    if (oom_kill(hal, p, va, kind, error_code, self)) continue;
+    if (m_swapper->oom_kill(hal, p, va, kind, error_code, self)) continue;
     if (self) return FaultOutcome::Killed;
     ++m_oom;
     kill(hal, p, va, kind, error_code, "out of memory (no free frame, nothing left to reclaim or kill)");
     return FaultOutcome::Killed;
   }
-  // A 4 KiB page of a huge area may complete its 2 MiB range: collapse (huge.cpp).
-  if (vma->huge && m_thp_faults.value() == thp_before) maybe_collapse(hal, p, va);
+  // A 4 KiB page of a huge area may complete its 2 MiB range: collapse.
+  if (vma->huge && m_huge.thp_faults() == thp_before) m_huge.maybe_collapse(hal, p, va);
   // x86 TLBs never cache not-present translations, so this update needs no invalidation.
   return FaultOutcome::Retry;
 }
@@ -826,7 +689,7 @@ void Kernel::kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t e
   }
   std::cerr << ": " << reason << "\n";
   m_kills.push_back(r);
-  ++m_killed;
+  m_processes.count_killed();
   std::shared_ptr<Mm> group = p.mm;
   teardown(hal, p);
   kill_thread_group(hal, *group, r);  // threads.cpp
@@ -836,7 +699,7 @@ void Kernel::exit_process(Hal& hal, Pid pid) {
   KernelSection section(hal);
   Process& p = process(pid);
   if (!p.alive) return;
-  ++m_exited;
+  m_processes.count_exited();
   teardown(hal, p);
 }
 
@@ -844,11 +707,7 @@ void Kernel::teardown(Hal& hal, Process& p) {
   hal.charge(m_cfg.costs.process_exit);
   p.alive = false;
   // Children this process was to fork will never start.
-  for (size_t i = 0; i < m_specs.size(); ++i) {
-    if (m_specs[i].parent == static_cast<int>(p.index) && m_spawn[i].state == SpawnState::Pending) {
-      m_spawn[i].state = SpawnState::Aborted;
-    }
-  }
+  m_processes.abort_children(p);
   std::shared_ptr<Mm> mm = std::move(p.mm);
   if (--mm->users == 0) {
     if (m_cfg.check_contents) check_contents(hal, *mm, p);  // debug.cpp
@@ -867,7 +726,7 @@ void Kernel::teardown(Hal& hal, Process& p) {
       destroy_tables(
           hal, mm->root, m_levels,
           [&](Pfn f) {
-            if (m_reclaim) rmap_remove_mm(f, *mm);
+            if (m_swapper->enabled()) m_swapper->rmap_remove_mm(f, *mm);
             put_frame(hal, f);
           },
           [&](Pfn f) {
@@ -878,13 +737,13 @@ void Kernel::teardown(Hal& hal, Process& p) {
           [&](Pfn f, unsigned level) {
             hal.charge(m_cfg.costs.frame_free);
             if (level == 3) {
-              give_back_giga(f);
+              m_huge.give_back_giga(f);
             } else {
               m_pmm->free(f, kHugeOrder);
               m_freed += kHugeFrames;
             }
           },
-          [&](uint64_t raw) { release_swap_entry(hal, *mm, swap_slot_of(Pte{raw})); });
+          [&](uint64_t raw) { m_swapper->release_swap_entry(hal, *mm, swap_slot_of(Pte{raw})); });
     }
     // The PCID may be handed to another address space later: drop its translations and walk-cache
     // entries here and on every other core that ran it.
@@ -900,7 +759,7 @@ void Kernel::teardown(Hal& hal, Process& p) {
       hal.charge(m_cfg.costs.ipi_send * targets.size());
       hal.shootdown_end(targets, mm->root, mm->pcid, {}, m_cfg.costs.ipi_receive);
     }
-    m_live_mms.erase(std::find(m_live_mms.begin(), m_live_mms.end(), mm.get()));
+    m_processes.remove_mm(mm.get());
     mm->resident = 0;
     mm->vmas = VmaSet();
     sync_vma_objects(hal, *mm);

@@ -1,9 +1,10 @@
-// The firmware OS kernel: boots a zoned, per-NUMA-node physical memory manager and a slab allocator for
-// its own objects, creates processes with address spaces (root table + VMAs), handles page faults
-// (demand-zero, shared-segment and copy-on-write faults, stack growth, or kill), places frames by NUMA
-// policy, runs the system calls of process scripts (mmap, munmap, mprotect, mlock, munlock, brk, fork,
-// exit, shm_attach, mbind) with TLB shootdowns, and tears processes down. It reaches the hardware only
-// through the HAL of the core it runs on.
+// The firmware OS kernel, a façade over its subsystems: boots a zoned, per-NUMA-node physical memory manager
+// and a slab allocator for its own objects, creates processes with address spaces (root table + VMAs),
+// handles page faults (demand-zero, shared-segment and copy-on-write faults, stack growth, or kill), runs
+// the system calls of process scripts (mmap, munmap, mprotect, mlock, munlock, brk, fork, exit,
+// shm_attach, mbind) with TLB shootdowns, and tears processes down; the process table (fw::Processes), frame
+// placement (fw::Numa), huge pages (fw::HugePages) and swapping (fw::Swapper) are subsystems it constructs
+// and forwards to. It reaches the hardware only through the HAL of the core it runs on.
 #pragma once
 
 #include <map>
@@ -15,6 +16,8 @@
 
 #include "firmware/hal/hal.hpp"
 #include "firmware/hal/trap.hpp"
+#include "firmware/kernel/huge_pages.hpp"
+#include "firmware/kernel/processes.hpp"
 #include "firmware/mm/slab.hpp"
 #include "firmware/mm/zones.hpp"
 #include "firmware/swap/reclaim.hpp"
@@ -240,6 +243,13 @@ struct KillReport {
   uint64_t time_ps = 0;
 };
 
+struct Mm;
+struct Process;
+struct Segment;
+struct ProcStats;
+class Swapper;
+class Numa;
+
 class Kernel final : public Trap {
  public:
   // Boots over the NUMA nodes `nodes` (byte ranges that tile physical memory, node 0 first); core i's
@@ -257,8 +267,8 @@ class Kernel final : public Trap {
   // Forked processes: Pending until the parent's fork call, then Ready (spawned_pid), or Aborted when
   // the parent ended without forking it.
   using SpawnState = fw::SpawnState;
-  SpawnState spawn_state(size_t index) const override { return m_spawn[index].state; }
-  Pid spawned_pid(size_t index) const override { return m_spawn[index].pid; }
+  SpawnState spawn_state(size_t index) const override { return m_processes.spawn_state(index); }
+  Pid spawned_pid(size_t index) const override { return m_processes.spawned_pid(index); }
   // Makes pid current on the HAL's core (context switch: writes the root-table register with the PCID).
   void switch_to(Hal& hal, Pid pid) override;
   // The page-fault handler. Returns Retry after mapping the page, or Killed after killing the process.
@@ -303,51 +313,13 @@ class Kernel final : public Trap {
   std::string memory_report() const;
 
  private:
-  struct Mm;
-  struct Process;
-  struct Segment;
-  struct ProcStats;
-  struct PageDesc;
-  class Reclaim;
-  struct ReclaimTouch;
-  struct Spawn {
-    SpawnState state = SpawnState::Pending;
-    Pid pid = 0;
-  };
+  class SwapperLink;     // the façade as the swapper's host (kernel_internal.hpp)
+  class HugePagesLink;  // the façade as the huge pages' host (kernel_internal.hpp)
 
   Process& process(Pid pid);
-  // Frame for a user page of `vma` at va, placed by NUMA policy; zeroed if zero.
+  // Frame for a user page of `vma` at va, placed by NUMA policy (fw::Numa); zeroed if zero.
   std::optional<Pfn> alloc_user_frame(Hal& hal, Process& p, const Vma& vma, VirtAddr va, bool zero);
   std::optional<Pfn> alloc_user_block(Hal& hal, Process& p, const Vma& vma, VirtAddr va, unsigned order, bool zero);
-  bool fault_in_huge(Hal& hal, Process& p, const Vma& vma, VirtAddr base);
-  // Splits every 2 MiB leaf intersecting [start, end) into 4 KiB entries. False: no table frame.
-  bool split_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end);
-  bool fault_in_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr base);
-  // khugepaged-like collapse (huge.cpp): if va lies in an aligned 2 MiB range inside a private anonymous
-  // `huge` area, mapped by a page table whose 512 entries are all present with the area's protections
-  // and map frames referenced once, makes it one 2 MiB leaf again: in place over the frames of its own
-  // split block, else copied into a free order-9 block. Frees the table (and copied frames), invalidates.
-  void maybe_collapse(Hal& hal, Process& p, VirtAddr va);
-  // The pool page to take for p's area `vma` (the policy's first node if it has one), or nullopt (pool
-  // empty, or a bind policy none of whose nodes has one).
-  std::optional<size_t> pick_giga(Hal& hal, const Process& p, const Vma& vma) const;
-  // PDPT leaves mapping the pool page at first (copy-on-write sharing after fork).
-  uint32_t giga_refs(Pfn first) const;
-  // fork: shares every 1 GiB page of parent with child copy-on-write (W cleared in both for private
-  // writable areas, one more reference on the pool page). False if a child table could not be allocated.
-  bool fork_giga(Hal& hal, Mm& parent, Mm& child, std::vector<VirtAddr>& changed);
-  // Write fault on the read-only 1 GiB leaf `old` at ea: takes it over if no one else maps it, else
-  // copies the gigabyte into another pool page (4 KiB blocks through the HAL).
-  enum class CowBreak { Done, NoFrame, NoHugePage };
-  CowBreak break_cow_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr va, PhysAddr ea, Pte old);
-  // True if [start, end) cuts through a mapped 1 GiB page (such calls fail with EINVAL).
-  bool cuts_giga(Hal& hal, Mm& mm, uint64_t start, uint64_t end);
-  // Drops one reference to the pool page at first; it returns to the pool with the last one.
-  void give_back_giga(Pfn first);
-  // Frees one aligned 2 MiB region of node's normal zone by moving its 4 KiB user pages elsewhere
-  // (copy through the HAL, every PTE mapping them rewritten, TLBs invalidated). False if no region has
-  // only movable pages or frames ran out.
-  bool compact(Hal& hal, Process& p, NodeId node);
   std::optional<Pfn> alloc_table_frame(Hal& hal, Mm& mm);
   void put_frame(Hal& hal, Pfn pfn);  // drops one reference; frees the frame on the last
   void get_frame(Pfn pfn);            // adds a reference
@@ -356,15 +328,12 @@ class Kernel final : public Trap {
   bool sync_vma_objects(Hal& hal, Mm& mm);  // one vm_area_struct object per VMA
   std::shared_ptr<Mm> new_mm(Hal& hal, const ProcessSpec& spec);
   std::optional<Pid> new_process(Hal& hal, size_t index, std::shared_ptr<Mm> mm);
-  uint64_t leaf_flags(const Vma& vma, bool writable) const;
   // Maps a new page for a fault (or population) at va in vma. False: out of memory.
   bool fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va);
   CowBreak break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va);
   // Drops the pages' translations on this core; inside a stopped section (m_batch set) records them for
   // the other cores, else shoots them down at once.
   void invalidate(Hal& hal, Mm& mm, const std::vector<VirtAddr>& pages);
-  // Cores other than this one that ran the address space (may cache its translations).
-  std::vector<CoreId> other_cores(const Hal& hal, const Mm& mm) const;
   // Ends a stopped section: counts and charges the IPIs if pages were invalidated, releases the cores.
   void finish_shootdown(Hal& hal, const std::vector<CoreId>& targets, PhysAddr root, uint16_t pcid,
                         const std::vector<VirtAddr>& pages);
@@ -388,44 +357,6 @@ class Kernel final : public Trap {
   void check_contents(Hal& hal, Mm& mm, Process& p);
   SyscallResult fail(SyscallKind k, int error);
 
-  // --- Swap and reclaim (swap.cpp) ---
-  // Reverse map of private anonymous 4 KiB frames: the PTEs mapping each (only with swap).
-  void rmap_add(Pfn pfn, Mm& mm, VirtAddr page, PhysAddr pte, NodeId node, uint64_t now);
-  void rmap_remove(Pfn pfn, const Mm& mm, VirtAddr page, bool dirty = false);
-  void rmap_remove_mm(Pfn pfn, const Mm& mm);  // one mapping of pfn by mm (teardown: the address is unknown)
-  // A swap entry of mm goes away (munmap, exit): drops its slot reference; an orphaned swap-in is finished.
-  void release_swap_entry(Hal& hal, Mm& mm, uint64_t slot);
-  // Fault on a swap entry at va: maps the page from the swap cache, or reads it from the device. With
-  // may_block the process sleeps during the read (Blocked); else the caller waits for the device.
-  FaultOutcome swap_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va, AccessKind kind, bool may_block,
-                       bool& oom);
-  // Reclaim contexts: direct (in an allocation) and background (kswapd); both stop the other cores of every
-  // address space they touch once, and shoot the evicted translations down at the end.
-  // False if the node stays below its min watermark with nothing left to evict.
-  bool direct_reclaim(Hal& hal, NodeId node);
-  void wake_kswapd(Hal& hal, NodeId node);
-  void reclaim_begin(Hal& hal);
-  void reclaim_touch(Hal& hal, Mm& mm);
-  void reclaim_end(Hal& hal);
-  void evict_invalidate(Hal& hal, Mm& mm, VirtAddr page);
-  ReclaimPageInfo page_info(Hal& hal, uint64_t pfn);
-  bool page_accessed(Hal& hal, uint64_t pfn, bool clear);
-  bool page_dirty(Hal& hal, uint64_t pfn);
-  bool reserve_swap(uint64_t pfn);
-  void evict_unmap(Hal& hal, uint64_t pfn);
-  void evict_write(Hal& hal, uint64_t pfn);
-  void evict_free(Hal& hal, uint64_t pfn);
-  // A dirty page-cache page to the file store (eviction, or the file's last mapping going).
-  void file_write_back(Hal& hal, uint64_t pfn);
-  void store_file_page(Hal& hal, int file, uint64_t index, Pfn frame);
-  // WSClock's background write of a dirty page: to its swap slot (one is reserved if needed), D cleared.
-  void clean_page(Hal& hal, uint64_t pfn);
-  // Accessed-bit scan of every address space when scan_period has passed (working sets, sampling policies).
-  void maybe_scan(Hal& hal);
-  // OOM killer: kills the largest process (and its threads) other than a bound allocation's; true if it
-  // killed one and `p` survived (the caller retries), false if `p` was the victim or nobody qualified.
-  bool oom_kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t error_code, bool& killed_self);
-
   SyscallResult sys_mmap(Hal& hal, Process& p, const Syscall& c);
   SyscallResult sys_munmap(Hal& hal, Process& p, const Syscall& c);
   SyscallResult sys_mprotect(Hal& hal, Process& p, const Syscall& c);
@@ -439,8 +370,6 @@ class Kernel final : public Trap {
   unsigned m_levels;
   uint64_t m_user_top;
   std::vector<NodeId> m_core_node;
-  std::vector<NodeRange> m_nodes;  // as booted (before the firmware's reservations)
-  std::vector<ProcessSpec> m_specs;
   std::unique_ptr<PhysicalMemoryManager> m_pmm;
   std::unique_ptr<HashedTable> m_hashed;  // walker.format hashed only: the one global table
   std::unique_ptr<PmmPageSource> m_slab_pages;
@@ -450,43 +379,12 @@ class Kernel final : public Trap {
   SlabCache* m_vma_cache = nullptr;
   SlabCache* m_shm_cache = nullptr;
   uint64_t m_reserved_frames = 0;
-  std::vector<std::unique_ptr<Process>> m_procs;  // index = pid - 1
-  std::vector<Spawn> m_spawn;                     // per spec index
   std::unordered_map<uint64_t, uint32_t> m_extra_refs;  // data frame -> references beyond the first
-  static constexpr unsigned kHugeOrder = 9;
-  static constexpr uint64_t kHugeFrames = 512;
-  static constexpr uint64_t kHugeBytes = 2ull << 20;
-  std::unordered_map<uint64_t, uint32_t> m_split_heads;
-  static constexpr uint64_t kGigaFrames = 1ull << 18;
-  static constexpr uint64_t kGigaBytes = 1ull << 30;
-  std::vector<std::pair<uint64_t, NodeId>> m_giga_free;  // pool: first pfn, node
-  uint64_t m_giga_total = 0;
-  std::vector<std::pair<uint64_t, NodeId>> m_giga_all;
-  std::unordered_map<uint64_t, uint32_t> m_giga_refs;  // mapped pool page (first pfn) -> PDPT leaves  // split 2 MiB block -> frames still mapped
   std::map<uint64_t, std::unique_ptr<Segment>> m_segments;  // by id
-  std::map<std::pair<int, uint64_t>, std::vector<uint8_t>> m_file_pages;  // (file, page) written back
   uint64_t m_next_segment = 1;
-  uint64_t m_next_mm = 1;
-  std::vector<Mm*> m_live_mms;
   std::vector<KillReport> m_kills;
   std::vector<uint8_t> m_copy_buf;
   std::vector<VirtAddr>* m_batch = nullptr;  // pages invalidated in the current stopped section
-
-  // Swap and reclaim (m_reclaim set only with a swap area).
-  std::unique_ptr<SwapArea> m_swap;
-  std::vector<std::unique_ptr<ReplacementPolicy>> m_policies;  // per node
-  std::unique_ptr<Reclaim> m_bridge;
-  std::unique_ptr<Reclaimer> m_reclaim;
-  std::unordered_map<uint64_t, PageDesc> m_pages;       // tracked frame -> descriptor (reverse map)
-  std::unordered_map<uint64_t, uint64_t> m_frame_slot;  // frame -> its swap slot while in the swap cache
-  std::unordered_map<uint64_t, uint64_t> m_reading;     // slot -> completion time (ps) of its swap-in
-  std::vector<ReclaimTouch> m_touched;                  // address spaces stopped by the current reclaim pass
-  bool m_reclaiming = false;
-  std::vector<bool> m_kswapd_pending;  // per node
-  std::vector<bool> m_kswapd_failed;   // per node: the last background run freed nothing
-  uint64_t m_last_scan = 0;
-  uint64_t m_slots_peak = 0;
-  std::vector<std::unique_ptr<WorkingSetTracker>> m_ws;  // per spec index
 
   stats::Group m_stats;  // root of system.os.*: the platform attaches it (stats::attach)
   stats::Group m_fault_stats{m_stats, "faults"};
@@ -507,31 +405,8 @@ class Kernel final : public Trap {
                              "Copy-on-write faults that copied the page to a new frame"};
   stats::Scalar m_cow_reuse{m_fault_stats, "cow_reuse", "count",
                             "Copy-on-write faults on a frame no longer shared (made writable in place)"};
-  stats::Scalar m_thp_faults{m_fault_stats, "thp", "count", "Faults served with a 2 MiB page"};
-  stats::Scalar m_thp_fallbacks{m_fault_stats, "thp_fallbacks", "count",
-                                "Faults in huge areas served with 4 KiB pages (no free 2 MiB block, range "
-                                "partly mapped, or the aligned 2 MiB not inside the area)"};
-  stats::Scalar m_thp_splits{m_fault_stats, "thp_splits", "count",
-                             "2 MiB pages split into 4 KiB entries (munmap, mprotect, fork)"};
-  stats::Scalar m_giga_faults{m_fault_stats, "huge_1g", "count", "Faults served with a 1 GiB page from the pool"};
-  stats::Scalar m_giga_fallbacks{m_fault_stats, "huge_1g_fallbacks", "count",
-                                 "Faults in 1 GiB areas served otherwise (pool empty or range partly mapped)"};
-  stats::Scalar m_giga_cow_copies{m_fault_stats, "huge_1g_cow_copies", "count",
-                                  "Copy-on-write faults that copied a shared 1 GiB page into another pool page"};
-  stats::Scalar m_giga_cow_reuse{m_fault_stats, "huge_1g_cow_reuse", "count",
-                                 "Copy-on-write faults on a 1 GiB page no longer shared (made writable in place)"};
-  stats::Scalar m_giga_sigbus{m_fault_stats, "huge_1g_sigbus", "count",
-                              "Writes to a shared 1 GiB page that found the pool empty (process killed with SIGBUS)"};
-  stats::Scalar m_thp_collapses{m_fault_stats, "thp_collapses", "count",
-                                "Aligned 2 MiB ranges of 4 KiB pages collapsed back into a 2 MiB page"};
-  stats::Scalar m_thp_collapses_in_place{m_fault_stats, "thp_collapses_in_place", "count",
-                                         "Collapses over the frames of the range's own split 2 MiB block (no copy)"};
-  stats::Scalar m_thp_collapse_no_block{m_fault_stats, "thp_collapse_no_block", "count",
-                                        "Collapsible 2 MiB ranges left as 4 KiB pages: no free 2 MiB block to copy into"};
-  stats::Scalar m_compactions{m_fault_stats, "compactions", "count", "Direct compaction passes"};
-  stats::Scalar m_compaction_success{m_fault_stats, "compaction_success", "count",
-                                     "Compaction passes that freed a 2 MiB region"};
-  stats::Scalar m_migrated{m_fault_stats, "pages_migrated", "count", "Pages moved by compaction"};
+  // Huge pages register their counters here, between copy-on-write and stack growth.
+  HugePages m_huge{m_fault_stats, m_levels, m_user_top};
   stats::Scalar m_stack_growth{m_fault_stats, "stack_growth", "count", "Faults that extended a grows-down area"};
   stats::Scalar m_spurious{m_fault_stats, "spurious", "count",
                            "Faults on a page another thread mapped after this one's walk (retried)"};
@@ -540,14 +415,7 @@ class Kernel final : public Trap {
                             "Faults whose access the VMA forbids (SIGSEGV)"};
   stats::Scalar m_oom{m_fault_stats, "oom", "count",
                       "Faults that found no free frame even after reclaim and the OOM killer (the faulting process killed)"};
-  stats::Group m_proc_stats{m_stats, "processes"};
-  stats::Scalar m_created{m_proc_stats, "created", "count", "Processes created (forks included)"};
-  stats::Scalar m_exited{m_proc_stats, "exited", "count", "Processes that ran to completion or called exit"};
-  stats::Scalar m_killed{m_proc_stats, "killed", "count", "Processes killed (threads killed with their group included)"};
-  stats::Scalar m_group_kills{m_proc_stats, "group_kills", "count",
-                              "Threads killed because another thread of their group took a fatal signal"};
-  stats::Scalar m_forks{m_proc_stats, "forks", "count", "fork calls that created a process (threads included)"};
-  stats::Scalar m_switches{m_proc_stats, "context_switches", "count", "Root-register writes switching to a process"};
+  Processes m_processes;  // the process table and system.os.processes (after faults, before frames)
   stats::Group m_frame_stats{m_stats, "frames"};
   stats::Scalar m_data_frames{m_frame_stats, "data_allocated", "count", "Frames allocated for user pages"};
   stats::Scalar m_table_frames{m_frame_stats, "table_allocated", "count", "Frames allocated for page tables"};
@@ -585,7 +453,7 @@ class Kernel final : public Trap {
                                  "Most data frames mapped more than once at a time",
                                  [this] { return static_cast<double>(m_shared_peak); }, true};
   stats::Formula m_giga_pool{m_frame_stats, "hugepages_1g_free", "pages", "1 GiB pool pages free at the end",
-                             [this] { return static_cast<double>(m_giga_free.size()); }, true};
+                             [this] { return static_cast<double>(m_huge.giga_free()); }, true};
   std::vector<std::unique_ptr<stats::Group>> m_node_groups;
   std::vector<std::unique_ptr<stats::Stat>> m_node_stats;
   stats::Group m_hpt_stats{m_stats, "hashed_table"};
@@ -624,53 +492,12 @@ class Kernel final : public Trap {
                                   "Dirty page-cache pages written back to the file store (when a file's last mapping went)"};
   std::vector<std::unique_ptr<ProcStats>> m_pstats;  // per spec index
 
-  stats::Group m_swap_stats{m_stats, "swap"};
-  stats::Scalar m_swap_ins{m_swap_stats, "swap_ins", "pages", "Pages read back from the swap device (major faults)"};
-  stats::Scalar m_swap_outs{m_swap_stats, "swap_outs", "pages", "Pages written to the swap device by reclaim"};
-  stats::Scalar m_swap_cache_hits{m_swap_stats, "cache_hits", "count",
-                                  "Faults on swap entries served from the swap cache without I/O"};
-  stats::Scalar m_swap_waits{m_swap_stats, "waits", "count",
-                             "Faults that slept until a swap-in completed (their own or another process's)"};
-  stats::Scalar m_swap_blocked{m_swap_stats, "blocked_time", "ns",
-                               "Time processes slept waiting for swap-ins (all processes)"};
-  stats::Scalar m_direct_runs{m_swap_stats, "direct_reclaims", "count",
-                              "Allocations that reclaimed in their own context (a node below its min watermark)"};
-  stats::Scalar m_kswapd_runs{m_swap_stats, "kswapd_runs", "count", "Background reclaim runs (kswapd woken on a core)"};
-  stats::Scalar m_oom_kills{m_swap_stats, "oom_kills", "count",
-                            "Processes killed by the OOM killer (RAM and swap exhausted), threads included"};
-  stats::Scalar m_scans{m_swap_stats, "ab_scans", "count", "Accessed-bit scans of every address space (scan_period)"};
-  stats::Counter m_r_scanned{m_swap_stats, "scanned", "pages", "Pages reclaim examined as eviction candidates",
-                             [this] { return m_reclaim ? m_reclaim->counters().scanned : 0; }};
-  stats::Counter m_r_policy_scanned{m_swap_stats, "policy_scanned", "pages",
-                                    "Page visits inside the replacement policy while choosing victims",
-                                    [this] { return m_reclaim ? m_reclaim->counters().policy_scanned : 0; }};
-  stats::Counter m_r_reclaimed{m_swap_stats, "reclaimed", "pages", "Pages reclaimed (frames freed by eviction)",
-                               [this] { return m_reclaim ? m_reclaim->counters().reclaimed : 0; }};
-  stats::Counter m_r_clean{m_swap_stats, "dropped_clean", "pages",
-                           "Evicted without I/O: clean, with an up-to-date copy in swap",
-                           [this] { return m_reclaim ? m_reclaim->counters().dropped_clean : 0; }};
-  stats::Counter m_r_written{m_swap_stats, "writebacks", "pages",
-                             "Evicted pages written back first (anonymous pages to swap, file pages to the file store)",
-                             [this] {
-                               return m_reclaim ? m_reclaim->counters().written_anon + m_reclaim->counters().written_file
-                                                : 0;
-                             }};
-  stats::Counter m_r_written_file{m_swap_stats, "file_pages_written", "pages",
-                                  "Evicted page-cache pages written back to the file store first",
-                                  [this] { return m_reclaim ? m_reclaim->counters().written_file : 0; }};
-  stats::Counter m_r_locked{m_swap_stats, "skipped_locked", "pages", "Candidates found mlocked (never evicted)",
-                            [this] { return m_reclaim ? m_reclaim->counters().skipped_locked : 0; }};
-  stats::Counter m_r_full{m_swap_stats, "swap_full", "pages", "Candidates kept because the swap area was full",
-                          [this] { return m_reclaim ? m_reclaim->counters().swap_full : 0; }};
-  stats::Counter m_r_passes{m_swap_stats, "passes", "count", "Reclaim passes (one batch each)",
-                            [this] { return m_reclaim ? m_reclaim->counters().passes : 0; }};
-  stats::Formula m_slots_used{m_swap_stats, "slots_used", "slots", "Swap slots in use at the end of the run",
-                              [this] { return m_swap ? static_cast<double>(m_swap->slots().used()) : 0.0; }, true};
-  stats::Formula m_slots_peak_f{m_swap_stats, "slots_peak", "slots", "Most swap slots in use at once",
-                                [this] { return static_cast<double>(m_slots_peak); }, true};
-  stats::Formula m_tracked{m_swap_stats, "tracked_pages", "pages",
-                           "Pages the replacement policies track at the end (evictable private anonymous pages)",
-                           [this] { return static_cast<double>(m_pages.size()); }, true};
+  // Swap and reclaim: creates system.os.swap (after vm, before the proc<I> groups).
+  std::unique_ptr<SwapperLink> m_swapper_link;
+  std::unique_ptr<HugePagesLink> m_huge_link;
+  std::unique_ptr<Swapper> m_swapper;
+  // NUMA placement of user frames (after the swapper: placement may reclaim).
+  std::unique_ptr<Numa> m_numa;
 };
 
 }  // namespace vmsim::fw

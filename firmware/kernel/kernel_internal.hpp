@@ -1,182 +1,54 @@
-// Private to the kernel's source files: the kernel's own records (address spaces, processes, segments,
-// per-process statistics) and small helpers shared by kernel.cpp, huge.cpp and syscalls.cpp.
+// Private to the kernel façade's source files (kernel.cpp, syscalls.cpp, threads.cpp, debug.cpp): the
+// shared records and subsystems they use, and the façade as the swapper's and the huge pages' host.
 #pragma once
 
-#include <set>
-#include <string>
-#include <vector>
-
 #include "firmware/kernel/kernel.hpp"
-#include "firmware/vm/page_table.hpp"
-#include "common/error.hpp"
-#include "common/pte.hpp"
-#include "common/units.hpp"
+#include "firmware/kernel/kernel_types.hpp"
+#include "firmware/kernel/numa.hpp"
+#include "firmware/kernel/swapper.hpp"
 
 namespace vmsim::fw {
 
-// Sizes of the kernel's own objects (roughly Linux's), carved from slab caches.
-constexpr uint64_t kTaskBytes = 1024;  // task_struct
-constexpr uint64_t kMmBytes = 512;     // mm_struct
-constexpr uint64_t kVmaBytes = 192;    // vm_area_struct
-constexpr uint64_t kShmBytes = 256;    // shmid_kernel
-
-struct Kernel::Mm {
-  uint64_t id = 0;
-  PhysAddr root{0};
-  uint16_t pcid = 0;
-  VmaSet vmas;
-  uint64_t resident = 0;
-  uint64_t tables = 1;
-  uint64_t locked_pages = 0;
-  unsigned users = 1;
-  std::vector<bool> cpus;  // cores that loaded this address space (may cache its translations)
-  uint64_t heap_start = 0;
-  uint64_t brk = 0;
-  uint64_t mmap_base = 0;
-  PhysAddr obj{0};
-  std::vector<PhysAddr> vma_objs;
-  std::set<uint64_t> hashed_pages;  // walker.format hashed: the virtual pages mapped, for teardown
-  uint64_t swap_pages = 0;          // swap entries in the tables
-};
-
-struct Kernel::Process {
-  Pid pid = 0;
-  std::string name;
-  CoreId core = 0;
-  size_t index = 0;
-  std::shared_ptr<Mm> mm;
-  NumaPolicy policy;
-  bool alive = true;
-  PhysAddr obj{0};
-  // A fault that started (or found) a swap-in sleeps until blocked_until; its retry at blocked_page
-  // continues that fault rather than starting a new one.
-  uint64_t blocked_until = 0;
-  uint64_t blocked_since = 0;
-  uint64_t blocked_page = UINT64_MAX;
-};
-
-struct Kernel::Segment {
-  uint64_t id = 0;
-  std::string key;
-  int file = -1;  // page cache of this file of the store, or -1 (anonymous shared memory)
-  uint64_t bytes = 0;
-  std::vector<uint64_t> frames;  // per page: pfn + 1, or 0 before the first touch
-  std::vector<bool> dirty;       // file page cache: written through a shared mapping since it was read
-  PhysAddr obj{0};
-};
-
-struct Kernel::ProcStats {
-  ProcStats(stats::Group& parent, size_t index, size_t nodes, uint64_t tau)
-      : group(parent, "proc" + std::to_string(index)),
-        faults(group, "faults", "count", "Page faults taken by this process"),
-        local(group, "pages_local", "pages", "Data pages placed on the faulting core's local node"),
-        remote(group, "pages_remote", "pages", "Data pages placed on another node"),
-        cow(group, "cow_copies", "count", "Copy-on-write page copies"),
-        calls(group, "syscalls", "count", "System calls made"),
-        failed(group, "syscall_errors", "count", "System calls that returned an errno"),
-        major(group, "major_faults", "count", "Major faults: pages read from swap or the file store"),
-        swap_wait(group, "swap_wait", "ns", "Time this process slept waiting for swap-ins"),
-        ws(std::make_unique<WorkingSetTracker>(tau)),
-        ws_peak(group, "working_set_peak", "pages",
-                "Largest working-set size sampled: pages referenced within the last firmware.swap.tau memory "
-                "operations (A-bit scans every firmware.swap.scan_period, with swap)",
-                [this] { return static_cast<double>(ws->peak()); }, true),
-        ws_mean(group, "working_set_mean", "pages", "Mean working-set size over the samples",
-                [this] { return ws->mean(); }),
-        accesses_local(group, "accesses_local", "count",
-                       "Completed data accesses and fetches whose physical address lies on the node local to the "
-                       "core the process ran on (counted by the core)",
-                       [this] { return access_counts[0]; }),
-        accesses_remote(group, "accesses_remote", "count",
-                        "Completed data accesses and fetches whose physical address lies on another node",
-                        [this] { return access_counts[1]; }),
-        contents_own(group, "contents_own_va", "words",
-                     "firmware.check_contents: 8-byte words holding their own virtual address when the address "
-                     "space ended (counted for its last user)"),
-        contents_zero(group, "contents_zero", "words", "firmware.check_contents: words holding zero"),
-        contents_other(group, "contents_other", "words",
-                       "firmware.check_contents: words holding anything else (a lost or misplaced write, or data "
-                       "not written by 8-byte workload accesses)") {
-    for (size_t n = 0; n < nodes; ++n) {
-      node_pages.push_back(std::make_unique<stats::Scalar>(group, "pages_node" + std::to_string(n), "pages",
-                                                           "Data pages allocated on node " + std::to_string(n)));
-    }
-  }
-  stats::Group group;
-  stats::Scalar faults, local, remote, cow, calls, failed, major, swap_wait;
-  std::unique_ptr<WorkingSetTracker> ws;
-  stats::Formula ws_peak, ws_mean;
-  // Kept by the cores (Kernel::access_counters): [0] local, [1] remote accesses.
-  uint64_t access_counts[2] = {0, 0};
-  stats::Counter accesses_local, accesses_remote;
-  stats::Scalar contents_own, contents_zero, contents_other;
-  std::vector<std::unique_ptr<stats::Scalar>> node_pages;
-};
-
-// A tracked frame (private anonymous 4 KiB page, with swap): its node and the PTEs mapping it. The
-// soft Accessed/Dirty flags keep what A-bit scans and removed PTEs reported.
-struct Kernel::PageDesc {
-  NodeId node = 0;
-  PageKind kind = PageKind::Anon;  // File: a page-cache page of segment `seg`, page `index` of the file
-  uint64_t seg = 0;
-  uint64_t index = 0;
-  bool referenced = false;
-  bool dirty = false;
-  struct Mapping {
-    Mm* mm;
-    uint64_t va;   // virtual page address
-    PhysAddr pte;  // the leaf entry (tables are freed only after the pages they map are unmapped)
-  };
-  std::vector<Mapping> maps;
-};
-
-// An address space a reclaim pass stopped (its other cores) and the pages it invalidated there.
-struct Kernel::ReclaimTouch {
-  Mm* mm = nullptr;
-  std::vector<CoreId> targets;
-  std::vector<VirtAddr> pages;
-};
-
-// The kernel as the Reclaimer's host and the policies' window on the A/D bits, in the context (HAL)
-// reclaiming now.
-class Kernel::Reclaim final : public ReclaimHost, public PageBits {
+// The façade as the swapper's host: frame allocation by NUMA policy, frame references, shootdowns, kills.
+class Kernel::SwapperLink final : public SwapperHost {
  public:
-  explicit Reclaim(Kernel& k) : m_k(k) {}
-  Hal* hal = nullptr;
-  uint64_t free_pages(uint32_t zone) override { return m_k.m_pmm->free_frames(static_cast<NodeId>(zone)); }
-  ReclaimPageInfo page_info(PageId p) override { return m_k.page_info(*hal, p); }
-  bool reserve_swap(PageId p) override { return m_k.reserve_swap(p); }
-  void unmap(PageId p) override { m_k.evict_unmap(*hal, p); }
-  void write_back(PageId p, PageKind kind) override {
-    if (kind == PageKind::File) {
-      m_k.file_write_back(*hal, p);
-    } else {
-      m_k.evict_write(*hal, p);
-    }
+  explicit SwapperLink(Kernel& k) : m_k(k) {}
+  std::optional<Pfn> alloc_user_frame(Hal& hal, Process& p, const Vma& vma, VirtAddr va, bool zero) override {
+    return m_k.alloc_user_frame(hal, p, vma, va, zero);
   }
-  void free_frame(PageId p) override { m_k.evict_free(*hal, p); }
-  bool accessed(PageId p) override { return m_k.page_accessed(*hal, p, false); }
-  bool test_and_clear_accessed(PageId p) override { return m_k.page_accessed(*hal, p, true); }
-  bool dirty(PageId p) override { return m_k.page_dirty(*hal, p); }
-  void start_writeback(PageId p) override { m_k.clean_page(*hal, p); }
+  void get_frame(Pfn pfn) override { m_k.get_frame(pfn); }
+  void finish_shootdown(Hal& hal, const std::vector<CoreId>& targets, PhysAddr root, uint16_t pcid,
+                        const std::vector<VirtAddr>& pages) override {
+    m_k.finish_shootdown(hal, targets, root, pcid, pages);
+  }
+  void kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t error_code, const std::string& reason,
+            const char* signal) override {
+    m_k.kill(hal, p, va, kind, error_code, reason, signal);
+  }
 
  private:
   Kernel& m_k;
 };
 
-
-constexpr uint64_t round_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
-
-// The kernel as one critical section across cores (see Hal::kernel_enter).
-class KernelSection {
+// The façade as the huge pages' host: frames by NUMA policy, table frames, frame references, shootdowns.
+class Kernel::HugePagesLink final : public HugePagesHost {
  public:
-  explicit KernelSection(Hal& hal) : m_hal(hal) { m_hal.kernel_enter(); }
-  ~KernelSection() { m_hal.kernel_exit(); }
-  KernelSection(const KernelSection&) = delete;
-  KernelSection& operator=(const KernelSection&) = delete;
+  explicit HugePagesLink(Kernel& k) : m_k(k) {}
+  std::optional<Pfn> alloc_user_block(Hal& hal, Process& p, const Vma& vma, VirtAddr va, unsigned order,
+                                      bool zero) override {
+    return m_k.alloc_user_block(hal, p, vma, va, order, zero);
+  }
+  std::optional<Pfn> alloc_table_frame(Hal& hal, Mm& mm) override { return m_k.alloc_table_frame(hal, mm); }
+  void put_frame(Hal& hal, Pfn pfn) override { m_k.put_frame(hal, pfn); }
+  uint32_t frame_refs(Pfn pfn) const override { return m_k.frame_refs(pfn); }
+  void invalidate(Hal& hal, Mm& mm, const std::vector<VirtAddr>& pages) override { m_k.invalidate(hal, mm, pages); }
+  void finish_shootdown(Hal& hal, const std::vector<CoreId>& targets, PhysAddr root, uint16_t pcid,
+                        const std::vector<VirtAddr>& pages) override {
+    m_k.finish_shootdown(hal, targets, root, pcid, pages);
+  }
 
  private:
-  Hal& m_hal;
+  Kernel& m_k;
 };
 
 }  // namespace vmsim::fw

@@ -66,7 +66,7 @@ SyscallResult Kernel::run_syscall(Hal& hal, Process& p, const Syscall& c) {
     // Account the kernel objects of the VMAs the call left.
     if (!sync_vma_objects(hal, *p.mm) && r.error == 0) r = fail(c.call, ENOMEM);
     uint64_t locked = 0;
-    for (Mm* m : m_live_mms) locked += m->locked_pages;
+    for (Mm* m : m_processes.live_mms()) locked += m->locked_pages;
     m_locked_now = locked;
     m_locked_peak = std::max(m_locked_peak, m_locked_now);
   }
@@ -79,7 +79,7 @@ bool Kernel::commit_ok(uint64_t extra_pages) const {
     case Overcommit::Heuristic: return extra_pages <= m_pmm->total_frames();
     case Overcommit::Never: {
       uint64_t committed = extra_pages;
-      for (const Mm* mm : m_live_mms) {
+      for (const Mm* mm : m_processes.live_mms()) {
         for (const auto& [s, v] : mm->vmas) {
           if ((v.prot & prot::kWrite) && !v.shared) committed += v.bytes() >> kPageShift;
         }
@@ -92,14 +92,14 @@ bool Kernel::commit_ok(uint64_t extra_pages) const {
 
 uint64_t Kernel::unmap_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end, std::vector<VirtAddr>& changed) {
   harvest_file_dirty(hal, mm, start, end);
-  split_range(hal, mm, start, end);  // without a table frame the huge pages stay (and are freed whole at exit)
+  m_huge.split_range(hal, mm, start, end);  // without a table frame the huge pages stay (and are freed whole at exit)
   for (VirtAddr va : huge_leaves(hal, mm.root, m_levels, start, end, 3)) {
     // Callers refuse ranges cutting through a 1 GiB page, so each is unmapped whole.
     std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, va);
     Pte e{hal.read64(*ea)};
     hal.charge(m_cfg.costs.pte_update + m_cfg.costs.frame_free);
     hal.write64(*ea, 0);
-    give_back_giga(e.pfn());
+    m_huge.give_back_giga(e.pfn());
     mm.resident -= kGigaFrames;
     changed.push_back(va);
   }
@@ -111,12 +111,12 @@ uint64_t Kernel::unmap_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end, std
     return std::optional<uint64_t>(0);
   });
   for (const auto& [va, e] : to_free) {
-    if (m_reclaim) rmap_remove(e.pfn(), mm, va, e.dirty());
+    if (m_swapper->enabled()) m_swapper->rmap_remove(e.pfn(), mm, va, e.dirty());
     put_frame(hal, e.pfn());
   }
   mm.resident -= n;
   m_pages_unmapped += n;
-  if (m_swap) {
+  if (m_swapper->enabled()) {
     // Swapped-out pages of the range: their swap entries go (no TLB holds a not-present entry).
     std::vector<uint64_t> slots;
     n += for_each_swap_entry(hal, mm.root, m_levels, start, end, [&](VirtAddr, PhysAddr, Pte e) {
@@ -124,7 +124,7 @@ uint64_t Kernel::unmap_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end, std
       slots.push_back(swap_slot_of(e));
       return std::optional<uint64_t>(0);
     });
-    for (uint64_t slot : slots) release_swap_entry(hal, mm, slot);
+    for (uint64_t slot : slots) m_swapper->release_swap_entry(hal, mm, slot);
   }
   return n;
 }
@@ -221,7 +221,7 @@ SyscallResult Kernel::sys_munmap(Hal& hal, Process& p, const Syscall& c) {
   if (c.length == 0 || (c.addr & kPageMask)) return fail(c.call, EINVAL);
   const uint64_t end = round_up(c.addr + c.length, kPageSize);
   if (end > m_user_top || end < c.addr) return fail(c.call, EINVAL);
-  if (cuts_giga(hal, mm, c.addr, end)) return fail(c.call, EINVAL);
+  if (m_huge.cuts_giga(hal, mm, c.addr, end)) return fail(c.call, EINVAL);
   std::vector<VirtAddr> changed;
   unmap_range(hal, mm, VirtAddr{c.addr}, VirtAddr{end}, changed);
   invalidate(hal, mm, changed);
@@ -249,8 +249,8 @@ SyscallResult Kernel::sys_mprotect(Hal& hal, Process& p, const Syscall& c) {
       return fail(c.call, EACCES);
     }
   }
-  if (cuts_giga(hal, mm, c.addr, end)) return fail(c.call, EINVAL);
-  if (!split_range(hal, mm, VirtAddr{c.addr}, VirtAddr{end})) return fail(c.call, ENOMEM);
+  if (m_huge.cuts_giga(hal, mm, c.addr, end)) return fail(c.call, EINVAL);
+  if (!m_huge.split_range(hal, mm, VirtAddr{c.addr}, VirtAddr{end})) return fail(c.call, ENOMEM);
   size_t merged = 0;
   size_t n = mm.vmas.modify(VirtAddr{c.addr}, VirtAddr{end}, [&](Vma& v) { v.prot = c.prot; }, &merged);
   m_vma_merges += merged;
@@ -276,15 +276,15 @@ SyscallResult Kernel::sys_mprotect(Hal& hal, Process& p, const Syscall& c) {
     const uint64_t keep = e.raw() & (pte_bit::kPfnMask | pte_bit::kAccessed | pte_bit::kDirty | pte_bit::kPageSize);
     // PROT_NONE on a 1 GiB page keeps it mapped like 4 KiB pages: P clear, the software bit set.
     const uint64_t next = v->prot == 0 ? (keep | pte_bit::kUser | kSoftProtNone)
-                                       : (keep | pte_bit::kPresent | leaf_flags(*v, giga_refs(e.pfn()) <= 1));
+                                       : (keep | pte_bit::kPresent | leaf_flags(*v, m_huge.giga_refs(e.pfn()) <= 1));
     hal.charge(m_cfg.costs.pte_update);
     hal.write64(*ea, next);
     ++m_pages_protected;
     changed.push_back(va);
   }
   invalidate(hal, mm, changed);
-  // Protections uniform again over a split 2 MiB range of a huge area: collapse it (huge.cpp).
-  for (uint64_t b = c.addr & ~(kHugeBytes - 1); b < end; b += kHugeBytes) maybe_collapse(hal, p, VirtAddr{b});
+  // Protections uniform again over a split 2 MiB range of a huge area: collapse it (huge_pages.cpp).
+  for (uint64_t b = c.addr & ~(kHugeBytes - 1); b < end; b += kHugeBytes) m_huge.maybe_collapse(hal, p, VirtAddr{b});
   return {};
 }
 
@@ -323,33 +323,30 @@ SyscallResult Kernel::sys_mlock(Hal& hal, Process& p, const Syscall& c, bool loc
       if (present[i]) continue;
       const VirtAddr va{start + (i << kPageShift)};
       const Vma* v = mm.vmas.find(va);
-      if (m_swap) {
+      if (m_swapper->enabled()) {
         // A swapped-out page is read back; the call waits for the device.
         const std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, va);
         if (ea && is_swap_entry(Pte{hal.read64(*ea)})) {
           bool oom = false;
-          swap_in(hal, p, *v, va, AccessKind::Read, false, oom);
+          m_swapper->swap_in(hal, p, *v, va, AccessKind::Read, false, oom);
           if (oom) return fail(c.call, ENOMEM);
           continue;
         }
       }
-      const uint64_t thp = m_thp_faults.value(), giga = m_giga_faults.value();
+      const uint64_t thp = m_huge.thp_faults(), giga = m_huge.giga_faults();
       if (!fault_in(hal, p, *v, va)) return fail(c.call, ENOMEM);
       // A huge page now maps the pages around va too (for_each_leaf saw no huge leaves): skip them, or each
       // would fault again (zeroing a 2 MiB block it could not map, then a 4 KiB page under the huge leaf).
-      const uint64_t span = m_giga_faults.value() != giga ? kGigaBytes : m_thp_faults.value() != thp ? kHugeBytes : 0;
+      const uint64_t span = m_huge.giga_faults() != giga ? kGigaBytes : m_huge.thp_faults() != thp ? kHugeBytes : 0;
       if (span != 0) {
         const uint64_t huge_end = (va.value() & ~(span - 1)) + span;
         while (i + 1 < present.size() && start + ((i + 1) << kPageShift) < huge_end) present[++i] = true;
       }
     }
-  } else if (m_reclaim) {
+  } else if (m_swapper->enabled()) {
     // Unlocked pages are candidates for eviction again.
     for_each_leaf(hal, mm.root, m_levels, VirtAddr{start}, VirtAddr{end}, [&](VirtAddr, PhysAddr, Pte e) {
-      auto d = m_pages.find(e.pfn().value());
-      if (d != m_pages.end() && m_policies[d->second.node]->is_locked(d->first)) {
-        m_policies[d->second.node]->set_locked(d->first, false);
-      }
+      m_swapper->unlock_page(e.pfn());
       return std::optional<uint64_t>();
     });
   }
@@ -393,12 +390,11 @@ SyscallResult Kernel::sys_brk(Hal& hal, Process& p, const Syscall& c) {
 }
 
 SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
-  if (c.child < 0 || static_cast<size_t>(c.child) >= m_specs.size() || m_specs[c.child].parent != static_cast<int>(p.index) ||
-      m_spawn[c.child].state != SpawnState::Pending) {
+  if (!m_processes.may_fork(p, c.child)) {
     return fail(c.call, EAGAIN);
   }
   hal.charge(m_cfg.costs.fork);
-  const ProcessSpec& cs = m_specs[c.child];
+  const ProcessSpec& cs = m_processes.spec(static_cast<size_t>(c.child));
   std::shared_ptr<Mm> cmm;
   if (c.share_vm) {
     cmm = p.mm;
@@ -415,7 +411,7 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
     cmm->locked_pages = 0;  // mlock is not inherited
     std::vector<VirtAddr> changed;
     // Huge pages are split: copy-on-write works on 4 KiB pages.
-    bool ok = split_range(hal, pm, VirtAddr{0}, VirtAddr{m_user_top});
+    bool ok = m_huge.split_range(hal, pm, VirtAddr{0}, VirtAddr{m_user_top});
     std::vector<std::pair<VirtAddr, uint64_t>> leaves;
     for_each_leaf(hal, pm.root, m_levels, VirtAddr{0}, VirtAddr{m_user_top}, [&](VirtAddr va, PhysAddr, Pte e) {
       const Vma* v = pm.vmas.find(va);
@@ -443,13 +439,15 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
       }
       if (!e.present()) hal.write64(pte, raw);
       get_frame(e.pfn());
-      if (m_reclaim && m_pages.count(e.pfn().value()) != 0) {
-        rmap_add(e.pfn(), *cmm, va, pte, m_pages.at(e.pfn().value()).node, hal.memory_ops());
+      if (m_swapper->enabled()) {
+        if (const std::optional<NodeId> node = m_swapper->tracked_node(e.pfn())) {
+          m_swapper->rmap_add(e.pfn(), *cmm, va, pte, *node, hal.memory_ops());
+        }
       }
       ++cmm->resident;
       ++m_cow_shared;
     }
-    if (m_swap && ok) {
+    if (m_swapper->enabled() && ok) {
       // Swapped-out pages: the child gets the same swap entries (one more reference each).
       std::vector<std::pair<VirtAddr, uint64_t>> swapped;
       for_each_swap_entry(hal, pm.root, m_levels, VirtAddr{0}, VirtAddr{m_user_top}, [&](VirtAddr va, PhysAddr, Pte e) {
@@ -462,24 +460,24 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
           ok = false;
           break;
         }
-        m_swap->add_ref(swap_slot_of(Pte{raw}));
+        m_swapper->add_swap_ref(swap_slot_of(Pte{raw}));
         ++cmm->swap_pages;
       }
     }
-    // 1 GiB pages are shared copy-on-write whole (huge.cpp).
-    ok = ok && fork_giga(hal, pm, *cmm, changed);
+    // 1 GiB pages are shared copy-on-write whole (huge_pages.cpp).
+    ok = ok && m_huge.fork_giga(hal, pm, *cmm, changed);
     invalidate(hal, pm, changed);
     if (!ok) {
       // Undo: the child's tables and its references go.
       destroy_tables(
           hal, cmm->root, m_levels,
           [&](Pfn f) {
-            if (m_reclaim) rmap_remove_mm(f, *cmm);
+            if (m_swapper->enabled()) m_swapper->rmap_remove_mm(f, *cmm);
             put_frame(hal, f);
           },
-          [&](Pfn f) { put_frame(hal, f); }, [&](Pfn f, unsigned) { give_back_giga(f); },
-          [&](uint64_t raw) { release_swap_entry(hal, *cmm, swap_slot_of(Pte{raw})); });
-      m_live_mms.erase(std::find(m_live_mms.begin(), m_live_mms.end(), cmm.get()));
+          [&](Pfn f) { put_frame(hal, f); }, [&](Pfn f, unsigned) { m_huge.give_back_giga(f); },
+          [&](uint64_t raw) { m_swapper->release_swap_entry(hal, *cmm, swap_slot_of(Pte{raw})); });
+      m_processes.remove_mm(cmm.get());
       kobj_free(hal, *m_mm_cache, cmm->obj);
       return fail(c.call, ENOMEM);
     }
@@ -496,9 +494,7 @@ SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
     teardown(hal, cp);
     return fail(c.call, ENOMEM);
   }
-  ++m_forks;
-  m_spawn[c.child].state = SpawnState::Ready;
-  m_spawn[c.child].pid = *child;
+  m_processes.forked(static_cast<size_t>(c.child), *child);
   SyscallResult r;
   r.value = *child;
   return r;
@@ -574,7 +570,7 @@ SyscallResult Kernel::sys_mbind(Hal& hal, Process& p, const Syscall& c) {
 void Kernel::release_segments(Hal& hal) {
   for (auto it = m_segments.begin(); it != m_segments.end();) {
     bool used = false;
-    for (const Mm* mm : m_live_mms) {
+    for (const Mm* mm : m_processes.live_mms()) {
       for (const auto& [s, v] : mm->vmas) used = used || v.shm == it->first;
     }
     if (used) {
@@ -586,7 +582,7 @@ void Kernel::release_segments(Hal& hal) {
       if (seg.frames[i] == 0) continue;
       if (seg.file >= 0 && seg.dirty[i]) {
         // The file's last mapping went: its dirty page-cache pages go back to the file store.
-        store_file_page(hal, seg.file, i, Pfn{seg.frames[i] - 1});
+        m_swapper->store_file_page(hal, seg.file, i, Pfn{seg.frames[i] - 1});
       }
       put_frame(hal, Pfn{seg.frames[i] - 1});
     }

@@ -8,7 +8,7 @@ namespace vmsim::fw {
 void Kernel::kill_thread_group(Hal& hal, Mm& group, const KillReport& first) {
   // Pids in creation order, so reports come out deterministically. Each teardown may end the address
   // space (the last user frees it); `group` stays valid because the caller holds a reference.
-  for (const std::unique_ptr<Process>& q : m_procs) {
+  for (const std::unique_ptr<Process>& q : m_processes.all()) {
     if (!q->alive || q->mm.get() != &group) continue;
     hal.charge(m_cfg.costs.kill);
     KillReport r = first;
@@ -21,8 +21,8 @@ void Kernel::kill_thread_group(Hal& hal, Mm& group, const KillReport& first) {
     std::cerr << "vmsim: process " << r.pid << " '" << r.name << "' killed by " << r.signal << " on core " << r.core
               << " at " << r.time_ps << " ps: " << r.reason << "\n";
     m_kills.push_back(r);
-    ++m_killed;
-    ++m_group_kills;
+    m_processes.count_killed();
+    m_processes.count_group_kill();
     teardown(hal, *q);
   }
 }

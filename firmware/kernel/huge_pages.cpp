@@ -1,34 +1,104 @@
-// Firmware kernel: huge pages (2 MiB transparent, 1 GiB pool), splitting and collapsing them, copy-on-write
-// of 1 GiB pages, and direct compaction.
+// The kernel's huge pages (fw::HugePages): 2 MiB transparent pages, the 1 GiB pool, splitting and
+// collapsing them, copy-on-write of 1 GiB pages, and direct compaction.
+#include "firmware/kernel/huge_pages.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
 
-#include "firmware/kernel/kernel_internal.hpp"
+#include "firmware/kernel/kernel.hpp"
+#include "firmware/kernel/swapper.hpp"
 #include "common/hashed_pt.hpp"
 
 namespace vmsim::fw {
 
-bool Kernel::split_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end) {
-  for (VirtAddr va : huge_leaves(hal, mm.root, m_levels, start, end)) {
-    std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, va);
-    const uint64_t head = Pte{hal.read64(*ea)}.pfn().value();
-    if (!split_huge(hal, mm.root, m_levels, va, [&]() { return alloc_table_frame(hal, mm); })) return false;
-    hal.charge(m_cfg.costs.pte_update * kHugeFrames);
-    m_split_heads[head] = static_cast<uint32_t>(kHugeFrames);
-    ++m_thp_splits;
-    invalidate(hal, mm, {va});  // INVLPG of any address drops the whole 2 MiB entry
+HugePages::HugePages(stats::Group& faults, unsigned levels, uint64_t user_top)
+    : m_levels(levels), m_user_top(user_top), m_copy_buf(kPageSize), m_group(faults) {}
+
+HugePages::~HugePages() = default;
+
+void HugePages::reserve_pool(std::vector<NodeRange>& usable, uint64_t count) {
+  // The 1 GiB pool: aligned gigabytes taken from the top of the nodes (highest node first).
+  for (uint64_t k = 0; k < count; ++k) {
+    bool got = false;
+    for (size_t n = usable.size(); n-- > 0 && !got;) {
+      const uint64_t base = usable[n].base.value(), end = base + usable[n].frames;
+      const uint64_t top = end & ~(kGigaFrames - 1);
+      if (top >= kGigaFrames && top - kGigaFrames >= base && (top - kGigaFrames) - base >= 4096) {
+        m_giga_free.emplace_back(top - kGigaFrames, static_cast<NodeId>(n));
+        usable[n].frames = top - kGigaFrames - base;
+        got = true;
+      }
+    }
+    if (!got) {
+      throw InputError("firmware.hugepages_1g: bad value '" + std::to_string(count) +
+                       "' (no node has room for " + std::to_string(k + 1) +
+                       " aligned 1GiB pages and 16MiB more)");
+    }
+  }
+  m_giga_total = m_giga_free.size();
+  m_giga_all = m_giga_free;
+}
+
+void HugePages::connect(const HugePagesContext& ctx, HugePagesHost& host) {
+  m_ctx = std::make_unique<HugePagesContext>(ctx);
+  m_host = &host;
+}
+
+bool HugePages::try_fault(Hal& hal, Process& p, const Vma& vma, VirtAddr page) {
+  if (vma.huge_1g && vma.shm == 0 && vma.prot != 0) {
+    const uint64_t base = page.value() & ~(kGigaBytes - 1);
+    if (base >= vma.start.value() && base + kGigaBytes <= vma.end.value() &&
+        fault_in_giga(hal, p, vma, VirtAddr{base})) {
+      return true;
+    }
+    ++m_giga_fallbacks;
+  }
+  if (vma.huge && vma.shm == 0 && vma.prot != 0) {
+    // Transparent huge page: the whole aligned 2 MiB around va if the area covers it.
+    const uint64_t base = page.value() & ~(kHugeBytes - 1);
+    if (base >= vma.start.value() && base + kHugeBytes <= vma.end.value()) {
+      if (fault_in_huge(hal, p, vma, VirtAddr{base})) return true;
+    } else {
+      ++m_thp_fallbacks;
+    }
+  }
+  return false;
+}
+
+bool HugePages::put_split_frame(Hal& hal, Pfn pfn) {
+  auto head = m_split_heads.find(pfn.value() & ~uint64_t{kHugeFrames - 1});
+  if (head == m_split_heads.end()) return false;
+  // A frame of a split 2 MiB block: the block goes back when its last frame does.
+  if (--head->second == 0) {
+    hal.charge(m_ctx->cfg.costs.frame_free);
+    m_ctx->pmm.free(Pfn{head->first}, kHugeOrder);
+    m_ctx->frames_freed += kHugeFrames;
+    m_split_heads.erase(head);
   }
   return true;
 }
 
-std::optional<size_t> Kernel::pick_giga(Hal& hal, const Process& p, const Vma& vma) const {
+bool HugePages::split_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end) {
+  for (VirtAddr va : huge_leaves(hal, mm.root, m_levels, start, end)) {
+    std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, va);
+    const uint64_t head = Pte{hal.read64(*ea)}.pfn().value();
+    if (!split_huge(hal, mm.root, m_levels, va, [&]() { return m_host->alloc_table_frame(hal, mm); })) return false;
+    hal.charge(m_ctx->cfg.costs.pte_update * kHugeFrames);
+    m_split_heads[head] = static_cast<uint32_t>(kHugeFrames);
+    ++m_thp_splits;
+    m_host->invalidate(hal, mm, {va});  // INVLPG of any address drops the whole 2 MiB entry
+  }
+  return true;
+}
+
+std::optional<size_t> HugePages::pick_giga(Hal& hal, const Process& p, const Vma& vma) const {
   if (m_giga_free.empty()) return std::nullopt;
   // The pool page on the policy's first node if there is one, else any.
   const NumaPolicy& pol = vma.policy.kind != NumaPolicyKind::Default ? vma.policy : p.policy;
   const NodeId want = (pol.kind == NumaPolicyKind::Default || pol.kind == NumaPolicyKind::Local)
-                          ? m_core_node[hal.core_id()]
+                          ? m_ctx->core_node[hal.core_id()]
                           : pol.nodes.front();
   size_t pick = 0;
   for (size_t i = 0; i < m_giga_free.size(); ++i) {
@@ -41,19 +111,19 @@ std::optional<size_t> Kernel::pick_giga(Hal& hal, const Process& p, const Vma& v
   return pick;
 }
 
-uint32_t Kernel::giga_refs(Pfn first) const {
+uint32_t HugePages::giga_refs(Pfn first) const {
   auto it = m_giga_refs.find(first.value());
   return it == m_giga_refs.end() ? 0 : it->second;
 }
 
-bool Kernel::fault_in_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr base) {
+bool HugePages::fault_in_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr base) {
   Mm& mm = *p.mm;
   const std::optional<size_t> pick = pick_giga(hal, p, vma);
   if (!pick) return false;
   const auto [first, node] = m_giga_free[*pick];
-  hal.charge(m_cfg.costs.frame_alloc);
+  hal.charge(m_ctx->cfg.costs.frame_alloc);
   if (!map_huge(hal, mm.root, m_levels, base, 3, Pfn{first}, leaf_flags(vma, true),
-                [&]() { return alloc_table_frame(hal, mm); })) {
+                [&]() { return m_host->alloc_table_frame(hal, mm); })) {
     return false;
   }
   m_giga_free.erase(m_giga_free.begin() + static_cast<long>(*pick));
@@ -61,13 +131,13 @@ bool Kernel::fault_in_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr base) 
   for (uint64_t i = 0; i < kGigaFrames; ++i) hal.zero_frame(Pfn{first + i});
   mm.resident += kGigaFrames;
   ++m_giga_faults;
-  ProcStats& ps = *m_pstats[p.index];
+  ProcStats& ps = *m_ctx->pstats[p.index];
   *ps.node_pages[node] += kGigaFrames;
-  (node == m_core_node[hal.core_id()] ? ps.local : ps.remote) += kGigaFrames;
+  (node == m_ctx->core_node[hal.core_id()] ? ps.local : ps.remote) += kGigaFrames;
   return true;
 }
 
-bool Kernel::fork_giga(Hal& hal, Mm& parent, Mm& child, std::vector<VirtAddr>& changed) {
+bool HugePages::fork_giga(Hal& hal, Mm& parent, Mm& child, std::vector<VirtAddr>& changed) {
   for (VirtAddr va : huge_leaves(hal, parent.root, m_levels, VirtAddr{0}, VirtAddr{m_user_top}, 3)) {
     const PhysAddr ea = *leaf_entry(hal, parent.root, m_levels, va);
     const Pte e{hal.read64(ea)};
@@ -76,30 +146,31 @@ bool Kernel::fork_giga(Hal& hal, Mm& parent, Mm& child, std::vector<VirtAddr>& c
     if (v != nullptr && !v->shared && e.writable()) {
       // Both sides read-only: the first write copies (or, once the other side is gone, takes it over).
       raw &= ~pte_bit::kWritable;
-      hal.charge(m_cfg.costs.pte_update);
+      hal.charge(m_ctx->cfg.costs.pte_update);
       hal.write64(ea, raw);
       changed.push_back(va);
     }
-    hal.charge(m_cfg.costs.pte_update);
+    hal.charge(m_ctx->cfg.costs.pte_update);
     const uint64_t flags = raw & ~pte_bit::kPfnMask & ~pte_bit::kPresent & ~pte_bit::kPageSize;
-    if (!map_huge(hal, child.root, m_levels, va, 3, e.pfn(), flags, [&]() { return alloc_table_frame(hal, child); })) {
+    if (!map_huge(hal, child.root, m_levels, va, 3, e.pfn(), flags,
+                  [&]() { return m_host->alloc_table_frame(hal, child); })) {
       return false;
     }
     if (!e.present()) hal.write64(*leaf_entry(hal, child.root, m_levels, va), raw);  // PROT_NONE stays so
     ++m_giga_refs[e.pfn().value()];
     child.resident += kGigaFrames;
-    ++m_cow_shared_giga;
+    ++m_ctx->cow_shared_giga;
   }
   return true;
 }
 
-Kernel::CowBreak Kernel::break_cow_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr va, PhysAddr ea, Pte old) {
+CowBreak HugePages::break_cow_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr va, PhysAddr ea, Pte old) {
   Mm& mm = *p.mm;
   const VirtAddr base{va.value() & ~(kGigaBytes - 1)};
   const uint64_t keep = old.raw() & ~pte_bit::kPfnMask & ~pte_bit::kDirty & ~pte_bit::kAccessed;
   if (giga_refs(old.pfn()) <= 1) {
     // The other sharers are gone: take the page over.
-    hal.charge(m_cfg.costs.pte_update);
+    hal.charge(m_ctx->cfg.costs.pte_update);
     hal.write64(ea, old.raw() | pte_bit::kWritable);
     ++m_giga_cow_reuse;
   } else {
@@ -108,31 +179,31 @@ Kernel::CowBreak Kernel::break_cow_giga(Hal& hal, Process& p, const Vma& vma, Vi
     const auto [first, node] = m_giga_free[*pick];
     m_giga_free.erase(m_giga_free.begin() + static_cast<long>(*pick));
     m_giga_refs[first] = 1;
-    hal.charge(m_cfg.costs.frame_alloc);
+    hal.charge(m_ctx->cfg.costs.frame_alloc);
     // The copy: 262144 timed 4 KiB reads and writes through the HAL.
     const uint64_t from = old.frame_addr().value(), to = first << kPageShift;
     for (uint64_t off = 0; off < kGigaBytes; off += kPageSize) {
       hal.read_block(PhysAddr{from + off}, m_copy_buf.data(), kPageSize);
       hal.write_block(PhysAddr{to + off}, m_copy_buf.data(), kPageSize);
     }
-    hal.charge(m_cfg.costs.pte_update);
+    hal.charge(m_ctx->cfg.costs.pte_update);
     hal.write64(ea, Pte::make(Pfn{first}, keep | pte_bit::kWritable).raw());
     give_back_giga(old.pfn());  // drops this side's reference; the others keep the page
     ++m_giga_cow_copies;
-    ProcStats& ps = *m_pstats[p.index];
+    ProcStats& ps = *m_ctx->pstats[p.index];
     ++ps.cow;
     *ps.node_pages[node] += kGigaFrames;
-    (node == m_core_node[hal.core_id()] ? ps.local : ps.remote) += kGigaFrames;
+    (node == m_ctx->core_node[hal.core_id()] ? ps.local : ps.remote) += kGigaFrames;
   }
-  invalidate(hal, mm, {base});  // INVLPG of any address drops the whole 1 GiB entry
+  m_host->invalidate(hal, mm, {base});  // INVLPG of any address drops the whole 1 GiB entry
   return CowBreak::Done;
 }
 
-bool Kernel::compact(Hal& hal, Process& p, NodeId node) {
+bool HugePages::compact(Hal& hal, Process& p, NodeId node) {
   ++m_compactions;
-  hal.charge(m_cfg.costs.compaction);
-  m_pmm->drain_all();
-  const BuddyAllocator* zone = m_pmm->zone_allocator(node, ZoneKind::Normal);
+  hal.charge(m_ctx->cfg.costs.compaction);
+  m_ctx->pmm.drain_all();
+  const BuddyAllocator* zone = m_ctx->pmm.zone_allocator(node, ZoneKind::Normal);
   if (zone == nullptr) return false;
   // Reverse map of movable frames: every 4 KiB user mapping of every live address space (one timed read
   // per table); frames of shared segments stay where they are.
@@ -142,18 +213,18 @@ bool Kernel::compact(Hal& hal, Process& p, NodeId node) {
     PhysAddr pte;
   };
   std::unordered_map<uint64_t, std::vector<Mapping>> rmap;
-  for (Mm* mm : m_live_mms) {
+  for (Mm* mm : m_ctx->live_mms) {
     for_each_leaf(hal, mm->root, m_levels, VirtAddr{0}, VirtAddr{m_user_top}, [&](VirtAddr va, PhysAddr ea, Pte e) {
       rmap[e.pfn().value()].push_back(Mapping{mm, va, ea});
       return std::optional<uint64_t>();
     });
   }
-  for (const auto& [id, seg] : m_segments) {
+  for (const auto& [id, seg] : m_ctx->segments) {
     for (uint64_t f : seg->frames) {
       if (f != 0) rmap.erase(f - 1);
     }
   }
-  for (const auto& [f, slot] : m_frame_slot) rmap.erase(f);  // swap-cache frames stay too
+  for (const auto& [f, slot] : m_ctx->swapper.swap_cache()) rmap.erase(f);  // swap-cache frames stay too
   // The aligned 2 MiB region of the zone with the fewest allocated frames, all of them movable.
   const uint64_t lo = (zone->base().value() + kHugeFrames - 1) & ~(kHugeFrames - 1);
   const uint64_t hi = zone->base().value() + zone->total_frames();
@@ -162,7 +233,7 @@ bool Kernel::compact(Hal& hal, Process& p, NodeId node) {
     uint64_t used = 0;
     bool movable = true;
     for (uint64_t f = r; f < r + kHugeFrames && movable; ++f) {
-      if (!m_pmm->is_allocated(Pfn{f})) continue;
+      if (!m_ctx->pmm.is_allocated(Pfn{f})) continue;
       ++used;
       movable = rmap.count(f) != 0;
     }
@@ -171,7 +242,7 @@ bool Kernel::compact(Hal& hal, Process& p, NodeId node) {
       best_used = used;
     }
   }
-  if (best_used == UINT64_MAX || m_pmm->free_frames(node) < best_used + kHugeFrames) return false;
+  if (best_used == UINT64_MAX || m_ctx->pmm.free_frames(node) < best_used + kHugeFrames) return false;
   // The address spaces whose pages move: their other cores stop while the entries change.
   std::vector<Mm*> affected;
   for (uint64_t f = best; f < best + kHugeFrames; ++f) {
@@ -193,7 +264,7 @@ bool Kernel::compact(Hal& hal, Process& p, NodeId node) {
     auto it = rmap.find(f);
     if (it == rmap.end()) continue;
     std::optional<PageAlloc> to;
-    while ((to = m_pmm->alloc_page(hal.core_id(), kGfpKernel, {node})) && to->pfn.value() >= best &&
+    while ((to = m_ctx->pmm.alloc_page(hal.core_id(), kGfpKernel, {node})) && to->pfn.value() >= best &&
            to->pfn.value() < best + kHugeFrames) {
       aside.push_back(to->pfn);
     }
@@ -201,64 +272,54 @@ bool Kernel::compact(Hal& hal, Process& p, NodeId node) {
       ok = false;
       break;
     }
-    hal.charge(m_cfg.costs.migrate_page);
+    hal.charge(m_ctx->cfg.costs.migrate_page);
     hal.read_block(addr_of(Pfn{f}), m_copy_buf.data(), kPageSize);
     hal.write_block(addr_of(to->pfn), m_copy_buf.data(), kPageSize);
     for (const Mapping& m : it->second) {
       Pte e{hal.read64(m.pte)};
-      hal.charge(m_cfg.costs.pte_update);
+      hal.charge(m_ctx->cfg.costs.pte_update);
       hal.write64(m.pte, Pte::make(to->pfn, e.raw() & ~pte_bit::kPfnMask).raw());
       const size_t k = static_cast<size_t>(std::find(affected.begin(), affected.end(), m.mm) - affected.begin());
       if (e.present()) pages[k].push_back(m.va);
     }
-    if (m_reclaim) {
-      // A tracked page moves with its reverse map; to its policy it is a new page.
-      auto d = m_pages.find(f);
-      if (d != m_pages.end()) {
-        PageDesc moved = std::move(d->second);
-        m_pages.erase(d);
-        m_policies[moved.node]->on_unmap(f);
-        moved.node = node;
-        m_policies[node]->on_map(to->pfn.value(), hal.memory_ops());
-        m_pages.emplace(to->pfn.value(), std::move(moved));
-      }
+    // A tracked page moves with its reverse map; to its policy it is a new page.
+    if (m_ctx->swapper.enabled()) m_ctx->swapper.move_page(f, to->pfn, node, hal.memory_ops());
+    auto refs = m_ctx->extra_refs.find(f);
+    if (refs != m_ctx->extra_refs.end()) {
+      m_ctx->extra_refs[to->pfn.value()] = refs->second;
+      m_ctx->extra_refs.erase(f);
     }
-    auto refs = m_extra_refs.find(f);
-    if (refs != m_extra_refs.end()) {
-      m_extra_refs[to->pfn.value()] = refs->second;
-      m_extra_refs.erase(f);
-    }
-    put_frame(hal, Pfn{f});
+    m_host->put_frame(hal, Pfn{f});
     ++m_migrated;
   }
-  for (Pfn a : aside) m_pmm->free_page(hal.core_id(), a);
-  m_pmm->drain_all();
+  for (Pfn a : aside) m_ctx->pmm.free_page(hal.core_id(), a);
+  m_ctx->pmm.drain_all();
   const Mm* current = p.mm.get();
   for (size_t k = 0; k < affected.size(); ++k) {
     Mm& mm = *affected[k];
     if (&mm == current) {
       for (VirtAddr va : pages[k]) {
-        hal.charge(m_cfg.costs.tlb_invalidate);
+        hal.charge(m_ctx->cfg.costs.tlb_invalidate);
         hal.invlpg(va);
-        ++m_invlpg;
+        ++m_ctx->invlpg;
       }
     } else if (!pages[k].empty()) {
       hal.invalidate_pcid(mm.pcid);  // a PCID-tagged copy may be cached here
     }
-    if (!targets[k].empty()) finish_shootdown(hal, targets[k], mm.root, mm.pcid, pages[k]);
+    if (!targets[k].empty()) m_host->finish_shootdown(hal, targets[k], mm.root, mm.pcid, pages[k]);
   }
   if (ok) ++m_compaction_success;
   return ok;
 }
 
-bool Kernel::cuts_giga(Hal& hal, Mm& mm, uint64_t start, uint64_t end) {
+bool HugePages::cuts_giga(Hal& hal, Mm& mm, uint64_t start, uint64_t end) {
   for (VirtAddr va : huge_leaves(hal, mm.root, m_levels, VirtAddr{start}, VirtAddr{end}, 3)) {
     if (va.value() < start || va.value() + kGigaBytes > end) return true;
   }
   return false;
 }
 
-void Kernel::give_back_giga(Pfn first) {
+void HugePages::give_back_giga(Pfn first) {
   auto it = m_giga_refs.find(first.value());
   if (it != m_giga_refs.end() && --it->second > 0) return;  // still mapped by another address space
   if (it != m_giga_refs.end()) m_giga_refs.erase(it);
@@ -267,14 +328,14 @@ void Kernel::give_back_giga(Pfn first) {
   }
 }
 
-void Kernel::maybe_collapse(Hal& hal, Process& p, VirtAddr va) {
-  if (m_hashed) return;
+void HugePages::maybe_collapse(Hal& hal, Process& p, VirtAddr va) {
+  if (m_ctx->hashed) return;
   Mm& mm = *p.mm;
   const Vma* vma = mm.vmas.find(va);
   if (vma == nullptr || !vma->huge || vma->shm != 0 || vma->prot == 0) return;
   const uint64_t base = va.value() & ~(kHugeBytes - 1);
   if (base < vma->start.value() || base + kHugeBytes > vma->end.value()) return;
-  hal.charge(m_cfg.costs.thp_scan);
+  hal.charge(m_ctx->cfg.costs.thp_scan);
   const std::optional<PhysAddr> pde = entry_at(hal, mm.root, m_levels, VirtAddr{base}, 2);
   if (!pde) return;
   const Pte pd{hal.read64(*pde)};
@@ -290,8 +351,8 @@ void Kernel::maybe_collapse(Hal& hal, Process& p, VirtAddr va) {
   bool contiguous = first % kHugeFrames == 0;
   for (uint64_t i = 0; i < kHugeFrames; ++i) {
     const Pte x{e[i]};
-    if ((e[i] & ~pte_bit::kPfnMask & ~ad) != want || frame_refs(x.pfn()) != 1) return;
-    if (m_frame_slot.count(x.pfn().value()) != 0) return;  // in the swap cache: its slot may be mapped elsewhere
+    if ((e[i] & ~pte_bit::kPfnMask & ~ad) != want || m_host->frame_refs(x.pfn()) != 1) return;
+    if (m_ctx->swapper.in_swap_cache(x.pfn())) return;  // in the swap cache: its slot may be mapped elsewhere
     contiguous = contiguous && x.pfn().value() == first + i;
     ad_seen |= e[i] & ad;
   }
@@ -300,7 +361,7 @@ void Kernel::maybe_collapse(Hal& hal, Process& p, VirtAddr va) {
   const bool in_place = contiguous && head != m_split_heads.end() && head->second == kHugeFrames;
   Pfn block{first};
   if (!in_place) {
-    std::optional<Pfn> b = alloc_user_block(hal, p, *vma, VirtAddr{base}, kHugeOrder, false);
+    std::optional<Pfn> b = m_host->alloc_user_block(hal, p, *vma, VirtAddr{base}, kHugeOrder, false);
     if (!b) {
       ++m_thp_collapse_no_block;
       return;
@@ -311,49 +372,45 @@ void Kernel::maybe_collapse(Hal& hal, Process& p, VirtAddr va) {
       hal.write_block(addr_of(Pfn{block.value() + i}), m_copy_buf.data(), kPageSize);
     }
   }
-  hal.charge(m_cfg.costs.thp_collapse + m_cfg.costs.pte_update);
+  hal.charge(m_ctx->cfg.costs.thp_collapse + m_ctx->cfg.costs.pte_update);
   hal.write64(*pde, Pte::make(block, want | ad_seen | pte_bit::kPageSize).raw());
   // Every 4 KiB translation of the range goes (INVLPG also drops the walk caches' entries for the old
   // table), here and on the other cores of the address space, before the table and frames are freed.
   std::vector<VirtAddr> pages;
   for (uint64_t i = 0; i < kHugeFrames; ++i) pages.push_back(VirtAddr{base + (i << kPageShift)});
-  invalidate(hal, mm, pages);
-  hal.charge(m_cfg.costs.frame_free);
-  m_pmm->free_page(hal.core_id(), pd.pfn());
-  ++m_freed;
+  m_host->invalidate(hal, mm, pages);
+  hal.charge(m_ctx->cfg.costs.frame_free);
+  m_ctx->pmm.free_page(hal.core_id(), pd.pfn());
+  ++m_ctx->frames_freed;
   --mm.tables;
-  if (m_reclaim) {
+  if (m_ctx->swapper.enabled()) {
     // The 4 KiB pages leave the reverse map; a 2 MiB page is not tracked for reclaim.
     for (uint64_t i = 0; i < kHugeFrames; ++i) {
       const uint64_t f = Pte{e[i]}.pfn().value();
-      rmap_remove(Pfn{f}, mm, VirtAddr{base + (i << kPageShift)});
-      auto d = m_pages.find(f);
-      if (in_place && d != m_pages.end() && d->second.maps.empty()) {
-        m_policies[d->second.node]->on_unmap(f);
-        m_pages.erase(d);
-      }
+      m_ctx->swapper.rmap_remove(Pfn{f}, mm, VirtAddr{base + (i << kPageShift)});
+      if (in_place) m_ctx->swapper.drop_if_unmapped(f);
     }
   }
   if (in_place) {
     m_split_heads.erase(head);  // the block is one 2 MiB page again, freed whole at unmap or exit
     ++m_thp_collapses_in_place;
   } else {
-    for (uint64_t i = 0; i < kHugeFrames; ++i) put_frame(hal, Pte{e[i]}.pfn());  // tracked ones leave their policy
+    for (uint64_t i = 0; i < kHugeFrames; ++i) m_host->put_frame(hal, Pte{e[i]}.pfn());  // tracked ones leave their policy
   }
   ++m_thp_collapses;
 }
 
-bool Kernel::fault_in_huge(Hal& hal, Process& p, const Vma& vma, VirtAddr base) {
+bool HugePages::fault_in_huge(Hal& hal, Process& p, const Vma& vma, VirtAddr base) {
   Mm& mm = *p.mm;
-  std::optional<Pfn> block = alloc_user_block(hal, p, vma, base, kHugeOrder, true);
-  if (!block && m_cfg.compaction) {
+  std::optional<Pfn> block = m_host->alloc_user_block(hal, p, vma, base, kHugeOrder, true);
+  if (!block && m_ctx->cfg.compaction) {
     // Direct compaction: move 4 KiB pages out of one 2 MiB region of the wanted node, then retry.
     const NumaPolicy& pol = vma.policy.kind != NumaPolicyKind::Default ? vma.policy : p.policy;
     const NodeId node = (pol.kind == NumaPolicyKind::Default || pol.kind == NumaPolicyKind::Local)
-                            ? m_core_node[hal.core_id()]
+                            ? m_ctx->core_node[hal.core_id()]
                             : pol.nodes.front();
-    if (m_pmm->free_frames(node) >= 2 * kHugeFrames && compact(hal, p, node)) {
-      block = alloc_user_block(hal, p, vma, base, kHugeOrder, true);
+    if (m_ctx->pmm.free_frames(node) >= 2 * kHugeFrames && compact(hal, p, node)) {
+      block = m_host->alloc_user_block(hal, p, vma, base, kHugeOrder, true);
     }
   }
   if (!block) {
@@ -361,11 +418,11 @@ bool Kernel::fault_in_huge(Hal& hal, Process& p, const Vma& vma, VirtAddr base) 
     return false;
   }
   if (!map_huge(hal, mm.root, m_levels, base, 2, *block, leaf_flags(vma, true),
-                [&]() { return alloc_table_frame(hal, mm); })) {
+                [&]() { return m_host->alloc_table_frame(hal, mm); })) {
     // Part of the 2 MiB range is already mapped with 4 KiB pages (or no table frame): fall back.
-    hal.charge(m_cfg.costs.frame_free);
-    m_pmm->free(*block, kHugeOrder);
-    m_freed += kHugeFrames;
+    hal.charge(m_ctx->cfg.costs.frame_free);
+    m_ctx->pmm.free(*block, kHugeOrder);
+    m_ctx->frames_freed += kHugeFrames;
     ++m_thp_fallbacks;
     return false;
   }

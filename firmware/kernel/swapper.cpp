@@ -1,4 +1,4 @@
-// Firmware kernel: swapping and page reclaim. The reverse map of evictable pages (private anonymous
+// The kernel's swapper (fw::Swapper): swapping and page reclaim. The reverse map of evictable pages (private anonymous
 // 4 KiB frames), swap entries and the swap cache, swap-in faults that put the faulting process to sleep
 // while the device reads, direct and background (kswapd) reclaim through fw::Reclaimer, the periodic
 // Accessed-bit scan behind the working-set statistics, and the OOM killer.
@@ -7,29 +7,78 @@
 // it reads or changes one of its PTEs) and shoots the changed translations down when it ends, so no core
 // writes a page between the check of its Dirty bits and its eviction, and no stale translation survives
 // the pass. A frame is freed inside the pass only while every core that could still use it is stopped.
-#include <algorithm>
+#include "firmware/kernel/swapper.hpp"
 
-#include "firmware/kernel/kernel_internal.hpp"
+#include <algorithm>
+#include <stdexcept>
 
 namespace vmsim::fw {
 
-uint64_t Kernel::blocked_until(Pid pid) const { return alive(pid) ? m_procs[pid - 1]->blocked_until : 0; }
-
-uint64_t Kernel::swapped_pages(Pid pid) const { return alive(pid) ? m_procs[pid - 1]->mm->swap_pages : 0; }
-
-std::string Kernel::working_set_csv() const {
-  std::string out = "memory_ops,process,name,pages\n";
-  for (size_t i = 0; i < m_pstats.size(); ++i) {
-    for (const auto& [t, pages] : m_pstats[i]->ws->series()) {
-      out += std::to_string(t) + "," + std::to_string(i) + "," + m_specs[i].name + "," + std::to_string(pages) + "\n";
+// The swapper as the Reclaimer's host and the policies' window on the A/D bits, in the context (HAL)
+// reclaiming now.
+class Swapper::Bridge final : public ReclaimHost, public PageBits {
+ public:
+  explicit Bridge(Swapper& s) : m_s(s) {}
+  Hal* hal = nullptr;
+  uint64_t free_pages(uint32_t zone) override { return m_s.m_pmm.free_frames(static_cast<NodeId>(zone)); }
+  ReclaimPageInfo page_info(PageId p) override { return m_s.page_info(*hal, p); }
+  bool reserve_swap(PageId p) override { return m_s.reserve_swap(p); }
+  void unmap(PageId p) override { m_s.evict_unmap(*hal, p); }
+  void write_back(PageId p, PageKind kind) override {
+    if (kind == PageKind::File) {
+      m_s.file_write_back(*hal, p);
+    } else {
+      m_s.evict_write(*hal, p);
     }
   }
-  return out;
+  void free_frame(PageId p) override { m_s.evict_free(*hal, p); }
+  bool accessed(PageId p) override { return m_s.page_accessed(*hal, p, false); }
+  bool test_and_clear_accessed(PageId p) override { return m_s.page_accessed(*hal, p, true); }
+  bool dirty(PageId p) override { return m_s.page_dirty(*hal, p); }
+  void start_writeback(PageId p) override { m_s.clean_page(*hal, p); }
+
+ private:
+  Swapper& m_s;
+};
+
+Swapper::Swapper(stats::Group& parent, const SwapperContext& ctx, SwapperHost& host)
+    : m_cfg(ctx.cfg),
+      m_levels(ctx.levels),
+      m_user_top(ctx.user_top),
+      m_core_node(ctx.core_node),
+      m_pmm(ctx.pmm),
+      m_procs(ctx.procs),
+      m_live_mms(ctx.live_mms),
+      m_pstats(ctx.pstats),
+      m_segments(ctx.segments),
+      m_extra_refs(ctx.extra_refs),
+      m_freed(ctx.frames_freed),
+      m_major(ctx.major_faults),
+      m_invlpg(ctx.invlpg),
+      m_file_writebacks(ctx.file_writebacks),
+      m_host(host),
+      m_copy_buf(kPageSize),
+      m_group(parent, "swap") {
+  m_kswapd_pending.assign(ctx.nodes, false);
+  m_kswapd_failed.assign(ctx.nodes, false);
+  if (m_cfg.swap_slots > 0) {
+    // One replacement policy per node (its zone for reclaim), fed by faults, unmaps and A-bit reads.
+    m_swap = std::make_unique<SwapArea>(m_cfg.swap_slots);
+    std::vector<ReclaimZone> zones;
+    for (NodeId n = 0; n < ctx.nodes; ++n) {
+      m_policies.push_back(make_policy(m_cfg.swap.replacement));
+      zones.push_back(ReclaimZone{m_pmm.total_frames(n), m_policies.back().get()});
+    }
+    m_bridge = std::make_unique<Bridge>(*this);
+    m_reclaim = std::make_unique<Reclaimer>(m_cfg.swap, zones, *m_bridge, *m_bridge);
+  }
 }
+
+Swapper::~Swapper() = default;
 
 // --- Reverse map --------------------------------------------------------------------------------------
 
-void Kernel::rmap_add(Pfn pfn, Mm& mm, VirtAddr page, PhysAddr pte, NodeId node, uint64_t now) {
+void Swapper::rmap_add(Pfn pfn, Mm& mm, VirtAddr page, PhysAddr pte, NodeId node, uint64_t now) {
   auto [it, fresh] = m_pages.try_emplace(pfn.value());
   if (fresh) {
     it->second.node = node;
@@ -38,7 +87,7 @@ void Kernel::rmap_add(Pfn pfn, Mm& mm, VirtAddr page, PhysAddr pte, NodeId node,
   it->second.maps.push_back(PageDesc::Mapping{&mm, page.value(), pte});
 }
 
-void Kernel::rmap_remove(Pfn pfn, const Mm& mm, VirtAddr page, bool dirty) {
+void Swapper::rmap_remove(Pfn pfn, const Mm& mm, VirtAddr page, bool dirty) {
   auto it = m_pages.find(pfn.value());
   if (it == m_pages.end()) return;
   auto& maps = it->second.maps;
@@ -52,7 +101,7 @@ void Kernel::rmap_remove(Pfn pfn, const Mm& mm, VirtAddr page, bool dirty) {
   }
 }
 
-void Kernel::rmap_remove_mm(Pfn pfn, const Mm& mm) {
+void Swapper::rmap_remove_mm(Pfn pfn, const Mm& mm) {
   auto it = m_pages.find(pfn.value());
   if (it == m_pages.end()) return;
   auto& maps = it->second.maps;
@@ -67,9 +116,73 @@ void Kernel::rmap_remove_mm(Pfn pfn, const Mm& mm) {
   }
 }
 
+void Swapper::set_file_page(Pfn pfn, uint64_t seg, uint64_t index) {
+  PageDesc& d = m_pages.at(pfn.value());
+  d.kind = PageKind::File;
+  d.seg = seg;
+  d.index = index;
+}
+
+std::optional<NodeId> Swapper::tracked_node(Pfn pfn) const {
+  auto d = m_pages.find(pfn.value());
+  if (d == m_pages.end()) return std::nullopt;
+  return d->second.node;
+}
+
+void Swapper::forget(Pfn pfn) {
+  auto d = m_pages.find(pfn.value());
+  if (d != m_pages.end()) {
+    m_policies[d->second.node]->on_unmap(pfn.value());
+    m_pages.erase(d);
+  }
+  auto fs = m_frame_slot.find(pfn.value());
+  if (fs != m_frame_slot.end()) {
+    m_swap->evict(fs->second);
+    m_frame_slot.erase(fs);
+  }
+}
+
+bool Swapper::make_exclusive(Pfn pfn) {
+  auto cached = m_frame_slot.find(pfn.value());
+  const bool slot_free = cached == m_frame_slot.end() || m_swap->make_exclusive(cached->second);
+  if (cached != m_frame_slot.end() && slot_free) m_frame_slot.erase(cached);
+  return slot_free;
+}
+
+void Swapper::move_page(uint64_t from, Pfn to, NodeId node, uint64_t now) {
+  auto d = m_pages.find(from);
+  if (d == m_pages.end()) return;
+  PageDesc moved = std::move(d->second);
+  m_pages.erase(d);
+  m_policies[moved.node]->on_unmap(from);
+  moved.node = node;
+  m_policies[node]->on_map(to.value(), now);
+  m_pages.emplace(to.value(), std::move(moved));
+}
+
+void Swapper::drop_if_unmapped(uint64_t pfn) {
+  auto d = m_pages.find(pfn);
+  if (d != m_pages.end() && d->second.maps.empty()) {
+    m_policies[d->second.node]->on_unmap(pfn);
+    m_pages.erase(d);
+  }
+}
+
+void Swapper::unlock_page(Pfn pfn) {
+  auto d = m_pages.find(pfn.value());
+  if (d != m_pages.end() && m_policies[d->second.node]->is_locked(d->first)) {
+    m_policies[d->second.node]->set_locked(d->first, false);
+  }
+}
+
+const std::vector<uint8_t>* Swapper::written_file_page(int file, uint64_t index) const {
+  auto it = m_file_pages.find({file, index});
+  return it == m_file_pages.end() ? nullptr : &it->second;
+}
+
 // --- Swap entries and swap-in -------------------------------------------------------------------------
 
-void Kernel::release_swap_entry(Hal& hal, Mm& mm, uint64_t slot) {
+void Swapper::release_swap_entry(Hal& hal, Mm& mm, uint64_t slot) {
   --mm.swap_pages;
   const std::optional<SwapCacheEntry> ce = m_swap->peek(slot);
   if (ce && ce->state == SwapCacheState::Reading && m_swap->ref_count(slot) == 2) {
@@ -80,14 +193,14 @@ void Kernel::release_swap_entry(Hal& hal, Mm& mm, uint64_t slot) {
     m_swap->evict(slot);
     m_frame_slot.erase(ce->frame.value());
     hal.charge(m_cfg.costs.frame_free);
-    m_pmm->free_page(hal.core_id(), ce->frame);
+    m_pmm.free_page(hal.core_id(), ce->frame);
     ++m_freed;
     return;
   }
   m_swap->drop_ref(slot);
 }
 
-FaultOutcome Kernel::swap_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va, AccessKind kind, bool may_block,
+FaultOutcome Swapper::swap_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va, AccessKind kind, bool may_block,
                              bool& oom) {
   Mm& mm = *p.mm;
   oom = false;
@@ -101,7 +214,7 @@ FaultOutcome Kernel::swap_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va, 
   std::optional<SwapCacheEntry> ce = m_swap->lookup(slot);
   if (!ce) {
     // Major fault: a frame (reclaim may run to get it; it never changes swap entries), then the read.
-    std::optional<Pfn> f = alloc_user_frame(hal, p, vma, page, false);
+    std::optional<Pfn> f = m_host.alloc_user_frame(hal, p, vma, page, false);
     if (!f) {
       oom = true;
       return FaultOutcome::Killed;
@@ -142,7 +255,7 @@ FaultOutcome Kernel::swap_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va, 
   const Pfn frame = ce->frame;
   const auto d = m_pages.find(frame.value());
   const bool mapped_elsewhere = d != m_pages.end() && !d->second.maps.empty();
-  if (mapped_elsewhere) get_frame(frame);
+  if (mapped_elsewhere) m_host.get_frame(frame);
   m_swap->drop_ref(slot);
   --mm.swap_pages;
   // Writable only if no other PTE maps the frame and no other swap entry points at the slot (else the
@@ -155,20 +268,20 @@ FaultOutcome Kernel::swap_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va, 
   }
   hal.charge(m_cfg.costs.pte_update);
   hal.write64(*ea, Pte::make(frame, leaf_flags(vma, writable) | pte_bit::kPresent).raw());
-  rmap_add(frame, mm, page, *ea, m_pmm->zone_of(frame)->first, hal.memory_ops());
+  rmap_add(frame, mm, page, *ea, m_pmm.zone_of(frame)->first, hal.memory_ops());
   ++mm.resident;
   return FaultOutcome::Retry;
 }
 
 // --- Reclaim contexts ---------------------------------------------------------------------------------
 
-void Kernel::reclaim_begin(Hal& hal) {
+void Swapper::reclaim_begin(Hal& hal) {
   m_reclaiming = true;
   m_bridge->hal = &hal;
   m_touched.clear();
 }
 
-void Kernel::reclaim_touch(Hal& hal, Mm& mm) {
+void Swapper::reclaim_touch(Hal& hal, Mm& mm) {
   for (const ReclaimTouch& t : m_touched) {
     if (t.mm == &mm) return;
   }
@@ -179,14 +292,14 @@ void Kernel::reclaim_touch(Hal& hal, Mm& mm) {
   m_touched.push_back(std::move(t));
 }
 
-void Kernel::reclaim_end(Hal& hal) {
-  for (const ReclaimTouch& t : m_touched) finish_shootdown(hal, t.targets, t.mm->root, t.mm->pcid, t.pages);
+void Swapper::reclaim_end(Hal& hal) {
+  for (const ReclaimTouch& t : m_touched) m_host.finish_shootdown(hal, t.targets, t.mm->root, t.mm->pcid, t.pages);
   m_touched.clear();
   m_bridge->hal = nullptr;
   m_reclaiming = false;
 }
 
-void Kernel::evict_invalidate(Hal& hal, Mm& mm, VirtAddr page) {
+void Swapper::evict_invalidate(Hal& hal, Mm& mm, VirtAddr page) {
   if (mm.cpus[hal.core_id()]) {
     hal.charge(m_cfg.costs.tlb_invalidate);
     hal.invalidate_page(mm.root, mm.pcid, page);
@@ -197,7 +310,7 @@ void Kernel::evict_invalidate(Hal& hal, Mm& mm, VirtAddr page) {
   }
 }
 
-bool Kernel::direct_reclaim(Hal& hal, NodeId node) {
+bool Swapper::direct_reclaim(Hal& hal, NodeId node) {
   if (m_reclaiming || m_reclaim->pressure(node) != Reclaimer::Pressure::Direct) return true;
   ++m_direct_runs;
   reclaim_begin(hal);
@@ -207,12 +320,12 @@ bool Kernel::direct_reclaim(Hal& hal, NodeId node) {
   return !r.exhausted;
 }
 
-void Kernel::wake_kswapd(Hal& hal, NodeId node) {
+void Swapper::wake_kswapd(Hal& hal, NodeId node) {
   if (m_kswapd_pending[node] || m_reclaim->pressure(node) == Reclaimer::Pressure::None) return;
   // After a run that freed nothing, kswapd sleeps until memory comes back (the node above its high
   // watermark) or a direct reclaim makes progress, as Linux's kswapd backs off after failures.
   if (m_kswapd_failed[node]) {
-    if (m_pmm->free_frames(node) < m_reclaim->watermarks(node).high) return;
+    if (m_pmm.free_frames(node) < m_reclaim->watermarks(node).high) return;
     m_kswapd_failed[node] = false;
   }
   m_kswapd_pending[node] = true;
@@ -226,9 +339,7 @@ void Kernel::wake_kswapd(Hal& hal, NodeId node) {
   m_kswapd_pending[node] = false;
 }
 
-void Kernel::run_background(Hal& hal) {
-  if (!m_reclaim) return;
-  KernelSection section(hal);
+void Swapper::run_background(Hal& hal) {
   for (NodeId n = 0; n < m_kswapd_pending.size(); ++n) {
     if (!m_kswapd_pending[n]) continue;
     m_kswapd_pending[n] = false;
@@ -243,7 +354,7 @@ void Kernel::run_background(Hal& hal) {
 
 // --- The Reclaimer's host and the policies' A/D bits ---------------------------------------------------
 
-ReclaimPageInfo Kernel::page_info(Hal& hal, uint64_t pfn) {
+ReclaimPageInfo Swapper::page_info(Hal& hal, uint64_t pfn) {
   hal.charge(m_cfg.costs.reclaim_scan);
   const PageDesc& d = m_pages.at(pfn);
   ReclaimPageInfo info;
@@ -258,7 +369,7 @@ ReclaimPageInfo Kernel::page_info(Hal& hal, uint64_t pfn) {
   return info;
 }
 
-bool Kernel::page_dirty(Hal& hal, uint64_t pfn) {
+bool Swapper::page_dirty(Hal& hal, uint64_t pfn) {
   const PageDesc& d = m_pages.at(pfn);
   if (d.dirty) return true;
   if (d.kind == PageKind::File && m_segments.at(d.seg)->dirty[d.index]) return true;
@@ -269,7 +380,7 @@ bool Kernel::page_dirty(Hal& hal, uint64_t pfn) {
   return false;
 }
 
-bool Kernel::page_accessed(Hal& hal, uint64_t pfn, bool clear) {
+bool Swapper::page_accessed(Hal& hal, uint64_t pfn, bool clear) {
   PageDesc& d = m_pages.at(pfn);
   bool a = d.referenced;
   if (clear) d.referenced = false;
@@ -290,7 +401,7 @@ bool Kernel::page_accessed(Hal& hal, uint64_t pfn, bool clear) {
   return a;
 }
 
-bool Kernel::reserve_swap(uint64_t pfn) {
+bool Swapper::reserve_swap(uint64_t pfn) {
   const std::optional<SwapSlot> s = m_swap->begin_writeout(Pfn{pfn});
   if (!s) return false;
   m_frame_slot[pfn] = *s;
@@ -298,7 +409,7 @@ bool Kernel::reserve_swap(uint64_t pfn) {
   return true;
 }
 
-void Kernel::evict_unmap(Hal& hal, uint64_t pfn) {
+void Swapper::evict_unmap(Hal& hal, uint64_t pfn) {
   hal.charge(m_cfg.costs.swap_out);
   PageDesc& d = m_pages.at(pfn);
   const bool file = d.kind == PageKind::File;
@@ -326,7 +437,7 @@ void Kernel::evict_unmap(Hal& hal, uint64_t pfn) {
   m_extra_refs.erase(pfn);
 }
 
-void Kernel::evict_write(Hal& hal, uint64_t pfn) {
+void Swapper::evict_write(Hal& hal, uint64_t pfn) {
   const uint64_t slot = m_frame_slot.at(pfn);
   hal.read_block(addr_of(Pfn{pfn}), m_copy_buf.data(), kPageSize);  // the device's DMA out of the frame
   // Asynchronous, as Linux's pageout: the request occupies the device (later reads queue behind it); the
@@ -337,7 +448,7 @@ void Kernel::evict_write(Hal& hal, uint64_t pfn) {
   ++m_swap_outs;
 }
 
-void Kernel::clean_page(Hal& hal, uint64_t pfn) {
+void Swapper::clean_page(Hal& hal, uint64_t pfn) {
   if (m_frame_slot.count(pfn) == 0 && !reserve_swap(pfn)) return;  // swap full: the page stays dirty
   // The Dirty bits go first (the cores stopped, the translations dropped, so a later write sets D again),
   // then the contents are written to the page's slot.
@@ -354,7 +465,7 @@ void Kernel::clean_page(Hal& hal, uint64_t pfn) {
   evict_write(hal, pfn);
 }
 
-void Kernel::file_write_back(Hal& hal, uint64_t pfn) {
+void Swapper::file_write_back(Hal& hal, uint64_t pfn) {
   PageDesc& d = m_pages.at(pfn);
   Segment& seg = *m_segments.at(d.seg);
   store_file_page(hal, seg.file, d.index, Pfn{pfn});
@@ -362,14 +473,14 @@ void Kernel::file_write_back(Hal& hal, uint64_t pfn) {
   d.dirty = false;
 }
 
-void Kernel::store_file_page(Hal& hal, int file, uint64_t index, Pfn frame) {
+void Swapper::store_file_page(Hal& hal, int file, uint64_t index, Pfn frame) {
   hal.read_block(addr_of(frame), m_copy_buf.data(), kPageSize);  // the device's DMA out of the frame
   hal.charge(m_cfg.costs.file_write);
   m_file_pages[{file, index}].assign(m_copy_buf.begin(), m_copy_buf.end());
   ++m_file_writebacks;
 }
 
-void Kernel::evict_free(Hal& hal, uint64_t pfn) {
+void Swapper::evict_free(Hal& hal, uint64_t pfn) {
   auto fs = m_frame_slot.find(pfn);
   if (fs != m_frame_slot.end()) {
     m_swap->evict(fs->second);
@@ -383,13 +494,13 @@ void Kernel::evict_free(Hal& hal, uint64_t pfn) {
   }
   m_pages.erase(pfn);
   hal.charge(m_cfg.costs.frame_free);
-  m_pmm->free_page(hal.core_id(), Pfn{pfn});
+  m_pmm.free_page(hal.core_id(), Pfn{pfn});
   ++m_freed;
 }
 
 // --- Accessed-bit scan --------------------------------------------------------------------------------
 
-void Kernel::maybe_scan(Hal& hal) {
+void Swapper::maybe_scan(Hal& hal) {
   const uint64_t period = m_cfg.swap.scan_period;
   if (period == 0 || !m_reclaim || m_reclaiming) return;
   const uint64_t now = hal.memory_ops();
@@ -427,7 +538,7 @@ void Kernel::maybe_scan(Hal& hal) {
 
 // --- OOM killer ---------------------------------------------------------------------------------------
 
-bool Kernel::oom_kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t error_code, bool& killed_self) {
+bool Swapper::oom_kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t error_code, bool& killed_self) {
   killed_self = false;
   // An allocation bound to some nodes gains nothing from other processes' memory elsewhere: it fails.
   if (p.policy.kind == NumaPolicyKind::Bind) return false;
@@ -445,7 +556,7 @@ bool Kernel::oom_kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32
   const std::optional<OomReport> r =
       choose_oom_victim(candidates, m_swap ? "out of memory and swap" : "out of memory");
   if (!r) return false;
-  const std::shared_ptr<Mm> victim = process(r->pid).mm;
+  const std::shared_ptr<Mm> victim = m_procs.at(r->pid - 1)->mm;
   // The victim's whole thread group goes (they share its memory): kill() takes the other threads along
   // (threads.cpp), each with its own report.
   Process* first = nullptr;
@@ -456,9 +567,9 @@ bool Kernel::oom_kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32
     ++m_oom_kills;
   }
   if (killed_self) {
-    kill(hal, p, va, kind, error_code, r->reason, "SIGKILL");
+    m_host.kill(hal, p, va, kind, error_code, r->reason, "SIGKILL");
   } else {
-    kill(hal, *first, VirtAddr{0}, AccessKind::Read, 0, r->reason, "SIGKILL");
+    m_host.kill(hal, *first, VirtAddr{0}, AccessKind::Read, 0, r->reason, "SIGKILL");
   }
   return !killed_self;
 }
