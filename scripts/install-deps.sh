@@ -9,6 +9,7 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   liblzma-dev zlib1g-dev
   valgrind python3 coreutils
+  python3-matplotlib chromium
 )
 
 missing=()

@@ -1,5 +1,6 @@
-// The vmsim command line: run a configuration, sweep many (sweep), replay DRAM traces (dram) and reference
-// strings (refs), the fragmentation experiment (frag), or print the generated key and statistics references.
+// The vmsim command line: run a configuration, sweep many (sweep), plot a sweep (plot), write a report page
+// (report), replay DRAM traces (dram) and reference strings (refs), the fragmentation experiment (frag), or
+// print the generated key and statistics references.
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <systemc>
 
 #include "apps/vmsim/frag.hpp"
+#include "apps/vmsim/plot.hpp"
 #include "apps/vmsim/refs.hpp"
 #include "apps/vmsim/sweep.hpp"
 #include "common/config.hpp"
@@ -246,6 +248,10 @@ int sc_main(int argc, char* argv[]) {
 
   vmsim::study::SweepOptions sweep_options;
   CLI::App* sweep = vmsim::study::add_sweep_command(app, sweep_options);
+  vmsim::study::PlotOptions plot_options;
+  CLI::App* plot = vmsim::study::add_plot_command(app, plot_options);
+  std::string report_dir;
+  CLI::App* report = vmsim::study::add_report_command(app, report_dir);
   vmsim::study::RefsOptions refs_options;
   CLI::App* refs = vmsim::study::add_refs_command(app, refs_options);
   vmsim::study::FragOptions frag_options;
@@ -269,6 +275,8 @@ int sc_main(int argc, char* argv[]) {
     if (dram->parsed()) return cmd_dram(dram_trace, dram_config, dram_sets, dram_json, dram_checker);
     if (convert->parsed()) return cmd_trace_convert(convert_in, convert_out, convert_from);
     if (sweep->parsed()) return vmsim::study::run_sweep_command(sweep_options);
+    if (plot->parsed()) return vmsim::study::run_plot_command(plot_options);
+    if (report->parsed()) return vmsim::study::run_report_command(report_dir);
     if (refs->parsed()) return vmsim::study::run_refs_command(refs_options);
     if (frag->parsed()) return vmsim::study::run_frag(frag_options, "vmsim frag");
     if (doc_what == "config") {
