@@ -55,7 +55,7 @@ void FixedFirmware::switch_to(Hal& hal, Pid pid) {
   hal.set_root(m_procs.at(pid - 1).root, static_cast<uint16_t>(pid & 0xfff));
 }
 
-void FixedFirmware::exit_process(Hal&, Pid pid) { m_procs.at(pid - 1).exited = true; }
+void FixedFirmware::exit_process(Hal&, Pid pid) { m_procs.at(pid - 1).alive = false; }
 
 FaultOutcome FixedFirmware::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, AccessKind, uint32_t) {
   ++m_faults;
@@ -66,7 +66,7 @@ FaultOutcome FixedFirmware::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, Ac
   if (!frame || !map_page(hal, p.root, static_cast<unsigned>(m_cfg.page_table_levels), addr_of(vpn_of(va)), *frame,
                           pte_bit::kWritable | pte_bit::kUser, tables)) {
     ++m_killed;
-    p.exited = true;
+    p.alive = false;
     return FaultOutcome::Killed;
   }
   return FaultOutcome::Retry;
@@ -75,7 +75,7 @@ FaultOutcome FixedFirmware::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, Ac
 SyscallResult FixedFirmware::syscall(Hal&, Pid pid, const Syscall& call) {
   SyscallResult r;
   if (call.call == SyscallKind::Exit) {
-    m_procs.at(pid - 1).exited = true;
+    m_procs.at(pid - 1).alive = false;
     r.exited = true;
     return r;
   }

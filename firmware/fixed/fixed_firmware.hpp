@@ -38,7 +38,8 @@ class FixedFirmware final : public Trap {
   Pid spawned_pid(size_t) const override { return 0; }
   void switch_to(Hal& hal, Pid pid) override;
   uint64_t* access_counters(Pid pid) override { return m_procs.at(pid - 1).access_counts; }
-  bool alive(Pid pid) const override { return pid >= 1 && pid <= m_procs.size() && !m_procs[pid - 1].exited; }
+  bool alive(Pid pid) const override { return pid >= 1 && pid <= m_procs.size() && m_procs[pid - 1].alive; }
+  const bool* alive_flag(Pid pid) const override { return &m_procs.at(pid - 1).alive; }
   uint64_t blocked_until(Pid) const override { return 0; }
   void exit_process(Hal& hal, Pid pid) override;
   // Charges fault_cycles, then maps a zeroed frame (4 KiB, read-write, user, executable) at va's page
@@ -55,7 +56,7 @@ class FixedFirmware final : public Trap {
  private:
   struct Proc {
     PhysAddr root{0};
-    bool exited = false;
+    bool alive = true;
     uint64_t access_counts[2] = {0, 0};
   };
   std::optional<Pfn> take_frame(Hal& hal);

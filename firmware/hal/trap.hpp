@@ -89,6 +89,9 @@ class Trap {
   // The running process's [local, remote] access counters; valid for the firmware's lifetime.
   virtual uint64_t* access_counters(Pid pid) = 0;
   virtual bool alive(Pid pid) const = 0;
+  // The flag alive(pid) reads, for the core's per-operation check without a call; valid for the
+  // firmware's lifetime (also after the process ended).
+  virtual const bool* alive_flag(Pid pid) const = 0;
   // After a Blocked fault: the simulated time (ps) at which pid may retry.
   virtual uint64_t blocked_until(Pid pid) const = 0;
   // Normal exit of pid (its workload ended).

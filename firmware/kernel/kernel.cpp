@@ -216,6 +216,8 @@ Process& Kernel::process(Pid pid) {
 
 bool Kernel::alive(Pid pid) const { return m_processes.alive(pid); }
 
+const bool* Kernel::alive_flag(Pid pid) const { return &m_processes.all().at(pid - 1)->alive; }
+
 uint64_t Kernel::resident_pages(Pid pid) const {
   if (!m_processes.alive(pid)) return 0;
   return m_processes.all()[pid - 1]->mm->resident;

@@ -279,6 +279,7 @@ class Kernel final : public Trap {
   void exit_process(Hal& hal, Pid pid) override;
 
   bool alive(Pid pid) const override;
+  const bool* alive_flag(Pid pid) const override;
   // After a Blocked fault: the simulated time (ps) at which pid's swap-in completes.
   uint64_t blocked_until(Pid pid) const override;
   // Background kernel work a core runs when woken through Hal::wake_background: kswapd's reclaim of the

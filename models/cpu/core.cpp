@@ -175,14 +175,15 @@ void Core::schedule() {
     m_in_op = false;
     m_resume = queue.take_resume(i);
     // The next wake-up of another process blocked on I/O preempts this one.
-    const SliceEnd end = run_slice(task, rs, pid, slice, queue.next_wake_except(i));
+    const SliceEnd end = run_slice(task, rs, pid, m_trap.alive_flag(pid), slice, queue.next_wake_except(i));
     if (end == SliceEnd::Ended) current = SIZE_MAX;
     queue.ran(i, end == SliceEnd::Ended,
               end == SliceEnd::Blocked ? std::max<uint64_t>(1, m_trap.blocked_until(pid)) : 0);
   }
 }
 
-Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, uint64_t slice, uint64_t wake_ps) {
+Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, const bool* alive, uint64_t slice,
+                               uint64_t wake_ps) {
   sc_core::sc_time slice_end = m_qk.get_current_time() + m_period * static_cast<double>(slice);
   if (wake_ps != UINT64_MAX) {
     slice_end = std::min(slice_end, sc_core::sc_time(static_cast<double>(wake_ps), sc_core::SC_PS));
@@ -204,7 +205,7 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, uint64_t s
     if (!m_workers.empty()) {
       // Several operations in flight: a window of them, up to the next script call, the batch's end
       // or the limit; shootdowns and preemption wait for the window to drain.
-      if (!run_syscalls(task, pid, rs.next_call, rs.done) || !m_trap.alive(pid)) {
+      if (!run_syscalls(task, pid, rs.next_call, rs.done) || !*alive) {
         m_in_op = false;
         return SliceEnd::Ended;
       }
@@ -227,7 +228,7 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, uint64_t s
     // An exit call or a kill (the firmware already tore the process down) ends the task. Script calls
     // are looked for only when one is due.
     const bool call_due = rs.next_call < task.script.size() && task.script[rs.next_call].at <= rs.done;
-    if ((call_due && !run_syscalls(task, pid, rs.next_call, rs.done)) || !m_trap.alive(pid)) {
+    if ((call_due && !run_syscalls(task, pid, rs.next_call, rs.done)) || !*alive) {
       m_in_op = false;
       return SliceEnd::Ended;
     }
@@ -253,7 +254,7 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, uint64_t s
   take_interrupts();
   // Calls due at the end of the workload (at == operations done) still run.
   m_in_op = true;
-  if (m_trap.alive(pid) && run_syscalls(task, pid, rs.next_call, rs.done)) {
+  if (*alive && run_syscalls(task, pid, rs.next_call, rs.done)) {
     sc_core::sc_time t1 = m_qk.get_current_time();
     m_trap.exit_process(*this, pid);
     m_fs_kernel += (m_qk.get_current_time() - t1).value();

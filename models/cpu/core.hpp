@@ -157,7 +157,9 @@ class Core : public sc_core::sc_module, public fw::Hal {
   // workload), Preempted, or Blocked (a major fault waits for swap I/O; Trap::blocked_until says until when).
   // With a time slice, a process waking from swap I/O (at wake_ps, simulated ps) preempts the running
   // one at its next boundary, as a scheduler's wake-up preemption does.
-  SliceEnd run_slice(CoreTask& task, RunState& rs, Pid pid, uint64_t slice, uint64_t wake_ps = UINT64_MAX);
+  // alive: the firmware's flag of pid (Trap::alive_flag), read before every operation.
+  SliceEnd run_slice(CoreTask& task, RunState& rs, Pid pid, const bool* alive, uint64_t slice,
+                     uint64_t wake_ps = UINT64_MAX);
   // Runs the script calls due before operation `done`; returns false if the process exited.
   bool run_syscalls(CoreTask& task, Pid pid, size_t& next, uint64_t done);
   // At an instruction boundary: stays stopped while a shootdown IPI holds this core, then charges the
