@@ -233,7 +233,6 @@ class Core : public sc_core::sc_module, public fw::Hal {
   sc_core::sc_event m_bg_event;
   tlm::tlm_generic_payload m_bg_trans;
   std::vector<uint8_t> m_bg_buf;
-  uint64_t m_bg_peak = 0;
   // Miss latency of the data accesses (core cycles from the access to the data), per level missed.
   std::unique_ptr<stats::Average> m_l1_miss_latency, m_l2_miss_latency, m_llc_miss_latency;
   tlm::tlm_generic_payload m_line_trans;

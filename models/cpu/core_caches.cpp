@@ -121,7 +121,6 @@ void Core::cache_access(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsign
   } else if (r.n_writebacks + r.n_prefetch_reads != 0) {
     for (uint32_t i = 0; i < r.n_writebacks; ++i) m_bg_queue.emplace_back(true, r.writebacks[i]);
     for (uint32_t i = 0; i < r.n_prefetch_reads; ++i) m_bg_queue.emplace_back(false, r.prefetch_reads[i]);
-    m_bg_peak = std::max<uint64_t>(m_bg_peak, m_bg_queue.size());
     m_bg_event.notify(sc_core::SC_ZERO_TIME);
   }
   if (r.memory_read && !full_line_write) {
