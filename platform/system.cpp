@@ -229,10 +229,8 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
     m_cores.back()->set_check_data(cfg.sim.check_data);
   }
   if (cfg.system.caches.any_present()) build_caches(cfg);
-  std::vector<cpu::Core*> peers;
-  for (auto& c : m_cores) peers.push_back(c.get());
-  m_core_shared = std::make_unique<cpu::Core::Shared>();
-  for (auto& c : m_cores) c->set_peers(peers, m_core_shared.get());
+  m_smp = std::make_unique<smp::Domain>();
+  for (auto& c : m_cores) c->join(*m_smp);
   for (cpu::CoreTask& task : tasks) {
     const CoreId core = task.spec.core;
     m_cores[core]->add_task(std::move(task));

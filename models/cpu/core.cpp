@@ -136,20 +136,16 @@ void Core::schedule() {
       if (pick.earliest_ps != UINT64_MAX) {
         // Idle until a start or wake-up time; the kernel (spawns, background work) may call earlier.
         const uint64_t wait_ps = pick.earliest_ps > now_ps() ? pick.earliest_ps - now_ps() : 0;
-        if (m_stop_requests > 0 && !m_stopped) {
-          m_stopped = true;
-          m_shared->changed.notify(sc_core::SC_ZERO_TIME);
-        }
-        sc_core::wait(sc_core::sc_time(static_cast<double>(wait_ps), sc_core::SC_PS), m_shared->changed);
+        m_smp->wait(m_id, sc_core::sc_time(static_cast<double>(wait_ps), sc_core::SC_PS));
       } else {
-        wait_stoppable();
+        m_smp->wait(m_id);
       }
       continue;
     }
     const size_t i = pick.task;
     CoreTask& task = m_tasks[i];
     RunState& rs = st[i];
-    m_in_op = true;
+    m_cpu.in_op = true;
     sc_core::sc_time t0 = m_qk.get_current_time();
     if (!queue.pid(i)) {
       std::optional<Pid> pid;
@@ -172,7 +168,7 @@ void Core::schedule() {
       current = i;
     }
     m_fs_kernel += (m_qk.get_current_time() - t0).value();
-    m_in_op = false;
+    m_cpu.in_op = false;
     m_resume = queue.take_resume(i);
     // The next wake-up of another process blocked on I/O preempts this one.
     const SliceEnd end = run_slice(task, rs, pid, m_trap.alive_flag(pid), slice, queue.next_wake_except(i));
@@ -201,12 +197,12 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, const bool
       return SliceEnd::Preempted;
     }
     take_interrupts();
-    m_in_op = true;
+    m_cpu.in_op = true;
     if (!m_workers.empty()) {
       // Several operations in flight: a window of them, up to the next script call, the batch's end
       // or the limit; shootdowns and preemption wait for the window to drain.
       if (!run_syscalls(task, pid, rs.next_call, rs.done) || !*alive) {
-        m_in_op = false;
+        m_cpu.in_op = false;
         return SliceEnd::Ended;
       }
       uint64_t n = std::min<uint64_t>(rs.count - rs.pos, m_workers.size() * 16);
@@ -215,10 +211,10 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, const bool
         n = std::min<uint64_t>(n, task.script[rs.next_call].at - rs.done);
       }
       if (!access_window(pid, rs.ops.data() + rs.pos, static_cast<size_t>(n), task.data_ops_are_instructions)) {
-        m_in_op = false;
+        m_cpu.in_op = false;
         return SliceEnd::Ended;
       }
-      m_in_op = false;
+      m_cpu.in_op = false;
       rs.pos += n;
       rs.done += n;
       ops_in_slice += n;
@@ -229,11 +225,11 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, const bool
     // are looked for only when one is due.
     const bool call_due = rs.next_call < task.script.size() && task.script[rs.next_call].at <= rs.done;
     if ((call_due && !run_syscalls(task, pid, rs.next_call, rs.done)) || !*alive) {
-      m_in_op = false;
+      m_cpu.in_op = false;
       return SliceEnd::Ended;
     }
     const OpStatus status = access(pid, rs.ops[rs.pos], task.data_ops_are_instructions);
-    m_in_op = false;
+    m_cpu.in_op = false;
     if (status == OpStatus::Killed) return SliceEnd::Ended;
     if (status == OpStatus::Blocked) return SliceEnd::Blocked;
     ++rs.pos;
@@ -253,13 +249,13 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, const bool
   }
   take_interrupts();
   // Calls due at the end of the workload (at == operations done) still run.
-  m_in_op = true;
+  m_cpu.in_op = true;
   if (*alive && run_syscalls(task, pid, rs.next_call, rs.done)) {
     sc_core::sc_time t1 = m_qk.get_current_time();
     m_trap.exit_process(*this, pid);
     m_fs_kernel += (m_qk.get_current_time() - t1).value();
   }
-  m_in_op = false;
+  m_cpu.in_op = false;
   return SliceEnd::Ended;
 }
 

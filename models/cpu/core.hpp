@@ -21,6 +21,7 @@
 #include "models/cache/hierarchy.hpp"
 #include "models/cpu/run_control.hpp"
 #include "models/mmu/mmu.hpp"
+#include "models/smp/smp.hpp"
 #include "models/workload/workload.hpp"
 
 namespace vmsim::cpu {
@@ -57,7 +58,7 @@ struct CoreTask {
   bool data_ops_are_instructions = true;
 };
 
-class Core : public sc_core::sc_module, public fw::Hal {
+class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
  public:
   tlm_utils::simple_initiator_socket<Core> data;
   // Block I/O to the swap device (left unbound when the system has none).
@@ -71,17 +72,11 @@ class Core : public sc_core::sc_module, public fw::Hal {
   // a forked one (spec.parent >= 0) once its parent's fork call created it, and never if the parent
   // ended without making it.
   void add_task(CoreTask task) { m_tasks.push_back(std::move(task)); }
-  // State shared by every core: the kernel lock and an event notified when it or an IPI state changes.
-  struct Shared {
-    sc_core::sc_event changed;
-    int kernel_owner = -1;  // core id holding the kernel lock, -1 = free
-    unsigned kernel_depth = 0;
-  };
-  // The other cores (index = core id) and the shared state, for the kernel lock and shootdown IPIs.
-  // Set once by the System.
-  void set_peers(std::vector<Core*> peers, Shared* shared) {
-    m_peers = std::move(peers);
-    m_shared = shared;
+  // Joins the system's SMP domain (the kernel lock, shootdown IPIs, background wake-ups). Called once
+  // by the System, in core-id order.
+  void join(smp::Domain& domain) {
+    m_smp = &domain;
+    domain.join(m_id, m_cpu, *this);
   }
   mmu::Mmu& mmu() { return m_mmu; }
   // The system's cache hierarchy (system.caches), shared by every core. Without one (the default) every
@@ -103,7 +98,7 @@ class Core : public sc_core::sc_module, public fw::Hal {
   // Simulated time at which this core finished its last process.
   sc_core::sc_time finish_time() const { return m_finish; }
   // True once the core's thread ran to its end (every process ended).
-  bool finished() const { return m_done; }
+  bool finished() const override { return m_done; }
 
   // fw::Hal
   uint64_t read64(PhysAddr pa) override;
@@ -132,6 +127,11 @@ class Core : public sc_core::sc_module, public fw::Hal {
   void swap_write(uint64_t device_offset, const uint8_t* page) override;
   uint64_t swap_submit(bool write, uint64_t device_offset, uint8_t* page) override;
   void invalidate_page(PhysAddr root, uint16_t pcid, VirtAddr va) override { apply_shootdown(root, pcid, {va}); }
+  // smp::Target
+  void receive_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages) override {
+    apply_shootdown(root, pcid, pages);
+    ++m_ipis_received;
+  }
   bool wake_background(CoreId core) override;
   // The system's timer asks this core to run the kernel's periodic work at its next boundary.
   bool request_background() { return wake_background(m_id); }
@@ -167,15 +167,13 @@ class Core : public sc_core::sc_module, public fw::Hal {
   // At an instruction boundary: honours stop requests (shootdowns) and charges pending IPI cycles. The
   // common case, nothing pending, stays inline on the per-operation path.
   void take_interrupts() {
-    if (m_attention) {
+    if (m_cpu.attention) {
       take_pending_interrupts();
     } else {
-      m_in_op = false;
+      m_cpu.in_op = false;
     }
   }
   void take_pending_interrupts();
-  // Waits for a change of the shared state; a pending shootdown stop counts as reached meanwhile.
-  void wait_stoppable();
   void apply_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages);
   // One memory operation: translate (trapping into the firmware on faults) and access memory. Blocked:
   // the fault handler started a swap-in; the operation is retried (m_resume) once the process wakes.
@@ -279,7 +277,6 @@ class Core : public sc_core::sc_module, public fw::Hal {
   std::vector<DmiSlot> m_dmi;
   tlm::tlm_generic_payload m_dmi_trans;
   sc_core::sc_time m_finish;
-  std::vector<Core*> m_peers;
   PhysAddr m_root{0};
   uint16_t m_pcid = 0;
   // Local/remote accesses per process (system.os.proc<I>.accesses_local/remote): the local node's
@@ -290,15 +287,8 @@ class Core : public sc_core::sc_module, public fw::Hal {
   uint64_t m_acc_none[2] = {0, 0};
   uint64_t* m_acc = m_acc_none;
   void count_numa(PhysAddr pa) { ++m_acc[pa.value() - m_local_base >= m_local_bytes]; }
-  uint64_t m_pending_irq_cycles = 0;
-  Shared* m_shared = nullptr;
-  bool m_in_op = false;         // between instruction boundaries (an access, fault or call in progress)
-  unsigned m_stop_requests = 0; // shootdowns holding this core
-  bool m_stopped = false;       // acknowledged: at a boundary (or waiting without having touched anything)
-  bool m_background = false;    // the kernel asked for background work (kswapd) at the next boundary
-  // Set whenever a stop request, IPI cycles or background work arrive: the one flag the per-operation
-  // path tests (take_pending_interrupts recomputes it).
-  bool m_attention = false;
+  smp::Domain* m_smp = nullptr;
+  smp::CpuState m_cpu;          // this core's side of the SMP protocol (its boundary reads m_cpu.attention)
   bool m_done = false;          // every process of this core ended: it runs nothing more
   bool m_resume = false;        // the next access retries an operation whose process was blocked
   bool m_check_data = false;

@@ -125,14 +125,7 @@ void Core::wait_until(uint64_t ps) {
   if (ps > now) sc_core::wait(sc_core::sc_time(static_cast<double>(ps - now), sc_core::SC_PS));
 }
 
-bool Core::wake_background(CoreId core) {
-  Core& t = *m_peers.at(core);
-  if (t.m_done) return false;
-  t.m_background = true;
-  t.m_attention = true;
-  m_shared->changed.notify(sc_core::SC_ZERO_TIME);
-  return true;
-}
+bool Core::wake_background(CoreId core) { return m_smp->wake_background(core); }
 
 void Core::zero_frame(Pfn pfn) { write_block(addr_of(pfn), m_zero_page.data(), kPageSize); }
 

@@ -64,12 +64,12 @@ struct Bench : sc_core::sc_module {
   fw::FixedFirmware firmware{fixed_config(), {fw::NodeRange{Pfn{0}, 4096}}, {0}, {spec()}};
   cpu::RunControl control{0, false, 0};
   cpu::Core core{"core", 0, cpu::CoreConfig{}, SimMode::Lt, /*golden_checker=*/true, firmware, control};
-  cpu::Core::Shared shared;
+  smp::Domain smp;
 
   explicit Bench(const sc_core::sc_module_name& n) : sc_core::sc_module(n) {
     core.data.bind(mem.data_in);
     core.mmu().walker().mem.bind(mem.walk_in);
-    core.set_peers({&core}, &shared);
+    core.join(smp);
     workload::GeneratorParams g;
     g.pattern = workload::Pattern::Sequential;
     g.footprint = 16 * kPageSize;
