@@ -56,6 +56,15 @@ void PolicyBase::set_locked(PageId p, bool locked) {
   }
 }
 
+PageId PolicyBase::take_first_unlocked(ClockRing& ring) {
+  while (is_locked(*ring.hand())) {
+    note_scanned();
+    ring.advance();
+  }
+  note_scanned();
+  return ring.take(ring.hand());
+}
+
 bool PolicyBase::is_locked(PageId p) const {
   auto it = m_locked.find(p);
   return it != m_locked.end() && it->second;

@@ -12,6 +12,8 @@
 
 namespace vmsim::fw {
 
+class ClockRing;
+
 // Implements the public event interface once: checks the contract (throwing std::logic_error on a
 // violation), keeps the resident set and lock flags, counts scanned pages, and forwards each event to the
 // do_* hooks of the concrete policy. choose_victim calls do_choose only when an unlocked page exists and
@@ -35,6 +37,9 @@ class PolicyBase : public ReplacementPolicy {
   void note_scanned(uint64_t n = 1) { m_scanned += n; }
   // Number of resident pages that are not locked.
   uint64_t unlocked() const { return m_locked.size() - m_locked_count; }
+  // The last resort of every clock policy: from the hand, the first unlocked page (each visit counted as
+  // scanned) is the victim.
+  PageId take_first_unlocked(ClockRing& ring);
 
   virtual void do_map(PageId p, VirtualTime now) = 0;
   virtual void do_access(PageId /*p*/, VirtualTime /*now*/) {}
@@ -91,6 +96,42 @@ class PageList {
  private:
   std::list<PageId> m_order;
   std::unordered_map<PageId, Iter> m_where;
+};
+
+// The ring of a clock policy (clock, eclock, wsclock) and its hand. A new page goes just behind the hand:
+// the last page the next sweep reaches. Erasing the page at the hand moves the hand to its successor.
+class ClockRing {
+ public:
+  using Iter = PageList::Iter;
+
+  bool empty() const { return m_ring.empty(); }
+  uint64_t size() const { return m_ring.size(); }
+  void insert(PageId p) {
+    if (m_ring.empty()) {
+      m_hand = m_ring.push_back(p);
+    } else {
+      m_ring.insert(m_hand, p);
+    }
+  }
+  void erase(PageId p) {
+    const bool at_hand = *m_hand == p;
+    Iter next = m_ring.erase(p);
+    if (at_hand) m_hand = (next == m_ring.end()) ? m_ring.begin() : next;
+  }
+  // Valid whenever the ring is not empty.
+  Iter hand() const { return m_hand; }
+  void set_hand(Iter it) { m_hand = it; }
+  void advance() { m_hand = m_ring.ring_next(m_hand); }
+  Iter next(Iter it) { return m_ring.ring_next(it); }
+  // The page at `it` is the victim: the hand moves past it.
+  PageId take(Iter it) {
+    m_hand = m_ring.ring_next(it);
+    return *it;
+  }
+
+ private:
+  PageList m_ring;  // sweep order from m_hand, wrapping
+  Iter m_hand;
 };
 
 // Working-set membership shared by ws and wsclock: at time `now` a page last referenced at `last_use` is in
