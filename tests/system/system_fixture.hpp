@@ -12,9 +12,33 @@
 #include <sstream>
 #include <string>
 #include <vector>
+#include <yaml-cpp/yaml.h>
 
 namespace vmsim_system_test {
 
+// Merges `patch` into `base`: a mapping merges key by key (recursively); any other value (a scalar, a
+// list) replaces the base's.
+inline void merge_yaml(YAML::Node base, const YAML::Node& patch) {
+  for (const auto& kv : patch) {
+    const std::string key = kv.first.as<std::string>();
+    const YAML::Node& existing = static_cast<const YAML::Node&>(base)[key];
+    if (kv.second.IsMap() && existing.IsDefined() && existing.IsMap()) {
+      merge_yaml(base[key], kv.second);
+    } else {
+      base[key] = YAML::Clone(kv.second);
+    }
+  }
+}
+
+// A test configuration: a base YAML shared by several tests with one test's overrides applied (see
+// merge_yaml), so the base is written once.
+inline std::string with_overrides(const std::string& base, const std::string& overrides) {
+  YAML::Node merged = YAML::Clone(YAML::Load(base));
+  merge_yaml(merged, YAML::Load(overrides));
+  YAML::Emitter out;
+  out << merged;
+  return std::string(out.c_str()) + "\n";
+}
 
 struct Result {
   int code = -1;

@@ -10,6 +10,12 @@ using namespace vmsim_system_test;
 
 using Os = System;
 
+// One core and one 64 MiB node, with the golden checker on.
+const std::string kOneNode = R"(
+sim: {checker: true}
+system: {memory: {nodes: [{size: 64MiB}]}}
+)";
+
 // Two sockets, one node each, one core per socket.
 const std::string kTwoNodes = R"(
 sim: {checker: true}
@@ -61,19 +67,14 @@ processes:
 
 TEST_F(Os, BindFallsNowherePreferredFallsBack) {
   // Node 1 is small: a process bound to it runs out and is killed; one preferring it spills to node 0.
-  std::string cfg = write("spill.yaml", R"(
-sim: {checker: true}
-system:
-  cores: 2
-  sockets: 2
-  interconnect: {distance: [[10, 21], [21, 10]]}
-  memory: {nodes: [{size: 128MiB}, {size: 16MiB}]}
+  std::string cfg = write("spill.yaml", with_overrides(kTwoNodes, R"(
+system: {memory: {nodes: [{size: 128MiB}, {size: 16MiB}]}}
 processes:
   - {name: pref, core: 0, numa: {policy: preferred, nodes: "1"},
      workload: {kind: strided, stride: 4KiB, footprint: 20MiB, accesses: 5120}}
   - {name: bind, core: 0, numa: {policy: bind, nodes: "1"},
      workload: {kind: strided, stride: 4KiB, footprint: 20MiB, accesses: 5120}}
-)");
+)"));
   Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
   ASSERT_EQ(r.code, 0) << r.err;
   nlohmann::json j = stats(m_dir + "/out");
@@ -125,9 +126,7 @@ processes:
 }
 
 TEST_F(Os, SyscallErrorsGiveErrnoNeverACrash) {
-  std::string cfg = write("errno.yaml", R"(
-sim: {checker: true}
-system: {memory: {nodes: [{size: 64MiB}]}}
+  std::string cfg = write("errno.yaml", kOneNode + R"(
 firmware: {mlock_limit: 0}
 processes:
   - name: p
@@ -162,9 +161,7 @@ processes:
 
 TEST_F(Os, MprotectAndMunmapSplitMergeAndFreeFrames) {
   // Reads only, so the read-only window never kills; mlock populates an mmap'd area that munmap frees.
-  std::string cfg = write("vm.yaml", R"(
-sim: {checker: true}
-system: {memory: {nodes: [{size: 64MiB}]}}
+  std::string cfg = write("vm.yaml", kOneNode + R"(
 processes:
   - name: p
     workload: {kind: sequential, footprint: 1MiB, accesses: 262144, read_fraction: 1.0}
@@ -201,9 +198,7 @@ processes:
 TEST_F(Os, WriteToAnMprotectedWindowKillsAfterInvalidation) {
   // The process writes its whole region, then makes a window read-only and writes again: the stale
   // writable TLB entries must be gone (INVLPG), so the write faults and the VMA check kills.
-  std::string cfg = write("ro.yaml", R"(
-sim: {checker: true}
-system: {memory: {nodes: [{size: 64MiB}]}}
+  std::string cfg = write("ro.yaml", kOneNode + R"(
 processes:
   - name: p
     workload: {kind: sequential, footprint: 64KiB, accesses: 20000, read_fraction: 0.0}
@@ -304,9 +299,7 @@ processes:
 
 namespace {
 
-const std::string kThreeOnOneCore = R"(
-sim: {checker: true}
-system: {memory: {nodes: [{size: 64MiB}]}}
+const std::string kThreeOnOneCore = kOneNode + R"(
 firmware: {scheduler: {time_slice: 20000}}
 processes:
   - {name: a, workload: {kind: random, footprint: 256KiB, accesses: 20000}}
@@ -413,9 +406,7 @@ TEST_F(Os, ChurnPresetRunsWithTheCheckerInLtAndAt) {
 }
 
 TEST_F(Os, OvercommitNeverRefusesAndStacksGrowDown) {
-  std::string cfg = write("oc.yaml", R"(
-sim: {checker: true}
-system: {memory: {nodes: [{size: 64MiB}]}}
+  std::string cfg = write("oc.yaml", kOneNode + R"(
 firmware: {overcommit: never, overcommit_ratio: 50, stack_limit: 64KiB}
 processes:
   - name: p

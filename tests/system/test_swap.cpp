@@ -9,14 +9,19 @@
 namespace vmsim_system_test {
 namespace {
 
-// One core, 32 MiB of RAM, a 48 MiB random working set: about half the pages live in swap at a time.
-const std::string kThrash = R"(
+// The base of every configuration here: lt mode with the golden and data checkers, one core, 32 MiB of RAM
+// and a 256 MiB swap area on NVMe. Tests override what they change (with_overrides).
+const std::string kSwapBase = R"(
 sim: {mode: lt, seed: 1, checker: true, check_data: true}
 system:
   cores: 1
   memory:
     nodes: [{size: 32MiB}]
   swap: {enabled: true, size: 256MiB, device: {preset: nvme}}
+)";
+
+// A 48 MiB random working set: about half the pages live in swap at a time.
+const std::string kThrash = kSwapBase + R"(
 processes:
   - name: big
     workload: {kind: random, footprint: 48MiB, accesses: 60000, read_fraction: 0.5}
@@ -106,13 +111,8 @@ TEST_F(Swap, PageCachePagesAreEvictedAndWrittenBackToTheFileStore) {
   // store as they are evicted (and the rest when its mapping goes); the reader's faults read them back
   // from the store, and the data checker accepts only the writer's words (the file's original contents
   // are random).
-  const std::string cfg = write("file.yaml", R"(
-sim: {mode: lt, seed: 1, checker: true, check_data: true}
-system:
-  cores: 1
-  memory:
-    nodes: [{size: 24MiB}]
-  swap: {enabled: true, size: 64MiB, device: {preset: nvme}}
+  const std::string cfg = write("file.yaml", with_overrides(kSwapBase, R"(
+system: {memory: {nodes: [{size: 24MiB}]}, swap: {size: 64MiB}}
 firmware:
   files: [{name: big.bin, size: 32MiB, seed: 3}]
 processes:
@@ -124,7 +124,7 @@ processes:
     workload: {kind: sequential, footprint: 32MiB, base: 0x70000000, access_size: 64, accesses: 524288,
                read_fraction: 1.0}
     syscalls: [{at: 0, call: mmap, addr: 0x70000000, length: 32MiB, fixed: true, shared: true, file: big.bin}]
-)");
+)"));
   for (const std::string mode : {"lt", "functional"}) {
     Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + " --out " + m_dir + "/" + mode);
     ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
@@ -151,17 +151,7 @@ TEST_F(Swap, SameSeedGivesTheSameStats) {
 TEST_F(Swap, OtherProcessesRunWhileOneWaitsForTheDevice) {
   // A thrashing process and a compute-bound one that fits in memory share one core. The core runs the
   // second while the first sleeps on swap-ins, so the pair finishes well before the sum of their runs.
-  const std::string base = R"(
-sim: {mode: lt, seed: 1, checker: true, check_data: true}
-system:
-  cores: 1
-  memory:
-    nodes: [{size: 32MiB}]
-  swap: {enabled: true, size: 256MiB, device: {preset: nvme}}
-firmware:
-  scheduler: {time_slice: 100000}
-processes:
-)";
+  const std::string base = with_overrides(kSwapBase, "firmware: {scheduler: {time_slice: 100000}}") + "processes:\n";
   const std::string thrash =
       "  - {name: thrash, workload: {kind: random, footprint: 48MiB, accesses: 20000, read_fraction: 0.5}}\n";
   const std::string compute =
@@ -185,13 +175,7 @@ processes:
 }
 
 TEST_F(Swap, MlockedPagesAreNeverEvicted) {
-  const std::string cfg = write("mlock.yaml", R"(
-sim: {mode: lt, seed: 1, checker: true, check_data: true}
-system:
-  cores: 1
-  memory:
-    nodes: [{size: 32MiB}]
-  swap: {enabled: true, size: 256MiB, device: {preset: nvme}}
+  const std::string cfg = write("mlock.yaml", with_overrides(kSwapBase, R"(
 firmware:
   scheduler: {time_slice: 20000}
 processes:
@@ -200,7 +184,7 @@ processes:
     syscalls: [{at: 0, call: mlock, addr: 0x30000000, length: 4MiB}]
   - name: thrash
     workload: {kind: random, footprint: 40MiB, accesses: 60000, read_fraction: 0.5}
-)");
+)"));
   Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/o");
   ASSERT_EQ(r.code, 0) << r.err;
   nlohmann::json j = stats(m_dir + "/o");
@@ -213,13 +197,8 @@ processes:
 
 TEST_F(Swap, OomKillerTakesTheLargestProcessAndTheRunGoesOn) {
   // 24 MiB of RAM and 1 MiB of swap for 4 + 40 MiB of written pages: somebody must go.
-  const std::string cfg = write("oom.yaml", R"(
-sim: {mode: lt, seed: 1, checker: true, check_data: true}
-system:
-  cores: 1
-  memory:
-    nodes: [{size: 24MiB}]
-  swap: {enabled: true, size: 1MiB, device: {preset: nvme}}
+  const std::string cfg = write("oom.yaml", with_overrides(kSwapBase, R"(
+system: {memory: {nodes: [{size: 24MiB}]}, swap: {size: 1MiB}}
 firmware:
   scheduler: {time_slice: 20000}
 processes:
@@ -227,7 +206,7 @@ processes:
     workload: {kind: random, footprint: 4MiB, accesses: 100000, read_fraction: 0.0}
   - name: big
     workload: {kind: random, footprint: 40MiB, accesses: 100000, read_fraction: 0.0}
-)");
+)"));
   Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/o");
   ASSERT_EQ(r.code, 0) << r.err;
   nlohmann::json j = stats(m_dir + "/o");
@@ -248,13 +227,8 @@ TEST_F(Swap, ForkedProcessesShareSwapSlotsAndCopyOnWrite) {
   // The parent fills 16 MiB, forks, and both keep reading and writing under pressure: swap entries
   // are shared by both address spaces, a page read back for one is found in the swap cache by the other,
   // and writes break the sharing.
-  const std::string cfg = write("fork.yaml", R"(
-sim: {mode: lt, seed: 1, checker: true, check_data: true}
-system:
-  cores: 2
-  memory:
-    nodes: [{size: 32MiB}]
-  swap: {enabled: true, size: 256MiB, device: {preset: nvme}}
+  const std::string cfg = write("fork.yaml", with_overrides(kSwapBase, R"(
+system: {cores: 2}
 processes:
   - name: parent
     core: 0
@@ -264,7 +238,7 @@ processes:
     core: 1
     parent: parent
     workload: {kind: random, footprint: 16MiB, accesses: 60000, read_fraction: 0.8}
-)");
+)"));
   for (const std::string mode : {"lt", "at", "functional"}) {
     Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + " --out " + m_dir + "/" + mode);
     ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
@@ -282,13 +256,8 @@ TEST_F(Swap, NoStaleTranslationSurvivesAnEviction) {
   // FIFO evicts pages whatever their Accessed bits, so victims are often cached in a TLB, here on two
   // cores (two threads of one address space). The golden checker stops the run on any translation that
   // disagrees with the page tables, e.g. one left in a TLB after its page went to swap.
-  const std::string cfg = write("threads.yaml", R"(
-sim: {mode: lt, seed: 1, checker: true, check_data: true}
-system:
-  cores: 2
-  memory:
-    nodes: [{size: 32MiB}]
-  swap: {enabled: true, size: 256MiB, device: {preset: nvme}}
+  const std::string cfg = write("threads.yaml", with_overrides(kSwapBase, R"(
+system: {cores: 2}
 firmware:
   swap: {policy: fifo}
 processes:
@@ -300,7 +269,7 @@ processes:
     core: 1
     parent: main
     workload: {kind: random, footprint: 48MiB, accesses: 30000, read_fraction: 0.5}
-)");
+)"));
   for (const std::string mode : {"lt", "at"}) {
     Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + " --out " + m_dir + "/" + mode);
     ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
@@ -348,19 +317,15 @@ TEST_F(Swap, HardDiskSwapIsSlowerThanNvme) {
 
 TEST_F(Swap, WorkingSetOfAStridedLoopIsItsPageCount) {
   // 256 pages touched in turn, one access each: every sample window of 10,000 operations sees them all.
-  const std::string cfg = write("ws.yaml", R"(
-sim: {mode: functional, seed: 1, checker: true, check_data: true}
-system:
-  cores: 1
-  memory:
-    nodes: [{size: 64MiB}]
-  swap: {enabled: true, size: 64MiB, device: {preset: nvme}}
+  const std::string cfg = write("ws.yaml", with_overrides(kSwapBase, R"(
+sim: {mode: functional}
+system: {memory: {nodes: [{size: 64MiB}]}, swap: {size: 64MiB}}
 firmware:
   swap: {scan_period: 10000, tau: 10000}
 processes:
   - name: loop
     workload: {kind: strided, stride: 4KiB, footprint: 1MiB, accesses: 100000}
-)");
+)"));
   Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/o");
   ASSERT_EQ(r.code, 0) << r.err;
   nlohmann::json j = stats(m_dir + "/o");
