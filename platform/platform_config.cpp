@@ -129,10 +129,6 @@ void PlatformConfig::validate() const {
           "the walker walks " + std::to_string(system.core.mmu.walker.levels) +
               " levels (system.core.mmu.walker.levels): both must agree");
   if (processes.empty()) throw InputError("processes: the run needs at least one process");
-  if (system.caches.any_present()) {
-    require(system.core.outstanding == 1, "system.core", "outstanding", std::to_string(system.core.outstanding),
-            "with system.caches the core must have one operation in flight (non-blocking caches are not built yet)");
-  }
   if (system.swap.enabled) {
     // Eviction changes PTEs under running translations: implemented for radix tables and for cores with
     // one operation in flight (a fault there is precise: nothing else of the core touches memory).

@@ -282,10 +282,19 @@ void System::build_caches(const PlatformConfig& cfg) {
   }
   const sc_core::sc_time message = (hi - lo) / 2;
   for (auto& node : m_nodes) node->allow_dmi(true);
+  if (cfg.system.caches.llc.present) {
+    m_llc_mshrs.resize(sockets);
+    for (auto& slots : m_llc_mshrs) {
+      slots = std::make_unique<cpu::Core::CachePort::MissSlots>();
+      slots->capacity = cfg.system.caches.llc.mshrs;
+    }
+  }
   for (uint64_t i = 0; i < cfg.system.cores; ++i) {
     const unsigned s = static_cast<unsigned>(cfg.system.socket_of(i));
     cpu::Core::CachePort port;
     port.hierarchy = &m_caches->hierarchy();
+    port.llc_mshrs = m_llc_mshrs.empty() ? nullptr : m_llc_mshrs[s].get();
+    port.writeback_buffer = cfg.system.caches.writeback_buffer;
     port.check = cfg.sim.check_coherence;
     port.path = [ic, s](uint64_t pa) {
       const int n = ic->node_of(pa);

@@ -73,6 +73,7 @@ class System : public sc_core::sc_module {
   std::unique_ptr<fw::FixedFirmware> m_fixed;
   std::vector<std::unique_ptr<cpu::Core>> m_cores;
   std::unique_ptr<cache::CacheSystem> m_caches;  // system.caches (none: nullptr)
+  std::vector<std::unique_ptr<cpu::Core::CachePort::MissSlots>> m_llc_mshrs;  // per socket (at mode)
   std::unique_ptr<smp::Domain> m_smp;  // the kernel lock and shootdown rendezvous of the cores
   uint64_t m_distinct_pages = 0;
 

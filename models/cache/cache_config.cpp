@@ -113,6 +113,8 @@ bool HierarchyConfig::set_preset(const std::string& name) {
 void HierarchyConfig::validate(const std::string& path) const {
   using config::require;
   require(preset_known, path, "preset", preset, "expected none, custom, skylake_sp or zen3");
+  require(writeback_buffer > 0 && writeback_buffer <= 4096, path, "writeback_buffer", std::to_string(writeback_buffer),
+          "must be in [1, 4096]");
   const std::pair<const char*, const LevelConfig*> levels[] = {{"l1i", &l1i}, {"l1d", &l1d}, {"l2", &l2}, {"llc", &llc}};
   for (const auto& [name, l] : levels) l->validate(join(path, name));
   for (const auto& [name, l] : levels) {

@@ -42,7 +42,10 @@ struct LevelConfig {
     v("line", line, "bytes", "Line size: a power of two >= 8 and <= 4096, the same at every level");
     v("latency", latency, "core cycles",
       "Load-to-use latency of a hit in this level, counted from the core (not on top of the levels above)");
-    v("mshrs", mshrs, "misses", "Outstanding misses the level can track (used by the timed model)");
+    v("mshrs", mshrs, "misses",
+      "sim.mode at: line fills the level tracks at once (miss-status holding registers): the first present level "
+      "of a core bounds its demand fills in flight, the LLC's bound the memory reads of its socket (demand and "
+      "prefetch); a fill that finds none free waits");
     v("replacement", replacement, "",
       "Victim choice: lru, plru (tree pseudo-LRU, ways a power of two), fifo, random (seeded xorshift64), "
       "srrip, brrip (2-bit RRIP)");
@@ -79,6 +82,7 @@ struct HierarchyConfig {
   LevelConfig llc = default_llc();
   WalkEntry walk_entry = WalkEntry::L1d;
   uint64_t c2c_latency = 30;
+  uint64_t writeback_buffer = 16;
 
   // The config of a preset (none, custom, skylake_sp, zen3); throws std::invalid_argument if unknown.
   static HierarchyConfig named(const std::string& preset);
@@ -102,6 +106,9 @@ struct HierarchyConfig {
       "Where page-walk PTE reads and A/D writes enter: l1d, l2, llc or memory (counted, nothing cached)");
     v("c2c_latency", c2c_latency, "core cycles",
       "Extra cycles of a cache-to-cache transfer inside a socket, on top of the LLC latency");
+    v("writeback_buffer", writeback_buffer, "lines",
+      "sim.mode at: dirty victims each core's write-back buffer holds while they drain to memory in the background "
+      "(prefetch fills queue behind them without a bound); an access whose victims do not fit waits for room");
   }
   // Throws InputError naming path.level.key: an invalid present level; inclusion other than inclusive
   // below the LLC; present levels with different line sizes; load-to-use latencies decreasing along a

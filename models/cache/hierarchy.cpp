@@ -348,7 +348,7 @@ AccessResult Hierarchy::access_slow(uint32_t core, AccessClass cls, uint64_t pa,
   if (cls == AccessClass::PteRead && walk_level <= kMaxWalkLevel) ++m_walk_hist[walk_level][idx(served)];
 
   // Prefetchers of the levels this demand access looked up.
-  if (demand) {
+  if (demand && !m_no_prefetch) {
     for (Level l : kPrivateLevels) {
       if (looked_up[idx(l)] && cc.pf[idx(l)]) issue_prefetches(core, l, line, ip, hit_at[idx(l)], ctx);
     }
@@ -388,6 +388,7 @@ Served Hierarchy::private_access(uint32_t core, Level entry, AccessClass cls, ui
         if (demand && a->prefetched_at(slot)) {
           ++st.prefetch_useful;
           a->set_prefetched_at(slot, false);
+          ctx.r.prefetch_used = l;
         }
         hit_index = static_cast<int>(i);
         break;
@@ -481,6 +482,7 @@ Hierarchy::Grant Hierarchy::socket_request(uint32_t core, uint32_t s, uint64_t l
         if (demand && llc->prefetched_at(slot)) {
           ++st.prefetch_useful;
           llc->set_prefetched_at(slot, false);
+          ctx.r.prefetch_used = Level::Llc;
         }
       } else {
         ++st.misses[idx(cls)];
@@ -597,7 +599,10 @@ Hierarchy::Grant Hierarchy::socket_request(uint32_t core, uint32_t s, uint64_t l
       if (m_exclusive && core_fills) {
         llc_dirty_moved = llc_state == State::M;
         const Victim v = llc->invalidate_at(llc->set_of(line), static_cast<uint32_t>(llc->find(line)));
-        if (v.prefetched && demand) ++lst.prefetch_useful;
+        if (v.prefetched && demand) {
+          ++lst.prefetch_useful;
+          ctx.r.prefetch_used = Level::Llc;
+        }
       } else {
         State ns = llc_state;
         if (excl) ns = core_fills ? (llc_state == State::M ? State::M : State::E) : State::M;

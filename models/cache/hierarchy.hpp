@@ -53,7 +53,7 @@
 //    Data read from memory for them is listed in prefetch_reads; their cross-socket messages in
 //    prefetch_remote_messages. A prefetch at the LLC only fills lines no cache of the socket holds and no
 //    other socket owns. useful = first demand hit on a prefetched line; useless = evicted or invalidated
-//    unused; late is counted by the timed caller (count_prefetch_late).
+//    unused; late is counted by the timed caller (count_prefetch_late) from AccessResult::prefetch_used.
 //  * All levels absent: access returns Served::Memory, 0 cycles, memory_read, and changes nothing.
 #pragma once
 
@@ -97,6 +97,9 @@ struct AccessResult {
   uint64_t l2_cycles = 0;
   uint64_t llc_cycles = 0;   // includes c2c_latency for a PeerCache transfer
   bool memory_read = false;  // the caller reads line_pa from memory (served == Memory)
+  // The level where this demand access was the first use of a prefetched line (Level::Count: none); the
+  // timed caller checks whether that prefetch's fill had completed (late prefetches).
+  Level prefetch_used = Level::Count;
   uint64_t line_pa = 0;      // physical address of the line (aligned)
   uint32_t remote_messages = 0;           // cross-socket directory messages of the demand access
   uint32_t prefetch_remote_messages = 0;  // ... of the prefetches it triggered
@@ -174,6 +177,15 @@ class Hierarchy {
     return true;
   }
   uint64_t l1d_latency() const { return m_lat[static_cast<size_t>(Level::L1d)]; }
+  // A store of a whole line that needs no data: the firmware zeroing or copying a page with fast-string
+  // stores. Counted and handled as a Store, except that it trains and triggers no prefetcher (no
+  // read-for-ownership reaches them).
+  AccessResult write_full_line(uint32_t core, uint64_t pa) {
+    m_no_prefetch = true;
+    AccessResult r = access_slow(core, AccessClass::Store, pa, 0, 0);
+    m_no_prefetch = false;
+    return r;
+  }
   AccessResult access(uint32_t core, AccessClass cls, uint64_t pa, uint64_t ip, unsigned walk_level) {
     return access_slow(core, cls, pa, ip, walk_level);
   }
@@ -205,6 +217,10 @@ class Hierarchy {
   const LevelStats& stats(Level level, uint32_t index) const;
   // The timed caller found a prefetch of this level late (the demand arrived before the fill).
   void count_prefetch_late(Level level, uint32_t index) { mut_stats(level, index).prefetch_late++; }
+  // The same for a demand access of core that found a prefetched line at level (AccessResult::prefetch_used).
+  void count_prefetch_late_of(uint32_t core, Level level) {
+    count_prefetch_late(level, level == Level::Llc ? m_cores[core].socket : core);
+  }
   // PteRead accesses made with walk_level (1..5) answered from served.
   uint64_t walk_served(unsigned walk_level, Served served) const {
     return walk_level <= kMaxWalkLevel ? m_walk_hist[walk_level][static_cast<size_t>(served)] : 0;
@@ -304,6 +320,7 @@ class Hierarchy {
   std::array<std::vector<LevelStats>, kNumLevels> m_stats;
   std::array<std::array<uint64_t, kNumServed>, kMaxWalkLevel + 1> m_walk_hist{};
   bool m_drop_next_invalidation = false;
+  bool m_no_prefetch = false;  // write_full_line in progress
   std::vector<uint64_t> m_pf_scratch;
 };
 

@@ -6,6 +6,7 @@
 
 #include <deque>
 #include <functional>
+#include <unordered_map>
 #include <memory>
 #include <systemc>
 #include <tlm>
@@ -88,6 +89,14 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
     std::function<bool(uint64_t pa)> remote;            // pa lies on a node that is not local to this core
     sc_core::sc_time remote_message;                    // one cross-socket coherence message
     uint64_t inject_drop_at = 0;  // test only: drop an invalidation after this many slow-path accesses
+    // at mode: the LLC miss-status registers of this core's socket, shared by its cores (null: unbounded).
+    struct MissSlots {
+      uint64_t capacity = 0;
+      uint64_t in_use = 0;
+      sc_core::sc_event freed;
+    };
+    MissSlots* llc_mshrs = nullptr;
+    uint64_t writeback_buffer = 16;  // at mode: entries of this core's write-back / prefetch-fill buffer
   };
   // With caches: hits cost the hierarchy's load-to-use latency and build no transaction, contents move
   // through DMI, and only line fills (and, in lt, write-backs and prefetch fills off the critical path) are
@@ -212,8 +221,32 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   void cache_access(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsigned walk_level, bool full_line_write,
                     sc_core::sc_time& delay, CacheTime& ct);
   // A timed line transaction at line_pa (a fill or a write-back), marked mem::TimingOnly: memory times it and
-  // the contents stay in the backing store.
+  // the contents stay in the backing store. Each call takes a payload of its own from a pool, so several
+  // can be in flight (at mode, several operations outstanding).
   void line_transport(tlm::tlm_command cmd, uint64_t line_pa, sc_core::sc_time& delay);
+  // at mode: a demand line fill through the miss-status registers: waits for a free L1 MSHR and a free LLC
+  // MSHR of the socket, and marks the line in flight until its data arrives. Returns the femtoseconds spent
+  // waiting for registers (already in delay / SystemC time).
+  uint64_t demand_fill(uint64_t line_pa, sc_core::sc_time& delay);
+  // at mode: waits while cond() holds (first catching up delay in SystemC time, woken by ev); returns the
+  // femtoseconds waited beyond delay.
+  template <class Cond>
+  uint64_t stall_while(sc_core::sc_time& delay, sc_core::sc_event& ev, Cond cond);
+  // The fill of line_pa in flight (a demand miss of this core or a queued prefetch fill), or nullptr.
+  struct Fill {
+    uint64_t line_pa;
+    bool prefetch;
+  };
+  const Fill* fill_in_flight(uint64_t line_pa) const {
+    for (const Fill& f : m_fills) {
+      if (f.line_pa == line_pa) return &f;
+    }
+    return nullptr;
+  }
+  void end_fill(uint64_t line_pa);
+  // The data part of a timed access through the hierarchy: time into delay and the time parts, miss
+  // latencies, data moved (and checked, reads); returns the time it took. Counts nothing per access.
+  sc_core::sc_time cached_data_timed(Pid pid, const workload::MemOp& op, PhysAddr pa, sc_core::sc_time& delay);
   // The data access of op at tr.pa through the hierarchy (replaces access_transport when caches exist).
   bool access_cached(Pid pid, const workload::MemOp& op, const mmu::Translation& tr, sc_core::sc_time access_time,
                      sc_core::sc_time delay);
@@ -233,8 +266,22 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   std::vector<uint8_t> m_bg_buf;
   // Miss latency of the data accesses (core cycles from the access to the data), per level missed.
   std::unique_ptr<stats::Average> m_l1_miss_latency, m_l2_miss_latency, m_llc_miss_latency;
-  tlm::tlm_generic_payload m_line_trans;
   std::vector<uint8_t> m_line_buf;
+  std::vector<std::unique_ptr<tlm::tlm_generic_payload>> m_line_pool;  // every line payload made
+  std::vector<tlm::tlm_generic_payload*> m_line_free;                  // ... of which free now
+  // at mode: fills in flight (demand fills up to the L1's MSHRs, and the queued prefetch fills).
+  std::vector<Fill> m_fills;
+  uint64_t m_demand_fills = 0;
+  uint64_t m_mshrs = 1;
+  sc_core::sc_event m_fill_done;
+  sc_core::sc_event m_bg_drained;  // the write-back buffer finished one entry
+  // lt mode: when each of this core's prefetch fills from memory completes (femtoseconds), by line; a demand
+  // access using the line earlier waits for it (a late prefetch).
+  std::unordered_map<uint64_t, uint64_t> m_prefetch_ready;
+  // Miss-status register statistics (system.core<N>.mshr.*).
+  uint64_t m_mshr_merged = 0, m_mshr_full = 0, m_llc_mshr_full = 0, m_mshr_wait_fs = 0, m_mshr_peak = 0;
+  uint64_t m_wb_full = 0;
+  uint64_t m_bg_writebacks = 0;  // dirty victims in the write-back buffer (queued or in flight)
   CacheTime m_ct_data, m_ct_walk, m_ct_kernel;
   std::vector<std::unique_ptr<stats::Group>> m_cache_groups;
   std::vector<std::unique_ptr<stats::Stat>> m_cache_stats;

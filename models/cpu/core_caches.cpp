@@ -15,12 +15,8 @@ void Core::set_caches(const CachePort& port) {
   m_caches = port;
   if (m_caches.hierarchy == nullptr) return;
   m_line_buf.assign(m_caches.hierarchy->line_bytes(), 0);
-  m_line_trans.set_byte_enable_ptr(nullptr);
-  m_line_trans.set_dmi_allowed(false);
-  m_line_trans.set_data_ptr(m_line_buf.data());
-  m_line_trans.set_data_length(static_cast<unsigned>(m_line_buf.size()));
-  m_line_trans.set_streaming_width(static_cast<unsigned>(m_line_buf.size()));
-  m_line_trans.set_extension(new mem::TimingOnly);  // contents stay in the backing store (the payload owns it)
+  const cache::HierarchyConfig& hc = m_caches.hierarchy->config();
+  m_mshrs = hc.l1d.present ? hc.l1d.mshrs : hc.l2.present ? hc.l2.mshrs : hc.llc.present ? hc.llc.mshrs : 1;
   if (m_waits) {
     m_bg_buf.assign(m_line_buf.size(), 0);
     m_bg_trans.set_byte_enable_ptr(nullptr);
@@ -57,14 +53,46 @@ void Core::set_caches(const CachePort& port) {
           [this, ct, p] { return cycles_of(ct->fs[p]); }));
     }
   }
+  // Misses in flight (at mode; zero in the other modes, where a miss completes before the next access).
+  m_cache_groups.push_back(std::make_unique<stats::Group>(m_stats, "mshr"));
+  stats::Group& mg = *m_cache_groups.back();
+  auto counter = [&](const char* n, const char* unit, const char* what, std::function<uint64_t()> f) {
+    m_cache_stats.push_back(std::make_unique<stats::Counter>(mg, n, unit, what, std::move(f)));
+  };
+  counter("merged", "count",
+          "Accesses whose line's fill (another operation's miss or a prefetch) was in flight: they waited for it",
+          [this] { return m_mshr_merged; });
+  counter("full", "count", "Line fills that waited for a free MSHR of the core's first cache level",
+          [this] { return m_mshr_full; });
+  counter("llc_full", "count", "Line fills that waited for a free LLC MSHR of the socket",
+          [this] { return m_llc_mshr_full; });
+  counter("wait", "core cycles", "Cycles accesses waited for MSHRs and for fills in flight",
+          [this] { return cycles_of(m_mshr_wait_fs); });
+  counter("peak", "misses", "Most demand line fills of the core in flight at once", [this] { return m_mshr_peak; });
+  counter("writeback_buffer_full", "count",
+          "Accesses that waited for room in the write-back buffer (system.caches.writeback_buffer)",
+          [this] { return m_wb_full; });
 }
 
 void Core::line_transport(tlm::tlm_command cmd, uint64_t line_pa, sc_core::sc_time& delay) {
-  tlm::tlm_generic_payload& t = m_line_trans;
+  if (m_line_free.empty()) {
+    auto t = std::make_unique<tlm::tlm_generic_payload>();
+    t->set_byte_enable_ptr(nullptr);
+    t->set_dmi_allowed(false);
+    t->set_data_ptr(m_line_buf.data());  // never written: the transaction is timing only
+    t->set_data_length(static_cast<unsigned>(m_line_buf.size()));
+    t->set_streaming_width(static_cast<unsigned>(m_line_buf.size()));
+    t->set_extension(new mem::TimingOnly);  // contents stay in the backing store (the payload owns it)
+    m_line_free.push_back(t.get());
+    m_line_pool.push_back(std::move(t));
+  }
+  tlm::tlm_generic_payload& t = *m_line_free.back();
+  m_line_free.pop_back();
   t.set_command(cmd);
   t.set_address(line_pa);
   t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   data->b_transport(t, delay);
+  m_line_free.push_back(&t);
   if (!t.is_response_ok()) {
     throw SimulationError(std::string(name()) + ": cache line " + (cmd == tlm::TLM_READ_COMMAND ? "fill" : "write-back") +
                           " at physical address " + format_hex(line_pa) + " failed: " + t.get_response_string());
@@ -75,6 +103,7 @@ void Core::cache_access(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsign
                         sc_core::sc_time& delay, CacheTime& ct) {
   cache::Hierarchy& h = *m_caches.hierarchy;
   if ((cls == cache::AccessClass::Load || cls == cache::AccessClass::Store) && !m_caches.check &&
+      (m_fills.empty() || fill_in_flight(pa & ~(m_line_buf.size() - 1)) == nullptr) &&
       h.try_l1d_hit(m_id, cls == cache::AccessClass::Store, pa)) {
     // The inline path: a hit on the line this core's L1D used last builds nothing.
     if (m_timed) {
@@ -87,8 +116,9 @@ void Core::cache_access(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsign
   if (m_caches.inject_drop_at != 0 && ++m_slow_cache_accesses == m_caches.inject_drop_at) {
     h.inject_drop_next_invalidation();
   }
-  const cache::AccessResult r =
-      walk_level != 0 ? h.access(m_id, cls, pa, ip, walk_level) : h.access(m_id, cls, pa, ip);
+  const cache::AccessResult r = full_line_write  ? h.write_full_line(m_id, pa)
+                                : walk_level != 0 ? h.access(m_id, cls, pa, ip, walk_level)
+                                                  : h.access(m_id, cls, pa, ip);
   if (m_caches.check) {
     const std::string why = h.check_line(pa);
     if (!why.empty()) {
@@ -108,7 +138,9 @@ void Core::cache_access(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsign
   }
   // Write-backs and prefetch fills leave the critical path: in lt they reach memory at this time (and
   // occupy its queues) but the core does not wait for them; in at they drain through the write-back
-  // buffer's thread, competing with demand misses in the memory's queues.
+  // buffer's thread, competing with demand misses in the memory's queues. The buffer holds
+  // system.caches.writeback_buffer dirty victims: an access whose victims do not fit waits; prefetch fills
+  // queue behind them and never stall the core.
   if (!m_waits) {
     for (uint32_t i = 0; i < r.n_writebacks; ++i) {
       sc_core::sc_time side = delay;
@@ -117,21 +149,126 @@ void Core::cache_access(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsign
     for (uint32_t i = 0; i < r.n_prefetch_reads; ++i) {
       sc_core::sc_time side = delay;
       line_transport(tlm::TLM_READ_COMMAND, r.prefetch_reads[i], side);
+      if (m_prefetch_ready.size() >= 4096) {  // forget fills long completed: they can no longer be late
+        const uint64_t now = (sc_core::sc_time_stamp() + delay).value();
+        for (auto it = m_prefetch_ready.begin(); it != m_prefetch_ready.end();) {
+          it = it->second <= now ? m_prefetch_ready.erase(it) : std::next(it);
+        }
+      }
+      m_prefetch_ready[r.prefetch_reads[i]] = (sc_core::sc_time_stamp() + side).value();
     }
   } else if (r.n_writebacks + r.n_prefetch_reads != 0) {
+    if (r.n_writebacks != 0) {
+      const uint64_t n = r.n_writebacks;
+      const uint64_t waited = stall_while(delay, m_bg_drained, [&] {
+        return m_bg_writebacks != 0 && m_bg_writebacks + n > m_caches.writeback_buffer;
+      });
+      if (waited != 0) {
+        ++m_wb_full;
+        ct.fs[kCtDram] += waited;
+      }
+      m_bg_writebacks += n;
+    }
     for (uint32_t i = 0; i < r.n_writebacks; ++i) m_bg_queue.emplace_back(true, r.writebacks[i]);
-    for (uint32_t i = 0; i < r.n_prefetch_reads; ++i) m_bg_queue.emplace_back(false, r.prefetch_reads[i]);
+    for (uint32_t i = 0; i < r.n_prefetch_reads; ++i) {
+      m_bg_queue.emplace_back(false, r.prefetch_reads[i]);
+      m_fills.push_back({r.prefetch_reads[i], true});
+    }
     m_bg_event.notify(sc_core::SC_ZERO_TIME);
+  }
+  // A write of the whole line (the firmware zeroing or copying a page) needs no data: it never waits for a fill.
+  if (r.prefetch_used != cache::Level::Count && !m_waits && !full_line_write && !m_prefetch_ready.empty()) {
+    // The first demand use of a prefetched line: late if its fill from memory had not completed.
+    const auto it = m_prefetch_ready.find(r.line_pa);
+    if (it != m_prefetch_ready.end()) {
+      const uint64_t at = (sc_core::sc_time_stamp() + delay).value();
+      if (it->second > at) {
+        h.count_prefetch_late_of(m_id, r.prefetch_used);
+        delay += sc_core::sc_time::from_value(it->second - at);
+        ct.fs[kCtDram] += it->second - at;
+      }
+      m_prefetch_ready.erase(it);
+    }
+  }
+  if (m_waits && !r.memory_read && !full_line_write && !m_fills.empty()) {
+    // The line's fill is in flight (another operation's miss, or a prefetch): wait for its data, as a
+    // secondary miss merged into the MSHR does.
+    const Fill* f = fill_in_flight(r.line_pa);
+    if (f != nullptr && delay != sc_core::SC_ZERO_TIME) {
+      // The core runs ahead of SystemC time by delay: the fill may complete before the core gets there.
+      sc_core::wait(delay);
+      delay = sc_core::SC_ZERO_TIME;
+      f = fill_in_flight(r.line_pa);
+    }
+    if (f != nullptr) {
+      if (f->prefetch && r.prefetch_used != cache::Level::Count) h.count_prefetch_late_of(m_id, r.prefetch_used);
+      ++m_mshr_merged;
+      const uint64_t line_pa = r.line_pa;
+      const uint64_t waited = stall_while(delay, m_fill_done, [&] { return fill_in_flight(line_pa) != nullptr; });
+      m_mshr_wait_fs += waited;
+      ct.fs[kCtDram] += waited;
+    }
   }
   if (r.memory_read && !full_line_write) {
     const sc_core::sc_time now0 = sc_core::sc_time_stamp();
     const sc_core::sc_time before = now0 + delay;
-    line_transport(tlm::TLM_READ_COMMAND, r.line_pa, delay);
-    const uint64_t spent = ((m_waits ? sc_core::sc_time_stamp() : now0) + delay - before).value();
+    uint64_t queued = 0;
+    if (m_waits) {
+      queued = demand_fill(r.line_pa, delay);
+    } else {
+      line_transport(tlm::TLM_READ_COMMAND, r.line_pa, delay);
+    }
+    const uint64_t spent = ((m_waits ? sc_core::sc_time_stamp() : now0) + delay - before).value() - queued;
     const uint64_t path = std::min<uint64_t>(m_caches.path(r.line_pa).value(), spent);
     ct.fs[m_caches.remote(r.line_pa) ? kCtIcRemote : kCtIcLocal] += path;
-    ct.fs[kCtDram] += spent - path;
+    ct.fs[kCtDram] += spent - path + queued;
   }
+}
+
+template <class Cond>
+uint64_t Core::stall_while(sc_core::sc_time& delay, sc_core::sc_event& ev, Cond cond) {
+  if (!cond()) return 0;
+  if (delay != sc_core::SC_ZERO_TIME) {
+    sc_core::wait(delay);
+    delay = sc_core::SC_ZERO_TIME;
+  }
+  const sc_core::sc_time t0 = sc_core::sc_time_stamp();
+  while (cond()) sc_core::wait(ev);
+  return (sc_core::sc_time_stamp() - t0).value();
+}
+
+uint64_t Core::demand_fill(uint64_t line_pa, sc_core::sc_time& delay) {
+  uint64_t waited = stall_while(delay, m_fill_done, [&] { return m_demand_fills >= m_mshrs; });
+  if (waited != 0) ++m_mshr_full;
+  CachePort::MissSlots* llc = m_caches.llc_mshrs;
+  if (llc != nullptr) {
+    const uint64_t w = stall_while(delay, llc->freed, [&] { return llc->in_use >= llc->capacity; });
+    if (w != 0) ++m_llc_mshr_full;
+    waited += w;
+    ++llc->in_use;
+  }
+  ++m_demand_fills;
+  m_mshr_peak = std::max(m_mshr_peak, m_demand_fills);
+  m_fills.push_back({line_pa, false});
+  m_mshr_wait_fs += waited;
+  line_transport(tlm::TLM_READ_COMMAND, line_pa, delay);  // at: waits inside for the data
+  --m_demand_fills;
+  if (llc != nullptr) {
+    --llc->in_use;
+    llc->freed.notify(sc_core::SC_ZERO_TIME);
+  }
+  end_fill(line_pa);
+  return waited;
+}
+
+void Core::end_fill(uint64_t line_pa) {
+  for (auto it = m_fills.begin(); it != m_fills.end(); ++it) {
+    if (it->line_pa == line_pa) {
+      m_fills.erase(it);
+      break;
+    }
+  }
+  m_fill_done.notify(sc_core::SC_ZERO_TIME);
 }
 
 void Core::background_loop() {
@@ -145,12 +282,27 @@ void Core::background_loop() {
       t.set_address(pa);
       t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
       sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+      CachePort::MissSlots* llc = write ? nullptr : m_caches.llc_mshrs;  // a prefetch fill takes an LLC MSHR
+      if (llc != nullptr) {
+        while (llc->in_use >= llc->capacity) sc_core::wait(llc->freed);
+        ++llc->in_use;
+      }
       data->b_transport(t, delay);  // at: waits inside for the memory's answer
       if (!t.is_response_ok()) {
         throw SimulationError(std::string(name()) + ": background line " + (write ? "write-back" : "prefetch fill") +
                               " at physical address " + format_hex(pa) + " failed: " + t.get_response_string());
       }
       if (delay != sc_core::SC_ZERO_TIME) sc_core::wait(delay);
+      if (llc != nullptr) {
+        --llc->in_use;
+        llc->freed.notify(sc_core::SC_ZERO_TIME);
+      }
+      if (write) {
+        --m_bg_writebacks;
+      } else {
+        end_fill(pa);
+      }
+      m_bg_drained.notify(sc_core::SC_ZERO_TIME);
     }
   } catch (...) {
     m_control.fail(std::current_exception());
@@ -206,19 +358,39 @@ bool Core::access_cached(Pid pid, const workload::MemOp& op, const mmu::Translat
     m_control.count_access();
     return true;
   }
+  const sc_core::sc_time spent = cached_data_timed(pid, op, tr.pa, delay);
+  if (op.kind == AccessKind::Write) {
+    ++m_writes;
+  } else {
+    ++(op.kind == AccessKind::Fetch ? m_fetches : m_reads);
+  }
+  access_time += spent;
+  m_qk.set(delay);
+  m_access_latency.sample(static_cast<double>(access_time.value()) / static_cast<double>(m_period_fs));
+  ++m_accesses;
+  count_numa(tr.pa);
+  m_control.count_access();
+  return true;
+}
+
+sc_core::sc_time Core::cached_data_timed(Pid pid, const workload::MemOp& op, PhysAddr pa, sc_core::sc_time& delay) {
+  const cache::AccessClass cls = op.kind == AccessKind::Write   ? cache::AccessClass::Store
+                                 : op.kind == AccessKind::Fetch ? cache::AccessClass::Fetch
+                                                                : cache::AccessClass::Load;
   const sc_core::sc_time now0 = sc_core::sc_time_stamp();
   const sc_core::sc_time before = now0 + delay;
   const uint64_t l2_before = m_ct_data.fs[kCtL2];
   const uint64_t mem_before = m_ct_data.fs[kCtDram] + m_ct_data.fs[kCtIcLocal] + m_ct_data.fs[kCtIcRemote];
   const uint64_t llc_before = m_ct_data.fs[kCtLlc];
-  cache_access(cls, tr.pa.value(), op.ip, 0, false, delay, m_ct_data);
-  move_data(op, tr.pa);
+  cache_access(cls, pa.value(), op.ip, 0, false, delay, m_ct_data);
+  move_data(op, pa);
+  if (op.kind != AccessKind::Write && m_check_data) check_read(pid, op, m_buf.data());
+  const sc_core::sc_time spent = (m_waits ? sc_core::sc_time_stamp() : now0) + delay - before;
   if (cls != cache::AccessClass::Fetch &&
       (m_ct_data.fs[kCtL2] != l2_before || m_ct_data.fs[kCtLlc] != llc_before ||
        m_ct_data.fs[kCtDram] + m_ct_data.fs[kCtIcLocal] + m_ct_data.fs[kCtIcRemote] != mem_before)) {
     // Missed the L1D: the whole access's cache and memory time, by the deepest level it missed.
-    const double cycles = static_cast<double>(((m_waits ? sc_core::sc_time_stamp() : now0) + delay - before).value()) /
-                          static_cast<double>(m_period_fs);
+    const double cycles = static_cast<double>(spent.value()) / static_cast<double>(m_period_fs);
     m_l1_miss_latency->sample(cycles);
     if (m_ct_data.fs[kCtLlc] != llc_before ||
         m_ct_data.fs[kCtDram] + m_ct_data.fs[kCtIcLocal] + m_ct_data.fs[kCtIcRemote] != mem_before) {
@@ -228,23 +400,8 @@ bool Core::access_cached(Pid pid, const workload::MemOp& op, const mmu::Translat
       m_llc_miss_latency->sample(cycles);
     }
   }
-  if (op.kind == AccessKind::Write) {
-    ++m_writes;
-  } else {
-    ++(op.kind == AccessKind::Fetch ? m_fetches : m_reads);
-    if (m_check_data) check_read(pid, op, m_buf.data());
-  }
-  if (m_timed) {
-    const sc_core::sc_time spent = (m_waits ? sc_core::sc_time_stamp() : now0) + delay - before;
-    m_fs_data += spent.value();
-    access_time += spent;
-    m_qk.set(delay);
-    m_access_latency.sample(static_cast<double>(access_time.value()) / static_cast<double>(m_period_fs));
-  }
-  ++m_accesses;
-  count_numa(tr.pa);
-  m_control.count_access();
-  return true;
+  m_fs_data += spent.value();
+  return spent;
 }
 
 void Core::kernel_transport_cached(tlm::tlm_command cmd, PhysAddr pa, uint8_t* buf, uint64_t len) {

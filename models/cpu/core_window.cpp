@@ -70,36 +70,44 @@ bool Core::worker_access(Worker& w) {
       // A swap-in: this operation waits for the device (the process's other operations in flight go on).
       const uint64_t until = m_trap.blocked_until(w.pid);
       const sc_core::sc_time wake = sc_core::sc_time(static_cast<double>(until), sc_core::SC_PS);
-      const sc_core::sc_time now = sc_core::sc_time_stamp() + delay;
-      if (wake > now) delay += wake - now;
+      const sc_core::sc_time at = sc_core::sc_time_stamp() + delay;
+      if (wake > at) delay += wake - at;
     }
   }
-  // The data access on this worker's own transaction.
-  const uint32_t size = op.size == 0 ? 1 : op.size;
-  tlm::tlm_generic_payload& t = w.trans;
-  t.set_address(tr.pa.value());
-  t.set_data_length(size);
-  t.set_streaming_width(size);
-  t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   if (op.kind == AccessKind::Write) {
-    const uint64_t pattern = op.va.value();
-    for (uint32_t off = 0; off < size; off += 8) std::memcpy(&w.buf[off], &pattern, std::min<uint32_t>(8, size - off));
-    t.set_command(tlm::TLM_WRITE_COMMAND);
     if (!op.tail) ++m_writes;  // the second part of a page-crossing access is not another access
+  } else if (!op.tail) {
+    ++(op.kind == AccessKind::Fetch ? m_fetches : m_reads);
+  }
+  if (m_caches.hierarchy != nullptr) {
+    // Through the hierarchy: a miss takes an MSHR, and other operations go on while its fill is in flight.
+    access_time += cached_data_timed(w.pid, op, tr.pa, delay);
   } else {
-    t.set_command(tlm::TLM_READ_COMMAND);
-    if (!op.tail) ++(op.kind == AccessKind::Fetch ? m_fetches : m_reads);
+    // The data access on this worker's own transaction.
+    const uint32_t size = op.size == 0 ? 1 : op.size;
+    tlm::tlm_generic_payload& t = w.trans;
+    t.set_address(tr.pa.value());
+    t.set_data_length(size);
+    t.set_streaming_width(size);
+    t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    if (op.kind == AccessKind::Write) {
+      const uint64_t pattern = op.va.value();
+      for (uint32_t off = 0; off < size; off += 8) std::memcpy(&w.buf[off], &pattern, std::min<uint32_t>(8, size - off));
+      t.set_command(tlm::TLM_WRITE_COMMAND);
+    } else {
+      t.set_command(tlm::TLM_READ_COMMAND);
+    }
+    const sc_core::sc_time before = sc_core::sc_time_stamp() + delay;
+    data->b_transport(t, delay);
+    const sc_core::sc_time spent = sc_core::sc_time_stamp() + delay - before;
+    if (!t.is_response_ok()) {
+      throw SimulationError(std::string(name()) + ": data access to physical address " + std::to_string(tr.pa.value()) +
+                            " failed: " + t.get_response_string());
+    }
+    if (m_check_data && op.kind != AccessKind::Write) check_read(w.pid, op, w.buf.data());
+    m_fs_data += spent.value();
+    access_time += spent;
   }
-  const sc_core::sc_time before = sc_core::sc_time_stamp() + delay;
-  data->b_transport(t, delay);
-  const sc_core::sc_time spent = sc_core::sc_time_stamp() + delay - before;
-  if (!t.is_response_ok()) {
-    throw SimulationError(std::string(name()) + ": data access to physical address " + std::to_string(tr.pa.value()) +
-                          " failed: " + t.get_response_string());
-  }
-  if (m_check_data && op.kind != AccessKind::Write) check_read(w.pid, op, w.buf.data());
-  m_fs_data += spent.value();
-  access_time += spent;
   if (delay > sc_core::SC_ZERO_TIME) sc_core::wait(delay);  // complete at the access's own time
   m_access_latency.sample(static_cast<double>(access_time.value()) / static_cast<double>(m_period_fs));
   if (!op.tail) ++m_accesses;
