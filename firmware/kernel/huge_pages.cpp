@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "firmware/kernel/kernel.hpp"
+#include "firmware/kernel/kernel_config.hpp"
 #include "firmware/kernel/swapper.hpp"
 #include "common/hashed_pt.hpp"
 

@@ -1,5 +1,5 @@
-// Private to the kernel façade's source files (kernel.cpp, syscalls.cpp, threads.cpp, debug.cpp): the
-// shared records and subsystems they use, and the façade as the swapper's and the huge pages' host.
+// Private to the kernel façade (kernel.cpp): the façade as the host of each subsystem, forwarding what the
+// subsystem asks back to the façade's shared services.
 #pragma once
 
 #include "firmware/kernel/kernel.hpp"
@@ -23,7 +23,7 @@ class Kernel::SwapperLink final : public SwapperHost {
   }
   void kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t error_code, const std::string& reason,
             const char* signal) override {
-    m_k.kill(hal, p, va, kind, error_code, reason, signal);
+    m_k.m_faults.kill(hal, p, va, kind, error_code, reason, signal);
   }
 
  private:
@@ -46,6 +46,67 @@ class Kernel::HugePagesLink final : public HugePagesHost {
                         const std::vector<VirtAddr>& pages) override {
     m_k.finish_shootdown(hal, targets, root, pcid, pages);
   }
+
+ private:
+  Kernel& m_k;
+};
+
+// The façade as the fault handler's host: user and table frames, frame references, invalidations.
+class Kernel::FaultsLink final : public FaultsHost {
+ public:
+  explicit FaultsLink(Kernel& k) : m_k(k) {}
+  std::optional<Pfn> alloc_user_frame(Hal& hal, Process& p, const Vma& vma, VirtAddr va, bool zero) override {
+    return m_k.alloc_user_frame(hal, p, vma, va, zero);
+  }
+  std::optional<Pfn> alloc_table_frame(Hal& hal, Mm& mm) override { return m_k.alloc_table_frame(hal, mm); }
+  void get_frame(Pfn pfn) override { m_k.get_frame(pfn); }
+  void put_frame(Hal& hal, Pfn pfn) override { m_k.put_frame(hal, pfn); }
+  void free_frame(Hal& hal, Pfn pfn) override { m_k.free_frame(hal, pfn); }
+  uint32_t frame_refs(Pfn pfn) const override { return m_k.frame_refs(pfn); }
+  void invalidate(Hal& hal, Mm& mm, const std::vector<VirtAddr>& pages) override { m_k.invalidate(hal, mm, pages); }
+
+ private:
+  Kernel& m_k;
+};
+
+// The façade as the host of process life cycles: frames, kernel objects, segments, shootdowns.
+class Kernel::ProcessesLink final : public ProcessesHost {
+ public:
+  explicit ProcessesLink(Kernel& k) : m_k(k) {}
+  std::optional<Pfn> alloc_root_table(Hal& hal) override { return m_k.alloc_table(hal); }
+  std::optional<Pfn> alloc_table_frame(Hal& hal, Mm& mm) override { return m_k.alloc_table_frame(hal, mm); }
+  void get_frame(Pfn pfn) override { m_k.get_frame(pfn); }
+  void put_frame(Hal& hal, Pfn pfn) override { m_k.put_frame(hal, pfn); }
+  void free_frame(Hal& hal, Pfn pfn) override { m_k.free_frame(hal, pfn); }
+  void free_huge_leaf(Hal& hal, Pfn first, unsigned level) override { m_k.free_huge_leaf(hal, first, level); }
+  void invalidate(Hal& hal, Mm& mm, const std::vector<VirtAddr>& pages) override { m_k.invalidate(hal, mm, pages); }
+  void shootdown_pcid(Hal& hal, Mm& mm) override { m_k.shootdown_pcid(hal, mm); }
+  void harvest_file_dirty(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end) override {
+    m_k.harvest_file_dirty(hal, mm, start, end);
+  }
+  void release_segments(Hal& hal) override { m_k.release_segments(hal); }
+  std::optional<PhysAddr> kobj_alloc(Hal& hal, SlabCache& cache) override { return m_k.kobj_alloc(hal, cache); }
+  void kobj_free(Hal& hal, SlabCache& cache, PhysAddr obj) override { m_k.kobj_free(hal, cache, obj); }
+  bool sync_vma_objects(Hal& hal, Mm& mm) override { return m_k.sync_vma_objects(hal, mm); }
+  void shrink_slabs() override { m_k.m_slab->shrink_all(); }
+
+ private:
+  Kernel& m_k;
+};
+
+// The façade as the system calls' host: frame references, invalidations, kernel objects, segments.
+class Kernel::SyscallsLink final : public SyscallsHost {
+ public:
+  explicit SyscallsLink(Kernel& k) : m_k(k) {}
+  void put_frame(Hal& hal, Pfn pfn) override { m_k.put_frame(hal, pfn); }
+  uint32_t frame_refs(Pfn pfn) const override { return m_k.frame_refs(pfn); }
+  void invalidate(Hal& hal, Mm& mm, const std::vector<VirtAddr>& pages) override { m_k.invalidate(hal, mm, pages); }
+  std::optional<PhysAddr> kobj_alloc(Hal& hal, SlabCache& cache) override { return m_k.kobj_alloc(hal, cache); }
+  bool sync_vma_objects(Hal& hal, Mm& mm) override { return m_k.sync_vma_objects(hal, mm); }
+  void harvest_file_dirty(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end) override {
+    m_k.harvest_file_dirty(hal, mm, start, end);
+  }
+  void release_segments(Hal& hal) override { m_k.release_segments(hal); }
 
  private:
   Kernel& m_k;

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "firmware/kernel/kernel.hpp"
+#include "firmware/kernel/kernel_config.hpp"
 #include "firmware/kernel/kernel_types.hpp"
 #include "firmware/kernel/swapper.hpp"
 #include "firmware/mm/zones.hpp"

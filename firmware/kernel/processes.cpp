@@ -1,14 +1,29 @@
-// The kernel's process table (fw::Processes): process records by pid, fork states, live address spaces.
+// The kernel's processes (fw::Processes): the process table (records by pid, fork states, live address
+// spaces) and process life cycles: creation, fork, context switch, exit and teardown.
 #include "firmware/kernel/processes.hpp"
 
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 
+#include "firmware/kernel/huge_pages.hpp"
+#include "firmware/kernel/kernel_config.hpp"
+#include "firmware/kernel/swapper.hpp"
+#include "firmware/vm/hashed_table.hpp"
+#include "firmware/vm/page_table.hpp"
+#include "common/pte.hpp"
+
 namespace vmsim::fw {
 
 Processes::Processes(stats::Group& parent, const std::vector<ProcessSpec>& specs)
     : m_specs(specs), m_spawn(specs.size()), m_group(parent, "processes") {}
+
+Processes::~Processes() = default;
+
+void Processes::connect(const ProcessesContext& ctx, ProcessesHost& host) {
+  m_ctx = std::make_unique<ProcessesContext>(ctx);
+  m_host = &host;
+}
 
 Process& Processes::get(Pid pid) {
   if (pid == 0 || pid > m_procs.size()) throw std::logic_error("kernel: no process " + std::to_string(pid));
@@ -48,6 +63,227 @@ void Processes::abort_children(const Process& p) {
       m_spawn[i].state = SpawnState::Aborted;
     }
   }
+}
+
+std::shared_ptr<Mm> Processes::new_mm(Hal& hal, const ProcessSpec& spec) {
+  auto mm = std::make_shared<Mm>();
+  mm->id = m_next_mm++;
+  // PCIDs 1..4095 in turn (0 is the kernel's); a reused PCID's stale entries are dropped at teardown.
+  mm->pcid = static_cast<uint16_t>((mm->id - 1) % 4095 + 1);
+  mm->cpus.assign(m_ctx->cores, false);
+  mm->heap_start = spec.heap_base;
+  mm->brk = spec.heap_base;
+  mm->mmap_base = spec.mmap_base;
+  std::optional<PhysAddr> obj = m_host->kobj_alloc(hal, m_ctx->mm_cache);
+  if (!obj) return nullptr;
+  mm->obj = *obj;
+  if (m_ctx->hashed) {
+    // One global table: the root register holds its base, the PCID tells the address spaces apart.
+    for (const Mm* other : m_live_mms) {
+      if (other->pcid == mm->pcid) {
+        throw SimulationError("hashed page table: more than 4095 address spaces alive at once (PCID " +
+                              std::to_string(mm->pcid) + " is taken)");
+      }
+    }
+    mm->root = m_ctx->hashed->base();
+    mm->tables = 0;
+    m_live_mms.push_back(mm.get());
+    return mm;
+  }
+  std::optional<Pfn> root = m_host->alloc_root_table(hal);
+  if (!root) {
+    m_host->kobj_free(hal, m_ctx->mm_cache, mm->obj);
+    return nullptr;
+  }
+  mm->root = addr_of(*root);
+  m_live_mms.push_back(mm.get());
+  return mm;
+}
+
+std::optional<Pid> Processes::new_process(Hal& hal, size_t index, std::shared_ptr<Mm> mm) {
+  // Registered before further HAL calls: in the AT mode a memory access waits, and another core may
+  // enter the kernel meanwhile (a real kernel would hold a lock here).
+  Process& proc = add(index, std::move(mm));
+  std::optional<PhysAddr> obj = m_host->kobj_alloc(hal, m_ctx->task_cache);
+  if (!obj) {
+    proc.alive = false;
+    return std::nullopt;
+  }
+  proc.obj = *obj;
+  ++m_created;
+  return proc.pid;
+}
+
+std::optional<Pid> Processes::create(Hal& hal, size_t index) {
+  hal.charge(m_ctx->cfg.costs.process_create);
+  const ProcessSpec& spec = m_specs.at(index);
+  std::shared_ptr<Mm> mm = new_mm(hal, spec);
+  if (!mm) return std::nullopt;
+  for (const Vma& v : spec.vmas) mm->vmas.insert(v);
+  std::optional<Pid> pid = new_process(hal, index, mm);
+  if (!pid || !m_host->sync_vma_objects(hal, *mm)) {
+    if (pid) teardown(hal, get(*pid));
+    return std::nullopt;
+  }
+  return pid;
+}
+
+void Processes::switch_to(Hal& hal, Pid pid) {
+  Process& p = get(pid);
+  if (!p.alive) return;  // killed while it waited (OOM killer, thread group): its core ends it next
+  p.mm->cpus[hal.core_id()] = true;
+  ++m_switches;
+  hal.set_root(p.mm->root, p.mm->pcid);
+}
+
+void Processes::exit(Hal& hal, Pid pid) {
+  Process& p = get(pid);
+  if (!p.alive) return;
+  ++m_exited;
+  teardown(hal, p);
+}
+
+void Processes::teardown(Hal& hal, Process& p) {
+  hal.charge(m_ctx->cfg.costs.process_exit);
+  p.alive = false;
+  // Children this process was to fork will never start.
+  abort_children(p);
+  std::shared_ptr<Mm> mm = std::move(p.mm);
+  if (--mm->users == 0) {
+    if (m_ctx->cfg.check_contents) check_contents(hal, *mm, p);
+    if (m_ctx->hashed) {
+      for (uint64_t vpn : mm->hashed_pages) {
+        const Pte e = m_ctx->hashed->unmap(hal, mm->pcid, VirtAddr{vpn << kPageShift}, [&](Pfn f) { m_host->free_frame(hal, f); });
+        if (e.raw() & (pte_bit::kPresent | kSoftProtNone)) m_host->put_frame(hal, e.pfn());
+      }
+      mm->hashed_pages.clear();
+    } else {
+      m_host->harvest_file_dirty(hal, *mm, VirtAddr{0}, VirtAddr{m_ctx->user_top});
+      destroy_tables(
+          hal, mm->root, m_ctx->levels,
+          [&](Pfn f) {
+            if (m_ctx->swapper.enabled()) m_ctx->swapper.rmap_remove_mm(f, *mm);
+            m_host->put_frame(hal, f);
+          },
+          [&](Pfn f) { m_host->free_frame(hal, f); }, [&](Pfn f, unsigned level) { m_host->free_huge_leaf(hal, f, level); },
+          [&](uint64_t raw) { m_ctx->swapper.release_swap_entry(hal, *mm, swap_slot_of(Pte{raw})); });
+    }
+    // The PCID may be handed to another address space later: its translations and walk-cache entries go
+    // here and on every other core that ran it.
+    m_host->shootdown_pcid(hal, *mm);
+    remove_mm(mm.get());
+    mm->resident = 0;
+    mm->vmas = VmaSet();
+    m_host->sync_vma_objects(hal, *mm);
+    m_host->kobj_free(hal, m_ctx->mm_cache, mm->obj);
+    m_host->release_segments(hal);
+  }
+  m_host->kobj_free(hal, m_ctx->task_cache, p.obj);
+  m_host->shrink_slabs();
+}
+
+std::optional<Pid> Processes::fork(Hal& hal, Process& p, size_t index, bool share_vm) {
+  const ProcessSpec& cs = spec(index);
+  std::shared_ptr<Mm> cmm;
+  if (share_vm) {
+    cmm = p.mm;
+    ++cmm->users;
+  } else {
+    Mm& pm = *p.mm;
+    cmm = new_mm(hal, cs);
+    if (!cmm) return std::nullopt;
+    for (const auto& [s, v] : pm.vmas) cmm->vmas.insert(v);
+    cmm->heap_start = pm.heap_start;
+    cmm->brk = pm.brk;
+    cmm->mmap_base = pm.mmap_base;
+    cmm->locked_pages = 0;  // mlock is not inherited
+    std::vector<VirtAddr> changed;
+    // Huge pages are split: copy-on-write works on 4 KiB pages.
+    bool ok = m_ctx->huge.split_range(hal, pm, VirtAddr{0}, VirtAddr{m_ctx->user_top});
+    std::vector<std::pair<VirtAddr, uint64_t>> leaves;
+    for_each_leaf(hal, pm.root, m_ctx->levels, VirtAddr{0}, VirtAddr{m_ctx->user_top}, [&](VirtAddr va, PhysAddr, Pte e) {
+      const Vma* v = pm.vmas.find(va);
+      uint64_t raw = e.raw();
+      std::optional<uint64_t> parent_new;
+      if (v != nullptr && !v->shared && e.writable()) {
+        raw &= ~pte_bit::kWritable;
+        parent_new = raw;
+        hal.charge(m_ctx->cfg.costs.pte_update);
+        changed.push_back(va);
+      }
+      leaves.emplace_back(va, raw);
+      return parent_new;
+    });
+    for (const auto& [va, raw] : leaves) {
+      if (!ok) break;
+      Pte e{raw};
+      hal.charge(m_ctx->cfg.costs.pte_update);
+      PhysAddr pte{0};
+      if (!map_page(
+              hal, cmm->root, m_ctx->levels, va, e.pfn(), raw & ~pte_bit::kPfnMask & ~pte_bit::kPresent,
+              [&]() { return m_host->alloc_table_frame(hal, *cmm); }, &pte)) {
+        ok = false;
+        break;
+      }
+      if (!e.present()) hal.write64(pte, raw);
+      m_host->get_frame(e.pfn());
+      if (m_ctx->swapper.enabled()) {
+        if (const std::optional<NodeId> node = m_ctx->swapper.tracked_node(e.pfn())) {
+          m_ctx->swapper.rmap_add(e.pfn(), *cmm, va, pte, *node, hal.memory_ops());
+        }
+      }
+      ++cmm->resident;
+      ++m_ctx->cow_shared;
+    }
+    if (m_ctx->swapper.enabled() && ok) {
+      // Swapped-out pages: the child gets the same swap entries (one more reference each).
+      std::vector<std::pair<VirtAddr, uint64_t>> swapped;
+      for_each_swap_entry(hal, pm.root, m_ctx->levels, VirtAddr{0}, VirtAddr{m_ctx->user_top}, [&](VirtAddr va, PhysAddr, Pte e) {
+        swapped.emplace_back(va, e.raw());
+        return std::optional<uint64_t>();
+      });
+      for (const auto& [va, raw] : swapped) {
+        hal.charge(m_ctx->cfg.costs.pte_update);
+        if (!set_leaf(hal, cmm->root, m_ctx->levels, va, raw, [&]() { return m_host->alloc_table_frame(hal, *cmm); })) {
+          ok = false;
+          break;
+        }
+        m_ctx->swapper.add_swap_ref(swap_slot_of(Pte{raw}));
+        ++cmm->swap_pages;
+      }
+    }
+    // 1 GiB pages are shared copy-on-write whole (huge_pages.cpp).
+    ok = ok && m_ctx->huge.fork_giga(hal, pm, *cmm, changed);
+    m_host->invalidate(hal, pm, changed);
+    if (!ok) {
+      // Undo: the child's tables and its references go.
+      destroy_tables(
+          hal, cmm->root, m_ctx->levels,
+          [&](Pfn f) {
+            if (m_ctx->swapper.enabled()) m_ctx->swapper.rmap_remove_mm(f, *cmm);
+            m_host->put_frame(hal, f);
+          },
+          [&](Pfn f) { m_host->put_frame(hal, f); }, [&](Pfn f, unsigned) { m_ctx->huge.give_back_giga(f); },
+          [&](uint64_t raw) { m_ctx->swapper.release_swap_entry(hal, *cmm, swap_slot_of(Pte{raw})); });
+      remove_mm(cmm.get());
+      m_host->kobj_free(hal, m_ctx->mm_cache, cmm->obj);
+      return std::nullopt;
+    }
+    // The child's workload areas that the parent lacks are added.
+    for (const Vma& v : cs.vmas) {
+      if (!cmm->vmas.overlaps(v.start, v.end)) cmm->vmas.insert(v);
+    }
+  }
+  std::optional<Pid> child = new_process(hal, index, cmm);
+  if (!child) return std::nullopt;
+  Process& cp = get(*child);
+  if (cp.policy.kind == NumaPolicyKind::Default) cp.policy = p.policy;
+  if (!m_host->sync_vma_objects(hal, *cmm)) {
+    teardown(hal, cp);
+    return std::nullopt;
+  }
+  forked(index, *child);
+  return child;
 }
 
 }  // namespace vmsim::fw

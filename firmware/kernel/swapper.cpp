@@ -557,8 +557,8 @@ bool Swapper::oom_kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint3
       choose_oom_victim(candidates, m_swap ? "out of memory and swap" : "out of memory");
   if (!r) return false;
   const std::shared_ptr<Mm> victim = m_procs.at(r->pid - 1)->mm;
-  // The victim's whole thread group goes (they share its memory): kill() takes the other threads along
-  // (threads.cpp), each with its own report.
+  // The victim's whole thread group goes (they share its memory): the kill (fw::Faults::kill) takes the
+  // other threads along, each with its own report.
   Process* first = nullptr;
   for (const auto& q : m_procs) {
     if (!q->alive || q->mm != victim) continue;

@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "firmware/kernel/kernel.hpp"
+#include "firmware/kernel/kernel_config.hpp"
 #include "firmware/kernel/kernel_types.hpp"
 #include "firmware/mm/zones.hpp"
 #include "firmware/swap/reclaim.hpp"

@@ -1,15 +1,54 @@
-// Firmware kernel: the system calls of process scripts (mmap, munmap, mprotect, mlock, brk, fork,
-// shm_attach, mbind, exit) and the helpers they share (unmapping, commit accounting, segment release).
+// The kernel's system calls (fw::Syscalls): argument checks and errno results, VMA changes, unmapping,
+// protection changes, mlock population, brk, fork admission, shared memory and file mappings, mbind.
+#include "firmware/kernel/syscalls.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
-#include "firmware/kernel/kernel_internal.hpp"
-#include "common/hashed_pt.hpp"
+#include "firmware/kernel/faults.hpp"
+#include "firmware/kernel/huge_pages.hpp"
+#include "firmware/kernel/kernel_config.hpp"
+#include "firmware/kernel/processes.hpp"
+#include "firmware/kernel/swapper.hpp"
+#include "firmware/vm/page_table.hpp"
+#include "common/pte.hpp"
 
 namespace vmsim::fw {
 
-SyscallResult Kernel::fail(SyscallKind, int error) {
+namespace {
+
+const std::vector<std::pair<int, const char*>>& errno_names() {
+  static const std::vector<std::pair<int, const char*>> t = {
+      {EINVAL, "EINVAL"}, {ENOMEM, "ENOMEM"}, {EACCES, "EACCES"}, {EPERM, "EPERM"},
+      {EFAULT, "EFAULT"}, {EAGAIN, "EAGAIN"}, {EEXIST, "EEXIST"}};
+  return t;
+}
+
+}  // namespace
+
+Syscalls::Syscalls(stats::Group& parent, unsigned levels, uint64_t user_top)
+    : m_levels(levels), m_user_top(user_top), m_sys_stats(parent, "syscalls"), m_vm_stats(parent, "vm") {
+  for (const auto& [k, kname] : config::EnumNames<SyscallKind>::table()) {
+    (void)k;
+    m_sys_calls.push_back(std::make_unique<stats::Scalar>(m_sys_stats, kname, "count",
+                                                          std::string("Calls of ") + kname));
+  }
+  for (const auto& [e, ename] : errno_names()) {
+    m_errnos.push_back(e);
+    m_sys_errors.push_back(std::make_unique<stats::Scalar>(m_sys_stats, std::string("errno_") + ename, "count",
+                                                           std::string("Calls that failed with ") + ename));
+  }
+}
+
+Syscalls::~Syscalls() = default;
+
+void Syscalls::connect(const SyscallsContext& ctx, SyscallsHost& host) {
+  m_ctx = std::make_unique<SyscallsContext>(ctx);
+  m_host = &host;
+}
+
+SyscallResult Syscalls::fail(SyscallKind, int error) {
   for (size_t i = 0; i < m_errnos.size(); ++i) {
     if (m_errnos[i] == error) ++*m_sys_errors[i];
   }
@@ -18,33 +57,11 @@ SyscallResult Kernel::fail(SyscallKind, int error) {
   return r;
 }
 
-SyscallResult Kernel::syscall(Hal& hal, Pid pid, const Syscall& c) {
-  KernelSection section(hal);
-  Process& p = process(pid);
-  if (!p.alive) {  // killed (OOM, or with its thread group) while this core waited
-    SyscallResult r;
-    r.exited = true;
-    return r;
-  }
-  hal.charge(m_cfg.costs.syscall_entry);
-  // Other cores running this address space stop at an instruction boundary for the whole call (the
-  // mmap lock plus the shootdown), and drop what the call invalidated before they go on.
-  std::shared_ptr<Mm> mm = p.mm;
-  std::vector<CoreId> targets = other_cores(hal, *mm);
-  if (!targets.empty()) hal.shootdown_begin(targets);
-  std::vector<VirtAddr> pages;
-  m_batch = &pages;
-  SyscallResult r = run_syscall(hal, p, c);
-  m_batch = nullptr;
-  finish_shootdown(hal, targets, mm->root, mm->pcid, pages);
-  return r;
-}
-
-SyscallResult Kernel::run_syscall(Hal& hal, Process& p, const Syscall& c) {
+SyscallResult Syscalls::run(Hal& hal, Process& p, const Syscall& c) {
   const Pid pid = p.pid;
   ++m_sys_total;
   ++*m_sys_calls[static_cast<size_t>(c.call)];
-  ++m_pstats[p.index]->calls;
+  ++m_ctx->pstats[p.index]->calls;
   SyscallResult r;
   switch (c.call) {
     case SyscallKind::Mmap: r = sys_mmap(hal, p, c); break;
@@ -57,100 +74,100 @@ SyscallResult Kernel::run_syscall(Hal& hal, Process& p, const Syscall& c) {
     case SyscallKind::ShmAttach: r = sys_shm_attach(hal, p, c); break;
     case SyscallKind::Mbind: r = sys_mbind(hal, p, c); break;
     case SyscallKind::Exit:
-      exit_process(hal, pid);
+      m_ctx->processes.exit(hal, pid);
       r.exited = true;
       break;
   }
-  if (r.error != 0) ++m_pstats[p.index]->failed;
+  if (r.error != 0) ++m_ctx->pstats[p.index]->failed;
   if (!r.exited && p.alive) {
     // Account the kernel objects of the VMAs the call left.
-    if (!sync_vma_objects(hal, *p.mm) && r.error == 0) r = fail(c.call, ENOMEM);
+    if (!m_host->sync_vma_objects(hal, *p.mm) && r.error == 0) r = fail(c.call, ENOMEM);
     uint64_t locked = 0;
-    for (Mm* m : m_processes.live_mms()) locked += m->locked_pages;
+    for (Mm* m : m_ctx->processes.live_mms()) locked += m->locked_pages;
     m_locked_now = locked;
     m_locked_peak = std::max(m_locked_peak, m_locked_now);
   }
   return r;
 }
 
-bool Kernel::commit_ok(uint64_t extra_pages) const {
-  switch (m_cfg.overcommit) {
+bool Syscalls::commit_ok(uint64_t extra_pages) const {
+  switch (m_ctx->cfg.overcommit) {
     case Overcommit::Always: return true;
-    case Overcommit::Heuristic: return extra_pages <= m_pmm->total_frames();
+    case Overcommit::Heuristic: return extra_pages <= m_ctx->pmm.total_frames();
     case Overcommit::Never: {
       uint64_t committed = extra_pages;
-      for (const Mm* mm : m_processes.live_mms()) {
+      for (const Mm* mm : m_ctx->processes.live_mms()) {
         for (const auto& [s, v] : mm->vmas) {
           if ((v.prot & prot::kWrite) && !v.shared) committed += v.bytes() >> kPageShift;
         }
       }
-      return committed <= m_pmm->total_frames() * m_cfg.overcommit_ratio / 100;
+      return committed <= m_ctx->pmm.total_frames() * m_ctx->cfg.overcommit_ratio / 100;
     }
   }
   return false;
 }
 
-uint64_t Kernel::unmap_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end, std::vector<VirtAddr>& changed) {
-  harvest_file_dirty(hal, mm, start, end);
-  m_huge.split_range(hal, mm, start, end);  // without a table frame the huge pages stay (and are freed whole at exit)
+uint64_t Syscalls::unmap_range(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end, std::vector<VirtAddr>& changed) {
+  m_host->harvest_file_dirty(hal, mm, start, end);
+  m_ctx->huge.split_range(hal, mm, start, end);  // without a table frame the huge pages stay (and are freed whole at exit)
   for (VirtAddr va : huge_leaves(hal, mm.root, m_levels, start, end, 3)) {
     // Callers refuse ranges cutting through a 1 GiB page, so each is unmapped whole.
     std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, va);
     Pte e{hal.read64(*ea)};
-    hal.charge(m_cfg.costs.pte_update + m_cfg.costs.frame_free);
+    hal.charge(m_ctx->cfg.costs.pte_update + m_ctx->cfg.costs.frame_free);
     hal.write64(*ea, 0);
-    m_huge.give_back_giga(e.pfn());
+    m_ctx->huge.give_back_giga(e.pfn());
     mm.resident -= kGigaFrames;
     changed.push_back(va);
   }
   std::vector<std::pair<VirtAddr, Pte>> to_free;
   uint64_t n = for_each_leaf(hal, mm.root, m_levels, start, end, [&](VirtAddr va, PhysAddr, Pte e) {
-    hal.charge(m_cfg.costs.pte_update);
+    hal.charge(m_ctx->cfg.costs.pte_update);
     if (e.present()) changed.push_back(va);
     to_free.emplace_back(va, e);
     return std::optional<uint64_t>(0);
   });
   for (const auto& [va, e] : to_free) {
-    if (m_swapper->enabled()) m_swapper->rmap_remove(e.pfn(), mm, va, e.dirty());
-    put_frame(hal, e.pfn());
+    if (m_ctx->swapper.enabled()) m_ctx->swapper.rmap_remove(e.pfn(), mm, va, e.dirty());
+    m_host->put_frame(hal, e.pfn());
   }
   mm.resident -= n;
   m_pages_unmapped += n;
-  if (m_swapper->enabled()) {
+  if (m_ctx->swapper.enabled()) {
     // Swapped-out pages of the range: their swap entries go (no TLB holds a not-present entry).
     std::vector<uint64_t> slots;
     n += for_each_swap_entry(hal, mm.root, m_levels, start, end, [&](VirtAddr, PhysAddr, Pte e) {
-      hal.charge(m_cfg.costs.pte_update);
+      hal.charge(m_ctx->cfg.costs.pte_update);
       slots.push_back(swap_slot_of(e));
       return std::optional<uint64_t>(0);
     });
-    for (uint64_t slot : slots) m_swapper->release_swap_entry(hal, mm, slot);
+    for (uint64_t slot : slots) m_ctx->swapper.release_swap_entry(hal, mm, slot);
   }
   return n;
 }
 
-SyscallResult Kernel::sys_mmap(Hal& hal, Process& p, const Syscall& c) {
+SyscallResult Syscalls::sys_mmap(Hal& hal, Process& p, const Syscall& c) {
   Mm& mm = *p.mm;
   if (c.length == 0 || (c.fixed && (c.addr & kPageMask))) return fail(c.call, EINVAL);
   const uint64_t len = round_up(c.length, kPageSize);
   if (c.file >= 0) {
     // The whole range must lie in the file (this store has no SIGBUS past the end).
-    const uint64_t fsize = m_cfg.files[static_cast<size_t>(c.file)].size.value;
+    const uint64_t fsize = m_ctx->cfg.files[static_cast<size_t>(c.file)].size.value;
     if ((c.offset & kPageMask) || c.offset > fsize || len > fsize - c.offset) return fail(c.call, EINVAL);
   }
   if (len < c.length || len > m_user_top) return fail(c.call, ENOMEM);
   if (c.fixed && (c.addr + len > m_user_top || c.addr + len < c.addr || c.addr < kPageSize)) return fail(c.call, EINVAL);
-  if (mm.vmas.size() + 2 > m_cfg.max_map_count) return fail(c.call, ENOMEM);
+  if (mm.vmas.size() + 2 > m_ctx->cfg.max_map_count) return fail(c.call, ENOMEM);
   if (!c.shared && (c.prot & prot::kWrite) && !commit_ok(len >> kPageShift)) return fail(c.call, ENOMEM);
-  hal.charge(m_cfg.costs.vma_lookup);
+  hal.charge(m_ctx->cfg.costs.vma_lookup);
   uint64_t at = 0;
   const uint64_t align = c.huge_1g ? kGigaBytes : c.huge ? (2ull << 20) : kPageSize;
   if (c.fixed) {
     at = c.addr;
     std::vector<VirtAddr> changed;
     unmap_range(hal, mm, VirtAddr{at}, VirtAddr{at + len}, changed);
-    invalidate(hal, mm, changed);
-    if (mm.vmas.remove(VirtAddr{at}, VirtAddr{at + len}) > 0) hal.charge(m_cfg.costs.vma_update);
+    m_host->invalidate(hal, mm, changed);
+    if (mm.vmas.remove(VirtAddr{at}, VirtAddr{at + len}) > 0) hal.charge(m_ctx->cfg.costs.vma_update);
   } else if (c.addr != 0 && !(c.addr & (align - 1)) && c.addr + len <= m_user_top && c.addr + len > c.addr &&
              !mm.vmas.overlaps(VirtAddr{c.addr}, VirtAddr{c.addr + len})) {
     at = c.addr;
@@ -167,13 +184,13 @@ SyscallResult Kernel::sys_mmap(Hal& hal, Process& p, const Syscall& c) {
   v.huge_1g = c.huge_1g && !c.shared;
   if (c.file >= 0) {
     // A file mapping maps the file's page cache (one segment per file, kept while mapped).
-    const FileConfig& file = m_cfg.files[static_cast<size_t>(c.file)];
+    const FileConfig& file = m_ctx->cfg.files[static_cast<size_t>(c.file)];
     Segment* cache = nullptr;
-    for (auto& [id, sg] : m_segments) {
+    for (auto& [id, sg] : m_ctx->segments) {
       if (sg->file == c.file) cache = sg.get();
     }
     if (cache == nullptr) {
-      std::optional<PhysAddr> obj = kobj_alloc(hal, *m_shm_cache);
+      std::optional<PhysAddr> obj = m_host->kobj_alloc(hal, m_ctx->shm_cache);
       if (!obj) return fail(c.call, ENOMEM);
       auto seg = std::make_unique<Segment>();
       seg->id = m_next_segment++;
@@ -184,7 +201,7 @@ SyscallResult Kernel::sys_mmap(Hal& hal, Process& p, const Syscall& c) {
       seg->dirty.assign(file.size.value >> kPageShift, false);
       seg->obj = *obj;
       cache = seg.get();
-      m_segments.emplace(seg->id, std::move(seg));
+      m_ctx->segments.emplace(seg->id, std::move(seg));
     }
     v.shared = c.shared;
     v.shm = cache->id;
@@ -194,8 +211,8 @@ SyscallResult Kernel::sys_mmap(Hal& hal, Process& p, const Syscall& c) {
     v.name = c.name.empty() ? "file:" + file.name : c.name;
   } else if (c.shared) {
     // Shared anonymous memory is an unnamed segment, so fork children see the same frames.
-    hal.charge(m_cfg.costs.shm_create);
-    std::optional<PhysAddr> obj = kobj_alloc(hal, *m_shm_cache);
+    hal.charge(m_ctx->cfg.costs.shm_create);
+    std::optional<PhysAddr> obj = m_host->kobj_alloc(hal, m_ctx->shm_cache);
     if (!obj) return fail(c.call, ENOMEM);
     auto seg = std::make_unique<Segment>();
     seg->id = m_next_segment++;
@@ -204,11 +221,11 @@ SyscallResult Kernel::sys_mmap(Hal& hal, Process& p, const Syscall& c) {
     seg->obj = *obj;
     v.shared = true;
     v.shm = seg->id;
-    m_segments.emplace(seg->id, std::move(seg));
+    m_ctx->segments.emplace(seg->id, std::move(seg));
     ++m_segments_created;
   }
   mm.vmas.insert(v);
-  hal.charge(m_cfg.costs.vma_update);
+  hal.charge(m_ctx->cfg.costs.vma_update);
   ++m_vma_splits;
   m_vma_merges += mm.vmas.merge_around(v.start, v.end);
   SyscallResult r;
@@ -216,27 +233,27 @@ SyscallResult Kernel::sys_mmap(Hal& hal, Process& p, const Syscall& c) {
   return r;
 }
 
-SyscallResult Kernel::sys_munmap(Hal& hal, Process& p, const Syscall& c) {
+SyscallResult Syscalls::sys_munmap(Hal& hal, Process& p, const Syscall& c) {
   Mm& mm = *p.mm;
   if (c.length == 0 || (c.addr & kPageMask)) return fail(c.call, EINVAL);
   const uint64_t end = round_up(c.addr + c.length, kPageSize);
   if (end > m_user_top || end < c.addr) return fail(c.call, EINVAL);
-  if (m_huge.cuts_giga(hal, mm, c.addr, end)) return fail(c.call, EINVAL);
+  if (m_ctx->huge.cuts_giga(hal, mm, c.addr, end)) return fail(c.call, EINVAL);
   std::vector<VirtAddr> changed;
   unmap_range(hal, mm, VirtAddr{c.addr}, VirtAddr{end}, changed);
-  invalidate(hal, mm, changed);
+  m_host->invalidate(hal, mm, changed);
   if (mm.vmas.remove(VirtAddr{c.addr}, VirtAddr{end}) > 0) {
-    hal.charge(m_cfg.costs.vma_update);
+    hal.charge(m_ctx->cfg.costs.vma_update);
     ++m_vma_splits;
   }
   uint64_t locked = 0;
   for (const auto& [s, v] : mm.vmas) locked += v.locked ? v.bytes() >> kPageShift : 0;
   mm.locked_pages = locked;
-  release_segments(hal);
+  m_host->release_segments(hal);
   return {};
 }
 
-SyscallResult Kernel::sys_mprotect(Hal& hal, Process& p, const Syscall& c) {
+SyscallResult Syscalls::sys_mprotect(Hal& hal, Process& p, const Syscall& c) {
   Mm& mm = *p.mm;
   if (c.addr & kPageMask) return fail(c.call, EINVAL);
   const uint64_t end = round_up(c.addr + c.length, kPageSize);
@@ -249,22 +266,22 @@ SyscallResult Kernel::sys_mprotect(Hal& hal, Process& p, const Syscall& c) {
       return fail(c.call, EACCES);
     }
   }
-  if (m_huge.cuts_giga(hal, mm, c.addr, end)) return fail(c.call, EINVAL);
-  if (!m_huge.split_range(hal, mm, VirtAddr{c.addr}, VirtAddr{end})) return fail(c.call, ENOMEM);
+  if (m_ctx->huge.cuts_giga(hal, mm, c.addr, end)) return fail(c.call, EINVAL);
+  if (!m_ctx->huge.split_range(hal, mm, VirtAddr{c.addr}, VirtAddr{end})) return fail(c.call, ENOMEM);
   size_t merged = 0;
   size_t n = mm.vmas.modify(VirtAddr{c.addr}, VirtAddr{end}, [&](Vma& v) { v.prot = c.prot; }, &merged);
   m_vma_merges += merged;
-  hal.charge(m_cfg.costs.vma_update * (n + 2));
+  hal.charge(m_ctx->cfg.costs.vma_update * (n + 2));
   m_vma_splits += n;
   std::vector<VirtAddr> changed;
   for_each_leaf(hal, mm.root, m_levels, VirtAddr{c.addr}, VirtAddr{end}, [&](VirtAddr va, PhysAddr, Pte e) {
     const Vma* v = mm.vmas.find(va);
-    const bool may_write = v->shared || frame_refs(e.pfn()) <= 1;
+    const bool may_write = v->shared || m_host->frame_refs(e.pfn()) <= 1;
     const uint64_t keep = e.raw() & (pte_bit::kPfnMask | pte_bit::kAccessed | pte_bit::kDirty);
     const uint64_t next = v->prot == 0 ? (keep | pte_bit::kUser | kSoftProtNone)
                                        : (keep | pte_bit::kPresent | leaf_flags(*v, may_write));
     if (next == e.raw()) return std::optional<uint64_t>();
-    hal.charge(m_cfg.costs.pte_update);
+    hal.charge(m_ctx->cfg.costs.pte_update);
     ++m_pages_protected;
     if (e.present()) changed.push_back(va);
     return std::optional<uint64_t>(next);
@@ -276,19 +293,19 @@ SyscallResult Kernel::sys_mprotect(Hal& hal, Process& p, const Syscall& c) {
     const uint64_t keep = e.raw() & (pte_bit::kPfnMask | pte_bit::kAccessed | pte_bit::kDirty | pte_bit::kPageSize);
     // PROT_NONE on a 1 GiB page keeps it mapped like 4 KiB pages: P clear, the software bit set.
     const uint64_t next = v->prot == 0 ? (keep | pte_bit::kUser | kSoftProtNone)
-                                       : (keep | pte_bit::kPresent | leaf_flags(*v, m_huge.giga_refs(e.pfn()) <= 1));
-    hal.charge(m_cfg.costs.pte_update);
+                                       : (keep | pte_bit::kPresent | leaf_flags(*v, m_ctx->huge.giga_refs(e.pfn()) <= 1));
+    hal.charge(m_ctx->cfg.costs.pte_update);
     hal.write64(*ea, next);
     ++m_pages_protected;
     changed.push_back(va);
   }
-  invalidate(hal, mm, changed);
+  m_host->invalidate(hal, mm, changed);
   // Protections uniform again over a split 2 MiB range of a huge area: collapse it (huge_pages.cpp).
-  for (uint64_t b = c.addr & ~(kHugeBytes - 1); b < end; b += kHugeBytes) m_huge.maybe_collapse(hal, p, VirtAddr{b});
+  for (uint64_t b = c.addr & ~(kHugeBytes - 1); b < end; b += kHugeBytes) m_ctx->huge.maybe_collapse(hal, p, VirtAddr{b});
   return {};
 }
 
-SyscallResult Kernel::sys_mlock(Hal& hal, Process& p, const Syscall& c, bool lock) {
+SyscallResult Syscalls::sys_mlock(Hal& hal, Process& p, const Syscall& c, bool lock) {
   Mm& mm = *p.mm;
   const uint64_t start = c.addr & ~kPageMask;
   const uint64_t end = round_up(c.addr + c.length, kPageSize);
@@ -296,18 +313,18 @@ SyscallResult Kernel::sys_mlock(Hal& hal, Process& p, const Syscall& c, bool loc
   if (end == start) return {};
   if (!mm.vmas.covers(VirtAddr{start}, VirtAddr{end})) return fail(c.call, ENOMEM);
   if (lock) {
-    if (m_cfg.mlock_limit.value == 0) return fail(c.call, EPERM);
+    if (m_ctx->cfg.mlock_limit.value == 0) return fail(c.call, EPERM);
     uint64_t newly = 0;
     for (const auto& [s, v] : mm.vmas) {
       if (v.locked || v.end.value() <= start || v.start.value() >= end) continue;
       newly += (std::min(end, v.end.value()) - std::max(start, v.start.value())) >> kPageShift;
     }
-    if ((mm.locked_pages + newly) << kPageShift > m_cfg.mlock_limit.value) return fail(c.call, ENOMEM);
+    if ((mm.locked_pages + newly) << kPageShift > m_ctx->cfg.mlock_limit.value) return fail(c.call, ENOMEM);
   }
   size_t merged = 0;
   size_t n = mm.vmas.modify(VirtAddr{start}, VirtAddr{end}, [&](Vma& v) { v.locked = lock; }, &merged);
   m_vma_merges += merged;
-  hal.charge(m_cfg.costs.vma_update * (n + 2));
+  hal.charge(m_ctx->cfg.costs.vma_update * (n + 2));
   m_vma_splits += n;
   uint64_t locked = 0;
   for (const auto& [s, v] : mm.vmas) locked += v.locked ? v.bytes() >> kPageShift : 0;
@@ -323,37 +340,37 @@ SyscallResult Kernel::sys_mlock(Hal& hal, Process& p, const Syscall& c, bool loc
       if (present[i]) continue;
       const VirtAddr va{start + (i << kPageShift)};
       const Vma* v = mm.vmas.find(va);
-      if (m_swapper->enabled()) {
+      if (m_ctx->swapper.enabled()) {
         // A swapped-out page is read back; the call waits for the device.
         const std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, va);
         if (ea && is_swap_entry(Pte{hal.read64(*ea)})) {
           bool oom = false;
-          m_swapper->swap_in(hal, p, *v, va, AccessKind::Read, false, oom);
+          m_ctx->swapper.swap_in(hal, p, *v, va, AccessKind::Read, false, oom);
           if (oom) return fail(c.call, ENOMEM);
           continue;
         }
       }
-      const uint64_t thp = m_huge.thp_faults(), giga = m_huge.giga_faults();
-      if (!fault_in(hal, p, *v, va)) return fail(c.call, ENOMEM);
+      const uint64_t thp = m_ctx->huge.thp_faults(), giga = m_ctx->huge.giga_faults();
+      if (!m_ctx->faults.fault_in(hal, p, *v, va)) return fail(c.call, ENOMEM);
       // A huge page now maps the pages around va too (for_each_leaf saw no huge leaves): skip them, or each
       // would fault again (zeroing a 2 MiB block it could not map, then a 4 KiB page under the huge leaf).
-      const uint64_t span = m_huge.giga_faults() != giga ? kGigaBytes : m_huge.thp_faults() != thp ? kHugeBytes : 0;
+      const uint64_t span = m_ctx->huge.giga_faults() != giga ? kGigaBytes : m_ctx->huge.thp_faults() != thp ? kHugeBytes : 0;
       if (span != 0) {
         const uint64_t huge_end = (va.value() & ~(span - 1)) + span;
         while (i + 1 < present.size() && start + ((i + 1) << kPageShift) < huge_end) present[++i] = true;
       }
     }
-  } else if (m_swapper->enabled()) {
+  } else if (m_ctx->swapper.enabled()) {
     // Unlocked pages are candidates for eviction again.
     for_each_leaf(hal, mm.root, m_levels, VirtAddr{start}, VirtAddr{end}, [&](VirtAddr, PhysAddr, Pte e) {
-      m_swapper->unlock_page(e.pfn());
+      m_ctx->swapper.unlock_page(e.pfn());
       return std::optional<uint64_t>();
     });
   }
   return {};
 }
 
-SyscallResult Kernel::sys_brk(Hal& hal, Process& p, const Syscall& c) {
+SyscallResult Syscalls::sys_brk(Hal& hal, Process& p, const Syscall& c) {
   Mm& mm = *p.mm;
   SyscallResult r;
   r.value = mm.brk;
@@ -374,14 +391,14 @@ SyscallResult Kernel::sys_brk(Hal& hal, Process& p, const Syscall& c) {
     } else if (!mm.vmas.resize(VirtAddr{mm.heap_start}, VirtAddr{new_end})) {
       return fail(c.call, ENOMEM);
     }
-    hal.charge(m_cfg.costs.vma_update);
+    hal.charge(m_ctx->cfg.costs.vma_update);
     ++m_vma_splits;
   } else if (new_end < old_end) {
     std::vector<VirtAddr> changed;
     unmap_range(hal, mm, VirtAddr{new_end}, VirtAddr{old_end}, changed);
-    invalidate(hal, mm, changed);
+    m_host->invalidate(hal, mm, changed);
     mm.vmas.remove(VirtAddr{new_end}, VirtAddr{old_end});
-    hal.charge(m_cfg.costs.vma_update);
+    hal.charge(m_ctx->cfg.costs.vma_update);
     ++m_vma_splits;
   }
   mm.brk = c.addr;
@@ -389,123 +406,26 @@ SyscallResult Kernel::sys_brk(Hal& hal, Process& p, const Syscall& c) {
   return r;
 }
 
-SyscallResult Kernel::sys_fork(Hal& hal, Process& p, const Syscall& c) {
-  if (!m_processes.may_fork(p, c.child)) {
+SyscallResult Syscalls::sys_fork(Hal& hal, Process& p, const Syscall& c) {
+  if (!m_ctx->processes.may_fork(p, c.child)) {
     return fail(c.call, EAGAIN);
   }
-  hal.charge(m_cfg.costs.fork);
-  const ProcessSpec& cs = m_processes.spec(static_cast<size_t>(c.child));
-  std::shared_ptr<Mm> cmm;
-  if (c.share_vm) {
-    cmm = p.mm;
-    ++cmm->users;
-  } else {
-    Mm& pm = *p.mm;
-    if (!commit_ok(0)) return fail(c.call, ENOMEM);
-    cmm = new_mm(hal, cs);
-    if (!cmm) return fail(c.call, ENOMEM);
-    for (const auto& [s, v] : pm.vmas) cmm->vmas.insert(v);
-    cmm->heap_start = pm.heap_start;
-    cmm->brk = pm.brk;
-    cmm->mmap_base = pm.mmap_base;
-    cmm->locked_pages = 0;  // mlock is not inherited
-    std::vector<VirtAddr> changed;
-    // Huge pages are split: copy-on-write works on 4 KiB pages.
-    bool ok = m_huge.split_range(hal, pm, VirtAddr{0}, VirtAddr{m_user_top});
-    std::vector<std::pair<VirtAddr, uint64_t>> leaves;
-    for_each_leaf(hal, pm.root, m_levels, VirtAddr{0}, VirtAddr{m_user_top}, [&](VirtAddr va, PhysAddr, Pte e) {
-      const Vma* v = pm.vmas.find(va);
-      uint64_t raw = e.raw();
-      std::optional<uint64_t> parent_new;
-      if (v != nullptr && !v->shared && e.writable()) {
-        raw &= ~pte_bit::kWritable;
-        parent_new = raw;
-        hal.charge(m_cfg.costs.pte_update);
-        changed.push_back(va);
-      }
-      leaves.emplace_back(va, raw);
-      return parent_new;
-    });
-    for (const auto& [va, raw] : leaves) {
-      if (!ok) break;
-      Pte e{raw};
-      hal.charge(m_cfg.costs.pte_update);
-      PhysAddr pte{0};
-      if (!map_page(
-              hal, cmm->root, m_levels, va, e.pfn(), raw & ~pte_bit::kPfnMask & ~pte_bit::kPresent,
-              [&]() { return alloc_table_frame(hal, *cmm); }, &pte)) {
-        ok = false;
-        break;
-      }
-      if (!e.present()) hal.write64(pte, raw);
-      get_frame(e.pfn());
-      if (m_swapper->enabled()) {
-        if (const std::optional<NodeId> node = m_swapper->tracked_node(e.pfn())) {
-          m_swapper->rmap_add(e.pfn(), *cmm, va, pte, *node, hal.memory_ops());
-        }
-      }
-      ++cmm->resident;
-      ++m_cow_shared;
-    }
-    if (m_swapper->enabled() && ok) {
-      // Swapped-out pages: the child gets the same swap entries (one more reference each).
-      std::vector<std::pair<VirtAddr, uint64_t>> swapped;
-      for_each_swap_entry(hal, pm.root, m_levels, VirtAddr{0}, VirtAddr{m_user_top}, [&](VirtAddr va, PhysAddr, Pte e) {
-        swapped.emplace_back(va, e.raw());
-        return std::optional<uint64_t>();
-      });
-      for (const auto& [va, raw] : swapped) {
-        hal.charge(m_cfg.costs.pte_update);
-        if (!set_leaf(hal, cmm->root, m_levels, va, raw, [&]() { return alloc_table_frame(hal, *cmm); })) {
-          ok = false;
-          break;
-        }
-        m_swapper->add_swap_ref(swap_slot_of(Pte{raw}));
-        ++cmm->swap_pages;
-      }
-    }
-    // 1 GiB pages are shared copy-on-write whole (huge_pages.cpp).
-    ok = ok && m_huge.fork_giga(hal, pm, *cmm, changed);
-    invalidate(hal, pm, changed);
-    if (!ok) {
-      // Undo: the child's tables and its references go.
-      destroy_tables(
-          hal, cmm->root, m_levels,
-          [&](Pfn f) {
-            if (m_swapper->enabled()) m_swapper->rmap_remove_mm(f, *cmm);
-            put_frame(hal, f);
-          },
-          [&](Pfn f) { put_frame(hal, f); }, [&](Pfn f, unsigned) { m_huge.give_back_giga(f); },
-          [&](uint64_t raw) { m_swapper->release_swap_entry(hal, *cmm, swap_slot_of(Pte{raw})); });
-      m_processes.remove_mm(cmm.get());
-      kobj_free(hal, *m_mm_cache, cmm->obj);
-      return fail(c.call, ENOMEM);
-    }
-    // The child's workload areas that the parent lacks are added.
-    for (const Vma& v : cs.vmas) {
-      if (!cmm->vmas.overlaps(v.start, v.end)) cmm->vmas.insert(v);
-    }
-  }
-  std::optional<Pid> child = new_process(hal, static_cast<size_t>(c.child), cmm);
+  hal.charge(m_ctx->cfg.costs.fork);
+  // A copy of the address space must fit the commit limit (a thread shares its parent's).
+  if (!c.share_vm && !commit_ok(0)) return fail(c.call, ENOMEM);
+  std::optional<Pid> child = m_ctx->processes.fork(hal, p, static_cast<size_t>(c.child), c.share_vm);
   if (!child) return fail(c.call, ENOMEM);
-  Process& cp = process(*child);
-  if (cp.policy.kind == NumaPolicyKind::Default) cp.policy = p.policy;
-  if (!sync_vma_objects(hal, *cmm)) {
-    teardown(hal, cp);
-    return fail(c.call, ENOMEM);
-  }
-  m_processes.forked(static_cast<size_t>(c.child), *child);
   SyscallResult r;
   r.value = *child;
   return r;
 }
 
-SyscallResult Kernel::sys_shm_attach(Hal& hal, Process& p, const Syscall& c) {
+SyscallResult Syscalls::sys_shm_attach(Hal& hal, Process& p, const Syscall& c) {
   Mm& mm = *p.mm;
   if (c.length == 0 || (c.addr & kPageMask) || c.key.empty()) return fail(c.call, EINVAL);
   const uint64_t len = round_up(c.length, kPageSize);
   Segment* seg = nullptr;
-  for (auto& [id, s] : m_segments) {
+  for (auto& [id, s] : m_ctx->segments) {
     if (s->key == c.key) seg = s.get();
   }
   if (seg != nullptr && len > seg->bytes) return fail(c.call, EINVAL);
@@ -516,10 +436,10 @@ SyscallResult Kernel::sys_shm_attach(Hal& hal, Process& p, const Syscall& c) {
   } else if (at + len > m_user_top || mm.vmas.overlaps(VirtAddr{at}, VirtAddr{at + len})) {
     return fail(c.call, EINVAL);
   }
-  if (mm.vmas.size() + 1 > m_cfg.max_map_count) return fail(c.call, ENOMEM);
+  if (mm.vmas.size() + 1 > m_ctx->cfg.max_map_count) return fail(c.call, ENOMEM);
   if (seg == nullptr) {
-    hal.charge(m_cfg.costs.shm_create);
-    std::optional<PhysAddr> obj = kobj_alloc(hal, *m_shm_cache);
+    hal.charge(m_ctx->cfg.costs.shm_create);
+    std::optional<PhysAddr> obj = m_host->kobj_alloc(hal, m_ctx->shm_cache);
     if (!obj) return fail(c.call, ENOMEM);
     auto s = std::make_unique<Segment>();
     s->id = m_next_segment++;
@@ -528,7 +448,7 @@ SyscallResult Kernel::sys_shm_attach(Hal& hal, Process& p, const Syscall& c) {
     s->frames.assign(len >> kPageShift, 0);
     s->obj = *obj;
     seg = s.get();
-    m_segments.emplace(s->id, std::move(s));
+    m_ctx->segments.emplace(s->id, std::move(s));
     ++m_segments_created;
   }
   Vma v;
@@ -540,20 +460,20 @@ SyscallResult Kernel::sys_shm_attach(Hal& hal, Process& p, const Syscall& c) {
   v.shm = seg->id;
   v.shm_readonly = !(c.prot & prot::kWrite);
   mm.vmas.insert(v);
-  hal.charge(m_cfg.costs.vma_update);
+  hal.charge(m_ctx->cfg.costs.vma_update);
   ++m_vma_splits;
   SyscallResult r;
   r.value = at;
   return r;
 }
 
-SyscallResult Kernel::sys_mbind(Hal& hal, Process& p, const Syscall& c) {
+SyscallResult Syscalls::sys_mbind(Hal& hal, Process& p, const Syscall& c) {
   Mm& mm = *p.mm;
   if ((c.addr & kPageMask) || c.length == 0) return fail(c.call, EINVAL);
   const uint64_t end = round_up(c.addr + c.length, kPageSize);
   if (end < c.addr || end > m_user_top) return fail(c.call, EINVAL);
   for (NodeId n : c.policy.nodes) {
-    if (n >= m_pmm->node_count()) return fail(c.call, EINVAL);
+    if (n >= m_ctx->pmm.node_count()) return fail(c.call, EINVAL);
   }
   if (c.policy.kind != NumaPolicyKind::Default && c.policy.kind != NumaPolicyKind::Local && c.policy.nodes.empty()) {
     return fail(c.call, EINVAL);
@@ -562,46 +482,9 @@ SyscallResult Kernel::sys_mbind(Hal& hal, Process& p, const Syscall& c) {
   size_t merged = 0;
   size_t n = mm.vmas.modify(VirtAddr{c.addr}, VirtAddr{end}, [&](Vma& v) { v.policy = c.policy; }, &merged);
   m_vma_merges += merged;
-  hal.charge(m_cfg.costs.vma_update * (n + 2));
+  hal.charge(m_ctx->cfg.costs.vma_update * (n + 2));
   m_vma_splits += n;
   return {};
-}
-
-void Kernel::release_segments(Hal& hal) {
-  for (auto it = m_segments.begin(); it != m_segments.end();) {
-    bool used = false;
-    for (const Mm* mm : m_processes.live_mms()) {
-      for (const auto& [s, v] : mm->vmas) used = used || v.shm == it->first;
-    }
-    if (used) {
-      ++it;
-      continue;
-    }
-    Segment& seg = *it->second;
-    for (uint64_t i = 0; i < seg.frames.size(); ++i) {
-      if (seg.frames[i] == 0) continue;
-      if (seg.file >= 0 && seg.dirty[i]) {
-        // The file's last mapping went: its dirty page-cache pages go back to the file store.
-        m_swapper->store_file_page(hal, seg.file, i, Pfn{seg.frames[i] - 1});
-      }
-      put_frame(hal, Pfn{seg.frames[i] - 1});
-    }
-    kobj_free(hal, *m_shm_cache, seg.obj);
-    it = m_segments.erase(it);
-  }
-}
-
-void Kernel::harvest_file_dirty(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end) {
-  for (const auto& [s, v] : mm.vmas) {
-    if (v.shm == 0 || !v.shared || v.end.value() <= start.value() || v.start.value() >= end.value()) continue;
-    Segment& seg = *m_segments.at(v.shm);
-    if (seg.file < 0) continue;
-    const VirtAddr lo{std::max(start.value(), v.start.value())}, hi{std::min(end.value(), v.end.value())};
-    for_each_leaf(hal, mm.root, m_levels, lo, hi, [&](VirtAddr va, PhysAddr, Pte e) {
-      if (e.dirty()) seg.dirty[v.shm_page(va)] = true;
-      return std::optional<uint64_t>();
-    });
-  }
 }
 
 }  // namespace vmsim::fw

@@ -1,12 +1,17 @@
 // Unit test: the firmware kernel boots and handles faults with no SystemC at all, over a HAL made of a
-// flat memory (the kernel is part of the SystemC-free functional library).
+// flat memory (the kernel is part of the SystemC-free functional library); and fw::Processes creates, forks
+// and tears processes down on its own, over a host standing in for the kernel façade.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/stats.hpp"
 #include "firmware/kernel/kernel.hpp"
+#include "firmware/kernel/swapper.hpp"
+#include "firmware/mm/slab.hpp"
 #include "firmware/vm/page_table.hpp"
 #include "models/memory/sparse_store.hpp"
 
@@ -58,15 +63,17 @@ class FlatHal final : public fw::Hal {
   uint64_t memory_ops() const override { return 0; }
 };
 
-double stat(fw::Kernel& k, const std::string& name) {
+double stat(stats::Group& g, const std::string& name) {
   std::vector<stats::Record> records;
-  k.stats().dump("os.", records);
+  g.dump("os.", records);
   for (const stats::Record& r : records) {
     if (r.name == name) return r.value;
   }
   ADD_FAILURE() << "no statistic " << name;
   return 0;
 }
+
+double stat(fw::Kernel& k, const std::string& name) { return stat(k.stats(), name); }
 
 TEST(KernelWithoutSystemC, DemandZeroFaultMapsAPageAndAStrayAccessKills) {
   fw::ProcessSpec spec;
@@ -97,6 +104,192 @@ TEST(KernelWithoutSystemC, DemandZeroFaultMapsAPageAndAStrayAccessKills) {
   ASSERT_EQ(kernel.kills().size(), 1u);
   EXPECT_EQ(kernel.kills()[0].signal, "SIGSEGV");
   EXPECT_EQ(stat(kernel, "os.faults.segv_no_vma"), 1.0);
+}
+
+// The façade's services for fw::Processes, reduced to a frame manager, slab caches and a record of what was
+// asked: frame references by pfn, invalidated pages, PCID shootdowns, kernel objects outstanding.
+class FacadeStandIn final : public fw::ProcessesHost {
+ public:
+  fw::PhysicalMemoryManager pmm{{fw::NodeRange{Pfn{256}, 4096}}};
+  fw::PmmPageSource pages{pmm};
+  fw::SlabAllocator slab{pages};
+  fw::SlabCache& task_cache = slab.create_cache("task_struct", fw::kTaskBytes, 64);
+  fw::SlabCache& mm_cache = slab.create_cache("mm_struct", fw::kMmBytes, 64);
+  fw::SlabCache& vma_cache = slab.create_cache("vm_area_struct", fw::kVmaBytes, 8);
+  std::map<uint64_t, uint32_t> extra_refs;
+  uint64_t data_freed = 0;
+  uint64_t invalidated = 0;
+  std::vector<uint16_t> pcids_shot_down;
+  int64_t objects = 0;
+
+  std::optional<Pfn> alloc_root_table(fw::Hal& hal) override {
+    std::optional<fw::PageAlloc> a = pmm.alloc_page(0, fw::kGfpKernel | fw::Gfp::Zero, {0});
+    if (!a) return std::nullopt;
+    hal.zero_frame(a->pfn);
+    return a->pfn;
+  }
+  std::optional<Pfn> alloc_table_frame(fw::Hal& hal, fw::Mm& mm) override {
+    std::optional<Pfn> f = alloc_root_table(hal);
+    if (f) ++mm.tables;
+    return f;
+  }
+  void get_frame(Pfn pfn) override { ++extra_refs[pfn.value()]; }
+  void put_frame(fw::Hal&, Pfn pfn) override {
+    auto it = extra_refs.find(pfn.value());
+    if (it != extra_refs.end()) {
+      if (--it->second == 0) extra_refs.erase(it);
+      return;
+    }
+    pmm.free_page(0, pfn);
+    ++data_freed;
+  }
+  void free_frame(fw::Hal&, Pfn pfn) override { pmm.free_page(0, pfn); }
+  void free_huge_leaf(fw::Hal&, Pfn, unsigned) override { ADD_FAILURE() << "no huge pages here"; }
+  void invalidate(fw::Hal&, fw::Mm&, const std::vector<VirtAddr>& p) override { invalidated += p.size(); }
+  void shootdown_pcid(fw::Hal&, fw::Mm& mm) override { pcids_shot_down.push_back(mm.pcid); }
+  void harvest_file_dirty(fw::Hal&, fw::Mm&, VirtAddr, VirtAddr) override {}
+  void release_segments(fw::Hal&) override {}
+  std::optional<PhysAddr> kobj_alloc(fw::Hal&, fw::SlabCache& cache) override {
+    std::optional<PhysAddr> o = cache.alloc();
+    if (o) ++objects;
+    return o;
+  }
+  void kobj_free(fw::Hal&, fw::SlabCache& cache, PhysAddr obj) override {
+    cache.free(obj);
+    --objects;
+  }
+  bool sync_vma_objects(fw::Hal& hal, fw::Mm& mm) override {
+    while (mm.vma_objs.size() > mm.vmas.size()) {
+      kobj_free(hal, vma_cache, mm.vma_objs.back());
+      mm.vma_objs.pop_back();
+    }
+    while (mm.vma_objs.size() < mm.vmas.size()) {
+      std::optional<PhysAddr> o = kobj_alloc(hal, vma_cache);
+      if (!o) return false;
+      mm.vma_objs.push_back(*o);
+    }
+    return true;
+  }
+  void shrink_slabs() override { slab.shrink_all(); }
+};
+
+// The swapper a disabled swap gives (no slots): it tracks nothing; fw::Processes only asks whether it is on.
+class NoSwapHost final : public fw::SwapperHost {
+ public:
+  std::optional<Pfn> alloc_user_frame(fw::Hal&, fw::Process&, const fw::Vma&, VirtAddr, bool) override {
+    ADD_FAILURE() << "swapper disabled";
+    return std::nullopt;
+  }
+  void get_frame(Pfn) override { ADD_FAILURE() << "swapper disabled"; }
+  void finish_shootdown(fw::Hal&, const std::vector<CoreId>&, PhysAddr, uint16_t, const std::vector<VirtAddr>&) override {
+    ADD_FAILURE() << "swapper disabled";
+  }
+  void kill(fw::Hal&, fw::Process&, VirtAddr, AccessKind, uint32_t, const std::string&, const char*) override {
+    ADD_FAILURE() << "swapper disabled";
+  }
+};
+
+TEST(ProcessesOnTheirOwn, ForkSharesPagesCopyOnWriteAndTheLastUserFreesTheAddressSpace) {
+  const VirtAddr base{0x10000000};
+  std::vector<fw::ProcessSpec> specs(3);
+  specs[0].name = "parent";
+  specs[0].vmas.push_back(fw::Vma(base, VirtAddr{base.value() + 16 * kPageSize}));
+  specs[1].name = "copy";
+  specs[1].index = 1;
+  specs[1].parent = 0;
+  specs[2].name = "thread";
+  specs[2].index = 2;
+  specs[2].parent = 0;
+
+  fw::KernelConfig cfg;
+  FacadeStandIn host;
+  const uint64_t free_at_start = host.pmm.free_frames();
+  stats::Group root;
+  fw::Processes procs(root, specs);
+  const uint64_t user_top = 1ull << 47;
+  std::vector<std::unique_ptr<fw::ProcStats>> pstats;
+  std::map<uint64_t, std::unique_ptr<fw::Segment>> segments;
+  std::unordered_map<uint64_t, uint32_t> refs;
+  stats::Scalar freed(root, "freed", "count", ""), major(root, "major", "count", ""),
+      invlpg(root, "invlpg", "count", ""), writebacks(root, "writebacks", "count", ""),
+      cow_shared(root, "cow_shared", "count", "");
+  const std::vector<fw::NodeId> core_node{0};
+  NoSwapHost swap_host;
+  fw::Swapper swapper(root,
+                      fw::SwapperContext{cfg, 4, user_top, 1, core_node, host.pmm, procs.all(), procs.live_mms(), pstats,
+                                         segments, refs, freed, major, invlpg, writebacks},
+                      swap_host);
+  ASSERT_FALSE(swapper.enabled());
+  fw::HugePages huge(root, 4, user_top);  // never connected: no huge areas
+  procs.connect(fw::ProcessesContext{cfg, 4, user_top, 1, nullptr, swapper, huge, host.task_cache, host.mm_cache,
+                                     pstats, cow_shared},
+                host);
+  FlatHal hal;
+
+  const std::optional<Pid> parent = procs.create(hal, 0);
+  ASSERT_EQ(parent, std::optional<Pid>(1));
+  fw::Mm& pmm = *procs.get(*parent).mm;
+  ASSERT_EQ(procs.live_mms().size(), 1u);
+  // Four writable pages, as faults would have mapped them.
+  for (uint64_t i = 0; i < 4; ++i) {
+    std::optional<fw::PageAlloc> a = host.pmm.alloc_page(0, fw::kGfpKernel | fw::Gfp::Zero, {0});
+    ASSERT_TRUE(a);
+    ASSERT_TRUE(fw::map_page(hal, pmm.root, 4, VirtAddr{base.value() + i * kPageSize}, a->pfn,
+                             pte_bit::kUser | pte_bit::kWritable, [&]() { return host.alloc_table_frame(hal, pmm); }));
+    ++pmm.resident;
+  }
+
+  // A copy: a new address space mapping the same frames read-only on both sides.
+  const std::optional<Pid> copy = procs.fork(hal, procs.get(*parent), 1, false);
+  ASSERT_EQ(copy, std::optional<Pid>(2));
+  fw::Mm& cmm = *procs.get(*copy).mm;
+  EXPECT_NE(&cmm, &pmm);
+  EXPECT_NE(cmm.pcid, pmm.pcid);
+  EXPECT_EQ(cmm.resident, 4u);
+  for (uint64_t i = 0; i < 4; ++i) {
+    const VirtAddr va{base.value() + i * kPageSize};
+    const Pte p = fw::lookup_page(hal, pmm.root, 4, va), c = fw::lookup_page(hal, cmm.root, 4, va);
+    ASSERT_TRUE(p.present() && c.present());
+    EXPECT_EQ(p.pfn(), c.pfn());
+    EXPECT_FALSE(p.writable());
+    EXPECT_FALSE(c.writable());
+    EXPECT_EQ(host.extra_refs.at(p.pfn().value()), 1u);
+  }
+  EXPECT_EQ(host.invalidated, 4u);  // the parent's PTEs lost W
+  EXPECT_EQ(cow_shared.value(), 4u);
+  EXPECT_EQ(procs.spawn_state(1), fw::SpawnState::Ready);
+  EXPECT_EQ(procs.spawned_pid(1), *copy);
+  EXPECT_FALSE(procs.may_fork(procs.get(*parent), 1));  // forked once only
+
+  // A thread: the same address space.
+  const std::optional<Pid> thread = procs.fork(hal, procs.get(*parent), 2, true);
+  ASSERT_EQ(thread, std::optional<Pid>(3));
+  EXPECT_EQ(procs.get(*thread).mm.get(), &pmm);
+  EXPECT_EQ(pmm.users, 2u);
+  EXPECT_EQ(procs.live_mms().size(), 2u);
+
+  // The copy ends: its references go, the frames stay with the parent's address space.
+  const uint16_t copy_pcid = cmm.pcid, parent_pcid = pmm.pcid;
+  procs.exit(hal, *copy);
+  EXPECT_FALSE(procs.alive(*copy));
+  EXPECT_TRUE(host.extra_refs.empty());
+  EXPECT_EQ(host.data_freed, 0u);
+  EXPECT_EQ(host.pcids_shot_down, std::vector<uint16_t>{copy_pcid});
+
+  // The parent ends while its thread runs on: nothing is freed yet.
+  procs.exit(hal, *parent);
+  EXPECT_EQ(host.data_freed, 0u);
+  EXPECT_EQ(procs.live_mms().size(), 1u);
+  // The last user ends: the pages, the tables and every kernel object go.
+  procs.exit(hal, *thread);
+  EXPECT_EQ(host.data_freed, 4u);
+  EXPECT_EQ((host.pcids_shot_down), (std::vector<uint16_t>{copy_pcid, parent_pcid}));
+  EXPECT_TRUE(procs.live_mms().empty());
+  EXPECT_EQ(host.objects, 0);
+  EXPECT_EQ(host.pmm.free_frames(), free_at_start);
+  EXPECT_EQ(stat(root, "os.processes.created"), 3.0);
+  EXPECT_EQ(stat(root, "os.processes.forks"), 2.0);
+  EXPECT_EQ(stat(root, "os.processes.exited"), 3.0);
 }
 
 }  // namespace
