@@ -37,6 +37,7 @@ using Clock = std::chrono::steady_clock;
 // as failed: covers a shared file system that shows another host's new file late.
 constexpr auto kRecordGrace = std::chrono::seconds(10);
 constexpr auto kQueuePoll = std::chrono::seconds(2);
+constexpr auto kFilePoll = std::chrono::milliseconds(500);
 constexpr const char* kPlanVersion = "vmsim-sweep-slurm-plan/1";
 
 volatile std::sig_atomic_t g_stop = 0;
@@ -169,8 +170,9 @@ nlohmann::json read_plan(const std::string& dir) {
   }
   try {
     nlohmann::json plan = nlohmann::json::parse(slurp(path));
-    if (plan.value("format", "") != kPlanVersion)
+    if (plan.value("format", "") != kPlanVersion) {
       throw std::runtime_error("format is not " + std::string(kPlanVersion));
+    }
     if (!plan.at("runs").is_array() || !plan.at("tasks").is_array()) throw std::runtime_error("runs/tasks not lists");
     return plan;
   } catch (const std::exception& e) {
@@ -263,9 +265,10 @@ size_t wait_for_tasks(const std::string& job, const std::vector<size_t>& tasks, 
   StopSignals signals;
   const bool tty = ::isatty(STDERR_FILENO);
   std::vector<bool> recorded(tasks.size(), false);
-  std::map<size_t, std::pair<Clock::time_point, std::string>>
-      ended_at;  // task -> when squeue first showed it over, its state
-  size_t done = 0, failed = 0, running = 0, pending = tasks.size();
+  // task -> when squeue first showed it over, and its state then
+  std::map<size_t, std::pair<Clock::time_point, std::string>> ended_at;
+  std::map<size_t, std::string> states;  // task -> its state at the last squeue
+  size_t done = 0, failed = 0;
   std::string queue_error;
   auto last_query = Clock::now() - kQueuePoll;
   auto last_draw = Clock::now() - std::chrono::seconds(1);
@@ -288,12 +291,12 @@ size_t wait_for_tasks(const std::string& job, const std::vector<size_t>& tasks, 
       last_query = Clock::now();
       const QueueView q = query_queue(job);
       if (!q.ok) {
-        if (queue_error != q.error)
+        if (queue_error != q.error) {
           std::fprintf(stderr, "%ssweep: squeue: %s\n", tty ? "\r\033[K" : "", q.error.c_str());
+        }
         queue_error = q.error;
       } else {
         queue_error.clear();
-        running = pending = 0;
         for (size_t t = 0; t < tasks.size(); ++t) {
           if (recorded[t]) continue;
           const auto it = q.states.find(t);
@@ -302,8 +305,8 @@ size_t wait_for_tasks(const std::string& job, const std::vector<size_t>& tasks, 
             ended_at.emplace(t, std::make_pair(Clock::now(), state));
           } else {
             ended_at.erase(t);  // requeued
-            (running_state(state) ? running : pending) += 1;
           }
+          states[t] = state;
         }
       }
     }
@@ -328,12 +331,16 @@ size_t wait_for_tasks(const std::string& job, const std::vector<size_t>& tasks, 
       it = ended_at.erase(it);
     }
     if (tty && Clock::now() - last_draw > std::chrono::milliseconds(500)) {
+      size_t running = 0, pending = 0;
+      for (size_t t = 0; t < tasks.size(); ++t) {
+        if (!recorded[t]) (running_state(states[t]) ? running : pending) += 1;
+      }
       std::fprintf(stderr, "\r\033[Ksweep: slurm job %s: %zu/%zu done, %zu failed, %zu running, %zu pending",
                    job.c_str(), done, tasks.size(), failed, running, pending);
       std::fflush(stderr);
       last_draw = Clock::now();
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    std::this_thread::sleep_for(kFilePoll);
   }
   if (tty) {
     std::fprintf(stderr, "\r\033[Ksweep: slurm job %s: %zu/%zu done, %zu failed\n", job.c_str(), done, tasks.size(),
