@@ -10,6 +10,7 @@ packages=(
   liblzma-dev zlib1g-dev
   valgrind python3 coreutils
   python3-matplotlib chromium
+  slurm-wlm munge
 )
 
 missing=()

@@ -1,5 +1,6 @@
-// `vmsim sweep`, local backend: resolves every run's config to name its folder, runs `vmsim run` children
-// (fork/exec of /proc/self/exe) N at once with progress on stderr, and collects the result tables.
+// `vmsim sweep`: the command line, resolving every run's config to name its folder, and the local backend,
+// which runs `vmsim run` children (fork/exec of /proc/self/exe) N at once with progress on stderr and
+// collects the result tables. The Slurm backend is in sweep_slurm.cpp.
 #include "apps/vmsim/sweep.hpp"
 
 #include <fcntl.h>
@@ -21,6 +22,8 @@
 #include <thread>
 
 #include "apps/vmsim/study_results.hpp"
+#include "apps/vmsim/sweep_runs.hpp"
+#include "apps/vmsim/sweep_slurm.hpp"
 #include "apps/vmsim/sweep_spec.hpp"
 #include "common/error.hpp"
 #include "platform/platform_config.hpp"
@@ -32,42 +35,8 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-constexpr int kExitSomeFailed = 1;
-constexpr int kExitInterrupted = 130;
-constexpr const char* kMarker = "status.json";  // written when a run ended; status ok = complete
-
 volatile std::sig_atomic_t g_interrupted = 0;
 extern "C" void on_interrupt(int /*sig*/) { g_interrupted = 1; }
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  out.close();
-  if (!out) throw InputError(path + ": cannot write");
-}
-
-std::string first_line(const std::string& text) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) return line;
-  }
-  return "";
-}
-
-std::string params_text(const SweepRun& run, const std::optional<uint64_t>& seed) {
-  std::string s;
-  for (const auto& p : run.params) s += (s.empty() ? "" : " ") + p.first + "=" + p.second;
-  if (seed) s += (s.empty() ? "" : " ") + std::string("seed=") + std::to_string(*seed);
-  return s;
-}
 
 std::string format_eta(double seconds) {
   const long s = static_cast<long>(seconds + 0.5);
@@ -80,155 +49,9 @@ std::string format_eta(double seconds) {
   return buf;
 }
 
-// A run to execute or already done, with where its files go.
-struct Job {
-  RunResult result;
-  std::string dir;
-  std::string resolve_error;  // non-empty: the config did not resolve (the child will report it)
-  bool skipped = false;       // --resume found it complete
-  bool finished = false;
-};
-
-// Reads a finished run's outcome from its folder: the marker and, if ok, stats.json. False if the
-// folder holds no complete ok run.
-bool load_complete(Job& job) {
-  const std::string marker = job.dir + "/" + kMarker;
-  if (!fs::exists(marker)) return false;
-  try {
-    const nlohmann::json m = nlohmann::json::parse(slurp(marker));
-    if (m.value("status", "") != "ok") return false;
-    const nlohmann::ordered_json st = nlohmann::ordered_json::parse(slurp(job.dir + "/stats.json"));
-    job.result.ok = true;
-    job.result.exit_code = 0;
-    job.result.host_seconds = m.value("host_seconds", 0.0);
-    job.result.stats = flatten_summary(st.at("summary"));
-    return true;
-  } catch (const std::exception&) {
-    return false;  // damaged: run it again
-  }
-}
-
-// Records how the child ended: the marker, the error line, the statistics.
-void record_end(Job& job, int status, double host_seconds) {
-  RunResult& r = job.result;
-  r.host_seconds = host_seconds;
-  if (WIFEXITED(status)) {
-    r.exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    r.exit_code = 128 + WTERMSIG(status);
-  } else {
-    r.exit_code = -1;
-  }
-  if (r.exit_code == 0) {
-    try {
-      r.stats = flatten_summary(nlohmann::ordered_json::parse(slurp(job.dir + "/stats.json")).at("summary"));
-      r.ok = true;
-    } catch (const std::exception& e) {
-      r.error = "exit code 0 but stats.json unreadable: " + first_line(e.what());
-    }
-  } else {
-    r.error = first_line(slurp(job.dir + "/stderr.txt"));
-    if (WIFSIGNALED(status)) {
-      r.error = "killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")" +
-                (r.error.empty() ? "" : ": " + r.error);
-    } else if (r.error.empty()) {
-      r.error = "exit code " + std::to_string(r.exit_code) + " with nothing on stderr";
-    }
-  }
-  nlohmann::ordered_json m;
-  m["status"] = r.ok ? "ok" : "failed";
-  m["exit_code"] = r.exit_code;
-  m["host_seconds"] = r.host_seconds;
-  m["error"] = r.error;
-  m["seed"] = r.seed ? nlohmann::ordered_json(*r.seed) : nlohmann::ordered_json();
-  m["overrides"] = r.run.overrides;
-  write_file(job.dir + "/" + kMarker, m.dump(2) + "\n");
-  job.finished = true;
-}
-
-// Starts `vmsim run` for job in its own process group (so the terminal's Ctrl-C reaches only the sweep,
-// which then kills its children), stdout and stderr into the run folder.
-pid_t launch(const std::string& base, Job& job) {
-  fs::remove_all(job.dir);
-  fs::create_directories(job.dir);
-  std::vector<std::string> args = {"vmsim", "run", base};
-  for (const std::string& o : job.result.run.overrides) {
-    args.emplace_back("--set");
-    args.push_back(o);
-  }
-  if (job.result.run.seed) {
-    args.emplace_back("--seed");
-    args.push_back(std::to_string(*job.result.run.seed));
-  }
-  args.emplace_back("--out");
-  args.push_back(job.dir);
-  args.emplace_back("-q");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const std::string out = job.dir + "/stdout.txt", err = job.dir + "/stderr.txt";
-
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    ::signal(SIGINT, SIG_DFL);
-    ::signal(SIGTERM, SIG_DFL);
-    const int in_fd = ::open("/dev/null", O_RDONLY);
-    const int out_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in_fd < 0 || out_fd < 0 || err_fd < 0) ::_exit(126);
-    ::dup2(in_fd, STDIN_FILENO);
-    ::dup2(out_fd, STDOUT_FILENO);
-    ::dup2(err_fd, STDERR_FILENO);
-    ::execv("/proc/self/exe", argv.data());
-    const char msg[] = "vmsim sweep: cannot execute /proc/self/exe\n";
-    (void)!::write(STDERR_FILENO, msg, sizeof msg - 1);
-    ::_exit(127);
-  }
-  return pid;
-}
-
-void write_tables(const SweepSpec& spec, const std::string& out, const std::vector<RunResult>& results,
-                  bool summary, std::vector<std::string>& written) {
-  write_file(out + "/results.csv", results_csv(spec, results));
-  write_file(out + "/results.json", results_json(spec, results).dump(2) + "\n");
-  written = {out + "/results.csv", out + "/results.json"};
-  if (summary) {
-    write_file(out + "/summary.csv", summary_csv(spec, results));
-    written.push_back(out + "/summary.csv");
-  }
-}
-
-}  // namespace
-
-CLI::App* add_sweep_command(CLI::App& app, SweepOptions& o) {
-  CLI::App* cmd = app.add_subcommand(
-      "sweep",
-      "Run every combination of a sweep spec (base config, fixed sets, grid/zip parameters, seeds) and collect "
-      "results.csv, results.json and summary.csv (see docs/STUDIES.md)");
-  cmd->add_option("spec", o.spec, "Sweep spec (YAML)")->required();
-  cmd->add_option("--out", o.out, "Output folder (default: sweep-out/<spec name>)");
-  cmd->add_option("-j,--jobs", o.jobs, "Runs at once (default: the number of cores)");
-  cmd->add_option("--backend", o.backend, "Where runs execute: local (slurm is not built yet)")
-      ->check(CLI::IsMember({"local", "slurm"}))
-      ->capture_default_str();
-  cmd->add_flag("--dry-run", o.dry_run, "Print the expanded runs (hash, seed, overrides) without running them");
-  cmd->add_flag("--resume", o.resume, "Skip runs whose folder holds a completed ok run");
-  return cmd;
-}
-
-int run_sweep_command(const SweepOptions& o) {
-  if (o.backend == "slurm") {
-    throw InputError("sweep: --backend slurm: not built yet (only the local backend exists)");
-  }
-  const SweepSpec spec = load_sweep_spec(o.spec);
-  std::string out = o.out;
-  if (out.empty()) out = "sweep-out/" + fs::path(o.spec).stem().string();
-  unsigned jobs = o.jobs;
-  if (jobs == 0) jobs = std::max(1u, std::thread::hardware_concurrency());
-
-  // Resolve every run as `vmsim run` will: its hash names its folder.
+// Resolves every run as `vmsim run` will: its hash names its folder DIR/runs/<hash>. Throws InputError
+// if two runs resolve to the same config and seed.
+std::vector<Job> plan_runs(const SweepSpec& spec, const std::string& out) {
   std::vector<Job> all;
   std::map<std::string, size_t> by_hash;
   for (const SweepRun& run : expand_sweep(spec)) {
@@ -255,18 +78,15 @@ int run_sweep_command(const SweepOptions& o) {
     job.dir = out + "/runs/" + job.result.hash;
     all.push_back(std::move(job));
   }
+  return all;
+}
 
+int run_local(const SweepOptions& o, const SweepSpec& spec, const std::string& out, std::vector<Job>& all) {
+  unsigned jobs = o.jobs;
+  if (jobs == 0) jobs = std::max(1u, std::thread::hardware_concurrency());
   const size_t total = all.size();
   if (o.dry_run) {
-    std::cout << "sweep " << spec.file << ": " << total << " runs (" << spec.points() << " parameter points x "
-              << std::max<size_t>(1, spec.seeds.size()) << " seeds), base " << spec.base << ", output " << out
-              << "\n";
-    for (const auto& s : spec.sets) std::cout << "  set " << s.first << "=" << s.second << "\n";
-    for (const Job& j : all) {
-      std::cout << "  " << j.result.hash << "  " << params_text(j.result.run, j.result.seed);
-      if (!j.resolve_error.empty()) std::cout << "  (invalid: " << j.resolve_error << ")";
-      std::cout << "\n";
-    }
+    print_run_list(spec, out, all);
     return 0;
   }
 
@@ -335,8 +155,11 @@ int run_sweep_command(const SweepOptions& o) {
   bool changed = true;
   while (!g_interrupted && (next < queue.size() || !running.empty())) {
     while (running.size() < jobs && next < queue.size()) {
-      const size_t i = queue[next++];
-      running[launch(spec.base, all[i])] = {i, Clock::now()};
+      Job& job = all[queue[next]];
+      fs::remove_all(job.dir);
+      fs::create_directories(job.dir);
+      running[spawn_run("/proc/self/exe", spec.base, job)] = {queue[next], Clock::now()};
+      ++next;
       changed = true;
     }
     int status = 0;
@@ -369,37 +192,75 @@ int run_sweep_command(const SweepOptions& o) {
   ::sigaction(SIGTERM, &old_term, nullptr);
   if (tty) std::fprintf(stderr, "\n");
 
-  std::vector<RunResult> results;
-  for (const Job& j : all) {
-    if (j.finished) results.push_back(j.result);
+  std::string interrupted_message;
+  if (interrupted) {
+    size_t finished = 0;
+    for (const Job& j : all) finished += j.finished ? 1 : 0;
+    interrupted_message = "vmsim: sweep interrupted: " + std::to_string(total - finished) + " of " +
+                          std::to_string(total) + " runs not finished (run again with --resume)";
   }
-  std::vector<std::string> written;
-  write_tables(spec, out, results, spec.seeds.size() > 1, written);
-
   const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
-  std::printf("sweep: %zu runs: %zu ran, %zu skipped (complete before), %zu failed; %.1f s\n", total, done, skipped,
-              failed, wall);
-  for (const Job& j : all) {
-    if (j.finished && !j.result.ok) {
-      std::printf("  failed: %s  %s: %s\n", j.result.hash.c_str(), params_text(j.result.run, j.result.seed).c_str(),
-                  j.result.error.c_str());
+  return finish_sweep(spec, out, all, done, skipped, wall, interrupted_message);
+}
+
+}  // namespace
+
+CLI::App* add_sweep_command(CLI::App& app, SweepOptions& o) {
+  CLI::App* cmd = app.add_subcommand(
+      "sweep",
+      "Run every combination of a sweep spec (base config, fixed sets, grid/zip parameters, seeds) and collect "
+      "results.csv, results.json and summary.csv (see docs/STUDIES.md)");
+  o.command = cmd;
+  cmd->add_option("spec", o.spec, "Sweep spec (YAML)");
+  cmd->add_option("--out", o.out, "Output folder (default: sweep-out/<spec name>)");
+  cmd->add_option("-j,--jobs", o.jobs,
+                  "Runs at once (local default: the number of cores; slurm: the array throttle, default no limit)");
+  cmd->add_option("--backend", o.backend,
+                  "Where runs execute: local (child processes on this host) or slurm (one sbatch job array)")
+      ->check(CLI::IsMember({"local", "slurm"}))
+      ->capture_default_str();
+  cmd->add_flag("--dry-run", o.dry_run,
+                "Print the expanded runs (hash, seed, overrides) without running them; slurm: also write and "
+                "print the sbatch script, without submitting it");
+  cmd->add_flag("--resume", o.resume, "Skip runs whose folder holds a completed ok run");
+  const std::string slurm = "Slurm backend";
+  cmd->add_option("--throttle", o.throttle, "At most K array tasks at once (sbatch --array=...%K; default: -j)")
+      ->group(slurm);
+  cmd->add_option("--mem", o.mem, "Memory per run (sbatch --mem)")->capture_default_str()->group(slurm);
+  cmd->add_option("--time", o.time, "Time limit per run (sbatch --time)")->capture_default_str()->group(slurm);
+  cmd->add_option("--partition", o.partition, "Partition (sbatch --partition; default: the cluster's)")->group(slurm);
+  cmd->add_option("--account", o.account, "Account (sbatch --account; default: yours)")->group(slurm);
+  cmd->add_flag("--no-wait", o.no_wait, "Submit and return; build the tables later with `vmsim sweep collect DIR`")
+      ->group(slurm);
+
+  o.collect =
+      cmd->add_subcommand("collect",
+                          "Build DIR/results.csv, results.json and summary.csv of a --backend slurm sweep from its run "
+                          "folders, listing the runs that failed or are missing");
+  o.collect->add_option("dir", o.task_dir, "The sweep's output folder (--out)")->required();
+  o.run_one = cmd->add_subcommand("run-one", "One array task of a --backend slurm sweep");
+  o.run_one->group("");  // hidden: the sbatch script runs it
+  o.run_one->add_option("dir", o.task_dir, "The sweep's output folder")->required();
+  o.run_one->add_option("index", o.task_index, "The array task index")->required();
+  return cmd;
+}
+
+int run_sweep_command(const SweepOptions& o) {
+  if (o.collect->parsed()) return collect_slurm_sweep(o.task_dir);
+  if (o.run_one->parsed()) return run_slurm_task(o.task_dir, o.task_index);
+  if (o.spec.empty()) throw InputError("sweep: give the sweep spec (vmsim sweep SPEC.yaml) or `collect DIR`");
+  if (o.backend != "slurm") {
+    for (const char* opt : {"--throttle", "--mem", "--time", "--partition", "--account", "--no-wait"}) {
+      if (o.command->count(opt) > 0)
+        throw InputError(std::string("sweep: ") + opt + " applies to --backend slurm only");
     }
   }
-  std::printf("wrote");
-  for (size_t i = 0; i < written.size(); ++i) std::printf("%s %s", i ? "," : "", written[i].c_str());
-  std::printf("\n");
-  std::fflush(stdout);
-  if (interrupted) {
-    std::fprintf(stderr, "vmsim: sweep interrupted: %zu of %zu runs not finished (run again with --resume)\n",
-                 total - results.size(), total);
-    return kExitInterrupted;
-  }
-  const std::vector<std::string> unknown = unknown_metrics(spec, results);
-  if (!unknown.empty()) {
-    throw InputError(spec.file + ": metrics: '" + unknown.front() +
-                     "' is not a summary statistic of the runs (see the columns of results.csv)");
-  }
-  return failed > 0 ? kExitSomeFailed : 0;
+  const SweepSpec spec = load_sweep_spec(o.spec);
+  std::string out = o.out;
+  if (out.empty()) out = "sweep-out/" + fs::path(o.spec).stem().string();
+  std::vector<Job> all = plan_runs(spec, out);
+  if (o.backend == "slurm") return run_slurm_sweep(o, spec, out, all);
+  return run_local(o, spec, out, all);
 }
 
 }  // namespace vmsim::study

@@ -1,9 +1,11 @@
 // System tests of the study commands: vmsim sweep with the local backend (tables, resume, a
-// failing run, Ctrl-C), spec errors, vmsim refs and vmsim frag.
+// failing run, Ctrl-C), spec and option errors, the Slurm backend's dry run, one array task and collect
+// (without a Slurm: tests/slurm/ runs the backend against a real one), vmsim refs and vmsim frag.
 #include <fcntl.h>
 #include <signal.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -246,12 +248,102 @@ TEST_F(Study, BadSpecsAndOptionsAreOneLineErrors) {
       << typo.err;
   EXPECT_EQ(lines(slurp(m_dir + "/t/results.csv")).size(), 2u);
 
+  // Options of the Slurm backend: misapplied or malformed options fail before anything is written.
   const std::string spec = write("spec.yaml", kSpec);
-  Result slurm = vmsim("sweep " + spec + " --backend slurm");
+  const std::vector<Case> options = {
+      {"--mem 1G", "sweep: --mem applies to --backend slurm only"},
+      {"--no-wait", "sweep: --no-wait applies to --backend slurm only"},
+      {"--backend slurm --time 1h", "sweep: --time: bad value '1h'"},
+      {"--backend slurm --mem 2GB", "sweep: --mem: bad value '2GB'"},
+      {"--backend slurm --partition 'a b'", "sweep: --partition: bad value 'a b'"},
+      {"--backend pbs", "--backend: pbs not in {local,slurm}"},
+  };
+  for (const Case& c : options) {
+    Result r = vmsim("sweep " + spec + " --out " + m_dir + "/s " + c.spec);
+    EXPECT_EQ(r.code, 2) << c.spec;
+    EXPECT_TRUE(one_line(r)) << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+  }
+  Result collect = vmsim("sweep collect " + m_dir + "/t");  // a local sweep's folder has no Slurm plan
+  EXPECT_EQ(collect.code, 2);
+  EXPECT_TRUE(one_line(collect)) << collect.err;
+  EXPECT_NE(collect.err.find("/t/slurm/plan.json: no such file"), std::string::npos) << collect.err;
+
+  // No sbatch on PATH: one line, exit code 2, nothing written.
+  const std::string path = std::getenv("PATH");
+  fs::create_directories(m_dir + "/empty-bin");
+  ::setenv("PATH", (m_dir + "/empty-bin").c_str(), 1);
+  Result slurm = vmsim("sweep " + spec + " --out " + m_dir + "/s --backend slurm");
+  ::setenv("PATH", path.c_str(), 1);
   EXPECT_EQ(slurm.code, 2);
   EXPECT_TRUE(one_line(slurm)) << slurm.err;
-  EXPECT_NE(slurm.err.find("not built yet"), std::string::npos) << slurm.err;
+  EXPECT_NE(slurm.err.find("vmsim: error: sweep: --backend slurm: sbatch not found on PATH"), std::string::npos)
+      << slurm.err;
   EXPECT_FALSE(fs::exists(m_dir + "/s"));
+}
+
+// --backend slurm --dry-run writes the plan and the array script, prints them, and submits nothing (so it
+// needs no Slurm). The script's array has one task per run; -j becomes the throttle.
+TEST_F(Study, SlurmDryRunWritesTheArrayScriptWithoutSubmitting) {
+  const std::string spec = write("spec.yaml", kSpec);
+  const std::string out = m_dir + "/s";
+  const std::string path = std::getenv("PATH");
+  fs::create_directories(m_dir + "/empty-bin");
+  ::setenv("PATH", (m_dir + "/empty-bin").c_str(), 1);  // sbatch could not run even if it were installed
+  Result r = vmsim("sweep " + spec + " --out " + out +
+                   " --backend slurm --dry-run -j 3 --mem 300M --time 10 --partition debug --account lab");
+  ::setenv("PATH", path.c_str(), 1);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("8 runs (4 parameter points x 2 seeds)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("not submitted; submit it with `sbatch " + out + "/slurm/sweep.sbatch`"), std::string::npos)
+      << r.out;
+  const std::string script = slurp(out + "/slurm/sweep.sbatch");
+  EXPECT_NE(r.out.find(script), std::string::npos);
+  const std::vector<std::string> expected = {
+      "#SBATCH --array=0-7%3\n",
+      "#SBATCH --cpus-per-task=1\n",
+      "#SBATCH --mem=300M\n",
+      "#SBATCH --time=10\n",
+      "#SBATCH --partition=debug\n",
+      "#SBATCH --account=lab\n",
+      "#SBATCH --output=" + out + "/slurm/tasks/%a/slurm-%A_%a.out\n",
+      "exec '" + std::string(VMSIM_BIN) + "' sweep run-one '" + out + "' ",
+  };
+  for (const std::string& line : expected) {
+    EXPECT_NE(script.find(line), std::string::npos) << line << "\n" << script;
+  }
+  const nlohmann::json plan = nlohmann::json::parse(slurp(out + "/slurm/plan.json"));
+  ASSERT_EQ(plan["runs"].size(), 8u);
+  EXPECT_EQ(plan["tasks"], nlohmann::json({0, 1, 2, 3, 4, 5, 6, 7}));
+  // Task i's output goes to its run's folder through DIR/slurm/tasks/i.
+  const std::string run0 = plan["runs"][0]["run"];
+  EXPECT_EQ(fs::canonical(out + "/slurm/tasks/0"), fs::canonical(out + "/runs/" + run0));
+  EXPECT_EQ(run_folders(out), 8u);
+  EXPECT_FALSE(fs::exists(out + "/slurm/job"));
+  EXPECT_FALSE(fs::exists(out + "/results.csv"));
+
+  // The array task runs the run exactly as the local backend does: same folder, same record.
+  Result task = vmsim("sweep run-one " + out + " 0");
+  ASSERT_EQ(task.code, 0) << task.err;
+  Result local = vmsim("sweep " + spec + " --out " + m_dir + "/l -j 2");
+  ASSERT_EQ(local.code, 0) << local.err;
+  for (const char* file : {"stats.json", "config.resolved.yaml", "stdout.txt", "stderr.txt"}) {
+    EXPECT_EQ(slurp(out + "/runs/" + run0 + "/" + file), slurp(m_dir + "/l/runs/" + run0 + "/" + file)) << file;
+  }
+  nlohmann::json a = nlohmann::json::parse(slurp(out + "/runs/" + run0 + "/status.json"));
+  nlohmann::json b = nlohmann::json::parse(slurp(m_dir + "/l/runs/" + run0 + "/status.json"));
+  a.erase("host_seconds");
+  b.erase("host_seconds");
+  EXPECT_EQ(a, b);
+  // collect: one run recorded, seven missing.
+  Result collect = vmsim("sweep collect " + out);
+  EXPECT_EQ(collect.code, 1) << collect.err;
+  EXPECT_NE(collect.out.find("8 runs: 1 ok, 0 failed, 7 missing"), std::string::npos) << collect.out;
+  EXPECT_EQ(count(collect.out, "  missing: "), 7u) << collect.out;
+  EXPECT_EQ(lines(slurp(out + "/results.csv")).size(), 2u);
+  Result bad = vmsim("sweep run-one " + out + " 8");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("plan.json: no array task 8 (the plan has 8)"), std::string::npos) << bad.err;
 }
 
 TEST_F(Study, RefsPrintsTheFaultTableAndFlagsBelady) {

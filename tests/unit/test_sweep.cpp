@@ -1,11 +1,16 @@
 // Unit tests of the study tools: sweep spec parsing and expansion, run hashes, CSV quoting, confidence
-// intervals, result tables and the reference-string table (vmsim refs).
+// intervals, result tables, run records, the Slurm backend's sbatch script and the reference-string
+// table (vmsim refs).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
 
 #include "apps/vmsim/refs.hpp"
+#include "apps/vmsim/slurm_script.hpp"
 #include "apps/vmsim/study_results.hpp"
+#include "apps/vmsim/sweep_runs.hpp"
 #include "apps/vmsim/sweep_spec.hpp"
 #include "common/error.hpp"
 
@@ -211,6 +216,138 @@ TEST(ResultTables, ColumnsRowsAndSummary) {
   EXPECT_TRUE(unknown_metrics(spec, results).empty());
   spec.metrics.push_back("nope");
   EXPECT_EQ(unknown_metrics(spec, results), (std::vector<std::string>{"nope"}));
+}
+
+// The sbatch script of a sweep whose every option is given.
+SlurmScript full_script() {
+  SlurmScript s;
+  s.spec = "configs/sweeps/tlb-pwc.yaml";
+  s.job_name = slurm_job_name(s.spec);
+  s.tasks = 16;
+  s.throttle = 4;
+  s.mem = "512M";
+  s.time = "0-02:30:00";
+  s.partition = "short";
+  s.account = "arch_lab";
+  s.workdir = "/home/u/vmsim";
+  s.out_dir = "/scratch/u/tlb-pwc";
+  s.vmsim = "/home/u/vmsim/build/vmsim";
+  return s;
+}
+
+// The script's lines that start with prefix.
+std::vector<std::string> lines_with(const std::string& text, const std::string& prefix) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) == 0) out.push_back(line);
+  }
+  return out;
+}
+
+TEST(SlurmScript, OneArrayTaskPerRunWithThrottleResourcesAndPaths) {
+  const std::string text = sbatch_script(full_script());
+  EXPECT_EQ(text.rfind("#!/bin/bash\n", 0), 0u);
+  EXPECT_EQ(lines_with(text, "#SBATCH"), (std::vector<std::string>{
+                                             "#SBATCH --job-name=vmsim-tlb-pwc",
+                                             "#SBATCH --array=0-15%4",
+                                             "#SBATCH --ntasks=1",
+                                             "#SBATCH --cpus-per-task=1",
+                                             "#SBATCH --mem=512M",
+                                             "#SBATCH --time=0-02:30:00",
+                                             "#SBATCH --partition=short",
+                                             "#SBATCH --account=arch_lab",
+                                             "#SBATCH --chdir=/home/u/vmsim",
+                                             "#SBATCH --output=/scratch/u/tlb-pwc/slurm/tasks/%a/slurm-%A_%a.out",
+                                             "#SBATCH --error=/scratch/u/tlb-pwc/slurm/tasks/%a/slurm-%A_%a.err",
+                                         }));
+  EXPECT_EQ(lines_with(text, "exec"), (std::vector<std::string>{"exec '/home/u/vmsim/build/vmsim' sweep run-one "
+                                                                "'/scratch/u/tlb-pwc' \"$SLURM_ARRAY_TASK_ID\""}));
+  // Every line is a comment or the exec: nothing else runs before the task's vmsim.
+  EXPECT_EQ(lines_with(text, "#").size() + 1, lines_with(text, "").size());
+}
+
+TEST(SlurmScript, WithoutThrottlePartitionOrAccountTheyAreLeftOut) {
+  SlurmScript s = full_script();
+  s.tasks = 1;
+  s.throttle = 0;
+  s.partition.clear();
+  s.account.clear();
+  s.mem = kSlurmDefaultMem;
+  s.time = kSlurmDefaultTime;
+  check_slurm_script(s);
+  const std::string text = sbatch_script(s);
+  EXPECT_EQ(lines_with(text, "#SBATCH --array="), (std::vector<std::string>{"#SBATCH --array=0-0"}));
+  EXPECT_TRUE(lines_with(text, "#SBATCH --partition").empty());
+  EXPECT_TRUE(lines_with(text, "#SBATCH --account").empty());
+  EXPECT_EQ(lines_with(text, "#SBATCH --mem="), (std::vector<std::string>{"#SBATCH --mem=2G"}));
+  EXPECT_EQ(lines_with(text, "#SBATCH --time="), (std::vector<std::string>{"#SBATCH --time=1:00:00"}));
+  EXPECT_EQ(slurm_job_name("a/b c+d.yaml"), "vmsim-b_c_d");
+}
+
+TEST(SlurmScript, BadOptionsAreOneLineErrorsNamingTheOption) {
+  struct Case {
+    void (*change)(SlurmScript&);
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {[](SlurmScript& s) { s.mem = "2GB"; }, "--mem: bad value '2GB'"},
+      {[](SlurmScript& s) { s.mem = ""; }, "--mem: bad value ''"},
+      {[](SlurmScript& s) { s.time = "1h"; }, "--time: bad value '1h'"},
+      {[](SlurmScript& s) { s.time = "1:00:00:00"; }, "--time: bad value '1:00:00:00'"},
+      {[](SlurmScript& s) { s.partition = "a b"; }, "--partition: bad value 'a b'"},
+      {[](SlurmScript& s) { s.account = "x;rm"; }, "--account: bad value 'x;rm'"},
+      {[](SlurmScript& s) { s.out_dir = "out"; }, "output folder 'out' is not an absolute path"},
+      {[](SlurmScript& s) { s.out_dir = "/scratch/my runs"; }, "output folder '/scratch/my runs' holds a character"},
+      {[](SlurmScript& s) { s.vmsim = "/opt/100%/vmsim"; }, "vmsim executable '/opt/100%/vmsim' holds a character"},
+      {[](SlurmScript& s) { s.tasks = 0; }, "no runs to submit"},
+  };
+  check_slurm_script(full_script());
+  for (const std::string time : {"90", "90:30", "1:00:00", "2-0", "2-12:00", "2-12:00:00"}) {
+    SlurmScript s = full_script();
+    s.time = time;
+    EXPECT_NO_THROW(check_slurm_script(s)) << time;
+  }
+  for (const Case& c : cases) {
+    SlurmScript s = full_script();
+    c.change(s);
+    try {
+      check_slurm_script(s);
+      ADD_FAILURE() << "accepted: " << c.message;
+    } catch (const InputError& e) {
+      const std::string err = e.what();
+      EXPECT_NE(err.find(c.message), std::string::npos) << err;
+      EXPECT_EQ(err.find('\n'), std::string::npos) << err;
+    }
+  }
+}
+
+TEST(RunRecords, AFailureRecordedForATaskReadsBackAsTheLocalBackendWritesIt) {
+  const std::string dir =
+      std::filesystem::temp_directory_path().string() + "/vmsim_unit_records_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  Job job;
+  job.dir = dir;
+  job.result.seed = 7;
+  job.result.run.overrides = {"a=1"};
+  EXPECT_FALSE(load_recorded(job));
+  record_failure(job, 137, "slurm array task 5_0 ended FAILED without recording the run", 0.0);
+  EXPECT_TRUE(job.finished);
+
+  Job back;
+  back.dir = dir;
+  ASSERT_TRUE(load_recorded(back));
+  EXPECT_FALSE(load_complete(back));
+  EXPECT_FALSE(back.result.ok);
+  EXPECT_EQ(back.result.exit_code, 137);
+  EXPECT_EQ(back.result.error, "slurm array task 5_0 ended FAILED without recording the run");
+  const nlohmann::json status = nlohmann::json::parse(slurp(dir + "/status.json"));
+  EXPECT_EQ(status["status"], "failed");
+  EXPECT_EQ(status["seed"], 7);
+  EXPECT_EQ(status["overrides"], nlohmann::json::array({"a=1"}));
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Refs, TextbookStringsAndBeladysAnomaly) {
