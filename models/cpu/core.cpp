@@ -3,6 +3,7 @@
 #include "models/cpu/core.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 #include "common/error.hpp"
@@ -232,7 +233,9 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, const bool
       m_in_op = false;
       return SliceEnd::Ended;
     }
-    const OpStatus status = access(pid, rs.ops[rs.pos], task.data_ops_are_instructions);
+    const OpStatus status = m_events == nullptr
+                                ? access(pid, rs.ops[rs.pos], task.data_ops_are_instructions)
+                                : access_traced(task.spec.index, pid, rs.ops[rs.pos], task.data_ops_are_instructions);
     m_in_op = false;
     if (status == OpStatus::Killed) return SliceEnd::Ended;
     if (status == OpStatus::Blocked) return SliceEnd::Blocked;
@@ -261,6 +264,76 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, const bool
   }
   m_in_op = false;
   return SliceEnd::Ended;
+}
+
+Core::OpStatus Core::access_traced(size_t process, Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
+  BlockedEvent before;  // a retried access continues its first attempt's record
+  if (m_resume) {
+    auto it = m_blocked_events.find(pid);
+    if (it != m_blocked_events.end()) {
+      before = std::move(it->second);
+      m_blocked_events.erase(it);
+    }
+  }
+  m_ttrace.clear();
+  const uint64_t fs_translate = m_fs_translate, fs_fault = m_fs_fault, fs_data = m_fs_data;
+  const uint64_t major = m_events->major_faults(process);
+  const OpStatus status = access(pid, op, data_op_is_instruction);
+  // Counts of this attempt, added to those of a first attempt that blocked.
+  mmu::TranslationTrace& t = m_ttrace;
+  if (before.translation.lookups != 0) {
+    t.first = before.translation.first;
+    t.lookups += before.translation.lookups;
+    t.walks += before.translation.walks;
+    t.faults += before.translation.faults;
+    t.reads.insert(t.reads.begin(), before.translation.reads.begin(), before.translation.reads.end());
+  }
+  const uint64_t major_after = m_events->major_faults(process);
+  // (A warm-up reset at the end of this access restarts the firmware's counts: the count is then its value.)
+  const bool is_major = before.major || (major_after >= major ? major_after - major : major_after) != 0;
+  BlockedEvent now;
+  now.fs_translate = before.fs_translate + (m_fs_translate - fs_translate);
+  now.fs_fault = before.fs_fault + (m_fs_fault - fs_fault);
+  now.fs_data = before.fs_data + (m_fs_data - fs_data);
+  if (status == OpStatus::Blocked) {
+    now.translation = t;
+    now.major = true;  // the handler started a swap-in
+    m_blocked_events[pid] = std::move(now);
+    return status;
+  }
+  // A completed access has the index count_access gave it; a killed one the index the next access gets.
+  const uint64_t completed = m_control.accesses();
+  const uint64_t index = status == OpStatus::Done ? completed - 1 : completed;
+  if (m_events->wants(index)) {
+    AccessEvent e;
+    e.index = index;
+    e.core = m_id;
+    e.pid = pid;
+    e.kind = op.kind;
+    e.va = op.va.value();
+    e.pa = status == OpStatus::Done ? t.pa : 0;
+    e.translation = &t;
+    for (const mmu::PteReadRecord& r : t.reads) {
+      if (!e.pte_served.empty()) e.pte_served += ';';
+      e.pte_served += std::to_string(r.level) + ':' + (r.served != nullptr ? r.served : memory_served(r.pa));
+    }
+    e.faults = t.faults;
+    std::string signal;
+    if (status == OpStatus::Killed) {
+      signal = m_events->last_kill_signal();
+      if (signal.rfind("SIG", 0) == 0) signal = signal.substr(3);
+      for (char& c : signal) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      e.fault = signal.empty() ? "killed" : signal.c_str();
+    } else if (t.faults != 0) {
+      e.fault = is_major ? "major" : "minor";
+    }
+    e.translation_cycles = cycles_of(now.fs_translate);
+    e.fault_cycles = cycles_of(now.fs_fault);
+    e.data_cycles = cycles_of(now.fs_data);
+    m_events->write(e);
+  }
+  if (m_events->over(completed)) set_event_trace(nullptr);
+  return status;
 }
 
 bool Core::run_syscalls(CoreTask& task, Pid pid, size_t& next, uint64_t done) {

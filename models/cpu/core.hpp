@@ -6,6 +6,7 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <systemc>
 #include <tlm>
@@ -19,6 +20,7 @@
 #include "common/mode.hpp"
 #include "common/stats.hpp"
 #include "models/cache/hierarchy.hpp"
+#include "models/cpu/event_trace.hpp"
 #include "models/cpu/run_control.hpp"
 #include "models/mmu/mmu.hpp"
 #include "models/workload/workload.hpp"
@@ -100,6 +102,14 @@ class Core : public sc_core::sc_module, public fw::Hal {
   void set_caches(const CachePort& port);
   // sim.check_data: every read must return 0 or its operation's own pattern (throws SimulationError).
   void set_check_data(bool on) { m_check_data = on; }
+  // sim.event_trace: record this core's accesses in t (nullptr: off); the core stops by itself once t's
+  // window is over. Call before the simulation starts.
+  void set_event_trace(EventTrace* t) {
+    m_events = t;
+    m_mmu.set_trace(t != nullptr ? &m_ttrace : nullptr);
+  }
+  // This core's simulated time now: SystemC time plus the local offset it runs ahead (lt).
+  sc_core::sc_time local_time() const { return m_qk.get_current_time(); }
   // Simulated time at which this core finished its last process.
   sc_core::sc_time finish_time() const { return m_finish; }
   // True once the core's thread ran to its end (every process ended).
@@ -187,6 +197,12 @@ class Core : public sc_core::sc_module, public fw::Hal {
     }
     return access_timed(pid, op, data_op_is_instruction);
   }
+  // access() recorded in the event trace (sim.event_trace); process: the config index of pid's process.
+  OpStatus access_traced(size_t process, Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
+  // Where a PTE read that no cache served was served: the core's local node or another.
+  const char* memory_served(uint64_t pa) const {
+    return pa - m_local_base < m_local_bytes ? "mem_local" : "mem_remote";
+  }
   // The second part of an access split at a page boundary (op.tail) was counted as an access by the path
   // that completed it: take that back, so the pair is one access. Scalars only count up, so adding 2^64-1
   // subtracts one; a warm-up reset during the part left nothing to take back.
@@ -211,8 +227,9 @@ class Core : public sc_core::sc_module, public fw::Hal {
   // One access of the hierarchy for this core: adds its time to delay (timed modes) and to ct; issues the
   // line fill (unless full_line_write: the whole line is overwritten) and the write-backs and prefetch
   // fills it causes; checks coherence if asked.
-  void cache_access(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsigned walk_level, bool full_line_write,
-                    sc_core::sc_time& delay, CacheTime& ct);
+  // Returns where the line was found.
+  cache::Served cache_access(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsigned walk_level,
+                             bool full_line_write, sc_core::sc_time& delay, CacheTime& ct);
   // A timed line transaction at line_pa (a fill or a write-back), marked mem::TimingOnly: memory times it and
   // the contents stay in the backing store.
   void line_transport(tlm::tlm_command cmd, uint64_t line_pa, sc_core::sc_time& delay);
@@ -302,6 +319,17 @@ class Core : public sc_core::sc_module, public fw::Hal {
   bool m_done = false;          // every process of this core ended: it runs nothing more
   bool m_resume = false;        // the next access retries an operation whose process was blocked
   bool m_check_data = false;
+  // sim.event_trace (nullptr: off, and the per-operation path tests only this pointer).
+  EventTrace* m_events = nullptr;
+  mmu::TranslationTrace m_ttrace;  // what the MMU did for the access being recorded
+  // The first attempt of an access whose process blocked on a swap-in, by process, until its retry completes.
+  struct BlockedEvent {
+    mmu::TranslationTrace translation;
+    uint32_t faults = 0;
+    bool major = false;
+    uint64_t fs_translate = 0, fs_fault = 0, fs_data = 0;
+  };
+  std::map<Pid, BlockedEvent> m_blocked_events;
   Pid m_check_pid = 0;  // the process of the access in access_transport (for the data check's message)
   void check_read(Pid pid, const workload::MemOp& op, const uint8_t* data) const;
 
