@@ -56,6 +56,7 @@ Core::Core(const sc_core::sc_module_name& name, CoreId id, const CoreConfig& cfg
       m_dmi(kDmiSlots) {
   SC_HAS_PROCESS(Core);
   SC_THREAD(run);
+  m_plain_functional = !m_timed;
   if (mode == SimMode::At && cfg.outstanding > 1) {
     for (uint64_t i = 0; i < cfg.outstanding; ++i) {
       m_workers.push_back(std::make_unique<Worker>());
@@ -170,6 +171,7 @@ void Core::schedule() {
       if (current != SIZE_MAX) charge(m_trap.context_switch_cycles());
       m_trap.switch_to(*this, pid);
       m_acc = m_trap.access_counters(pid);
+      m_process = task.spec.index;
       current = i;
     }
     m_fs_kernel += (m_qk.get_current_time() - t0).value();
@@ -233,9 +235,7 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, const bool
       m_in_op = false;
       return SliceEnd::Ended;
     }
-    const OpStatus status = m_events == nullptr
-                                ? access(pid, rs.ops[rs.pos], task.data_ops_are_instructions)
-                                : access_traced(task.spec.index, pid, rs.ops[rs.pos], task.data_ops_are_instructions);
+    const OpStatus status = access(pid, rs.ops[rs.pos], task.data_ops_are_instructions);
     m_in_op = false;
     if (status == OpStatus::Killed) return SliceEnd::Ended;
     if (status == OpStatus::Blocked) return SliceEnd::Blocked;
@@ -266,7 +266,20 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, const bool
   return SliceEnd::Ended;
 }
 
-Core::OpStatus Core::access_traced(size_t process, Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
+Core::OpStatus Core::access_other(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
+  if (m_events != nullptr) return access_traced(pid, op, data_op_is_instruction);
+  return access_timed(pid, op, data_op_is_instruction);
+}
+
+Core::OpStatus Core::access_untraced(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
+  if (m_timed) return access_timed(pid, op, data_op_is_instruction);
+  if (!access_functional(pid, op, data_op_is_instruction)) return OpStatus::Killed;
+  if (op.tail) take_back_tail(op);
+  return OpStatus::Done;
+}
+
+Core::OpStatus Core::access_traced(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
+  const size_t process = m_process;
   BlockedEvent before;  // a retried access continues its first attempt's record
   if (m_resume) {
     auto it = m_blocked_events.find(pid);
@@ -278,7 +291,7 @@ Core::OpStatus Core::access_traced(size_t process, Pid pid, const workload::MemO
   m_ttrace.clear();
   const uint64_t fs_translate = m_fs_translate, fs_fault = m_fs_fault, fs_data = m_fs_data;
   const uint64_t major = m_events->major_faults(process);
-  const OpStatus status = access(pid, op, data_op_is_instruction);
+  const OpStatus status = access_untraced(pid, op, data_op_is_instruction);
   // Counts of this attempt, added to those of a first attempt that blocked.
   mmu::TranslationTrace& t = m_ttrace;
   if (before.translation.lookups != 0) {

@@ -106,6 +106,7 @@ class Core : public sc_core::sc_module, public fw::Hal {
   // window is over. Call before the simulation starts.
   void set_event_trace(EventTrace* t) {
     m_events = t;
+    m_plain_functional = !m_timed && t == nullptr;
     m_mmu.set_trace(t != nullptr ? &m_ttrace : nullptr);
   }
   // This core's simulated time now: SystemC time plus the local offset it runs ahead (lt).
@@ -189,16 +190,21 @@ class Core : public sc_core::sc_module, public fw::Hal {
   void apply_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages);
   // One memory operation: translate (trapping into the firmware on faults) and access memory. Blocked:
   // the fault handler started a swap-in; the operation is retried (m_resume) once the process wakes.
+  // The functional mode without an event trace stays inline; the rest is out of line (access_other).
   OpStatus access(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
-    if (!m_timed) {
+    if (m_plain_functional) {
       if (!access_functional(pid, op, data_op_is_instruction)) return OpStatus::Killed;
       if (op.tail) take_back_tail(op);
       return OpStatus::Done;
     }
-    return access_timed(pid, op, data_op_is_instruction);
+    return access_other(pid, op, data_op_is_instruction);
   }
-  // access() recorded in the event trace (sim.event_trace); process: the config index of pid's process.
-  OpStatus access_traced(size_t process, Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
+  // The timed modes, and any mode while an event trace records (access_traced).
+  OpStatus access_other(Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
+  // One access of either mode, not recorded.
+  OpStatus access_untraced(Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
+  // access_untraced, recorded in the event trace (sim.event_trace).
+  OpStatus access_traced(Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
   // Where a PTE read that no cache served was served: the core's local node or another.
   const char* memory_served(uint64_t pa) const {
     return pa - m_local_base < m_local_bytes ? "mem_local" : "mem_remote";
@@ -321,6 +327,8 @@ class Core : public sc_core::sc_module, public fw::Hal {
   bool m_check_data = false;
   // sim.event_trace (nullptr: off, and the per-operation path tests only this pointer).
   EventTrace* m_events = nullptr;
+  bool m_plain_functional = false;  // functional mode, no event trace: access() stays inline
+  size_t m_process = 0;             // config index of the process whose address space is loaded
   mmu::TranslationTrace m_ttrace;  // what the MMU did for the access being recorded
   // The first attempt of an access whose process blocked on a swap-in, by process, until its retry completes.
   struct BlockedEvent {
