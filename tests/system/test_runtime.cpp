@@ -248,6 +248,14 @@ TEST_F(System, TimeSeriesRowsAddUpToTheFinalStatistics) {
   // Deterministic.
   ASSERT_EQ(vmsim("run " + cfg + " -q --set sim.stats_interval=7000 --out " + again).code, 0);
   EXPECT_EQ(slurp(again + "/timeseries.csv"), slurp(ts + "/timeseries.csv"));
+  // The report page draws it.
+  Result rep = vmsim("report " + ts);
+  ASSERT_EQ(rep.code, 0) << rep.err;
+  EXPECT_NE(slurp(ts + "/report.html").find("<h2>Over time</h2>"), std::string::npos);
+  EXPECT_EQ(slurp(ts + "/plots/timeseries.png").rfind("\x89PNG", 0), 0u);
+  Result rep_plain = vmsim("report " + plain);
+  ASSERT_EQ(rep_plain.code, 0) << rep_plain.err;
+  EXPECT_EQ(slurp(plain + "/report.html").find("Over time"), std::string::npos);
 
   // With a warm-up, the series starts at the reset and still adds up to the (reset) final values.
   const std::string warm = m_dir + "/warm";
@@ -334,6 +342,21 @@ TEST_F(System, EventTraceOfTheWholeRunMatchesTheStatistics) {
     EXPECT_GE(m["translation_cycles"] + m["accesses"], stat(j, core + ".time.translation"));
   }
   EXPECT_GT(per_core[0]["tlb_l1"], 0u);  // the random process revisits pages; the strided one never does
+
+  // The functional mode records the same accesses, without cycles.
+  const std::string fn = m_dir + "/fn";
+  ASSERT_EQ(vmsim("run " + cfg + " -q --set sim.mode=functional --set sim.event_trace.count=1000000 --out " + fn).code,
+            0);
+  const Csv f = read_csv(fn + "/events.csv");
+  ASSERT_EQ(f.rows.size(), 50000u);
+  uint64_t f_faults = 0, f_cycles = 0;
+  for (const auto& row : f.rows) {
+    f_faults += std::stoull(row[f.col("faults")]);
+    f_cycles += std::stoull(row[f.col("cycles")]);
+  }
+  const nlohmann::json jf = stats(fn);
+  EXPECT_EQ(f_faults, stat(jf, "system.core0.page_faults") + stat(jf, "system.core1.page_faults"));
+  EXPECT_EQ(f_cycles, 0u);
   uint64_t minor = 0;
   for (const auto& row : t.rows) minor += row[t.col("fault")] == "minor" ? 1 : 0;
   EXPECT_GT(minor, 0u);
