@@ -11,12 +11,12 @@ Stat::Stat(Group& group, std::string name, std::string unit, std::string descrip
 }
 
 void Scalar::dump(const std::string& prefix, std::vector<Record>& out) const {
-  out.push_back({prefix + name(), unit(), description(), static_cast<double>(m_value), true});
+  out.push_back({prefix + name(), unit(), description(), static_cast<double>(m_value), true, true});
 }
 
 void Average::dump(const std::string& prefix, std::vector<Record>& out) const {
   out.push_back({prefix + name(), unit(), description(), mean(), false});
-  out.push_back({prefix + name() + ".samples", "count", "samples in " + name(), static_cast<double>(m_count), true});
+  out.push_back({prefix + name() + ".samples", "count", "samples in " + name(), static_cast<double>(m_count), true, true});
 }
 
 Histogram::Histogram(Group& group, std::string name, std::string unit, std::string description, uint64_t bucket_width,
@@ -35,7 +35,7 @@ void Histogram::reset() {
 
 void Histogram::dump(const std::string& prefix, std::vector<Record>& out) const {
   const std::string n = prefix + name();
-  out.push_back({n + ".count", "count", "samples in " + name(), static_cast<double>(m_count), true});
+  out.push_back({n + ".count", "count", "samples in " + name(), static_cast<double>(m_count), true, true});
   out.push_back({n + ".mean", unit(), description() + " (mean)", mean(), false});
   out.push_back({n + ".min", unit(), description() + " (minimum)", m_count ? static_cast<double>(m_min) : 0.0, true});
   out.push_back({n + ".max", unit(), description() + " (maximum)", static_cast<double>(m_max), true});
@@ -44,7 +44,7 @@ void Histogram::dump(const std::string& prefix, std::vector<Record>& out) const 
     std::string range = std::to_string(i * m_width) + "-" +
                         (i + 1 == m_counts.size() ? std::string("inf") : std::to_string((i + 1) * m_width - 1));
     out.push_back({n + ".bucket." + range, "count", "samples of " + name() + " in [" + range + "] " + unit(),
-                   static_cast<double>(m_counts[i]), true});
+                   static_cast<double>(m_counts[i]), true, true});
   }
 }
 
@@ -61,7 +61,7 @@ Counter::Counter(Group& group, std::string name, std::string unit, std::string d
     : Stat(group, std::move(name), std::move(unit), std::move(description)), m_fn(std::move(fn)) {}
 
 void Counter::dump(const std::string& prefix, std::vector<Record>& out) const {
-  out.push_back({prefix + name(), unit(), description(), static_cast<double>(m_fn() - m_base), true});
+  out.push_back({prefix + name(), unit(), description(), static_cast<double>(m_fn() - m_base), true, true});
 }
 
 Ratio::Ratio(Group& group, std::string name, std::string unit, std::string description, std::function<double()> num,

@@ -26,6 +26,10 @@ struct Record {
   std::string description;
   double value = 0;
   bool integral = true;  // value is a whole count (print without a fraction)
+  // A count since the start or the warm-up (Scalar, Counter, Average samples, Histogram count and buckets):
+  // it only grows, so the change over an interval means something (timeseries.csv). Else a value computed
+  // from other state (Formula, Ratio, Average and Histogram means, minimum, maximum).
+  bool count = false;
 };
 
 class Stat {

@@ -124,6 +124,10 @@ void PlatformConfig::validate() const {
   firmware.validate("firmware");
   require(system.core.outstanding == 1 || sim.mode == SimMode::At, "system.core", "outstanding",
           std::to_string(system.core.outstanding), "more than one operation in flight needs sim.mode at");
+  if (sim.event_trace.count != 0) {
+    require(system.core.outstanding == 1, "system.core", "outstanding", std::to_string(system.core.outstanding),
+            "sim.event_trace records one access at a time: the core must have one operation in flight");
+  }
   require(firmware.page_table_levels == system.core.mmu.walker.levels, "firmware", "page_table_levels",
           std::to_string(firmware.page_table_levels),
           "the walker walks " + std::to_string(system.core.mmu.walker.levels) +

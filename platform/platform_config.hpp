@@ -17,6 +17,20 @@
 
 namespace vmsim::platform {
 
+// sim.event_trace: a window of accesses written one row each to OUTDIR/events.csv.
+struct EventTraceConfig {
+  uint64_t from = 0;
+  uint64_t count = 0;
+
+  template <class V>
+  void visit(V& v) {
+    v("from", from, "accesses",
+      "Index of the first access of the window (0 = the run's first access), counted over all cores as they "
+      "complete, like sim.warmup_accesses (the warm-up does not restart it)");
+    v("count", count, "accesses", "Accesses in the window; 0 = no event trace (events.csv is not written)");
+  }
+};
+
 struct SimConfig {
   SimMode mode = SimMode::Lt;
   uint64_t seed = 1;
@@ -26,6 +40,8 @@ struct SimConfig {
   bool check_data = false;
   bool check_coherence = false;
   uint64_t inject_dropped_invalidation = 0;
+  uint64_t stats_interval = 0;
+  EventTraceConfig event_trace;
 
   template <class V>
   void visit(V& v) {
@@ -49,6 +65,13 @@ struct SimConfig {
     v("inject_dropped_invalidation", inject_dropped_invalidation, "accesses",
       "Test only (proves the coherence checker can fail): after core 0's Nth cache access that leaves its L1D "
       "fast path, the next invalidation of a private copy is dropped; 0 = never");
+    v("stats_interval", stats_interval, "accesses",
+      "Statistics time series: every this many accesses (all cores together, counted from the warm-up) append "
+      "one row to OUTDIR/timeseries.csv with the change of every count since the previous row, and a last row "
+      "at the end of the run (docs/STATS.md); 0 = off");
+    v.section("event_trace", event_trace,
+              "Event trace: one row per access of a window in OUTDIR/events.csv (TLB level, walk, where each PTE "
+              "read was served, fault, cycles; docs/STATS.md). Needs system.core.outstanding 1");
   }
   void validate(const std::string& path) const;
 };

@@ -59,15 +59,21 @@ mmu::TlbBackendFactory tlb_backend_factory() {
 
 }  // namespace
 
-System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, bool progress)
-    : sc_core::sc_module(name), m_cfg(cfg) {
+System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, const RunOutputs& outputs)
+    : sc_core::sc_module(name), m_cfg(cfg), m_out_dir(outputs.out_dir) {
+  if (outputs.out_dir.empty() && (cfg.sim.stats_interval != 0 || cfg.sim.event_trace.count != 0)) {
+    throw InputError(std::string("sim.") + (cfg.sim.stats_interval != 0 ? "stats_interval" : "event_trace.count") +
+                     ": this command writes no output folder");
+  }
+  // The run's accesses, for the progress line: generators' counts, trace ops as scanned below.
   uint64_t expected = 0;
   for (const auto& p : cfg.processes) {
     if (!is_trace(p.workload.kind)) {
       expected += p.workload.limit ? std::min(p.workload.limit, p.workload.accesses) : p.workload.accesses;
     }
   }
-  m_control = std::make_unique<cpu::RunControl>(cfg.sim.warmup_accesses, progress, expected);
+  m_control = std::make_unique<cpu::RunControl>(cfg.sim.warmup_accesses, outputs.progress, 0,
+                                                outputs.heartbeat_seconds);
   const std::vector<mem::NodeRange> ranges = cfg.system.memory.ranges();
   for (size_t k = 0; k < ranges.size(); ++k) {
     std::string n = "node" + std::to_string(k);
@@ -142,6 +148,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
                                      : w.kind == WorkloadKind::Champsim ? workload::TraceKind::Champsim
                                                                         : workload::TraceKind::Vmsim;
       workload::TraceScan scan = workload::scan_trace(tk, trace, opt, w.merge_gap_pages);
+      expected += w.limit ? std::min(w.limit, scan.ops) : scan.ops;
       regions = scan.regions;
       m_distinct_pages += scan.distinct_pages;
       task.source = workload::open_trace(tk, trace, opt);
@@ -245,6 +252,24 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, b
   }
   tlm_utils::tlm_quantumkeeper::set_global_quantum(
       sc_core::sc_time(static_cast<double>(cfg.sim.quantum.fs), sc_core::SC_FS));
+  m_control->set_expected(expected);
+  m_control->set_clock([this] { return now(); });
+  if (cfg.sim.stats_interval != 0) {
+    m_series = std::make_unique<StatsTimeSeries>(outputs.out_dir + "/timeseries.csv");
+    m_control->set_sampler(
+        cfg.sim.stats_interval, [this] { m_series->row(m_control->accesses(), now().value() / 1000); },
+        [this] { m_series->restart(); });
+  }
+  if (cfg.sim.event_trace.count != 0) {
+    m_events = std::make_unique<cpu::EventTrace>(outputs.out_dir + "/events.csv", cfg.sim.event_trace.from,
+                                                 cfg.sim.event_trace.count);
+    if (m_kernel) {
+      fw::Kernel* k = m_kernel.get();
+      m_events->major_faults = [k](size_t process) { return k->major_faults(process); };
+      m_events->last_kill_signal = [k] { return k->kills().empty() ? std::string() : k->kills().back().signal; };
+    }
+    for (auto& c : m_cores) c->set_event_trace(m_events.get());
+  }
 }
 
 System::~System() = default;
@@ -311,6 +336,7 @@ void System::build_caches(const PlatformConfig& cfg) {
 }
 
 void System::run() {
+  if (m_series) m_series->start();
   sc_core::sc_start();
   m_control->finish();
   if (m_control->error()) std::rethrow_exception(m_control->error());
@@ -328,6 +354,22 @@ void System::run() {
       throw SimulationError(std::string(node->name()) + ": DRAM timing violations:\n" + node->violation_report());
     }
   }
+  // The last, partial interval (the work after the last access, such as process teardown, included), with
+  // the statistics as stats.json will have them (the memory nodes settled their time averages above).
+  if (m_series) m_series->row(m_control->accesses(), end_time().value() / 1000);
+}
+
+sc_core::sc_time System::now() const {
+  sc_core::sc_time t = sc_core::sc_time_stamp();
+  for (const auto& c : m_cores) t = std::max(t, c->local_time());
+  return t;
+}
+
+std::vector<std::string> System::extra_outputs() const {
+  std::vector<std::string> files;
+  if (m_series) files.push_back(m_out_dir + "/timeseries.csv");
+  if (m_events) files.push_back(m_out_dir + "/events.csv");
+  return files;
 }
 
 sc_core::sc_time System::end_time() const {

@@ -16,7 +16,9 @@
 #include "models/interconnect/numa_interconnect.hpp"
 #include "models/memory/memory_node.hpp"
 #include "models/memory/sparse_store.hpp"
+#include "models/cpu/event_trace.hpp"
 #include "platform/platform_config.hpp"
+#include "platform/timeseries.hpp"
 #include "models/storage/swap_device.hpp"
 
 namespace vmsim::platform {
@@ -28,11 +30,20 @@ class StatsAnchor : public sc_core::sc_object {
   const char* kind() const override { return "vmsim_stats_anchor"; }
 };
 
+// What a run shows while it runs and the files it writes besides the statistics.
+struct RunOutputs {
+  cpu::Progress progress = cpu::Progress::Off;
+  double heartbeat_seconds = 60.0;  // Progress::Heartbeat: host seconds between lines
+  // Folder of timeseries.csv (sim.stats_interval) and events.csv (sim.event_trace); "" = none, and then
+  // those keys are refused.
+  std::string out_dir;
+};
+
 class System : public sc_core::sc_module {
  public:
   // Elaborates the platform and prepares every process's workload (trace files are opened and
   // scanned here). Throws InputError on bad workloads.
-  System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, bool progress);
+  System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, const RunOutputs& outputs = {});
   ~System() override;
 
   // Runs the simulation to the end of every workload. Rethrows the first error raised in a process.
@@ -57,6 +68,10 @@ class System : public sc_core::sc_module {
   uint64_t workload_distinct_pages() const { return m_distinct_pages; }
   // Simulated time at the end of the run.
   sc_core::sc_time end_time() const;
+  // The latest local time of the cores now (lt: cores run ahead of SystemC time by up to a quantum).
+  sc_core::sc_time now() const;
+  // Files the run wrote besides the statistics (timeseries.csv, events.csv), after run().
+  std::vector<std::string> extra_outputs() const;
 
  private:
   void build_caches(const PlatformConfig& cfg);
@@ -75,6 +90,9 @@ class System : public sc_core::sc_module {
   std::unique_ptr<cache::CacheSystem> m_caches;  // system.caches (none: nullptr)
   std::vector<std::unique_ptr<cpu::Core::CachePort::MissSlots>> m_llc_mshrs;  // per socket (at mode)
   std::unique_ptr<smp::Domain> m_smp;  // the kernel lock and shootdown rendezvous of the cores
+  std::unique_ptr<StatsTimeSeries> m_series;  // sim.stats_interval
+  std::unique_ptr<cpu::EventTrace> m_events;  // sim.event_trace
+  std::string m_out_dir;
   uint64_t m_distinct_pages = 0;
 
   stats::Group m_stats{*this};

@@ -4,6 +4,7 @@
 Called by `vmsim plot` and `vmsim report` (apps/vmsim/plot.cpp); usable directly:
   vmsim_plot.py plot DIR [--x KEY] [--y METRIC]... [--group KEY] [--kind line|bar|stacked]
   vmsim_plot.py report DIR
+  vmsim_plot.py refs CSV FILE        (the fault curves of `vmsim refs --plot FILE`; CSV as `vmsim refs --csv`)
 Errors are one line on stderr naming the file or column, exit code 2. Output is deterministic: the
 same table gives byte-identical SVG and PNG files (fixed SVG hash salt, no dates in metadata).
 """
@@ -472,6 +473,12 @@ def run_report(folder, plt):
     if dram_histogram(plt, stats, base):
         body.append("<h2>DRAM read latency</h2>")
         body.append(img_tag(base + ".png", "DRAM read latency histogram"))
+    series = os.path.join(folder, "timeseries.csv")
+    base = os.path.join(plots, "timeseries")
+    if os.path.isfile(series) and timeseries_plot(plt, series, base):
+        body.append("<h2>Over time</h2>")
+        body.append('<p class="note">Changes per interval of sim.stats_interval accesses (timeseries.csv).</p>')
+        body.append(img_tag(base + ".png", "statistics over time"))
     if isinstance(summary.get("caches"), dict):
         body.append("<h2>Caches</h2>")
         body.append(caches_html(summary["caches"]))
@@ -511,6 +518,88 @@ def sweep_report(folder, plt):
     return body
 
 
+def refs_plot(csv_path, out):
+    """Faults against frames, one line per policy (rows policy,frames,faults), to out (.png or .svg)."""
+    if not out.endswith((".png", ".svg")):
+        raise InputError(out + ": the plot file name must end in .png or .svg")
+    series = {}
+    try:
+        with open(csv_path, newline="") as f:
+            reader = csv.reader(f)
+            header = next(reader, [])
+            if header != ["policy", "frames", "faults"]:
+                raise InputError(csv_path + ": expected the columns policy,frames,faults")
+            for row in reader:
+                series.setdefault(row[0], []).append((int(row[1]), int(row[2])))
+    except (OSError, ValueError, IndexError) as e:
+        raise InputError(csv_path + ": " + str(e).splitlines()[0])
+    if not series:
+        raise InputError(csv_path + ": no rows")
+    plt = matplotlib_pyplot()
+    fig, ax = plt.subplots(figsize=(8, 5))
+    markers = "os^vD<>pxh*+"
+    for i, (policy, points) in enumerate(series.items()):
+        xs = [p[0] for p in points]
+        ys = [p[1] for p in points]
+        ax.plot(xs, ys, marker=markers[i % len(markers)], markersize=4, label=policy)
+    frames = sorted({p[0] for pts in series.values() for p in pts})
+    if len(frames) <= 16:
+        ax.set_xticks(frames)
+    ax.set_xlabel("frames")
+    ax.set_ylabel("page faults")
+    ax.set_title("page faults per replacement policy", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    if out.endswith(".png"):
+        fig.savefig(out, dpi=100, metadata={"Software": None})
+    else:
+        fig.savefig(out, metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    print("wrote " + out)
+
+
+# Headline columns of timeseries.csv drawn in a run's report: (label, patterns of the columns summed), i.e.
+# per-core counts summed over the cores.
+TIMESERIES_PANELS = [
+    ("accesses", [r"^system\.core\d+\.accesses$"]),
+    ("TLB misses", [r"^system\.core\d+\.mmu\.tlb\.misses$"]),
+    ("page walks", [r"^system\.core\d+\.mmu\.walker\.walks$"]),
+    ("page faults", [r"^system\.core\d+\.page_faults$"]),
+]
+
+
+def timeseries_plot(plt, path, path_base):
+    """Per-interval changes of a few headline counts from timeseries.csv; False if there is nothing to draw."""
+    with open(path, newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader, [])
+        rows = [r for r in reader if len(r) == len(header)]
+    if len(rows) < 1 or header[:3] != ["interval", "accesses", "sim_time_ps"]:
+        return False
+    panels = []
+    for label, patterns in TIMESERIES_PANELS:
+        cols = sorted({i for i, h in enumerate(header) for p in patterns if re.match(p, h)})
+        if cols:
+            panels.append((label, [sum(float(r[i]) for i in cols) for r in rows]))
+    if not panels:
+        return False
+    xs = [int(r[1]) for r in rows]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 1.9 * len(panels)), sharex=True)
+    if len(panels) == 1:
+        axes = [axes]
+    for ax, (label, ys) in zip(axes, panels):
+        ax.plot(xs, ys, marker="o", markersize=3)
+        ax.set_ylabel(label, fontsize=8)
+        ax.grid(True, alpha=0.3)
+    axes[0].set_title("per interval (timeseries.csv; x: accesses at the interval's end)", fontsize=10)
+    axes[-1].set_xlabel("accesses")
+    fig.tight_layout()
+    save(fig, path_base)
+    plt.close(fig)
+    return True
+
+
 def make_report(folder):
     name = os.path.basename(os.path.abspath(folder))
     is_run = os.path.isfile(os.path.join(folder, "stats.json"))
@@ -538,10 +627,15 @@ def main(argv):
     p.add_argument("--kind", choices=["line", "bar", "stacked"], default="line")
     r = sub.add_parser("report")
     r.add_argument("dir")
+    f = sub.add_parser("refs")
+    f.add_argument("csv")
+    f.add_argument("out")
     a = ap.parse_args(argv)
     try:
         if a.command == "plot":
             make_plots(a.dir, a.x, a.y, a.group, a.kind)
+        elif a.command == "refs":
+            refs_plot(a.csv, a.out)
         else:
             make_report(a.dir)
     except InputError as e:

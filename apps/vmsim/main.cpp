@@ -67,6 +67,19 @@ std::string stats_reference(const std::vector<vmsim::stats::Record>& records) {
   return s;
 }
 
+// Host seconds between heartbeat lines: 60, or $VMSIM_HEARTBEAT_SECONDS (tests use a small value).
+double heartbeat_seconds() {
+  const char* env = std::getenv("VMSIM_HEARTBEAT_SECONDS");
+  if (env == nullptr || *env == '\0') return 60.0;
+  char* end = nullptr;
+  const double v = std::strtod(env, &end);
+  if (*end != '\0' || !(v >= 0) || v > 1e9) {
+    throw vmsim::InputError(std::string("VMSIM_HEARTBEAT_SECONDS: bad value '") + env +
+                            "' (expected a number of seconds >= 0)");
+  }
+  return v;
+}
+
 int cmd_run(const std::string& config_path, const std::vector<std::string>& sets, const std::string& out_dir,
             const std::optional<uint64_t>& seed, bool quiet) {
   auto t0 = std::chrono::steady_clock::now();
@@ -74,8 +87,14 @@ int cmd_run(const std::string& config_path, const std::vector<std::string>& sets
   vmsim::platform::PlatformConfig cfg = vmsim::platform::load_platform_config(config_path, sets, seed);
   make_dir(out_dir);
   write_text(out_dir + "/config.resolved.yaml", vmsim::platform::resolved_yaml(cfg));
-  bool progress = !quiet && ::isatty(STDERR_FILENO);
-  vmsim::platform::System system("system", cfg, progress);
+  vmsim::platform::RunOutputs outputs;
+  outputs.out_dir = out_dir;
+  // A terminal gets a self-overwriting line; a file or pipe a heartbeat line every minute of host time.
+  outputs.progress = quiet                      ? vmsim::cpu::Progress::Off
+                     : ::isatty(STDERR_FILENO) ? vmsim::cpu::Progress::Line
+                                               : vmsim::cpu::Progress::Heartbeat;
+  outputs.heartbeat_seconds = heartbeat_seconds();
+  vmsim::platform::System system("system", cfg, outputs);
   system.run();
   std::vector<vmsim::stats::Record> records = vmsim::stats::collect_all();
   nlohmann::ordered_json summary = vmsim::platform::make_summary(records, system);
@@ -99,6 +118,7 @@ int cmd_run(const std::string& config_path, const std::vector<std::string>& sets
                 cpu > 0 ? acc / cpu / 1e6 : 0.0);
     std::cout << "wrote " << out_dir << "/stats.json, " << out_dir << "/stats.csv, ";
     if (kernel) std::cout << out_dir << "/memory.txt, " << out_dir << "/working_set.csv, ";
+    for (const std::string& f : system.extra_outputs()) std::cout << f << ", ";
     std::cout << out_dir << "/config.resolved.yaml\n";
   }
   return 0;
@@ -203,7 +223,9 @@ int sc_main(int argc, char* argv[]) {
   run->add_option("--set", sets, "Override a key: --set system.mmu.tlb.entries=128 (repeatable)")->take_all();
   run->add_option("--out", out_dir, "Output directory (created if missing)")->capture_default_str();
   run->add_option("--seed", seed, "Seed for every random choice (overrides sim.seed)");
-  run->add_flag("-q,--quiet", quiet, "Print nothing on success");
+  run->add_flag("-q,--quiet", quiet,
+                 "Print nothing on success, and no progress on stderr (by default a progress line on a terminal, "
+                 "else a heartbeat line every 60 s, $VMSIM_HEARTBEAT_SECONDS)");
 
   CLI::App* dram = app.add_subcommand(
       "dram", "Replay a physical-address trace straight into the DRAM controllers (no cores, MMU or OS)");
@@ -277,7 +299,7 @@ int sc_main(int argc, char* argv[]) {
     if (sweep->parsed()) return vmsim::study::run_sweep_command(sweep_options);
     if (plot->parsed()) return vmsim::study::run_plot_command(plot_options);
     if (report->parsed()) return vmsim::study::run_report_command(report_dir);
-    if (refs->parsed()) return vmsim::study::run_refs_command(refs_options);
+    if (refs->parsed()) return vmsim::study::run_refs_command(refs_options, vmsim::study::plot_refs);
     if (frag->parsed()) return vmsim::study::run_frag(frag_options, "vmsim frag");
     if (doc_what == "config") {
       std::cout << vmsim::platform::config_reference_markdown();
@@ -285,7 +307,7 @@ int sc_main(int argc, char* argv[]) {
     }
     if (doc_config.empty()) throw vmsim::InputError("doc stats: give the configuration to elaborate");
     vmsim::platform::PlatformConfig cfg = vmsim::platform::load_platform_config(doc_config, {}, std::nullopt);
-    vmsim::platform::System system("system", cfg, false);
+    vmsim::platform::System system("system", cfg);
     std::cout << stats_reference(vmsim::stats::collect_all());
     return 0;
   } catch (const vmsim::InputError& e) {

@@ -96,4 +96,28 @@ int run_plot_command(const PlotOptions& o) {
 
 int run_report_command(const std::string& dir) { return run_script({"report", dir}); }
 
+int plot_refs(const RefsTable& table, const std::string& file) {
+  // The table goes to the script through a temporary CSV file (policy,frames,faults).
+  const char* tmp = std::getenv("TMPDIR");
+  std::string path = std::string(tmp && *tmp ? tmp : "/tmp") + "/vmsim-refs-XXXXXX";
+  const int fd = ::mkstemp(path.data());
+  if (fd < 0) throw InputError(path + ": cannot create a temporary file: " + std::strerror(errno));
+  const std::string csv = format_refs_csv(table);
+  const bool written = ::write(fd, csv.data(), csv.size()) == static_cast<ssize_t>(csv.size());
+  ::close(fd);
+  if (!written) {
+    ::unlink(path.c_str());
+    throw InputError(path + ": cannot write a temporary file");
+  }
+  int code = 0;
+  try {
+    code = run_script({"refs", path, file});
+  } catch (...) {
+    ::unlink(path.c_str());
+    throw;
+  }
+  ::unlink(path.c_str());
+  return code;
+}
+
 }  // namespace vmsim::study

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "apps/vmsim/refs.hpp"
+
 namespace vmsim::study {
 
 struct PlotOptions {
@@ -30,5 +32,8 @@ std::string plot_script();
 // missing or the interpreter cannot be started.
 int run_plot_command(const PlotOptions& o);
 int run_report_command(const std::string& dir);
+// `vmsim refs --plot FILE`: the table's fault curves (faults against frames, one line per policy) drawn to
+// FILE, PNG or SVG by its extension. Returns the script's exit code.
+int plot_refs(const RefsTable& table, const std::string& file);
 
 }  // namespace vmsim::study

@@ -196,12 +196,25 @@ CLI::App* add_refs_command(CLI::App& app, RefsOptions& o) {
   cmd->add_flag("--csv", o.csv, "Print policy,frames,faults rows instead of the table");
   cmd->add_option("--tau", o.tau, "Working-set window of ws and wsclock, in references")->capture_default_str();
   cmd->add_option("--seed", o.seed, "Seed of the random policy")->capture_default_str();
+  cmd->add_option("--plot", o.plot,
+                  "Also draw the fault curves (faults against frames, one line per policy) to this file: PNG or SVG "
+                  "by its extension (python3-matplotlib, as vmsim plot)");
   return cmd;
 }
 
-int run_refs_command(const RefsOptions& o) {
+int run_refs_command(const RefsOptions& o, const std::function<int(const RefsTable&, const std::string&)>& plot) {
   if (o.references.empty() == o.file.empty()) {
     throw InputError("refs: give the reference string or --file FILE (one of the two)");
+  }
+  if (!o.plot.empty()) {
+    const auto ends_with = [&](const char* ext) {
+      const std::string e(ext);
+      return o.plot.size() > e.size() && o.plot.compare(o.plot.size() - e.size(), e.size(), e) == 0;
+    };
+    if (!ends_with(".png") && !ends_with(".svg")) {
+      throw InputError("--plot: bad value '" + o.plot + "' (the file name must end in .png or .svg)");
+    }
+    if (!plot) throw InputError("--plot: this program cannot draw plots");
   }
   std::string text = o.references;
   std::string source = "references";
@@ -219,6 +232,10 @@ int run_refs_command(const RefsOptions& o) {
   const std::vector<fw::ReplacementKind> policies = parse_policies(o.policy);
   const RefsTable table = run_refs(refs, policies, frames, o.tau, o.seed);
   std::cout << (o.csv ? format_refs_csv(table) : format_refs_table(table, refs, o.tau));
+  if (!o.plot.empty()) {
+    std::cout.flush();
+    return plot(table, o.plot);
+  }
   return 0;
 }
 

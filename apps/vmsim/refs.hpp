@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -51,10 +52,13 @@ struct RefsOptions {
   bool csv = false;
   uint64_t tau = fw::ReplacementConfig{}.tau;
   uint64_t seed = fw::ReplacementConfig{}.seed;
+  std::string plot;  // draw the fault curves to this file (.png or .svg); "" = no plot
 };
 // Registers `refs` on app, its flags bound to o.
 CLI::App* add_refs_command(CLI::App& app, RefsOptions& o);
-// Runs it, printing to stdout. Throws InputError for bad input (exit code 2).
-int run_refs_command(const RefsOptions& o);
+// Runs it, printing to stdout; with o.plot, then calls plot(table, o.plot) and returns its exit code.
+// Throws InputError for bad input (exit code 2), a --plot file not ending in .png or .svg included.
+int run_refs_command(const RefsOptions& o,
+                     const std::function<int(const RefsTable&, const std::string&)>& plot = {});
 
 }  // namespace vmsim::study

@@ -186,6 +186,10 @@ std::unique_ptr<Scheduler> Kernel::make_scheduler(std::vector<Scheduler::Entry> 
   return std::make_unique<RunQueue>(std::move(entries), m_cfg.scheduler.time_slice);
 }
 
+uint64_t Kernel::major_faults(size_t index) const {
+  return index < m_pstats.size() ? m_pstats[index]->major.value() : 0;
+}
+
 uint64_t* Kernel::access_counters(Pid pid) { return m_pstats[process(pid).index]->access_counts; }
 
 std::pair<uint64_t, uint64_t> Kernel::local_range(CoreId core) const { return m_numa->local_range(core); }

@@ -72,6 +72,9 @@ class Kernel final : public Trap {
   void run_background(Hal& hal) override;
   const KernelConfig& config() const { return m_cfg; }
   const std::vector<KillReport>& kills() const { return m_faults.kills(); }
+  // Major faults (swap and file-store reads) of the process with config index `index` so far (since the
+  // warm-up reset): the event trace tells minor from major faults with it.
+  uint64_t major_faults(size_t index) const;
   // Swap entries currently held by pid's address space.
   uint64_t swapped_pages(Pid pid) const;
   // Working-set size samples of every process: "memory_ops,process,pages" lines after a header.

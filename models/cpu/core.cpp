@@ -3,6 +3,7 @@
 #include "models/cpu/core.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 #include "common/error.hpp"
@@ -55,6 +56,7 @@ Core::Core(const sc_core::sc_module_name& name, CoreId id, const CoreConfig& cfg
       m_dmi(kDmiSlots) {
   SC_HAS_PROCESS(Core);
   SC_THREAD(run);
+  m_plain_functional = !m_timed;
   if (mode == SimMode::At && cfg.outstanding > 1) {
     for (uint64_t i = 0; i < cfg.outstanding; ++i) {
       m_workers.push_back(std::make_unique<Worker>());
@@ -165,6 +167,7 @@ void Core::schedule() {
       if (current != SIZE_MAX) charge(m_trap.context_switch_cycles());
       m_trap.switch_to(*this, pid);
       m_acc = m_trap.access_counters(pid);
+      m_process = task.spec.index;
       current = i;
     }
     m_fs_kernel += (m_qk.get_current_time() - t0).value();
@@ -257,6 +260,89 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, const bool
   }
   m_cpu.in_op = false;
   return SliceEnd::Ended;
+}
+
+Core::OpStatus Core::access_other(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
+  if (m_events != nullptr) return access_traced(pid, op, data_op_is_instruction);
+  return access_timed(pid, op, data_op_is_instruction);
+}
+
+Core::OpStatus Core::access_untraced(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
+  if (m_timed) return access_timed(pid, op, data_op_is_instruction);
+  if (!access_functional(pid, op, data_op_is_instruction)) return OpStatus::Killed;
+  if (op.tail) take_back_tail(op);
+  return OpStatus::Done;
+}
+
+Core::OpStatus Core::access_traced(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
+  const size_t process = m_process;
+  BlockedEvent before;  // a retried access continues its first attempt's record
+  if (m_resume) {
+    auto it = m_blocked_events.find(pid);
+    if (it != m_blocked_events.end()) {
+      before = std::move(it->second);
+      m_blocked_events.erase(it);
+    }
+  }
+  m_ttrace.clear();
+  const uint64_t fs_translate = m_fs_translate, fs_fault = m_fs_fault, fs_data = m_fs_data;
+  const uint64_t major = m_events->major_faults(process);
+  const OpStatus status = access_untraced(pid, op, data_op_is_instruction);
+  // Counts of this attempt, added to those of a first attempt that blocked.
+  mmu::TranslationTrace& t = m_ttrace;
+  if (before.translation.lookups != 0) {
+    t.first = before.translation.first;
+    t.lookups += before.translation.lookups;
+    t.walks += before.translation.walks;
+    t.faults += before.translation.faults;
+    t.reads.insert(t.reads.begin(), before.translation.reads.begin(), before.translation.reads.end());
+  }
+  const uint64_t major_after = m_events->major_faults(process);
+  // (A warm-up reset at the end of this access restarts the firmware's counts: the count is then its value.)
+  const bool is_major = before.major || (major_after >= major ? major_after - major : major_after) != 0;
+  BlockedEvent now;
+  now.fs_translate = before.fs_translate + (m_fs_translate - fs_translate);
+  now.fs_fault = before.fs_fault + (m_fs_fault - fs_fault);
+  now.fs_data = before.fs_data + (m_fs_data - fs_data);
+  if (status == OpStatus::Blocked) {
+    now.translation = t;
+    now.major = true;  // the handler started a swap-in
+    m_blocked_events[pid] = std::move(now);
+    return status;
+  }
+  // A completed access has the index count_access gave it; a killed one the index the next access gets.
+  const uint64_t completed = m_control.accesses();
+  const uint64_t index = status == OpStatus::Done ? completed - 1 : completed;
+  if (m_events->wants(index)) {
+    AccessEvent e;
+    e.index = index;
+    e.core = m_id;
+    e.pid = pid;
+    e.kind = op.kind;
+    e.va = op.va.value();
+    e.pa = status == OpStatus::Done ? t.pa : 0;
+    e.translation = &t;
+    for (const mmu::PteReadRecord& r : t.reads) {
+      if (!e.pte_served.empty()) e.pte_served += ';';
+      e.pte_served += std::to_string(r.level) + ':' + (r.served != nullptr ? r.served : memory_served(r.pa));
+    }
+    e.faults = t.faults;
+    std::string signal;
+    if (status == OpStatus::Killed) {
+      signal = m_events->last_kill_signal();
+      if (signal.rfind("SIG", 0) == 0) signal = signal.substr(3);
+      for (char& c : signal) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      e.fault = signal.empty() ? "killed" : signal.c_str();
+    } else if (t.faults != 0) {
+      e.fault = is_major ? "major" : "minor";
+    }
+    e.translation_cycles = cycles_of(now.fs_translate);
+    e.fault_cycles = cycles_of(now.fs_fault);
+    e.data_cycles = cycles_of(now.fs_data);
+    m_events->write(e);
+  }
+  if (m_events->over(completed)) set_event_trace(nullptr);
+  return status;
 }
 
 bool Core::run_syscalls(CoreTask& task, Pid pid, size_t& next, uint64_t done) {

@@ -6,6 +6,7 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <unordered_map>
 #include <memory>
 #include <systemc>
@@ -20,6 +21,7 @@
 #include "common/mode.hpp"
 #include "common/stats.hpp"
 #include "models/cache/hierarchy.hpp"
+#include "models/cpu/event_trace.hpp"
 #include "models/cpu/run_control.hpp"
 #include "models/mmu/mmu.hpp"
 #include "models/smp/smp.hpp"
@@ -104,6 +106,15 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   void set_caches(const CachePort& port);
   // sim.check_data: every read must return 0 or its operation's own pattern (throws SimulationError).
   void set_check_data(bool on) { m_check_data = on; }
+  // sim.event_trace: record this core's accesses in t (nullptr: off); the core stops by itself once t's
+  // window is over. Call before the simulation starts.
+  void set_event_trace(EventTrace* t) {
+    m_events = t;
+    m_plain_functional = !m_timed && t == nullptr;
+    m_mmu.set_trace(t != nullptr ? &m_ttrace : nullptr);
+  }
+  // This core's simulated time now: SystemC time plus the local offset it runs ahead (lt).
+  sc_core::sc_time local_time() const { return m_qk.get_current_time(); }
   // Simulated time at which this core finished its last process.
   sc_core::sc_time finish_time() const { return m_finish; }
   // True once the core's thread ran to its end (every process ended).
@@ -186,13 +197,24 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   void apply_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages);
   // One memory operation: translate (trapping into the firmware on faults) and access memory. Blocked:
   // the fault handler started a swap-in; the operation is retried (m_resume) once the process wakes.
+  // The functional mode without an event trace stays inline; the rest is out of line (access_other).
   OpStatus access(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
-    if (!m_timed) {
+    if (m_plain_functional) {
       if (!access_functional(pid, op, data_op_is_instruction)) return OpStatus::Killed;
       if (op.tail) take_back_tail(op);
       return OpStatus::Done;
     }
-    return access_timed(pid, op, data_op_is_instruction);
+    return access_other(pid, op, data_op_is_instruction);
+  }
+  // The timed modes, and any mode while an event trace records (access_traced).
+  OpStatus access_other(Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
+  // One access of either mode, not recorded.
+  OpStatus access_untraced(Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
+  // access_untraced, recorded in the event trace (sim.event_trace).
+  OpStatus access_traced(Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
+  // Where a PTE read that no cache served was served: the core's local node or another.
+  const char* memory_served(uint64_t pa) const {
+    return pa - m_local_base < m_local_bytes ? "mem_local" : "mem_remote";
   }
   // The second part of an access split at a page boundary (op.tail) was counted as an access by the path
   // that completed it: take that back, so the pair is one access. Scalars only count up, so adding 2^64-1
@@ -218,8 +240,9 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   // One access of the hierarchy for this core: adds its time to delay (timed modes) and to ct; issues the
   // line fill (unless full_line_write: the whole line is overwritten) and the write-backs and prefetch
   // fills it causes; checks coherence if asked.
-  void cache_access(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsigned walk_level, bool full_line_write,
-                    sc_core::sc_time& delay, CacheTime& ct);
+  // Returns where the line was found.
+  cache::Served cache_access(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsigned walk_level,
+                             bool full_line_write, sc_core::sc_time& delay, CacheTime& ct);
   // A timed line transaction at line_pa (a fill or a write-back), marked mem::TimingOnly: memory times it and
   // the contents stay in the backing store. Each call takes a payload of its own from a pool, so several
   // can be in flight (at mode, several operations outstanding).
@@ -339,6 +362,19 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   bool m_done = false;          // every process of this core ended: it runs nothing more
   bool m_resume = false;        // the next access retries an operation whose process was blocked
   bool m_check_data = false;
+  // sim.event_trace (nullptr: off, and the per-operation path tests only this pointer).
+  EventTrace* m_events = nullptr;
+  bool m_plain_functional = false;  // functional mode, no event trace: access() stays inline
+  size_t m_process = 0;             // config index of the process whose address space is loaded
+  mmu::TranslationTrace m_ttrace;  // what the MMU did for the access being recorded
+  // The first attempt of an access whose process blocked on a swap-in, by process, until its retry completes.
+  struct BlockedEvent {
+    mmu::TranslationTrace translation;
+    uint32_t faults = 0;
+    bool major = false;
+    uint64_t fs_translate = 0, fs_fault = 0, fs_data = 0;
+  };
+  std::map<Pid, BlockedEvent> m_blocked_events;
   Pid m_check_pid = 0;  // the process of the access in access_transport (for the data check's message)
   void check_read(Pid pid, const workload::MemOp& op, const uint8_t* data) const;
 

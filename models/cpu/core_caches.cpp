@@ -99,8 +99,8 @@ void Core::line_transport(tlm::tlm_command cmd, uint64_t line_pa, sc_core::sc_ti
   }
 }
 
-void Core::cache_access(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsigned walk_level, bool full_line_write,
-                        sc_core::sc_time& delay, CacheTime& ct) {
+cache::Served Core::cache_access(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsigned walk_level,
+                                 bool full_line_write, sc_core::sc_time& delay, CacheTime& ct) {
   cache::Hierarchy& h = *m_caches.hierarchy;
   if ((cls == cache::AccessClass::Load || cls == cache::AccessClass::Store) && !m_caches.check &&
       (m_fills.empty() || fill_in_flight(pa & ~(m_line_buf.size() - 1)) == nullptr) &&
@@ -111,7 +111,7 @@ void Core::cache_access(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsign
       ct.fs[kCtL1] += fs;
       delay += sc_core::sc_time::from_value(fs);
     }
-    return;
+    return cache::Served::L1;
   }
   if (m_caches.inject_drop_at != 0 && ++m_slow_cache_accesses == m_caches.inject_drop_at) {
     h.inject_drop_next_invalidation();
@@ -126,7 +126,7 @@ void Core::cache_access(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsign
                             " at physical address " + format_hex(pa) + ": " + why);
     }
   }
-  if (!m_timed) return;  // functional: states and counts only
+  if (!m_timed) return r.served;  // functional: states and counts only
   ct.fs[kCtL1] += r.l1_cycles * m_period_fs;
   ct.fs[kCtL2] += r.l2_cycles * m_period_fs;
   ct.fs[kCtLlc] += r.llc_cycles * m_period_fs;
@@ -223,6 +223,7 @@ void Core::cache_access(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsign
     ct.fs[m_caches.remote(r.line_pa) ? kCtIcRemote : kCtIcLocal] += path;
     ct.fs[kCtDram] += spent - path + queued;
   }
+  return r.served;
 }
 
 template <class Cond>
@@ -427,8 +428,15 @@ void Core::kernel_transport_cached(tlm::tlm_command cmd, PhysAddr pa, uint8_t* b
 
 void Core::walker_transport_cached(tlm::tlm_generic_payload& t, unsigned level, sc_core::sc_time& delay) {
   const bool write = t.is_write();
-  cache_access(write ? cache::AccessClass::AdWrite : cache::AccessClass::PteRead, t.get_address(), 0,
-               write ? 0 : level, false, delay, m_ct_walk);
+  const cache::Served served = cache_access(write ? cache::AccessClass::AdWrite : cache::AccessClass::PteRead,
+                                            t.get_address(), 0, write ? 0 : level, false, delay, m_ct_walk);
+  if (m_events != nullptr && !write && !m_ttrace.reads.empty()) {
+    // The event trace: where this PTE read (logged by the walker just before) was served.
+    static const char* const kServed[] = {"l1d", "l2", "llc", "peer_cache", "remote_cache"};
+    m_ttrace.reads.back().served = served == cache::Served::Memory ? memory_served(t.get_address())
+                                   : static_cast<size_t>(served) < 5 ? kServed[static_cast<size_t>(served)]
+                                                                     : "?";
+  }
   if (data->transport_dbg(t) != t.get_data_length()) {
     throw SimulationError(std::string(name()) + ": PTE access at physical address " + format_hex(t.get_address()) +
                           " failed (no memory there)");

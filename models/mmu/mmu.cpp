@@ -21,6 +21,7 @@ Mmu::Mmu(const sc_core::sc_module_name& name, const MmuConfig& cfg, sc_core::sc_
     m_checker = std::make_unique<GoldenChecker>([this](uint64_t pa) { return m_walker.debug_read64(pa); },
                                                 static_cast<unsigned>(cfg.walker.levels),
                                                 cfg.walker.format == PageTableFormat::Hashed ? cfg.walker.hash_buckets : 0);
+    m_fast = false;
   }
   // impl: rtl arrays of the L1 data TLB answer through the Verilated RTL TLB (a child module).
   for (size_t i = 0; i < cfg.tlb.dtlb.size(); ++i) {
@@ -81,6 +82,18 @@ void Mmu::add_level_stats(stats::Group& g, TlbLevelCounters TlbHierarchyCounters
 
 Translation Mmu::after_lookup(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay,
                               const TlbLookup& l) {
+  if (m_trace != nullptr) {
+    if (m_trace->lookups++ == 0) m_trace->first = l.level;
+    const Translation t = translate_slow(va, kind, user, delay, l);
+    m_trace->faults += t.fault ? 1 : 0;
+    if (!t.fault) m_trace->pa = t.pa.value();
+    return t;
+  }
+  return translate_slow(va, kind, user, delay, l);
+}
+
+Translation Mmu::translate_slow(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay,
+                                const TlbLookup& l) {
   Translation t;
   if (l.level != TlbHitLevel::Miss) {
     const TlbArrayEntry& e = *l.entry;
@@ -152,6 +165,7 @@ Translation Mmu::after_lookup(VirtAddr va, AccessKind kind, bool user, sc_core::
     }
   } guard{m_walker, &slot};
   const uint64_t epoch = firmware_write_epoch();
+  if (m_trace != nullptr) ++m_trace->walks;
   WalkResult r = m_walker.walk(slot, m_root, asid, WalkRequest{va, kind, user}, delay);
   if (r.fault) {
     guard.s = nullptr;

@@ -44,6 +44,23 @@ struct Translation {
   uint32_t error_code = 0;
 };
 
+// What one access's translations did, for the event trace (sim.event_trace): filled by the MMU and its
+// walker while set (Mmu::set_trace); the owner clears it before each access.
+struct TranslationTrace {
+  TlbHitLevel first = TlbHitLevel::Miss;  // the access's first TLB lookup
+  uint32_t lookups = 0;                   // TLB lookups (more than one after a fault: the access retries)
+  uint32_t walks = 0;                     // page walks started (misses and Dirty re-walks)
+  uint32_t faults = 0;                    // translations that raised a page fault
+  uint64_t pa = 0;                        // the last successful translation's physical address
+  std::vector<PteReadRecord> reads;       // every PTE read of the walks, in order
+  void clear() {
+    first = TlbHitLevel::Miss;
+    lookups = walks = faults = 0;
+    pa = 0;
+    reads.clear();
+  }
+};
+
 // Firmware writes to physical memory so far (any core): a walk that faulted while tables changed under it
 // may legitimately disagree with the tables as they are afterwards (at mode, several requesters).
 inline uint64_t& firmware_write_epoch() {
@@ -81,8 +98,8 @@ class Mmu : public sc_core::sc_module {
       m_l1_cycles += l.latency - l.l2_latency;
       m_l2_cycles += l.l2_latency;
     }
-    // Inline fast path: a permitted hit that needs no Dirty update, with the checker off.
-    if (!m_checker && l.level != TlbHitLevel::Miss) {
+    // Inline fast path: a permitted hit that needs no Dirty update, with the checker and the trace off.
+    if (m_fast && l.level != TlbHitLevel::Miss) {
       const TlbArrayEntry& e = *l.entry;
       bool denied = (user && !e.user) || (kind == AccessKind::Write && !e.writable) ||
                     (kind == AccessKind::Fetch && e.no_execute);
@@ -108,6 +125,13 @@ class Mmu : public sc_core::sc_module {
   // Drops every TLB and page-walk-cache entry, global ones included.
   void flush_all();
 
+  // The event trace: while t is set, every translation takes the out-of-line path (same results, counts
+  // and time) and records what it did in *t; nullptr turns it off.
+  void set_trace(TranslationTrace* t) {
+    m_trace = t;
+    m_walker.set_read_log(t != nullptr ? &t->reads : nullptr);
+    m_fast = !m_checker && t == nullptr;
+  }
   Walker& walker() { return m_walker; }
   TlbHierarchy& tlb() { return m_tlb; }
 
@@ -115,6 +139,7 @@ class Mmu : public sc_core::sc_module {
   // Everything after the TLB lookup that is not the fast path: permission faults, Dirty re-walks,
   // misses and walks, fills, checking.
   Translation after_lookup(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay, const TlbLookup& l);
+  Translation translate_slow(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay, const TlbLookup& l);
   void verify(VirtAddr va, AccessKind kind, bool user, bool fault, uint64_t pfn, const char* source);
   void add_level_stats(stats::Group& g, TlbLevelCounters TlbHierarchyCounters::*level);
 
@@ -128,6 +153,8 @@ class Mmu : public sc_core::sc_module {
   PhysAddr m_root{0};
   uint16_t m_pcid = 0;
   std::unique_ptr<GoldenChecker> m_checker;
+  bool m_fast = true;                     // no checker, no trace: hits may take the inline path
+  TranslationTrace* m_trace = nullptr;    // sim.event_trace
   uint64_t m_l1_cycles = 0;  // timed modes: cycles of L1 TLB lookups
   uint64_t m_l2_cycles = 0;  // and of L2 TLB lookups
   uint64_t m_fs_walk_wait = 0;  // at mode: femtoseconds waiting for a walk in flight or a free walker

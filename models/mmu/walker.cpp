@@ -77,6 +77,7 @@ void Walker::transport(tlm::tlm_generic_payload& t, tlm::tlm_command cmd, PhysAd
 
 uint64_t Walker::read_pte(Slot& s, PhysAddr pa, sc_core::sc_time& delay) {
   ++m_pte_reads;
+  if (m_read_log != nullptr) m_read_log->push_back({static_cast<uint8_t>(m_level), pa.value(), nullptr});
   if (m_timed) {
     delay += m_step;
     m_fs_steps += m_step.value();
@@ -171,6 +172,7 @@ WalkResult Walker::walk_hashed(Slot& s, PhysAddr base, uint16_t asid, const Walk
   while (!w.done()) {
     const PhysAddr addr = w.entry_address();
     ++m_pte_reads;
+    if (m_read_log != nullptr) m_read_log->push_back({0, addr.value(), nullptr});
     if (m_timed) {
       delay += m_step;
       m_fs_steps += m_step.value();

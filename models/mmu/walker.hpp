@@ -35,6 +35,13 @@ struct PwcConfig {
   }
 };
 
+// One PTE read of a walk, for the event trace (sim.event_trace).
+struct PteReadRecord {
+  uint8_t level = 0;             // walk level of the entry (1 = page table ... 5 = PML5; 0 = a hashed-table entry)
+  uint64_t pa = 0;               // physical address of the entry
+  const char* served = nullptr;  // where a cache hierarchy served it (set by the cached path); nullptr: memory
+};
+
 // Page-table organisation the walker reads.
 enum class PageTableFormat : uint8_t { Radix, Hashed };
 
@@ -115,6 +122,8 @@ class Walker : public sc_core::sc_module {
   using CachedPath = std::function<void(tlm::tlm_generic_payload& t, unsigned level, sc_core::sc_time& delay)>;
   void set_cached_path(CachedPath path) { m_cached = std::move(path); }
   unsigned levels() const { return static_cast<unsigned>(m_cfg.levels); }
+  // The event trace: while set, every PTE read is appended to *log before it is issued (nullptr: off).
+  void set_read_log(std::vector<PteReadRecord>* log) { m_read_log = log; }
 
  private:
   uint64_t read_pte(Slot& s, PhysAddr pa, sc_core::sc_time& delay);
@@ -138,6 +147,7 @@ class Walker : public sc_core::sc_module {
   uint64_t m_fs_memory = 0;  // PTE reads and A/D write-backs in the memory system
   CachedPath m_cached;       // empty: no caches, PTE accesses go to the socket
   unsigned m_level = 0;      // walk level of the entry being read or written (for m_cached)
+  std::vector<PteReadRecord>* m_read_log = nullptr;
   uint64_t m_period_fs;
   std::vector<std::unique_ptr<PageWalkCache>> m_pwc;  // index = level - 2 (PDE, PDPTE, PML4E, PML5E)
 

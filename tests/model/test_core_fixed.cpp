@@ -62,7 +62,7 @@ fw::FixedFirmwareConfig fixed_config() {
 struct Bench : sc_core::sc_module {
   TwoPortMemory mem{"mem"};
   fw::FixedFirmware firmware{fixed_config(), {fw::NodeRange{Pfn{0}, 4096}}, {0}, {spec()}};
-  cpu::RunControl control{0, false, 0};
+  cpu::RunControl control{0, cpu::Progress::Off, 0};
   cpu::Core core{"core", 0, cpu::CoreConfig{}, SimMode::Lt, /*golden_checker=*/true, firmware, control};
   smp::Domain smp;
 

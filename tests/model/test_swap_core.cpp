@@ -83,7 +83,7 @@ struct Tester : sc_core::sc_module {
 };
 
 TEST(SwapCore, HalBlockIoBlocksForTheDeviceLatency) {
-  platform::System system("system", config(), false);
+  platform::System system("system", config());
   ASSERT_NE(system.swap_device(), nullptr);
   Tester a("tester0", system, 0, 5, true);
   Tester b("tester1", system, 1, 6, false);
