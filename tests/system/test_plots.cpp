@@ -1,4 +1,4 @@
-// System tests of `vmsim plot` and `vmsim report` (issue I) on a small sweep: PNG and SVG files, byte-identical
+// System tests of `vmsim plot` and `vmsim report` on a small sweep: PNG and SVG files, byte-identical
 // SVG from the same table, the report page, and the one-line errors (exit 2).
 #include <filesystem>
 
