@@ -160,7 +160,7 @@ TEST(DramAccuracyPresets, RowHitArithmeticAndCleanMixedTraffic) {
     const char* preset;
     Cycle hit;  // CL + (bursts - 1) * tCCD_L + tBL
   };
-  const Case cases[] = {{"DDR4-2400R", 17 + 4}, {"DDR4-3200AA", 22 + 4}, {"DDR5-4800B", 40 + 8},
+  const Case cases[] = {{"DDR4-2400R", 16 + 4}, {"DDR4-3200AA", 22 + 4}, {"DDR5-4800B", 40 + 8},
                         {"LPDDR5-6400", 17 + 4 + 2}, {"HBM2-2000", 14 + 4 + 2}};
   for (const Case& tc : cases) {
     SCOPED_TRACE(tc.preset);
