@@ -2,6 +2,7 @@
 #include "platform/platform_config.hpp"
 
 #include <algorithm>
+#include <map>
 #include <sstream>
 
 namespace vmsim::platform {
@@ -49,6 +50,8 @@ void ProcessConfig::validate(const std::string& path, uint64_t cores) const {
   require(core < cores, path, "core", std::to_string(core),
           "no such core (system.cores = " + std::to_string(cores) + ")");
   workload.validate(path + ".workload");
+  require(vmas.size() <= kMaxVmas, path, "vmas", std::to_string(vmas.size()) + " areas",
+          "out of range (max " + std::to_string(kMaxVmas) + ", Linux's default vm.max_map_count)");
   for (size_t i = 0; i < vmas.size(); ++i) {
     std::string p = path + ".vmas[" + std::to_string(i) + "]";
     const VmaConfig& v = vmas[i];
@@ -58,11 +61,20 @@ void ProcessConfig::validate(const std::string& path, uint64_t cores) const {
     bool ok = v.prot.size() == 3 && (v.prot[0] == 'r' || v.prot[0] == '-') && (v.prot[1] == 'w' || v.prot[1] == '-') &&
               (v.prot[2] == 'x' || v.prot[2] == '-');
     require(ok, p, "prot", v.prot, "expected three characters like rw- or r-x");
-    for (size_t j = 0; j < i; ++j) {
-      const VmaConfig& o = vmas[j];
-      bool overlap = v.start.value < o.start.value + o.size.value && o.start.value < v.start.value + v.size.value;
-      require(!overlap, p, "start", config::format_value(v.start),
-              "overlaps " + path + ".vmas[" + std::to_string(j) + "]");
+  }
+  // Overlaps in O(n log n): sorted by start, an area overlapping any other overlaps its successor.
+  std::vector<size_t> order(vmas.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return vmas[a].start.value != vmas[b].start.value ? vmas[a].start.value < vmas[b].start.value : a < b;
+  });
+  for (size_t k = 1; k < order.size(); ++k) {
+    const size_t a = std::min(order[k - 1], order[k]);
+    const size_t b = std::max(order[k - 1], order[k]);
+    const VmaConfig& prev = vmas[order[k - 1]];
+    if (vmas[order[k]].start.value < prev.start.value + prev.size.value) {
+      require(false, path + ".vmas[" + std::to_string(b) + "]", "start", config::format_value(vmas[b].start),
+              "overlaps " + path + ".vmas[" + std::to_string(a) + "]");
     }
   }
 }
@@ -133,6 +145,10 @@ void PlatformConfig::validate() const {
           "the walker walks " + std::to_string(system.core.mmu.walker.levels) +
               " levels (system.core.mmu.walker.levels): both must agree");
   if (processes.empty()) throw InputError("processes: the run needs at least one process");
+  if (processes.size() > kMaxProcesses) {
+    throw InputError("processes: bad value '" + std::to_string(processes.size()) + " processes' (out of range (max " +
+                     std::to_string(kMaxProcesses) + ", Linux's default pid_max))");
+  }
   if (system.swap.enabled) {
     // Eviction changes PTEs under running translations: implemented for radix tables and for cores with
     // one operation in flight (a fault there is precise: nothing else of the core touches memory).
@@ -164,6 +180,12 @@ void PlatformConfig::validate() const {
     }
   }
   const uint64_t user_top = 1ull << (kPageShift + 9 * firmware.page_table_levels - 1);
+  // Process names to indices (-2: the name is not unique), so set-up stays O(n log n) in processes.
+  std::map<std::string, int> by_name;
+  for (size_t k = 0; k < processes.size(); ++k) {
+    const auto [it, fresh] = by_name.emplace(processes[k].name, static_cast<int>(k));
+    if (!fresh) it->second = -2;
+  }
   for (size_t i = 0; i < processes.size(); ++i) {
     const std::string path = "processes[" + std::to_string(i) + "]";
     const ProcessConfig& p = processes[i];
@@ -190,14 +212,8 @@ void PlatformConfig::validate() const {
               "must be page aligned and in the user half of the address space");
     }
     auto index_of = [&](const std::string& name) {
-      int found = -1;
-      for (size_t k = 0; k < processes.size(); ++k) {
-        if (processes[k].name == name) {
-          if (found >= 0) return -2;
-          found = static_cast<int>(k);
-        }
-      }
-      return found;
+      const auto it = by_name.find(name);
+      return it == by_name.end() ? -1 : it->second;
     };
     if (!p.parent.empty()) {
       int parent = index_of(p.parent);

@@ -228,6 +228,7 @@ struct SyscallConfig {
 };
 
 struct ProcessConfig {
+  static constexpr size_t kMaxVmas = 65530;  // Linux's default vm.max_map_count
   std::string name = "proc";
   uint64_t core = 0;
   WorkloadConfig workload;
@@ -245,7 +246,8 @@ struct ProcessConfig {
     v("core", core, "core index", "Core the process runs on; processes of one core run one after another");
     v.section("workload", workload, "What the process does");
     v.list("vmas", vmas,
-           "Explicit address-space layout; if empty, derived from the workload (generator region or trace scan)");
+           "Explicit address-space layout (at most 65530 areas); if empty, derived from the workload (generator "
+           "region or trace scan)");
     v.section("numa", numa, "NUMA memory policy of the process");
     v("parent", parent, "process name",
       "If set, this process is created by a fork call of that process (and inherits its address space)");
@@ -265,6 +267,7 @@ std::vector<unsigned> parse_node_list(const std::string& text, size_t nodes, con
 uint8_t parse_prot(const std::string& text);
 
 struct PlatformConfig {
+  static constexpr size_t kMaxProcesses = 32768;  // Linux's default pid_max
   SimConfig sim;
   SystemConfig system;
   fw::KernelConfig firmware;
@@ -275,7 +278,7 @@ struct PlatformConfig {
     v.section("sim", sim, "Simulation controls");
     v.section("system", system, "The modeled hardware");
     v.section("firmware", firmware, "The firmware OS");
-    v.list("processes", processes, "Processes to run, each with its workload");
+    v.list("processes", processes, "Processes to run, each with its workload (at most 32768)");
   }
   void validate() const;
 

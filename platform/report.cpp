@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iomanip>
 #include <sstream>
+#include <unordered_map>
 
 #include "common/error.hpp"
 #include "platform/system.hpp"
@@ -190,7 +191,14 @@ void write_stats_json(const std::string& path, const nlohmann::ordered_json& sum
                       const std::vector<stats::Record>& records, const std::vector<fw::KillReport>& kills) {
   nlohmann::ordered_json j;
   j["summary"] = summary;
+  // The statistics object is appended to directly: ordered_json's operator[] searches its keys linearly,
+  // which made this loop quadratic in the number of statistics (thousands of processes). A name seen
+  // twice keeps its first place and takes the later value, as operator[] would do.
   nlohmann::ordered_json st = nlohmann::ordered_json::object();
+  auto& members = st.get_ref<nlohmann::ordered_json::object_t&>();
+  members.reserve(records.size());
+  std::unordered_map<std::string, size_t> position;
+  position.reserve(records.size());
   for (const auto& r : records) {
     nlohmann::ordered_json e;
     if (r.integral) {
@@ -200,7 +208,12 @@ void write_stats_json(const std::string& path, const nlohmann::ordered_json& sum
     }
     e["unit"] = r.unit;
     e["description"] = r.description;
-    st[r.name] = e;
+    const auto [it, fresh] = position.emplace(r.name, members.size());
+    if (fresh) {
+      members.emplace_back(r.name, std::move(e));
+    } else {
+      (members.begin() + static_cast<std::ptrdiff_t>(it->second))->second = std::move(e);
+    }
   }
   j["stats"] = st;
   nlohmann::ordered_json ks = nlohmann::ordered_json::array();

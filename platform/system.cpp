@@ -4,6 +4,7 @@
 #include "common/units.hpp"
 
 #include <tlm_utils/tlm_quantumkeeper.h>
+#include <unordered_map>
 
 #include "common/error.hpp"
 #include "models/workload/generators.hpp"
@@ -93,6 +94,12 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
   if (cfg.system.swap.enabled) m_swap = std::make_unique<storage::SwapDevice>("swap", cfg.system.swap.device);
   std::vector<cpu::CoreTask> tasks;
   std::vector<fw::ProcessSpec> specs;
+  std::unordered_map<std::string, int> process_index;  // a name that parent or child refers to is unique (validated)
+  for (size_t k = 0; k < cfg.processes.size(); ++k) process_index.emplace(cfg.processes[k].name, static_cast<int>(k));
+  auto index_of = [&](const std::string& process) {
+    const auto it = process_index.find(process);
+    return it == process_index.end() ? -1 : it->second;
+  };
   for (size_t i = 0; i < cfg.processes.size(); ++i) {
     const ProcessConfig& pc = cfg.processes[i];
     const WorkloadConfig& w = pc.workload;
@@ -106,9 +113,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
     const size_t node_count = ranges.size();
     task.spec.policy.kind = pc.numa.policy;
     task.spec.policy.nodes = parse_node_list(pc.numa.nodes, node_count, path + ".numa", "nodes");
-    for (size_t k = 0; k < cfg.processes.size(); ++k) {
-      if (!pc.parent.empty() && cfg.processes[k].name == pc.parent) task.spec.parent = static_cast<int>(k);
-    }
+    if (!pc.parent.empty()) task.spec.parent = index_of(pc.parent);
     for (size_t k = 0; k < pc.syscalls.size(); ++k) {
       const SyscallConfig& c = pc.syscalls[k];
       fw::Syscall call;
@@ -131,9 +136,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
       call.policy.kind = c.policy;
       call.policy.nodes =
           parse_node_list(c.nodes, node_count, path + ".syscalls[" + std::to_string(k) + "]", "nodes");
-      for (size_t j = 0; j < cfg.processes.size(); ++j) {
-        if (!c.child.empty() && cfg.processes[j].name == c.child) call.child = static_cast<int>(j);
-      }
+      if (!c.child.empty()) call.child = index_of(c.child);
       task.script.push_back(call);
     }
     task.limit = w.limit;
@@ -150,7 +153,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
       workload::TraceScan scan = workload::scan_trace(tk, trace, opt, w.merge_gap_pages);
       expected += w.limit ? std::min(w.limit, scan.ops) : scan.ops;
       regions = scan.regions;
-      m_distinct_pages += scan.distinct_pages;
+      m_trace_distinct_pages += scan.distinct_pages;
       task.source = workload::open_trace(tk, trace, opt);
       task.data_ops_are_instructions = false;  // the reader counts instructions in the gaps
     } else {
@@ -166,8 +169,11 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
       gp.seed = splitmix64(cfg.sim.seed ^ (0x1000003ull * (i + 1)));
       try {
         regions.push_back(workload::generator_region(gp));
-        m_distinct_pages += workload::generator_distinct_pages(gp);
-        task.source = workload::make_generator(gp);
+        // Distinct pages are counted as the run takes the operations: host memory grows with the pages
+        // touched, and nothing is replayed or allocated for the footprint before the first access.
+        auto counted = std::make_unique<workload::CountingSource>(workload::make_generator(gp));
+        m_page_counters.push_back(counted.get());
+        task.source = std::move(counted);
       } catch (const std::invalid_argument& e) {
         throw InputError(path + ".workload: " + e.what());
       }
@@ -370,6 +376,12 @@ std::vector<std::string> System::extra_outputs() const {
   if (m_series) files.push_back(m_out_dir + "/timeseries.csv");
   if (m_events) files.push_back(m_out_dir + "/events.csv");
   return files;
+}
+
+uint64_t System::workload_distinct_pages() const {
+  uint64_t pages = m_trace_distinct_pages;
+  for (const workload::CountingSource* c : m_page_counters) pages += c->pages();
+  return pages;
 }
 
 sc_core::sc_time System::end_time() const {

@@ -17,6 +17,7 @@
 #include "models/memory/memory_node.hpp"
 #include "models/memory/sparse_store.hpp"
 #include "models/cpu/event_trace.hpp"
+#include "models/workload/page_count.hpp"
 #include "platform/platform_config.hpp"
 #include "platform/timeseries.hpp"
 #include "models/storage/swap_device.hpp"
@@ -64,8 +65,10 @@ class System : public sc_core::sc_module {
   cache::CacheSystem* caches() { return m_caches.get(); }
   // The swap device (system.swap.enabled), else nullptr.
   storage::SwapDevice* swap_device() { return m_swap.get(); }
-  // Distinct 4 KiB pages the workloads touch, summed over processes (what demand paging must fault in).
-  uint64_t workload_distinct_pages() const { return m_distinct_pages; }
+  // Distinct 4 KiB pages the workloads touch, summed over processes (what demand paging must fault in):
+  // a trace's as scanned before the run, a generator's as counted over the operations the run took (all
+  // of them unless its process was killed or exited before its last one).
+  uint64_t workload_distinct_pages() const;
   // Simulated time at the end of the run.
   sc_core::sc_time end_time() const;
   // The latest local time of the cores now (lt: cores run ahead of SystemC time by up to a quantum).
@@ -93,7 +96,8 @@ class System : public sc_core::sc_module {
   std::unique_ptr<StatsTimeSeries> m_series;  // sim.stats_interval
   std::unique_ptr<cpu::EventTrace> m_events;  // sim.event_trace
   std::string m_out_dir;
-  uint64_t m_distinct_pages = 0;
+  uint64_t m_trace_distinct_pages = 0;
+  std::vector<workload::CountingSource*> m_page_counters;  // the generators' sources, owned by the cores
 
   stats::Group m_stats{*this};
   stats::Formula m_resident{m_stats, "resident_pages", "pages",

@@ -49,10 +49,11 @@ ReclaimResult Reclaimer::shrink(uint32_t z, uint64_t target_free, uint64_t batch
   const uint64_t policy_before = policy.scanned();
   ReclaimResult r;
   std::vector<PageId> hidden;  // skipped for this pass only
+  uint64_t budget_used = 0;    // candidates that count against the pass's budget (not mlocked ones)
   ++m_counters.passes;
   while (r.reclaimed < batch) {
     if (m_host.free_pages(z) >= target_free) break;
-    if (r.scanned >= batch * kScanPerBatch) {
+    if (budget_used >= batch * kScanPerBatch) {
       // Like a reclaim priority level running out: a pass that examined this many candidates stops, and
       // one that freed nothing counts as exhausted (with swap full, the anonymous pages are not all scanned
       // again and again for every allocation).
@@ -68,10 +69,14 @@ ReclaimResult Reclaimer::shrink(uint32_t z, uint64_t target_free, uint64_t batch
     const ReclaimPageInfo info = m_host.page_info(*v);
     if (info.locked) {
       // The kernel's mlock bookkeeping is authoritative; the policy keeps the page but never proposes it again.
+      // Such a page is met once per policy lifetime, so it does not count against the pass's budget: with
+      // FIFO or LRU the oldest pages are often the mlocked ones, and counting them made a pass give up (and
+      // the OOM killer fire) with swap free.
       policy.set_locked(*v, true);
       ++m_counters.skipped_locked;
       continue;
     }
+    ++budget_used;
     const bool anon_unbacked = info.kind == PageKind::Anon && !info.backed;
     if (anon_unbacked && !m_host.reserve_swap(*v)) {
       ++m_counters.swap_full;

@@ -141,7 +141,8 @@ class Reclaimer {
   // reserve_swap (swap full: skip for this pass); unmap (PTEs + shootdown); write_back if dirty or anon
   // without a copy; policy.on_unmap; free_frame. Pages skipped in a pass are hidden from the policy with
   // set_locked for the pass and unlocked afterwards, so the policy proposes others.
-  // A pass examines at most kScanPerBatch * batch candidates.
+  // A pass examines at most kScanPerBatch * batch candidates besides mlocked ones (each of those is met once:
+  // the policy never proposes it again, so it costs the pass no budget).
   ReclaimResult shrink(uint32_t z, uint64_t target_free, uint64_t batch, VirtualTime now);
   static constexpr uint64_t kScanPerBatch = 16;
 

@@ -206,6 +206,7 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, const bool
       // or the limit; shootdowns and preemption wait for the window to drain.
       if (!run_syscalls(task, pid, rs.next_call, rs.done) || !*alive) {
         m_cpu.in_op = false;
+        task.source->not_performed(rs.count - rs.pos);
         return SliceEnd::Ended;
       }
       uint64_t n = std::min<uint64_t>(rs.count - rs.pos, m_workers.size() * 16);
@@ -215,6 +216,7 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, const bool
       }
       if (!access_window(pid, rs.ops.data() + rs.pos, static_cast<size_t>(n), task.data_ops_are_instructions)) {
         m_cpu.in_op = false;
+        task.source->not_performed(rs.count - rs.pos - n);  // the window was issued
         return SliceEnd::Ended;
       }
       m_cpu.in_op = false;
@@ -229,17 +231,22 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, const bool
     const bool call_due = rs.next_call < task.script.size() && task.script[rs.next_call].at <= rs.done;
     if ((call_due && !run_syscalls(task, pid, rs.next_call, rs.done)) || !*alive) {
       m_cpu.in_op = false;
+      task.source->not_performed(rs.count - rs.pos);
       return SliceEnd::Ended;
     }
     const OpStatus status = access(pid, rs.ops[rs.pos], task.data_ops_are_instructions);
     m_cpu.in_op = false;
-    if (status == OpStatus::Killed) return SliceEnd::Ended;
+    if (status == OpStatus::Killed) {
+      task.source->not_performed(rs.count - rs.pos - 1);  // the killing access was attempted
+      return SliceEnd::Ended;
+    }
     if (status == OpStatus::Blocked) return SliceEnd::Blocked;
     ++rs.pos;
     ++rs.done;
     ++ops_in_slice;
     if (m_timed && m_qk.need_sync()) m_qk.sync();
   }
+  if (!rs.ended) task.source->not_performed(rs.count - rs.pos);  // stopped at task.limit
   if (rs.ended) {  // the workload's instructions after its last operation (a trace without replayed fetches)
     const uint64_t trailing = task.source->trailing_instructions();
     m_instructions += trailing;

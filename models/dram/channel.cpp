@@ -135,7 +135,10 @@ void Channel::enqueue(const Request& r, const DramAddress& a) {
   // standing decision instead of searching every bank again.
   // Valid because every rank not blocked has its refresh due after the standing decision, and ranks
   // blocked only because of that decision's cycle are handled by a full search.
-  if (m_mode != m) return;
+  if (m_mode != m) {  // the bank may now need preparing for the kind not being served
+    recompute();
+    return;
+  }
   for (uint32_t blocked = m_blocked; blocked; blocked &= blocked - 1) {
     if (m_ref_due[ctz64(blocked)] > m_floor) {
       recompute();
@@ -215,6 +218,7 @@ void Channel::recompute() {
   if (!m_refresh_on) {
     Decision best;
     request_candidate(floor, 0, best);
+    prepare_candidates(floor, 0, best);
     if (any_close) close_candidates(floor, 0, best);
     m_dec = best;
     m_blocked = 0;
@@ -228,6 +232,7 @@ void Channel::recompute() {
   for (;;) {
     best = Decision{};
     request_candidate(floor, blocked, best);
+    prepare_candidates(floor, blocked, best);
     if (any_close) close_candidates(floor, blocked, best);
     uint32_t newly = 0;
     for (uint32_t r = 0; r < m_ranks; ++r) {
@@ -381,6 +386,36 @@ void Channel::close_candidates(Cycle floor, uint32_t blocked, Decision& best) co
       best.prio = 3;
       best.bank = bank;
       best.rank = m_bank_rank[bank];
+    }
+  }
+}
+
+void Channel::prepare_candidates(Cycle floor, uint32_t blocked, Decision& best) const {
+  const unsigned other = 1 - m_mode;
+  if (m_fcfs || m_count[other] == 0) return;
+  const std::vector<uint64_t>& served = m_pending[m_mode];
+  const std::vector<uint64_t>& waiting = m_pending[other];
+  for (size_t w = 0; w < waiting.size(); ++w) {
+    for (uint64_t bits = waiting[w] & ~served[w]; bits; bits &= bits - 1) {
+      const uint32_t bank = static_cast<uint32_t>(w * 64 + ctz64(bits));
+      const BankState& s = m_bank[bank];
+      if (s.open && s.hits[other] > 0) continue;  // ready: its column command waits for the turnaround
+      if (blocked && bank_blocked(bank, blocked)) continue;
+      const uint16_t h = s.head[other];
+      Decision c;
+      c.bank = bank;
+      c.rank = m_bank_rank[bank];
+      c.slot = h;
+      c.seq = m_slots[h].seq;
+      c.prio = 3;  // after the served kind's commands of the same cycle
+      if (s.open) {
+        c.kind = CommandKind::Pre;
+        c.cycle = std::max(floor, m_ts.earliest_pre(bank));
+      } else {
+        c.kind = CommandKind::Act;
+        c.cycle = std::max(floor, m_ts.earliest_act(bank));
+      }
+      if (better(c.cycle, c.prio, c.seq, best.cycle, best.prio, best.seq)) best = c;
     }
   }
 }

@@ -122,6 +122,9 @@ class Channel {
   void take_candidate(uint32_t bank, Cycle cycle, Decision& best) const;
   void refresh_candidate(uint32_t rank, Cycle floor, Decision& best) const;
   void close_candidates(Cycle floor, uint32_t blocked, Decision& best) const;
+  // Row commands (PRE, ACT) for requests of the kind not being served, in banks with none of the served
+  // kind queued: the bank is prepared while the data bus serves the other direction (FR-FCFS only).
+  void prepare_candidates(Cycle floor, uint32_t blocked, Decision& best) const;
   bool bank_blocked(uint32_t bank, uint32_t blocked) const {
     const uint32_t r = m_bank_rank[bank];
     return ((blocked >> r) & 1) && ((m_ref_mask[r] >> (bank - r * m_banks_per_rank)) & 1);

@@ -15,7 +15,8 @@ const StandardSpec& ddr5_standard() {
       Standard::Ddr5,
       PerBankRefresh::SameBankAllGroups,
       {
-          // DDR5-4800B, 40-39-39, tCK 0.416 ns. tRAS 32 ns, tRC 48 ns, tCCD_L max(8nCK, 5 ns),
+          // DDR5-4800B: JESD79-5 speed bin 40-39-39 (tAA 16.64 ns, tRCD = tRP 16 ns; Micron 16Gb DDR5
+          // datasheet speed bins), tCK 0.416 ns; the rest from the JESD79-5 AC timing table: tRAS 32 ns, tRC 48 ns, tCCD_L max(8nCK, 5 ns),
           // tCCD_L_WR max(16nCK, 10 ns) (no read-modify-write), tRRD_L max(8nCK, 5 ns), x8 tFAW
           // max(32nCK, 13.333 ns), tWR 30 ns, tWTR_S max(4nCK, 2.5 ns), tWTR_L max(16nCK, 10 ns),
           // tRTP max(12nCK, 7.5 ns), 16 Gb tRFC1 295 ns, tRFCsb 130 ns, tREFSBRD 30 ns, tREFI 3.9 us.

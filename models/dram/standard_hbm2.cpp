@@ -16,7 +16,8 @@ const StandardSpec& hbm2_standard() {
       Standard::Hbm2,
       PerBankRefresh::SingleBank,
       {
-          // HBM2 2.0 Gb/s per pin, tCK 1 ns. tRCD/tRP/CL 14 ns, tRAS 33 ns, tRFC 350 ns, tRFCsb 160 ns,
+          // HBM2 2.0 Gb/s per pin (JESD235A; values of a 4-high 8 Gb-per-die stack datasheet class, not a
+          // named JEDEC bin: JESD235 has no speed-bin table), tCK 1 ns. tRCD/tRP/CL 14 ns, tRAS 33 ns, tRFC 350 ns, tRFCsb 160 ns,
           // tRREFD 8 ns, tREFI 3.9 us.
           {"HBM2-2000",
            make_timing({{"tCK_ps", 1000}, {"CL", 14}, {"CWL", 4}, {"tRCD", 14}, {"tRP", 14}, {"tRAS", 33},

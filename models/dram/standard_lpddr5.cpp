@@ -16,9 +16,10 @@ const StandardSpec& lpddr5_standard() {
       Standard::Lpddr5,
       PerBankRefresh::SingleBank,
       {
-          // LPDDR5-6400, CK 800 MHz. RL 17, WL 9, tRCD 18 ns, tRPpb 18 ns, tRAS 42 ns, BL16 = 2 nCK,
+          // LPDDR5-6400: JESD209-5 core timings (Micron LPDDR5 datasheet AC timing), CK 800 MHz. RL 17, WL 9, tRCD 18 ns, tRPpb 18 ns, tRAS 42 ns, BL16 = 2 nCK,
           // tCCD_L 4 nCK (BG mode), tRRD 5 ns, tFAW 20 ns, tWR 34 ns, tWTR_S 6.25 ns, tWTR_L 12 ns,
-          // tRTP 7.5 ns, tRFCab 210 ns, tRFCpb 120 ns, tpbR2act 7.5 ns, tREFI 3.9 us.
+          // tRTP 7.5 ns, tRFCab 210 ns, tRFCpb 120 ns, tpbR2act 7.5 ns, tREFI 3.9 us. tRC 49 = tRAS + tRPpb in
+          // whole clocks (34 + 15); JEDEC's tRCpb = tRAS + tRPpb = 60 ns is 48: one clock conservative.
           {"LPDDR5-6400",
            make_timing({{"tCK_ps", 1250}, {"CL", 17}, {"CWL", 9}, {"tRCD", 15}, {"tRP", 15}, {"tRAS", 34},
                         {"tRC", 49}, {"tBL", 2}, {"tCCD_S", 2}, {"tCCD_L", 4}, {"tCCD_L_WR", 4},

@@ -13,7 +13,7 @@
 namespace vmsim::workload {
 namespace {
 
-constexpr size_t kInBufferSize = size_t{256} << 10;
+constexpr size_t kInBufferSize = size_t{64} << 10;  // per open trace: thousands of processes may each have one
 
 }  // namespace
 

@@ -22,7 +22,7 @@ enum class Compression { None, Gzip, Xz };
 
 // Reads the bytes of path from byte offset `offset` on, decompressing them if they start with the gzip
 // (1F 8B) or xz (FD 37 7A 58 5A 00) magic; anything else is read as is. Concatenated gzip members and xz
-// streams are read one after another. Host memory: two buffers of a few hundred KiB.
+// streams are read one after another. Host memory: a 64 KiB input buffer (and the decompressor's state).
 class ByteReader {
  public:
   // Throws InputError(path + ": cannot open: " + strerror) if the file cannot be opened.

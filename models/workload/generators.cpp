@@ -1,9 +1,7 @@
-// Synthetic workload generators: address streams, Read/Write choice and distinct-page counting.
+// Synthetic workload generators: address streams and the Read/Write choice.
 #include "models/workload/generators.hpp"
 
-#include <algorithm>
 #include <cmath>
-#include <numeric>
 #include <random>
 #include <stdexcept>
 #include <utility>
@@ -14,7 +12,7 @@ namespace {
 
 constexpr uint64_t kLineSize = 64;
 constexpr uint64_t kAllReads = uint64_t{1} << 53;  // kind threshold meaning "every op is a Read"
-constexpr uint64_t kMaxChaseLines = uint64_t{1} << 32;
+constexpr uint64_t kMaxChaseLines = uint64_t{1} << 28;  // 16 GiB of footprint, 1 GiB of host memory
 constexpr uint64_t kMaxRegionEnd = ~uint64_t{0} - kPageMask;  // 0xFFFFFFFFFFFFF000
 
 // SplitMix64 (Steele, Lea, Flood 2014): a tiny, fast, fully specified 64-bit generator. Drives the
@@ -53,7 +51,7 @@ void validate(const GeneratorParams& p) {
     fail("read_fraction must be in [0, 1], got " + std::to_string(p.read_fraction));
   if (p.pattern == Pattern::Strided && p.stride == 0) fail("stride must be > 0 for the strided pattern");
   if (p.pattern == Pattern::PointerChase && p.footprint / kLineSize > kMaxChaseLines)
-    fail("footprint too large for pointer_chase (at most 2^32 lines)");
+    fail("footprint too large for pointer_chase (at most 16GiB: its cycle holds 4 bytes of host memory per 64-byte line)");
 }
 
 // The generator behind make_generator(). All patterns share one class; next_batch() dispatches once per call
@@ -156,41 +154,6 @@ class SyntheticSource final : public Source {
   SplitMix64 m_kind_rng;
 };
 
-// Counts distinct pages by replaying the generator's addresses (kinds are not drawn: they use their own
-// engine, so the addresses are unchanged). Uses a bitmap over the footprint's pages or a sorted list of
-// page numbers, whichever is smaller.
-uint64_t count_pages_by_replay(const GeneratorParams& p) {
-  GeneratorParams q = p;
-  q.read_fraction = 1.0;
-  SyntheticSource src(q);
-  const uint64_t footprint_pages = p.footprint >> kPageShift;
-  constexpr size_t kBatch = 4096;
-  std::vector<MemOp> batch(kBatch);
-  const bool use_bitmap = footprint_pages / 8 <= p.accesses * 8 || p.accesses > (~uint64_t{0} >> 4);
-  if (use_bitmap) {
-    std::vector<uint64_t> bits((footprint_pages + 63) / 64, 0);
-    uint64_t count = 0;
-    while (size_t got = src.next_batch(batch.data(), kBatch)) {
-      for (size_t i = 0; i < got; ++i) {
-        const uint64_t page = (batch[i].va.value() - p.base.value()) >> kPageShift;
-        const uint64_t bit = uint64_t{1} << (page & 63);
-        if ((bits[page >> 6] & bit) == 0) {
-          bits[page >> 6] |= bit;
-          ++count;
-        }
-      }
-    }
-    return count;
-  }
-  std::vector<uint64_t> pages;
-  pages.reserve(static_cast<size_t>(p.accesses));
-  while (size_t got = src.next_batch(batch.data(), kBatch)) {
-    for (size_t i = 0; i < got; ++i) pages.push_back(batch[i].va.value() >> kPageShift);
-  }
-  std::sort(pages.begin(), pages.end());
-  return static_cast<uint64_t>(std::unique(pages.begin(), pages.end()) - pages.begin());
-}
-
 }  // namespace
 
 std::unique_ptr<Source> make_generator(const GeneratorParams& p) {
@@ -201,34 +164,6 @@ std::unique_ptr<Source> make_generator(const GeneratorParams& p) {
 Region generator_region(const GeneratorParams& p) {
   validate(p);
   return Region{p.base, VirtAddr{p.base.value() + p.footprint}, true, true, false};
-}
-
-uint64_t generator_distinct_pages(const GeneratorParams& p) {
-  validate(p);
-  if (p.accesses == 0) return 0;
-  const uint64_t all_pages = p.footprint >> kPageShift;
-  switch (p.pattern) {
-    case Pattern::Sequential: {
-      // Offsets 0, S, 2S, ... are contiguous until they wrap; one lap covers every page.
-      const uint64_t lap = p.footprint / p.access_size;
-      if (p.accesses >= lap) return all_pages;
-      return (p.accesses * p.access_size + kPageSize - 1) >> kPageShift;
-    }
-    case Pattern::Strided: {
-      // i*stride mod F runs through the multiples of g = gcd(stride mod F, F) with period F/g. Aligning down
-      // to S (which divides 4096) never changes the page. A full period hits every page if g <= 4096 (each
-      // page spans a multiple of g), else F/g distinct pages (multiples more than a page apart).
-      const uint64_t g = std::gcd(p.stride % p.footprint, p.footprint);
-      const uint64_t period = p.footprint / g;
-      if (p.accesses >= period) return g <= kPageSize ? all_pages : period;
-      return count_pages_by_replay(p);
-    }
-    case Pattern::PointerChase:
-      if (p.accesses >= p.footprint / kLineSize) return all_pages;
-      return count_pages_by_replay(p);
-    case Pattern::Random: return count_pages_by_replay(p);
-  }
-  return 0;
 }
 
 const char* to_string(Pattern p) {

@@ -21,7 +21,8 @@ enum class Pattern { Sequential, Strided, Random, PointerChase };
 //   PointerChase: walks one random cycle through all F/64 cache lines, starting at line 0 (base); each lap
 //                 visits every line exactly once and in the same order. The cycle is built with Sattolo's
 //                 algorithm driven by std::mt19937_64(seed): for i = n-1 .. 1, swap(next[i], next[j]) with
-//                 j = floor(r * i / 2^64). Host memory: 4 bytes per line. Every op is a Read.
+//                 j = floor(r * i / 2^64). Host memory: 4 bytes per line (so at most 2^28 lines, 16 GiB of
+//                 footprint). Every op is a Read.
 // Kinds (other than PointerChase): op i is a Read iff (k_i >> 11) < floor(read_fraction * 2^53), else a
 // Write, where k_i is the i-th output of SplitMix64 seeded with seed (state += 0x9E3779B97F4A7C15, then
 // the standard xor-shift-multiply finalizer). It is separate from the address engine, so read_fraction never
@@ -44,18 +45,12 @@ struct GeneratorParams {
 // given params. Throws std::invalid_argument naming the field if: base is not page aligned; footprint is 0
 // or not a multiple of 4096; base+footprint exceeds 0xFFFFFFFFFFFFF000 (so Region::end fits in 64 bits);
 // access_size is not a power of two in [1, 64]; read_fraction is not in [0, 1]; stride is 0 for Strided;
-// footprint/64 exceeds 2^32 for PointerChase.
+// footprint exceeds 16 GiB (2^28 lines) for PointerChase.
 // PointerChase builds its cycle here in O(footprint/64) time.
 std::unique_ptr<Source> make_generator(const GeneratorParams& p);
 
 // The region the generator touches: [base, base+footprint), read+write, not exec. Throws like make_generator.
 Region generator_region(const GeneratorParams& p);
-
-// Exact number of distinct 4 KiB pages the generator's ops touch. Closed form for Sequential, for Strided
-// and PointerChase when they complete a full period; otherwise (Random, short Strided/PointerChase runs)
-// replays the address sequence, costing O(accesses) time and min(footprint/32768, 8*accesses) bytes.
-// Throws like make_generator.
-uint64_t generator_distinct_pages(const GeneratorParams& p);
 
 // "sequential", "strided", "random" or "pointer_chase".
 const char* to_string(Pattern p);

@@ -10,7 +10,8 @@
 namespace vmsim::workload {
 namespace {
 
-constexpr size_t kBufferSize = size_t{1} << 20;  // also the longest accepted line
+constexpr size_t kInitialBuffer = size_t{64} << 10;  // lines are short: the buffer grows only for a long one
+constexpr size_t kMaxBuffer = size_t{1} << 20;       // also the longest accepted line
 constexpr size_t kMaxQuotedChars = 120;
 constexpr uint32_t kMaxAccessSize = 4096;
 constexpr uint64_t kMaxAccessEnd = ~uint64_t{0} - kPageMask;  // 0xFFFFFFFFFFFFF000
@@ -29,7 +30,7 @@ inline unsigned hex_value(char c) {
 
 LackeyParser::LackeyParser(const std::string& path)
     : m_path(path), m_in(std::make_unique<ByteReader>(path)) {
-  m_buf.resize(kBufferSize);
+  m_buf.resize(kInitialBuffer);
 }
 
 bool LackeyParser::read_line(const char*& begin, const char*& end) {
@@ -57,8 +58,12 @@ bool LackeyParser::read_line(const char*& begin, const char*& end) {
       m_pos = 0;
     }
     if (m_end == m_buf.size()) {
-      ++m_line;
-      malformed(m_buf.data(), m_buf.data() + m_end);  // no newline within the whole buffer
+      if (m_buf.size() < kMaxBuffer) {
+        m_buf.resize(std::min(kMaxBuffer, 2 * m_buf.size()));  // a line longer than the buffer so far
+      } else {
+        ++m_line;
+        malformed(m_buf.data(), m_buf.data() + m_end);  // no newline within the whole buffer
+      }
     }
     size_t got;
     try {

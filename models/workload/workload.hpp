@@ -46,6 +46,11 @@ class Source {
   // Instructions the workload retired after its last operation (a trace's instruction lines after the last
   // data access when fetches are not replayed). Valid once next() returned false; 0 by default.
   virtual uint64_t trailing_instructions() const { return 0; }
+
+  // The consumer's process ended before performing the last n operations of the latest next_batch() call
+  // (n at most that call's count); called at most once, before any further call. Sources that account for
+  // what was performed (CountingSource) use it; the default ignores it.
+  virtual void not_performed(size_t n) { (void)n; }
 };
 
 // A page-aligned virtual address range [start, end) and the access rights a workload needs in it.

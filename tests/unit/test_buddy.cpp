@@ -1,9 +1,15 @@
 // Unit tests for the firmware buddy frame allocator: hand-computed splits/coalesces, edges, errors, stress.
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <set>
+#include <tuple>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -365,6 +371,115 @@ TEST(Buddy, RandomStressUnalignedRange) {
 
 TEST(Buddy, RandomStressAlignedRange) {
   run_stress(/*base=*/0, /*frames=*/65536, /*steps=*/300'000, /*seed=*/42);
+}
+
+// Bytes the C library has handed out and not taken back (heap and mmapped chunks).
+size_t heap_in_use() {
+  const struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+// Issue K item 11: allocating and freeing frames costs bit operations only. The allocator used to keep a
+// std::set node per free block and a std::map node per allocated block, so every alloc and free went
+// through the heap (a node allocation or release and an O(log n) search); 4096 frames held cost 4096
+// map nodes. Now the heap use is the same with 4096 frames held as with none.
+TEST(Buddy, AllocAndFreeNeverUseTheHeap) {
+  BuddyAllocator b(Pfn{1000003}, uint64_t{1} << 20);
+  std::vector<std::pair<uint64_t, unsigned>> held;
+  held.reserve(8192);
+  const size_t before = heap_in_use();
+  for (int i = 0; i < 4096; ++i) held.emplace_back(b.alloc(0)->value(), 0);
+  for (int i = 0; i < 512; ++i) held.emplace_back(b.alloc(static_cast<unsigned>(i % 11))->value(), i % 11);
+  EXPECT_EQ(heap_in_use(), before) << "alloc() used the heap";
+  for (size_t i = 0; i < held.size(); i += 2) b.free(Pfn{held[i].first}, held[i].second);
+  EXPECT_TRUE(b.allocated_order(Pfn{held[1].first}).has_value());
+  EXPECT_TRUE(b.is_allocated(Pfn{held[1].first}));
+  for (size_t i = 1; i < held.size(); i += 2) b.free(Pfn{held[i].first}, held[i].second);
+  EXPECT_EQ(heap_in_use(), before) << "free() used the heap";
+  EXPECT_EQ(b.free_frames(), b.total_frames());
+}
+
+// The bitmaps answer exactly as the address-ordered free lists did: a reference model written as the
+// specification (per order an ordered set of free starts; the smallest sufficient order's lowest block,
+// split keeping the lower half; eager merges with free buddies inside the range) takes the same random
+// steps, and every returned block, free count and error must agree.
+TEST(Buddy, SameBlocksAsTheAddressOrderedReference) {
+  struct Reference {
+    uint64_t base, end;
+    std::array<std::set<uint64_t>, kOrders> free;
+    std::map<uint64_t, unsigned> allocated;
+    Reference(uint64_t b, uint64_t n) : base(b), end(b + n) {
+      for (uint64_t pos = b; pos < end;) {
+        unsigned k = BuddyAllocator::kMaxOrder;
+        while (k > 0 && ((pos & ((uint64_t{1} << k) - 1)) != 0 || (uint64_t{1} << k) > end - pos)) --k;
+        free[k].insert(pos);
+        pos += uint64_t{1} << k;
+      }
+    }
+    std::optional<uint64_t> alloc(unsigned order) {
+      unsigned have = order;
+      while (have < kOrders && free[have].empty()) ++have;
+      if (have == kOrders) return std::nullopt;
+      const uint64_t s = *free[have].begin();
+      free[have].erase(free[have].begin());
+      while (have > order) {
+        --have;
+        free[have].insert(s + (uint64_t{1} << have));
+      }
+      allocated.emplace(s, order);
+      return s;
+    }
+    void release(uint64_t s, unsigned order) {
+      allocated.erase(s);
+      while (order < BuddyAllocator::kMaxOrder) {
+        const uint64_t buddy = s ^ (uint64_t{1} << order);
+        if (buddy < base || buddy + (uint64_t{1} << order) > end || free[order].count(buddy) == 0) break;
+        free[order].erase(buddy);
+        s &= ~(uint64_t{1} << order);
+        ++order;
+      }
+      free[order].insert(s);
+    }
+  };
+  for (const auto& [base, frames, lazy_every] :
+       {std::tuple<uint64_t, uint64_t, int>{1000003, 50000, 0}, {0, 1 << 16, 0}, {12345, 30000, 7}}) {
+    BuddyAllocator b(Pfn{base}, frames);
+    Reference ref(base, frames);
+    std::mt19937_64 rng(base + frames);
+    std::vector<std::pair<uint64_t, unsigned>> live;
+    for (int step = 0; step < 200000; ++step) {
+      if (lazy_every != 0 && step % 5000 == 0) b.set_lazy_coalescing((step / 5000) % lazy_every != 0);
+      if (live.empty() || rng() % 100 < ((step >> 14) & 1 ? 40 : 60)) {
+        const auto order = static_cast<unsigned>(rng() % kOrders);
+        if (b.lazy_coalescing()) b.coalesce();  // the reference merges eagerly
+        const std::optional<Pfn> got = b.alloc(order);
+        const std::optional<uint64_t> want = ref.alloc(order);
+        ASSERT_EQ(got.has_value(), want.has_value()) << "step " << step;
+        if (!got) continue;
+        ASSERT_EQ(got->value(), *want) << "step " << step << " order " << order;
+        live.emplace_back(*want, order);
+      } else {
+        const size_t i = rng() % live.size();
+        const auto [s, order] = live[i];
+        live[i] = live.back();
+        live.pop_back();
+        b.free(Pfn{s}, order);
+        ref.release(s, order);
+      }
+      if (step % 997 == 0) {
+        if (b.lazy_coalescing()) b.coalesce();
+        for (unsigned k = 0; k < kOrders; ++k) ASSERT_EQ(b.free_blocks(k), ref.free[k].size()) << "order " << k;
+        const uint64_t probe = base + rng() % frames;
+        auto owner = ref.allocated.upper_bound(probe);
+        const bool inside = owner != ref.allocated.begin() &&
+                            probe - std::prev(owner)->first < (uint64_t{1} << std::prev(owner)->second);
+        ASSERT_EQ(b.is_allocated(Pfn{probe}), inside);
+        auto exact = ref.allocated.find(probe);
+        ASSERT_EQ(b.allocated_order(Pfn{probe}),
+                  exact == ref.allocated.end() ? std::nullopt : std::optional<unsigned>(exact->second));
+      }
+    }
+  }
 }
 
 // Construction speed of this range is measured by bench/micro_bench (BM_BuddyConstruct1TiB).

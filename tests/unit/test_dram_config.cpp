@@ -1,6 +1,8 @@
 // Unit tests for DRAM configuration: speed-bin tables, validation errors naming the key, YAML loading
 // with preset switching and overrides, the resolved dump and the key reference.
 #include <gtest/gtest.h>
+
+#include <cmath>
 #include <yaml-cpp/yaml.h>
 
 #include <functional>
@@ -48,6 +50,33 @@ TEST(DramConfig, EveryPresetValidatesWithEveryRefreshModeItSupports) {
   EXPECT_GE(bins, 5u);
   for (const char* name : {"DDR4-2400R", "DDR4-3200AA", "DDR5-4800B", "LPDDR5-6400", "HBM2-2000", "ddr4-3200aa"}) {
     EXPECT_NE(find_preset(name).bin, nullptr) << name;
+  }
+}
+
+// Issue K item 14: every named speed bin holds its bin's core timings, converted from the nanoseconds of
+// the standard (DDR4: JESD79-4 as in Micron's DDR4 speed-bin tables; DDR5: JESD79-5) to clocks by rounding
+// up (JEDEC's rounding: ceil(t / tCK - 0.025)). DDR4-2400R held the 2400T bin (17-17-17, tRC 56).
+TEST(DramConfig, PresetsMatchTheSpeedBinsTheyAreNamedAfter) {
+  struct Bin {
+    const char* preset;
+    double tck_ns;
+    double taa, trcd, trp, tras, trc;  // ns
+  };
+  const Bin bins[] = {
+      {"DDR4-2400R", 0.833, 13.32, 13.32, 13.32, 32.0, 45.32},
+      {"DDR4-3200AA", 0.625, 13.75, 13.75, 13.75, 32.0, 45.75},
+      {"DDR5-4800B", 0.416, 16.64, 16.0, 16.0, 32.0, 48.0},
+  };
+  auto nck = [](double ns, double tck) { return static_cast<uint64_t>(std::ceil(ns / tck - 0.025)); };
+  for (const Bin& b : bins) {
+    SCOPED_TRACE(b.preset);
+    DramConfig c;
+    ASSERT_TRUE(c.set_preset(b.preset));
+    const TimingParams& t = c.timing;
+    EXPECT_EQ(t.tCK_ps, static_cast<uint64_t>(b.tck_ns * 1000 + 0.5));
+    EXPECT_EQ(std::vector<uint64_t>({t.CL, t.tRCD, t.tRP, t.tRAS, t.tRC}),
+              std::vector<uint64_t>({nck(b.taa, b.tck_ns), nck(b.trcd, b.tck_ns), nck(b.trp, b.tck_ns),
+                                     nck(b.tras, b.tck_ns), nck(b.trc, b.tck_ns)}));
   }
 }
 
