@@ -75,7 +75,7 @@ void Core::cache_access(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsign
                         sc_core::sc_time& delay, CacheTime& ct) {
   cache::Hierarchy& h = *m_caches.hierarchy;
   if ((cls == cache::AccessClass::Load || cls == cache::AccessClass::Store) && !m_caches.check &&
-      h.try_l1d_hit(m_id, cls == cache::AccessClass::Store, pa)) {
+      h.try_l1d_hit(m_id, cls == cache::AccessClass::Store, pa, ip)) {
     // The inline path: a hit on the line this core's L1D used last builds nothing.
     if (m_timed) {
       const uint64_t fs = h.l1d_latency() * m_period_fs;
