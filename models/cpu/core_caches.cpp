@@ -166,11 +166,17 @@ void Core::move_data(const workload::MemOp& op, PhysAddr pa) {
   if (write) {
     // Each written word holds its own virtual address, so memory contents are checkable.
     const uint64_t pattern = op.va.value();
-    for (uint32_t off = 0; off < size; off += 8) std::memcpy(&m_buf[off], &pattern, std::min<uint32_t>(8, size - off));
+    if (size == 8) {
+      std::memcpy(m_buf.data(), &pattern, 8);
+    } else {
+      for (uint32_t off = 0; off < size; off += 8) std::memcpy(&m_buf[off], &pattern, std::min<uint32_t>(8, size - off));
+    }
   }
   if (page != nullptr) {
     uint8_t* p = page + (pa.value() & kPageMask);  // MemOps never cross a page
-    if (write) {
+    if (size == 8) {  // the common word access, without a library call
+      std::memcpy(write ? p : m_buf.data(), write ? m_buf.data() : p, 8);
+    } else if (write) {
       std::memcpy(p, m_buf.data(), size);
     } else {
       std::memcpy(m_buf.data(), p, size);
