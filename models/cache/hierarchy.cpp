@@ -111,9 +111,11 @@ Hierarchy::Hierarchy(const HierarchyConfig& cfg, std::vector<uint32_t> core_sock
     }
     cc.l1d = cc.arr[idx(Level::L1d)].get();
     cc.l1d_stats = &m_stats[idx(Level::L1d)][c];
+    cc.l1d_stride = dynamic_cast<const IpStridePrefetcher*>(cc.pf[idx(Level::L1d)].get());
     m_sockets[cc.socket].cores.push_back(c);
   }
-  m_fast_l1d = m_cfg.l1d.present && m_cfg.l1d.prefetcher == Prefetch::None;
+  // The fast path must do what access() would: no prefetcher, or an ip_stride one it checks for quiet.
+  m_fast_l1d = m_cfg.l1d.present && (m_cfg.l1d.prefetcher == Prefetch::None || m_cfg.l1d.prefetcher == Prefetch::IpStride);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -453,7 +455,7 @@ Served Hierarchy::private_access(uint32_t core, Level entry, AccessClass cls, ui
     }
   }
   // An L2 hit on a write: the L2 keeps its state (E or M), the L1 gets M (set above).
-  if (fill_count > 0 && path[0] == Level::L1d) note_l1d(core, line);
+  if (fill_count > 0 && path[0] == Level::L1d && !ctx.prefetch) note_l1d(core, line);
   return served;
 }
 

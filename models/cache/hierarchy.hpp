@@ -146,7 +146,8 @@ class Hierarchy {
   // PteRead in the walk histogram under walk_level (1..5; 0 = not counted). Fast path: an L1D hit of a Load
   // or Store with enough permission on the line this core's L1D used last.
   AccessResult access(uint32_t core, AccessClass cls, uint64_t pa, uint64_t ip) {
-    if ((cls == AccessClass::Load || cls == AccessClass::Store) && try_l1d_hit(core, cls == AccessClass::Store, pa)) {
+    if ((cls == AccessClass::Load || cls == AccessClass::Store) &&
+        try_l1d_hit(core, cls == AccessClass::Store, pa, ip)) {
       AccessResult r;
       r.served = Served::L1;
       r.cycles = m_lat[static_cast<size_t>(Level::L1d)];
@@ -157,16 +158,26 @@ class Hierarchy {
     return access_slow(core, cls, pa, ip, 0);
   }
   // The fast path alone, for callers that keep their own accounting: a Load (store false) or Store by core
-  // that hits the line its L1D used last, with enough permission (a store to E makes it M), and that line
-  // not a prefetch awaiting its first use. True: counted as an L1D hit of l1d_latency() cycles and done;
-  // false: nothing changed, call access().
-  bool try_l1d_hit(uint32_t core, bool store, uint64_t pa) {
+  // at ip that hits a line resident in its L1D, with enough permission (a store to E makes it M), that line
+  // not a prefetch awaiting its first use, and the L1D's prefetcher (none or ip_stride) one that this access
+  // would leave unchanged and silent (ip_stride: its entry for ip saw this line last). True: counted as an
+  // L1D hit of l1d_latency() cycles and done, exactly as access() would; false: nothing changed, call
+  // access().
+  bool try_l1d_hit(uint32_t core, bool store, uint64_t pa, uint64_t ip) {
     if (!m_fast_l1d) return false;
     CoreCaches& cc = m_cores[core];
     const uint64_t line = pa >> m_line_shift;
-    if (line != cc.memo_line || !cc.l1d->slot_holds(cc.memo_slot, line) || cc.l1d->prefetched_at(cc.memo_slot)) {
-      return false;
+    if (line != cc.memo_line || !cc.l1d->slot_holds(cc.memo_slot, line)) {
+      // Not the line used last: look the set up (a hit makes it the remembered line).
+      const int w = cc.l1d->find(line);
+      if (w < 0) return false;
+      cc.memo_line = line;
+      cc.memo_set = cc.l1d->set_of(line);
+      cc.memo_way = static_cast<uint32_t>(w);
+      cc.memo_slot = cc.l1d->slot(cc.memo_set, cc.memo_way);
     }
+    if (cc.l1d->prefetched_at(cc.memo_slot)) return false;
+    if (cc.l1d_stride != nullptr && !cc.l1d_stride->quiet(line, ip)) return false;
     const State st = cc.l1d->state_at(cc.memo_slot);
     if (store && !is_exclusive(st)) return false;
     if (store) cc.l1d->set_state_at(cc.memo_slot, State::M);
@@ -243,7 +254,8 @@ class Hierarchy {
     uint32_t socket = 0;
     CacheArray* l1d = nullptr;
     LevelStats* l1d_stats = nullptr;
-    uint64_t memo_line = ~uint64_t{0};  // line of the last L1D hit or fill, with its slot
+    const IpStridePrefetcher* l1d_stride = nullptr;  // the L1D's prefetcher if ip_stride (fast-path test)
+    uint64_t memo_line = ~uint64_t{0};  // line of the last L1D demand hit or fill, with its slot
     size_t memo_slot = 0;
     uint32_t memo_set = 0;
     uint32_t memo_way = 0;

@@ -1,6 +1,7 @@
 // Hardware prefetchers of a cache level: next-line, IP-stride and L2 stream, behind one interface.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -42,8 +43,13 @@ class IpStridePrefetcher final : public Prefetcher {
  public:
   static constexpr unsigned kEntries = 64;
   static constexpr uint8_t kConfident = 2;
-  explicit IpStridePrefetcher(uint64_t degree) : m_degree(degree), m_table(kEntries) {}
+  explicit IpStridePrefetcher(uint64_t degree) : m_degree(degree) {}
   void on_access(uint64_t line, uint64_t ip, bool hit, std::vector<uint64_t>& out) override;
+  // True if on_access(line, ip, ...) would change nothing and ask for nothing (ip's entry saw line last).
+  bool quiet(uint64_t line, uint64_t ip) const {
+    const Entry& e = m_table[ip % kEntries];
+    return e.valid && e.ip == ip && e.last == line;
+  }
 
  private:
   struct Entry {
@@ -54,7 +60,7 @@ class IpStridePrefetcher final : public Prefetcher {
     uint8_t confidence = 0;
   };
   uint64_t m_degree;
-  std::vector<Entry> m_table;
+  std::array<Entry, kEntries> m_table{};
 };
 
 // Stream (the L2 streamer's idea): up to 16 streams, one per 4 KiB page, replaced least recently used.

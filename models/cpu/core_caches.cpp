@@ -104,7 +104,7 @@ cache::Served Core::cache_access(cache::AccessClass cls, uint64_t pa, uint64_t i
   cache::Hierarchy& h = *m_caches.hierarchy;
   if ((cls == cache::AccessClass::Load || cls == cache::AccessClass::Store) && !m_caches.check &&
       (m_fills.empty() || fill_in_flight(pa & ~(m_line_buf.size() - 1)) == nullptr) &&
-      h.try_l1d_hit(m_id, cls == cache::AccessClass::Store, pa)) {
+      h.try_l1d_hit(m_id, cls == cache::AccessClass::Store, pa, ip)) {
     // The inline path: a hit on the line this core's L1D used last builds nothing.
     if (m_timed) {
       const uint64_t fs = h.l1d_latency() * m_period_fs;
@@ -319,11 +319,17 @@ void Core::move_data(const workload::MemOp& op, PhysAddr pa) {
   if (write) {
     // Each written word holds its own virtual address, so memory contents are checkable.
     const uint64_t pattern = op.va.value();
-    for (uint32_t off = 0; off < size; off += 8) std::memcpy(&m_buf[off], &pattern, std::min<uint32_t>(8, size - off));
+    if (size == 8) {
+      std::memcpy(m_buf.data(), &pattern, 8);
+    } else {
+      for (uint32_t off = 0; off < size; off += 8) std::memcpy(&m_buf[off], &pattern, std::min<uint32_t>(8, size - off));
+    }
   }
   if (page != nullptr) {
     uint8_t* p = page + (pa.value() & kPageMask);  // MemOps never cross a page
-    if (write) {
+    if (size == 8) {  // the common word access, without a library call
+      std::memcpy(write ? p : m_buf.data(), write ? m_buf.data() : p, 8);
+    } else if (write) {
       std::memcpy(p, m_buf.data(), size);
     } else {
       std::memcpy(m_buf.data(), p, size);

@@ -606,5 +606,60 @@ TEST(CacheHierarchy, L1HitFastPathIsCheap) {
   EXPECT_EQ(h.stats(Level::L1d, 0).hits[size_t(AccessClass::Load)], 1500000u);
 }
 
+// The inline L1D hit test (any resident line, with an ip_stride L1D prefetcher it checks for quiet) must
+// count and replace exactly as the full access does: run the same traffic through try_l1d_hit + access and
+// through the full access alone, and compare every result and counter.
+TEST(CacheHierarchy, L1HitFastPathMatchesTheFullAccessWithAnIpStridePrefetcher) {
+  for (const char* preset : {"skylake_sp", "zen3"}) {
+    HierarchyConfig c;
+    ASSERT_TRUE(c.set_preset(preset));
+    ASSERT_EQ(c.l1d.prefetcher, Prefetch::IpStride);
+    Hierarchy fast = one_socket(c, 2);
+    Hierarchy full = one_socket(c, 2);
+    uint32_t rng = 7;
+    uint64_t fast_hits = 0;
+    const int n = 200000;
+    for (int i = 0; i < n; ++i) {
+      rng = rng * 1103515245u + 12345u;
+      const uint32_t core = (rng >> 30) & 1;
+      // Mostly sequential words over 256 KiB (beyond the L1D) by two ips, some random lines, some stores.
+      const uint64_t pa = (rng >> 8) % 16 == 0 ? uint64_t{(rng >> 4) % 4096} * 64 : (uint64_t(i) * 8) % (256 * 1024);
+      const uint64_t ip = (rng >> 12) % 8 == 0 ? 0x400100 : 0x400000;
+      const AccessClass cls = (rng >> 16) % 5 == 0 ? AccessClass::Store : AccessClass::Load;
+      AccessResult a;
+      if (fast.try_l1d_hit(core, cls == AccessClass::Store, pa, ip)) {
+        ++fast_hits;
+        a.served = Served::L1;
+        a.cycles = a.l1_cycles = fast.l1d_latency();
+      } else {
+        a = fast.access(core, cls, pa, ip, 0);
+      }
+      const AccessResult b = full.access(core, cls, pa, ip, 0);
+      ASSERT_EQ(a.served, b.served) << preset << " access " << i;
+      ASSERT_EQ(a.cycles, b.cycles) << preset << " access " << i;
+      ASSERT_EQ(a.n_writebacks, b.n_writebacks) << preset << " access " << i;
+      ASSERT_EQ(a.n_prefetch_reads, b.n_prefetch_reads) << preset << " access " << i;
+    }
+    EXPECT_GT(fast_hits, uint64_t{n} / 4) << preset;
+    for (Level l : {Level::L1i, Level::L1d, Level::L2, Level::Llc}) {
+      for (uint32_t k = 0; k < (l == Level::Llc ? 1u : 2u); ++k) {
+        const LevelStats& x = fast.stats(l, k);
+        const LevelStats& y = full.stats(l, k);
+        for (size_t a = 0; a < kNumAccessClasses; ++a) {
+          EXPECT_EQ(x.accesses[a], y.accesses[a]) << preset << " " << to_string(l) << k;
+          EXPECT_EQ(x.hits[a], y.hits[a]) << preset << " " << to_string(l) << k;
+          EXPECT_EQ(x.misses[a], y.misses[a]) << preset << " " << to_string(l) << k;
+        }
+        EXPECT_EQ(x.evictions, y.evictions) << preset << " " << to_string(l) << k;
+        EXPECT_EQ(x.writebacks, y.writebacks) << preset << " " << to_string(l) << k;
+        EXPECT_EQ(x.prefetch_issued, y.prefetch_issued) << preset << " " << to_string(l) << k;
+        EXPECT_EQ(x.prefetch_useful, y.prefetch_useful) << preset << " " << to_string(l) << k;
+        EXPECT_EQ(x.prefetch_useless, y.prefetch_useless) << preset << " " << to_string(l) << k;
+      }
+    }
+    EXPECT_EQ(fast.check_all(), "");
+  }
+}
+
 }  // namespace
 }  // namespace vmsim::cache
