@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "apps/vmsim/options.hpp"
 #include "apps/vmsim/study_results.hpp"
 #include "apps/vmsim/sweep_spec.hpp"
 #include "common/error.hpp"
@@ -209,7 +210,7 @@ CLI::App* add_sweep_command(CLI::App& app, SweepOptions& o) {
       "results.csv, results.json and summary.csv (see docs/STUDIES.md)");
   cmd->add_option("spec", o.spec, "Sweep spec (YAML)")->required();
   cmd->add_option("--out", o.out, "Output folder (default: sweep-out/<spec name>)");
-  cmd->add_option("-j,--jobs", o.jobs, "Runs at once (default: the number of cores)");
+  add_uint_option(cmd, "-j,--jobs", o.jobs, "Runs at once (default: the number of cores)", 0, 4096);
   cmd->add_option("--backend", o.backend, "Where runs execute: local (slurm is not built yet)")
       ->check(CLI::IsMember({"local", "slurm"}))
       ->capture_default_str();
