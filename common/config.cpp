@@ -414,6 +414,11 @@ Override apply_override(YAML::Node& root, const std::string& assignment) {
       extend(node, p);
       YAML::Node next = node[p];
       if (!next.IsDefined() || next.IsNull()) {
+        const std::string& idx = parts[k + 1];
+        if (idx.find_first_not_of("0123456789") == std::string::npos) {
+          bad("'" + printable(p) + "' is not in the config, so it has no element [" + printable(idx) +
+              "] (set the whole list instead: " + printable(p) + "=[{...}])");
+        }
         node[p] = YAML::Node(YAML::NodeType::Map);
         next = node[p];
       }

@@ -202,8 +202,9 @@ int sc_main(int argc, char* argv[]) {
   bool quiet = false;
   run->add_option("config", config_path, "YAML configuration file (see docs/CONFIG.md)")->required();
   run->add_option("--set", sets,
-                  "Override a key: --set system.core.mmu.tlb.stlb[0].entries=2048 (repeatable; a list index as "
-                  "[N] or .N; a value in flow syntax, [..] or {..}, sets a list or map)")
+                  "Override a key: --set sim.mode=at, --set processes[0].workload.accesses=1000 (repeatable; a "
+                  "list element, [N] or .N, must exist in the config; a value in flow syntax, [..] or {..}, sets a "
+                  "whole list or map: --set 'system.core.mmu.tlb.stlb=[{entries: 2048}]')")
       ->take_all();
   run->add_option("--out", out_dir, "Output directory (created if missing)")->capture_default_str();
   vmsim::study::add_uint_option(run, "--seed", seed, "Seed for every random choice (overrides sim.seed)");

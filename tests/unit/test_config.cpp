@@ -293,6 +293,10 @@ TEST(Config, OverridePathsAreStrictAndErrorsNameTheOption) {
   }
   EXPECT_NE(checked_error("{}", {"leaf..entries=3"}).find("empty component in key path 'leaf..entries'"),
             std::string::npos);
+  EXPECT_EQ(checked_error("{}", {"items[0].name=a"}),
+            "--set items[0].name=a: 'items' is not in the config, so it has no element [0] (set the whole list "
+            "instead: items=[{...}])");
+  EXPECT_EQ(load_checked("{}", {"items=[{name: w}]"}).items[0].name, "w");
   EXPECT_EQ(load_checked("items: [{name: a}]\n", {"items[0].name=z"}).items[0].name, "z");
   EXPECT_EQ(load_checked("items: [{name: a}]\n", {"items.0.name=y"}).items[0].name, "y");
   // A badly typed value is blamed on the option, never on the file's first line.
