@@ -126,23 +126,48 @@ std::string where(const YAML::Node& node, const std::string& file);
 // Closest candidate to `key` by edit distance, or "" if none is close.
 std::string closest_key(const std::string& key, const std::vector<std::string>& candidates);
 
-// Loads a struct from a YAML map, rejecting unknown keys and malformed values with InputError.
+// A node as one line of YAML flow text ([[10, 20], [20, 10]], {size: 1GiB}), for error messages and --set
+// values; "" for a null node.
+std::string flow_text(const YAML::Node& node);
+
+// "out of range (max M)" if `text` is well formed for the field's type but too large for it, else "".
+std::string range_hint(const std::string& text, uint64_t);
+std::string range_hint(const std::string& text, uint32_t);
+std::string range_hint(const std::string& text, Duration);
+std::string range_hint(const std::string& text, Bytes);
+std::string range_hint(const std::string& text, Frequency);
+std::string range_hint(const std::string& text, Address);
+template <class T>
+std::string range_hint(const std::string& /*text*/, const T& /*field*/) {
+  return "";
+}
+
+// A command-line override as applied: `path` in the Loader's spelling (processes[0].workload.kind), `text`
+// the assignment as given (processes.0.workload.kind=random). Errors about values an override wrote name
+// the option ("--set processes.0.workload.kind=x: ...") rather than the config file.
+struct Override {
+  std::string path;
+  std::string text;
+};
+using Overrides = std::vector<Override>;
+
+// Loads a struct from a YAML map, rejecting unknown keys, empty (null) values and malformed values with
+// InputError.
 class Loader {
  public:
-  Loader(YAML::Node node, std::string path, std::string file)
-      : m_node(std::move(node)), m_path(std::move(path)), m_file(std::move(file)) {}
+  Loader(YAML::Node node, std::string path, std::string file, const Overrides* overrides = nullptr)
+      : m_node(std::move(node)), m_path(std::move(path)), m_file(std::move(file)), m_overrides(overrides) {}
 
   template <class T>
   void operator()(const char* key, T& field, const char* /*unit*/, const char* /*desc*/) {
     m_known.emplace_back(key);
     YAML::Node value = get(key);
-    if (!value.IsDefined() || value.IsNull()) return;
+    if (!value.IsDefined()) return;
+    if (value.IsNull()) fail_empty(value, key);
     std::string text;
     if constexpr (std::is_same_v<T, Matrix>) {
       if (value.IsSequence()) {
-        YAML::Emitter e;
-        e << YAML::Flow << value;
-        text = e.c_str();
+        text = flow_text(value);
       } else if (value.IsScalar()) {
         text = value.Scalar();
       } else {
@@ -153,7 +178,9 @@ class Loader {
       text = value.Scalar();
     }
     if (!parse_value(text, field)) {
-      fail(value, key, "bad value '" + text + "' (expected " + std::string(type_name(field)) + ")");
+      std::string why = range_hint(text, field);
+      if (why.empty()) why = "expected " + std::string(type_name(field));
+      fail(value, key, "bad value '" + printable(text) + "' (" + why + ")");
     }
   }
 
@@ -161,25 +188,33 @@ class Loader {
   void section(const char* key, S& sub, const char* /*desc*/) {
     m_known.emplace_back(key);
     YAML::Node value = get(key);
-    if (value.IsDefined() && !value.IsNull() && !value.IsMap()) fail(value, key, "expected a map of keys");
-    Loader child(value, join(key), m_file);
+    if (value.IsDefined() && value.IsNull()) fail_empty(value, key);
+    if (value.IsDefined() && !value.IsMap()) fail(value, key, "expected a map of keys");
+    Loader child(value, join(key), m_file, m_overrides);
     sub.visit(child);
     child.finish();
   }
 
+  // A list whose elements start from `S{}`.
   template <class S>
-  void list(const char* key, std::vector<S>& items, const char* /*desc*/) {
+  void list(const char* key, std::vector<S>& items, const char* desc) {
+    list(key, items, desc, S{});
+  }
+  // A list whose elements start from `prototype`: a key an element leaves out takes the prototype's value.
+  template <class S>
+  void list(const char* key, std::vector<S>& items, const char* /*desc*/, const S& prototype) {
     m_known.emplace_back(key);
     YAML::Node value = get(key);
-    if (!value.IsDefined() || value.IsNull()) return;
+    if (!value.IsDefined()) return;
+    if (value.IsNull()) fail_empty(value, key);
     if (!value.IsSequence()) fail(value, key, "expected a list");
     items.clear();
     for (size_t i = 0; i < value.size(); ++i) {
       YAML::Node elem = value[i];
       std::string elem_path = join(key) + "[" + std::to_string(i) + "]";
-      if (!elem.IsMap()) throw InputError(where(elem, m_file) + ": " + elem_path + ": expected a map of keys");
-      S item{};
-      Loader child(elem, elem_path, m_file);
+      if (!elem.IsMap()) throw InputError(where_of(elem, elem_path) + ": " + elem_path + ": expected a map of keys");
+      S item = prototype;
+      Loader child(elem, elem_path, m_file, m_overrides);
       item.visit(child);
       child.finish();
       items.push_back(std::move(item));
@@ -196,13 +231,19 @@ class Loader {
     if (!m_node.IsDefined() || !m_node.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
     return m_node[key];
   }
+  // Where a value at key path `full` came from: "--set ASSIGNMENT" if an override wrote it, else file:line.
+  std::string where_of(const YAML::Node& node, const std::string& full) const;
   [[noreturn]] void fail(const YAML::Node& node, const char* key, const std::string& msg) const {
-    throw InputError(where(node, m_file) + ": " + join(key) + ": " + msg);
+    throw InputError(where_of(node, join(key)) + ": " + join(key) + ": " + msg);
   }
+  // An empty value has no position of its own (yaml-cpp marks where the parser found it ended): the
+  // error names the key's line.
+  [[noreturn]] void fail_empty(const YAML::Node& node, const char* key) const;
 
   YAML::Node m_node;
   std::string m_path;
   std::string m_file;
+  const Overrides* m_overrides;
   std::vector<std::string> m_known;
 };
 
@@ -229,6 +270,10 @@ class Writer {
     m_out << YAML::Key << key << YAML::Value << YAML::BeginMap;
     sub.visit(*this);
     m_out << YAML::EndMap;
+  }
+  template <class S>
+  void list(const char* key, std::vector<S>& items, const char* desc, const S& /*prototype*/) {
+    list(key, items, desc);
   }
   template <class S>
   void list(const char* key, std::vector<S>& items, const char* /*desc*/) {
@@ -270,9 +315,14 @@ class Documenter {
     sub.visit(child);
   }
   template <class S>
-  void list(const char* key, std::vector<S>& /*items*/, const char* desc) {
+  void list(const char* key, std::vector<S>& items, const char* desc) {
+    list(key, items, desc, S{});
+  }
+  // The defaults documented for an element are the prototype's.
+  template <class S>
+  void list(const char* key, std::vector<S>& /*items*/, const char* desc, const S& prototype) {
     m_rows.push_back({join(key), "list", "", "", desc, true});
-    S item{};
+    S item = prototype;
     Documenter child(m_rows, join(key) + "[]");
     item.visit(child);
   }
@@ -283,11 +333,26 @@ class Documenter {
   std::string m_path;
 };
 
-// Applies "a.b.c=value" (list elements as a.0.b or a[0].b) to a YAML tree, creating maps as needed.
-// Throws InputError if the text has no '=' or indexes past the end of a list.
-void apply_override(YAML::Node& root, const std::string& assignment);
+// Applies "a.b.c=value" (list elements as a.0.b or a[0].b) to a YAML tree, creating maps as needed, and
+// returns it as applied. A value in flow syntax ([...] or {...}) sets a list or map. Throws InputError
+// naming the assignment if it has no '=', an empty or malformed key path (a..b, a.[0], a[x]), indexes
+// past the end of a list, or a flow value with a syntax error, a duplicate key or a tag.
+Override apply_override(YAML::Node& root, const std::string& assignment);
 
-// Reads a YAML file. Throws InputError "FILE: cannot open" or "FILE:LINE: YAML syntax error: ...".
+// Rejects what yaml-cpp accepts but a config must not contain, anywhere in the tree: a key given twice in
+// one map ("FILE:LINE: duplicate key 'K' (first at line L)"), a key that is not a plain name, and any
+// explicit tag (!!python/object, !!str, !foo). Throws InputError naming file and line (`lines` false: the
+// file only, for text that is not a file, such as a --set value).
+void check_yaml_tree(const YAML::Node& node, const std::string& file, bool lines = true);
+
+// Parses YAML text holding exactly one document and checks it with check_yaml_tree. Throws InputError
+// "FILE:LINE: YAML syntax error: ..." or "FILE:LINE: a second YAML document ('---') ...".
+YAML::Node parse_yaml(const std::string& text, const std::string& file);
+
+// Reads a whole input file. Throws InputError "FILE: cannot open: REASON" or "FILE: is a directory".
+std::string read_input_file(const std::string& path);
+
+// Reads a YAML config file (read_input_file, parse_yaml) whose top level must be a map (or empty).
 YAML::Node load_yaml_file(const std::string& path);
 
 // Throws InputError "<path>.<key>: bad value 'V' (MSG)" unless ok.
@@ -295,7 +360,7 @@ inline void require(bool ok, const std::string& path, const char* key, const std
                     const std::string& msg) {
   if (!ok) {
     std::string full = path.empty() ? key : path + "." + key;
-    throw InputError(full + ": bad value '" + value + "' (" + msg + ")");
+    throw InputError(full + ": bad value '" + printable(value) + "' (" + msg + ")");
   }
 }
 

@@ -33,9 +33,12 @@ bool split_number(const std::string& text, double& number, std::string& suffix) 
   return i == text.size();
 }
 
+// 2^64 as a double: the first value that does not fit a uint64_t.
+constexpr double kTwoTo64 = 18446744073709551616.0;
+
 std::optional<uint64_t> scale(double number, double factor) {
   double v = number * factor;
-  if (!(v >= 0) || v > 1.8e19) return std::nullopt;
+  if (!(v >= 0) || v >= kTwoTo64) return std::nullopt;
   double r = std::round(v);
   if (std::fabs(r - v) > 1e-6 * std::max(1.0, v)) return std::nullopt;  // not a whole unit
   return static_cast<uint64_t>(r);
@@ -72,19 +75,64 @@ std::optional<uint64_t> parse_uint(const std::string& text) {
   return v;
 }
 
+namespace {
+
+// Femtoseconds per unit; 0 if the suffix is no duration unit.
+double duration_factor(const std::string& s, double n) {
+  if (s == "fs") return 1;
+  if (s == "ps") return 1e3;
+  if (s == "ns") return 1e6;
+  if (s == "us") return 1e9;
+  if (s == "ms") return 1e12;
+  if (s == "s") return 1e15;
+  if (s.empty() && n == 0) return 1;
+  return 0;
+}
+
+// Bytes per unit; 0 if the suffix is no size unit.
+double bytes_factor(const std::string& s) {
+  if (s == "B" || s.empty()) return 1;
+  if (s == "KiB") return 1024.0;
+  if (s == "MiB") return 1024.0 * 1024;
+  if (s == "GiB") return 1024.0 * 1024 * 1024;
+  if (s == "TiB") return 1024.0 * 1024 * 1024 * 1024;
+  if (s == "PiB") return 1024.0 * 1024 * 1024 * 1024 * 1024;
+  if (s == "EiB") return 1024.0 * 1024 * 1024 * 1024 * 1024 * 1024;
+  if (s == "kB" || s == "KB") return 1e3;
+  if (s == "MB") return 1e6;
+  if (s == "GB") return 1e9;
+  if (s == "TB") return 1e12;
+  if (s == "PB") return 1e15;
+  if (s == "EB") return 1e18;
+  return 0;
+}
+
+// Hertz per unit; 0 if the suffix is no frequency unit.
+double frequency_factor(const std::string& s) {
+  if (s == "Hz") return 1;
+  if (s == "kHz") return 1e3;
+  if (s == "MHz") return 1e6;
+  if (s == "GHz") return 1e9;
+  return 0;
+}
+
+// A number with a known unit whose value reaches 2^64.
+bool too_large(const std::string& text, double (*factor)(const std::string&, double)) {
+  double n;
+  std::string s;
+  if (!split_number(text, n, s)) return false;
+  const double f = factor(s, n);
+  return f != 0 && n * f >= kTwoTo64;
+}
+
+}  // namespace
+
 std::optional<Duration> parse_duration(const std::string& text) {
   double n;
   std::string s;
   if (!split_number(text, n, s)) return std::nullopt;
-  double f;
-  if (s == "fs") f = 1;
-  else if (s == "ps") f = 1e3;
-  else if (s == "ns") f = 1e6;
-  else if (s == "us") f = 1e9;
-  else if (s == "ms") f = 1e12;
-  else if (s == "s") f = 1e15;
-  else if (s.empty() && n == 0) f = 1;
-  else return std::nullopt;
+  const double f = duration_factor(s, n);
+  if (f == 0) return std::nullopt;
   auto v = scale(n, f);
   if (!v) return std::nullopt;
   return Duration{*v};
@@ -95,17 +143,8 @@ std::optional<Bytes> parse_bytes(const std::string& text) {
   double n;
   std::string s;
   if (!split_number(text, n, s)) return std::nullopt;
-  double f;
-  if (s == "B" || s.empty()) f = 1;
-  else if (s == "KiB") f = 1024.0;
-  else if (s == "MiB") f = 1024.0 * 1024;
-  else if (s == "GiB") f = 1024.0 * 1024 * 1024;
-  else if (s == "TiB") f = 1024.0 * 1024 * 1024 * 1024;
-  else if (s == "kB" || s == "KB") f = 1e3;
-  else if (s == "MB") f = 1e6;
-  else if (s == "GB") f = 1e9;
-  else if (s == "TB") f = 1e12;
-  else return std::nullopt;
+  const double f = bytes_factor(s);
+  if (f == 0) return std::nullopt;
   auto v = scale(n, f);
   if (!v) return std::nullopt;
   return Bytes{*v};
@@ -115,15 +154,34 @@ std::optional<Frequency> parse_frequency(const std::string& text) {
   double n;
   std::string s;
   if (!split_number(text, n, s)) return std::nullopt;
-  double f;
-  if (s == "Hz") f = 1;
-  else if (s == "kHz") f = 1e3;
-  else if (s == "MHz") f = 1e6;
-  else if (s == "GHz") f = 1e9;
-  else return std::nullopt;
+  const double f = frequency_factor(s);
+  if (f == 0) return std::nullopt;
   auto v = scale(n, f);
   if (!v || *v == 0) return std::nullopt;
   return Frequency{*v};
+}
+
+bool uint_out_of_range(const std::string& text) {
+  std::string t;
+  for (char c : text) {
+    if (c != '_') t.push_back(c);
+  }
+  if (t.empty()) return false;
+  const bool hex = t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X');
+  for (size_t i = hex ? 2 : 0; i < t.size(); ++i) {
+    if (!(hex ? std::isxdigit(static_cast<unsigned char>(t[i])) : std::isdigit(static_cast<unsigned char>(t[i])))) {
+      return false;
+    }
+  }
+  return !parse_uint(text).has_value();
+}
+
+bool duration_out_of_range(const std::string& text) { return too_large(text, duration_factor); }
+bool bytes_out_of_range(const std::string& text) {
+  return uint_out_of_range(text) || too_large(text, [](const std::string& s, double) { return bytes_factor(s); });
+}
+bool frequency_out_of_range(const std::string& text) {
+  return too_large(text, [](const std::string& s, double) { return frequency_factor(s); });
 }
 
 std::string format_duration(Duration d) {

@@ -30,12 +30,20 @@ struct Frequency {
 
 // "30ns", "1.5us", "250ps", "2ms", "1s", "0" -> Duration. nullopt if malformed or negative.
 std::optional<Duration> parse_duration(const std::string& text);
-// "4GiB", "64KiB", "1MB", "4096", "4096B" -> Bytes (KiB/MiB/GiB/TiB binary, kB/KB/MB/GB/TB decimal).
+// "4GiB", "64KiB", "1MB", "4096", "4096B" -> Bytes (KiB/MiB/GiB/TiB/PiB/EiB binary, kB/KB/MB/GB/TB/PB/EB
+// decimal). nullopt if malformed or 2^64 bytes or more.
 std::optional<Bytes> parse_bytes(const std::string& text);
 // "3GHz", "800MHz", "1.6GHz", "100kHz", "50Hz" -> Frequency. nullopt if malformed or zero.
 std::optional<Frequency> parse_frequency(const std::string& text);
 // Unsigned integer: decimal, 0x hex, optional '_' digit separators. nullopt on anything else.
 std::optional<uint64_t> parse_uint(const std::string& text);
+
+// True if `text` is well formed for its kind but its value does not fit in 64 bits (2^64 or more of the
+// unit's base: fs, bytes, Hz, or the integer itself): the caller says "out of range", not "malformed".
+bool uint_out_of_range(const std::string& text);
+bool duration_out_of_range(const std::string& text);
+bool bytes_out_of_range(const std::string& text);
+bool frequency_out_of_range(const std::string& text);
 
 // Canonical text forms, which parse back to the same value.
 std::string format_duration(Duration d);

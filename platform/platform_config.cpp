@@ -253,9 +253,9 @@ void PlatformConfig::validate() const {
   }
 }
 
-PlatformConfig load_platform_config(const std::string& file, const std::vector<std::string>& overrides,
-                                    const std::optional<uint64_t>& seed) {
-  YAML::Node root = config::load_yaml_file(file);
+YAML::Node load_config_tree(const std::string& file, const std::vector<std::string>& overrides,
+                            config::Overrides& applied) {
+  YAML::Node root = file.empty() ? YAML::Node(YAML::NodeType::Map) : config::load_yaml_file(file);
   // system.caches: NAME is short for system.caches: {preset: NAME} (in the file, and in a --set).
   auto expand_caches = [&root] {
     if (root.IsMap() && root["system"] && root["system"].IsMap()) {
@@ -269,11 +269,19 @@ PlatformConfig load_platform_config(const std::string& file, const std::vector<s
   };
   expand_caches();
   for (const std::string& o : overrides) {
-    config::apply_override(root, o);
+    applied.push_back(config::apply_override(root, o));
     expand_caches();
   }
+  return root;
+}
+
+PlatformConfig load_platform_config(const std::string& file, const std::vector<std::string>& overrides,
+                                    const std::optional<uint64_t>& seed) {
+  if (file.empty()) throw InputError("the config file name is empty");
+  config::Overrides applied;
+  YAML::Node root = load_config_tree(file, overrides, applied);
   PlatformConfig cfg;
-  config::Loader loader(root, "", file);
+  config::Loader loader(root, "", file, &applied);
   cfg.visit(loader);
   loader.finish();
   if (seed) cfg.sim.seed = *seed;

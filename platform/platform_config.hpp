@@ -286,6 +286,11 @@ struct PlatformConfig {
   std::string base_dir;
 };
 
+// The YAML tree of FILE ("" = an empty config) with the --set assignments applied, each recorded in
+// `applied`, and the shorthand system.caches: NAME expanded to {preset: NAME}. Throws InputError.
+YAML::Node load_config_tree(const std::string& file, const std::vector<std::string>& overrides,
+                            config::Overrides& applied);
+
 // Loads FILE, applies --set assignments and an optional seed, validates. Throws InputError.
 PlatformConfig load_platform_config(const std::string& file, const std::vector<std::string>& overrides,
                                     const std::optional<uint64_t>& seed);

@@ -18,6 +18,7 @@
 #include <systemc>
 
 #include "apps/vmsim/frag.hpp"
+#include "apps/vmsim/options.hpp"
 #include "apps/vmsim/plot.hpp"
 #include "apps/vmsim/refs.hpp"
 #include "apps/vmsim/sweep.hpp"
@@ -128,10 +129,10 @@ int cmd_run(const std::string& config_path, const std::vector<std::string>& sets
 // CONFIG's system.memory (or of one node spanning the default DRAM when no config is given).
 int cmd_dram(const std::string& trace, const std::string& config_path, const std::vector<std::string>& sets,
              bool json, bool checker) {
-  YAML::Node root = config_path.empty() ? YAML::Node(YAML::NodeType::Map) : vmsim::config::load_yaml_file(config_path);
-  for (const std::string& o : sets) vmsim::config::apply_override(root, o);
+  vmsim::config::Overrides applied;
+  YAML::Node root = vmsim::platform::load_config_tree(config_path, sets, applied);
   vmsim::platform::PlatformConfig cfg;
-  vmsim::config::Loader loader(root, "", config_path.empty() ? "--set" : config_path);
+  vmsim::config::Loader loader(root, "", config_path.empty() ? "--set" : config_path, &applied);
   cfg.visit(loader);
   loader.finish();
   vmsim::mem::MemoryConfig& mc = cfg.system.memory;
@@ -220,9 +221,13 @@ int sc_main(int argc, char* argv[]) {
   std::optional<uint64_t> seed;
   bool quiet = false;
   run->add_option("config", config_path, "YAML configuration file (see docs/CONFIG.md)")->required();
-  run->add_option("--set", sets, "Override a key: --set system.mmu.tlb.entries=128 (repeatable)")->take_all();
+  run->add_option("--set", sets,
+                  "Override a key: --set sim.mode=at, --set processes[0].workload.accesses=1000 (repeatable; a "
+                  "list element, [N] or .N, must exist in the config; a value in flow syntax, [..] or {..}, sets a "
+                  "whole list or map: --set 'system.core.mmu.tlb.stlb=[{entries: 2048}]')")
+      ->take_all();
   run->add_option("--out", out_dir, "Output directory (created if missing)")->capture_default_str();
-  run->add_option("--seed", seed, "Seed for every random choice (overrides sim.seed)");
+  vmsim::study::add_uint_option(run, "--seed", seed, "Seed for every random choice (overrides sim.seed)");
   run->add_flag("-q,--quiet", quiet,
                  "Print nothing on success, and no progress on stderr (by default a progress line on a terminal, "
                  "else a heartbeat line every 60 s, $VMSIM_HEARTBEAT_SECONDS)");
@@ -235,7 +240,8 @@ int sc_main(int argc, char* argv[]) {
   bool dram_json = false;
   bool dram_checker = false;
   dram->add_option("--trace", dram_trace,
-                   "Trace file: lines '0xADDR READ|WRITE CYCLE' (timed) or 'LD|ST 0xADDR' (as fast as accepted)")
+                   "Trace file: lines 'ADDR READ|WRITE CYCLE' (timed; CYCLE at most 2^48 - 1) or 'LD|ST ADDR' (as "
+                   "fast as accepted); ADDR and CYCLE in 0x hex or decimal")
       ->required();
   dram->add_option("--config", dram_config,
                    "Run configuration whose system.memory (DRAM and nodes) to use; default: one node spanning "
@@ -288,12 +294,15 @@ int sc_main(int argc, char* argv[]) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "vmsim: " << e.what() << " (see vmsim --help)\n";
+    std::cerr << "vmsim: " << vmsim::printable(e.what(), 1000) << " (see vmsim --help)\n";
     return kExitBadInput;
   }
 
   try {
     if (run->parsed()) return cmd_run(config_path, sets, out_dir, seed, quiet);
+    if (dram->parsed() && dram->count("--config") > 0 && dram_config.empty()) {
+      throw vmsim::InputError("--config: the file name is empty");
+    }
     if (dram->parsed()) return cmd_dram(dram_trace, dram_config, dram_sets, dram_json, dram_checker);
     if (convert->parsed()) return cmd_trace_convert(convert_in, convert_out, convert_from);
     if (sweep->parsed()) return vmsim::study::run_sweep_command(sweep_options);

@@ -1,5 +1,6 @@
 // `vmsim refs`: reference-string replay through every page-replacement policy over a range of frame counts.
 #include "apps/vmsim/refs.hpp"
+#include "apps/vmsim/options.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -194,8 +195,9 @@ CLI::App* add_refs_command(CLI::App& app, RefsOptions& o) {
                   "all, or a comma list of " + config::enum_choices<fw::ReplacementKind>())
       ->capture_default_str();
   cmd->add_flag("--csv", o.csv, "Print policy,frames,faults rows instead of the table");
-  cmd->add_option("--tau", o.tau, "Working-set window of ws and wsclock, in references")->capture_default_str();
-  cmd->add_option("--seed", o.seed, "Seed of the random policy")->capture_default_str();
+  add_uint_option(cmd, "--tau", o.tau, "Working-set window of ws and wsclock, in references")
+      ->default_str(std::to_string(o.tau));
+  add_uint_option(cmd, "--seed", o.seed, "Seed of the random policy")->default_str(std::to_string(o.seed));
   cmd->add_option("--plot", o.plot,
                   "Also draw the fault curves (faults against frames, one line per policy) to this file: PNG or SVG "
                   "by its extension (python3-matplotlib, as vmsim plot)");
@@ -219,11 +221,7 @@ int run_refs_command(const RefsOptions& o, const std::function<int(const RefsTab
   std::string text = o.references;
   std::string source = "references";
   if (!o.file.empty()) {
-    std::ifstream in(o.file);
-    if (!in) throw InputError(o.file + ": cannot open");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
+    text = config::read_input_file(o.file);
     source = o.file;
   }
   const std::vector<fw::Reference> refs = fw::parse_reference_string(text, source);

@@ -21,6 +21,7 @@
 #include <sstream>
 #include <thread>
 
+#include "apps/vmsim/options.hpp"
 #include "apps/vmsim/study_results.hpp"
 #include "apps/vmsim/sweep_runs.hpp"
 #include "apps/vmsim/sweep_slurm.hpp"
@@ -213,8 +214,9 @@ CLI::App* add_sweep_command(CLI::App& app, SweepOptions& o) {
   o.command = cmd;
   cmd->add_option("spec", o.spec, "Sweep spec (YAML)");
   cmd->add_option("--out", o.out, "Output folder (default: sweep-out/<spec name>)");
-  cmd->add_option("-j,--jobs", o.jobs,
-                  "Runs at once (local default: the number of cores; slurm: the array throttle, default no limit)");
+  add_uint_option(cmd, "-j,--jobs", o.jobs,
+                  "Runs at once (local default: the number of cores; slurm: the array throttle, default no limit)", 0,
+                  4096);
   cmd->add_option("--backend", o.backend,
                   "Where runs execute: local (child processes on this host) or slurm (one sbatch job array)")
       ->check(CLI::IsMember({"local", "slurm"}))
@@ -224,7 +226,8 @@ CLI::App* add_sweep_command(CLI::App& app, SweepOptions& o) {
                 "print the sbatch script, without submitting it");
   cmd->add_flag("--resume", o.resume, "Skip runs whose folder holds a completed ok run");
   const std::string slurm = "Slurm backend";
-  cmd->add_option("--throttle", o.throttle, "At most K array tasks at once (sbatch --array=...%K; default: -j)")
+  add_uint_option(cmd, "--throttle", o.throttle, "At most K array tasks at once (sbatch --array=...%K; default: -j)",
+                  0, 4096)
       ->group(slurm);
   cmd->add_option("--mem", o.mem, "Memory per run (sbatch --mem)")->capture_default_str()->group(slurm);
   cmd->add_option("--time", o.time, "Time limit per run (sbatch --time)")->capture_default_str()->group(slurm);

@@ -3,12 +3,17 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "common/config.hpp"
 #include "common/error.hpp"
 #include "common/units.hpp"
 
@@ -27,18 +32,13 @@ const char* const kSpecKeys[] = {"base", "set", "grid", "zip", "seeds", "metrics
 
 // A value as --set text: scalars as written, lists and maps in YAML flow syntax.
 std::string value_text(const std::string& file, const YAML::Node& v, const std::string& key) {
-  if (v.IsScalar()) return v.Scalar();
-  if (v.IsSequence() || v.IsMap()) {
-    YAML::Emitter e;
-    e << YAML::Flow << v;
-    return e.c_str();
-  }
-  fail(file, v, key, "empty value");
+  if (v.IsScalar() || v.IsSequence() || v.IsMap()) return config::flow_text(v);
+  fail(file, v, key, "empty value (write a value)");
 }
 
 std::vector<std::pair<std::string, YAML::Node>> map_entries(const std::string& file, const YAML::Node& n,
                                                             const std::string& key) {
-  if (n.IsNull()) return {};
+  if (n.IsNull()) fail(file, n, key, "empty value (write a map of config keys, or leave the key out)");
   if (!n.IsMap()) fail(file, n, key, "expected a map of config keys (key.path: value)");
   std::vector<std::pair<std::string, YAML::Node>> out;
   for (const auto& kv : n) {
@@ -83,18 +83,15 @@ size_t SweepSpec::points() const {
 }
 
 SweepSpec parse_sweep_spec(const std::string& text, const std::string& file) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw InputError(file + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
-  }
+  // One document; no key twice in any map; no tags.
+  const YAML::Node root = config::parse_yaml(text, file);
   if (!root.IsMap()) throw InputError(file + ": expected a map with keys base, set, grid, zip, seeds, metrics");
   for (const auto& kv : root) {
     const std::string k = kv.first.as<std::string>("");
     bool known = false;
     for (const char* s : kSpecKeys) known = known || k == s;
-    if (!known) fail(file, kv.first, k, "unknown key (expected base, set, grid, zip, seeds, metrics)");
+    if (!known) fail(file, kv.first, printable(k), "unknown key (expected base, set, grid, zip, seeds, metrics)");
+    if (kv.second.IsNull()) fail(file, kv.first, k, "empty value (write a value, or leave the key out)");
   }
 
   SweepSpec spec;
@@ -154,12 +151,12 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& file) {
 }
 
 SweepSpec load_sweep_spec(const std::string& file) {
-  std::ifstream in(file);
-  if (!in) throw InputError(file + ": cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  SweepSpec spec = parse_sweep_spec(ss.str(), file);
-  if (!std::ifstream(spec.base)) throw InputError(file + ": base: cannot open '" + spec.base + "'");
+  SweepSpec spec = parse_sweep_spec(config::read_input_file(file), file);
+  struct stat st {};
+  if (::stat(spec.base.c_str(), &st) != 0) {
+    throw InputError(file + ": base: cannot open '" + printable(spec.base) + "': " + std::strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) throw InputError(file + ": base: '" + printable(spec.base) + "' is a directory (expected a config file)");
   return spec;
 }
 

@@ -98,6 +98,7 @@ void Channel::enqueue(const Request& r, const DramAddress& a) {
   if (r.arrival > 0) run_until(r.arrival - 1);
   if (m_floor < r.arrival) m_floor = r.arrival;
   account_occupancy(r.arrival);
+  m_ref_streak = 0;
 
   const uint16_t s = m_free.back();
   m_free.pop_back();
@@ -182,7 +183,45 @@ Cycle Channel::next_event() const {
 }
 
 void Channel::run_until(Cycle t) {
-  while (m_dec.cycle <= t) issue();
+  while (m_dec.cycle <= t) {
+    if (m_dec.prio == 0 && m_ref_streak >= uint64_t{m_ranks} * m_ref_sets) skip_idle_rounds(t);
+    issue();
+  }
+}
+
+// A round is m_ref_sets refreshes of every rank: every bank refreshed once, each rank's due cycle
+// advanced by P = m_ref_sets * m_ref_interval, the per-bank set index back where it was. After one whole
+// round issued on time with nothing queued and no other command (so every bank is closed), each later
+// round has the same commands P cycles later: the constraints a round leaves reach no further than the
+// round after it, which the previous round already satisfied. Skipping k rounds therefore only advances
+// the due cycles and counts k rounds of refreshes; the timing state is then set exactly by the rounds
+// simulated normally before t (at least one whole round is left for that: the timing floors each
+// refresh raises are dominated by the same floors raised a round later).
+void Channel::skip_idle_rounds(Cycle t) {
+  if (!m_idle_skip || m_observer || m_count[0] + m_count[1] != 0) return;
+  const Cycle period = m_ref_interval * m_ref_sets;
+  Cycle last_due = 0;
+  for (uint32_t r = 0; r < m_ranks; ++r) last_due = std::max(last_due, m_ref_due[r]);
+  // Keep the last two rounds before t to simulate: rank r's m_ref_sets-th refresh after the skip is due
+  // at due_r + k * P + (m_ref_sets - 1) * m_ref_interval, which must stay <= t.
+  if (t <= last_due || t - last_due < 2 * period) return;
+  const uint64_t rounds = (t - last_due) / period - 1;
+  const Cycle shift = rounds * period;
+  for (uint32_t r = 0; r < m_ranks; ++r) m_ref_due[r] += shift;
+  const uint64_t refreshes = rounds * m_ranks * m_ref_sets;
+  if (m_per_bank_refresh) {
+    m_stats.per_bank_refreshes += refreshes;
+    m_stats.commands[static_cast<unsigned>(CommandKind::RefSb)] += refreshes;
+  } else {
+    m_stats.refreshes += refreshes;
+    m_stats.commands[static_cast<unsigned>(CommandKind::Ref)] += refreshes;
+  }
+  // The sets of a rank partition its banks: every bank is refreshed once per round.
+  for (BankStats& b : m_stats.banks) b.refreshes += rounds;
+  if (m_checker) m_checker->shift_refresh_history(static_cast<int64_t>(shift));
+  m_skipped_refreshes += refreshes;
+  m_ref_streak = 0;
+  recompute();
 }
 
 void Channel::update_mode() {
@@ -508,6 +547,7 @@ void Channel::emit(CommandKind kind, uint32_t bank, uint32_t row, uint32_t colum
 void Channel::issue() {
   const Decision d = m_dec;
   const Cycle t = d.cycle;
+  if (d.kind != CommandKind::Ref && d.kind != CommandKind::RefSb) m_ref_streak = 0;
   switch (d.kind) {
     case CommandKind::Act: {
       Slot& q = m_slots[d.slot];
@@ -570,6 +610,7 @@ void Channel::issue() {
       break;
     case CommandKind::Ref: {
       const uint32_t first = d.rank * m_banks_per_rank;
+      m_ref_streak = t == m_ref_due[d.rank] && m_count[0] + m_count[1] == 0 ? m_ref_streak + 1 : 0;
       m_ts.record_ref(d.rank, t);
       invalidate_rank_candidates(d.rank);
       m_ref_due[d.rank] += m_ref_interval;
@@ -581,6 +622,7 @@ void Channel::issue() {
     case CommandKind::RefSb: {
       const uint32_t first = d.rank * m_banks_per_rank;
       const uint64_t mask = m_ref_mask[d.rank];
+      m_ref_streak = t == m_ref_due[d.rank] && m_count[0] + m_count[1] == 0 ? m_ref_streak + 1 : 0;
       m_ts.record_refsb(d.rank, mask, t);
       invalidate_rank_candidates(d.rank);
       for (uint64_t bits = mask; bits; bits &= bits - 1) ++m_stats.banks[first + ctz64(bits)].refreshes;

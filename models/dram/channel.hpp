@@ -63,8 +63,17 @@ class Channel {
   // The independent checker, or nullptr if controller.timing_checker is off.
   const TimingChecker* checker() const { return m_checker.get(); }
   TimingChecker* checker() { return m_checker.get(); }
-  // Called for every issued command, in issue order (tests, command traces).
+  // Called for every issued command, in issue order (tests, command traces). With an observer the channel
+  // never skips idle refreshes (see set_idle_skip): the observer sees every command.
   void set_command_observer(std::function<void(const Command&)> observer) { m_observer = std::move(observer); }
+  // Long idle stretches cost O(1) host time (on by default): once a whole round of refreshes (every set
+  // of every rank) has issued exactly on its due cycles with nothing else happening, later rounds repeat
+  // it shifted in time, so the channel jumps over whole rounds arithmetically (counting their refreshes)
+  // and simulates the last round before the target cycle command by command, which leaves the timing
+  // state exactly as a step-by-step run would. Off: every refresh is simulated (tests compare the two).
+  void set_idle_skip(bool on) { m_idle_skip = on; }
+  // Refreshes accounted without being simulated one by one (0 if nothing was skipped).
+  uint64_t skipped_refreshes() const { return m_skipped_refreshes; }
   const DramConfig& config() const { return m_cfg; }
   const AddressMapper& mapper() const { return m_mapper; }
 
@@ -116,6 +125,8 @@ class Channel {
   };
 
   void run_until(Cycle t);
+  // Jumps over whole idle refresh rounds that fall due before t (see set_idle_skip).
+  void skip_idle_rounds(Cycle t);
   void recompute();
   void request_candidate(Cycle floor, uint32_t blocked, Decision& best);
   void bank_candidate(uint32_t bank, Cycle floor, unsigned mode, Decision& best);
@@ -183,6 +194,9 @@ class Channel {
   std::vector<Cycle> m_ref_due;
   std::vector<uint64_t> m_ref_mask;
   std::vector<uint32_t> m_ref_set;
+  bool m_idle_skip = true;
+  uint64_t m_ref_streak = 0;  // refreshes issued on their due cycle since the last other event
+  uint64_t m_skipped_refreshes = 0;
 
   Decision m_dec;
   uint32_t m_blocked = 0;  // ranks whose refresh blocks their target banks at m_dec (see recompute)

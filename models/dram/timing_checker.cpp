@@ -78,6 +78,22 @@ void TimingChecker::check_bus(const Command& c, bool write) {
   if (!m_last_burst.valid || end > m_last_burst.end) m_last_burst = {true, write, rank, start, end};
 }
 
+void TimingChecker::shift_refresh_history(int64_t delta) {
+  auto shift = [delta](int64_t& t) {
+    if (t != kLongAgo) t += delta;
+  };
+  for (BankH& b : m_banks) {
+    shift(b.refsb);
+    b.refreshed += delta;
+  }
+  for (RankH& r : m_ranks) {
+    shift(r.ref);
+    shift(r.refsb);
+  }
+  shift(m_last_cmd);  // the last command observed was a refresh of the round
+  m_refresh_deadline += delta;
+}
+
 void TimingChecker::note_refresh() {
   int64_t oldest = INT64_MAX;
   for (const BankH& b : m_banks) oldest = std::min(oldest, b.refreshed);

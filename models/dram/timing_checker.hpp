@@ -36,6 +36,10 @@ class TimingChecker {
   // Checks `c` against everything observed before, then records it. Commands must be observed in
   // issue order. Returns the number of violations `c` caused.
   size_t observe(const Command& c);
+  // The controller skipped whole idle refresh rounds (Channel::set_idle_skip): the refresh history moves
+  // `delta` cycles later, as if the skipped rounds, each a copy of the last observed one, had been
+  // observed. The history of other commands stays.
+  void shift_refresh_history(int64_t delta);
   // End-of-run checks at `cycle` (refresh overdue).
   void finish(Cycle cycle);
 

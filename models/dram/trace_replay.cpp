@@ -14,9 +14,11 @@
 
 namespace vmsim::dram {
 
-TraceFileReader::TraceFileReader(const std::string& path)
-    : m_file(std::make_unique<std::ifstream>(path)), m_in(m_file.get()), m_name(path) {
-  if (!*m_file) throw InputError(path + ": cannot open");
+TraceFileReader::TraceFileReader(const std::string& path) : m_name(path) {
+  check_input_file(path);
+  m_file = std::make_unique<std::ifstream>(path);
+  m_in = m_file.get();
+  if (!*m_file) throw InputError(printable(path, 200) + ": cannot open");
 }
 
 TraceFileReader::TraceFileReader(std::istream& in, std::string name) : m_in(&in), m_name(std::move(name)) {}
@@ -127,8 +129,8 @@ bool TraceFileReader::next(TraceRecord& rec) {
     const Fields f = split(line);
     if (f.n == 0) continue;
     auto fail = [&](const std::string& msg) { throw InputError(m_name, m_line, msg); };
-    auto text = [](std::string_view v) { return std::string(v); };
-    const char* kForms = "expected '0xADDR READ|WRITE CYCLE' or 'LD|ST 0xADDR'";
+    auto text = [](std::string_view v) { return printable(v); };
+    const char* kForms = "expected 'ADDR READ|WRITE CYCLE' or 'LD|ST ADDR', numbers in 0x hex or decimal";
     if (f.n == 3) {
       uint64_t addr = 0;
       uint64_t cycle = 0;
@@ -138,7 +140,14 @@ bool TraceFileReader::next(TraceRecord& rec) {
         fail("bad operation '" + text(f.tok[1]) + "' (expected READ or WRITE)");
       }
       if (!parse_number(f.tok[2], cycle)) {
-        fail("bad cycle '" + text(f.tok[2]) + "' (expected a non-negative integer)");
+        const bool digits = !f.tok[2].empty() && f.tok[2].find_first_not_of("0123456789") == std::string_view::npos;
+        fail("bad cycle '" + text(f.tok[2]) + "' (" +
+             (digits ? "out of range (max " + std::to_string(kMaxTraceCycle) + ")" : "expected a non-negative integer") +
+             ")");
+      }
+      if (cycle > kMaxTraceCycle) {
+        fail("bad cycle '" + text(f.tok[2]) + "' (out of range (max " + std::to_string(kMaxTraceCycle) +
+             " = 2^48 - 1 DRAM cycles))");
       }
       rec = TraceRecord{addr, write, true, cycle};
       return true;
@@ -151,7 +160,7 @@ bool TraceFileReader::next(TraceRecord& rec) {
       rec = TraceRecord{addr, store, false, 0};
       return true;
     }
-    fail(std::string(kForms) + ", got " + std::to_string(std::min(f.n, 4)) + (f.n >= 4 ? "+" : "") + " fields");
+    fail(std::string(kForms) + "; got " + std::to_string(std::min(f.n, 4)) + (f.n >= 4 ? "+" : "") + " fields");
   }
   return false;
 }

@@ -31,10 +31,15 @@ class TraceSource {
   virtual bool next(TraceRecord& rec) = 0;
 };
 
+// The last DRAM cycle a timed trace record may name: 2^48 - 1 (about 24 hours of DRAM time even at a
+// 3.2 GHz command clock), far beyond any run yet far from the 64-bit cycle arithmetic's limits.
+constexpr Cycle kMaxTraceCycle = (Cycle{1} << 48) - 1;
+
 // Reads text traces, one request per line, in either format:
-//   0xADDR READ|WRITE CYCLE     (timed; CYCLE in DRAM cycles)
-//   LD|ST 0xADDR                (untimed)
-// Addresses and cycles are decimal or 0x hex; keywords are case-insensitive; '#' starts a comment;
+//   ADDR READ|WRITE CYCLE     (timed; CYCLE in DRAM cycles, at most kMaxTraceCycle)
+//   LD|ST ADDR                (untimed)
+// Addresses and cycles are 0x hex (0x1f40) or decimal (8000): both forms are accepted everywhere, so
+// a decimal address is not a typo of a hex one; keywords are case-insensitive; '#' starts a comment;
 // blank lines are skipped. Timed records whose cycle is already past (the queue was full) are
 // issued late, in order.
 class TraceFileReader : public TraceSource {

@@ -293,21 +293,13 @@ uint64_t TlbArray::valid_entries() const {
 
 // ---------------------------------------------------------------------------------------------------
 
-TlbArrayConfig TlbHierarchyConfig::default_l1() {
-  TlbArrayConfig c;
-  c.entries = 64;
-  c.ways = 4;
-  c.hit_latency = 1;
-  c.page_sizes = "4K,2M,1G";
-  return c;
-}
+TlbArrayConfig TlbHierarchyConfig::default_l1() { return TlbArrayConfig{}; }
 
 TlbArrayConfig TlbHierarchyConfig::default_stlb() {
   TlbArrayConfig c;
   c.entries = 1024;
   c.ways = 8;
   c.hit_latency = 7;
-  c.page_sizes = "4K,2M,1G";
   return c;
 }
 

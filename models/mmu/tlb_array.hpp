@@ -65,12 +65,14 @@ std::string format_page_sizes(PageSizeMask mask);
 enum class TlbImpl : uint8_t { Model, Rtl };
 
 // Geometry and policy of one TLB array.
+// The member defaults are an L1 TLB's (TlbHierarchyConfig::default_l1); the STLB's differ in
+// TlbHierarchyConfig::default_stlb only. A key an array of a level leaves out takes that level's default.
 struct TlbArrayConfig {
   uint64_t entries = 64;
   uint64_t ways = 4;
   uint64_t hit_latency = 1;  // core cycles
   ReplacementPolicy replacement = ReplacementPolicy::Lru;
-  std::string page_sizes = "4K";
+  std::string page_sizes = "4K,2M,1G";
   uint64_t seed = 1;
   TlbImpl impl = TlbImpl::Model;
 
@@ -303,17 +305,20 @@ struct TlbHierarchyConfig {
 
   template <class V>
   void visit(V& v) {
-    v.list("itlb", itlb, "L1 instruction TLB (fetches): arrays with disjoint page sizes");
-    v.list("dtlb", dtlb, "L1 data TLB (reads and writes): arrays with disjoint page sizes");
-    v.list("stlb", stlb, "Shared L2 TLB behind both L1 TLBs: arrays with disjoint page sizes");
+    // Each level's elements start from that level's default array: stlb: [{entries: 2048}] keeps the
+    // STLB's 8 ways, 7 cycles and page sizes.
+    v.list("itlb", itlb, "L1 instruction TLB (fetches): arrays with disjoint page sizes", default_l1());
+    v.list("dtlb", dtlb, "L1 data TLB (reads and writes): arrays with disjoint page sizes", default_l1());
+    v.list("stlb", stlb, "Shared L2 TLB behind both L1 TLBs: arrays with disjoint page sizes", default_stlb());
   }
   // Throws InputError: an empty level (path.itlb), an invalid array (path.itlb[i].key), or a page size
   // held by two arrays of one level (path.itlb[i].page_sizes).
   void validate(const std::string& path) const;
 
-  // 64 entries, 4 ways, 1 cycle, LRU, 4K,2M,1G.
+  // The default array of an L1 level (itlb, dtlb): TlbArrayConfig's member defaults (64 entries, 4 ways,
+  // 1 cycle, LRU, 4K,2M,1G).
   static TlbArrayConfig default_l1();
-  // 1024 entries, 8 ways, 7 cycles, LRU, 4K,2M,1G.
+  // The default array of the STLB: an L1 array with 1024 entries, 8 ways and 7 cycles.
   static TlbArrayConfig default_stlb();
 };
 

@@ -29,6 +29,7 @@ struct ByteReader::Codec {
 };
 
 ByteReader::ByteReader(const std::string& path, uint64_t offset) : m_path(path) {
+  check_input_file(path);
   m_file = std::fopen(path.c_str(), "rb");
   if (m_file == nullptr) throw InputError(path + ": cannot open: " + std::strerror(errno));
   if (offset != 0 && std::fseek(m_file, static_cast<long>(offset), SEEK_SET) != 0) {

@@ -45,6 +45,38 @@ TEST(Units, FormatsRoundTrip) {
   EXPECT_FALSE(parse_uint("18446744073709551616"));  // 2^64 overflows
 }
 
+TEST(Units, LargeSizesAndOutOfRange) {
+  EXPECT_EQ(parse_bytes("1PiB")->value, 1ull << 50);
+  EXPECT_EQ(parse_bytes("2EiB")->value, 2ull << 60);
+  EXPECT_EQ(parse_bytes("3PB")->value, 3000000000000000ull);
+  EXPECT_EQ(parse_bytes("15EiB")->value, 15ull << 60);
+  EXPECT_FALSE(parse_bytes("16EiB"));  // 2^64
+  EXPECT_TRUE(bytes_out_of_range("16EiB"));
+  EXPECT_TRUE(bytes_out_of_range("100000000TiB"));
+  EXPECT_TRUE(bytes_out_of_range("18446744073709551616"));
+  EXPECT_FALSE(bytes_out_of_range("1PiB"));
+  EXPECT_FALSE(bytes_out_of_range("4 parsecs"));
+  EXPECT_TRUE(duration_out_of_range("20000s"));
+  EXPECT_FALSE(duration_out_of_range("18000s"));
+  EXPECT_TRUE(frequency_out_of_range("20000000000GHz"));
+  EXPECT_TRUE(uint_out_of_range("18446744073709551616"));
+  EXPECT_TRUE(uint_out_of_range("0x1_0000_0000_0000_0000"));
+  EXPECT_FALSE(uint_out_of_range("-1"));
+  EXPECT_FALSE(uint_out_of_range("12x"));
+  EXPECT_FALSE(uint_out_of_range(""));
+}
+
+TEST(Errors, PrintableEscapesAndCuts) {
+  EXPECT_EQ(printable("ab"), "ab");
+  EXPECT_EQ(printable(std::string("a\nb\0c\x1b\t\x7f", 8)), "a\\nb\\0c\\x1b\\t\\x7f");
+  const std::string big(3 << 20, 'x');
+  EXPECT_EQ(printable(big), std::string(80, 'x') + "... (3145728 bytes)");
+  // The message itself is one line of at most 1000 bytes (plus the cut marker).
+  const std::string msg = InputError("k: bad value '" + big + "'\nsecond line").what();
+  EXPECT_EQ(msg.find('\n'), std::string::npos);
+  EXPECT_LT(msg.size(), 1100u);
+}
+
 enum class Color { Red, Green };
 
 }  // namespace
@@ -184,6 +216,170 @@ TEST(Config, DocumenterListsEveryKeyWithDefault) {
   EXPECT_EQ(paths, (std::vector<std::string>{"leaf", "leaf.entries", "leaf.latency", "leaf.color", "items",
                                              "items[].name"}));
   EXPECT_EQ(rows[2].default_value, "10ns");
+}
+
+// A config as vmsim loads one: parse_yaml (one document, no duplicate keys, no tags), overrides recorded.
+Root load_checked(const std::string& text, const std::vector<std::string>& sets = {}) {
+  YAML::Node n = config::parse_yaml(text, "test.yaml");
+  config::Overrides applied;
+  for (const auto& s : sets) applied.push_back(config::apply_override(n, s));
+  Root r;
+  config::Loader l(n, "", "test.yaml", &applied);
+  r.visit(l);
+  l.finish();
+  return r;
+}
+
+std::string checked_error(const std::string& text, const std::vector<std::string>& sets = {}) {
+  try {
+    load_checked(text, sets);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, DuplicateKeysAreErrorsInEveryMap) {
+  EXPECT_EQ(checked_error("leaf:\n  entries: 4\n  entries: 2\n"),
+            "test.yaml:3: duplicate key 'leaf.entries' (first given at line 2): each key may appear once in a map");
+  EXPECT_NE(checked_error("leaf: {entries: 4}\nitems: []\nleaf: {entries: 2}\n").find("test.yaml:3: duplicate key 'leaf'"),
+            std::string::npos);
+  EXPECT_NE(checked_error("items:\n  - name: a\n    name: b\n").find("test.yaml:3: duplicate key 'items[0].name'"),
+            std::string::npos);
+  EXPECT_NE(checked_error("leaf: {color: red, color: green}\n").find("duplicate key 'leaf.color'"), std::string::npos);
+  // Any map, also ones no struct reads (caught before an unknown-key error could hide it).
+  EXPECT_NE(checked_error("x: {y: {z: 1, z: 2}}\n").find("duplicate key 'x.y.z'"), std::string::npos);
+  EXPECT_NE(checked_error("leaf: {}\n", {"leaf={entries: 1, entries: 2}"}).find("--set leaf={entries: 1, entries: 2}: duplicate key 'entries'"),
+            std::string::npos);
+  EXPECT_NE(checked_error("? [a]\n: 1\n").find("expected a key name"), std::string::npos);
+}
+
+TEST(Config, ASecondDocumentIsAnError) {
+  EXPECT_EQ(checked_error("leaf: {entries: 4}\n---\nleaf: {entries: 2}\n"),
+            "test.yaml:2: a second YAML document ('---'): a config file holds exactly one");
+  EXPECT_NE(checked_error("# c\n---\nleaf: {}\n---\n").find("test.yaml:4: a second YAML document"), std::string::npos);
+  EXPECT_NE(checked_error("leaf: {}\n---\nfoo: [\n").find("YAML syntax error"), std::string::npos);
+  EXPECT_EQ(load_checked("---\nleaf: {entries: 4}\n").leaf.entries, 4u);  // one document, explicitly opened
+}
+
+TEST(Config, EmptyValuesAreErrorsNamingTheKey) {
+  EXPECT_EQ(checked_error("leaf:\n  entries:\n  color: red\n"),
+            "test.yaml:2: leaf.entries: empty value (write a value, or leave the key out to get its default)");
+  EXPECT_NE(checked_error("leaf: {latency: ~}\n").find("leaf.latency: empty value"), std::string::npos);
+  EXPECT_NE(checked_error("leaf: {color: null}\n").find("leaf.color: empty value"), std::string::npos);
+  EXPECT_NE(checked_error("leaf:\nitems: []\n").find("test.yaml:1: leaf: empty value"), std::string::npos);
+  EXPECT_NE(checked_error("items:\n").find("items: empty value"), std::string::npos);
+  EXPECT_NE(checked_error("items: [~]\n").find("items[0]: expected a map"), std::string::npos);
+  // An empty string is a value, not an absent one.
+  EXPECT_EQ(load_checked("items: [{name: ''}]\n").items[0].name, "");
+  EXPECT_EQ(load_checked("leaf: {}\n").leaf.entries, 64u);
+}
+
+TEST(Config, TagsAreErrors) {
+  EXPECT_EQ(checked_error("leaf: !!python/object:os.system {entries: 1}\n"),
+            "test.yaml:1: leaf: YAML tag '!!python/object:os.system' is not allowed (a config holds plain values; "
+            "write the value without a tag)");
+  EXPECT_NE(checked_error("leaf: {entries: !!int 5}\n").find("leaf.entries: YAML tag '!!int'"), std::string::npos);
+  EXPECT_NE(checked_error("items: [!foo {name: a}]\n").find("items[0]: YAML tag '!foo'"), std::string::npos);
+  EXPECT_NE(checked_error("!!map {leaf: {}}\n").find("YAML tag '!!map'"), std::string::npos);
+  EXPECT_EQ(load_checked("leaf: {entries: '5'}\n").leaf.entries, 5u);  // quoting is no tag
+}
+
+TEST(Config, OverridePathsAreStrictAndErrorsNameTheOption) {
+  for (const char* bad : {"leaf..entries=3", ".leaf.entries=3", "leaf.entries.=3", "items[x].name=q", "items[0]name=q",
+                          "items[.name=q", "leaf].entries=3", "=3"}) {
+    const std::string e = checked_error("items: [{name: a}]\n", {bad});
+    EXPECT_EQ(e.rfind(std::string("--set ") + bad + ": ", 0), 0u) << bad << " -> " << e;
+  }
+  EXPECT_NE(checked_error("{}", {"leaf..entries=3"}).find("empty component in key path 'leaf..entries'"),
+            std::string::npos);
+  EXPECT_EQ(checked_error("{}", {"items[0].name=a"}),
+            "--set items[0].name=a: 'items' is not in the config, so it has no element [0] (set the whole list "
+            "instead: items=[{...}])");
+  EXPECT_EQ(load_checked("{}", {"items=[{name: w}]"}).items[0].name, "w");
+  EXPECT_EQ(load_checked("items: [{name: a}]\n", {"items[0].name=z"}).items[0].name, "z");
+  EXPECT_EQ(load_checked("items: [{name: a}]\n", {"items.0.name=y"}).items[0].name, "y");
+  // A badly typed value is blamed on the option, never on the file's first line.
+  EXPECT_EQ(checked_error("leaf: {entries: 4}\n", {"leaf.entries=abc"}),
+            "--set leaf.entries=abc: leaf.entries: bad value 'abc' (expected integer)");
+  EXPECT_EQ(checked_error("leaf: {entries: 4}\n", {"leaf={entries: abc}"}),
+            "--set leaf={entries: abc}: leaf.entries: bad value 'abc' (expected integer)");
+  EXPECT_EQ(checked_error("items: [{name: a}]\n", {"items=[{nme: b}]"}),
+            "--set items=[{nme: b}]: unknown config key 'items[0].nme' (did you mean 'items[0].name'?)");
+  // The file still answers for what the option did not touch.
+  EXPECT_EQ(checked_error("leaf: {entries: x}\n", {"leaf.color=green"}).rfind("test.yaml:1: leaf.entries", 0), 0u);
+}
+
+struct WithMatrix {
+  config::Matrix m;
+  template <class V>
+  void visit(V& v) {
+    v("m", m, "", "a matrix");
+  }
+};
+
+TEST(Config, MessagesAreOneLineWithCutValues) {
+  YAML::Node n = config::parse_yaml("m:\n  - [10, 21]\n  - [21, x]\n", "test.yaml");
+  WithMatrix w;
+  config::Loader l(n, "", "test.yaml");
+  try {
+    w.visit(l);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("test.yaml:2: m: bad value '[[10, 21], [21, x]]' (expected list", 0), 0u)
+        << e.what();
+  }
+  const std::string e = checked_error("leaf: {color: \"a\\x01b\\nc\\0d\"}\n");
+  EXPECT_NE(e.find("bad value 'a\\x01b\\nc\\0d'"), std::string::npos) << e;
+  const std::string big = checked_error("leaf: {color: " + std::string(3000000, 'q') + "}\n");
+  EXPECT_NE(big.find("q... (3000000 bytes)' (expected red | green)"), std::string::npos);
+  EXPECT_LT(big.size(), 300u);
+  const std::string key = checked_error("leaf: {}\n", {"leaf." + std::string(100000, 'k') + "=1"});
+  EXPECT_NE(key.find("... (100005 bytes)'"), std::string::npos) << key.substr(0, 300);
+  EXPECT_LT(key.size(), 300u);
+  EXPECT_EQ(checked_error("leaf: {entries: 99999999999999999999}\n"),
+            "test.yaml:1: leaf.entries: bad value '99999999999999999999' (out of range (max 18446744073709551615))");
+  EXPECT_NE(checked_error("leaf: {entries: 1e30}\n").find("out of range (max 18446744073709551615)"), std::string::npos);
+  EXPECT_NE(checked_error("leaf: {latency: 99999s}\n").find("bad value '99999s' (out of range (max 18446s))"),
+            std::string::npos);
+}
+
+struct Shelf {
+  std::vector<Item> items = {Item{"first"}};
+  template <class V>
+  void visit(V& v) {
+    v.list("items", items, "items starting from a prototype", Item{"proto"});
+  }
+};
+
+TEST(Config, ListElementsStartFromThePrototype) {
+  Shelf s;
+  config::Loader l(config::parse_yaml("items: [{}, {name: b}]\n", "t.yaml"), "", "t.yaml");
+  s.visit(l);
+  l.finish();
+  ASSERT_EQ(s.items.size(), 2u);
+  EXPECT_EQ(s.items[0].name, "proto");
+  EXPECT_EQ(s.items[1].name, "b");
+  std::vector<config::KeyDoc> rows;
+  Shelf d;
+  config::Documenter doc(rows);
+  d.visit(doc);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].path, "items[].name");
+  EXPECT_EQ(rows[1].default_value, "proto");
+}
+
+TEST(Config, DirectoriesAreRefusedAsInputFiles) {
+  const std::string dir = testing::TempDir();
+  for (auto f : {+[](const std::string& p) { config::load_yaml_file(p); },
+                 +[](const std::string& p) { config::read_input_file(p); }}) {
+    try {
+      f(dir);
+      FAIL();
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(": is a directory"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(Config, MissingAndMalformedFiles) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <vector>
 
@@ -497,6 +498,115 @@ TEST(DramMemorySystem, RoutesBySubchannelAndAggregates) {
   const ChannelStats total = sys.total_stats(1000);
   EXPECT_EQ(total.reads, 8u);
   EXPECT_EQ(sys.violation_count(), 0u) << sys.violation_report();
+}
+
+// Long idle stretches: skipping whole refresh rounds (the default) must give exactly what simulating
+// every refresh gives: the same completions at the same cycles and the same statistics, with the
+// JEDEC checker (told about the skipped rounds) finding nothing. Every standard, all-bank and per-bank
+// refresh, one and two ranks, open and closed pages; bursts of traffic between gaps of up to ~12 ms.
+TEST(DramChannel, IdleRefreshSkipIsExact) {
+  struct Case {
+    const char* preset;
+    RefreshMode refresh;
+    uint64_t ranks;
+    PagePolicy policy;
+  };
+  const Case cases[] = {
+      {"DDR4-3200AA", RefreshMode::AllBank, 1, PagePolicy::Open},
+      {"DDR4-3200AA", RefreshMode::AllBank, 2, PagePolicy::Closed},
+      {"DDR5-4800B", RefreshMode::AllBank, 1, PagePolicy::Adaptive},
+      {"DDR5-4800B", RefreshMode::PerBank, 2, PagePolicy::Open},
+      {"LPDDR5-6400", RefreshMode::PerBank, 1, PagePolicy::Closed},
+      {"HBM2-2000", RefreshMode::PerBank, 1, PagePolicy::Open},
+      {"HBM2-2000", RefreshMode::AllBank, 1, PagePolicy::Open},
+  };
+  auto stats_text = [](const ChannelStats& s) {
+    std::ostringstream o;
+    o << s.reads << ' ' << s.writes << ' ' << s.row_hits << ' ' << s.row_misses << ' ' << s.row_conflicts << ' '
+      << s.activates << ' ' << s.precharges << ' ' << s.refreshes << ' ' << s.per_bank_refreshes << ' '
+      << s.bytes_read << ' ' << s.bytes_written << ' ' << s.read_latency_sum << ' ' << s.read_latency_max << ' '
+      << s.write_latency_sum << ' ' << s.read_queue_occupancy_sum << ' ' << s.write_queue_occupancy_sum << ' '
+      << s.cycles << " |";
+    for (uint64_t c : s.commands) o << ' ' << c;
+    o << " |";
+    for (uint64_t h : s.read_latency_histogram) o << ' ' << h;
+    for (const BankStats& b : s.banks) {
+      o << " | " << b.reads << ' ' << b.writes << ' ' << b.row_hits << ' ' << b.row_misses << ' ' << b.row_conflicts
+        << ' ' << b.activates << ' ' << b.precharges << ' ' << b.refreshes;
+    }
+    return o.str();
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(std::string(k.preset) + " ranks " + std::to_string(k.ranks) + " refresh " +
+                 std::to_string(static_cast<int>(k.refresh)) + " policy " + std::to_string(static_cast<int>(k.policy)));
+    DramConfig c = config(k.preset, k.refresh);
+    c.organisation.ranks = k.ranks;
+    c.controller.page_policy = k.policy;
+    std::mt19937_64 rng(7);
+    struct Arrival {
+      Cycle at;
+      uint64_t addr;
+      bool write;
+    };
+    std::vector<Arrival> arrivals;
+    Cycle t = 0;
+    const uint64_t capacity = c.organisation.capacity_bytes() / c.organisation.channels / c.organisation.subchannels;
+    for (unsigned i = 0; i < 400; ++i) {
+      const uint64_t r = rng() % 10;
+      t += r == 0 ? 1000000 + rng() % 20000000 : r < 3 ? 5000 + rng() % 50000 : rng() % 40;
+      arrivals.push_back({t, (rng() % capacity) & ~uint64_t{63}, rng() % 4 == 0});
+    }
+    const Cycle end = t + 30000000;
+    Channel skip(c);
+    Channel step(c);
+    step.set_idle_skip(false);
+    std::vector<Completion> done_skip, done_step;
+    for (size_t i = 0; i < arrivals.size(); ++i) {
+      for (Channel* ch : {&skip, &step}) {
+        std::vector<Completion>& done = ch == &skip ? done_skip : done_step;
+        if (arrivals[i].at > 0) ch->advance_to(arrivals[i].at - 1, done);
+        while (!ch->can_accept(arrivals[i].write)) ch->advance_to(ch->issue_until_space(arrivals[i].write), done);
+        ch->enqueue(Request{i, arrivals[i].addr, arrivals[i].write, arrivals[i].at});
+      }
+    }
+    skip.advance_to(end, done_skip);
+    step.advance_to(end, done_step);
+    ASSERT_EQ(done_skip.size(), arrivals.size());
+    ASSERT_EQ(done_step.size(), arrivals.size());
+    for (size_t i = 0; i < done_skip.size(); ++i) {
+      ASSERT_EQ(done_skip[i].id, done_step[i].id) << i;
+      ASSERT_EQ(done_skip[i].cycle, done_step[i].cycle) << i;
+    }
+    skip.sync_stats(end);
+    step.sync_stats(end);
+    EXPECT_EQ(stats_text(skip.stats()), stats_text(step.stats()));
+    EXPECT_GT(skip.skipped_refreshes(), 0u);
+    EXPECT_EQ(step.skipped_refreshes(), 0u);
+    EXPECT_GT(skip.stats().refreshes + skip.stats().per_bank_refreshes, 1000u);
+    for (Channel* ch : {&skip, &step}) {
+      ch->checker()->finish(end);
+      EXPECT_EQ(ch->checker()->violation_count(), 0u) << ch->checker()->report();
+    }
+  }
+}
+
+// A request after 2^47 idle cycles costs O(1) host time: the refreshes before it are counted, not
+// simulated one by one (at one refresh per 7.8 us that would be 2.2 * 10^10 steps).
+TEST(DramChannel, RequestAfterHugeIdleGapIsCheap) {
+  DramConfig c = config("DDR4-3200AA", RefreshMode::AllBank);
+  Channel ch(c);
+  std::vector<Completion> done;
+  const Cycle at = Cycle{1} << 47;
+  ch.advance_to(at - 1, done);
+  ch.enqueue(Request{1, 0x1000, false, at});
+  ch.advance_to(at + 1000, done);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].cycle - at, ch.stats().read_latency_max);
+  EXPECT_GE(ch.stats().refreshes, at / c.timing.tREFI);
+  EXPECT_LE(ch.stats().refreshes, (at + 1000) / c.timing.tREFI);
+  EXPECT_GT(ch.skipped_refreshes(), ch.stats().refreshes - 10);
+  ch.checker()->finish(at + 1000);
+  EXPECT_EQ(ch.checker()->violation_count(), 0u) << ch.checker()->report();
 }
 
 }  // namespace

@@ -922,6 +922,43 @@ TEST(TlbConfigValidation, LoadsFromYamlWithEnumNames) {
   expect_input_error([&] { b.visit(bl); }, {"mmu.dtlb[0].replacement", "mru", "lru | plru | fifo | random"});
 }
 
+// One default per key: an array written with some keys takes the rest from its level's default array,
+// exactly as when the level is left out (stlb: [{entries: 2048}] keeps 8 ways, 7 cycles, every page size).
+TEST(TlbConfigValidation, PartialArraysTakeTheirLevelsDefaults) {
+  TlbHierarchyConfig c;
+  config::Loader loader(YAML::Load("stlb: [{entries: 2048}]\ndtlb: [{entries: 32}]\n"), "mmu", "test.yaml");
+  c.visit(loader);
+  loader.finish();
+  const TlbArrayConfig stlb = TlbHierarchyConfig::default_stlb();
+  EXPECT_EQ(c.stlb[0].entries, 2048u);
+  EXPECT_EQ(c.stlb[0].ways, stlb.ways);
+  EXPECT_EQ(c.stlb[0].hit_latency, stlb.hit_latency);
+  EXPECT_EQ(c.stlb[0].page_sizes, stlb.page_sizes);
+  EXPECT_EQ(stlb.ways, 8u);
+  EXPECT_EQ(stlb.hit_latency, 7u);
+  EXPECT_EQ(stlb.page_sizes, "4K,2M,1G");
+  EXPECT_EQ(c.dtlb[0].entries, 32u);
+  EXPECT_EQ(c.dtlb[0].page_sizes, "4K,2M,1G");
+  EXPECT_EQ(c.itlb[0].entries, 64u);
+  // The key reference documents the same defaults.
+  std::vector<config::KeyDoc> rows;
+  TlbHierarchyConfig d;
+  config::Documenter doc(rows);
+  d.visit(doc);
+  auto default_of = [&](const std::string& path) {
+    for (const auto& r : rows) {
+      if (r.path == path) return r.default_value;
+    }
+    return std::string("?");
+  };
+  EXPECT_EQ(default_of("stlb[].entries"), "1024");
+  EXPECT_EQ(default_of("stlb[].ways"), "8");
+  EXPECT_EQ(default_of("stlb[].hit_latency"), "7");
+  EXPECT_EQ(default_of("stlb[].page_sizes"), "4K,2M,1G");
+  EXPECT_EQ(default_of("dtlb[].entries"), "64");
+  EXPECT_EQ(default_of("dtlb[].page_sizes"), "4K,2M,1G");
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Randomized differential test against a reference model written independently of TlbArray: per set, a
 // std::map from last-use sequence number to entry (LRU: begin() is the victim; FIFO: the sequence number
