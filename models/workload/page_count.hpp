@@ -81,7 +81,15 @@ class CountingSource final : public Source {
  private:
   // Counts the first `performed` operations of the pending batch and forgets it.
   void settle(size_t performed) {
-    for (size_t i = 0; i < performed; ++i) m_pages.add(m_batch[i].va.value() >> kPageShift);
+    // Runs of operations on one page (the common case) cost a compare each.
+    uint64_t last = ~uint64_t{0};
+    for (size_t i = 0; i < performed; ++i) {
+      const uint64_t vpn = m_batch[i].va.value() >> kPageShift;
+      if (vpn != last) {
+        last = vpn;
+        m_pages.add(vpn);
+      }
+    }
     m_batch = nullptr;
     m_batch_size = 0;
   }

@@ -69,11 +69,20 @@ class System : public testing::Test {
 
   // Runs `vmsim ARGS` with stdout/stderr captured.
   // Runs of whole configurations always have the independent JEDEC timing checker on: a violation
-  // fails the run with exit code 3.
+  // fails the run with exit code 3. A configuration with the golden checker on (`checker: true`) also
+  // gets the coherence checker (sim.check_coherence), unless the arguments set it themselves.
   Result vmsim(const std::string& args) {
     std::string out = m_dir + "/stdout.txt", err = m_dir + "/stderr.txt";
     std::string full = args;
-    if (full.rfind("run ", 0) == 0) full += " --set system.memory.dram.controller.timing_checker=true";
+    if (full.rfind("run ", 0) == 0) {
+      full += " --set system.memory.dram.controller.timing_checker=true";
+      // Runs with the golden checker also run the coherence checker (it checks nothing without caches).
+      const std::string cfg = full.substr(4, full.find(' ', 4) - 4);
+      const std::string text = slurp(cfg);
+      if (text.find("checker: true") != std::string::npos && full.find("check_coherence") == std::string::npos) {
+        full += " --set sim.check_coherence=true";
+      }
+    }
     std::string cmd = std::string(VMSIM_BIN) + " " + full + " >" + out + " 2>" + err;
     int status = std::system(cmd.c_str());
     Result r;
