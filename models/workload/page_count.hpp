@@ -81,15 +81,24 @@ class CountingSource final : public Source {
  private:
   // Counts the first `performed` operations of the pending batch and forgets it.
   void settle(size_t performed) {
-    // Runs of operations on one page (the common case) cost a compare each.
-    uint64_t last = ~uint64_t{0};
-    for (size_t i = 0; i < performed; ++i) {
-      const uint64_t vpn = m_batch[i].va.value() >> kPageShift;
-      if (vpn != last) {
-        last = vpn;
-        m_pages.add(vpn);
+    // Runs of operations on one page (the common case) cost one compare per pair.
+    const MemOp* op = m_batch;
+    const MemOp* const end = op + performed;
+    uint64_t page = ~uint64_t{0};  // the page added last (none yet)
+    for (; end - op >= 2; op += 2) {
+      const uint64_t a = op[0].va.value() >> kPageShift;
+      const uint64_t b = op[1].va.value() >> kPageShift;
+      if (((a ^ page) | (b ^ page)) == 0) continue;
+      if (a != page) {
+        page = a;
+        m_pages.add(a);
+      }
+      if (b != page) {
+        page = b;
+        m_pages.add(b);
       }
     }
+    if (op != end && (op->va.value() >> kPageShift) != page) m_pages.add(op->va.value() >> kPageShift);
     m_batch = nullptr;
     m_batch_size = 0;
   }
