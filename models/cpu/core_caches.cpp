@@ -127,10 +127,17 @@ cache::Served Core::cache_access(cache::AccessClass cls, uint64_t pa, uint64_t i
     }
   }
   if (!m_timed) return r.served;  // functional: states and counts only
-  ct.fs[kCtL1] += r.l1_cycles * m_period_fs;
-  ct.fs[kCtL2] += r.l2_cycles * m_period_fs;
-  ct.fs[kCtLlc] += r.llc_cycles * m_period_fs;
-  delay += m_period * static_cast<double>(r.cycles);
+  if (full_line_write) {
+    // A whole-line store needs no data: it retires through the store buffer at the L1's pace while the
+    // ownership request completes behind it (fast-string stores), so only the L1 latency is charged.
+    ct.fs[kCtL1] += r.l1_cycles * m_period_fs;
+    delay += m_period * static_cast<double>(r.l1_cycles);
+  } else {
+    ct.fs[kCtL1] += r.l1_cycles * m_period_fs;
+    ct.fs[kCtL2] += r.l2_cycles * m_period_fs;
+    ct.fs[kCtLlc] += r.llc_cycles * m_period_fs;
+    delay += m_period * static_cast<double>(r.cycles);
+  }
   if (r.remote_messages != 0) {
     const sc_core::sc_time t = m_caches.remote_message * static_cast<double>(r.remote_messages);
     ct.fs[kCtIcRemote] += t.value();
