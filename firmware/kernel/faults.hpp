@@ -102,6 +102,13 @@ class Faults {
   const HugePages& huge() const { return m_huge; }
   // faults.major, which swap-ins add to.
   stats::Scalar& major_counter() { return m_major; }
+  // A page mlock makes present (mm_populate) goes through the fault handler and counts as p's fault, as
+  // Linux's get_user_pages does: call before fault_in or the swap-in of such a page.
+  void count_populate(Process& p) {
+    ++m_faults;
+    ++m_populated;
+    ++m_ctx->pstats[p.index]->faults;
+  }
 
  private:
   CowBreak break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va);
@@ -115,6 +122,8 @@ class Faults {
 
   stats::Group m_group;  // system.os.faults
   stats::Scalar m_faults{m_group, "total", "count", "Page faults handled"};
+  stats::Scalar m_populated{m_group, "populated", "count",
+                            "Faults taken by mlock to make its range present (in total and in the kind they were)"};
   stats::Scalar m_demand_zero{m_group, "demand_zero", "count", "Minor faults served by mapping a zeroed frame"};
   stats::Scalar m_shm_faults{m_group, "shared", "count",
                              "Minor faults mapping a shared-segment or page-cache frame already in memory"};

@@ -111,6 +111,7 @@ Kernel::Kernel(const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
                      m_syscalls.file_writebacks_counter()},
       *m_swapper_link);
   m_numa = std::make_unique<Numa>(m_cfg.costs, nodes, m_core_node, *m_pmm, *m_swapper, m_pstats, m_data_frames);
+  m_numa->set_shrinker([this](Hal& hal) { return shrink_page_cache(hal); });
   m_huge_link = std::make_unique<HugePagesLink>(*this);
   m_faults.huge().connect(HugePagesContext{m_cfg, m_hashed != nullptr, m_core_node, *m_pmm, *m_swapper,
                                            m_processes.live_mms(), m_segments, m_extra_refs, m_pstats, m_freed,
@@ -221,6 +222,9 @@ std::optional<Pfn> Kernel::alloc_table(Hal& hal) {
   hal.charge(m_cfg.costs.frame_alloc);
   std::optional<PageAlloc> a = m_pmm->alloc_page(hal.core_id(), kGfpKernel | Gfp::Zero,
                                                   {m_core_node[hal.core_id()]});
+  if (!a && shrink_page_cache(hal)) {
+    a = m_pmm->alloc_page(hal.core_id(), kGfpKernel | Gfp::Zero, {m_core_node[hal.core_id()]});
+  }
   if (!a) return std::nullopt;
   hal.zero_frame(a->pfn);
   ++m_table_frames;
@@ -376,17 +380,57 @@ void Kernel::release_segments(Hal& hal) {
       continue;
     }
     Segment& seg = *it->second;
+    if (seg.file >= 0) {
+      // The file's last mapping went: its dirty pages go back to the file store; the page cache stays
+      // (clean, reclaimable) for the next process that maps the file.
+      for (uint64_t i = 0; i < seg.frames.size(); ++i) {
+        if (seg.frames[i] == 0 || !seg.dirty[i]) continue;
+        m_swapper->store_file_page(hal, seg.file, i, Pfn{seg.frames[i] - 1});
+        m_swapper->file_page_cleaned(Pfn{seg.frames[i] - 1});
+        seg.dirty[i] = false;
+      }
+      ++it;
+      continue;
+    }
     for (uint64_t i = 0; i < seg.frames.size(); ++i) {
       if (seg.frames[i] == 0) continue;
-      if (seg.file >= 0 && seg.dirty[i]) {
-        // The file's last mapping went: its dirty page-cache pages go back to the file store.
-        m_swapper->store_file_page(hal, seg.file, i, Pfn{seg.frames[i] - 1});
-      }
       put_frame(hal, Pfn{seg.frames[i] - 1});
     }
     kobj_free(hal, *m_shm_cache, seg.obj);
     it = m_segments.erase(it);
   }
+}
+
+bool Kernel::shrink_page_cache(Hal& hal) {
+  bool freed = false;
+  for (auto& [id, seg] : m_segments) {
+    if (seg->file < 0) continue;
+    bool used = false;
+    for (const Mm* mm : m_processes.live_mms()) {
+      for (const auto& [s, v] : mm->vmas) used = used || v.shm == id;
+    }
+    if (used) continue;
+    for (uint64_t i = 0; i < seg->frames.size(); ++i) {
+      if (seg->frames[i] == 0) continue;
+      const Pfn pfn{seg->frames[i] - 1};
+      if (seg->dirty[i]) m_swapper->store_file_page(hal, seg->file, i, pfn);
+      seg->frames[i] = 0;
+      seg->dirty[i] = false;
+      put_frame(hal, pfn);
+      ++m_cache_dropped;
+      freed = true;
+    }
+  }
+  return freed;
+}
+
+uint64_t Kernel::page_cache_frames() const {
+  uint64_t n = 0;
+  for (const auto& [id, seg] : m_segments) {
+    if (seg->file < 0) continue;
+    for (uint64_t f : seg->frames) n += f != 0;
+  }
+  return n;
 }
 
 void Kernel::harvest_file_dirty(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end) {

@@ -132,6 +132,12 @@ class Kernel final : public Trap {
   // Shared segments and page caches.
   // Frees the segments no live address space maps (dirty page-cache pages go back to the file store).
   void release_segments(Hal& hal);
+  // Drops the page cache of files no live address space maps (their dirty pages were written back at the
+  // last unmap); true if a frame was freed. Memory's last resort before the OOM killer, as Linux's
+  // shrinkers, and the only way such pages go without swap (with swap, reclaim evicts them too).
+  bool shrink_page_cache(Hal& hal);
+  // Frames holding page-cache pages.
+  uint64_t page_cache_frames() const;
   // Marks the page-cache pages that shared file mappings of mm dirtied in [start, end) (their PTEs' D bits)
   // so they are written back to the file store when the file's last mapping goes.
   void harvest_file_dirty(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end);
@@ -180,6 +186,13 @@ class Kernel final : public Trap {
   stats::Formula m_reserved{m_frame_stats, "reserved", "frames",
                             "Frames reserved at boot for the kernel's page descriptors",
                             [this] { return static_cast<double>(m_reserved_frames); }, true};
+  stats::Formula m_cache_frames{m_frame_stats, "page_cache", "frames",
+                                "Frames holding page-cache pages of files at the end of the run (kept after the "
+                                "last unmap until reclaim or the shrinker takes them)",
+                                [this] { return static_cast<double>(page_cache_frames()); }, true};
+  stats::Scalar m_cache_dropped{m_frame_stats, "page_cache_dropped", "count",
+                                "Page-cache frames of unmapped files freed by the shrinker when an allocation "
+                                "failed (without swap; with swap, reclaim evicts them and counts them as evictions)"};
   stats::Formula m_slab_frames{m_frame_stats, "slab", "frames",
                                "Frames held by the slab allocator for kernel objects at the end of the run",
                                [this] { return static_cast<double>(m_slab->frames_held()); }, true};

@@ -78,6 +78,7 @@ std::optional<Pfn> Numa::alloc_user_block(Hal& hal, Process& p, const Vma& vma, 
     }
     a = attempt();
   }
+  if (!a && m_shrink && m_shrink(hal)) a = attempt();
   if (!a) return std::nullopt;
   if (m_swapper.enabled()) m_swapper.wake_kswapd(hal, a->node);
   const uint64_t frames = uint64_t{1} << order;

@@ -2,6 +2,7 @@
 // policy (local, preferred, bind, interleave), reclaims on the way with swap, and counts where pages land.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -28,6 +29,9 @@ class Numa {
   // allocation first reclaims a node below its min watermark and wakes kswapd after. Nullopt when memory is
   // exhausted (the caller's OOM path). Charges frame_alloc.
   std::optional<Pfn> alloc_user_block(Hal& hal, Process& p, const Vma& vma, VirtAddr va, unsigned order, bool zero);
+  // Called when an allocation fails even after reclaim: frees what it can without swap (the page cache of
+  // files nobody maps) and says whether it freed anything, so the allocation is tried once more.
+  void set_shrinker(std::function<bool(Hal&)> shrink) { m_shrink = std::move(shrink); }
   // Physical byte range [first, second) of the NUMA node local to `core`.
   std::pair<uint64_t, uint64_t> local_range(CoreId core) const;
 
@@ -39,6 +43,7 @@ class Numa {
   Swapper& m_swapper;
   const std::vector<std::unique_ptr<ProcStats>>& m_pstats;
   stats::Scalar& m_data_frames;
+  std::function<bool(Hal&)> m_shrink;
 };
 
 }  // namespace vmsim::fw

@@ -480,6 +480,11 @@ void Swapper::store_file_page(Hal& hal, int file, uint64_t index, Pfn frame) {
   ++m_file_writebacks;
 }
 
+void Swapper::file_page_cleaned(Pfn frame) {
+  auto d = m_pages.find(frame.value());
+  if (d != m_pages.end()) d->second.dirty = false;
+}
+
 void Swapper::evict_free(Hal& hal, uint64_t pfn) {
   auto fs = m_frame_slot.find(pfn);
   if (fs != m_frame_slot.end()) {

@@ -125,6 +125,8 @@ class Swapper {
 
   // A dirty page-cache page of `file` goes to the file store (the file's last mapping went).
   void store_file_page(Hal& hal, int file, uint64_t index, Pfn frame);
+  // A tracked page-cache page was written back outside reclaim: it is clean now.
+  void file_page_cleaned(Pfn frame);
   // Contents of page `index` of `file` written back earlier, or nullptr (never written).
   const std::vector<uint8_t>* written_file_page(int file, uint64_t index) const;
 

@@ -340,6 +340,7 @@ SyscallResult Syscalls::sys_mlock(Hal& hal, Process& p, const Syscall& c, bool l
       if (present[i]) continue;
       const VirtAddr va{start + (i << kPageShift)};
       const Vma* v = mm.vmas.find(va);
+      m_ctx->faults.count_populate(p);
       if (m_ctx->swapper.enabled()) {
         // A swapped-out page is read back; the call waits for the device.
         const std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, va);
