@@ -157,6 +157,16 @@ void PlatformConfig::validate() const {
     require(system.core.outstanding == 1, "system.core", "outstanding", std::to_string(system.core.outstanding),
             "with system.swap.enabled the core must have one operation in flight");
   }
+  if (system.swap.enabled && firmware.swap.replacement.policy == fw::ReplacementKind::Opt) {
+    // Belady's opt evicts the page used farthest in the future: only a trace's future is known before the run.
+    for (size_t i = 0; i < processes.size(); ++i) {
+      if (is_trace(processes[i].workload.kind)) continue;
+      throw InputError("firmware.swap.policy: bad value 'opt' (Belady's opt needs every process's future "
+                       "references, known only for trace workloads (lackey, champsim, vmsim_trace); processes[" +
+                       std::to_string(i) + "] '" + processes[i].name +
+                       "' runs a generator: replay its reference string with `vmsim refs`, or pick another policy)");
+    }
+  }
   if (system.core.mmu.walker.format == mmu::PageTableFormat::Hashed) {
     // The firmware builds the hashed table for demand paging of 4 KiB pages; changing mappings (system
     // calls), huge pages and PROT_NONE areas are implemented for radix tables only so far.

@@ -9,6 +9,7 @@
 #include "common/error.hpp"
 #include "models/workload/generators.hpp"
 #include "models/workload/trace_scan.hpp"
+#include "platform/trace_future.hpp"
 #if VMSIM_HAVE_RTL
 #include "testbench/rtl_tlb_backend.hpp"
 #endif
@@ -94,6 +95,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
   if (cfg.system.swap.enabled) m_swap = std::make_unique<storage::SwapDevice>("swap", cfg.system.swap.device);
   std::vector<cpu::CoreTask> tasks;
   std::vector<fw::ProcessSpec> specs;
+  std::vector<std::shared_ptr<const fw::FutureReferences>> futures;  // by process, for the opt policy
   std::unordered_map<std::string, int> process_index;  // a name that parent or child refers to is unique (validated)
   for (size_t k = 0; k < cfg.processes.size(); ++k) process_index.emplace(cfg.processes[k].name, static_cast<int>(k));
   auto index_of = [&](const std::string& process) {
@@ -155,6 +157,12 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
       regions = scan.regions;
       m_trace_distinct_pages += scan.distinct_pages;
       task.source = workload::open_trace(tk, trace, opt);
+      if (cfg.system.swap.enabled && cfg.firmware.swap.replacement.policy == fw::ReplacementKind::Opt) {
+        // Belady's opt needs the future: the trace is read once more, ahead of the run.
+        std::unique_ptr<workload::Source> ahead = workload::open_trace(tk, trace, opt);
+        futures.resize(i + 1);
+        futures[i] = std::make_shared<TraceFuture>(*ahead, w.limit);
+      }
       task.data_ops_are_instructions = false;  // the reader counts instructions in the gaps
     } else {
       workload::GeneratorParams gp;
@@ -230,6 +238,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
     m_kernel = std::make_unique<fw::Kernel>(kcfg, fw_nodes, core_node, specs);
     m_os_stats = std::make_unique<StatsAnchor>("os");
     stats::attach(m_kernel->stats(), *m_os_stats);
+    if (!futures.empty()) m_kernel->set_futures(std::move(futures));
     trap = m_kernel.get();
   }
   for (uint64_t i = 0; i < cfg.system.cores; ++i) {

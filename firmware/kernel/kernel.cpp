@@ -401,6 +401,10 @@ void Kernel::release_segments(Hal& hal) {
   }
 }
 
+void Kernel::set_futures(std::vector<std::shared_ptr<const FutureReferences>> futures) {
+  m_swapper->set_futures(std::move(futures));
+}
+
 bool Kernel::shrink_page_cache(Hal& hal) {
   bool freed = false;
   for (auto& [id, seg] : m_segments) {

@@ -22,6 +22,7 @@
 #include "firmware/kernel/syscalls.hpp"
 #include "firmware/mm/slab.hpp"
 #include "firmware/mm/zones.hpp"
+#include "firmware/swap/future.hpp"
 #include "firmware/vm/hashed_table.hpp"
 #include "firmware/vm/vma.hpp"
 #include "common/stats.hpp"
@@ -95,6 +96,8 @@ class Kernel final : public Trap {
   // Round robin with firmware.scheduler.time_slice (fw::RunQueue).
   std::unique_ptr<Scheduler> make_scheduler(std::vector<Scheduler::Entry> entries) const override;
   uint64_t context_switch_cycles() const override { return m_cfg.costs.context_switch; }
+  // firmware.swap.policy opt: the future references of the process with config index i (nullptr for none).
+  void set_futures(std::vector<std::shared_ptr<const FutureReferences>> futures);
   // /proc/buddyinfo and /proc/slabinfo-like text at this moment.
   std::string buddyinfo() const { return m_pmm->buddyinfo(); }
   std::string slabinfo() const { return m_slab->slabinfo(); }

@@ -9,6 +9,8 @@
 // the pass. A frame is freed inside the pass only while every core that could still use it is stopped.
 #include "firmware/kernel/swapper.hpp"
 
+#include "firmware/swap/policies.hpp"
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -66,7 +68,11 @@ Swapper::Swapper(stats::Group& parent, const SwapperContext& ctx, SwapperHost& h
     m_swap = std::make_unique<SwapArea>(m_cfg.swap_slots);
     std::vector<ReclaimZone> zones;
     for (NodeId n = 0; n < ctx.nodes; ++n) {
-      m_policies.push_back(make_policy(m_cfg.swap.replacement));
+      if (m_cfg.swap.replacement.policy == ReplacementKind::Opt) {
+        m_policies.push_back(make_opt_run_policy([this](PageId pfn) { return next_use(pfn); }));
+      } else {
+        m_policies.push_back(make_policy(m_cfg.swap.replacement));
+      }
       zones.push_back(ReclaimZone{m_pmm.total_frames(n), m_policies.back().get()});
     }
     m_bridge = std::make_unique<Bridge>(*this);
@@ -114,6 +120,21 @@ void Swapper::rmap_remove_mm(Pfn pfn, const Mm& mm) {
       return;
     }
   }
+}
+
+uint64_t Swapper::next_use(uint64_t pfn) const {
+  const PageDesc& d = m_pages.at(pfn);
+  uint64_t soonest = FutureReferences::kNever;
+  for (const PageDesc::Mapping& m : d.maps) {
+    for (const auto& q : m_procs) {
+      if (!q->alive || q->mm.get() != m.mm || q->index >= m_futures.size() || !m_futures[q->index]) continue;
+      const uint64_t* done = m_pstats[q->index]->access_counts;
+      const uint64_t now = done[0] + done[1];
+      const uint64_t next = m_futures[q->index]->next_use(m.va >> kPageShift, now);
+      if (next != FutureReferences::kNever) soonest = std::min(soonest, next - now);
+    }
+  }
+  return soonest;
 }
 
 void Swapper::set_file_page(Pfn pfn, uint64_t seg, uint64_t index) {

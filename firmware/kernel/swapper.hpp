@@ -14,6 +14,7 @@
 #include "firmware/kernel/kernel_config.hpp"
 #include "firmware/kernel/kernel_types.hpp"
 #include "firmware/mm/zones.hpp"
+#include "firmware/swap/future.hpp"
 #include "firmware/swap/reclaim.hpp"
 #include "firmware/swap/swap_area.hpp"
 #include "common/stats.hpp"
@@ -79,6 +80,9 @@ class Swapper {
   void rmap_remove_mm(Pfn pfn, const Mm& mm);  // one mapping of pfn by mm (teardown: the address is unknown)
   // Marks the tracked frame as page `index` of the page cache of segment `seg`.
   void set_file_page(Pfn pfn, uint64_t seg, uint64_t index);
+  // The future references of the process with config index i (nullptr: unknown), for firmware.swap.policy
+  // opt. Set before the first fault.
+  void set_futures(std::vector<std::shared_ptr<const FutureReferences>> futures) { m_futures = std::move(futures); }
   // The node of a tracked frame, or nullopt if the frame is not tracked.
   std::optional<NodeId> tracked_node(Pfn pfn) const;
   // The last reference to a frame went: it leaves its policy and the swap cache.
@@ -167,6 +171,10 @@ class Swapper {
   const std::vector<std::unique_ptr<Process>>& m_procs;
   const std::vector<Mm*>& m_live_mms;
   const std::vector<std::unique_ptr<ProcStats>>& m_pstats;
+  std::vector<std::shared_ptr<const FutureReferences>> m_futures;
+  // opt: operations until the frame's next reference by any process mapping it (FutureReferences::kNever if
+  // none will, or if a mapping's process has no known future).
+  uint64_t next_use(uint64_t pfn) const;
   std::map<uint64_t, std::unique_ptr<Segment>>& m_segments;
   std::unordered_map<uint64_t, uint32_t>& m_extra_refs;
   stats::Scalar& m_freed;

@@ -1,5 +1,7 @@
 // Belady's optimal (MIN) replacement, computed offline from the complete future reference string.
+#include <functional>
 #include <limits>
+#include <map>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -90,7 +92,54 @@ class OptPolicy final : public PolicyBase {
   std::unordered_map<PageId, Key> m_key;
 };
 
+// Belady's MIN in a run: the distances come from the workloads' traces, read ahead before the run.
+class OptRunPolicy final : public PolicyBase {
+ public:
+  explicit OptRunPolicy(std::function<uint64_t(PageId)> next_use) : m_next_use(std::move(next_use)) {}
+  const char* name() const override { return "opt"; }
+  bool uses_exact_access() const override { return false; }
+
+ protected:
+  void do_map(PageId p, VirtualTime /*now*/) override {
+    const uint64_t seq = ++m_seq;
+    m_order.emplace(seq, p);
+    m_seq_of.emplace(p, seq);
+  }
+  void do_unmap(PageId p) override {
+    auto it = m_seq_of.find(p);
+    m_order.erase(it->second);
+    m_seq_of.erase(it);
+  }
+  PageId do_choose(PageBits& /*bits*/, VirtualTime /*now*/) override {
+    PageId best = 0;
+    uint64_t best_next = 0;
+    bool found = false;
+    for (const auto& [seq, p] : m_order) {  // mapping order: the first of equals wins
+      if (is_locked(p)) continue;
+      note_scanned();
+      const uint64_t next = m_next_use(p);
+      if (!found || next > best_next) {
+        best = p;
+        best_next = next;
+        found = true;
+        if (next == kNever) break;  // nothing is farther than never
+      }
+    }
+    return best;
+  }
+
+ private:
+  std::function<uint64_t(PageId)> m_next_use;
+  uint64_t m_seq = 0;
+  std::map<uint64_t, PageId> m_order;  // mapping sequence -> frame
+  std::unordered_map<PageId, uint64_t> m_seq_of;
+};
+
 }  // namespace
+
+std::unique_ptr<ReplacementPolicy> make_opt_run_policy(std::function<uint64_t(PageId)> next_use) {
+  return std::make_unique<OptRunPolicy>(std::move(next_use));
+}
 
 std::unique_ptr<ReplacementPolicy> make_opt_policy(std::vector<PageId> future) {
   return std::make_unique<OptPolicy>(std::move(future));

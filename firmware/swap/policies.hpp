@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -94,6 +95,12 @@ std::unique_ptr<ReplacementPolicy> make_active_inactive_policy(uint64_t inactive
 // in the future; a page never used again is infinitely far; ties (only among never-used-again pages) -> the
 // earliest mapped. Reads no bits.
 std::unique_ptr<ReplacementPolicy> make_opt_policy(std::vector<PageId> future);
+
+// opt in a run (trace workloads): the pages are frames, and next_use(frame) answers, from the traces' known
+// futures, how far in the future the frame is next referenced (UINT64_MAX: never). Victim: the unlocked
+// resident frame with the largest answer; ties -> the earliest mapped. Asks next_use once per resident
+// unlocked frame and choice (each counted as scanned). Reads no bits and ignores on_access.
+std::unique_ptr<ReplacementPolicy> make_opt_run_policy(std::function<uint64_t(PageId)> next_use);
 
 // random: the resident pages in a vector (mapping order, an unmapped page's slot is filled by the last
 // page). Each choice draws x = splitmix64(state), state seeded with `seed`, and takes index x % size; if that

@@ -20,9 +20,6 @@ void WatermarkConfig::validate(const std::string& path) const {
 
 void SwapPolicyConfig::validate(const std::string& path) const {
   replacement.validate(path);
-  config::require(replacement.policy != ReplacementKind::Opt, path, "policy", "opt",
-                  "opt (Belady) needs the complete future reference string: it exists only in reference-string "
-                  "replay, not in a run");
   watermarks.validate(path + ".watermarks");
   config::require(batch > 0, path, "batch", std::to_string(batch), "must be > 0");
 }

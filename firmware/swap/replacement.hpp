@@ -104,8 +104,8 @@ struct ReplacementConfig {
   void visit(V& v) {
     v("policy", policy, "",
       "Page-replacement policy: fifo, lru (exact LRU), clock (second chance), eclock (enhanced clock, A/D "
-      "classes), lfu, ws (working set), wsclock, active_inactive (Linux-style two lists), opt (Belady, "
-      "reference-string replay only), random");
+      "classes), lfu, ws (working set), wsclock, active_inactive (Linux-style two lists), opt (Belady: in "
+      "reference-string replay, and in runs whose processes all replay traces, read ahead for it), random");
     v("tau", tau, "virtual time", "Working-set window for ws and wsclock (same unit as the driver's virtual time)");
     v("inactive_ratio", inactive_ratio, "",
       "active_inactive: pages move from active to inactive while inactive * ratio < active");
