@@ -273,9 +273,8 @@ TEST(Reclaim, ConfigErrorsNameTheKey) {
   EXPECT_NE(e.find("firmware.swap.policy: bad value 'lruu'"), std::string::npos) << e;
   e = error_of([&] { load("policy: ws\ntau: 0\n").validate("firmware.swap"); });
   EXPECT_NE(e.find("firmware.swap.tau: bad value '0'"), std::string::npos) << e;
-  e = error_of([&] { load("policy: opt\n").validate("firmware.swap"); });
-  EXPECT_NE(e.find("firmware.swap.policy: bad value 'opt' (opt (Belady) needs the complete future"), std::string::npos)
-      << e;
+  // opt is valid here: whether the future is known depends on the workloads (checked with the processes).
+  EXPECT_NO_THROW(load("policy: opt\n").validate("firmware.swap"));
   e = error_of([&] { load("batch: 0\n").validate("firmware.swap"); });
   EXPECT_NE(e.find("firmware.swap.batch: bad value '0'"), std::string::npos) << e;
   e = error_of([&] { load("watermarks: {min: 8MiB, low: 4MiB, high: 16MiB}\n").validate("firmware.swap"); });
