@@ -121,19 +121,19 @@ nlohmann::ordered_json make_summary(const std::vector<stats::Record>& records, S
   s["dram_writes"] = dram_writes;
   s["dram_row_hit_rate"] =
       dram_reads + dram_writes ? static_cast<double>(row_hits) / static_cast<double>(dram_reads + dram_writes) : 0.0;
-  s["dram_avg_read_latency_cycles"] = lat_samples > 0 ? lat_sum / lat_samples : 0.0;
+  s["dram_avg_read_latency_dram_cycles"] = lat_samples > 0 ? lat_sum / lat_samples : 0.0;
   s["local_requests"] = u(find(records, "system.interconnect.local_requests"));
   s["remote_requests"] = u(find(records, "system.interconnect.remote_requests"));
   s["sim_time_ps"] = static_cast<uint64_t>(end.value() / 1000);  // time resolution is 1 fs
   s["sim_time_ns"] = static_cast<double>(end.value()) / 1e6;
   uint64_t acc = s["accesses"];
   double lat = sum_cores(records, ".time.translation") + sum_cores(records, ".time.data");
-  s["avg_access_latency_cycles"] = acc ? lat / static_cast<double>(acc) : 0.0;
-  // Where the average access's time went (timed modes); the parts add up to avg_access_latency_cycles.
+  s["avg_access_latency_core_cycles"] = acc ? lat / static_cast<double>(acc) : 0.0;
+  // Where the average access's time went (timed modes); the parts add up to avg_access_latency_core_cycles.
   auto per_access = [&](double cycles) { return acc ? cycles / static_cast<double>(acc) : 0.0; };
   nlohmann::ordered_json b;
   b["l1_tlb"] = per_access(sum_cores(records, ".mmu.time.l1_tlb"));
-  b["l2_tlb"] = per_access(sum_cores(records, ".mmu.time.l2_tlb"));
+  b["stlb"] = per_access(sum_cores(records, ".mmu.time.stlb"));
   b["walker"] = per_access(sum_cores(records, ".mmu.walker.time.pwc") + sum_cores(records, ".mmu.walker.time.steps"));
   b["walk_memory"] = per_access(sum_cores(records, ".mmu.walker.time.memory"));
   b["walk_wait"] = per_access(sum_cores(records, ".mmu.time.walk_wait"));
@@ -183,7 +183,7 @@ nlohmann::ordered_json make_summary(const std::vector<stats::Record>& records, S
     c["pte_reads_served"] = served;
     s["caches"] = c;
   }
-  s["access_latency_breakdown_cycles"] = b;
+  s["access_latency_breakdown_core_cycles"] = b;
   return s;
 }
 
@@ -297,11 +297,11 @@ void print_summary(std::ostream& os, const nlohmann::ordered_json& s) {
   }
   row("DRAM reads / writes", num(s["dram_reads"]) + "/" + num(s["dram_writes"]));
   row("  row-buffer hit rate", num(s["dram_row_hit_rate"]));
-  row("  avg read latency (DRAM cyc)", num(s["dram_avg_read_latency_cycles"]));
+  row("  avg read latency (DRAM cyc)", num(s["dram_avg_read_latency_dram_cycles"]));
   row("local / remote requests", num(s["local_requests"]) + "/" + num(s["remote_requests"]));
-  row("avg access latency (cycles)", num(s["avg_access_latency_cycles"]));
-  const nlohmann::ordered_json& b = s["access_latency_breakdown_cycles"];
-  row("  L1 TLB / L2 TLB", num(b["l1_tlb"]) + "/" + num(b["l2_tlb"]));
+  row("avg access latency (cycles)", num(s["avg_access_latency_core_cycles"]));
+  const nlohmann::ordered_json& b = s["access_latency_breakdown_core_cycles"];
+  row("  L1 TLB / STLB", num(b["l1_tlb"]) + "/" + num(b["stlb"]));
   row("  walker / walk memory", num(b["walker"]) + "/" + num(b["walk_memory"]));
   row("  waiting for walks", num(b["walk_wait"]));
   row("  data memory", num(b["data_memory"]));

@@ -33,10 +33,10 @@ def main():
         page = "2M" if "huge: true" in r["processes.0.vmas"] else "4K"
         points.setdefault(fp, {})[page] = r
     order = sorted(points, key=size_bytes)
-    cols = ["avg_access_latency_cycles", "access_latency_breakdown_cycles.data_memory",
-            "access_latency_breakdown_cycles.walk_memory", "access_latency_breakdown_cycles.l2_tlb"]
+    cols = ["avg_access_latency_core_cycles", "access_latency_breakdown_core_cycles.data_memory",
+            "access_latency_breakdown_core_cycles.walk_memory", "access_latency_breakdown_core_cycles.stlb"]
     if "--csv" in sys.argv:
-        print("footprint_bytes,pages,cycles_per_load,data_memory,walk_memory,l2_tlb")
+        print("footprint_bytes,pages,cycles_per_load,data_memory,walk_memory,stlb")
         for fp in order:
             for page in ("4K", "2M"):
                 r = points[fp].get(page)

@@ -19,7 +19,7 @@ import re
 import sys
 
 EXIT_BAD_INPUT = 2
-DEFAULT_METRICS = ["avg_access_latency_cycles", "tlb_misses"]
+DEFAULT_METRICS = ["avg_access_latency_core_cycles", "tlb_misses"]
 MAX_GROUPS = 12  # a default grouping key with more values than this is not used
 # Student's t quantile t(0.975, df) for df = 1..30, then 40, 60, 120, infinity: the table of summary.csv
 # (student_t975 in apps/vmsim/study_results.cpp).
@@ -463,7 +463,7 @@ def run_report(folder, plt):
     scalars = [(k, v) for k, v in flatten({k: v for k, v in summary.items() if k != "caches"})]
     body.append("<h2>Summary</h2>")
     body.append(html_table("summary", ["statistic", "value"], scalars))
-    breakdown = summary.get("access_latency_breakdown_cycles")
+    breakdown = summary.get("access_latency_breakdown_core_cycles")
     if isinstance(breakdown, dict):
         body.append("<h2>Access latency breakdown</h2>")
         base = os.path.join(plots, "latency_breakdown")

@@ -169,8 +169,8 @@ int cmd_dram(const std::string& trace, const std::string& config_path, const std
     j["writes"] = r.writes;
     j["host_seconds"] = host;
     j["requests_per_second"] = host > 0 ? static_cast<double>(r.requests) / host : 0.0;
-    j["sim_cycles"] = r.cycles;
-    j["avg_read_latency_cycles"] = r.avg_read_latency;
+    j["sim_dram_cycles"] = r.cycles;
+    j["avg_read_latency_dram_cycles"] = r.avg_read_latency;
     j["bandwidth_gbps"] = r.bandwidth_gbs;
     j["row_hits"] = r.stats.row_hits;
     j["row_misses"] = r.stats.row_misses;
@@ -249,7 +249,7 @@ int sc_main(int argc, char* argv[]) {
   dram->add_option("--set", dram_sets, "Override a key: --set system.memory.dram.controller.page_policy=closed")
       ->take_all();
   dram->add_flag("--json", dram_json,
-                 "Print one JSON object (requests, host_seconds, sim_cycles, avg_read_latency_cycles, "
+                 "Print one JSON object (requests, host_seconds, sim_dram_cycles, avg_read_latency_dram_cycles, "
                  "bandwidth_gbps, ...)");
   dram->add_flag("--checker", dram_checker, "Run the independent JEDEC timing checker on every command");
 

@@ -70,7 +70,7 @@ CLI::App* add_plot_command(CLI::App& app, PlotOptions& o) {
   c->add_option("dir", o.dir, "Sweep output folder (holds results.csv)")->required();
   c->add_option("--x", o.x, "Column on the x axis (repeatable); default: every swept key");
   c->add_option("--y", o.y, "Metric column (repeatable); default: the spec's metrics, else "
-                            "avg_access_latency_cycles and tlb_misses");
+                            "avg_access_latency_core_cycles and tlb_misses");
   c->add_option("--group", o.group, "Column whose values make one series each; default: a second swept key");
   c->add_option("--kind", o.kind, "line (mean, 95 % CI with several seeds), bar, or stacked (the metrics stacked)")
       ->check(CLI::IsMember({"line", "bar", "stacked"}))

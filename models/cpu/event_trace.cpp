@@ -28,8 +28,8 @@ const char* tlb_name(mmu::TlbHitLevel l) {
 EventTrace::EventTrace(const std::string& path, uint64_t from, uint64_t count)
     : m_path(path), m_out(path, std::ios::trunc), m_from(from), m_count(count) {
   if (!m_out) throw InputError(path + ": cannot write");
-  m_out << "access,core,pid,kind,va,pa,tlb,lookups,walks,pte_reads,pte_served,faults,fault,cycles,"
-           "translation_cycles,fault_cycles,data_cycles\n";
+  m_out << "access,core,pid,kind,va,pa,tlb,lookups,walks,pte_reads,pte_served,faults,fault,core_cycles,"
+           "translation_core_cycles,fault_core_cycles,data_core_cycles\n";
 }
 
 void EventTrace::write(const AccessEvent& e) {

@@ -157,7 +157,7 @@ struct ControllerConfig {
     v("xor_bank_hash", xor_bank_hash, "", "XOR bank and bank-group bits with the low row bits");
     v("request_bytes", request_bytes, "bytes", "Bytes per request (cache line); a multiple of the burst size");
     v("timing_checker", timing_checker, "", "Check every issued command with the independent JEDEC checker");
-    v("latency_bin", latency_bin, "cycles", "Read latency histogram bin width");
+    v("latency_bin", latency_bin, "DRAM cycles", "Read latency histogram bin width");
     v("latency_bins", latency_bins, "bins", "Read latency histogram bins (the last one collects the overflow)");
   }
   void validate(const std::string& path) const;

@@ -37,7 +37,7 @@ Mmu::Mmu(const sc_core::sc_module_name& name, const MmuConfig& cfg, sc_core::sc_
         *m_rtl_groups.back(), "operations", "count",
         "Operations executed by the RTL TLB of array i (those before its first fill are answered without it)",
         std::move(ext.operations)));
-    m_level_counters.push_back(std::make_unique<stats::Counter>(*m_rtl_groups.back(), "cycles", "cycles",
+    m_level_counters.push_back(std::make_unique<stats::Counter>(*m_rtl_groups.back(), "cycles", "RTL TLB clock cycles",
                                                                 "Clock cycles of the RTL TLB of array i",
                                                                 std::move(ext.cycles)));
     m_tlb.dtlb().array(i).attach(std::move(ext.backend));

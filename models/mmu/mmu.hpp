@@ -185,7 +185,7 @@ class Mmu : public sc_core::sc_module {
   stats::Group m_time_stats{m_stats, "time"};
   stats::Counter m_t_l1{m_time_stats, "l1_tlb", "core cycles", "Cycles in L1 TLB lookups (ITLB or DTLB), hit or miss",
                         [this] { return m_l1_cycles; }};
-  stats::Counter m_t_l2{m_time_stats, "l2_tlb", "core cycles", "Cycles in L2 TLB (STLB) lookups after L1 misses",
+  stats::Counter m_t_l2{m_time_stats, "stlb", "core cycles", "Cycles in L2 TLB (STLB) lookups after L1 misses",
                         [this] { return m_l2_cycles; }};
   stats::Counter m_t_walk_wait{m_time_stats, "walk_wait", "core cycles",
                                "Cycles waiting for a walk of the same page in flight (merged misses) or for a free "

@@ -32,7 +32,7 @@ grid:
   system.core.mmu.tlb.stlb.0.entries: [256, 1024]
   system.core.mmu.walker.pwc.pde: [0, 32]
 seeds: [1, 2]
-metrics: [tlb_misses, avg_access_latency_cycles]
+metrics: [tlb_misses, avg_access_latency_core_cycles]
 """
 SWEEP_RUNS = 8
 SWEEP_PLOTS = 4  # 2 swept keys x 2 metrics

@@ -229,7 +229,7 @@ set: {processes.0.workload.accesses: 3000}
 grid:
   system.core.mmu.tlb.stlb.0.entries: [256, 512]
 seeds: [1, 2]
-metrics: [tlb_misses, avg_access_latency_cycles]
+metrics: [tlb_misses, avg_access_latency_core_cycles]
 """
 
 # Two runs, the first with a value the config rejects (exit code 2, its error recorded).

@@ -45,7 +45,7 @@ TEST_F(Caches, PteReadsHitInTheCachesAfterTheFirstWalkOfARegion) {
   EXPECT_GT(pte_reads, 20000u);
   EXPECT_LE(from_memory, 16u);
   // And so walk memory costs cache latencies, not DRAM.
-  const double walk_memory = j["summary"]["access_latency_breakdown_cycles"]["walk_memory"];
+  const double walk_memory = j["summary"]["access_latency_breakdown_core_cycles"]["walk_memory"];
   const double walks = j["summary"]["walks"].get<double>() / j["summary"]["accesses"].get<double>();
   EXPECT_LT(walk_memory, walks * 15.0);  // below an L2 hit per walk on average
 }
@@ -106,8 +106,8 @@ TEST_F(Caches, PingPongOnSharedLinesShowsTransfersAndInvalidationsAndCostsTime) 
               10 * a["summary"]["caches"]["invalidations"].get<uint64_t>()) << mode;
     EXPECT_GT(stat(s, "system.caches.core1.l1d.invalidations"), 3000u) << mode;
     // Sharing lines between cores slows both threads down.
-    EXPECT_GT(s["summary"]["avg_access_latency_cycles"].get<double>(),
-              1.5 * a["summary"]["avg_access_latency_cycles"].get<double>()) << mode;
+    EXPECT_GT(s["summary"]["avg_access_latency_core_cycles"].get<double>(),
+              1.5 * a["summary"]["avg_access_latency_core_cycles"].get<double>()) << mode;
   }
 }
 
@@ -304,7 +304,7 @@ TEST_F(Caches, PointerChasePlateausSitAtTheConfiguredLatencies) {
                      "}]' --set 'processes.0.syscalls=[{at: 0, call: mlock, addr: 0x40000000, length: " + area +
                      "}]'");
     EXPECT_EQ(r.code, 0) << size << ": " << r.err;
-    return stats(out)["summary"]["access_latency_breakdown_cycles"];
+    return stats(out)["summary"]["access_latency_breakdown_core_cycles"];
   };
   // L1D: 16 KiB fits the 32 KiB L1D.
   nlohmann::json b = point("16KiB", 256, false);
@@ -324,8 +324,8 @@ TEST_F(Caches, PointerChasePlateausSitAtTheConfiguredLatencies) {
   // their curve sits below.
   EXPECT_GT(d4["walk_memory"].get<double>(), 5.0);
   EXPECT_LT(d2["walk_memory"].get<double>(), 1.0);
-  EXPECT_LT(d2["data_memory"].get<double>() + d2["walk_memory"].get<double>() + d2["l2_tlb"].get<double>(),
-            d4["data_memory"].get<double>() + d4["walk_memory"].get<double>() + d4["l2_tlb"].get<double>());
+  EXPECT_LT(d2["data_memory"].get<double>() + d2["walk_memory"].get<double>() + d2["stlb"].get<double>(),
+            d4["data_memory"].get<double>() + d4["walk_memory"].get<double>() + d4["stlb"].get<double>());
 }
 
 }  // namespace

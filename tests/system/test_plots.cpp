@@ -27,7 +27,7 @@ grid:
   system.core.mmu.tlb.stlb.0.entries: [256, 1024]
   system.core.mmu.walker.pwc.pde: [0, 32]
 seeds: [1, 2]
-metrics: [tlb_misses, avg_access_latency_cycles]
+metrics: [tlb_misses, avg_access_latency_core_cycles]
 )";
 
 const std::string kEntries = "system.core.mmu.tlb.stlb.0.entries";
@@ -50,7 +50,7 @@ TEST_F(System, PlotAndReportOfASmallSweep) {
   Result p = vmsim("plot " + out);
   ASSERT_EQ(p.code, 0) << p.err << p.out;
   for (const std::string& x : {kEntries, kPde}) {
-    for (const char* y : {"tlb_misses", "avg_access_latency_cycles"}) {
+    for (const char* y : {"tlb_misses", "avg_access_latency_core_cycles"}) {
       const std::string base = out + "/plots/" + std::string(y) + "_vs_" + x;
       EXPECT_TRUE(is_png(base + ".png")) << base;
       EXPECT_TRUE(is_svg(base + ".svg")) << base;
@@ -68,7 +68,7 @@ TEST_F(System, PlotAndReportOfASmallSweep) {
   ASSERT_EQ(bar.code, 0) << bar.err;
   EXPECT_TRUE(is_png(out + "/plots/walks_bar_vs_" + kPde + ".png"));
   Result stacked = vmsim("plot " + out + " --x " + kEntries + " --group " + kPde +
-                         " --y access_latency_breakdown_cycles.walker --y access_latency_breakdown_cycles.data_memory"
+                         " --y access_latency_breakdown_core_cycles.walker --y access_latency_breakdown_core_cycles.data_memory"
                          " --kind stacked");
   ASSERT_EQ(stacked.code, 0) << stacked.err;
   EXPECT_TRUE(is_svg(out + "/plots/stacked_vs_" + kEntries + ".svg"));

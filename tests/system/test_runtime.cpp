@@ -298,7 +298,7 @@ TEST_F(System, EventTraceOfTheWholeRunMatchesTheStatistics) {
     c["walks"] += std::stoull(row[t.col("walks")]);
     c["pte_reads"] += std::stoull(row[t.col("pte_reads")]);
     c["faults"] += std::stoull(row[t.col("faults")]);
-    c["translation_cycles"] += std::stoull(row[t.col("translation_cycles")]);
+    c["translation_cycles"] += std::stoull(row[t.col("translation_core_cycles")]);
     const std::string tlb = row[t.col("tlb")];
     ASSERT_TRUE(tlb == "l1" || tlb == "l2" || tlb == "miss") << tlb;
     ++c["tlb_" + tlb];
@@ -313,9 +313,9 @@ TEST_F(System, EventTraceOfTheWholeRunMatchesTheStatistics) {
     for (char ch : served) reads += ch == ';' ? 1 : 0;
     EXPECT_EQ(reads, std::stoull(row[t.col("pte_reads")])) << served;
     EXPECT_EQ(served.find("mem_remote"), std::string::npos);
-    EXPECT_EQ(std::stoull(row[t.col("cycles")]),
-              std::stoull(row[t.col("translation_cycles")]) + std::stoull(row[t.col("fault_cycles")]) +
-                  std::stoull(row[t.col("data_cycles")]));
+    EXPECT_EQ(std::stoull(row[t.col("core_cycles")]),
+              std::stoull(row[t.col("translation_core_cycles")]) + std::stoull(row[t.col("fault_core_cycles")]) +
+                  std::stoull(row[t.col("data_core_cycles")]));
     if (fault == "none") {
       EXPECT_NE(row[t.col("pa")], "0x0");
     }
@@ -352,7 +352,7 @@ TEST_F(System, EventTraceOfTheWholeRunMatchesTheStatistics) {
   uint64_t f_faults = 0, f_cycles = 0;
   for (const auto& row : f.rows) {
     f_faults += std::stoull(row[f.col("faults")]);
-    f_cycles += std::stoull(row[f.col("cycles")]);
+    f_cycles += std::stoull(row[f.col("core_cycles")]);
   }
   const nlohmann::json jf = stats(fn);
   EXPECT_EQ(f_faults, stat(jf, "system.core0.page_faults") + stat(jf, "system.core1.page_faults"));

@@ -39,7 +39,7 @@ grid:
   system.core.mmu.tlb.stlb.0.entries: [256, 512]
   system.core.mmu.walker.pwc.pde: [0, 32]
 seeds: [1, 2]
-metrics: [tlb_misses, avg_access_latency_cycles]
+metrics: [tlb_misses, avg_access_latency_core_cycles]
 )";
 
 std::vector<std::string> lines(const std::string& text) {
@@ -89,7 +89,7 @@ TEST_F(Study, SmallSweepWritesTablesAndResumeRunsNothingTwice) {
   std::vector<std::string> rows = lines(results);
   ASSERT_EQ(rows.size(), 9u) << results;
   EXPECT_EQ(rows[0].rfind("system.core.mmu.tlb.stlb.0.entries,system.core.mmu.walker.pwc.pde,tlb_misses,"
-                          "avg_access_latency_cycles,seed,status,exit_code,host_seconds,run,error,accesses,",
+                          "avg_access_latency_core_cycles,seed,status,exit_code,host_seconds,run,error,accesses,",
                           0),
             0u)
       << rows[0];
@@ -123,7 +123,7 @@ TEST_F(Study, SmallSweepWritesTablesAndResumeRunsNothingTwice) {
   std::vector<std::string> points = lines(summary);
   ASSERT_EQ(points.size(), 5u) << summary;
   EXPECT_EQ(points[0].rfind("system.core.mmu.tlb.stlb.0.entries,system.core.mmu.walker.pwc.pde,runs,ok,"
-                            "tlb_misses.mean,tlb_misses.ci95,avg_access_latency_cycles.mean,",
+                            "tlb_misses.mean,tlb_misses.ci95,avg_access_latency_core_cycles.mean,",
                             0),
             0u)
       << points[0];

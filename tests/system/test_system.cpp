@@ -168,7 +168,7 @@ TEST_F(System, LatencyBreakdownAddsUpToTranslationAndAccessTime) {
     nlohmann::json j = stats(out);
     for (int c = 0; c < 2; ++c) {
       const std::string p = "system.core" + std::to_string(c) + ".";
-      uint64_t parts = stat(j, p + "mmu.time.l1_tlb") + stat(j, p + "mmu.time.l2_tlb") +
+      uint64_t parts = stat(j, p + "mmu.time.l1_tlb") + stat(j, p + "mmu.time.stlb") +
                        stat(j, p + "mmu.walker.time.pwc") + stat(j, p + "mmu.walker.time.steps") +
                        stat(j, p + "mmu.walker.time.memory") + stat(j, p + "mmu.time.walk_wait");
       uint64_t total = stat(j, p + "time.translation");
@@ -178,13 +178,13 @@ TEST_F(System, LatencyBreakdownAddsUpToTranslationAndAccessTime) {
       EXPECT_EQ(stat(j, p + "mmu.time.l1_tlb"), stat(j, p + "mmu.dtlb.lookups") + stat(j, p + "mmu.itlb.lookups"))
           << "1-cycle L1 arrays: one cycle per lookup";
     }
-    const nlohmann::json& b = j["summary"]["access_latency_breakdown_cycles"];
+    const nlohmann::json& b = j["summary"]["access_latency_breakdown_core_cycles"];
     double sum = 0;
-    for (const char* k : {"l1_tlb", "l2_tlb", "walker", "walk_memory", "walk_wait", "data_memory"}) {
+    for (const char* k : {"l1_tlb", "stlb", "walker", "walk_memory", "walk_wait", "data_memory"}) {
       EXPECT_GE(b[k].get<double>(), 0.0) << k;
       sum += b[k].get<double>();
     }
-    EXPECT_NEAR(sum, j["summary"]["avg_access_latency_cycles"].get<double>(), 1e-3) << mode;
+    EXPECT_NEAR(sum, j["summary"]["avg_access_latency_core_cycles"].get<double>(), 1e-3) << mode;
     EXPECT_GT(b["data_memory"].get<double>(), b["l1_tlb"].get<double>()) << mode;
   }
 }
@@ -265,7 +265,7 @@ processes:
   EXPECT_GT(stat(four, "system.core0.mmu.checker_checks"), 0u);
   // Waiting for walkers is attributed: the translation time still splits into its parts.
   EXPECT_GT(stat(four, "system.core0.mmu.time.walk_wait"), 0u);
-  const uint64_t parts = stat(four, "system.core0.mmu.time.l1_tlb") + stat(four, "system.core0.mmu.time.l2_tlb") +
+  const uint64_t parts = stat(four, "system.core0.mmu.time.l1_tlb") + stat(four, "system.core0.mmu.time.stlb") +
                          stat(four, "system.core0.mmu.walker.time.pwc") +
                          stat(four, "system.core0.mmu.walker.time.steps") +
                          stat(four, "system.core0.mmu.walker.time.memory") +
@@ -312,14 +312,14 @@ TEST_F(System, DramCommandReplaysBothTraceFormatsAndPrintsJson) {
   Result r = vmsim("dram --trace " + trace + " --json --checker");
   ASSERT_EQ(r.code, 0) << r.err;
   nlohmann::json j = nlohmann::json::parse(r.out);
-  for (const char* k : {"requests", "host_seconds", "sim_cycles", "avg_read_latency_cycles", "bandwidth_gbps"}) {
+  for (const char* k : {"requests", "host_seconds", "sim_dram_cycles", "avg_read_latency_dram_cycles", "bandwidth_gbps"}) {
     EXPECT_TRUE(j.contains(k)) << k;
   }
   EXPECT_EQ(j["requests"], 5);
   EXPECT_EQ(j["reads"], 3);
   EXPECT_EQ(j["timing_violations"], 0);
   // The first read finds every bank closed: tRCD + CL + BL/2 = 22 + 22 + 4.
-  EXPECT_GT(j["sim_cycles"].get<uint64_t>(), 600u);
+  EXPECT_GT(j["sim_dram_cycles"].get<uint64_t>(), 600u);
 
   // The same DRAM file serves vmsim dram and full runs; an address beyond its nodes names the line.
   std::string ddr5 = std::string(VMSIM_SOURCE_DIR) + "/configs/dram/ddr5-4800b.yaml";
