@@ -21,6 +21,29 @@ void SystemConfig::validate(const std::string& path) const {
   core.validate(path + ".core");
   memory.validate(path + ".memory");
   interconnect.validate(path + ".interconnect", sockets, memory.nodes.size());
+  // Cores sit on sockets, and a socket's cores are local to the node at distance 10 from it: a CPU-less
+  // node must be farther from every socket, and every socket needs a node with CPUs at distance 10.
+  const auto& rows = interconnect.distance.rows;
+  const std::string key = path + ".interconnect.distance";
+  for (size_t n = 0; n < memory.nodes.size(); ++n) {
+    if (memory.nodes[n].cpus) continue;
+    for (size_t s = 0; s < sockets; ++s) {
+      if (rows[s][n] == 10) {
+        throw InputError(key + ": bad value '10' at [" + std::to_string(s) + "][" + std::to_string(n) + "] (node " +
+                         std::to_string(n) + " has no CPUs (" + path + ".memory.nodes[" + std::to_string(n) +
+                         "].cpus false), so it cannot be the local node of socket " + std::to_string(s) +
+                         "'s cores: its distances must be > 10)");
+      }
+    }
+  }
+  for (size_t s = 0; s < sockets; ++s) {
+    bool local = false;
+    for (size_t n = 0; n < memory.nodes.size(); ++n) local = local || rows[s][n] == 10;
+    if (!local) {
+      throw InputError(key + ": bad value '" + config::format_value(interconnect.distance) + "' (socket " +
+                       std::to_string(s) + " has no node at distance 10: its cores need a local node with CPUs)");
+    }
+  }
   swap.validate(path + ".swap");
   caches.validate(path + ".caches");
 }

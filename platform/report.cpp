@@ -124,6 +124,29 @@ nlohmann::ordered_json make_summary(const std::vector<stats::Record>& records, S
   s["dram_avg_read_latency_dram_cycles"] = lat_samples > 0 ? lat_sum / lat_samples : 0.0;
   s["local_requests"] = u(find(records, "system.interconnect.local_requests"));
   s["remote_requests"] = u(find(records, "system.interconnect.remote_requests"));
+  const mem::MemoryConfig& mc = system.config().system.memory;
+  if (mc.heterogeneous()) {
+    // Nodes that differ (their own DRAM, CPU-less, CXL): what each is, and each CXL link's traffic.
+    nlohmann::ordered_json nodes = nlohmann::ordered_json::array();
+    const std::vector<mem::NodeRange> ranges = mc.ranges();
+    for (size_t i = 0; i < mc.nodes.size(); ++i) {
+      const mem::NodeConfig& n = mc.nodes[i];
+      nlohmann::ordered_json e;
+      e["node"] = i;
+      e["memory"] = mc.model == mem::MemoryModel::Dram ? n.dram.preset : std::string("fixed");
+      e["attach"] = config::enum_name(n.attach);
+      e["cpus"] = n.cpus;
+      e["size_bytes"] = ranges[i].size;
+      if (n.attach == mem::NodeAttach::Cxl) {
+        const std::string link = "system.cxl" + std::to_string(i) + ".";
+        e["cxl_transfers"] = u(find(records, link + "transfers"));
+        e["cxl_added_latency_ns"] = find(records, link + "added_latency");
+        e["cxl_queue_wait_ns"] = find(records, link + "queue_wait");
+      }
+      nodes.push_back(e);
+    }
+    s["memory_nodes"] = nodes;
+  }
   s["sim_time_ps"] = static_cast<uint64_t>(end.value() / 1000);  // time resolution is 1 fs
   s["sim_time_ns"] = static_cast<double>(end.value()) / 1e6;
   uint64_t acc = s["accesses"];
@@ -299,7 +322,18 @@ void print_summary(std::ostream& os, const nlohmann::ordered_json& s) {
   row("  row-buffer hit rate", num(s["dram_row_hit_rate"]));
   row("  avg read latency (DRAM cyc)", num(s["dram_avg_read_latency_dram_cycles"]));
   row("local / remote requests", num(s["local_requests"]) + "/" + num(s["remote_requests"]));
-  row("avg access latency (cycles)", num(s["avg_access_latency_core_cycles"]));
+  if (s.contains("memory_nodes")) {
+    for (const nlohmann::ordered_json& n : s["memory_nodes"]) {
+      std::string what = n["attach"].get<std::string>() == "cxl" ? "CXL" : "";
+      if (!n["cpus"].get<bool>()) what += what.empty() ? "no CPUs" : ", no CPUs";
+      row("node " + num(n["node"]) + (what.empty() ? "" : " (" + what + ")"), n["memory"].get<std::string>());
+      if (n.contains("cxl_transfers")) {
+        row("  CXL transfers / added ns", num(n["cxl_transfers"]) + "/" + num(n["cxl_added_latency_ns"]));
+        row("  CXL queue wait (ns)", num(n["cxl_queue_wait_ns"]));
+      }
+    }
+  }
+  row("avg access latency (core cycles)", num(s["avg_access_latency_core_cycles"]));
   const nlohmann::ordered_json& b = s["access_latency_breakdown_core_cycles"];
   row("  L1 TLB / STLB", num(b["l1_tlb"]) + "/" + num(b["stlb"]));
   row("  walker / walk memory", num(b["walker"]) + "/" + num(b["walk_memory"]));

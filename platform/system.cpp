@@ -91,7 +91,20 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
   });
   m_interconnect = std::make_unique<interconnect::NumaInterconnect>("interconnect", cfg.system.interconnect,
                                                                     cfg.sim.mode, ranges, cfg.system.sockets);
-  for (auto& node : m_nodes) m_interconnect->out.bind(node->in);
+  // A CXL-attached node sits behind its link: interconnect -> system.cxl<N> -> system.node<N>.
+  for (size_t k = 0; k < m_nodes.size(); ++k) {
+    const mem::NodeConfig& nc = cfg.system.memory.nodes[k];
+    if (nc.attach == mem::NodeAttach::Cxl) {
+      const std::string n = "cxl" + std::to_string(k);
+      m_links.push_back(std::make_unique<mem::CxlLink>(n.c_str(), nc.cxl, cfg.sim.mode,
+                                                       cfg.system.interconnect.lt_link_window));
+      m_interconnect->out.bind(m_links.back()->in);
+      m_links.back()->out.bind(m_nodes[k]->in);
+    } else {
+      m_links.push_back(nullptr);
+      m_interconnect->out.bind(m_nodes[k]->in);
+    }
+  }
   if (cfg.system.swap.enabled) m_swap = std::make_unique<storage::SwapDevice>("swap", cfg.system.swap.device);
   std::vector<cpu::CoreTask> tasks;
   std::vector<fw::ProcessSpec> specs;
@@ -293,16 +306,10 @@ void System::build_caches(const PlatformConfig& cfg) {
   interconnect::NumaInterconnect* ic = m_interconnect.get();
   const uint64_t sockets = cfg.system.sockets;
   const size_t nodes = cfg.system.memory.nodes.size();
-  // A line's home directory is at the first socket local to its node.
+  // A line's home directory is at its node's socket (the first local to it; for a CPU-less node the
+  // socket it hangs off).
   std::vector<uint32_t> node_home(nodes, 0);
-  for (size_t n = 0; n < nodes; ++n) {
-    for (uint64_t s = 0; s < sockets; ++s) {
-      if (ic->is_local(static_cast<unsigned>(s), static_cast<unsigned>(n))) {
-        node_home[n] = static_cast<uint32_t>(s);
-        break;
-      }
-    }
-  }
+  for (size_t n = 0; n < nodes; ++n) node_home[n] = ic->home_socket(static_cast<unsigned>(n));
   std::vector<uint32_t> core_socket;
   for (uint64_t i = 0; i < cfg.system.cores; ++i) core_socket.push_back(static_cast<uint32_t>(cfg.system.socket_of(i)));
   m_caches = std::make_unique<cache::CacheSystem>("caches", cfg.system.caches, core_socket, [ic, node_home](uint64_t pa) {

@@ -14,6 +14,7 @@
 #include "models/cpu/core.hpp"
 #include "models/cpu/run_control.hpp"
 #include "models/interconnect/numa_interconnect.hpp"
+#include "models/memory/cxl_link.hpp"
 #include "models/memory/memory_node.hpp"
 #include "models/memory/sparse_store.hpp"
 #include "models/cpu/event_trace.hpp"
@@ -50,6 +51,8 @@ class System : public sc_core::sc_module {
   // Runs the simulation to the end of every workload. Rethrows the first error raised in a process.
   void run();
 
+  // The configuration the system was built from.
+  const PlatformConfig& config() const { return m_cfg; }
   // The full firmware (firmware.kind: full), else nullptr.
   fw::Kernel* kernel() { return m_kernel.get(); }
   // The fixed firmware (firmware.kind: fixed), else nullptr.
@@ -61,6 +64,8 @@ class System : public sc_core::sc_module {
   mem::MemoryNode& node(size_t i) { return *m_nodes.at(i); }
   size_t nodes() const { return m_nodes.size(); }
   interconnect::NumaInterconnect& interconnect() { return *m_interconnect; }
+  // The CXL link in front of node i (attach: cxl), else nullptr.
+  mem::CxlLink* cxl_link(size_t i) { return m_links.at(i).get(); }
   // The cache hierarchy (system.caches), else nullptr.
   cache::CacheSystem* caches() { return m_caches.get(); }
   // The swap device (system.swap.enabled), else nullptr.
@@ -83,6 +88,7 @@ class System : public sc_core::sc_module {
   mem::SparseStore m_store;
   std::vector<std::unique_ptr<mem::MemoryNode>> m_nodes;
   std::unique_ptr<interconnect::NumaInterconnect> m_interconnect;
+  std::vector<std::unique_ptr<mem::CxlLink>> m_links;  // per node: its CXL link, or nullptr
   std::unique_ptr<storage::SwapDevice> m_swap;
   // The object that carries the kernel's statistics in the SystemC tree (system.os); before m_kernel, so
   // the kernel's statistics go first at destruction.

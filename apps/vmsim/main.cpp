@@ -136,15 +136,20 @@ int cmd_dram(const std::string& trace, const std::string& config_path, const std
   cfg.visit(loader);
   loader.finish();
   vmsim::mem::MemoryConfig& mc = cfg.system.memory;
-  if (checker) mc.dram.controller.timing_checker = true;
+  if (checker) {
+    mc.dram.controller.timing_checker = true;
+    for (vmsim::mem::NodeConfig& n : mc.nodes) n.dram.controller.timing_checker = true;
+  }
   if (config_path.empty() && !root["system"]) mc.nodes[0].size = vmsim::Bytes{mc.dram.organisation.capacity_bytes()};
   mc.model = vmsim::mem::MemoryModel::Dram;
   mc.validate("system.memory");
+  // Each node's own controller (nodes[].dram); a CXL node's link is not part of this replay.
   std::vector<std::unique_ptr<vmsim::dram::MemorySystem>> systems;
   std::vector<vmsim::dram::ReplayNode> nodes;
-  for (const vmsim::mem::NodeRange& r : mc.ranges()) {
-    systems.push_back(std::make_unique<vmsim::dram::MemorySystem>(mc.dram));
-    nodes.push_back({r.base, r.size, systems.back().get()});
+  const std::vector<vmsim::mem::NodeRange> node_ranges = mc.ranges();
+  for (size_t i = 0; i < node_ranges.size(); ++i) {
+    systems.push_back(std::make_unique<vmsim::dram::MemorySystem>(mc.nodes[i].dram));
+    nodes.push_back({node_ranges[i].base, node_ranges[i].size, systems.back().get()});
   }
   vmsim::dram::TraceFileReader reader(trace);
   auto outside = [&](uint64_t address) {

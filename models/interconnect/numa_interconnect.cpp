@@ -68,11 +68,38 @@ NumaInterconnect::NumaInterconnect(const sc_core::sc_module_name& name, const In
   const size_t n = m_nodes.size();
   m_path.resize(sockets * n);
   m_link_free.assign(sockets * n, sc_core::SC_ZERO_TIME);
+  // A node with CPUs is attached at distance 10 (its own socket). A CPU-less node hangs off the socket
+  // nearest it (the first at its smallest distance): the hops counted are those beyond that attachment
+  // (the attachment itself, a CXL link or on-package HBM, is timed by the node's own model), and only
+  // requests from other sockets cross an inter-socket link.
+  std::vector<uint64_t> attach(n, 10);
+  std::vector<uint64_t>& home = m_home;
+  home.assign(n, 0);
+  for (size_t k = 0; k < n; ++k) {
+    if (m_nodes[k].cpus) {
+      for (uint64_t s = 0; s < sockets; ++s) {
+        if (cfg.distance.rows[s][k] == 10) {
+          home[k] = s;
+          break;
+        }
+      }
+      continue;
+    }
+    attach[k] = cfg.distance.rows[0][k];
+    for (uint64_t s = 1; s < sockets; ++s) {
+      if (cfg.distance.rows[s][k] < attach[k]) {
+        attach[k] = cfg.distance.rows[s][k];
+        home[k] = s;
+      }
+    }
+  }
+  m_linked.assign(sockets * n, false);
   for (uint64_t s = 0; s < sockets; ++s) {
     for (size_t k = 0; k < n; ++k) {
       const uint64_t d = cfg.distance.rows[s][k];
-      // (d - 10) / 10 hops of hop_latency, exact in femtoseconds.
-      m_path[s * n + k] = sc_core::sc_time::from_value(cfg.latency.fs + (d - 10) * cfg.hop_latency.fs / 10);
+      m_linked[s * n + k] = m_nodes[k].cpus ? d != 10 : s != home[k];
+      // (d - attach) / 10 hops of hop_latency, exact in femtoseconds.
+      m_path[s * n + k] = sc_core::sc_time::from_value(cfg.latency.fs + (d - attach[k]) * cfg.hop_latency.fs / 10);
       m_pair.push_back(std::make_unique<PairStats>(m_stats, "s" + std::to_string(s) + "_n" + std::to_string(k)));
     }
   }
@@ -121,6 +148,10 @@ sc_core::sc_time NumaInterconnect::request_latency(int port, unsigned node, cons
     return lat;
   }
   ++m_remote;
+  if (!m_linked[pair]) {
+    ps.link_wait.sample(0);  // a CPU-less node from the socket it hangs off: no inter-socket link
+    return lat;
+  }
   if (m_fs_per_byte > 0) {
     // The link carries one transaction at a time, in arrival order: busy-until queueing.
     const sc_core::sc_time occupancy =

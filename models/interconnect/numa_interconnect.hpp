@@ -1,7 +1,8 @@
 // NUMA interconnect: routes every transaction by physical address to its node's memory, adds the
 // latency of the distance between the requester's socket and that node (an ACPI SLIT-like matrix), and
 // queues remote traffic on a bandwidth-limited link per (socket, node) pair, so remote traffic can
-// congest. LT: blocking transport passes through with the latency added to the annotation. AT: the
+// congest. A CPU-less node (NodeRange::cpus false) hangs off the socket nearest it: only the distance
+// beyond that attachment adds latency, and only other sockets' requests take a link. LT: blocking transport passes through with the latency added to the annotation. AT: the
 // interconnect buffers requests (END_REQ to the initiator at once), offers each to its node when it
 // gets there (path latency later; one outstanding BEGIN_REQ per node socket) and passes responses
 // back; a blocking call from a core or walker runs as a 4-phase transaction, waiting in SystemC time.
@@ -70,6 +71,8 @@ class NumaInterconnect : public sc_core::sc_module {
   // Round-trip latency added between socket s and node n, link queueing excluded.
   sc_core::sc_time path_latency(unsigned s, unsigned n) const { return m_path[s * m_nodes.size() + n]; }
   bool is_local(unsigned s, unsigned n) const { return m_cfg.distance.rows[s][n] == 10; }
+  // The socket node n belongs to: the first at distance 10, or for a CPU-less node the first nearest one.
+  unsigned home_socket(unsigned n) const { return static_cast<unsigned>(m_home[n]); }
 
  private:
   struct Route {
@@ -114,6 +117,8 @@ class NumaInterconnect : public sc_core::sc_module {
   std::vector<unsigned> m_port_socket;
   std::vector<sc_core::sc_time> m_path;       // [socket * nodes + node]
   std::vector<sc_core::sc_time> m_link_free;  // [socket * nodes + node], remote pairs only
+  std::vector<uint64_t> m_home;               // per node: home_socket()
+  std::vector<bool> m_linked;                 // [socket * nodes + node]: the pair crosses an inter-socket link
   // LT: bytes booked per window of each remote link, from window index m_window_first[pair] on.
   std::vector<std::deque<uint64_t>> m_window_used;
   std::vector<uint64_t> m_window_first;

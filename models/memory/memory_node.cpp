@@ -15,7 +15,7 @@ std::vector<NodeRange> MemoryConfig::ranges() const {
   uint64_t next = 0;
   for (size_t i = 0; i < nodes.size(); ++i) {
     uint64_t base = (i > 0 && nodes[i].base.value == 0) ? next : nodes[i].base.value;
-    r.push_back({base, nodes[i].size.value});
+    r.push_back({base, nodes[i].size.value, nodes[i].cpus});
     next = base + nodes[i].size.value;
   }
   return r;
@@ -27,13 +27,28 @@ uint64_t MemoryConfig::total_bytes() const {
   return end;
 }
 
+bool MemoryConfig::heterogeneous() const {
+  for (const NodeConfig& n : nodes) {
+    if (!n.cpus || n.attach != NodeAttach::Direct || n.dram.preset != nodes.front().dram.preset) return true;
+  }
+  return false;
+}
+
 void MemoryConfig::validate(const std::string& path) const {
   if (model == MemoryModel::Dram) dram.validate(path + ".dram");
   if (nodes.empty()) throw InputError(path + ".nodes: must list at least one node");
   const std::vector<NodeRange> r = ranges();
-  const uint64_t capacity = dram.organisation.capacity_bytes();
   for (size_t i = 0; i < nodes.size(); ++i) {
     const std::string np = path + ".nodes[" + std::to_string(i) + "]";
+    // A node's DRAM starts as system.memory.dram (checked above); only what the node changed can fail here.
+    if (model == MemoryModel::Dram) nodes[i].dram.validate(np + ".dram");
+    if (nodes[i].attach == NodeAttach::Cxl) {
+      config::require(!nodes[i].cpus, np, "cpus", "true",
+                      "a CXL-attached node (attach: cxl) is a memory expander without cores: set cpus: false");
+      nodes[i].cxl.validate(np + ".cxl");
+    }
+    const uint64_t capacity = nodes[i].dram.organisation.capacity_bytes();
+    const bool own = nodes[i].dram.preset != dram.preset || capacity != dram.organisation.capacity_bytes();
     config::require(r[i].size >= (16ull << 20), np, "size", format_bytes(nodes[i].size), "must be at least 16MiB");
     config::require(r[i].size % kPageSize == 0, np, "size", format_bytes(nodes[i].size), "must be a multiple of 4KiB");
     config::require(r[i].base % kPageSize == 0, np, "base", format_hex(r[i].base), "must be 4KiB aligned");
@@ -42,7 +57,7 @@ void MemoryConfig::validate(const std::string& path) const {
     if (model == MemoryModel::Dram) {
       config::require(r[i].size <= capacity, np, "size", format_bytes(nodes[i].size),
                       "exceeds the capacity of the DRAM organisation (" + format_bytes(Bytes{capacity}) + ", " +
-                          path + ".dram.organisation): the address map does not cover it");
+                          (own ? np : path) + ".dram.organisation): the address map does not cover it");
     }
   }
   // Ranges must not overlap and must tile [0, total) (the firmware's allocator needs contiguous memory).
@@ -130,7 +145,14 @@ struct MemoryNode::ChannelGroup {
 
 MemoryNode::MemoryNode(const sc_core::sc_module_name& name, unsigned index, NodeRange range, const MemoryConfig& cfg,
                        SimMode mode, SparseStore& store)
-    : sc_core::sc_module(name), in("in"), m_index(index), m_range(range), m_cfg(cfg), m_mode(mode), m_store(store) {
+    : sc_core::sc_module(name),
+      in("in"),
+      m_index(index),
+      m_range(range),
+      m_cfg(cfg),
+      m_dram_cfg(index < cfg.nodes.size() ? cfg.nodes[index].dram : cfg.dram),
+      m_mode(mode),
+      m_store(store) {
   in.register_b_transport(this, &MemoryNode::b_transport);
   in.register_nb_transport_fw(this, &MemoryNode::nb_transport_fw);
   in.register_transport_dbg(this, &MemoryNode::transport_dbg);
@@ -139,9 +161,9 @@ MemoryNode::MemoryNode(const sc_core::sc_module_name& name, unsigned index, Node
   // 1 MB/s = 1e6 bytes per 1e15 fs -> 1e9 fs per byte.
   m_fs_per_byte = cfg.bandwidth_mbps ? 1e9 / static_cast<double>(cfg.bandwidth_mbps) : 0.0;
   if (cfg.model == MemoryModel::Dram) {
-    m_dram = std::make_unique<dram::MemorySystem>(cfg.dram);
-    m_tck_fs = cfg.dram.timing.tCK_ps * 1000;
-    m_line = cfg.dram.controller.request_bytes;
+    m_dram = std::make_unique<dram::MemorySystem>(m_dram_cfg);
+    m_tck_fs = m_dram_cfg.timing.tCK_ps * 1000;
+    m_line = m_dram_cfg.controller.request_bytes;
     m_outstanding.assign(m_dram->channel_count(), 0);
     build_dram_stats();
     if (mode == SimMode::At) {
@@ -159,8 +181,8 @@ void MemoryNode::build_dram_stats() {
   for (uint32_t c = 0; c < m_dram->channel_count(); ++c) {
     m_channel_stats.push_back(std::make_unique<ChannelGroup>(*m_dram_group, "ch" + std::to_string(c),
                                                              m_dram->channel(c),
-                                                             static_cast<double>(m_cfg.dram.timing.tCK_ps),
-                                                             m_cfg.bank_stats, m_cfg.dram.controller));
+                                                             static_cast<double>(m_dram_cfg.timing.tCK_ps),
+                                                             m_cfg.bank_stats, m_dram_cfg.controller));
   }
 }
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <systemc>
+#include <type_traits>
 #include <tlm>
 #include <tlm_utils/simple_target_socket.h>
 #include <vector>
@@ -18,29 +19,51 @@
 #include "common/stats.hpp"
 #include "models/dram/dram_config.hpp"
 #include "models/dram/memory_system.hpp"
+#include "models/memory/cxl_link.hpp"
 #include "models/memory/sparse_store.hpp"
 
 namespace vmsim::mem {
 
 enum class MemoryModel { Dram, Fixed };
 
-// One NUMA node's physical address range (an ACPI SRAT memory-affinity entry).
+// How a node's memory controller reaches the sockets: on a socket's own memory interface (DDR channels,
+// on-package HBM) or behind a CXL link (a Type-3 memory expander).
+enum class NodeAttach { Direct, Cxl };
+
+// One NUMA node: its physical address range (an ACPI SRAT memory-affinity entry), whether cores sit on it,
+// how it is attached and the DRAM behind its controller.
 struct NodeConfig {
   config::Address base{0};
   Bytes size{4ull << 30};
+  bool cpus = true;
+  NodeAttach attach = NodeAttach::Direct;
+  dram::DramConfig dram;
+  CxlLinkConfig cxl;
 
   template <class V>
   void visit(V& v) {
     v("base", base, "address",
       "First physical address of the node; 0 on a node after the first means right after the previous node");
     v("size", size, "bytes", "Capacity of the node (at most the DRAM organisation's capacity)");
+    v("cpus", cpus, "",
+      "Whether the node has cores (is local to a socket). false: a memory-only (CPU-less) NUMA node, as Linux "
+      "presents CXL expanders and flat-mode HBM: at distance > 10 from every socket, attached to the socket "
+      "nearest it in system.interconnect.distance; first-touch never places pages there");
+    v("attach", attach, "",
+      "direct: the controller sits on a socket's memory interface (DDR channels, on-package HBM); cxl: behind "
+      "a CXL link (a Type-3 memory expander; needs cpus: false), timed by `cxl`");
+    v.section("dram", dram,
+              "dram: the DRAM behind this node's controller; starts as system.memory.dram, so a node names only "
+              "what differs (e.g. {preset: HBM2-2000})");
+    v.section("cxl", cxl, "attach cxl: the CXL link between the node's socket and its controller");
   }
 };
 
-// A node's resolved range [base, base + size).
+// A node's resolved range [base, base + size) and whether cores sit on it.
 struct NodeRange {
   uint64_t base = 0;
   uint64_t size = 0;
+  bool cpus = true;
   uint64_t end() const { return base + size; }
 };
 
@@ -59,15 +82,27 @@ struct MemoryConfig {
     v("bandwidth_mbps", bandwidth_mbps, "MB/s",
       "fixed: transfer rate, a transaction of N bytes also takes N / bandwidth (0 = infinite)");
     v("bank_stats", bank_stats, "", "dram: keep statistics per bank besides per channel");
-    v.section("dram", dram, "dram: the DRAM behind every node's memory controller (same keys as `vmsim dram`)");
-    v.list("nodes", nodes, "NUMA nodes in physical-address order; together they tile [0, total)");
+    v.section("dram", dram,
+              "dram: the DRAM behind every node's memory controller (same keys as `vmsim dram`); a node may "
+              "override it (nodes[].dram)");
+    // A node's DRAM starts as the section above: in the list's prototype, and in the default list when
+    // the file lists no nodes.
+    if constexpr (std::is_same_v<V, config::Loader>) {
+      for (NodeConfig& n : nodes) n.dram = dram;
+    }
+    NodeConfig prototype;
+    prototype.dram = dram;
+    v.list("nodes", nodes, "NUMA nodes in physical-address order; together they tile [0, total)", prototype);
   }
-  // Throws InputError naming the key: overlapping or non-contiguous ranges, a node larger than the DRAM
-  // organisation, a bad DRAM table.
+  // Throws InputError naming the key: overlapping or non-contiguous ranges, a node larger than its DRAM
+  // organisation, a bad DRAM table, a CXL node with cores, a bad CXL link.
   void validate(const std::string& path) const;
   // Node ranges with automatic bases resolved (no validation).
   std::vector<NodeRange> ranges() const;
   uint64_t total_bytes() const;
+  // True when the nodes are not all alike (a DRAM preset of their own, a CPU-less or a CXL node): the
+  // summary then lists them.
+  bool heterogeneous() const;
 };
 
 class MemoryNode : public sc_core::sc_module {
@@ -120,6 +155,7 @@ class MemoryNode : public sc_core::sc_module {
   unsigned m_index;
   NodeRange m_range;
   MemoryConfig m_cfg;
+  dram::DramConfig m_dram_cfg;  // this node's DRAM (system.memory.nodes[index].dram)
   SimMode m_mode;
   bool m_dmi_timed = false;  // grant DMI in the timed modes too (allow_dmi)
   SparseStore& m_store;
@@ -173,6 +209,15 @@ struct vmsim::config::EnumNames<vmsim::mem::MemoryModel> {
   static const std::vector<std::pair<vmsim::mem::MemoryModel, const char*>>& table() {
     static const std::vector<std::pair<vmsim::mem::MemoryModel, const char*>> t = {
         {vmsim::mem::MemoryModel::Dram, "dram"}, {vmsim::mem::MemoryModel::Fixed, "fixed"}};
+    return t;
+  }
+};
+
+template <>
+struct vmsim::config::EnumNames<vmsim::mem::NodeAttach> {
+  static const std::vector<std::pair<vmsim::mem::NodeAttach, const char*>>& table() {
+    static const std::vector<std::pair<vmsim::mem::NodeAttach, const char*>> t = {
+        {vmsim::mem::NodeAttach::Direct, "direct"}, {vmsim::mem::NodeAttach::Cxl, "cxl"}};
     return t;
   }
 };

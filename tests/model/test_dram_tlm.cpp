@@ -23,6 +23,7 @@ mem::MemoryConfig dram_config() {
   mem::MemoryConfig c;
   c.model = mem::MemoryModel::Dram;
   c.dram.controller.timing_checker = true;
+  c.nodes[0].dram = c.dram;  // the node's controller (nodes[].dram)
   c.nodes[0].size = Bytes{c.dram.organisation.capacity_bytes()};
   return c;
 }

@@ -23,7 +23,10 @@ mem::MemoryConfig memory_config() {
   c.model = mem::MemoryModel::Fixed;
   c.latency = Duration::ns(50);
   c.bandwidth_mbps = 12800;
-  c.nodes = {mem::NodeConfig{config::Address{0}, Bytes{kNode}}, mem::NodeConfig{config::Address{kNode}, Bytes{kNode}}};
+  c.nodes.resize(2);
+  c.nodes[0].size = Bytes{kNode};
+  c.nodes[1].base = config::Address{kNode};
+  c.nodes[1].size = Bytes{kNode};
   return c;
 }
 

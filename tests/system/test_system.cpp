@@ -525,6 +525,17 @@ TEST_F(System, GeneratedReferencesInDocsAreCurrent) {
   std::string stats_md = slurp(VMSIM_SOURCE_DIR "/docs/STATS.md");
   EXPECT_NE(stats_md.find(r.out), std::string::npos)
       << "docs/STATS.md is out of date: regenerate its table with `vmsim doc stats configs/presets/default.yaml`";
+  // The CXL link's rows, from the preset with a CXL node.
+  r = vmsim(std::string("doc stats ") + VMSIM_SOURCE_DIR "/configs/presets/cxl-2socket.yaml");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string cxl_rows;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("| `system.cxl", 0) == 0) cxl_rows += line + "\n";
+  }
+  EXPECT_FALSE(cxl_rows.empty());
+  EXPECT_NE(stats_md.find(cxl_rows), std::string::npos)
+      << "docs/STATS.md's CXL table is out of date: run scripts/gen-docs.sh";
 }
 
 }  // namespace
