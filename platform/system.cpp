@@ -217,6 +217,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
   const mmu::WalkerConfig& walker = cfg.system.core.mmu.walker;
   kcfg.hash_buckets = walker.format == mmu::PageTableFormat::Hashed ? walker.hash_buckets : 0;
   kcfg.swap_slots = cfg.system.swap.enabled ? cfg.system.swap.size.value / kPageSize : 0;
+  kcfg.pcid_count = cfg.system.core.mmu.pcid_count;
   fw::Trap* trap = nullptr;
   if (cfg.firmware.kind == fw::FirmwareKind::Fixed) {
     fw::FixedFirmwareConfig fixed;
@@ -224,6 +225,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
     fixed.page_table_levels = cfg.firmware.page_table_levels;
     fixed.reserved_low = cfg.firmware.reserved_low.value;
     fixed.context_switch_cycles = cfg.firmware.costs.context_switch;
+    fixed.pcid_count = cfg.system.core.mmu.pcid_count;
     m_fixed = std::make_unique<fw::FixedFirmware>(fixed, fw_nodes, core_node, specs);
     trap = m_fixed.get();
   } else {

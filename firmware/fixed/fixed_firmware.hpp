@@ -12,6 +12,7 @@
 
 #include "firmware/hal/trap.hpp"
 #include "firmware/mm/zones.hpp"
+#include "firmware/vm/pcid_allocator.hpp"
 
 namespace vmsim::fw {
 
@@ -20,6 +21,7 @@ struct FixedFirmwareConfig {
   uint64_t page_table_levels = 4;
   uint64_t reserved_low = 1ull << 20;  // bytes from physical address 0 never handed out
   uint64_t context_switch_cycles = 2000;
+  uint64_t pcid_count = 4096;  // PCIDs of the hardware (system.core.mmu.pcid_count)
 };
 
 class FixedFirmware final : public Trap {
@@ -56,6 +58,7 @@ class FixedFirmware final : public Trap {
  private:
   struct Proc {
     PhysAddr root{0};
+    PcidContext pcid;
     bool alive = true;
     uint64_t access_counts[2] = {0, 0};
   };
@@ -66,6 +69,8 @@ class FixedFirmware final : public Trap {
   std::vector<NodeId> m_core_node;
   std::vector<ProcessSpec> m_specs;
   std::vector<Proc> m_procs;  // pid = index + 1
+  // PCIDs are never freed (nothing is torn down): a roll-over makes every core flush before reuse.
+  PcidAllocator m_pcids;
   size_t m_node = 0;          // node frames are taken from
   uint64_t m_next = 0;        // next frame within it
   uint64_t m_faults = 0;

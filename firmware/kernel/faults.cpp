@@ -91,7 +91,7 @@ bool Faults::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
   const uint64_t flags = vma.prot == 0 ? (pte_bit::kUser | kSoftProtNone) : leaf_flags(vma, writable);
   if (m_ctx->hashed) {
     // Hashed table: 4 KiB entries only (scripts and huge areas are refused at configuration).
-    if (!m_ctx->hashed->map(hal, mm.pcid, page, frame, flags, [&]() { return m_host->alloc_table_frame(hal, mm); })) {
+    if (!m_ctx->hashed->map(hal, mm.pcid.id, page, frame, flags, [&]() { return m_host->alloc_table_frame(hal, mm); })) {
       m_host->put_frame(hal, frame);
       return false;
     }
@@ -240,7 +240,7 @@ FaultOutcome Faults::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
     return FaultOutcome::Killed;
   }
   if (threaded && m_ctx->hashed) {
-    if (m_ctx->hashed->lookup(hal, mm.pcid, VirtAddr{va.value() & ~kPageMask}).present()) {
+    if (m_ctx->hashed->lookup(hal, mm.pcid.id, VirtAddr{va.value() & ~kPageMask}).present()) {
       ++m_spurious;
       return FaultOutcome::Retry;
     }
