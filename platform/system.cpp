@@ -190,8 +190,13 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
         task.spec.vmas.push_back(vma);
       }
     } else {
+      // The user half only: a trace's accesses above it (the kernel's half, or non-canonical addresses) get
+      // no area, so the fault handler refuses them (SIGSEGV) as any user access there.
+      const uint64_t user_top = 1ull << (kPageShift + 9 * cfg.firmware.page_table_levels - 1);
       for (const workload::Region& r : regions) {
-        task.spec.vmas.push_back(fw::Vma{r.start, r.end, prot_of(r), format_hex(r.start.value())});
+        if (r.start.value() >= user_top) continue;
+        const VirtAddr end{std::min(r.end.value(), user_top)};
+        task.spec.vmas.push_back(fw::Vma{r.start, end, prot_of(r), format_hex(r.start.value())});
       }
     }
     specs.push_back(task.spec);

@@ -68,6 +68,14 @@ FaultOutcome FixedFirmware::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, Ac
   ++m_faults;
   hal.charge(m_cfg.fault_cycles);
   Proc& p = m_procs.at(pid - 1);
+  // Only the user half is mapped: a fault at the kernel's half or at a non-canonical address kills.
+  const unsigned levels = static_cast<unsigned>(m_cfg.page_table_levels);
+  if (va.value() >= 1ull << (kPageShift + 9 * levels - 1)) {
+    ++(is_canonical(va, levels) ? m_segv_kernel_half : m_segv_noncanonical);
+    ++m_killed;
+    p.alive = false;
+    return FaultOutcome::Killed;
+  }
   std::optional<Pfn> frame = take_frame(hal);
   const TableAllocator tables = [this, &hal] { return take_frame(hal); };
   if (!frame || !map_page(hal, p.root, static_cast<unsigned>(m_cfg.page_table_levels), addr_of(vpn_of(va)), *frame,

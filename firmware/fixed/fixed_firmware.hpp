@@ -26,7 +26,8 @@ struct FixedFirmwareConfig {
 
 class FixedFirmware final : public Trap {
  public:
-  // Frames are handed out from the nodes in order (node 0 from reserved_low up), never freed. Processes
+  // Frames are handed out from the nodes in order (node 0 from reserved_low up), never freed; a fault above
+  // the user half (the kernel's half, non-canonical addresses) kills the process. Processes
   // with a parent (forked ones) are never created: their spawn state is Aborted.
   FixedFirmware(const FixedFirmwareConfig& cfg, const std::vector<NodeRange>& nodes,
                 const std::vector<NodeId>& core_node, const std::vector<ProcessSpec>& specs);
@@ -54,6 +55,10 @@ class FixedFirmware final : public Trap {
   uint64_t faults() const { return m_faults; }
   uint64_t frames_used() const { return m_frames_used; }
   uint64_t killed() const { return m_killed; }
+  // Of the kills, those for a fault at a non-canonical address and in the kernel's half (the rest: out of
+  // frames).
+  uint64_t segv_noncanonical() const { return m_segv_noncanonical; }
+  uint64_t segv_kernel_half() const { return m_segv_kernel_half; }
 
  private:
   struct Proc {
@@ -76,6 +81,8 @@ class FixedFirmware final : public Trap {
   uint64_t m_faults = 0;
   uint64_t m_frames_used = 0;
   uint64_t m_killed = 0;
+  uint64_t m_segv_noncanonical = 0;
+  uint64_t m_segv_kernel_half = 0;
 };
 
 }  // namespace vmsim::fw

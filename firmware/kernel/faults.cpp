@@ -30,7 +30,7 @@ std::string describe_error_code(uint32_t ec) {
 }  // namespace
 
 Faults::Faults(stats::Group& parent, unsigned levels, uint64_t user_top)
-    : m_levels(levels), m_copy_buf(kPageSize), m_group(parent, "faults"), m_huge(m_group, levels, user_top) {}
+    : m_levels(levels), m_user_top(user_top), m_copy_buf(kPageSize), m_group(parent, "faults"), m_huge(m_group, levels, user_top) {}
 
 Faults::~Faults() = default;
 
@@ -183,6 +183,14 @@ FaultOutcome Faults::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
   if (!is_canonical(va, m_levels)) {
     ++m_segv_no_vma;  // a #GP on real hardware; reported as SIGSEGV
     kill(hal, p, va, kind, error_code, "non-canonical address");
+    return FaultOutcome::Killed;
+  }
+  if (va.value() >= m_user_top) {
+    // The kernel's half: no user access may reach it, whatever VMA the process declares (an access of
+    // a trace there, say). Not looked up, never mapped: as Linux's fault handler for a user-mode fault at a
+    // kernel address (do_kern_addr_fault), SIGSEGV.
+    ++m_segv_prot;
+    kill(hal, p, va, kind, error_code, "kernel address from user mode");
     return FaultOutcome::Killed;
   }
   const Vma* vma = mm.vmas.find(va);
