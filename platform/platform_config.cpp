@@ -167,6 +167,12 @@ void PlatformConfig::validate() const {
           std::to_string(firmware.page_table_levels),
           "the walker walks " + std::to_string(system.core.mmu.walker.levels) +
               " levels (system.core.mmu.walker.levels): both must agree");
+  if (system.core.mmu.walker.format == mmu::PageTableFormat::Radix) {
+    require(system.core.mmu.pcid_count >= system.cores + 2, "system.core.mmu", "pcid_count",
+            std::to_string(system.core.mmu.pcid_count),
+            "a PCID roll-over keeps the PCID of the address space each core runs and needs one more, besides the "
+            "kernel's PCID 0: at least cores + 2 = " + std::to_string(system.cores + 2));
+  }
   if (processes.empty()) throw InputError("processes: the run needs at least one process");
   if (processes.size() > kMaxProcesses) {
     throw InputError("processes: bad value '" + std::to_string(processes.size()) + " processes' (out of range (max " +

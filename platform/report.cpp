@@ -88,7 +88,9 @@ nlohmann::ordered_json make_summary(const std::vector<stats::Record>& records, S
     const fw::FixedFirmware& f = *system.fixed_firmware();
     faults["total"] = f.faults();
     faults["demand_zero"] = f.faults() - f.killed();
-    faults["oom"] = f.killed();
+    faults["segv_no_vma"] = f.segv_noncanonical();  // as the kernel counts them
+    faults["segv_protection"] = f.segv_kernel_half();
+    faults["oom"] = f.killed() - f.segv_noncanonical() - f.segv_kernel_half();
     faults["minor"] = f.faults() - f.killed();
   }
   s["page_faults"] = faults;

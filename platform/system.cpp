@@ -211,8 +211,13 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
         task.spec.vmas.push_back(vma);
       }
     } else {
+      // The user half only: a trace's accesses above it (the kernel's half, or non-canonical addresses) get
+      // no area, so the fault handler refuses them (SIGSEGV) as any user access there.
+      const uint64_t user_top = 1ull << (kPageShift + 9 * cfg.firmware.page_table_levels - 1);
       for (const workload::Region& r : regions) {
-        task.spec.vmas.push_back(fw::Vma{r.start, r.end, prot_of(r), format_hex(r.start.value())});
+        if (r.start.value() >= user_top) continue;
+        const VirtAddr end{std::min(r.end.value(), user_top)};
+        task.spec.vmas.push_back(fw::Vma{r.start, end, prot_of(r), format_hex(r.start.value())});
       }
     }
     specs.push_back(task.spec);
@@ -238,6 +243,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
   const mmu::WalkerConfig& walker = cfg.system.core.mmu.walker;
   kcfg.hash_buckets = walker.format == mmu::PageTableFormat::Hashed ? walker.hash_buckets : 0;
   kcfg.swap_slots = cfg.system.swap.enabled ? cfg.system.swap.size.value / kPageSize : 0;
+  kcfg.pcid_count = cfg.system.core.mmu.pcid_count;
   fw::Trap* trap = nullptr;
   if (cfg.firmware.kind == fw::FirmwareKind::Fixed) {
     fw::FixedFirmwareConfig fixed;
@@ -245,6 +251,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
     fixed.page_table_levels = cfg.firmware.page_table_levels;
     fixed.reserved_low = cfg.firmware.reserved_low.value;
     fixed.context_switch_cycles = cfg.firmware.costs.context_switch;
+    fixed.pcid_count = cfg.system.core.mmu.pcid_count;
     m_fixed = std::make_unique<fw::FixedFirmware>(fixed, fw_nodes, core_node, specs);
     trap = m_fixed.get();
   } else {

@@ -10,7 +10,12 @@ namespace vmsim::fw {
 
 FixedFirmware::FixedFirmware(const FixedFirmwareConfig& cfg, const std::vector<NodeRange>& nodes,
                              const std::vector<NodeId>& core_node, const std::vector<ProcessSpec>& specs)
-    : m_cfg(cfg), m_nodes(nodes), m_core_node(core_node), m_specs(specs), m_procs(specs.size()) {
+    : m_cfg(cfg),
+      m_nodes(nodes),
+      m_core_node(core_node),
+      m_specs(specs),
+      m_procs(specs.size()),
+      m_pcids(static_cast<unsigned>(cfg.pcid_count), std::max<size_t>(1, core_node.size()), true) {
   // Node 0 starts above the reserved low memory.
   if (!m_nodes.empty()) {
     const uint64_t reserved = (m_cfg.reserved_low + kPageSize - 1) >> kPageShift;
@@ -52,7 +57,9 @@ SpawnState FixedFirmware::spawn_state(size_t index) const {
 }
 
 void FixedFirmware::switch_to(Hal& hal, Pid pid) {
-  hal.set_root(m_procs.at(pid - 1).root, static_cast<uint16_t>(pid & 0xfff));
+  Proc& p = m_procs.at(pid - 1);
+  if (m_pcids.switch_in(p.pcid, hal.core_id())) hal.invalidate_all_pcids();
+  hal.set_root(p.root, p.pcid.id);
 }
 
 void FixedFirmware::exit_process(Hal&, Pid pid) { m_procs.at(pid - 1).alive = false; }
@@ -61,6 +68,14 @@ FaultOutcome FixedFirmware::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, Ac
   ++m_faults;
   hal.charge(m_cfg.fault_cycles);
   Proc& p = m_procs.at(pid - 1);
+  // Only the user half is mapped: a fault at the kernel's half or at a non-canonical address kills.
+  const unsigned levels = static_cast<unsigned>(m_cfg.page_table_levels);
+  if (va.value() >= 1ull << (kPageShift + 9 * levels - 1)) {
+    ++(is_canonical(va, levels) ? m_segv_kernel_half : m_segv_noncanonical);
+    ++m_killed;
+    p.alive = false;
+    return FaultOutcome::Killed;
+  }
   std::optional<Pfn> frame = take_frame(hal);
   const TableAllocator tables = [this, &hal] { return take_frame(hal); };
   if (!frame || !map_page(hal, p.root, static_cast<unsigned>(m_cfg.page_table_levels), addr_of(vpn_of(va)), *frame,

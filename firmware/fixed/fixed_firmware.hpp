@@ -12,6 +12,7 @@
 
 #include "firmware/hal/trap.hpp"
 #include "firmware/mm/zones.hpp"
+#include "firmware/vm/pcid_allocator.hpp"
 
 namespace vmsim::fw {
 
@@ -20,11 +21,13 @@ struct FixedFirmwareConfig {
   uint64_t page_table_levels = 4;
   uint64_t reserved_low = 1ull << 20;  // bytes from physical address 0 never handed out
   uint64_t context_switch_cycles = 2000;
+  uint64_t pcid_count = 4096;  // PCIDs of the hardware (system.core.mmu.pcid_count)
 };
 
 class FixedFirmware final : public Trap {
  public:
-  // Frames are handed out from the nodes in order (node 0 from reserved_low up), never freed. Processes
+  // Frames are handed out from the nodes in order (node 0 from reserved_low up), never freed; a fault above
+  // the user half (the kernel's half, non-canonical addresses) kills the process. Processes
   // with a parent (forked ones) are never created: their spawn state is Aborted.
   FixedFirmware(const FixedFirmwareConfig& cfg, const std::vector<NodeRange>& nodes,
                 const std::vector<NodeId>& core_node, const std::vector<ProcessSpec>& specs);
@@ -52,10 +55,15 @@ class FixedFirmware final : public Trap {
   uint64_t faults() const { return m_faults; }
   uint64_t frames_used() const { return m_frames_used; }
   uint64_t killed() const { return m_killed; }
+  // Of the kills, those for a fault at a non-canonical address and in the kernel's half (the rest: out of
+  // frames).
+  uint64_t segv_noncanonical() const { return m_segv_noncanonical; }
+  uint64_t segv_kernel_half() const { return m_segv_kernel_half; }
 
  private:
   struct Proc {
     PhysAddr root{0};
+    PcidContext pcid;
     bool alive = true;
     uint64_t access_counts[2] = {0, 0};
   };
@@ -66,11 +74,15 @@ class FixedFirmware final : public Trap {
   std::vector<NodeId> m_core_node;
   std::vector<ProcessSpec> m_specs;
   std::vector<Proc> m_procs;  // pid = index + 1
+  // PCIDs are never freed (nothing is torn down): a roll-over makes every core flush before reuse.
+  PcidAllocator m_pcids;
   size_t m_node = 0;          // node frames are taken from
   uint64_t m_next = 0;        // next frame within it
   uint64_t m_faults = 0;
   uint64_t m_frames_used = 0;
   uint64_t m_killed = 0;
+  uint64_t m_segv_noncanonical = 0;
+  uint64_t m_segv_kernel_half = 0;
 };
 
 }  // namespace vmsim::fw

@@ -28,6 +28,9 @@ class Hal {
   virtual void set_root(PhysAddr root, uint16_t pcid) = 0;
   // INVPCID single-context on this core: drops every non-global translation of pcid.
   virtual void invalidate_pcid(uint16_t pcid) = 0;
+  // INVPCID all contexts except global on this core: drops every non-global translation of every PCID
+  // and the page-walk caches (the kernel's PCID roll-over).
+  virtual void invalidate_all_pcids() = 0;
   // Kernel entry/exit: the kernel is one critical section across cores (a big kernel lock, re-entrant
   // on one core). Only matters in the AT mode, where a memory access waits and other cores run meanwhile.
   virtual void kernel_enter() = 0;

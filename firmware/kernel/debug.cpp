@@ -40,7 +40,7 @@ void Processes::check_contents(Hal& hal, Mm& mm, Process& p) {
     if (m_ctx->hashed) {
       for (uint64_t va = v.start.value(); va < v.end.value(); va += kPageSize) {
         if (mm.hashed_pages.count(va >> kPageShift) == 0) continue;
-        const Pte e = m_ctx->hashed->lookup(hal, mm.pcid, VirtAddr{va});
+        const Pte e = m_ctx->hashed->lookup(hal, mm.pcid.id, VirtAddr{va});
         if (e.raw() & (pte_bit::kPresent | kSoftProtNone)) check_page(va, e.frame_addr());
       }
       continue;

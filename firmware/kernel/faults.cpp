@@ -30,7 +30,7 @@ std::string describe_error_code(uint32_t ec) {
 }  // namespace
 
 Faults::Faults(stats::Group& parent, unsigned levels, uint64_t user_top)
-    : m_levels(levels), m_copy_buf(kPageSize), m_group(parent, "faults"), m_huge(m_group, levels, user_top) {}
+    : m_levels(levels), m_user_top(user_top), m_copy_buf(kPageSize), m_group(parent, "faults"), m_huge(m_group, levels, user_top) {}
 
 Faults::~Faults() = default;
 
@@ -91,7 +91,7 @@ bool Faults::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
   const uint64_t flags = vma.prot == 0 ? (pte_bit::kUser | kSoftProtNone) : leaf_flags(vma, writable);
   if (m_ctx->hashed) {
     // Hashed table: 4 KiB entries only (scripts and huge areas are refused at configuration).
-    if (!m_ctx->hashed->map(hal, mm.pcid, page, frame, flags, [&]() { return m_host->alloc_table_frame(hal, mm); })) {
+    if (!m_ctx->hashed->map(hal, mm.pcid.id, page, frame, flags, [&]() { return m_host->alloc_table_frame(hal, mm); })) {
       m_host->put_frame(hal, frame);
       return false;
     }
@@ -185,6 +185,14 @@ FaultOutcome Faults::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
     kill(hal, p, va, kind, error_code, "non-canonical address");
     return FaultOutcome::Killed;
   }
+  if (va.value() >= m_user_top) {
+    // The kernel's half: no user access may reach it, whatever VMA the process declares (an access of
+    // a trace there, say). Not looked up, never mapped: as Linux's fault handler for a user-mode fault at a
+    // kernel address (do_kern_addr_fault), SIGSEGV.
+    ++m_segv_prot;
+    kill(hal, p, va, kind, error_code, "kernel address from user mode");
+    return FaultOutcome::Killed;
+  }
   const Vma* vma = mm.vmas.find(va);
   if (vma == nullptr) {
     // Stack growth: just below a grows-down area, within the stack limit.
@@ -240,7 +248,7 @@ FaultOutcome Faults::fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint
     return FaultOutcome::Killed;
   }
   if (threaded && m_ctx->hashed) {
-    if (m_ctx->hashed->lookup(hal, mm.pcid, VirtAddr{va.value() & ~kPageMask}).present()) {
+    if (m_ctx->hashed->lookup(hal, mm.pcid.id, VirtAddr{va.value() & ~kPageMask}).present()) {
       ++m_spurious;
       return FaultOutcome::Retry;
     }

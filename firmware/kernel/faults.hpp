@@ -115,6 +115,7 @@ class Faults {
   void kill_thread_group(Hal& hal, Mm& group, const KillReport& first);
 
   unsigned m_levels;
+  uint64_t m_user_top;  // end of the user half; canonical addresses from here up are the kernel's
   std::unique_ptr<FaultsContext> m_ctx;  // set by connect
   FaultsHost* m_host = nullptr;          // set by connect
   std::vector<KillReport> m_kills;
@@ -144,7 +145,9 @@ class Faults {
   stats::Scalar m_spurious{m_group, "spurious", "count",
                            "Faults on a page another thread mapped after this one's walk (retried)"};
   stats::Scalar m_segv_no_vma{m_group, "segv_no_vma", "count", "Faults at addresses outside every VMA (SIGSEGV)"};
-  stats::Scalar m_segv_prot{m_group, "segv_protection", "count", "Faults whose access the VMA forbids (SIGSEGV)"};
+  stats::Scalar m_segv_prot{m_group, "segv_protection", "count",
+                            "Faults whose access the VMA forbids, or user accesses to the kernel's half of the address "
+                            "space (SIGSEGV)"};
   stats::Scalar m_oom{m_group, "oom", "count",
                       "Faults that found no free frame even after reclaim and the OOM killer (the faulting process killed)"};
 };

@@ -304,9 +304,9 @@ bool HugePages::compact(Hal& hal, Process& p, NodeId node) {
         ++m_ctx->invlpg;
       }
     } else if (!pages[k].empty()) {
-      hal.invalidate_pcid(mm.pcid);  // a PCID-tagged copy may be cached here
+      hal.invalidate_pcid(mm.pcid.id);  // a PCID-tagged copy may be cached here
     }
-    if (!targets[k].empty()) m_host->finish_shootdown(hal, targets[k], mm.root, mm.pcid, pages[k]);
+    if (!targets[k].empty()) m_host->finish_shootdown(hal, targets[k], mm.root, mm.pcid.id, pages[k]);
   }
   if (ok) ++m_compaction_success;
   return ok;

@@ -304,7 +304,7 @@ void Kernel::invalidate(Hal& hal, Mm& mm, const std::vector<VirtAddr>& pages) {
   std::vector<CoreId> targets = other_cores(hal, mm);
   if (targets.empty() || pages.empty()) return;
   hal.shootdown_begin(targets);
-  finish_shootdown(hal, targets, mm.root, mm.pcid, pages);
+  finish_shootdown(hal, targets, mm.root, mm.pcid.id, pages);
 }
 
 void Kernel::finish_shootdown(Hal& hal, const std::vector<CoreId>& targets, PhysAddr root, uint16_t pcid,
@@ -321,14 +321,14 @@ void Kernel::finish_shootdown(Hal& hal, const std::vector<CoreId>& targets, Phys
 }
 
 void Kernel::shootdown_pcid(Hal& hal, Mm& mm) {
-  hal.invalidate_pcid(mm.pcid);
+  hal.invalidate_pcid(mm.pcid.id);
   const std::vector<CoreId> targets = other_cores(hal, mm);
   if (targets.empty()) return;
   hal.shootdown_begin(targets);
   ++m_shootdowns;
   m_ipis += targets.size();
   hal.charge(m_cfg.costs.ipi_send * targets.size());
-  hal.shootdown_end(targets, mm.root, mm.pcid, {}, m_cfg.costs.ipi_receive);
+  hal.shootdown_end(targets, mm.root, mm.pcid.id, {}, m_cfg.costs.ipi_receive);
 }
 
 FaultOutcome Kernel::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint32_t error_code) {
@@ -343,7 +343,7 @@ FaultOutcome Kernel::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, AccessKin
   m_batch = &pages;
   FaultOutcome out = m_faults.fault(hal, pid, va, kind, error_code, !targets.empty() || mm->users > 1);
   m_batch = nullptr;
-  finish_shootdown(hal, targets, mm->root, mm->pcid, pages);
+  finish_shootdown(hal, targets, mm->root, mm->pcid.id, pages);
   return out;
 }
 
@@ -365,7 +365,7 @@ SyscallResult Kernel::syscall(Hal& hal, Pid pid, const Syscall& c) {
   m_batch = &pages;
   SyscallResult r = m_syscalls.run(hal, p, c);
   m_batch = nullptr;
-  finish_shootdown(hal, targets, mm->root, mm->pcid, pages);
+  finish_shootdown(hal, targets, mm->root, mm->pcid.id, pages);
   return r;
 }
 

@@ -160,6 +160,9 @@ struct KernelConfig {
   // Not a key: 4 KiB slots of the swap area (system.swap.size) when system.swap.enabled, else 0. Without
   // swap the kernel neither tracks pages for reclaim nor evicts.
   uint64_t swap_slots = 0;
+  // Not a key: PCIDs the hardware tags translations with (system.core.mmu.pcid_count); the kernel hands
+  // out 1..pcid_count-1 to address spaces (fw::PcidAllocator).
+  uint64_t pcid_count = 4096;
   FirmwareKind kind = FirmwareKind::Full;
   FixedFaultConfig fixed;
   uint64_t page_table_levels = 4;

@@ -12,6 +12,7 @@
 #include "firmware/swap/reclaim.hpp"
 #include "firmware/swap/replacement.hpp"
 #include "firmware/swap/ws_tracker.hpp"
+#include "firmware/vm/pcid_allocator.hpp"
 #include "firmware/vm/page_table.hpp"
 #include "firmware/vm/vma.hpp"
 #include "common/error.hpp"
@@ -30,7 +31,7 @@ constexpr uint64_t kShmBytes = 256;    // shmid_kernel
 struct Mm {
   uint64_t id = 0;
   PhysAddr root{0};
-  uint16_t pcid = 0;
+  PcidContext pcid;  // from the kernel's PcidAllocator (Processes); pcid.id goes with root into CR3
   VmaSet vmas;
   uint64_t resident = 0;
   uint64_t tables = 1;

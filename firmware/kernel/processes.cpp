@@ -23,6 +23,8 @@ Processes::~Processes() = default;
 void Processes::connect(const ProcessesContext& ctx, ProcessesHost& host) {
   m_ctx = std::make_unique<ProcessesContext>(ctx);
   m_host = &host;
+  // The hashed table tags its entries with the PCID for an address space's whole life: no roll-over.
+  m_pcids = std::make_unique<PcidAllocator>(static_cast<unsigned>(ctx.cfg.pcid_count), ctx.cores, ctx.hashed == nullptr);
 }
 
 Process& Processes::get(Pid pid) {
@@ -68,8 +70,6 @@ void Processes::abort_children(const Process& p) {
 std::shared_ptr<Mm> Processes::new_mm(Hal& hal, const ProcessSpec& spec) {
   auto mm = std::make_shared<Mm>();
   mm->id = m_next_mm++;
-  // PCIDs 1..4095 in turn (0 is the kernel's); a reused PCID's stale entries are dropped at teardown.
-  mm->pcid = static_cast<uint16_t>((mm->id - 1) % 4095 + 1);
   mm->cpus.assign(m_ctx->cores, false);
   mm->heap_start = spec.heap_base;
   mm->brk = spec.heap_base;
@@ -78,12 +78,12 @@ std::shared_ptr<Mm> Processes::new_mm(Hal& hal, const ProcessSpec& spec) {
   if (!obj) return nullptr;
   mm->obj = *obj;
   if (m_ctx->hashed) {
-    // One global table: the root register holds its base, the PCID tells the address spaces apart.
-    for (const Mm* other : m_live_mms) {
-      if (other->pcid == mm->pcid) {
-        throw SimulationError("hashed page table: more than 4095 address spaces alive at once (PCID " +
-                              std::to_string(mm->pcid) + " is taken)");
-      }
+    // One global table: the root register holds its base, the PCID tells the address spaces apart, so
+    // every live address space needs a PCID of its own for its whole life.
+    if (!m_pcids->assign(mm->pcid)) {
+      throw SimulationError("hashed page table: more than " + std::to_string(m_pcids->count() - 1) +
+                            " address spaces alive at once (every PCID 1.." + std::to_string(m_pcids->count() - 1) +
+                            " is taken; system.core.mmu.pcid_count " + std::to_string(m_pcids->count()) + ")");
     }
     mm->root = m_ctx->hashed->base();
     mm->tables = 0;
@@ -96,6 +96,9 @@ std::shared_ptr<Mm> Processes::new_mm(Hal& hal, const ProcessSpec& spec) {
     return nullptr;
   }
   mm->root = addr_of(*root);
+  // A PCID now (the next in turn); should it be lost to a roll-over before the first switch-in, that
+  // switch-in assigns another.
+  m_pcids->assign(mm->pcid);
   m_live_mms.push_back(mm.get());
   return mm;
 }
@@ -133,7 +136,14 @@ void Processes::switch_to(Hal& hal, Pid pid) {
   if (!p.alive) return;  // killed while it waited (OOM killer, thread group): its core ends it next
   p.mm->cpus[hal.core_id()] = true;
   ++m_switches;
-  hal.set_root(p.mm->root, p.mm->pcid);
+  // A PCID of the current generation (a roll-over may happen here); after a roll-over every core drops
+  // its non-global translations before it next loads an address space, as the translations it caches
+  // under an old-generation PCID may belong to another address space now.
+  if (m_pcids->switch_in(p.mm->pcid, hal.core_id())) {
+    ++m_pcid_flushes;
+    hal.invalidate_all_pcids();
+  }
+  hal.set_root(p.mm->root, p.mm->pcid.id);
 }
 
 void Processes::exit(Hal& hal, Pid pid) {
@@ -153,7 +163,7 @@ void Processes::teardown(Hal& hal, Process& p) {
     if (m_ctx->cfg.check_contents) check_contents(hal, *mm, p);
     if (m_ctx->hashed) {
       for (uint64_t vpn : mm->hashed_pages) {
-        const Pte e = m_ctx->hashed->unmap(hal, mm->pcid, VirtAddr{vpn << kPageShift}, [&](Pfn f) { m_host->free_frame(hal, f); });
+        const Pte e = m_ctx->hashed->unmap(hal, mm->pcid.id, VirtAddr{vpn << kPageShift}, [&](Pfn f) { m_host->free_frame(hal, f); });
         if (e.raw() & (pte_bit::kPresent | kSoftProtNone)) m_host->put_frame(hal, e.pfn());
       }
       mm->hashed_pages.clear();
@@ -169,8 +179,11 @@ void Processes::teardown(Hal& hal, Process& p) {
           [&](uint64_t raw) { m_ctx->swapper.release_swap_entry(hal, *mm, swap_slot_of(Pte{raw})); });
     }
     // The PCID may be handed to another address space later: its translations and walk-cache entries go
-    // here and on every other core that ran it.
-    m_host->shootdown_pcid(hal, *mm);
+    // here and on every other core that ran it. A PCID of an older generation is no longer this address
+    // space's: every core drops all its translations at its next switch since that roll-over, before it
+    // could use them, and nothing was loaded under it since.
+    if (m_pcids->current(mm->pcid)) m_host->shootdown_pcid(hal, *mm);
+    m_pcids->release(mm->pcid);
     remove_mm(mm.get());
     mm->resident = 0;
     mm->vmas = VmaSet();
@@ -266,6 +279,7 @@ std::optional<Pid> Processes::fork(Hal& hal, Process& p, size_t index, bool shar
           [&](Pfn f) { m_host->put_frame(hal, f); }, [&](Pfn f, unsigned) { m_ctx->huge.give_back_giga(f); },
           [&](uint64_t raw) { m_ctx->swapper.release_swap_entry(hal, *cmm, swap_slot_of(Pte{raw})); });
       remove_mm(cmm.get());
+      m_pcids->release(cmm->pcid);  // never loaded: nothing cached under it
       m_host->kobj_free(hal, m_ctx->mm_cache, cmm->obj);
       return std::nullopt;
     }

@@ -13,6 +13,7 @@
 #include "firmware/hal/hal.hpp"
 #include "firmware/hal/trap.hpp"
 #include "firmware/kernel/kernel_types.hpp"
+#include "firmware/vm/pcid_allocator.hpp"
 #include "common/stats.hpp"
 
 namespace vmsim::fw {
@@ -152,6 +153,7 @@ class Processes {
   std::vector<Mm*> m_live_mms;
   std::unique_ptr<ProcessesContext> m_ctx;  // set by connect
   ProcessesHost* m_host = nullptr;          // set by connect
+  std::unique_ptr<PcidAllocator> m_pcids;   // set by connect
 
   stats::Group m_group;  // system.os.processes
   stats::Scalar m_created{m_group, "created", "count", "Processes created (forks included)"};
@@ -161,6 +163,13 @@ class Processes {
                               "Threads killed because another thread of their group took a fatal signal"};
   stats::Scalar m_forks{m_group, "forks", "count", "fork calls that created a process (threads included)"};
   stats::Scalar m_switches{m_group, "context_switches", "count", "Root-register writes switching to a process"};
+  stats::Counter m_pcid_rollovers{m_group, "pcid_rollovers", "count",
+                                  "PCID generation roll-overs: every PCID was held when an address space needed one "
+                                  "(system.core.mmu.pcid_count)",
+                                  [this] { return m_pcids ? m_pcids->rollovers() : 0; }};
+  stats::Scalar m_pcid_flushes{m_group, "pcid_flushes", "count",
+                               "Context switches that first dropped every non-global translation of the core "
+                               "(INVPCID all contexts) because of a PCID roll-over since its last one"};
 };
 
 }  // namespace vmsim::fw

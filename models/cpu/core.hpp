@@ -135,6 +135,7 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   void invalidate_pcid(uint16_t pcid) override {
     m_mmu.invpcid(mmu::InvpcidType::SingleContext, pcid, VirtAddr{0});
   }
+  void invalidate_all_pcids() override { m_mmu.invpcid(mmu::InvpcidType::AllContextsExclGlobal, 0, VirtAddr{0}); }
   void kernel_enter() override;
   void kernel_exit() override;
   void shootdown_begin(const std::vector<CoreId>& cores) override;

@@ -14,6 +14,7 @@ Mmu::Mmu(const sc_core::sc_module_name& name, const MmuConfig& cfg, sc_core::sc_
       m_timed(timed),
       m_waits(waits),
       m_pcid_enabled(cfg.pcid),
+      m_pcid_count(cfg.pcid_count),
       m_ad(cfg.walker.ad_updates),
       m_checks(m_stats, "checker_checks", "count", "Translations verified by the golden checker",
                [this] { return m_checker ? m_checker->checks() : 0; }) {
@@ -201,6 +202,10 @@ void Mmu::verify(VirtAddr va, AccessKind kind, bool user, bool fault, uint64_t p
 }
 
 void Mmu::set_root(PhysAddr root, uint16_t pcid) {
+  if (pcid >= m_pcid_count) {
+    throw SimulationError(std::string(name()) + ": root-register write with PCID " + std::to_string(pcid) +
+                          " (system.core.mmu.pcid_count is " + std::to_string(m_pcid_count) + ")");
+  }
   m_root = root;
   m_pcid = pcid & kMaxPcid;
   if (!m_pcid_enabled) {

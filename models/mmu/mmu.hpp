@@ -22,6 +22,7 @@ struct MmuConfig {
   TlbHierarchyConfig tlb;
   WalkerConfig walker;
   bool pcid = false;
+  uint64_t pcid_count = 4096;
 
   template <class V>
   void visit(V& v) {
@@ -30,10 +31,17 @@ struct MmuConfig {
     v("pcid", pcid, "",
       "Process-context identifiers (CR4.PCIDE): TLB entries are tagged with the 12-bit PCID and a root switch "
       "keeps them; off: a root switch flushes every non-global entry");
+    v("pcid_count", pcid_count, "PCIDs",
+      "PCIDs the hardware accepts in the root register, 0..pcid_count-1 (x86-64: 4096, 12 bits; fewer "
+      "models a narrower tag, as ARM's 8-bit ASIDs). The kernel hands out 1..pcid_count-1 to address spaces "
+      "and rolls over to a new generation when they run out (at least cores + 2); with the hashed page table "
+      "it bounds the address spaces alive at once");
   }
   void validate(const std::string& path) const {
     tlb.validate(path + ".tlb");
     walker.validate(path + ".walker");
+    config::require(pcid_count >= 2 && pcid_count <= 4096, path, "pcid_count", std::to_string(pcid_count),
+                    "2..4096: PCID 0 is the kernel's and the root register holds 12 bits");
   }
 };
 
@@ -149,6 +157,7 @@ class Mmu : public sc_core::sc_module {
   bool m_timed;
   bool m_waits;
   bool m_pcid_enabled;
+  uint64_t m_pcid_count;
   bool m_ad;
   PhysAddr m_root{0};
   uint16_t m_pcid = 0;

@@ -239,7 +239,9 @@ TEST_F(Os, ForkSharesCopyOnWriteAndShootsDownThreadTlbs) {
   std::string cfg = write("fork.yaml", kForkThreads);
   for (const char* mode : {"lt", "at", "functional"}) {
     const std::string out = m_dir + "/" + mode;
-    Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + " --out " + out);
+    // The functional mode's slices count operations: 300 of them, as 3000 cycles are in the others.
+    const std::string slice = std::string(mode) == "functional" ? " --set firmware.scheduler.time_slice=300" : "";
+    Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + slice + " --out " + out);
     ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
     nlohmann::json j = stats(out);
     EXPECT_EQ(j["summary"]["processes_created"], 3) << mode;
@@ -695,7 +697,9 @@ processes:
   const uint64_t words = (1ull << 30) / 8, mib4 = (4ull << 20) / 8;
   for (const char* mode : {"functional", "lt"}) {
     const std::string out = m_dir + "/" + mode;
-    Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + " --out " + out);
+    // The functional mode's slices count operations: 300 of them, as 3000 cycles are in the others.
+    const std::string slice = std::string(mode) == "functional" ? " --set firmware.scheduler.time_slice=300" : "";
+    Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + slice + " --out " + out);
     ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
     nlohmann::json j = stats(out);
     EXPECT_EQ(stat(j, "system.os.faults.huge_1g"), 1u) << mode;
@@ -765,7 +769,9 @@ processes:
 )");
   for (const char* mode : {"lt", "at", "functional"}) {
     const std::string out = m_dir + "/" + mode;
-    Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + " --out " + out);
+    // The functional mode's slices count operations: 300 of them, as 3000 cycles are in the others.
+    const std::string slice = std::string(mode) == "functional" ? " --set firmware.scheduler.time_slice=300" : "";
+    Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + slice + " --out " + out);
     ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
     nlohmann::json j = stats(out);
     EXPECT_EQ(stat(j, "system.os.faults.thp"), 2u) << mode;
@@ -817,7 +823,9 @@ processes:
 )");
   for (const char* mode : {"lt", "at"}) {
     const std::string out = m_dir + "/" + mode;
-    Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + " --out " + out);
+    // The functional mode's slices count operations: 300 of them, as 3000 cycles are in the others.
+    const std::string slice = std::string(mode) == "functional" ? " --set firmware.scheduler.time_slice=300" : "";
+    Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + slice + " --out " + out);
     ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
     nlohmann::json j = stats(out);
     EXPECT_EQ(j["summary"]["processes_killed"], 2) << mode;
@@ -958,6 +966,126 @@ processes:
   EXPECT_EQ(stat(j, "system.os.faults.demand_zero"), 0u);
   EXPECT_LT(j["summary"]["dram_writes"].get<uint64_t>(), 70000u);  // two 2 MiB zeroings and the tables
   expect_frames_conserved(j);
+}
+
+}  // namespace
+
+namespace {
+
+// More live address spaces than PCIDs: ten processes on two cores, round robin, all at the same virtual
+// addresses, with PCID tagging and the golden checker on. A PCID shared by two live address spaces makes
+// one of them hit the other's translations (the checker stops the run, exit 3); the kernel must roll the
+// PCID generation over instead.
+const std::string kPcidChurn = R"(
+sim: {checker: true}
+system:
+  cores: 2
+  core: {mmu: {pcid: true, pcid_count: 4}}
+  memory: {nodes: [{size: 128MiB}]}
+firmware: {scheduler: {time_slice: 3000}}
+processes:
+  - {name: a0, core: 0, workload: {kind: random, footprint: 64KiB, accesses: 3000, read_fraction: 0.5}}
+  - {name: a1, core: 0, workload: {kind: sequential, footprint: 64KiB, accesses: 3000}}
+  - {name: a2, core: 0, workload: {kind: random, footprint: 64KiB, accesses: 3000}}
+  - {name: a3, core: 0, workload: {kind: random, footprint: 32KiB, accesses: 3000}}
+  - {name: a4, core: 0, workload: {kind: sequential, footprint: 32KiB, accesses: 3000}}
+  - {name: b0, core: 1, workload: {kind: random, footprint: 64KiB, accesses: 3000}}
+  - {name: b1, core: 1, workload: {kind: random, footprint: 64KiB, accesses: 3000, read_fraction: 0.5}}
+  - {name: b2, core: 1, workload: {kind: sequential, footprint: 64KiB, accesses: 3000}}
+  - {name: b3, core: 1, workload: {kind: random, footprint: 16KiB, accesses: 3000}}
+  - {name: b4, core: 1, workload: {kind: sequential, footprint: 16KiB, accesses: 3000}}
+)";
+
+TEST_F(Os, MoreLiveAddressSpacesThanPcidsRollTheGenerationOver) {
+  std::string cfg = write("pcids.yaml", kPcidChurn);
+  for (const char* mode : {"functional", "lt", "at"}) {
+    const std::string out = m_dir + "/" + mode;
+    // The functional mode's slices count operations: 300 of them, as 3000 cycles are in the others.
+    const std::string slice = std::string(mode) == "functional" ? " --set firmware.scheduler.time_slice=300" : "";
+    Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + slice + " --out " + out);
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
+    nlohmann::json j = stats(out);
+    EXPECT_EQ(j["summary"]["accesses"], 30000) << mode;
+    EXPECT_EQ(j["summary"]["processes_exited"], 10) << mode;
+    EXPECT_GT(stat(j, "system.core0.mmu.checker_checks") + stat(j, "system.core1.mmu.checker_checks"), 30000u);
+    // Three PCIDs for ten address spaces, five live on each core: many roll-overs, each followed by a
+    // flush on every core at its next switch.
+    const uint64_t rollovers = stat(j, "system.os.processes.pcid_rollovers");
+    EXPECT_GT(rollovers, 10u) << mode;
+    EXPECT_GE(stat(j, "system.os.processes.pcid_flushes"), rollovers) << mode;
+    EXPECT_LE(stat(j, "system.os.processes.pcid_flushes"), 2 * rollovers) << mode;
+    expect_frames_conserved(j);
+  }
+  // With 4096 PCIDs the same run never rolls over, and the PCIDs keep translations across switches.
+  Result r = vmsim("run " + cfg + " -q --set system.core.mmu.pcid_count=4096 --out " + m_dir + "/wide");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json wide = stats(m_dir + "/wide"), narrow = stats(m_dir + "/lt");
+  EXPECT_EQ(stat(wide, "system.os.processes.pcid_rollovers"), 0u);
+  EXPECT_EQ(stat(wide, "system.os.processes.pcid_flushes"), 0u);
+  EXPECT_LT(stat(wide, "system.core0.mmu.tlb.misses"), stat(narrow, "system.core0.mmu.tlb.misses"));
+  // A roll-over keeps one PCID per core and needs one more: fewer than cores + 2 is a config error.
+  expect_config_errors(cfg, {{{"system.core.mmu.pcid_count=3"}, "system.core.mmu.pcid_count: bad value '3'"},
+                             {{"system.core.mmu.pcid_count=1"}, "system.core.mmu.pcid_count: bad value '1'"},
+                             {{"system.core.mmu.pcid_count=4097"}, "system.core.mmu.pcid_count: bad value '4097'"}});
+}
+
+// The hole as it was found, with the hardware's 4096 PCIDs: 4100 processes alive at once on one core
+// (round robin, eight operations a slice), all at the same addresses. The 4096th address space used to get
+// PCID 1 again while the first still ran, and hit its translations (the golden checker stopped the run).
+TEST_F(Os, The4096thLiveAddressSpaceDoesNotShareTheFirstOnesPcid) {
+  std::string text = R"(
+sim: {checker: true, mode: functional}
+system:
+  core: {mmu: {pcid: true}}
+  memory: {nodes: [{size: 512MiB}]}
+firmware: {scheduler: {time_slice: 8}}
+processes:
+)";
+  for (int i = 0; i < 4100; ++i) {
+    text += "  - {name: p" + std::to_string(i) + ", workload: {kind: random, footprint: 16KiB, accesses: 24}}\n";
+  }
+  std::string cfg = write("many.yaml", text);
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/out");
+  EXPECT_EQ(j["summary"]["accesses"], 4100 * 24);
+  EXPECT_EQ(j["summary"]["processes_exited"], 4100);
+  EXPECT_GT(stat(j, "system.core0.mmu.checker_checks"), 4100u * 24);
+  // 4095 PCIDs for 4100 live address spaces: the generation rolled over.
+  EXPECT_GE(stat(j, "system.os.processes.pcid_rollovers"), 1u);
+  EXPECT_EQ(stat(j, "system.os.processes.context_switches"), 3 * 4100u);
+  expect_frames_conserved(j);
+}
+
+// The hashed page table tags its entries with the PCID for an address space's life, so it cannot roll
+// over: more address spaces alive at once than PCIDs stop the run with a clear error, and a PCID is free
+// again as soon as its address space ends. Core 0's long process holds PCID 1 while core 1 runs four
+// short ones in turn: they must get 2, 3, 2, 3, never 1.
+TEST_F(Os, HashedPageTableNeverSharesAPcidAndRefusesTooManyLiveAddressSpaces) {
+  std::string cfg = write("hashed.yaml", R"(
+sim: {checker: true}
+system:
+  cores: 2
+  core: {mmu: {pcid: true, pcid_count: 4, walker: {format: hashed, hash_buckets: 256}}}
+  memory: {nodes: [{size: 128MiB}]}
+processes:
+  - {name: long, core: 0, workload: {kind: random, footprint: 64KiB, accesses: 40000}}
+  - {name: s0, core: 1, workload: {kind: random, footprint: 64KiB, accesses: 2000}}
+  - {name: s1, core: 1, workload: {kind: random, footprint: 64KiB, accesses: 2000}}
+  - {name: s2, core: 1, workload: {kind: random, footprint: 64KiB, accesses: 2000}}
+  - {name: s3, core: 1, workload: {kind: random, footprint: 64KiB, accesses: 2000}}
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/ok");
+  ASSERT_EQ(r.code, 0) << r.err;
+  nlohmann::json j = stats(m_dir + "/ok");
+  EXPECT_EQ(j["summary"]["accesses"], 48000);
+  EXPECT_EQ(stat(j, "system.os.processes.pcid_rollovers"), 0u);
+  EXPECT_EQ(stat(j, "system.os.hashed_table.entries"), 0u);
+  expect_frames_conserved(j);
+  // Round robin on core 1: four address spaces alive at once besides core 0's, for three PCIDs.
+  r = vmsim("run " + cfg + " -q --set firmware.scheduler.time_slice=2000 --out " + m_dir + "/full");
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_NE(r.err.find("hashed page table: more than 3 address spaces alive at once"), std::string::npos) << r.err;
 }
 
 }  // namespace

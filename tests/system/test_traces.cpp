@@ -166,3 +166,86 @@ TEST_F(System, BadChampsimTraceExitsTwoNamingRecord) {
 
 }  // namespace
 }  // namespace vmsim_system_test
+
+namespace vmsim_system_test {
+namespace {
+
+// A trace cannot reach the kernel's half of the address space: its pre-scan gives the process no area
+// there, and the access is a SIGSEGV naming the address ("kernel address from user mode"), in lackey,
+// ChampSim and vmsim traces, 4- and 5-level paging, every mode, radix and hashed tables. The rest of the
+// trace is not replayed; the user pages before it were faulted in as usual.
+TEST_F(System, TraceAccessToTheKernelHalfIsASegvNotAMapping) {
+  struct Paging {
+    const char* name;
+    unsigned levels;
+    uint64_t kernel;  // a canonical address of the kernel's half
+  } pagings[] = {{"l4", 4, 0xffff800000001000ull}, {"l5", 5, 0xff00000000000000ull}};
+  for (const Paging& pg : pagings) {
+    const std::string k = [&] {
+      char b[32];
+      std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(pg.kernel));
+      return std::string(b);
+    }();
+    // Three user pages, then the kernel's half, then a fourth user page that is never reached.
+    write(std::string(pg.name) + ".lackey", "I  00401000,4\n L 10000000,8\n S 10001008,8\nI  00401004,4\n L " + k +
+                                                ",8\nI  00401008,4\n L 10005000,8\n");
+    write_champsim(m_dir + "/" + pg.name + ".champsim",
+                   {{0x401000, 0x10000000, 0}, {0x401004, 0, 0x10001008}, {0x401008, pg.kernel, 0},
+                    {0x40100c, 0x10005000, 0}});
+    ASSERT_EQ(vmsim("trace convert " + m_dir + "/" + pg.name + ".champsim " + m_dir + "/" + pg.name + ".vmt").code, 0);
+    const std::string paging = std::string("system: {core: {mmu: {walker: {levels: ") + std::to_string(pg.levels) +
+                               "}}}}\nfirmware: {page_table_levels: " + std::to_string(pg.levels) + "}\n";
+    for (const char* kind : {"lackey", "champsim", "vmsim_trace"}) {
+      const std::string file = std::string(pg.name) + (std::string(kind) == "lackey"     ? ".lackey"
+                                                       : std::string(kind) == "champsim" ? ".champsim"
+                                                                                         : ".vmt");
+      for (const std::string mode : {"functional", "lt", "at", "hashed"}) {
+        const std::string tag = std::string(pg.name) + "_" + kind + "_" + mode;
+        const std::string sim = mode == "hashed" ? "sim: {checker: true}\n" : "sim: {checker: true, mode: " + mode + "}\n";
+        std::string text = sim + paging + "processes:\n  - {name: t, workload: {kind: " + kind + ", trace: " + file + "}}\n";
+        if (mode == "hashed") {
+          text = with_overrides(text, "system: {core: {mmu: {walker: {format: hashed, hash_buckets: 256}}}}");
+        }
+        const std::string cfg = write(tag + ".yaml", text);
+        Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/" + tag);
+        ASSERT_EQ(r.code, 0) << tag << ": " << r.err;
+        const nlohmann::json j = stats(m_dir + "/" + tag);
+        const auto& s = j["summary"];
+        EXPECT_EQ(s["processes_killed"], 1) << tag;
+        EXPECT_EQ(s["page_faults"]["segv_protection"], 1) << tag;
+        EXPECT_EQ(s["page_faults"]["segv_no_vma"], 0) << tag;
+        EXPECT_EQ(s["page_faults"]["demand_zero"], 3) << tag << ": the code page and two data pages, nothing above";
+        ASSERT_EQ(j["kills"].size(), 1u) << tag;
+        EXPECT_EQ(j["kills"][0]["signal"], "SIGSEGV") << tag;
+        EXPECT_EQ(j["kills"][0]["address"], "0x" + k) << tag;
+        EXPECT_EQ(j["kills"][0]["access"], "read") << tag;
+        EXPECT_EQ(j["kills"][0]["reason"], "kernel address from user mode") << tag;
+        EXPECT_NE(r.err.find("0x" + k), std::string::npos) << tag << ": " << r.err;
+        EXPECT_NE(r.err.find("kernel address from user mode"), std::string::npos) << tag << ": " << r.err;
+        expect_frames_conserved(j);
+      }
+    }
+  }
+  // With 4 levels, the 5-level kernel address is not canonical: a SIGSEGV too (a #GP on the hardware).
+  const std::string cfg = write("nc.yaml", "sim: {checker: true}\nprocesses:\n  - {name: t, workload: {kind: lackey, "
+                                           "trace: l5.lackey}}\n");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/nc");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json j = stats(m_dir + "/nc");
+  ASSERT_EQ(j["kills"].size(), 1u);
+  EXPECT_EQ(j["kills"][0]["address"], "0xff00000000000000");
+  EXPECT_EQ(j["kills"][0]["reason"], "non-canonical address");
+  EXPECT_EQ(j["summary"]["page_faults"]["demand_zero"], 3);
+  // The fixed firmware (no OS, no VMAs) maps only the user half too: the access ends the process.
+  r = vmsim("run " + cfg + " -q --set firmware.kind=fixed --set 'processes.0.workload.trace=l4.lackey' --out " + m_dir +
+            "/fixed");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json f = stats(m_dir + "/fixed");
+  EXPECT_EQ(f["summary"]["page_faults"]["segv_protection"], 1);
+  EXPECT_EQ(f["summary"]["page_faults"]["demand_zero"], 3);
+  EXPECT_EQ(f["summary"]["page_faults"]["oom"], 0);
+  EXPECT_EQ(f["summary"]["accesses"], 4) << "two fetches, two data accesses, then the kernel's half: the end";
+}
+
+}  // namespace
+}  // namespace vmsim_system_test

@@ -47,6 +47,7 @@ class FlatHal final : public fw::Hal {
   void invlpg(VirtAddr) override {}
   void set_root(PhysAddr r, uint16_t) override { root = r; }
   void invalidate_pcid(uint16_t) override {}
+  void invalidate_all_pcids() override {}
   void kernel_enter() override {}
   void kernel_exit() override {}
   void shootdown_begin(const std::vector<CoreId>&) override {}
@@ -146,7 +147,7 @@ class FacadeStandIn final : public fw::ProcessesHost {
   void free_frame(fw::Hal&, Pfn pfn) override { pmm.free_page(0, pfn); }
   void free_huge_leaf(fw::Hal&, Pfn, unsigned) override { ADD_FAILURE() << "no huge pages here"; }
   void invalidate(fw::Hal&, fw::Mm&, const std::vector<VirtAddr>& p) override { invalidated += p.size(); }
-  void shootdown_pcid(fw::Hal&, fw::Mm& mm) override { pcids_shot_down.push_back(mm.pcid); }
+  void shootdown_pcid(fw::Hal&, fw::Mm& mm) override { pcids_shot_down.push_back(mm.pcid.id); }
   void harvest_file_dirty(fw::Hal&, fw::Mm&, VirtAddr, VirtAddr) override {}
   void release_segments(fw::Hal&) override {}
   std::optional<PhysAddr> kobj_alloc(fw::Hal&, fw::SlabCache& cache) override {
@@ -244,7 +245,7 @@ TEST(ProcessesOnTheirOwn, ForkSharesPagesCopyOnWriteAndTheLastUserFreesTheAddres
   ASSERT_EQ(copy, std::optional<Pid>(2));
   fw::Mm& cmm = *procs.get(*copy).mm;
   EXPECT_NE(&cmm, &pmm);
-  EXPECT_NE(cmm.pcid, pmm.pcid);
+  EXPECT_NE(cmm.pcid.id, pmm.pcid.id);
   EXPECT_EQ(cmm.resident, 4u);
   for (uint64_t i = 0; i < 4; ++i) {
     const VirtAddr va{base.value() + i * kPageSize};
@@ -269,7 +270,7 @@ TEST(ProcessesOnTheirOwn, ForkSharesPagesCopyOnWriteAndTheLastUserFreesTheAddres
   EXPECT_EQ(procs.live_mms().size(), 2u);
 
   // The copy ends: its references go, the frames stay with the parent's address space.
-  const uint16_t copy_pcid = cmm.pcid, parent_pcid = pmm.pcid;
+  const uint16_t copy_pcid = cmm.pcid.id, parent_pcid = pmm.pcid.id;
   procs.exit(hal, *copy);
   EXPECT_FALSE(procs.alive(*copy));
   EXPECT_TRUE(host.extra_refs.empty());
