@@ -64,6 +64,13 @@ void Counter::dump(const std::string& prefix, std::vector<Record>& out) const {
   out.push_back({prefix + name(), unit(), description(), static_cast<double>(m_fn() - m_base), true, true});
 }
 
+Amount::Amount(Group& group, std::string name, std::string unit, std::string description, std::function<double()> fn)
+    : Stat(group, std::move(name), std::move(unit), std::move(description)), m_fn(std::move(fn)) {}
+
+void Amount::dump(const std::string& prefix, std::vector<Record>& out) const {
+  out.push_back({prefix + name(), unit(), description(), m_fn() - m_base, false, true});
+}
+
 Ratio::Ratio(Group& group, std::string name, std::string unit, std::string description, std::function<double()> num,
              std::function<double()> den, double scale)
     : Stat(group, std::move(name), std::move(unit), std::move(description)),

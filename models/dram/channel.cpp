@@ -15,6 +15,7 @@ bool better(Cycle cycle, uint8_t prio, uint64_t seq, Cycle best_cycle, uint8_t b
 }
 
 unsigned ctz64(uint64_t v) { return static_cast<unsigned>(__builtin_ctzll(v)); }
+unsigned popcount64(uint64_t v) { return static_cast<unsigned>(__builtin_popcountll(v)); }
 
 }  // namespace
 
@@ -48,6 +49,7 @@ Channel::Channel(const DramConfig& cfg, uint32_t channel_index)
   m_pending[1].assign(words, 0);
   m_close.assign(words, 0);
   m_open_mask.assign(m_ranks, 0);
+  m_activity.assign(m_ranks, RankActivity{});
 
   m_capacity[0] = c.read_queue;
   m_capacity[1] = c.write_queue;
@@ -79,6 +81,7 @@ Channel::Channel(const DramConfig& cfg, uint32_t channel_index)
   }
 
   m_stats.banks.resize(m_nbanks);
+  m_stats.ranks.resize(m_ranks);
   m_stats.latency_bin = c.latency_bin;
   m_stats.read_latency_histogram.assign(c.latency_bins, 0);
   recompute();
@@ -218,6 +221,13 @@ void Channel::skip_idle_rounds(Cycle t) {
   }
   // The sets of a rank partition its banks: every bank is refreshed once per round.
   for (BankStats& b : m_stats.banks) b.refreshes += rounds;
+  for (RankEnergyCounters& rc : m_stats.ranks) {
+    if (m_per_bank_refresh) {
+      rc.refreshed_banks += rounds * m_banks_per_rank;
+    } else {
+      rc.refreshes += rounds;
+    }
+  }
   if (m_checker) m_checker->shift_refresh_history(static_cast<int64_t>(shift));
   m_skipped_refreshes += refreshes;
   m_ref_streak = 0;
@@ -235,6 +245,22 @@ void Channel::update_mode() {
   if (mode != m_mode) {
     m_mode = mode;
     std::fill(m_cand_cls.begin(), m_cand_cls.end(), kInvalid);
+  }
+}
+
+void Channel::sync_stats(Cycle now) {
+  account_occupancy(now);
+  const Cycle end = std::max(now, m_stats.cycles);
+  for (uint32_t r = 0; r < m_ranks; ++r) {
+    RankEnergyCounters& rc = m_stats.ranks[r];
+    const RankActivity& a = m_activity[r];
+    Cycle active = a.closed;
+    if (a.active) {
+      const Cycle stop = m_open_mask[r] ? end : std::min(a.until, end);
+      if (stop > a.since) active += stop - a.since;
+    }
+    rc.active_cycles = active;
+    rc.cycles = end;
   }
 }
 
@@ -504,7 +530,7 @@ uint64_t Channel::refresh_set_mask(uint32_t set) const {
   return mask;
 }
 
-void Channel::open_bank(uint32_t bank, uint32_t row) {
+void Channel::open_bank(uint32_t bank, uint32_t row, Cycle t) {
   BankState& s = m_bank[bank];
   m_cand_cls[bank] = kInvalid;
   s.open = true;
@@ -515,16 +541,28 @@ void Channel::open_bank(uint32_t bank, uint32_t row) {
     s.hits[m] = hits;
   }
   const uint32_t r = m_bank_rank[bank];
+  if (m_open_mask[r] == 0) {
+    RankActivity& a = m_activity[r];
+    if (!a.active) {
+      a.active = true;
+      a.since = t;
+    } else if (t >= a.until) {  // the previous interval ended at `until`; a new one starts
+      a.closed += a.until - a.since;
+      a.since = t;
+    }                             // else: an earlier bank is still precharging, the interval goes on
+  }
   m_open_mask[r] |= uint64_t{1} << (bank - r * m_banks_per_rank);
 }
 
-void Channel::close_bank(uint32_t bank) {
+void Channel::close_bank(uint32_t bank, Cycle t) {
   BankState& s = m_bank[bank];
   m_cand_cls[bank] = kInvalid;
   s.open = false;
   s.hits[0] = s.hits[1] = 0;
   const uint32_t r = m_bank_rank[bank];
   m_open_mask[r] &= ~(uint64_t{1} << (bank - r * m_banks_per_rank));
+  RankActivity& a = m_activity[r];
+  if (t > a.until) a.until = t;
   clear_bit(m_close, bank);
 }
 
@@ -560,10 +598,11 @@ void Channel::issue() {
         }
         s.closed_row_valid = false;
       }
-      open_bank(d.bank, q.row);
+      open_bank(d.bank, q.row, t);
       m_ts.record_act(d.bank, t);
       q.cls |= kCausedAct;
       ++m_stats.activates;
+      ++m_stats.ranks[m_bank_rank[d.bank]].activates;
       ++m_stats.banks[d.bank].activates;
       emit(CommandKind::Act, d.bank, q.row, 0, t);
       break;
@@ -581,8 +620,9 @@ void Channel::issue() {
         s.closed_row_valid = false;
       }
       m_ts.record_pre(d.bank, t);
-      close_bank(d.bank);
+      close_bank(d.bank, t);
       ++m_stats.precharges;
+      ++m_stats.ranks[m_bank_rank[d.bank]].precharges;
       ++m_stats.banks[d.bank].precharges;
       emit(CommandKind::Pre, d.bank, 0, 0, t);
       break;
@@ -594,10 +634,11 @@ void Channel::issue() {
         m_ts.record_pre(bank, t);
         m_bank[bank].closed_row_valid = false;
         ++m_stats.precharges;
+        ++m_stats.ranks[d.rank].precharges;
         ++m_stats.banks[bank].precharges;
       }
       for (uint32_t b = first; b < first + m_banks_per_rank; ++b) {
-        if (m_bank[b].open) close_bank(b);
+        if (m_bank[b].open) close_bank(b, t);
       }
       emit(CommandKind::PreA, first, 0, 0, t);
       break;
@@ -615,6 +656,7 @@ void Channel::issue() {
       invalidate_rank_candidates(d.rank);
       m_ref_due[d.rank] += m_ref_interval;
       ++m_stats.refreshes;
+      ++m_stats.ranks[d.rank].refreshes;
       for (uint32_t b = first; b < first + m_banks_per_rank; ++b) ++m_stats.banks[b].refreshes;
       emit(CommandKind::Ref, first, 0, 0, t);
       break;
@@ -627,6 +669,7 @@ void Channel::issue() {
       invalidate_rank_candidates(d.rank);
       for (uint64_t bits = mask; bits; bits &= bits - 1) ++m_stats.banks[first + ctz64(bits)].refreshes;
       ++m_stats.per_bank_refreshes;
+      m_stats.ranks[d.rank].refreshed_banks += popcount64(mask);
       emit(CommandKind::RefSb, d.bank, 0, 0, t);
       uint32_t& set = m_ref_set[d.rank];
       set = (set + 1) % m_ref_sets;
@@ -708,19 +751,26 @@ void Channel::issue_column(const Decision& d) {
     m_free.push_back(si);
   }
   CommandKind kind;
+  RankEnergyCounters& rc = m_stats.ranks[m_bank_rank[bank]];
+  Cycle pre_at = t;
   if (write) {
     kind = autopre ? CommandKind::WrA : CommandKind::Wr;
+    if (autopre) pre_at = m_ts.write_autoprecharge_at(bank, t);
     m_ts.record_write(bank, t, autopre);
+    ++rc.write_bursts;
   } else {
     kind = autopre ? CommandKind::RdA : CommandKind::Rd;
+    if (autopre) pre_at = m_ts.read_autoprecharge_at(bank, t);
     m_ts.record_read(bank, t, autopre);
+    ++rc.read_bursts;
   }
   emit(kind, bank, row, column, t);
   if (autopre) {
     s.closed_row = row;
     s.closed_row_valid = true;
-    close_bank(bank);
+    close_bank(bank, pre_at);
     ++m_stats.precharges;
+    ++rc.precharges;
     ++m_stats.banks[bank].precharges;
   }
 }
