@@ -304,7 +304,7 @@ void print_summary(std::ostream& os, const nlohmann::ordered_json& s) {
   row("DRAM reads / writes", num(s["dram_reads"]) + "/" + num(s["dram_writes"]));
   row("  row-buffer hit rate", num(s["dram_row_hit_rate"]));
   row("  avg read latency (DRAM cyc)", num(s["dram_avg_read_latency_cycles"]));
-  row("  energy (pJ) / per access (pJ)", num(s["dram_energy_pj"]) + "/" + num(s["dram_energy_per_access_pj"]));
+  row("  energy / per access (pJ)", num(s["dram_energy_pj"]) + "/" + num(s["dram_energy_per_access_pj"]));
   row("  average power (mW)", num(s["dram_avg_power_mw"]));
   row("local / remote requests", num(s["local_requests"]) + "/" + num(s["remote_requests"]));
   row("avg access latency (cycles)", num(s["avg_access_latency_cycles"]));

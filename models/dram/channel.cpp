@@ -15,7 +15,6 @@ bool better(Cycle cycle, uint8_t prio, uint64_t seq, Cycle best_cycle, uint8_t b
 }
 
 unsigned ctz64(uint64_t v) { return static_cast<unsigned>(__builtin_ctzll(v)); }
-unsigned popcount64(uint64_t v) { return static_cast<unsigned>(__builtin_popcountll(v)); }
 
 }  // namespace
 
@@ -221,13 +220,7 @@ void Channel::skip_idle_rounds(Cycle t) {
   }
   // The sets of a rank partition its banks: every bank is refreshed once per round.
   for (BankStats& b : m_stats.banks) b.refreshes += rounds;
-  for (RankEnergyCounters& rc : m_stats.ranks) {
-    if (m_per_bank_refresh) {
-      rc.refreshed_banks += rounds * m_banks_per_rank;
-    } else {
-      rc.refreshes += rounds;
-    }
-  }
+
   if (m_checker) m_checker->shift_refresh_history(static_cast<int64_t>(shift));
   m_skipped_refreshes += refreshes;
   m_ref_streak = 0;
@@ -250,18 +243,30 @@ void Channel::update_mode() {
 
 void Channel::sync_stats(Cycle now) {
   account_occupancy(now);
-  const Cycle end = std::max(now, m_stats.cycles);
-  for (uint32_t r = 0; r < m_ranks; ++r) {
-    RankEnergyCounters& rc = m_stats.ranks[r];
-    const RankActivity& a = m_activity[r];
-    Cycle active = a.closed;
-    if (a.active) {
-      const Cycle stop = m_open_mask[r] ? end : std::min(a.until, end);
-      if (stop > a.since) active += stop - a.since;
-    }
-    rc.active_cycles = active;
-    rc.cycles = end;
+  for (uint32_t r = 0; r < m_ranks; ++r) m_stats.ranks[r] = rank_counters(r);
+}
+
+RankEnergyCounters Channel::rank_counters(uint32_t rank) const {
+  RankEnergyCounters rc;
+  const uint32_t first = rank * m_banks_per_rank;
+  for (uint32_t b = first; b < first + m_banks_per_rank; ++b) {
+    const BankStats& bs = m_stats.banks[b];
+    rc.activates += bs.activates;
+    rc.precharges += bs.precharges;
+    rc.read_bursts += bs.reads * m_bursts;
+    rc.write_bursts += bs.writes * m_bursts;
+    if (m_per_bank_refresh) rc.refreshed_banks += bs.refreshes;
   }
+  if (!m_per_bank_refresh) rc.refreshes = m_stats.banks[first].refreshes;  // every REF covers every bank
+  const Cycle end = m_stats.cycles;
+  const RankActivity& a = m_activity[rank];
+  rc.active_cycles = a.closed;
+  if (a.active) {
+    const Cycle stop = m_open_mask[rank] ? end : std::min(a.until, end);
+    if (stop > a.since) rc.active_cycles += stop - a.since;
+  }
+  rc.cycles = end;
+  return rc;
 }
 
 void Channel::account_occupancy(Cycle t) {
@@ -602,7 +607,6 @@ void Channel::issue() {
       m_ts.record_act(d.bank, t);
       q.cls |= kCausedAct;
       ++m_stats.activates;
-      ++m_stats.ranks[m_bank_rank[d.bank]].activates;
       ++m_stats.banks[d.bank].activates;
       emit(CommandKind::Act, d.bank, q.row, 0, t);
       break;
@@ -622,7 +626,6 @@ void Channel::issue() {
       m_ts.record_pre(d.bank, t);
       close_bank(d.bank, t);
       ++m_stats.precharges;
-      ++m_stats.ranks[m_bank_rank[d.bank]].precharges;
       ++m_stats.banks[d.bank].precharges;
       emit(CommandKind::Pre, d.bank, 0, 0, t);
       break;
@@ -634,7 +637,6 @@ void Channel::issue() {
         m_ts.record_pre(bank, t);
         m_bank[bank].closed_row_valid = false;
         ++m_stats.precharges;
-        ++m_stats.ranks[d.rank].precharges;
         ++m_stats.banks[bank].precharges;
       }
       for (uint32_t b = first; b < first + m_banks_per_rank; ++b) {
@@ -656,7 +658,6 @@ void Channel::issue() {
       invalidate_rank_candidates(d.rank);
       m_ref_due[d.rank] += m_ref_interval;
       ++m_stats.refreshes;
-      ++m_stats.ranks[d.rank].refreshes;
       for (uint32_t b = first; b < first + m_banks_per_rank; ++b) ++m_stats.banks[b].refreshes;
       emit(CommandKind::Ref, first, 0, 0, t);
       break;
@@ -669,7 +670,6 @@ void Channel::issue() {
       invalidate_rank_candidates(d.rank);
       for (uint64_t bits = mask; bits; bits &= bits - 1) ++m_stats.banks[first + ctz64(bits)].refreshes;
       ++m_stats.per_bank_refreshes;
-      m_stats.ranks[d.rank].refreshed_banks += popcount64(mask);
       emit(CommandKind::RefSb, d.bank, 0, 0, t);
       uint32_t& set = m_ref_set[d.rank];
       set = (set + 1) % m_ref_sets;
@@ -751,18 +751,15 @@ void Channel::issue_column(const Decision& d) {
     m_free.push_back(si);
   }
   CommandKind kind;
-  RankEnergyCounters& rc = m_stats.ranks[m_bank_rank[bank]];
   Cycle pre_at = t;
   if (write) {
     kind = autopre ? CommandKind::WrA : CommandKind::Wr;
     if (autopre) pre_at = m_ts.write_autoprecharge_at(bank, t);
     m_ts.record_write(bank, t, autopre);
-    ++rc.write_bursts;
   } else {
     kind = autopre ? CommandKind::RdA : CommandKind::Rd;
     if (autopre) pre_at = m_ts.read_autoprecharge_at(bank, t);
     m_ts.record_read(bank, t, autopre);
-    ++rc.read_bursts;
   }
   emit(kind, bank, row, column, t);
   if (autopre) {
@@ -770,7 +767,6 @@ void Channel::issue_column(const Decision& d) {
     s.closed_row_valid = true;
     close_bank(bank, pre_at);
     ++m_stats.precharges;
-    ++rc.precharges;
     ++m_stats.banks[bank].precharges;
   }
 }

@@ -61,6 +61,10 @@ class Channel {
   // sync_stats(now) extends them to now.
   const ChannelStats& stats() const { return m_stats; }
   void sync_stats(Cycle now);
+  // The energy model's counters of `rank` up to the last event (stats().cycles), derived from the bank
+  // counters (bursts of completed requests) and the rank's active interval; sync_stats stores them in
+  // stats().ranks. Cheap enough for statistics dumps, not for per-command use.
+  RankEnergyCounters rank_counters(uint32_t rank) const;
   // The independent checker, or nullptr if controller.timing_checker is off.
   const TimingChecker* checker() const { return m_checker.get(); }
   TimingChecker* checker() { return m_checker.get(); }

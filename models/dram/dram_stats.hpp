@@ -21,12 +21,13 @@ struct BankStats {
 };
 
 // What the energy model (energy.hpp) needs of one rank: command counts and state-time integrals, all
-// integers, multiplied by per-command energies only when the statistics are read.
+// integers, multiplied by per-command energies only when the statistics are read. Filled from the bank
+// counters and the channel's rank activity by Channel::rank_counters / sync_stats.
 struct RankEnergyCounters {
   uint64_t activates = 0;
   uint64_t precharges = 0;        // banks closed (PRE, each bank of a PREA, auto-precharge)
-  uint64_t read_bursts = 0;       // RD/RDA commands (one data burst each)
-  uint64_t write_bursts = 0;      // WR/WRA commands
+  uint64_t read_bursts = 0;       // RD/RDA bursts of completed read requests
+  uint64_t write_bursts = 0;      // WR/WRA bursts of completed write requests
   uint64_t refreshes = 0;         // all-bank REF
   uint64_t refreshed_banks = 0;   // banks covered by per-bank refresh commands (sum over commands)
   Cycle active_cycles = 0;        // cycles with at least one bank open (to the last sync_stats)
@@ -69,7 +70,7 @@ struct ChannelStats {
   Cycle cycles = 0;                        // cycles the occupancy sums cover (from cycle 0)
 
   std::vector<BankStats> banks;  // flat bank index: (rank * bank_groups + group) * banks_per_group + bank
-  std::vector<RankEnergyCounters> ranks;  // per rank; merged totals add rank r of every channel
+  std::vector<RankEnergyCounters> ranks;  // per rank, as of the last sync_stats; merged totals add rank r of every channel
 
   double avg_read_latency() const { return reads ? double(read_latency_sum) / double(reads) : 0.0; }
   double avg_write_latency() const { return writes ? double(write_latency_sum) / double(writes) : 0.0; }

@@ -111,13 +111,21 @@ struct MemoryNode::ChannelGroup {
           [s] { return double(s->bytes_read + s->bytes_written); }, [s] { return double(s->cycles); }, 1000.0 / tck_ps);
     ratio("row_hit_rate", "ratio", "Row hits per completed request", [s] { return double(s->row_hits); },
           [s] { return double(s->reads + s->writes); }, 1.0);
+    // Live counters (not the sync_stats snapshot), so a warm-up reset takes a current baseline.
     const dram::CommandEnergy* e = &energy;
-    add_energy(group, tck_ps, [s, e] { return dram::channel_energy(*e, *s); }, [s] { return double(s->cycles); },
-               [s] { return double(s->reads + s->writes); });
-    for (size_t r = 0; r < s->ranks.size(); ++r) {
+    const dram::Channel* chp = &ch;
+    const uint32_t ranks = static_cast<uint32_t>(dc.organisation.ranks);
+    add_energy(group, tck_ps,
+               [e, chp, ranks] {
+                 dram::EnergyBreakdown b;
+                 for (uint32_t r = 0; r < ranks; ++r) b.add(dram::rank_energy(*e, chp->rank_counters(r)));
+                 return b;
+               },
+               [s] { return double(s->cycles); }, [s] { return double(s->reads + s->writes); });
+    for (uint32_t r = 0; r < ranks; ++r) {
       rank_groups.push_back(std::make_unique<stats::Group>(group, "rank" + std::to_string(r)));
-      add_energy(*rank_groups.back(), tck_ps, [s, e, r] { return dram::rank_energy(*e, s->ranks[r]); },
-                 [s, r] { return double(s->ranks[r].cycles); }, nullptr);
+      add_energy(*rank_groups.back(), tck_ps, [e, chp, r] { return dram::rank_energy(*e, chp->rank_counters(r)); },
+                 [s] { return double(s->cycles); }, nullptr);
     }
     if (!banks) return;
     for (size_t b = 0; b < s->banks.size(); ++b) {
