@@ -148,7 +148,8 @@ class Counter : public Stat {
 };
 
 // A non-integral amount kept elsewhere that only grows (an energy computed from a core's counters), read
-// through a function; reset remembers a baseline like Counter.
+// through a function; reset remembers a baseline like Counter. Dumped as a value, not a count (timeseries.csv
+// shows its running value).
 class Amount : public Stat {
  public:
   Amount(Group& group, std::string name, std::string unit, std::string description, std::function<double()> fn);

@@ -220,7 +220,6 @@ void Channel::skip_idle_rounds(Cycle t) {
   }
   // The sets of a rank partition its banks: every bank is refreshed once per round.
   for (BankStats& b : m_stats.banks) b.refreshes += rounds;
-
   if (m_checker) m_checker->shift_refresh_history(static_cast<int64_t>(shift));
   m_skipped_refreshes += refreshes;
   m_ref_streak = 0;
