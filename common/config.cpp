@@ -114,6 +114,12 @@ std::string format_value(bool v) { return v ? "true" : "false"; }
 std::string format_value(uint64_t v) { return std::to_string(v); }
 std::string format_value(uint32_t v) { return std::to_string(v); }
 std::string format_value(double v) {
+  // Whole numbers as integers (150, not 1.5e+02).
+  if (v == std::trunc(v) && std::fabs(v) < 1e15) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+    return buf;
+  }
   std::ostringstream os;
   os << std::setprecision(17) << v;
   // Shortest text that parses back to the same double.

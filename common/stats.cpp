@@ -64,6 +64,14 @@ void Counter::dump(const std::string& prefix, std::vector<Record>& out) const {
   out.push_back({prefix + name(), unit(), description(), static_cast<double>(m_fn() - m_base), true, true});
 }
 
+Amount::Amount(Group& group, std::string name, std::string unit, std::string description, std::function<double()> fn)
+    : Stat(group, std::move(name), std::move(unit), std::move(description)), m_fn(std::move(fn)) {}
+
+void Amount::dump(const std::string& prefix, std::vector<Record>& out) const {
+  // Not a `count`: timeseries.csv sums integer deltas of counts, so an amount appears there as its value.
+  out.push_back({prefix + name(), unit(), description(), m_fn() - m_base, false, false});
+}
+
 Ratio::Ratio(Group& group, std::string name, std::string unit, std::string description, std::function<double()> num,
              std::function<double()> den, double scale)
     : Stat(group, std::move(name), std::move(unit), std::move(description)),

@@ -147,6 +147,20 @@ class Counter : public Stat {
   uint64_t m_base = 0;
 };
 
+// A non-integral amount kept elsewhere that only grows (an energy computed from a core's counters), read
+// through a function; reset remembers a baseline like Counter. Dumped as a value, not a count (timeseries.csv
+// shows its running value).
+class Amount : public Stat {
+ public:
+  Amount(Group& group, std::string name, std::string unit, std::string description, std::function<double()> fn);
+  void reset() override { m_base = m_fn(); }
+  void dump(const std::string& prefix, std::vector<Record>& out) const override;
+
+ private:
+  std::function<double()> m_fn;
+  double m_base = 0;
+};
+
 // A quotient of two counts kept elsewhere, times a scale: (num - num at reset) / (den - den at reset) *
 // scale, 0 while the denominator has not moved. Warm-up aware averages and rates over functional-core
 // counters (a DRAM channel's queue occupancy, bytes per simulated time).

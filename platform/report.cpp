@@ -107,7 +107,7 @@ nlohmann::ordered_json make_summary(const std::vector<stats::Record>& records, S
   s["workload_distinct_pages"] = system.workload_distinct_pages();
   // Memory system: totals over the channels of every node (system.node<N>.dram.ch<C>.<stat>).
   uint64_t dram_reads = 0, dram_writes = 0, row_hits = 0;
-  double lat_sum = 0, lat_samples = 0;
+  double lat_sum = 0, lat_samples = 0, dram_energy = 0, dram_power = 0;
   for (const stats::Record& r : records) {
     if (r.name.rfind("system.node", 0) != 0) continue;
     const size_t ch = r.name.find(".dram.ch");
@@ -116,6 +116,8 @@ nlohmann::ordered_json make_summary(const std::vector<stats::Record>& records, S
     if (leaf == "reads") dram_reads += u(r.value);
     if (leaf == "writes") dram_writes += u(r.value);
     if (leaf == "row_hits") row_hits += u(r.value);
+    if (leaf == "energy_total") dram_energy += r.value;
+    if (leaf == "avg_power") dram_power += r.value;  // channels draw power side by side
     if (leaf == "read_latency.count") lat_samples += r.value;
     if (leaf == "read_latency.mean") lat_sum += r.value * find(records, r.name.substr(0, r.name.size() - 4) + "count");
   }
@@ -124,6 +126,10 @@ nlohmann::ordered_json make_summary(const std::vector<stats::Record>& records, S
   s["dram_row_hit_rate"] =
       dram_reads + dram_writes ? static_cast<double>(row_hits) / static_cast<double>(dram_reads + dram_writes) : 0.0;
   s["dram_avg_read_latency_dram_cycles"] = lat_samples > 0 ? lat_sum / lat_samples : 0.0;
+  s["dram_energy_pj"] = dram_energy;
+  s["dram_energy_per_access_pj"] =
+      dram_reads + dram_writes ? dram_energy / static_cast<double>(dram_reads + dram_writes) : 0.0;
+  s["dram_avg_power_mw"] = dram_power;
   s["local_requests"] = u(find(records, "system.interconnect.local_requests"));
   s["remote_requests"] = u(find(records, "system.interconnect.remote_requests"));
   const mem::MemoryConfig& mc = system.config().system.memory;
@@ -323,6 +329,8 @@ void print_summary(std::ostream& os, const nlohmann::ordered_json& s) {
   row("DRAM reads / writes", num(s["dram_reads"]) + "/" + num(s["dram_writes"]));
   row("  row-buffer hit rate", num(s["dram_row_hit_rate"]));
   row("  avg read latency (DRAM cyc)", num(s["dram_avg_read_latency_dram_cycles"]));
+  row("  energy / per access (pJ)", num(s["dram_energy_pj"]) + "/" + num(s["dram_energy_per_access_pj"]));
+  row("  average power (mW)", num(s["dram_avg_power_mw"]));
   row("local / remote requests", num(s["local_requests"]) + "/" + num(s["remote_requests"]));
   if (s.contains("memory_nodes")) {
     for (const nlohmann::ordered_json& n : s["memory_nodes"]) {

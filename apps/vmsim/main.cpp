@@ -180,6 +180,18 @@ int cmd_dram(const std::string& trace, const std::string& config_path, const std
     j["row_hits"] = r.stats.row_hits;
     j["row_misses"] = r.stats.row_misses;
     j["row_conflicts"] = r.stats.row_conflicts;
+    j["energy_pj"] = r.energy.total();
+    j["energy_per_request_pj"] = r.energy_per_access_pj;
+    j["avg_power_mw"] = r.avg_power_mw;
+    nlohmann::ordered_json e;
+    e["act"] = r.energy.act;
+    e["pre"] = r.energy.pre;
+    e["rd"] = r.energy.rd;
+    e["wr"] = r.energy.wr;
+    e["ref"] = r.energy.ref;
+    e["act_standby"] = r.energy.active_standby;
+    e["pre_standby"] = r.energy.precharged_standby;
+    j["energy_breakdown_pj"] = e;
     j["preset"] = mc.dram.preset;
     j["nodes"] = nodes.size();
     j["timing_checker"] = mc.dram.controller.timing_checker;

@@ -48,6 +48,7 @@ Channel::Channel(const DramConfig& cfg, uint32_t channel_index)
   m_pending[1].assign(words, 0);
   m_close.assign(words, 0);
   m_open_mask.assign(m_ranks, 0);
+  m_activity.assign(m_ranks, RankActivity{});
 
   m_capacity[0] = c.read_queue;
   m_capacity[1] = c.write_queue;
@@ -79,6 +80,7 @@ Channel::Channel(const DramConfig& cfg, uint32_t channel_index)
   }
 
   m_stats.banks.resize(m_nbanks);
+  m_stats.ranks.resize(m_ranks);
   m_stats.latency_bin = c.latency_bin;
   m_stats.read_latency_histogram.assign(c.latency_bins, 0);
   recompute();
@@ -236,6 +238,34 @@ void Channel::update_mode() {
     m_mode = mode;
     std::fill(m_cand_cls.begin(), m_cand_cls.end(), kInvalid);
   }
+}
+
+void Channel::sync_stats(Cycle now) {
+  account_occupancy(now);
+  for (uint32_t r = 0; r < m_ranks; ++r) m_stats.ranks[r] = rank_counters(r);
+}
+
+RankEnergyCounters Channel::rank_counters(uint32_t rank) const {
+  RankEnergyCounters rc;
+  const uint32_t first = rank * m_banks_per_rank;
+  for (uint32_t b = first; b < first + m_banks_per_rank; ++b) {
+    const BankStats& bs = m_stats.banks[b];
+    rc.activates += bs.activates;
+    rc.precharges += bs.precharges;
+    rc.read_bursts += bs.reads * m_bursts;
+    rc.write_bursts += bs.writes * m_bursts;
+    if (m_per_bank_refresh) rc.refreshed_banks += bs.refreshes;
+  }
+  if (!m_per_bank_refresh) rc.refreshes = m_stats.banks[first].refreshes;  // every REF covers every bank
+  const Cycle end = m_stats.cycles;
+  const RankActivity& a = m_activity[rank];
+  rc.active_cycles = a.closed;
+  if (a.active) {
+    const Cycle stop = m_open_mask[rank] ? end : std::min(a.until, end);
+    if (stop > a.since) rc.active_cycles += stop - a.since;
+  }
+  rc.cycles = end;
+  return rc;
 }
 
 void Channel::account_occupancy(Cycle t) {
@@ -504,7 +534,7 @@ uint64_t Channel::refresh_set_mask(uint32_t set) const {
   return mask;
 }
 
-void Channel::open_bank(uint32_t bank, uint32_t row) {
+void Channel::open_bank(uint32_t bank, uint32_t row, Cycle t) {
   BankState& s = m_bank[bank];
   m_cand_cls[bank] = kInvalid;
   s.open = true;
@@ -515,16 +545,28 @@ void Channel::open_bank(uint32_t bank, uint32_t row) {
     s.hits[m] = hits;
   }
   const uint32_t r = m_bank_rank[bank];
+  if (m_open_mask[r] == 0) {
+    RankActivity& a = m_activity[r];
+    if (!a.active) {
+      a.active = true;
+      a.since = t;
+    } else if (t >= a.until) {  // the previous interval ended at `until`; a new one starts
+      a.closed += a.until - a.since;
+      a.since = t;
+    }                             // else: an earlier bank is still precharging, the interval goes on
+  }
   m_open_mask[r] |= uint64_t{1} << (bank - r * m_banks_per_rank);
 }
 
-void Channel::close_bank(uint32_t bank) {
+void Channel::close_bank(uint32_t bank, Cycle t) {
   BankState& s = m_bank[bank];
   m_cand_cls[bank] = kInvalid;
   s.open = false;
   s.hits[0] = s.hits[1] = 0;
   const uint32_t r = m_bank_rank[bank];
   m_open_mask[r] &= ~(uint64_t{1} << (bank - r * m_banks_per_rank));
+  RankActivity& a = m_activity[r];
+  if (t > a.until) a.until = t;
   clear_bit(m_close, bank);
 }
 
@@ -560,7 +602,7 @@ void Channel::issue() {
         }
         s.closed_row_valid = false;
       }
-      open_bank(d.bank, q.row);
+      open_bank(d.bank, q.row, t);
       m_ts.record_act(d.bank, t);
       q.cls |= kCausedAct;
       ++m_stats.activates;
@@ -581,7 +623,7 @@ void Channel::issue() {
         s.closed_row_valid = false;
       }
       m_ts.record_pre(d.bank, t);
-      close_bank(d.bank);
+      close_bank(d.bank, t);
       ++m_stats.precharges;
       ++m_stats.banks[d.bank].precharges;
       emit(CommandKind::Pre, d.bank, 0, 0, t);
@@ -597,7 +639,7 @@ void Channel::issue() {
         ++m_stats.banks[bank].precharges;
       }
       for (uint32_t b = first; b < first + m_banks_per_rank; ++b) {
-        if (m_bank[b].open) close_bank(b);
+        if (m_bank[b].open) close_bank(b, t);
       }
       emit(CommandKind::PreA, first, 0, 0, t);
       break;
@@ -708,18 +750,21 @@ void Channel::issue_column(const Decision& d) {
     m_free.push_back(si);
   }
   CommandKind kind;
+  Cycle pre_at = t;
   if (write) {
     kind = autopre ? CommandKind::WrA : CommandKind::Wr;
+    if (autopre) pre_at = m_ts.write_autoprecharge_at(bank, t);
     m_ts.record_write(bank, t, autopre);
   } else {
     kind = autopre ? CommandKind::RdA : CommandKind::Rd;
+    if (autopre) pre_at = m_ts.read_autoprecharge_at(bank, t);
     m_ts.record_read(bank, t, autopre);
   }
   emit(kind, bank, row, column, t);
   if (autopre) {
     s.closed_row = row;
     s.closed_row_valid = true;
-    close_bank(bank);
+    close_bank(bank, pre_at);
     ++m_stats.precharges;
     ++m_stats.banks[bank].precharges;
   }

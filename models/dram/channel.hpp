@@ -57,9 +57,14 @@ class Channel {
   // arriving earlier is served as if it arrived now (see MemoryNode's LT path).
   Cycle floor() const { return m_floor; }
 
-  // Counters; queue-occupancy sums cover cycles [0, last event]. sync_stats(now) extends them to now.
+  // Counters; queue-occupancy sums and the ranks' state-time integrals cover cycles [0, last event].
+  // sync_stats(now) extends them to now.
   const ChannelStats& stats() const { return m_stats; }
-  void sync_stats(Cycle now) { account_occupancy(now); }
+  void sync_stats(Cycle now);
+  // The energy model's counters of `rank` up to the last event (stats().cycles), derived from the bank
+  // counters (bursts of completed requests) and the rank's active interval; sync_stats stores them in
+  // stats().ranks. Cheap enough for statistics dumps, not for per-command use.
+  RankEnergyCounters rank_counters(uint32_t rank) const;
   // The independent checker, or nullptr if controller.timing_checker is off.
   const TimingChecker* checker() const { return m_checker.get(); }
   TimingChecker* checker() { return m_checker.get(); }
@@ -144,8 +149,9 @@ class Channel {
   void issue_column(const Decision& d);
   // Banks (bit = bank within rank) covered by per-bank refresh number `set`.
   uint64_t refresh_set_mask(uint32_t set) const;
-  void open_bank(uint32_t bank, uint32_t row);
-  void close_bank(uint32_t bank);
+  // `t`: the ACT cycle; the cycle the bank precharges (PRE issue, or the auto-precharge cycle).
+  void open_bank(uint32_t bank, uint32_t row, Cycle t);
+  void close_bank(uint32_t bank, Cycle t);
   void update_mode();
   void account_occupancy(Cycle t);
   void emit(CommandKind kind, uint32_t bank, uint32_t row, uint32_t column, Cycle t);
@@ -178,6 +184,15 @@ class Channel {
   std::vector<uint64_t> m_pending[2];  // banks with queued reads / writes
   std::vector<uint64_t> m_close;       // open banks to close when idle (closed/adaptive policy)
   std::vector<uint64_t> m_open_mask;   // per rank: open banks (bit = bank within rank)
+  // Per rank, for the energy model's background split: the rank is active from an ACT that finds no bank
+  // open until the last of its banks precharges (an auto-precharge may close it after its command).
+  struct RankActivity {
+    Cycle since = 0;       // start of the current active interval
+    Cycle until = 0;       // latest precharge cycle of a bank closed in this interval
+    Cycle closed = 0;      // cycles of the finished intervals
+    bool active = false;   // an interval exists (a bank open, or its end `until` not yet folded in)
+  };
+  std::vector<RankActivity> m_activity;
 
   std::vector<Slot> m_slots;
   std::vector<uint16_t> m_free;

@@ -86,6 +86,30 @@ void ControllerConfig::validate(const std::string& path) const {
                   "must be 1..100000");
 }
 
+void PowerRail::validate(const std::string& path) const {
+  auto fmt = [](double v) { return config::format_value(v); };
+  config::require(voltage_V >= 0 && voltage_V <= 5, path, "voltage_V", fmt(voltage_V), "must be 0..5 V");
+  const std::pair<const char*, double> currents[] = {{"IDD0_mA", IDD0_mA},   {"IDD2N_mA", IDD2N_mA},
+                                                     {"IDD3N_mA", IDD3N_mA}, {"IDD4R_mA", IDD4R_mA},
+                                                     {"IDD4W_mA", IDD4W_mA}, {"IDD5B_mA", IDD5B_mA}};
+  for (const auto& [key, value] : currents) {
+    config::require(value >= 0 && value < 1e6, path, key, fmt(value), "must be 0..1e6 mA");
+  }
+  // Each command's energy is its current above the background it replaces: it must not be negative.
+  config::require(IDD0_mA >= IDD3N_mA, path, "IDD0_mA", fmt(IDD0_mA), "must be >= IDD3N_mA = " + fmt(IDD3N_mA));
+  config::require(IDD0_mA >= IDD2N_mA, path, "IDD0_mA", fmt(IDD0_mA), "must be >= IDD2N_mA = " + fmt(IDD2N_mA));
+  config::require(IDD4R_mA >= IDD3N_mA, path, "IDD4R_mA", fmt(IDD4R_mA), "must be >= IDD3N_mA = " + fmt(IDD3N_mA));
+  config::require(IDD4W_mA >= IDD3N_mA, path, "IDD4W_mA", fmt(IDD4W_mA), "must be >= IDD3N_mA = " + fmt(IDD3N_mA));
+  config::require(IDD5B_mA >= IDD2N_mA, path, "IDD5B_mA", fmt(IDD5B_mA), "must be >= IDD2N_mA = " + fmt(IDD2N_mA));
+}
+
+void PowerParams::validate(const std::string& path) const {
+  config::require(devices > 0 && devices <= 1024, path, "devices", config::format_value(devices), "must be > 0 and <= 1024");
+  const std::string sub = path.empty() ? "" : path + ".";
+  rail1.validate(sub + "rail1");
+  rail2.validate(sub + "rail2");
+}
+
 DramConfig::DramConfig() { set_preset(preset); }
 
 bool DramConfig::set_preset(const std::string& name) {
@@ -98,6 +122,7 @@ bool DramConfig::set_preset(const std::string& name) {
   per_bank_refresh = ref.standard->per_bank_refresh;
   organisation = ref.bin->organisation;
   timing = ref.bin->timing;
+  power = ref.bin->power;
   return true;
 }
 
@@ -112,6 +137,7 @@ void DramConfig::validate(const std::string& path) const {
   }
   timing.validate(sub + "timing", per_bank);
   controller.validate(sub + "controller");
+  power.validate(sub + "power");
   const uint64_t burst = organisation.burst_bytes();
   config::require(controller.request_bytes % burst == 0, sub + "controller", "request_bytes",
                   num(controller.request_bytes), "must be a multiple of the burst size " + num(burst) + " bytes");

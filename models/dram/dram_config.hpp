@@ -125,6 +125,51 @@ struct TimingParams {
   void validate(const std::string& path, bool per_bank_refresh) const;
 };
 
+// One supply rail of a device as its datasheet's IDD table gives it: nominal voltage and the currents of
+// the standard IDD measurement loops (per device, mA). The second rail is VPP (DDR4, DDR5, HBM2) or VDD1
+// (LPDDR5, whose VDD2H takes the first rail); a rail with voltage 0 contributes nothing.
+struct PowerRail {
+  std::string name;
+  double voltage_V = 0;
+  double IDD0_mA = 0;
+  double IDD2N_mA = 0;
+  double IDD3N_mA = 0;
+  double IDD4R_mA = 0;
+  double IDD4W_mA = 0;
+  double IDD5B_mA = 0;
+
+  template <class V>
+  void visit(V& v) {
+    v("name", name, "", "Datasheet name of the rail (VDD, VPP, VDD2H, VDD1); only a label");
+    v("voltage_V", voltage_V, "V", "Nominal supply voltage (0 = rail not modelled)");
+    v("IDD0_mA", IDD0_mA, "mA", "One-bank ACTIVATE-to-PRECHARGE current at tRC (IDD0 / IPP0)");
+    v("IDD2N_mA", IDD2N_mA, "mA", "Precharge standby current, all banks closed (IDD2N / IPP2N)");
+    v("IDD3N_mA", IDD3N_mA, "mA", "Active standby current, a bank open (IDD3N / IPP3N)");
+    v("IDD4R_mA", IDD4R_mA, "mA", "Burst read current (IDD4R / IPP4R)");
+    v("IDD4W_mA", IDD4W_mA, "mA", "Burst write current (IDD4W / IPP4W)");
+    v("IDD5B_mA", IDD5B_mA, "mA", "Burst (all-bank) refresh current at tRFC (IDD5B / IPP5B)");
+  }
+  void validate(const std::string& path) const;
+};
+
+// Datasheet currents and voltages for the energy model (models/dram/energy.hpp): per device, times
+// `devices` per rank. Filled by the preset; the configs/dram/*.yaml files state them with their source.
+struct PowerParams {
+  double devices = 0;
+  PowerRail rail1;
+  PowerRail rail2;
+
+  template <class V>
+  void visit(V& v) {
+    v("devices", devices, "devices",
+      "Devices whose currents add up in one rank of one (sub)channel (HBM2: the fraction of the quoted "
+      "channel a pseudo channel is)");
+    v.section("rail1", rail1, "Main core supply (VDD; LPDDR5: VDD2H)");
+    v.section("rail2", rail2, "Second supply (VPP; LPDDR5: VDD1)");
+  }
+  void validate(const std::string& path) const;
+};
+
 struct ControllerConfig {
   PagePolicy page_policy = PagePolicy::Open;
   SchedulerKind scheduler = SchedulerKind::FrFcfs;
@@ -176,9 +221,10 @@ struct DramConfig {
   Organisation organisation;
   TimingParams timing;
   ControllerConfig controller;
+  PowerParams power;
 
   DramConfig();
-  // Fills standard, organisation and timing from the named preset. Returns false (and leaves them
+  // Fills standard, organisation, timing and power from the named preset. Returns false (and leaves them
   // unchanged) if the preset is unknown; validate() then reports it.
   bool set_preset(const std::string& name);
 
@@ -190,6 +236,7 @@ struct DramConfig {
     v.section("organisation", organisation, "Channels, ranks, banks, rows, columns, bus");
     v.section("timing", timing, "JEDEC timing parameters in command-clock cycles");
     v.section("controller", controller, "Scheduler, page policy, queues, refresh, address mapping");
+    v.section("power", power, "Datasheet currents and voltages for the DRAM energy model");
   }
   // Throws InputError naming path.key and the bad value.
   void validate(const std::string& path) const;

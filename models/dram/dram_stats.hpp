@@ -20,6 +20,31 @@ struct BankStats {
   uint64_t refreshes = 0;      // REF or REFsb covering this bank
 };
 
+// What the energy model (energy.hpp) needs of one rank: command counts and state-time integrals, all
+// integers, multiplied by per-command energies only when the statistics are read. Filled from the bank
+// counters and the channel's rank activity by Channel::rank_counters / sync_stats.
+struct RankEnergyCounters {
+  uint64_t activates = 0;
+  uint64_t precharges = 0;        // banks closed (PRE, each bank of a PREA, auto-precharge)
+  uint64_t read_bursts = 0;       // RD/RDA bursts of completed read requests
+  uint64_t write_bursts = 0;      // WR/WRA bursts of completed write requests
+  uint64_t refreshes = 0;         // all-bank REF
+  uint64_t refreshed_banks = 0;   // banks covered by per-bank refresh commands (sum over commands)
+  Cycle active_cycles = 0;        // cycles with at least one bank open (to the last sync_stats)
+  Cycle cycles = 0;               // cycles covered (to the last sync_stats)
+
+  void merge(const RankEnergyCounters& o) {
+    activates += o.activates;
+    precharges += o.precharges;
+    read_bursts += o.read_bursts;
+    write_bursts += o.write_bursts;
+    refreshes += o.refreshes;
+    refreshed_banks += o.refreshed_banks;
+    active_cycles += o.active_cycles;
+    cycles += o.cycles;
+  }
+};
+
 struct ChannelStats {
   uint64_t reads = 0;
   uint64_t writes = 0;
@@ -45,6 +70,7 @@ struct ChannelStats {
   Cycle cycles = 0;                        // cycles the occupancy sums cover (from cycle 0)
 
   std::vector<BankStats> banks;  // flat bank index: (rank * bank_groups + group) * banks_per_group + bank
+  std::vector<RankEnergyCounters> ranks;  // per rank, as of the last sync_stats; merged totals add rank r of every channel
 
   double avg_read_latency() const { return reads ? double(read_latency_sum) / double(reads) : 0.0; }
   double avg_write_latency() const { return writes ? double(write_latency_sum) / double(writes) : 0.0; }
@@ -79,6 +105,8 @@ struct ChannelStats {
     read_queue_occupancy_sum += o.read_queue_occupancy_sum;
     write_queue_occupancy_sum += o.write_queue_occupancy_sum;
     if (o.cycles > cycles) cycles = o.cycles;
+    if (ranks.size() < o.ranks.size()) ranks.resize(o.ranks.size());
+    for (size_t i = 0; i < o.ranks.size(); ++i) ranks[i].merge(o.ranks[i]);
     if (banks.size() < o.banks.size()) banks.resize(o.banks.size());
     for (size_t i = 0; i < o.banks.size(); ++i) {
       BankStats& b = banks[i];

@@ -26,7 +26,14 @@ const StandardSpec& ddr5_standard() {
                         {"tRRD_S", 8}, {"tRRD_L", 12}, {"tFAW", 32}, {"tWR", 72}, {"tWTR_S", 6},
                         {"tWTR_L", 24}, {"tRTP", 18}, {"tRFC", 708}, {"tREFI", 9360}, {"tRFCsb", 312},
                         {"tRREFD", 72}, {"tRTRS", 2}, {"rtw_bubble", 2}}),
-           kOrg16GbX8},
+           kOrg16GbX8,
+           // VDD currents of Micron's 16Gb DDR5 SDRAM, die revision A (16gb_ddr5_sdram_diereva.pdf),
+           // DDR5-4800 column, as quoted in gem5's DDR5_4400_4x8 interface: IDD0 122, IDD2N 92, IDD4R 530,
+           // IDD4W 479, IDD5B 277 mA, VDD 1.1 V. The IDD3N quoted there (142 mA) exceeds IDD0, which leaves
+           // no ACT/PRE energy above background in any IDD0-based method: IDD3N here is an ESTIMATE, 111 mA,
+           // placed between IDD2N and IDD0 as DDR4-2400R's is (IDD3N - IDD2N = 9/14 of IDD0 - IDD2N). IDD5C (same-bank refresh, 135 mA) is not
+           // used (energy.hpp). The IPP (VPP 1.8 V) figures were not available: rail2 is off.
+           make_power(4, make_rail("VDD", 1.1, 122, 92, 111, 530, 479, 277), make_rail("VPP", 0, 0, 0, 0, 0, 0, 0))},
       }};
   return kSpec;
 }

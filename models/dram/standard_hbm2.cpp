@@ -25,7 +25,11 @@ const StandardSpec& hbm2_standard() {
                         {"tRRD_S", 4}, {"tRRD_L", 6}, {"tFAW", 16}, {"tWR", 16}, {"tWTR_S", 3},
                         {"tWTR_L", 8}, {"tRTP", 4}, {"tRFC", 350}, {"tREFI", 3900}, {"tRFCsb", 160},
                         {"tRREFD", 8}, {"tRTRS", 1}, {"rtw_bubble", 2}}),
-           kOrg4GB},
+           kOrg4GB,
+           // VDD currents of an HBM2 8 Gb-die channel (128 bits, 1 ns tCK) as tabulated in DRAMsim3's
+           // configs/HBM2_8Gb_x128.ini: IDD0 65, IDD2N 40, IDD3N 55, IDD4R 390, IDD4W 500, IDD5B 250 mA at
+           // VDD 1.2 V. A pseudo channel is half a channel: devices 0.5. No VPP figures: rail2 is off.
+           make_power(0.5, make_rail("VDD", 1.2, 65, 40, 55, 390, 500, 250), make_rail("VPP", 0, 0, 0, 0, 0, 0, 0))},
       }};
   return kSpec;
 }

@@ -26,7 +26,13 @@ const StandardSpec& lpddr5_standard() {
                         {"tRRD_S", 4}, {"tRRD_L", 4}, {"tFAW", 16}, {"tWR", 28}, {"tWTR_S", 5},
                         {"tWTR_L", 10}, {"tRTP", 6}, {"tRFC", 168}, {"tREFI", 3120}, {"tRFCsb", 96},
                         {"tRREFD", 6}, {"tRTRS", 2}, {"rtw_bubble", 2}}),
-           kOrgX16},
+           kOrgX16,
+           // Supplies as Micron's LPDDR5 datasheet (MT62F, y31m_lpddr5_multi_pkg.pdf Rev. A 05/2021) names
+           // them: VDD2H 1.05 V (core, rail1) and VDD1 1.8 V (rail2); VDDQ I/O is not modelled. The
+           // currents are ORDER-OF-MAGNITUDE ESTIMATES for one x16 channel, not datasheet values (no IDD
+           // table could be cited): replace them with the part's table before trusting LPDDR5 energy.
+           make_power(1, make_rail("VDD2H", 1.05, 50, 16, 22, 230, 190, 160),
+                      make_rail("VDD1", 1.8, 5, 1, 1.5, 2, 2, 20))},
       }};
   return kSpec;
 }

@@ -55,6 +55,28 @@ Organisation make_organisation(std::initializer_list<std::pair<const char*, uint
   return make_row<Organisation>(values, "organisation");
 }
 
+PowerRail make_rail(const char* name, double volts, double idd0, double idd2n, double idd3n, double idd4r,
+                    double idd4w, double idd5b) {
+  PowerRail r;
+  r.name = name;
+  r.voltage_V = volts;
+  r.IDD0_mA = idd0;
+  r.IDD2N_mA = idd2n;
+  r.IDD3N_mA = idd3n;
+  r.IDD4R_mA = idd4r;
+  r.IDD4W_mA = idd4w;
+  r.IDD5B_mA = idd5b;
+  return r;
+}
+
+PowerParams make_power(double devices, const PowerRail& rail1, const PowerRail& rail2) {
+  PowerParams p;
+  p.devices = devices;
+  p.rail1 = rail1;
+  p.rail2 = rail2;
+  return p;
+}
+
 const std::vector<const StandardSpec*>& all_standards() {
   static const std::vector<const StandardSpec*> standards = {&ddr4_standard(), &ddr5_standard(),
                                                              &lpddr5_standard(), &hbm2_standard()};

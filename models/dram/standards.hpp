@@ -12,11 +12,13 @@
 
 namespace vmsim::dram {
 
-// One speed bin: its preset name, JEDEC timings in nCK and the default organisation it is sold in.
+// One speed bin: its preset name, JEDEC timings in nCK, the default organisation it is sold in and the
+// datasheet currents of the device it models.
 struct SpeedBin {
   const char* name;
   TimingParams timing;
   Organisation organisation;
+  PowerParams power;
 };
 
 // A standard: the family, what its per-bank refresh covers, and its speed bins.
@@ -31,6 +33,10 @@ struct StandardSpec {
 // Organisation. Unnamed values stay 0 (missing). Throws std::logic_error for an unknown key name.
 TimingParams make_timing(std::initializer_list<std::pair<const char*, uint64_t>> values);
 Organisation make_organisation(std::initializer_list<std::pair<const char*, uint64_t>> values);
+// A supply rail: name, volts, then IDD0, IDD2N, IDD3N, IDD4R, IDD4W, IDD5B in mA.
+PowerRail make_rail(const char* name, double volts, double idd0, double idd2n, double idd3n, double idd4r,
+                    double idd4w, double idd5b);
+PowerParams make_power(double devices, const PowerRail& rail1, const PowerRail& rail2);
 
 // Defined in standard_<name>.cpp.
 const StandardSpec& ddr4_standard();

@@ -56,6 +56,10 @@ Cycle TimingState::read_autoprecharge_at(uint32_t bank, Cycle cycle) const {
   return std::max(cycle + m_t.tRTP, m_banks[bank].act_time + m_t.tRAS);
 }
 
+Cycle TimingState::write_autoprecharge_at(uint32_t bank, Cycle cycle) const {
+  return std::max(cycle + m_t.CWL + m_t.tBL + m_t.tWR, m_banks[bank].act_time + m_t.tRAS);
+}
+
 void TimingState::record_act(uint32_t bank, Cycle t) {
   BankT& b = m_banks[bank];
   raise(b.act, t + m_t.tRC);
@@ -107,7 +111,7 @@ void TimingState::record_write(uint32_t bank, Cycle t, bool auto_precharge) {
   BankT& b = m_banks[bank];
   const Cycle recovery = t + m_t.CWL + m_t.tBL + m_t.tWR;
   if (auto_precharge) {
-    const Cycle p = std::max(recovery, b.act_time + m_t.tRAS);
+    const Cycle p = write_autoprecharge_at(bank, t);
     raise(b.act, p + m_t.tRP);
     raise(b.ref, p + m_t.tRP);
   }

@@ -37,6 +37,8 @@ class TimingState {
   // Cycle at which an RDA issued at `cycle` would start precharging: max(cycle + tRTP, ACT + tRAS).
   // RDA is only legal if that is >= earliest_pre(bank) (no write recovery still pending).
   Cycle read_autoprecharge_at(uint32_t bank, Cycle cycle) const;
+  // Cycle at which a WRA issued at `cycle` precharges its bank: after write recovery and tRAS.
+  Cycle write_autoprecharge_at(uint32_t bank, Cycle cycle) const;
 
   void record_act(uint32_t bank, Cycle t);
   void record_pre(uint32_t bank, Cycle t);

@@ -258,7 +258,9 @@ ReplayResult replay(const std::vector<ReplayNode>& nodes, TraceSource& src,
   res.cycles = last_done;
   for (const ReplayNode& n : nodes) {
     n.sys->finish_checkers(last_done);
-    res.stats.merge(n.sys->total_stats(last_done));
+    const ChannelStats node = n.sys->total_stats(last_done);
+    res.energy.add(channel_energy(command_energy(n.sys->config()), node));
+    res.stats.merge(node);
     res.violations += n.sys->violation_count();
     res.violation_report += n.sys->violation_report();
   }
@@ -266,6 +268,8 @@ ReplayResult replay(const std::vector<ReplayNode>& nodes, TraceSource& src,
   const double seconds = double(last_done) * double(nodes.front().sys->config().timing.tCK_ps) * 1e-12;
   const double bytes = double(res.stats.bytes_read + res.stats.bytes_written);
   res.bandwidth_gbs = seconds > 0 ? bytes / seconds / 1e9 : 0.0;
+  res.avg_power_mw = seconds > 0 ? res.energy.total() * 1e-12 / seconds * 1e3 : 0.0;
+  res.energy_per_access_pj = res.requests ? res.energy.total() / double(res.requests) : 0.0;
   return res;
 }
 
@@ -276,7 +280,7 @@ ReplayResult replay_trace_file(const DramConfig& cfg, const std::string& path) {
 }
 
 std::string format_result(const ReplayResult& r, const DramConfig& cfg) {
-  char buf[512];
+  char buf[1024];
   std::snprintf(buf, sizeof buf,
                 "preset               %s\n"
                 "requests             %llu (%llu reads, %llu writes)\n"
@@ -284,13 +288,19 @@ std::string format_result(const ReplayResult& r, const DramConfig& cfg) {
                 "avg read latency     %.2f cycles\n"
                 "bandwidth            %.3f GB/s\n"
                 "row hits/miss/confl  %llu / %llu / %llu\n"
-                "timing violations    %llu\n",
+                "timing violations    %llu\n"
+                "energy               %.1f pJ (%.2f pJ/request), average power %.2f mW\n"
+                "  act/pre/rd/wr/ref  %.1f / %.1f / %.1f / %.1f / %.1f pJ\n"
+                "  background         %.1f pJ (active standby %.1f, precharged standby %.1f)\n",
                 cfg.preset.c_str(), static_cast<unsigned long long>(r.requests),
                 static_cast<unsigned long long>(r.reads), static_cast<unsigned long long>(r.writes),
                 static_cast<unsigned long long>(r.cycles), static_cast<unsigned long long>(cfg.timing.tCK_ps),
                 r.avg_read_latency, r.bandwidth_gbs, static_cast<unsigned long long>(r.stats.row_hits),
                 static_cast<unsigned long long>(r.stats.row_misses),
-                static_cast<unsigned long long>(r.stats.row_conflicts), static_cast<unsigned long long>(r.violations));
+                static_cast<unsigned long long>(r.stats.row_conflicts), static_cast<unsigned long long>(r.violations),
+                r.energy.total(), r.energy_per_access_pj, r.avg_power_mw, r.energy.act, r.energy.pre, r.energy.rd,
+                r.energy.wr, r.energy.ref, r.energy.background(), r.energy.active_standby,
+                r.energy.precharged_standby);
   return buf;
 }
 

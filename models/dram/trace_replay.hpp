@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "models/dram/energy.hpp"
 #include "models/dram/memory_system.hpp"
 
 namespace vmsim::dram {
@@ -105,6 +106,9 @@ struct ReplayResult {
   uint64_t violations = 0;         // timing checker violations (0 if the checker is off)
   std::string violation_report;
   ChannelStats stats;              // totals over channels
+  EnergyBreakdown energy;          // pJ, totals over channels and ranks (energy.hpp)
+  double avg_power_mw = 0.0;       // energy / (cycles * tCK)
+  double energy_per_access_pj = 0.0;
 };
 
 // Feeds every record of `src` to `sys` (in order; a record waits while its channel's queue is full)

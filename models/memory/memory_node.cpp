@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "common/units.hpp"
+#include "models/dram/energy.hpp"
 
 namespace vmsim::mem {
 
@@ -84,11 +85,12 @@ void MemoryConfig::validate(const std::string& path) const {
 // Per-channel DRAM statistics, read from the channel's counters (warm-up aware through Counter/Ratio).
 struct MemoryNode::ChannelGroup {
   ChannelGroup(stats::Group& parent, const std::string& name, dram::Channel& ch, double tck_ps, bool banks,
-               const dram::ControllerConfig& cc)
-      : group(parent, name),
+               const dram::DramConfig& dc)
+      : energy(dram::command_energy(dc)),
+        group(parent, name),
         read_latency(group, "read_latency", "DRAM cycles",
-                     "Read latency: arrival at the controller to the last data beat", cc.latency_bin,
-                     static_cast<unsigned>(cc.latency_bins)) {
+                     "Read latency: arrival at the controller to the last data beat", dc.controller.latency_bin,
+                     static_cast<unsigned>(dc.controller.latency_bins)) {
     const dram::ChannelStats* s = &ch.stats();
     auto counter = [&](stats::Group& g, const char* n, const char* unit, const char* d, std::function<uint64_t()> f) {
       owned.push_back(std::make_unique<stats::Counter>(g, n, unit, d, std::move(f)));
@@ -124,6 +126,22 @@ struct MemoryNode::ChannelGroup {
           [s] { return double(s->bytes_read + s->bytes_written); }, [s] { return double(s->cycles); }, 1000.0 / tck_ps);
     ratio("row_hit_rate", "ratio", "Row hits per completed request", [s] { return double(s->row_hits); },
           [s] { return double(s->reads + s->writes); }, 1.0);
+    // Live counters (not the sync_stats snapshot), so a warm-up reset takes a current baseline.
+    const dram::CommandEnergy* e = &energy;
+    const dram::Channel* chp = &ch;
+    const uint32_t ranks = static_cast<uint32_t>(dc.organisation.ranks);
+    add_energy(group, tck_ps,
+               [e, chp, ranks] {
+                 dram::EnergyBreakdown b;
+                 for (uint32_t r = 0; r < ranks; ++r) b.add(dram::rank_energy(*e, chp->rank_counters(r)));
+                 return b;
+               },
+               [s] { return double(s->cycles); }, [s] { return double(s->reads + s->writes); });
+    for (uint32_t r = 0; r < ranks; ++r) {
+      rank_groups.push_back(std::make_unique<stats::Group>(group, "rank" + std::to_string(r)));
+      add_energy(*rank_groups.back(), tck_ps, [e, chp, r] { return dram::rank_energy(*e, chp->rank_counters(r)); },
+                 [s] { return double(s->cycles); }, nullptr);
+    }
     if (!banks) return;
     for (size_t b = 0; b < s->banks.size(); ++b) {
       bank_groups.push_back(std::make_unique<stats::Group>(group, "bank" + std::to_string(b)));
@@ -137,8 +155,44 @@ struct MemoryNode::ChannelGroup {
       counter(g, "refreshes", "count", "Refreshes covering this bank", [s, b] { return s->banks[b].refreshes; });
     }
   }
+  // Energy statistics (models/dram/energy.hpp) of a channel or one of its ranks: components, total,
+  // average power over `cycles` and, given `accesses`, energy per completed request.
+  void add_energy(stats::Group& g, double tck_ps, std::function<dram::EnergyBreakdown()> f,
+                  std::function<double()> cycles, std::function<double()> accesses) {
+    auto amount = [&](const char* n, const char* d, std::function<double(const dram::EnergyBreakdown&)> part) {
+      owned.push_back(std::make_unique<stats::Amount>(g, n, "pJ", d, [f, part] { return part(f()); }));
+    };
+    amount("energy_act", "ACT energy: (IDD0 - IDD3N) x tRAS per ACT, both rails",
+           [](const dram::EnergyBreakdown& b) { return b.act; });
+    amount("energy_pre", "PRE energy: (IDD0 - IDD2N) x tRP per bank precharged",
+           [](const dram::EnergyBreakdown& b) { return b.pre; });
+    amount("energy_rd", "Read burst energy: (IDD4R - IDD3N) x tBL per RD",
+           [](const dram::EnergyBreakdown& b) { return b.rd; });
+    amount("energy_wr", "Write burst energy: (IDD4W - IDD3N) x tBL per WR",
+           [](const dram::EnergyBreakdown& b) { return b.wr; });
+    amount("energy_ref", "Refresh energy: (IDD5B - IDD2N) x tRFC per REF (per-bank: its share of the banks)",
+           [](const dram::EnergyBreakdown& b) { return b.ref; });
+    amount("energy_act_standby", "Active standby energy: IDD3N over the cycles with a bank open",
+           [](const dram::EnergyBreakdown& b) { return b.active_standby; });
+    amount("energy_pre_standby", "Precharged standby energy: IDD2N over the cycles with every bank closed",
+           [](const dram::EnergyBreakdown& b) { return b.precharged_standby; });
+    amount("energy_background", "Background energy: active plus precharged standby",
+           [](const dram::EnergyBreakdown& b) { return b.background(); });
+    amount("energy_total", "DRAM energy: commands plus background",
+           [](const dram::EnergyBreakdown& b) { return b.total(); });
+    owned.push_back(std::make_unique<stats::Ratio>(g, "avg_power", "mW", "Average DRAM power over the simulated time",
+                                                   [f] { return f().total(); }, cycles, 1000.0 / tck_ps));
+    if (accesses) {
+      owned.push_back(std::make_unique<stats::Ratio>(g, "energy_per_access", "pJ",
+                                                     "DRAM energy per completed request (reads + writes)",
+                                                     [f] { return f().total(); }, accesses, 1.0));
+    }
+  }
+
+  dram::CommandEnergy energy;
   stats::Group group;
   stats::Histogram read_latency;
+  std::vector<std::unique_ptr<stats::Group>> rank_groups;
   std::vector<std::unique_ptr<stats::Group>> bank_groups;
   std::vector<std::unique_ptr<stats::Stat>> owned;
 };
@@ -182,7 +236,7 @@ void MemoryNode::build_dram_stats() {
     m_channel_stats.push_back(std::make_unique<ChannelGroup>(*m_dram_group, "ch" + std::to_string(c),
                                                              m_dram->channel(c),
                                                              static_cast<double>(m_dram_cfg.timing.tCK_ps),
-                                                             m_cfg.bank_stats, m_dram_cfg.controller));
+                                                             m_cfg.bank_stats, m_dram_cfg));
   }
 }
 

@@ -1,6 +1,8 @@
 // System tests: the vmsim command line on whole configurations, checked through its output files.
 #include "tests/system/system_fixture.hpp"
 
+#include <cstdio>
+
 namespace {
 
 using namespace vmsim_system_test;
@@ -335,6 +337,73 @@ TEST_F(System, DramCommandReplaysBothTraceFormatsAndPrintsJson) {
   r = vmsim("dram --trace " + bad);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("bad.trace:2: bad operation 'FETCH'"), std::string::npos) << r.err;
+}
+
+// vmsim dram's energy for n reads to one row of DDR4-2400R, from the currents configs/dram/ddr4-2400r.yaml
+// states (8 devices; VDD 1.2 V: IDD0 48, IDD3N 43, IDD4R 135 mA; VPP 2.5 V: IPP0 = IPP3N = IPP4R = 3 mA)
+// and its timing (tCK 0.833 ns, tRAS 39, tBL 4): one ACT at cycle 0, n read bursts, active standby for the
+// whole run (the row stays open; no refresh falls due before tREFI = 9360).
+TEST_F(System, DramCommandEnergyOfReadsToOneRow) {
+  std::string text;
+  const unsigned n = 16;
+  for (unsigned i = 0; i < n; ++i) {
+    char line[32];
+    std::snprintf(line, sizeof line, "LD 0x%x\n", i * 256);  // 256-byte stride: same bank group, bank and row
+    text += line;
+  }
+  const std::string trace = write("row.trace", text);
+  const std::string cfg = std::string(VMSIM_SOURCE_DIR) + "/configs/dram/ddr4-2400r.yaml";
+  Result r = vmsim("dram --trace " + trace + " --config " + cfg + " --json --checker");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["row_misses"], 1);
+  ASSERT_EQ(j["row_hits"], n - 1);
+  const double cycles = j["sim_dram_cycles"].get<double>();
+  ASSERT_LT(cycles, 9360.0);
+  const double tck = 0.833;
+  const double act = 8 * (1.2 * (48 - 43) + 2.5 * (3 - 3)) * 39 * tck;
+  const double rd = 8 * (1.2 * (135 - 43) + 2.5 * (3 - 3)) * 4 * tck;
+  const double standby = 8 * (1.2 * 43 + 2.5 * 3) * tck * cycles;
+  const nlohmann::json& e = j["energy_breakdown_pj"];
+  EXPECT_NEAR(e["act"].get<double>(), act, 1e-6);
+  EXPECT_NEAR(e["rd"].get<double>(), rd * n, 1e-6);
+  EXPECT_NEAR(e["act_standby"].get<double>(), standby, 1e-6);
+  EXPECT_EQ(e["pre"].get<double>(), 0.0);
+  EXPECT_EQ(e["ref"].get<double>(), 0.0);
+  EXPECT_EQ(e["pre_standby"].get<double>(), 0.0);
+  EXPECT_NEAR(j["energy_pj"].get<double>(), act + rd * n + standby, 1e-6);
+  EXPECT_NEAR(j["energy_per_request_pj"].get<double>(), (act + rd * n + standby) / n, 1e-9);
+  // mW = pJ / (cycles x tCK in ps) x 1000.
+  EXPECT_NEAR(j["avg_power_mw"].get<double>(), (act + rd * n + standby) / (cycles * 833.0) * 1000.0, 1e-6);
+}
+
+// A full run's summary energy is the sum of the channels' energy, and each channel's that of its ranks.
+TEST_F(System, RunSummaryEnergyAddsUpTheChannels) {
+  std::string cfg = write("small.yaml", kSmall);
+  Result r = vmsim("run " + cfg + " --out " + m_dir + "/o --set system.memory.dram.organisation.ranks=2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json j = stats(m_dir + "/o");
+  double channels = 0, power = 0;
+  {
+    const std::string ch = "system.node0.dram.ch0";  // kSmall: one node of one channel
+    const double total = statd(j, ch + ".energy_total");
+    EXPECT_NEAR(total, statd(j, ch + ".rank0.energy_total") + statd(j, ch + ".rank1.energy_total"), 1e-6 * total);
+    EXPECT_NEAR(total, statd(j, ch + ".energy_act") + statd(j, ch + ".energy_pre") + statd(j, ch + ".energy_rd") +
+                           statd(j, ch + ".energy_wr") + statd(j, ch + ".energy_ref") +
+                           statd(j, ch + ".energy_background"),
+                1e-6 * total);
+    EXPECT_GT(statd(j, ch + ".energy_act"), 0.0);
+    EXPECT_GT(statd(j, ch + ".energy_wr"), 0.0);
+    channels += total;
+    power += statd(j, ch + ".avg_power");
+  }
+  const nlohmann::json& s = j["summary"];
+  EXPECT_NEAR(s["dram_energy_pj"].get<double>(), channels, 1e-6 * channels);
+  EXPECT_NEAR(s["dram_avg_power_mw"].get<double>(), power, 1e-9 * power);
+  const double accesses = s["dram_reads"].get<double>() + s["dram_writes"].get<double>();
+  EXPECT_NEAR(s["dram_energy_per_access_pj"].get<double>(), channels / accesses, 1e-9 * channels);
+  EXPECT_NE(r.out.find("energy / per access (pJ)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("average power (mW)"), std::string::npos) << r.out;
 }
 
 TEST_F(System, BadNumaAndDramConfigsNameTheKey) {
