@@ -37,6 +37,7 @@ class HostHal : public fw::Hal {
   void invlpg(VirtAddr) override {}
   void set_root(PhysAddr, uint16_t) override {}
   void invalidate_pcid(uint16_t) override {}
+  void invalidate_space(PhysAddr, uint16_t) override {}
   void kernel_enter() override {}
   void kernel_exit() override {}
   void shootdown_begin(const std::vector<CoreId>&) override {}
