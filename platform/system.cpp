@@ -261,19 +261,12 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
   }
   if (cfg.system.swap.enabled && cfg.firmware.swap.scan_period != 0) {
     // The A-bit scan timer: the first core still running takes it.
-    m_control->add_tick(cfg.firmware.swap.scan_period, [this] {
-      for (auto& c : m_cores) {
-        if (c->request_background()) return;
-      }
-    });
+    m_control->add_tick(cfg.firmware.swap.scan_period, [this] { request_kernel_work(); });
   }
   if (m_kernel && cfg.firmware.numa_balancing.enabled) {
     // The NUMA-balancing scan timer: the first core still running scans, as background kernel work.
     m_control->add_tick(cfg.firmware.numa_balancing.scan_period, [this] {
-      if (!m_kernel->numa_tick()) return;
-      for (auto& c : m_cores) {
-        if (c->request_background()) return;
-      }
+      if (m_kernel->numa_tick()) request_kernel_work();
     });
   }
   if (cfg.firmware.scheduler.load_balance.enabled) {
@@ -302,6 +295,17 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
 }
 
 System::~System() = default;
+
+void System::request_kernel_work() {
+  if (m_migration) {
+    for (auto& c : m_cores) {
+      if (c->busy() && c->request_background()) return;
+    }
+  }
+  for (auto& c : m_cores) {
+    if (c->request_background()) return;
+  }
+}
 
 void System::balance_load() {
   std::vector<size_t> load;

@@ -96,6 +96,10 @@ class System : public sc_core::sc_module {
   // Process migration between cores (processes[].migrations, firmware.scheduler.load_balance), else nullptr.
   std::unique_ptr<cpu::MigrationHub> m_migration;
   void balance_load();  // the load balancer's timer
+  // A timer's periodic kernel work: the first core still running takes it at its next boundary; with
+  // migration, where idle cores stay until the end, the first core running a process (an idle one would
+  // wait for the others in the functional mode, where a running core never yields).
+  void request_kernel_work();
   std::unique_ptr<StatsTimeSeries> m_series;  // sim.stats_interval
   std::unique_ptr<cpu::EventTrace> m_events;  // sim.event_trace
   std::string m_out_dir;

@@ -135,13 +135,14 @@ void Core::schedule() {
         if (m_hub != nullptr) m_smp->notify();  // cores waiting for work may end too
         return;
       }
-      if (m_hub != nullptr && m_qk.get_local_time() != sc_core::SC_ZERO_TIME) {
-        // Catching up may let other cores run (a task may arrive or the last one end meanwhile, and their
-        // wake-up would be missed): decide again once in step.
+      if (m_hub == nullptr) {
+        m_qk.sync();
+      } else if (m_qk.get_local_time() != sc_core::SC_ZERO_TIME) {
+        // Catching up lets other cores run (even with nothing to catch up: a delta cycle), and a task
+        // arriving or the last one ending meanwhile would wake no one: decide again once in step.
         m_qk.sync();
         continue;
       }
-      m_qk.sync();
       if (pick.earliest_ps != UINT64_MAX) {
         // Idle until a start or wake-up time; the kernel (spawns, background work) may call earlier.
         const uint64_t wait_ps = pick.earliest_ps > now_ps() ? pick.earliest_ps - now_ps() : 0;

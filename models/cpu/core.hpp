@@ -143,6 +143,8 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   // Tasks not finished here (running, runnable, blocked, to be created) plus those in the inbox: the
   // load the balancer compares. 0 before the core's thread started.
   size_t load() const;
+  // A process is on this core now (picked and running, or being set up).
+  bool busy() const { return m_running != SIZE_MAX; }
   // This core's simulated time now: SystemC time plus the local offset it runs ahead (lt).
   sc_core::sc_time local_time() const { return m_qk.get_current_time(); }
   // Simulated time at which this core finished its last process.
