@@ -139,7 +139,10 @@ std::optional<Pfn> NumaBalancer::migrate(Hal& hal, PhysAddr pte, Pte e, NodeId n
   const KernelCosts& costs = m_ctx.cfg.costs;
   hal.charge(costs.frame_alloc);
   // The target node only (Linux's __GFP_THISNODE), without reclaim: a full node is a failed migration.
-  std::optional<PageAlloc> a = m_ctx.pmm.alloc_page(hal.core_id(), Gfp::Atomic, {node});
+  // With swap (watermarks), the node must stay above its high watermark, as Linux's migrate_balanced_pgdat
+  // asks, so migration never pushes a node into reclaim.
+  const bool room = !m_ctx.swapper.enabled() || m_ctx.pmm.free_frames(node) > m_ctx.swapper.high_watermark(node) + 1;
+  std::optional<PageAlloc> a = room ? m_ctx.pmm.alloc_page(hal.core_id(), Gfp::Atomic, {node}) : std::nullopt;
   if (!a) {
     ++m_failed;
     return std::nullopt;

@@ -93,7 +93,8 @@ class NumaBalancer {
   stats::Scalar m_migrated{m_group, "pages_migrated", "pages",
                            "Pages moved to the node of the core that touched them (twice in a row, from that node)"};
   stats::Scalar m_failed{m_group, "migrate_failed", "count",
-                         "Migrations that found no free frame on the target node (the page stays)"};
+                         "Migrations that found no free frame on the target node, or (with swap) would have taken it "
+                         "below its high watermark (the page stays)"};
   stats::Scalar m_refused{m_group, "migrate_refused", "count",
                           "Migrations refused: the frame is shared (fork, several mappings) or in the swap cache"};
   stats::Scalar m_rate_limited{m_group, "rate_limited", "count",
