@@ -73,6 +73,17 @@ void ProcessConfig::validate(const std::string& path, uint64_t cores) const {
   require(core < cores, path, "core", std::to_string(core),
           "no such core (system.cores = " + std::to_string(cores) + ")");
   workload.validate(path + ".workload");
+  uint64_t on = core;
+  for (size_t k = 0; k < migrations.size(); ++k) {
+    const std::string mp = path + ".migrations[" + std::to_string(k) + "]";
+    const MigrationConfig& m = migrations[k];
+    require(m.core < cores, mp, "core", std::to_string(m.core),
+            "no such core (system.cores = " + std::to_string(cores) + ")");
+    require(m.core != on, mp, "core", std::to_string(m.core), "the process is on that core already");
+    require(k == 0 || m.at > migrations[k - 1].at, mp, "at", std::to_string(m.at),
+            "must be larger than the previous migration's (" + (k == 0 ? std::string() : std::to_string(migrations[k - 1].at)) + ")");
+    on = m.core;
+  }
   require(vmas.size() <= kMaxVmas, path, "vmas", std::to_string(vmas.size()) + " areas",
           "out of range (max " + std::to_string(kMaxVmas) + ", Linux's default vm.max_map_count)");
   for (size_t i = 0; i < vmas.size(); ++i) {
@@ -195,6 +206,10 @@ void PlatformConfig::validate() const {
                        std::to_string(i) + "] '" + processes[i].name +
                        "' runs a generator: replay its reference string with `vmsim refs`, or pick another policy)");
     }
+  }
+  if (firmware.numa_balancing.enabled) {
+    require(system.core.mmu.walker.format != mmu::PageTableFormat::Hashed, "firmware.numa_balancing", "enabled",
+            "true", "NUMA hint entries need system.core.mmu.walker.format radix");
   }
   if (system.core.mmu.walker.format == mmu::PageTableFormat::Hashed) {
     // The firmware builds the hashed table for demand paging of 4 KiB pages; changing mappings (system

@@ -227,6 +227,18 @@ struct SyscallConfig {
   }
 };
 
+// A scheduled move of a process to another core, once it completed `at` memory operations.
+struct MigrationConfig {
+  uint64_t at = 0;
+  uint64_t core = 0;
+
+  template <class V>
+  void visit(V& v) {
+    v("at", at, "operations", "Move once the process completed this many memory operations (increasing along the list)");
+    v("core", core, "core index", "The core it moves to (another core than the one it runs on then)");
+  }
+};
+
 struct ProcessConfig {
   static constexpr size_t kMaxVmas = 65530;  // Linux's default vm.max_map_count
   std::string name = "proc";
@@ -239,6 +251,7 @@ struct ProcessConfig {
   config::Address heap_base{0x200000000000ull};
   config::Address mmap_base{0x7f0000000000ull};
   std::vector<SyscallConfig> syscalls;
+  std::vector<MigrationConfig> migrations;
 
   template <class V>
   void visit(V& v) {
@@ -255,6 +268,9 @@ struct ProcessConfig {
     v("heap_base", heap_base, "address", "Start of the brk heap");
     v("mmap_base", mmap_base, "address", "mmap without an address places areas below this, top down");
     v.list("syscalls", syscalls, "System-call script: calls run at given memory-operation counts");
+    v.list("migrations", migrations,
+           "Scheduled moves to other cores (thread migration): its memory stays where it is, the new core starts "
+           "with cold TLBs and caches");
   }
   void validate(const std::string& path, uint64_t cores) const;
 };

@@ -10,6 +10,7 @@
 #include "models/workload/generators.hpp"
 #include "models/workload/trace_scan.hpp"
 #include "platform/trace_future.hpp"
+#include "firmware/sched/load_balance.hpp"
 #if VMSIM_HAVE_RTL
 #include "testbench/rtl_tlb_backend.hpp"
 #endif
@@ -156,6 +157,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
     }
     task.limit = w.limit;
     task.start_ps = pc.start.fs / 1000;
+    for (const MigrationConfig& m : pc.migrations) task.migrations.push_back({m.at, static_cast<CoreId>(m.core)});
     std::vector<workload::Region> regions;
     if (is_trace(w.kind)) {
       std::string trace = w.trace;
@@ -240,6 +242,10 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
     core_node.push_back(local);
   }
   fw::KernelConfig kcfg = cfg.firmware;
+  kcfg.core_hz = cfg.system.core.frequency.hz;
+  bool migrations = cfg.firmware.scheduler.load_balance.enabled;
+  for (const ProcessConfig& pc : cfg.processes) migrations = migrations || !pc.migrations.empty();
+  kcfg.task_migration = migrations;
   const mmu::WalkerConfig& walker = cfg.system.core.mmu.walker;
   kcfg.hash_buckets = walker.format == mmu::PageTableFormat::Hashed ? walker.hash_buckets : 0;
   kcfg.swap_slots = cfg.system.swap.enabled ? cfg.system.swap.size.value / kPageSize : 0;
@@ -277,13 +283,23 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
     const CoreId core = task.spec.core;
     m_cores[core]->add_task(std::move(task));
   }
+  if (migrations) {
+    m_migration = std::make_unique<cpu::MigrationHub>();
+    for (auto& c : m_cores) m_migration->cores.push_back(c.get());
+    for (auto& c : m_cores) c->set_migration(m_migration.get());
+  }
   if (cfg.system.swap.enabled && cfg.firmware.swap.scan_period != 0) {
     // The A-bit scan timer: the first core still running takes it.
-    m_control->set_tick(cfg.firmware.swap.scan_period, [this] {
-      for (auto& c : m_cores) {
-        if (c->request_background()) return;
-      }
+    m_control->add_tick(cfg.firmware.swap.scan_period, [this] { request_kernel_work(); });
+  }
+  if (m_kernel && cfg.firmware.numa_balancing.enabled) {
+    // The NUMA-balancing scan timer: the first core still running scans, as background kernel work.
+    m_control->add_tick(cfg.firmware.numa_balancing.scan_period, [this] {
+      if (m_kernel->numa_tick()) request_kernel_work();
     });
+  }
+  if (cfg.firmware.scheduler.load_balance.enabled) {
+    m_control->add_tick(cfg.firmware.scheduler.load_balance.period, [this] { balance_load(); });
   }
   tlm_utils::tlm_quantumkeeper::set_global_quantum(
       sc_core::sc_time(static_cast<double>(cfg.sim.quantum.fs), sc_core::SC_FS));
@@ -308,6 +324,24 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
 }
 
 System::~System() = default;
+
+void System::request_kernel_work() {
+  if (m_migration) {
+    for (auto& c : m_cores) {
+      if (c->busy() && c->request_background()) return;
+    }
+  }
+  for (auto& c : m_cores) {
+    if (c->request_background()) return;
+  }
+}
+
+void System::balance_load() {
+  std::vector<size_t> load;
+  for (const auto& c : m_cores) load.push_back(c->load());
+  const std::optional<fw::BalanceMove> move = fw::find_imbalance(load, m_cfg.firmware.scheduler.load_balance.threshold);
+  if (move) m_cores[move->from]->request_give(move->to);
+}
 
 void System::build_caches(const PlatformConfig& cfg) {
   interconnect::NumaInterconnect* ic = m_interconnect.get();

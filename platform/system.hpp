@@ -99,6 +99,13 @@ class System : public sc_core::sc_module {
   std::unique_ptr<cache::CacheSystem> m_caches;  // system.caches (none: nullptr)
   std::vector<std::unique_ptr<cpu::Core::CachePort::MissSlots>> m_llc_mshrs;  // per socket (at mode)
   std::unique_ptr<smp::Domain> m_smp;  // the kernel lock and shootdown rendezvous of the cores
+  // Process migration between cores (processes[].migrations, firmware.scheduler.load_balance), else nullptr.
+  std::unique_ptr<cpu::MigrationHub> m_migration;
+  void balance_load();  // the load balancer's timer
+  // A timer's periodic kernel work: the first core still running takes it at its next boundary; with
+  // migration, where idle cores stay until the end, the first core running a process (an idle one would
+  // wait for the others in the functional mode, where a running core never yields).
+  void request_kernel_work();
   std::unique_ptr<StatsTimeSeries> m_series;  // sim.stats_interval
   std::unique_ptr<cpu::EventTrace> m_events;  // sim.event_trace
   std::string m_out_dir;

@@ -51,6 +51,9 @@ class FixedFirmware final : public Trap {
   // No system calls: every call fails with ENOSYS (an exit call ends the process).
   SyscallResult syscall(Hal& hal, Pid pid, const Syscall& call) override;
   void run_background(Hal&) override {}
+  // No OS: a process moves with nothing to update (each has its own PCID-less tables; the new core walks
+  // them cold).
+  void migrate(Hal&, size_t, Pid, CoreId) override {}
 
   uint64_t faults() const { return m_faults; }
   uint64_t frames_used() const { return m_frames_used; }

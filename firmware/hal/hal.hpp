@@ -62,6 +62,9 @@ class Hal {
   // Drops the translation of va in address space (root, pcid) on this core, whether that address space is
   // loaded now (INVLPG) or only cached under its PCID (INVPCID individual-address).
   virtual void invalidate_page(PhysAddr root, uint16_t pcid, VirtAddr va) = 0;
+  // Drops every non-global translation of address space (root, pcid) on this core, whether it is loaded
+  // now or only cached under its PCID (with PCIDs off only the loaded address space can be cached).
+  virtual void invalidate_space(PhysAddr root, uint16_t pcid) = 0;
   // Asks `core` to run Kernel::run_background at its next instruction boundary, as a woken kernel thread
   // (kswapd) running there; its time is that core's kernel time. False if that core has stopped for good
   // (its processes all ended), so it cannot run anything.

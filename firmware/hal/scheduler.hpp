@@ -40,6 +40,19 @@ class Scheduler {
   virtual uint64_t next_wake_except(size_t task) const = 0;
   // Core cycles per slice (functional mode: memory operations); 0 = each task to its end, in order.
   virtual uint64_t time_slice() const = 0;
+
+  // Migration between cores (scheduled moves and the load balancer).
+  // The core's load: tasks not finished here (running, runnable, blocked or still to be created).
+  virtual size_t load() const = 0;
+  // A task the load balancer may take from this core now: not finished, not blocked on I/O and not
+  // `running` (the one on the core, SIZE_MAX: none), created or not yet; the last such in list order, as
+  // Linux's balancer takes the task that would run last. SIZE_MAX: none.
+  virtual size_t movable(size_t running) const = 0;
+  // The task left this core for another one: it is finished here.
+  virtual void remove(size_t task) = 0;
+  // A task that arrives from another core (pid if created, else it is created here as its entry says):
+  // appended; returns its index here.
+  virtual size_t adopt(const Entry& e, std::optional<Pid> pid) = 0;
 };
 
 }  // namespace vmsim::fw

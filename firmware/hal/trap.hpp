@@ -104,6 +104,12 @@ class Trap {
   virtual SyscallResult syscall(Hal& hal, Pid pid, const Syscall& call) = 0;
   // Background work a core runs when woken through Hal::wake_background (kswapd).
   virtual void run_background(Hal& hal) = 0;
+  // Process `index` (pid, or 0 if not created yet) leaves the HAL's core for core `to` (a scheduled
+  // migration or the load balancer), at an instruction boundary of the HAL's core. The firmware updates its
+  // records and charges the move; when no other live process on the HAL's core shares pid's address space,
+  // it drops that core's translations of it (Hal::invalidate_pcid) and stops sending it that address
+  // space's shootdowns.
+  virtual void migrate(Hal& hal, size_t index, Pid pid, CoreId to) = 0;
 };
 
 }  // namespace vmsim::fw

@@ -129,8 +129,16 @@ Kernel::Kernel(const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
   m_syscalls.connect(SyscallsContext{m_cfg, *m_pmm, *m_swapper, m_faults.huge(), m_processes, m_faults, m_segments,
                                      *m_shm_cache, m_pstats},
                      *m_syscalls_link);
+  if (m_cfg.numa_balancing.enabled) {
+    m_balancing_link = std::make_unique<NumaBalancingLink>(*this);
+    m_balancer = std::make_unique<NumaBalancer>(
+        m_stats,
+        NumaBalancingContext{m_cfg, m_levels, m_core_node, *m_pmm, *m_swapper, m_processes.live_mms(), m_invlpg},
+        *m_balancing_link);
+  }
   for (size_t i = 0; i < specs.size(); ++i) {
-    m_pstats.push_back(std::make_unique<ProcStats>(m_stats, i, nodes.size(), cfg.swap.replacement.tau));
+    m_pstats.push_back(
+        std::make_unique<ProcStats>(m_stats, i, nodes.size(), cfg.swap.replacement.tau, cfg.task_migration));
   }
 }
 
@@ -159,9 +167,40 @@ std::string Kernel::working_set_csv() const {
 }
 
 void Kernel::run_background(Hal& hal) {
+  if (m_balancer && m_balancer->scan_pending()) {
+    KernelSection section(hal);
+    m_balancer->scan(hal);
+  }
   if (!m_swapper->enabled()) return;
   KernelSection section(hal);
   m_swapper->run_background(hal);
+}
+
+bool Kernel::numa_tick() {
+  if (!m_balancer) return false;
+  m_balancer->tick();
+  return true;
+}
+
+void Kernel::migrate(Hal& hal, size_t index, Pid pid, CoreId to) {
+  KernelSection section(hal);
+  hal.charge(m_cfg.costs.task_migration);
+  if (m_pstats[index]->migrations) ++*m_pstats[index]->migrations;
+  m_processes.set_core(index, to);  // where a process not created yet will be
+  if (pid == 0) return;
+  Process& p = process(pid);
+  const CoreId from = hal.core_id();
+  p.core = to;
+  if (!p.alive || !p.mm->cpus[from]) return;
+  for (const auto& q : m_processes.all()) {
+    if (q.get() != &p && q->alive && q->mm == p.mm && q->core == from) return;  // a thread stays here
+  }
+  // Nothing here runs the address space any more: its translations go (Linux leaves them to go stale and
+  // drops the CPU from mm_cpumask at its next switch; dropping them now is equivalent for the model and
+  // spares this core the address space's shootdowns).
+  p.mm->cpus[from] = false;
+  hal.charge(m_cfg.costs.tlb_invalidate);
+  hal.invalidate_space(p.mm->root, p.mm->pcid);
 }
 
 Process& Kernel::process(Pid pid) {
@@ -260,6 +299,7 @@ void Kernel::put_frame(Hal& hal, Pfn pfn) {
   }
   // The last reference to a tracked page: it leaves its policy and the swap cache.
   if (m_swapper->enabled()) m_swapper->forget(pfn);
+  if (m_balancer) m_balancer->forget(pfn);
   if (m_faults.huge().put_split_frame(hal, pfn)) return;  // a frame of a split 2 MiB block
   free_frame(hal, pfn);
 }
@@ -341,7 +381,11 @@ FaultOutcome Kernel::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, AccessKin
   if (!targets.empty()) hal.shootdown_begin(targets);
   std::vector<VirtAddr> pages;
   m_batch = &pages;
-  FaultOutcome out = m_faults.fault(hal, pid, va, kind, error_code, !targets.empty() || mm->users > 1);
+  // A NUMA hint entry (firmware.numa_balancing) is not present for the walker: its fault is the balancer's.
+  const bool hint = m_balancer && !(error_code & (pf_err::kPresent | pf_err::kReserved)) &&
+                    m_balancer->hint_fault(hal, process(pid), va, kind);
+  const FaultOutcome out =
+      hint ? FaultOutcome::Retry : m_faults.fault(hal, pid, va, kind, error_code, !targets.empty() || mm->users > 1);
   m_batch = nullptr;
   finish_shootdown(hal, targets, mm->root, mm->pcid.id, pages);
   return out;

@@ -35,6 +35,7 @@ struct Segment;
 struct ProcStats;
 class Swapper;
 class Numa;
+class NumaBalancer;
 
 class Kernel final : public Trap {
  public:
@@ -71,6 +72,13 @@ class Kernel final : public Trap {
   // Background kernel work a core runs when woken through Hal::wake_background: kswapd's reclaim of the
   // nodes below their low watermark.
   void run_background(Hal& hal) override;
+  // Process `index` (pid; 0: not created yet) moves from the HAL's core to `to`: its record follows; this
+  // core drops its translations of the address space unless another live process here shares it. Charges
+  // costs.task_migration.
+  void migrate(Hal& hal, size_t index, Pid pid, CoreId to) override;
+  // firmware.numa_balancing: the scan timer fired; the next background run on a core scans. Returns false
+  // when balancing is off.
+  bool numa_tick();
   const KernelConfig& config() const { return m_cfg; }
   const std::vector<KillReport>& kills() const { return m_faults.kills(); }
   // Major faults (swap and file-store reads) of the process with config index `index` so far (since the
@@ -111,6 +119,7 @@ class Kernel final : public Trap {
   class FaultsLink;
   class ProcessesLink;
   class SyscallsLink;
+  class NumaBalancingLink;
 
   Process& process(Pid pid);
 
@@ -250,6 +259,9 @@ class Kernel final : public Trap {
   std::unique_ptr<Swapper> m_swapper;
   // NUMA placement of user frames (after the swapper: placement may reclaim).
   std::unique_ptr<Numa> m_numa;
+  // firmware.numa_balancing (system.os.numa_balancing), else nullptr.
+  std::unique_ptr<NumaBalancingLink> m_balancing_link;
+  std::unique_ptr<NumaBalancer> m_balancer;
 };
 
 }  // namespace vmsim::fw

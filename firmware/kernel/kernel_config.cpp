@@ -33,6 +33,23 @@ void KernelConfig::validate(const std::string& path) const {
       config::require(files[j].name != files[i].name, fp, "name", files[i].name, "another file has that name");
     }
   }
+  const LoadBalanceConfig& lb = scheduler.load_balance;
+  if (lb.enabled) {
+    config::require(lb.period >= 1, path + ".scheduler.load_balance", "period", std::to_string(lb.period),
+                    "must be >= 1");
+    config::require(lb.threshold >= 2, path + ".scheduler.load_balance", "threshold", std::to_string(lb.threshold),
+                    "must be >= 2");
+  }
+  const NumaBalancingConfig& nb = numa_balancing;
+  if (nb.enabled) {
+    config::require(nb.scan_period >= 1, path + ".numa_balancing", "scan_period", std::to_string(nb.scan_period),
+                    "must be >= 1");
+    config::require(nb.scan_size.value >= kPageSize && nb.scan_size.value % kPageSize == 0,
+                    path + ".numa_balancing", "scan_size", format_bytes(nb.scan_size),
+                    "must be a positive multiple of 4KiB");
+    config::require(kind == FirmwareKind::Full, path + ".numa_balancing", "enabled", "true",
+                    "needs firmware.kind full (the fixed firmware has no page migration)");
+  }
   swap.validate(path + ".swap");
 }
 

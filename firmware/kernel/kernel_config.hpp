@@ -46,6 +46,7 @@ struct KernelCosts {
   uint64_t swap_in = 2000;        // swap-in fault besides the device read and the page write
   uint64_t swap_out = 1500;       // evicting one page besides its PTE accesses and the device write
   uint64_t reclaim_scan = 100;    // reclaim examining one candidate page (policy and reverse-map bookkeeping)
+  uint64_t task_migration = 3000; // moving a process to another core's run queue (dequeue, enqueue, wake-up IPI)
 
   template <class V>
   void visit(V& v) {
@@ -76,7 +77,8 @@ struct KernelCosts {
     v("file_write", file_write, "core cycles",
       "Writing one dirty page-cache page back to the file store when the file's last mapping goes (device "
       "latency; the page read from memory is timed apart)");
-    v("migrate_page", migrate_page, "core cycles", "Compaction: moving one page besides its 4 KiB copy and PTE writes");
+    v("migrate_page", migrate_page, "core cycles",
+      "Compaction or NUMA balancing: moving one page besides its 4 KiB copy and PTE writes");
     v("context_switch", context_switch, "core cycles",
       "Switching a core from one process to another (the root-register write and its TLB effect apart)");
     v("thp_scan", thp_scan, "core cycles",
@@ -91,6 +93,9 @@ struct KernelCosts {
       "read and the device time apart)");
     v("reclaim_scan", reclaim_scan, "core cycles",
       "Reclaim examining one candidate page, besides the PTE reads of its Accessed/Dirty bits");
+    v("task_migration", task_migration, "core cycles",
+      "Moving a process to another core (processes[].migrations, firmware.scheduler.load_balance): dequeue, "
+      "enqueue and the wake-up IPI, charged to the core it leaves (its TLB drop apart)");
   }
 };
 
@@ -142,14 +147,60 @@ struct FileConfig {
   }
 };
 
+// The periodic load balancer (as Linux's periodic balancing, reduced to task counts): every `period`
+// memory operations of all cores, if the busiest core has at least `threshold` more tasks than the idlest,
+// the busiest gives one task that is not running to the idlest.
+struct LoadBalanceConfig {
+  bool enabled = false;
+  uint64_t period = 100000;
+  uint64_t threshold = 2;
+
+  template <class V>
+  void visit(V& v) {
+    v("enabled", enabled, "",
+      "Move a waiting process from the busiest core (most unfinished processes) to the idlest when their "
+      "counts differ by threshold or more");
+    v("period", period, "operations", "Balance every this many memory operations of all cores together");
+    v("threshold", threshold, "processes",
+      "Smallest difference of process counts (busiest - idlest) that moves one (>= 2, so a move never "
+      "just swaps the imbalance)");
+  }
+};
+
 struct SchedulerConfig {
   uint64_t time_slice = 0;
+  LoadBalanceConfig load_balance;
 
   template <class V>
   void visit(V& v) {
     v("time_slice", time_slice, "core cycles",
       "Round-robin time slice of the processes of one core (functional mode: memory operations); 0 = each "
       "process runs to its end, one after another");
+    v.section("load_balance", load_balance, "Periodic load balancing between cores (process migration)");
+  }
+};
+
+// Automatic NUMA balancing (Linux's task_numa_work / do_numa_page): a periodic scan turns a slice of
+// every address space's PTEs into NUMA hint entries (PROT_NONE-style: P clear, frame kept); the hint
+// faults record the node that touched each page, and a page touched twice in a row from the same remote
+// node migrates there, within a rate limit.
+struct NumaBalancingConfig {
+  bool enabled = false;
+  uint64_t scan_period = 100000;
+  Bytes scan_size{256ull << 20};
+  uint64_t rate_limit_mbps = 1342;
+
+  template <class V>
+  void visit(V& v) {
+    v("enabled", enabled, "", "Automatic NUMA balancing (hint-fault scanning and page migration)");
+    v("scan_period", scan_period, "operations",
+      "Scan every this many memory operations of all cores together (Linux: numa_balancing_scan_period_min_ms)");
+    v("scan_size", scan_size, "bytes",
+      "Virtual address range of each address space made inaccessible per scan (Linux: numa_balancing_scan_size_mb, "
+      "256 MB); the next scan goes on where this one stopped");
+    v("rate_limit_mbps", rate_limit_mbps, "MB/s",
+      "Most bytes migrated per second of simulated time, in windows of 100 ms (Linux's 128 MiB per 100 ms is 1342 "
+      "MB/s; 0 = no limit). The functional mode has no time: one window's worth for the whole run");
   }
 };
 
@@ -163,6 +214,11 @@ struct KernelConfig {
   // Not a key: PCIDs the hardware tags translations with (system.core.mmu.pcid_count); the kernel hands
   // out 1..pcid_count-1 to address spaces (fw::PcidAllocator).
   uint64_t pcid_count = 4096;
+  // Not keys, set by the platform: the core clock (migration costs are reported in core cycles), and
+  // whether processes may move between cores (processes[].migrations or load balancing: per-process
+  // migration statistics exist).
+  uint64_t core_hz = 3000000000ull;
+  bool task_migration = false;
   FirmwareKind kind = FirmwareKind::Full;
   FixedFaultConfig fixed;
   uint64_t page_table_levels = 4;
@@ -179,6 +235,7 @@ struct KernelConfig {
   bool check_contents = false;
   std::vector<FileConfig> files;
   SchedulerConfig scheduler;
+  NumaBalancingConfig numa_balancing;
   SwapPolicyConfig swap;
   KernelCosts costs;
 
@@ -212,6 +269,7 @@ struct KernelConfig {
       "(what 8-byte workload writes store) or other (system.os.proc<I>.contents_*)");
     v.list("files", files, "The in-model file store: files that mmap can map (page cache, major faults)");
     v.section("scheduler", scheduler, "Process scheduling on each core");
+    v.section("numa_balancing", numa_balancing, "Automatic NUMA balancing (page migration by hint faults)");
     v.section("swap", swap,
               "Page replacement and reclaim (the swap area itself is system.swap; used when system.swap.enabled)");
     v.section("costs", costs, "Cycle costs of kernel operations");

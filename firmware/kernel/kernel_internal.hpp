@@ -5,6 +5,7 @@
 #include "firmware/kernel/kernel.hpp"
 #include "firmware/kernel/kernel_types.hpp"
 #include "firmware/kernel/numa.hpp"
+#include "firmware/kernel/numa_balancing.hpp"
 #include "firmware/kernel/swapper.hpp"
 
 namespace vmsim::fw {
@@ -24,6 +25,29 @@ class Kernel::SwapperLink final : public SwapperHost {
   void kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t error_code, const std::string& reason,
             const char* signal) override {
     m_k.m_faults.kill(hal, p, va, kind, error_code, reason, signal);
+  }
+
+ private:
+  Kernel& m_k;
+};
+
+// The façade as the NUMA balancer's host: frame references, shootdowns.
+class Kernel::NumaBalancingLink final : public NumaBalancingHost {
+ public:
+  explicit NumaBalancingLink(Kernel& k) : m_k(k) {}
+  void put_frame(Hal& hal, Pfn pfn) override { m_k.put_frame(hal, pfn); }
+  uint32_t frame_refs(Pfn pfn) const override { return m_k.frame_refs(pfn); }
+  void finish_shootdown(Hal& hal, const std::vector<CoreId>& targets, Mm& mm, const std::vector<VirtAddr>& pages,
+                        bool flush_all) override {
+    if (!flush_all) {
+      m_k.finish_shootdown(hal, targets, mm.root, mm.pcid, pages);
+      return;
+    }
+    // Every translation of mm on each target (pages empty), with the IPIs counted and charged.
+    ++m_k.m_shootdowns;
+    m_k.m_ipis += targets.size();
+    hal.charge(m_k.m_cfg.costs.ipi_send * targets.size());
+    hal.shootdown_end(targets, mm.root, mm.pcid, {}, m_k.m_cfg.costs.ipi_receive);
   }
 
  private:

@@ -45,6 +45,7 @@ struct Mm {
   std::vector<PhysAddr> vma_objs;
   std::set<uint64_t> hashed_pages;  // walker.format hashed: the virtual pages mapped, for teardown
   uint64_t swap_pages = 0;          // swap entries in the tables
+  uint64_t numa_scan_next = 0;      // firmware.numa_balancing: where the next hint scan starts
 };
 
 struct Process {
@@ -74,7 +75,8 @@ struct Segment {
 };
 
 struct ProcStats {
-  ProcStats(stats::Group& parent, size_t index, size_t nodes, uint64_t tau)
+  // migrations: the run moves processes between cores (the statistic `migrations` exists).
+  ProcStats(stats::Group& parent, size_t index, size_t nodes, uint64_t tau, bool migrations = false)
       : group(parent, "proc" + std::to_string(index)),
         faults(group, "faults", "count", "Page faults taken by this process"),
         local(group, "pages_local", "pages", "Data pages placed on the faulting core's local node"),
@@ -109,6 +111,10 @@ struct ProcStats {
       node_pages.push_back(std::make_unique<stats::Scalar>(group, "pages_node" + std::to_string(n), "pages",
                                                            "Data pages allocated on node " + std::to_string(n)));
     }
+    if (migrations) {
+      this->migrations = std::make_unique<stats::Scalar>(
+          group, "migrations", "count", "Moves of this process to another core (scheduled or by the load balancer)");
+    }
   }
   stats::Group group;
   stats::Scalar faults, local, remote, cow, calls, failed, major, swap_wait;
@@ -119,6 +125,7 @@ struct ProcStats {
   stats::Counter accesses_local, accesses_remote;
   stats::Scalar contents_own, contents_zero, contents_other;
   std::vector<std::unique_ptr<stats::Scalar>> node_pages;
+  std::unique_ptr<stats::Scalar> migrations;  // only when processes may move between cores
 };
 
 // A tracked frame (private anonymous 4 KiB page, with swap): its node and the PTEs mapping it. The

@@ -105,6 +105,8 @@ class Processes {
   const std::vector<ProcessSpec>& specs() const { return m_specs; }
   // The spec of process `index`; throws std::out_of_range for an undeclared one.
   const ProcessSpec& spec(size_t index) const { return m_specs.at(index); }
+  // Process `index` moved to `core` (migration): a process created from its spec later starts there.
+  void set_core(size_t index, CoreId core) { m_specs.at(index).core = core; }
 
   // pid's record (also after it ended); throws std::logic_error for a pid never created.
   Process& get(Pid pid);

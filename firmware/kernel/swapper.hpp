@@ -120,6 +120,8 @@ class Swapper {
   void wake_kswapd(Hal& hal, NodeId node);
   // The node's min watermark (frames).
   uint64_t min_watermark(NodeId node) const { return m_reclaim->watermarks(node).min; }
+  // The node's high watermark (frames).
+  uint64_t high_watermark(NodeId node) const { return m_reclaim->watermarks(node).high; }
   // kswapd: reclaims the nodes it was woken for, then the A-bit scan if scan_period passed. The caller
   // holds the kernel section.
   void run_background(Hal& hal);

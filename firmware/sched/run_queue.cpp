@@ -62,4 +62,25 @@ uint64_t RunQueue::next_wake_except(size_t task) const {
   return wake;
 }
 
+size_t RunQueue::load() const {
+  size_t n = 0;
+  for (const State& st : m_state) n += st.finished ? 0 : 1;
+  return n;
+}
+
+size_t RunQueue::movable(size_t running) const {
+  for (size_t k = m_state.size(); k-- > 0;) {
+    const State& st = m_state[k];
+    if (k != running && !st.finished && st.wake_ps == 0) return k;
+  }
+  return SIZE_MAX;
+}
+
+size_t RunQueue::adopt(const Entry& e, std::optional<Pid> pid) {
+  m_entries.push_back(e);
+  m_state.emplace_back();
+  m_state.back().pid = pid;
+  return m_entries.size() - 1;
+}
+
 }  // namespace vmsim::fw

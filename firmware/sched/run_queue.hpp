@@ -27,6 +27,10 @@ class RunQueue final : public Scheduler {
   bool take_resume(size_t task) override;
   uint64_t next_wake_except(size_t task) const override;
   uint64_t time_slice() const override { return m_slice; }
+  size_t load() const override;
+  size_t movable(size_t running) const override;
+  void remove(size_t task) override { m_state[task].finished = true; }
+  size_t adopt(const Entry& e, std::optional<Pid> pid) override;
   size_t size() const { return m_entries.size(); }
 
  private:

@@ -121,32 +121,42 @@ void Core::schedule() {
   // firmware.scheduler.time_slice, start times, forks, processes blocked on I/O); the core carries it out.
   std::vector<fw::Scheduler::Entry> entries;
   for (const CoreTask& t : m_tasks) entries.push_back({t.spec.parent, t.spec.index, t.start_ps});
-  const std::unique_ptr<fw::Scheduler> scheduler = m_trap.make_scheduler(std::move(entries));
-  fw::Scheduler& queue = *scheduler;
+  m_queue = m_trap.make_scheduler(std::move(entries));
+  fw::Scheduler& queue = *m_queue;
   const uint64_t slice = queue.time_slice();
-  std::vector<RunState> st(m_tasks.size());
-  size_t current = SIZE_MAX;  // task whose address space is loaded
+  m_states.resize(m_tasks.size());
   for (;;) {
     take_interrupts();
+    if (m_hub != nullptr) adopt_arrivals();
     const fw::Scheduler::Pick pick = queue.pick(now_ps(), m_trap);
     if (pick.task == SIZE_MAX) {
-      if (pick.all_done()) {
+      if (pick.all_done() && (m_hub == nullptr || m_hub->all_done())) {
         m_done = true;
+        if (m_hub != nullptr) m_smp->notify();  // cores waiting for work may end too
         return;
       }
-      m_qk.sync();
+      if (m_hub == nullptr) {
+        m_qk.sync();
+      } else if (m_qk.get_local_time() != sc_core::SC_ZERO_TIME) {
+        // Catching up lets other cores run (even with nothing to catch up: a delta cycle), and a task
+        // arriving or the last one ending meanwhile would wake no one: decide again once in step.
+        m_qk.sync();
+        continue;
+      }
       if (pick.earliest_ps != UINT64_MAX) {
         // Idle until a start or wake-up time; the kernel (spawns, background work) may call earlier.
         const uint64_t wait_ps = pick.earliest_ps > now_ps() ? pick.earliest_ps - now_ps() : 0;
         m_smp->wait(m_id, sc_core::sc_time(static_cast<double>(wait_ps), sc_core::SC_PS));
       } else {
+        // A fork still to come, or (migration) a task that may still arrive here.
         m_smp->wait(m_id);
       }
       continue;
     }
     const size_t i = pick.task;
     CoreTask& task = m_tasks[i];
-    RunState& rs = st[i];
+    RunState& rs = m_states[i];
+    m_running = i;
     m_cpu.in_op = true;
     sc_core::sc_time t0 = m_qk.get_current_time();
     if (!queue.pid(i)) {
@@ -163,21 +173,27 @@ void Core::schedule() {
       rs.ops.resize(kBatch);
     }
     const Pid pid = *queue.pid(i);
-    if (current != i) {
-      if (current != SIZE_MAX) charge(m_trap.context_switch_cycles());
+    if (m_current != i) {
+      if (m_current != SIZE_MAX) charge(m_trap.context_switch_cycles());
       m_trap.switch_to(*this, pid);
       m_acc = m_trap.access_counters(pid);
       m_process = task.spec.index;
-      current = i;
+      m_current = i;
     }
     m_fs_kernel += (m_qk.get_current_time() - t0).value();
     m_cpu.in_op = false;
     m_resume = queue.take_resume(i);
     // The next wake-up of another process blocked on I/O preempts this one.
     const SliceEnd end = run_slice(task, rs, pid, m_trap.alive_flag(pid), slice, queue.next_wake_except(i));
-    if (end == SliceEnd::Ended) current = SIZE_MAX;
+    m_running = SIZE_MAX;
+    if (end == SliceEnd::Migrate) {
+      hand_over(i, task.migrations[task.next_migration].core);
+      continue;
+    }
+    if (end == SliceEnd::Ended) m_current = SIZE_MAX;
     queue.ran(i, end == SliceEnd::Ended,
               end == SliceEnd::Blocked ? std::max<uint64_t>(1, m_trap.blocked_until(pid)) : 0);
+    if (end == SliceEnd::Ended && m_hub != nullptr) m_smp->notify();  // idle cores re-check for the end
   }
 }
 
@@ -188,13 +204,16 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, const bool
     slice_end = std::min(slice_end, sc_core::sc_time(static_cast<double>(wake_ps), sc_core::SC_PS));
   }
   uint64_t ops_in_slice = 0;
+  // The operation count at which the task stops here: its limit, or its next scheduled migration.
+  uint64_t stop = task.limit != 0 ? task.limit : UINT64_MAX;
+  if (task.next_migration < task.migrations.size()) stop = std::min(stop, task.migrations[task.next_migration].at);
   for (;;) {
     if (rs.pos == rs.count) {
       rs.count = rs.ended ? 0 : task.source->next_batch(rs.ops.data(), kBatch);
       rs.pos = 0;
       if (rs.count == 0) rs.ended = true;
     }
-    if (rs.ended || (task.limit != 0 && rs.done == task.limit)) break;
+    if (rs.ended || rs.done == stop) break;
     if (slice != 0 && ops_in_slice > 0 &&
         (m_timed ? m_qk.get_current_time() >= slice_end : ops_in_slice >= slice)) {
       return SliceEnd::Preempted;
@@ -210,7 +229,7 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, const bool
         return SliceEnd::Ended;
       }
       uint64_t n = std::min<uint64_t>(rs.count - rs.pos, m_workers.size() * 16);
-      if (task.limit != 0) n = std::min<uint64_t>(n, task.limit - rs.done);
+      if (stop != UINT64_MAX) n = std::min<uint64_t>(n, stop - rs.done);
       if (rs.next_call < task.script.size() && task.script[rs.next_call].at > rs.done) {
         n = std::min<uint64_t>(n, task.script[rs.next_call].at - rs.done);
       }
@@ -246,6 +265,7 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, const bool
     ++ops_in_slice;
     if (m_timed && m_qk.need_sync()) m_qk.sync();
   }
+  if (!rs.ended && !(task.limit != 0 && rs.done == task.limit)) return SliceEnd::Migrate;  // (its batch goes along)
   if (!rs.ended) task.source->not_performed(rs.count - rs.pos);  // stopped at task.limit
   if (rs.ended) {  // the workload's instructions after its last operation (a trace without replayed fetches)
     const uint64_t trailing = task.source->trailing_instructions();

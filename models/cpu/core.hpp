@@ -59,6 +59,27 @@ struct CoreTask {
   // Instruction counting: a Fetch op is always one instruction; a data op is one more instruction on top
   // of its gap only if the source says so (generators: yes; lackey traces count instructions in the gap).
   bool data_ops_are_instructions = true;
+  // Scheduled moves to other cores (processes[i].migrations), sorted by `at` (the process's completed
+  // memory operations), and the next one due.
+  struct Migration {
+    uint64_t at = 0;
+    CoreId core = 0;
+  };
+  std::vector<Migration> migrations;
+  size_t next_migration = 0;
+};
+
+class Core;
+
+// The cores' side of process migration, shared by every core of a system (the platform makes one when
+// processes[].migrations or firmware.scheduler.load_balance are used; without it no core's behavior
+// changes). A task moved to a core waits in that core's inbox until its next scheduling point; a core whose
+// processes all ended stays (idle) until every core's have, since work may still arrive.
+struct MigrationHub {
+  std::vector<Core*> cores;  // by core id
+  uint64_t moves = 0;        // tasks moved so far (scheduled and balanced)
+  // True when no core has a task left to run or in its inbox.
+  bool all_done() const;
 };
 
 class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
@@ -113,6 +134,17 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
     m_plain_functional = !m_timed && t == nullptr;
     m_mmu.set_trace(t != nullptr ? &m_ttrace : nullptr);
   }
+  // Process migration (see MigrationHub); call before the simulation starts. Creates this core's
+  // migration statistics.
+  void set_migration(MigrationHub* hub);
+  // The load balancer's request: at its next instruction boundary this core gives one task that is not
+  // running (Scheduler::movable) to core `to`. Returns at once; nothing happens if none is movable then.
+  void request_give(CoreId to);
+  // Tasks not finished here (running, runnable, blocked, to be created) plus those in the inbox: the
+  // load the balancer compares. 0 before the core's thread started.
+  size_t load() const;
+  // A process is on this core now (picked and running, or being set up).
+  bool busy() const { return m_running != SIZE_MAX; }
   // This core's simulated time now: SystemC time plus the local offset it runs ahead (lt).
   sc_core::sc_time local_time() const { return m_qk.get_current_time(); }
   // Simulated time at which this core finished its last process.
@@ -148,6 +180,7 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   void swap_write(uint64_t device_offset, const uint8_t* page) override;
   uint64_t swap_submit(bool write, uint64_t device_offset, uint8_t* page) override;
   void invalidate_page(PhysAddr root, uint16_t pcid, VirtAddr va) override { apply_shootdown(root, pcid, {va}); }
+  void invalidate_space(PhysAddr root, uint16_t pcid) override;
   // smp::Target
   void receive_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages) override {
     apply_shootdown(root, pcid, pages);
@@ -161,7 +194,6 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
 
  private:
   void run();
-  // Per-process progress for the scheduler.
   // Per-process replay state (the scheduling state is the firmware's scheduler's).
   struct RunState {
     std::vector<workload::MemOp> ops;  // current batch
@@ -170,12 +202,38 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
     size_t next_call = 0;              // next script entry
     bool ended = false;                // the source has no more operations
   };
-  enum class SliceEnd { Preempted, Ended, Blocked };
+  enum class SliceEnd { Preempted, Ended, Blocked, Migrate };
   enum class OpStatus { Done, Killed, Blocked };
   static constexpr size_t kBatch = 1024;
   void schedule();
+  // --- Migration (migration.cpp) ---
+  struct Arrival {
+    CoreTask task;
+    RunState state;
+    std::optional<Pid> pid;  // nullopt: not created yet
+  };
+  // Task i (not running on this core now; created or not) leaves for core `to`: the firmware updates its records
+  // (and drops this core's translations of it unless another task here shares its address space), the
+  // task is finished here and queued in the destination's inbox, which is woken.
+  void hand_over(size_t i, CoreId to);
+  // Takes the tasks in the inbox into this core's scheduler.
+  void adopt_arrivals();
+  // At a boundary: carries out a pending request_give.
+  void give_pending();
+  MigrationHub* m_hub = nullptr;
+  std::unique_ptr<fw::Scheduler> m_queue;  // made when the thread starts
+  std::deque<RunState> m_states;           // by task index (a deque: arrivals never move the others)
+  size_t m_running = SIZE_MAX;             // task picked and being run (not movable)
+  size_t m_current = SIZE_MAX;             // task whose address space is loaded
+  std::vector<Arrival> m_inbox;
+  int m_give_to = -1;                      // pending request_give (-1: none)
+  bool m_migrating = false;                // inside Trap::migrate (invalidate_space counts the drop)
+  uint64_t m_mig_in = 0, m_mig_out = 0, m_mig_tlb_dropped = 0;
+  std::unique_ptr<stats::Group> m_mig_group;
+  std::vector<std::unique_ptr<stats::Stat>> m_mig_stats;
   // Runs the task for up to `slice` core cycles (0 = to its end): Ended (exit, kill, end of its
-  // workload), Preempted, or Blocked (a major fault waits for swap I/O; Trap::blocked_until says until when).
+  // workload), Preempted, Blocked (a major fault waits for swap I/O; Trap::blocked_until says until when),
+  // or Migrate (its next scheduled migration is due: task.migrations[task.next_migration]).
   // With a time slice, a process waking from swap I/O (at wake_ps, simulated ps) preempts the running
   // one at its next boundary, as a scheduler's wake-up preemption does.
   // alive: the firmware's flag of pid (Trap::alive_flag), read before every operation.
@@ -331,7 +389,7 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   sc_core::sc_time m_period;
   uint64_t m_period_fs;
   mmu::Mmu m_mmu;
-  std::vector<CoreTask> m_tasks;
+  std::deque<CoreTask> m_tasks;  // a deque: tasks arriving by migration never move the others
   tlm_utils::tlm_quantumkeeper m_qk;
   tlm::tlm_generic_payload m_trans;
   tlm::tlm_generic_payload m_kernel_trans;

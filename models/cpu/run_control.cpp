@@ -51,10 +51,10 @@ RunControl::RunControl(uint64_t warmup_accesses, Progress progress, uint64_t exp
   schedule_next();
 }
 
-void RunControl::set_tick(uint64_t period, std::function<void()> fn) {
-  m_tick_period = period;
-  m_tick = std::move(fn);
-  m_next_tick = period == 0 ? UINT64_MAX : m_accesses + period;
+void RunControl::add_tick(uint64_t period, std::function<void()> fn) {
+  if (period == 0) return;
+  m_ticks.push_back(Tick{period, m_accesses + period, std::move(fn)});
+  m_next_tick = std::min(m_next_tick, m_ticks.back().next);
   schedule_next();
 }
 
@@ -77,8 +77,14 @@ void RunControl::on_event() {
     if (m_restart) m_restart();
   }
   if (m_accesses == m_next_tick) {
-    m_next_tick += m_tick_period;
-    m_tick();
+    m_next_tick = UINT64_MAX;
+    for (size_t i = 0; i < m_ticks.size(); ++i) {  // (a tick may add none: indices stay valid)
+      if (m_ticks[i].next == m_accesses) {
+        m_ticks[i].next += m_ticks[i].period;
+        m_ticks[i].fn();
+      }
+      m_next_tick = std::min(m_next_tick, m_ticks[i].next);
+    }
   }
   if (m_accesses == m_next_sample) {
     m_next_sample += m_sample_period;

@@ -7,6 +7,7 @@
 #include <exception>
 #include <functional>
 #include <systemc>
+#include <vector>
 
 namespace vmsim::cpu {
 
@@ -32,9 +33,10 @@ class RunControl {
     if (m_accesses == m_next_event) on_event();
     if ((m_accesses & kProgressCheck) == 0 && m_progress != Progress::Off) print_progress(false);
   }
-  // Calls fn after every `period` accesses (all cores together; 0 = never): the system's timer for
-  // periodic kernel work.
-  void set_tick(uint64_t period, std::function<void()> fn);
+  // Calls fn after every `period` accesses (all cores together; 0 = never): the system's timers for
+  // periodic kernel work (the A-bit scan, the NUMA-balancing scan, the load balancer). Timers due at the
+  // same access fire in the order they were added.
+  void add_tick(uint64_t period, std::function<void()> fn);
   // Calls sample after every `period` accesses counted from the warm-up (or from the start without one),
   // and restart right after the warm-up reset: the statistics time series (sim.stats_interval).
   void set_sampler(uint64_t period, std::function<void()> sample, std::function<void()> restart);
@@ -62,9 +64,13 @@ class RunControl {
   double m_heartbeat;
   uint64_t m_accesses = 0;
   uint64_t m_next_event = UINT64_MAX;
-  uint64_t m_tick_period = 0;
-  uint64_t m_next_tick = UINT64_MAX;
-  std::function<void()> m_tick;
+  struct Tick {
+    uint64_t period;
+    uint64_t next;
+    std::function<void()> fn;
+  };
+  std::vector<Tick> m_ticks;
+  uint64_t m_next_tick = UINT64_MAX;  // the earliest of m_ticks
   uint64_t m_sample_period = 0;
   uint64_t m_next_sample = UINT64_MAX;
   std::function<void()> m_sample;

@@ -33,6 +33,15 @@ void Core::apply_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtA
   }
 }
 
+void Core::invalidate_space(PhysAddr root, uint16_t pcid) {
+  if (m_cfg.mmu.pcid) {
+    const uint64_t removed = m_mmu.invpcid(mmu::InvpcidType::SingleContext, pcid, VirtAddr{0});
+    if (m_migrating) m_mig_tlb_dropped += removed;
+  } else if (m_root == root) {
+    m_mmu.set_root(root, pcid);  // a root write flushes the non-global entries
+  }
+}
+
 void Core::take_pending_interrupts() {
   m_cpu.in_op = false;
   m_smp->hold_while_stopped(m_id);
@@ -52,7 +61,9 @@ void Core::take_pending_interrupts() {
     m_cpu.in_op = false;
     m_smp->hold_while_stopped(m_id);
   }
-  m_cpu.attention = m_cpu.stop_requests > 0 || m_cpu.pending_irq_cycles != 0 || m_cpu.background;
+  // The load balancer asked this core to give a waiting process away (migration.cpp).
+  if (m_give_to >= 0) give_pending();
+  m_cpu.attention = m_cpu.stop_requests > 0 || m_cpu.pending_irq_cycles != 0 || m_cpu.background || m_give_to >= 0;
 }
 
 }  // namespace vmsim::cpu

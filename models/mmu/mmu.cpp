@@ -220,13 +220,14 @@ void Mmu::invlpg(VirtAddr va) {
   m_walker.flush_pcid(pcid());
 }
 
-void Mmu::invpcid(InvpcidType type, uint16_t pcid, VirtAddr va) {
-  m_tlb.invpcid(type, pcid, va);
+uint64_t Mmu::invpcid(InvpcidType type, uint16_t pcid, VirtAddr va) {
+  const uint64_t removed = m_tlb.invpcid(type, pcid, va);
   if (type == InvpcidType::IndividualAddress || type == InvpcidType::SingleContext) {
     m_walker.flush_pcid(pcid);
   } else {
     m_walker.flush_all();
   }
+  return removed;
 }
 
 void Mmu::flush_all() {

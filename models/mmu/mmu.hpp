@@ -129,7 +129,8 @@ class Mmu : public sc_core::sc_module {
   // current PCID's page-walk-cache entries.
   void invlpg(VirtAddr va);
   // INVPCID of the given type (individual address, single context, all contexts with or without globals).
-  void invpcid(InvpcidType type, uint16_t pcid, VirtAddr va);
+  // Returns the TLB entries removed (all levels).
+  uint64_t invpcid(InvpcidType type, uint16_t pcid, VirtAddr va);
   // Drops every TLB and page-walk-cache entry, global ones included.
   void flush_all();
 

@@ -58,6 +58,7 @@ class FakeHal : public fw::Hal {
   void set_root(PhysAddr, uint16_t) override {}
   void invalidate_pcid(uint16_t) override {}
   void invalidate_all_pcids() override {}
+  void invalidate_space(PhysAddr, uint16_t) override {}
   void charge(uint64_t) override {}
   CoreId core_id() const override { return 0; }
   uint64_t now_ps() const override { return 0; }

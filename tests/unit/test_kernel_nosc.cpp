@@ -48,6 +48,7 @@ class FlatHal final : public fw::Hal {
   void set_root(PhysAddr r, uint16_t) override { root = r; }
   void invalidate_pcid(uint16_t) override {}
   void invalidate_all_pcids() override {}
+  void invalidate_space(PhysAddr, uint16_t) override {}
   void kernel_enter() override {}
   void kernel_exit() override {}
   void shootdown_begin(const std::vector<CoreId>&) override {}

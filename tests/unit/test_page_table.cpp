@@ -38,6 +38,7 @@ class HostHal : public fw::Hal {
   void set_root(PhysAddr, uint16_t) override {}
   void invalidate_pcid(uint16_t) override {}
   void invalidate_all_pcids() override {}
+  void invalidate_space(PhysAddr, uint16_t) override {}
   void kernel_enter() override {}
   void kernel_exit() override {}
   void shootdown_begin(const std::vector<CoreId>&) override {}

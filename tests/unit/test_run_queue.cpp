@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "firmware/fixed/fixed_firmware.hpp"
+#include "firmware/sched/load_balance.hpp"
 #include "firmware/sched/run_queue.hpp"
 
 namespace vmsim {
@@ -60,6 +61,49 @@ TEST(RunQueue, WithoutATimeSliceEachRunsToItsEndInListOrder) {
   EXPECT_EQ(q.pick(0, trap).task, 0u);
   q.ran(0, true, 0);
   EXPECT_EQ(q.pick(0, trap).task, 1u);
+}
+
+TEST(RunQueue, MigrationRemovesMovesAndAdoptsTasks) {
+  const fw::FixedFirmware trap(fw::FixedFirmwareConfig{}, {fw::NodeRange{Pfn{0}, 1024}}, {0, 0},
+                               {spec(0, -1), spec(1, -1), spec(2, -1), spec(3, -1)});
+  fw::RunQueue q({{-1, 0, 0}, {-1, 1, 0}, {-1, 2, 0}}, /*time_slice=*/100);
+  EXPECT_EQ(q.load(), 3u);
+  ASSERT_EQ(q.pick(0, trap).task, 0u);
+  q.created(0, 1);
+  // Running task 0 is never movable; the last waiting one is (created or not).
+  EXPECT_EQ(q.movable(0), 2u);
+  q.ran(0, false, 0);
+  ASSERT_EQ(q.pick(0, trap).task, 1u);
+  q.created(1, 2);
+  q.ran(1, false, 700);  // blocked: not movable
+  q.remove(2);           // task 2 left for another core
+  EXPECT_EQ(q.load(), 2u);
+  EXPECT_EQ(q.movable(SIZE_MAX), 0u);
+  EXPECT_EQ(q.movable(0), SIZE_MAX);
+  // A task arriving created from another core runs without being created again.
+  const size_t k = q.adopt({-1, 3, 0}, Pid{9});
+  EXPECT_EQ(k, 3u);
+  EXPECT_EQ(q.pid(k), std::optional<Pid>(9));
+  EXPECT_EQ(q.load(), 3u);
+  q.ran(0, true, 0);
+  EXPECT_EQ(q.pick(100, trap).task, 3u);  // task 1 sleeps until 700, task 2 is gone
+  q.ran(3, true, 0);
+  EXPECT_EQ(q.pick(800, trap).task, 1u);
+  q.ran(1, true, 0);
+  EXPECT_EQ(q.load(), 0u);
+  EXPECT_TRUE(q.pick(900, trap).all_done());
+}
+
+TEST(LoadBalance, MovesFromTheBusiestToTheIdlestAtTheThreshold) {
+  EXPECT_FALSE(fw::find_imbalance({}, 2));
+  EXPECT_FALSE(fw::find_imbalance({1, 1, 1}, 2));
+  EXPECT_FALSE(fw::find_imbalance({2, 1}, 2));  // one apart: moving would only swap the imbalance
+  const auto m = fw::find_imbalance({1, 3, 0, 3, 0}, 2);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->from, 1u);  // the first of the busiest
+  EXPECT_EQ(m->to, 2u);    // the first of the idlest
+  EXPECT_FALSE(fw::find_imbalance({1, 3, 0}, 4));
+  EXPECT_TRUE(fw::find_imbalance({4, 0}, 4));
 }
 
 }  // namespace
