@@ -200,7 +200,7 @@ void Kernel::migrate(Hal& hal, size_t index, Pid pid, CoreId to) {
   // spares this core the address space's shootdowns).
   p.mm->cpus[from] = false;
   hal.charge(m_cfg.costs.tlb_invalidate);
-  hal.invalidate_space(p.mm->root, p.mm->pcid);
+  hal.invalidate_space(p.mm->root, p.mm->pcid.id);
 }
 
 Process& Kernel::process(Pid pid) {

@@ -40,14 +40,14 @@ class Kernel::NumaBalancingLink final : public NumaBalancingHost {
   void finish_shootdown(Hal& hal, const std::vector<CoreId>& targets, Mm& mm, const std::vector<VirtAddr>& pages,
                         bool flush_all) override {
     if (!flush_all) {
-      m_k.finish_shootdown(hal, targets, mm.root, mm.pcid, pages);
+      m_k.finish_shootdown(hal, targets, mm.root, mm.pcid.id, pages);
       return;
     }
     // Every translation of mm on each target (pages empty), with the IPIs counted and charged.
     ++m_k.m_shootdowns;
     m_k.m_ipis += targets.size();
     hal.charge(m_k.m_cfg.costs.ipi_send * targets.size());
-    hal.shootdown_end(targets, mm.root, mm.pcid, {}, m_k.m_cfg.costs.ipi_receive);
+    hal.shootdown_end(targets, mm.root, mm.pcid.id, {}, m_k.m_cfg.costs.ipi_receive);
   }
 
  private:

@@ -69,11 +69,11 @@ void NumaBalancer::scan_mm(Hal& hal, Mm& mm) {
   const bool flush_all = pages.size() > kFlushCeiling;
   if (flush_all) {
     hal.charge(costs.tlb_invalidate);
-    hal.invalidate_space(mm.root, mm.pcid);
+    hal.invalidate_space(mm.root, mm.pcid.id);
   } else {
     for (VirtAddr va : pages) {
       hal.charge(costs.tlb_invalidate);
-      hal.invalidate_page(mm.root, mm.pcid, va);
+      hal.invalidate_page(mm.root, mm.pcid.id, va);
       ++m_ctx.invlpg;
     }
   }
