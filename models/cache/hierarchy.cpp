@@ -257,6 +257,65 @@ void Hierarchy::note_l1d(uint32_t core, uint64_t line) {
   cc.memo_set = cc.l1d->set_of(line);
   cc.memo_way = static_cast<uint32_t>(w);
   cc.memo_slot = cc.l1d->slot(cc.memo_set, cc.memo_way);
+  cc.memo_epoch = ~uint64_t{0};
+}
+
+bool Hierarchy::try_l1d_hit_checked(uint32_t core, bool store, uint64_t pa, uint64_t ip) {
+  if (!m_fast_l1d) return false;
+  CoreCaches& cc = m_cores[core];
+  const uint64_t line = pa >> m_line_shift;
+  if (line != cc.memo_line || !cc.l1d->slot_holds(cc.memo_slot, line)) {
+    // Not the line used last: look the set up (a hit makes it the remembered line).
+    const int w = cc.l1d->find(line);
+    if (w < 0) return false;
+    cc.memo_line = line;
+    cc.memo_set = cc.l1d->set_of(line);
+    cc.memo_way = static_cast<uint32_t>(w);
+    cc.memo_slot = cc.l1d->slot(cc.memo_set, cc.memo_way);
+    cc.memo_epoch = ~uint64_t{0};
+  }
+  if (cc.l1d->prefetched_at(cc.memo_slot)) return false;
+  if (cc.l1d_stride != nullptr && !cc.l1d_stride->quiet(line, ip)) return false;
+  const State st = cc.l1d->state_at(cc.memo_slot);
+  if (store && !is_exclusive(st)) return false;
+  if (store) cc.l1d->set_state_at(cc.memo_slot, State::M);
+  cc.l1d->touch(cc.memo_set, cc.memo_way);
+  const size_t c = store ? idx(AccessClass::Store) : idx(AccessClass::Load);
+  ++cc.l1d_stats->accesses[c];
+  ++cc.l1d_stats->hits[c];
+  // Until the epoch moves, hits on this line by this ip need none of the above (try_l1d_hit).
+  cc.memo_ip = ip;
+  cc.memo_epoch = m_epoch;
+  cc.memo_excl = store || is_exclusive(st);
+  cc.memo_m = store || st == State::M;
+  cc.memo_touched = true;
+  return true;
+}
+
+void Hierarchy::memo_update(CoreCaches& cc, bool store) {
+  if (store && !cc.memo_m) {
+    cc.l1d->set_state_at(cc.memo_slot, State::M);
+    cc.memo_m = true;
+  }
+  if (!cc.memo_touched) {
+    cc.l1d->touch(cc.memo_set, cc.memo_way);
+    cc.memo_touched = true;
+  }
+}
+
+void Hierarchy::memo_prime(uint32_t core, uint64_t line, uint64_t ip) {
+  CoreCaches& cc = m_cores[core];
+  // note_l1d remembered the line if the access left it in the L1D.
+  if (line != cc.memo_line || !cc.l1d->slot_holds(cc.memo_slot, line) || cc.l1d->prefetched_at(cc.memo_slot) ||
+      (cc.l1d_stride != nullptr && !cc.l1d_stride->quiet(line, ip))) {
+    return;
+  }
+  const State st = cc.l1d->state_at(cc.memo_slot);
+  cc.memo_ip = ip;
+  cc.memo_epoch = m_epoch;
+  cc.memo_excl = is_exclusive(st);
+  cc.memo_m = st == State::M;
+  cc.memo_touched = cc.l1d->last_used() == cc.memo_slot;
 }
 
 State Hierarchy::invalidate_private(uint32_t core, Level level, uint64_t line, bool back_invalidation) {
@@ -284,6 +343,7 @@ State Hierarchy::invalidate_private(uint32_t core, Level level, uint64_t line, b
 AccessResult Hierarchy::access_slow(uint32_t core, AccessClass cls, uint64_t pa, uint64_t ip, unsigned walk_level) {
   if (cls >= AccessClass::Writeback) throw std::invalid_argument("cache hierarchy: access class writeback");
   if (core >= m_cores.size()) throw std::out_of_range("cache hierarchy: core " + std::to_string(core));
+  ++m_epoch;
   AccessResult r;
   const uint64_t line = pa >> m_line_shift;
   r.line_pa = line << m_line_shift;
@@ -358,6 +418,7 @@ AccessResult Hierarchy::access_slow(uint32_t core, AccessClass cls, uint64_t pa,
       issue_prefetches(core, Level::Llc, line, ip, hit_at[idx(Level::Llc)], ctx);
     }
   }
+  if (m_fast_l1d && (cls == AccessClass::Load || cls == AccessClass::Store)) memo_prime(core, line, ip);
   return r;
 }
 
@@ -840,6 +901,7 @@ uint64_t Hierarchy::purge_line(uint64_t line, bool& dirty) {
 
 uint64_t Hierarchy::device_write(uint64_t pa, uint64_t len) {
   if (len == 0 || !m_any_present) return 0;
+  ++m_epoch;
   uint64_t removed = 0;
   const uint64_t first = pa >> m_line_shift;
   const uint64_t last = (pa + len - 1) >> m_line_shift;
@@ -852,6 +914,7 @@ uint64_t Hierarchy::device_write(uint64_t pa, uint64_t len) {
 
 uint64_t Hierarchy::device_read(uint64_t pa, uint64_t len, std::vector<uint64_t>* writebacks) {
   if (len == 0 || !m_any_present) return 0;
+  ++m_epoch;
   uint64_t lines = 0;
   const uint64_t first = pa >> m_line_shift;
   const uint64_t last = (pa + len - 1) >> m_line_shift;
