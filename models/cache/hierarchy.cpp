@@ -249,6 +249,15 @@ void Hierarchy::dir_remove_socket(uint32_t s, uint64_t line) {
   if (it->second.sockets == 0) d.erase(it);
 }
 
+void Hierarchy::note_l1d_at(uint32_t core, uint64_t line, uint32_t set, uint32_t way) {
+  CoreCaches& cc = m_cores[core];
+  cc.memo_line = line;
+  cc.memo_set = set;
+  cc.memo_way = way;
+  cc.memo_slot = cc.l1d->slot(set, way);
+  cc.memo_epoch = ~uint64_t{0};
+}
+
 void Hierarchy::note_l1d(uint32_t core, uint64_t line) {
   CoreCaches& cc = m_cores[core];
   const int w = cc.l1d->find(line);
@@ -433,6 +442,10 @@ Served Hierarchy::private_access(uint32_t core, Level entry, AccessClass cls, ui
 
   int hit_index = -1;
   bool holds_shared = false;  // a path array holds an S copy (a write then needs an Upgrade)
+  // The way each path array held the line in at the lookup (-1: absent). Nothing below puts the line into
+  // this core's arrays before the fill loop, so an absent line is still absent there; a present one is
+  // re-validated by its slot (coherence may have removed it).
+  int way[2] = {-1, -1};
   for (unsigned i = 0; i < n; ++i) {
     const Level l = path[i];
     CacheArray* a = arr(core, l);
@@ -441,6 +454,7 @@ Served Hierarchy::private_access(uint32_t core, Level entry, AccessClass cls, ui
     charge(ctx, l);
     looked_up[idx(l)] = true;
     const int w = a->find(line);
+    way[i] = w;
     if (w >= 0) {
       const uint32_t set = a->set_of(line);
       const size_t slot = a->slot(set, static_cast<uint32_t>(w));
@@ -468,13 +482,17 @@ Served Hierarchy::private_access(uint32_t core, Level entry, AccessClass cls, ui
   unsigned fill_count;   // path[0 .. fill_count) get filled or set
   if (hit_index == 0) {
     served = path[0] == Level::L2 ? Served::L2 : Served::L1;
-    if (excl) arr(core, path[0])->set_state(line, State::M);
-    if (path[0] == Level::L1d) note_l1d(core, line);
+    CacheArray* a = arr(core, path[0]);
+    const uint32_t set = a->set_of(line);
+    if (excl) a->set_state_at(a->slot(set, static_cast<uint32_t>(way[0])), State::M);
+    if (path[0] == Level::L1d) note_l1d_at(core, line, set, static_cast<uint32_t>(way[0]));
     return served;
   }
   if (hit_index > 0) {
     served = Served::L2;
-    const State below = arr(core, path[hit_index])->state(line);
+    const CacheArray* hit_array = arr(core, path[hit_index]);
+    const State below =
+        hit_array->state_at(hit_array->slot(hit_array->set_of(line), static_cast<uint32_t>(way[hit_index])));
     fill_count = static_cast<unsigned>(hit_index);
     upper_state = excl ? State::M : (below == State::S ? State::S : State::E);
     fill_state = upper_state;
@@ -507,7 +525,10 @@ Served Hierarchy::private_access(uint32_t core, Level entry, AccessClass cls, ui
     const Level l = path[k];
     CacheArray* a = arr(core, l);
     const State st = (k == fill_count - 1 && hit_index < 0) ? fill_state : upper_state;
-    if (a->find(line) >= 0) {
+    const size_t slot = way[k] >= 0 ? a->slot(a->set_of(line), static_cast<uint32_t>(way[k])) : 0;
+    if (way[k] >= 0 && a->slot_holds(slot, line)) {
+      a->set_state_at(slot, st);
+    } else if (way[k] >= 0 && a->find(line) >= 0) {
       a->set_state(line, st);
     } else {
       const bool mark = ctx.prefetch && k == 0;

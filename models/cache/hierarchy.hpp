@@ -322,6 +322,8 @@ class Hierarchy {
   LevelStats& mut_stats(Level level, uint32_t index);
   CacheArray* arr(uint32_t core, Level level) const { return m_cores[core].arr[static_cast<size_t>(level)].get(); }
   void note_l1d(uint32_t core, uint64_t line);
+  // note_l1d for a line known to be in (set, way) of the core's L1D.
+  void note_l1d_at(uint32_t core, uint64_t line, uint32_t set, uint32_t way);
 
   HierarchyConfig m_cfg;
   unsigned m_line_shift = 6;
