@@ -24,6 +24,7 @@ uint64_t checked_sets(uint64_t sets, uint32_t ways) {
 CacheArray::CacheArray(uint64_t sets, uint32_t ways, mmu::ReplacementPolicy policy, uint64_t seed)
     : m_set_mask(checked_sets(sets, ways) - 1),
       m_ways(ways),
+      m_fill_is_touch(policy != mmu::ReplacementPolicy::Srrip && policy != mmu::ReplacementPolicy::Brrip),
       m_keys(sets * ways, 0),
       m_state(sets * ways, State::I),
       m_sharers(sets * ways, 0),
@@ -59,6 +60,7 @@ Victim CacheArray::insert(uint64_t line, State s, uint64_t sharers, bool prefetc
   m_sharers[i] = sharers;
   m_prefetched[i] = prefetched ? 1 : 0;
   m_repl.on_fill(set, way);
+  m_last_used = m_fill_is_touch ? i : SIZE_MAX;
   return v;
 }
 

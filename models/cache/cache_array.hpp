@@ -2,6 +2,7 @@
 // and a prefetched flag per way, with replacement through mmu::ReplacementState. No data is stored.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -47,7 +48,16 @@ class CacheArray {
   bool slot_holds(size_t slot, uint64_t line) const { return m_keys[slot] == (line | kValidBit); }
 
   // A demand hit on (set, way): updates the replacement state.
-  void touch(uint32_t set, uint32_t way) { m_repl.on_hit(set, way); }
+  void touch(uint32_t set, uint32_t way) {
+    m_repl.on_hit(set, way);
+    m_last_used = slot(set, way);
+  }
+  // The slot of the last touch, or of the last insert where a fill leaves the way as a touch would (Lru,
+  // Plru, Fifo, Random; not Srrip/Brrip, which insert at a long RRPV); SIZE_MAX if neither since the last
+  // Srrip/Brrip insert (or ever). Touching it again changes no victim choice under any policy: it is
+  // already its set's most recently used way (Lru, Plru), at RRPV 0 (Srrip, Brrip), and hits do not matter
+  // to Fifo and Random.
+  size_t last_used() const { return m_last_used; }
 
   // Inserts line (not present: requires find(line) == kMiss, checked only in debug builds) with state s
   // (valid) and sharer mask, prefetched flag as given; returns what was displaced.
@@ -97,6 +107,8 @@ class CacheArray {
   uint64_t m_set_mask;
   uint32_t m_ways;
   uint64_t m_valid = 0;
+  size_t m_last_used = SIZE_MAX;
+  bool m_fill_is_touch;  // the policy's fill leaves the way as a touch would (see last_used)
   std::vector<uint64_t> m_keys;        // line | kValidBit, or 0 if invalid
   std::vector<State> m_state;
   std::vector<uint64_t> m_sharers;

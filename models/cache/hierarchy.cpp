@@ -249,6 +249,15 @@ void Hierarchy::dir_remove_socket(uint32_t s, uint64_t line) {
   if (it->second.sockets == 0) d.erase(it);
 }
 
+void Hierarchy::note_l1d_at(uint32_t core, uint64_t line, uint32_t set, uint32_t way) {
+  CoreCaches& cc = m_cores[core];
+  cc.memo_line = line;
+  cc.memo_set = set;
+  cc.memo_way = way;
+  cc.memo_slot = cc.l1d->slot(set, way);
+  cc.memo_epoch = ~uint64_t{0};
+}
+
 void Hierarchy::note_l1d(uint32_t core, uint64_t line) {
   CoreCaches& cc = m_cores[core];
   const int w = cc.l1d->find(line);
@@ -257,6 +266,65 @@ void Hierarchy::note_l1d(uint32_t core, uint64_t line) {
   cc.memo_set = cc.l1d->set_of(line);
   cc.memo_way = static_cast<uint32_t>(w);
   cc.memo_slot = cc.l1d->slot(cc.memo_set, cc.memo_way);
+  cc.memo_epoch = ~uint64_t{0};
+}
+
+bool Hierarchy::try_l1d_hit_checked(uint32_t core, bool store, uint64_t pa, uint64_t ip) {
+  if (!m_fast_l1d) return false;
+  CoreCaches& cc = m_cores[core];
+  const uint64_t line = pa >> m_line_shift;
+  if (line != cc.memo_line || !cc.l1d->slot_holds(cc.memo_slot, line)) {
+    // Not the line used last: look the set up (a hit makes it the remembered line).
+    const int w = cc.l1d->find(line);
+    if (w < 0) return false;
+    cc.memo_line = line;
+    cc.memo_set = cc.l1d->set_of(line);
+    cc.memo_way = static_cast<uint32_t>(w);
+    cc.memo_slot = cc.l1d->slot(cc.memo_set, cc.memo_way);
+    cc.memo_epoch = ~uint64_t{0};
+  }
+  if (cc.l1d->prefetched_at(cc.memo_slot)) return false;
+  if (cc.l1d_stride != nullptr && !cc.l1d_stride->quiet(line, ip)) return false;
+  const State st = cc.l1d->state_at(cc.memo_slot);
+  if (store && !is_exclusive(st)) return false;
+  if (store) cc.l1d->set_state_at(cc.memo_slot, State::M);
+  cc.l1d->touch(cc.memo_set, cc.memo_way);
+  const size_t c = store ? idx(AccessClass::Store) : idx(AccessClass::Load);
+  ++cc.l1d_stats->accesses[c];
+  ++cc.l1d_stats->hits[c];
+  // Until the epoch moves, hits on this line by this ip need none of the above (try_l1d_hit).
+  cc.memo_ip = ip;
+  cc.memo_epoch = m_epoch;
+  cc.memo_excl = store || is_exclusive(st);
+  cc.memo_m = store || st == State::M;
+  cc.memo_touched = true;
+  return true;
+}
+
+void Hierarchy::memo_update(CoreCaches& cc, bool store) {
+  if (store && !cc.memo_m) {
+    cc.l1d->set_state_at(cc.memo_slot, State::M);
+    cc.memo_m = true;
+  }
+  if (!cc.memo_touched) {
+    cc.l1d->touch(cc.memo_set, cc.memo_way);
+    cc.memo_touched = true;
+  }
+}
+
+void Hierarchy::memo_prime(uint32_t core, uint64_t line, uint64_t ip) {
+  CoreCaches& cc = m_cores[core];
+  // note_l1d remembered the line if the access left it in the L1D.
+  if (line != cc.memo_line || !cc.l1d->slot_holds(cc.memo_slot, line) || cc.l1d->prefetched_at(cc.memo_slot) ||
+      (cc.l1d_stride != nullptr && !cc.l1d_stride->quiet(line, ip))) {
+    return;
+  }
+  const State st = cc.l1d->state_at(cc.memo_slot);
+  cc.memo_ip = ip;
+  cc.memo_epoch = m_epoch;
+  cc.memo_excl = is_exclusive(st);
+  cc.memo_m = st == State::M;
+  cc.memo_touched = cc.l1d->last_used() == cc.memo_slot;
 }
 
 State Hierarchy::invalidate_private(uint32_t core, Level level, uint64_t line, bool back_invalidation) {
@@ -284,6 +352,7 @@ State Hierarchy::invalidate_private(uint32_t core, Level level, uint64_t line, b
 AccessResult Hierarchy::access_slow(uint32_t core, AccessClass cls, uint64_t pa, uint64_t ip, unsigned walk_level) {
   if (cls >= AccessClass::Writeback) throw std::invalid_argument("cache hierarchy: access class writeback");
   if (core >= m_cores.size()) throw std::out_of_range("cache hierarchy: core " + std::to_string(core));
+  ++m_epoch;
   AccessResult r;
   const uint64_t line = pa >> m_line_shift;
   r.line_pa = line << m_line_shift;
@@ -358,6 +427,7 @@ AccessResult Hierarchy::access_slow(uint32_t core, AccessClass cls, uint64_t pa,
       issue_prefetches(core, Level::Llc, line, ip, hit_at[idx(Level::Llc)], ctx);
     }
   }
+  if (m_fast_l1d && (cls == AccessClass::Load || cls == AccessClass::Store)) memo_prime(core, line, ip);
   return r;
 }
 
@@ -372,6 +442,10 @@ Served Hierarchy::private_access(uint32_t core, Level entry, AccessClass cls, ui
 
   int hit_index = -1;
   bool holds_shared = false;  // a path array holds an S copy (a write then needs an Upgrade)
+  // The way each path array held the line in at the lookup (-1: absent). Nothing below puts the line into
+  // this core's arrays before the fill loop, so an absent line is still absent there; a present one is
+  // re-validated by its slot (coherence may have removed it).
+  int way[2] = {-1, -1};
   for (unsigned i = 0; i < n; ++i) {
     const Level l = path[i];
     CacheArray* a = arr(core, l);
@@ -380,6 +454,7 @@ Served Hierarchy::private_access(uint32_t core, Level entry, AccessClass cls, ui
     charge(ctx, l);
     looked_up[idx(l)] = true;
     const int w = a->find(line);
+    way[i] = w;
     if (w >= 0) {
       const uint32_t set = a->set_of(line);
       const size_t slot = a->slot(set, static_cast<uint32_t>(w));
@@ -407,13 +482,17 @@ Served Hierarchy::private_access(uint32_t core, Level entry, AccessClass cls, ui
   unsigned fill_count;   // path[0 .. fill_count) get filled or set
   if (hit_index == 0) {
     served = path[0] == Level::L2 ? Served::L2 : Served::L1;
-    if (excl) arr(core, path[0])->set_state(line, State::M);
-    if (path[0] == Level::L1d) note_l1d(core, line);
+    CacheArray* a = arr(core, path[0]);
+    const uint32_t set = a->set_of(line);
+    if (excl) a->set_state_at(a->slot(set, static_cast<uint32_t>(way[0])), State::M);
+    if (path[0] == Level::L1d) note_l1d_at(core, line, set, static_cast<uint32_t>(way[0]));
     return served;
   }
   if (hit_index > 0) {
     served = Served::L2;
-    const State below = arr(core, path[hit_index])->state(line);
+    const CacheArray* hit_array = arr(core, path[hit_index]);
+    const State below =
+        hit_array->state_at(hit_array->slot(hit_array->set_of(line), static_cast<uint32_t>(way[hit_index])));
     fill_count = static_cast<unsigned>(hit_index);
     upper_state = excl ? State::M : (below == State::S ? State::S : State::E);
     fill_state = upper_state;
@@ -446,7 +525,10 @@ Served Hierarchy::private_access(uint32_t core, Level entry, AccessClass cls, ui
     const Level l = path[k];
     CacheArray* a = arr(core, l);
     const State st = (k == fill_count - 1 && hit_index < 0) ? fill_state : upper_state;
-    if (a->find(line) >= 0) {
+    const size_t slot = way[k] >= 0 ? a->slot(a->set_of(line), static_cast<uint32_t>(way[k])) : 0;
+    if (way[k] >= 0 && a->slot_holds(slot, line)) {
+      a->set_state_at(slot, st);
+    } else if (way[k] >= 0 && a->find(line) >= 0) {
       a->set_state(line, st);
     } else {
       const bool mark = ctx.prefetch && k == 0;
@@ -840,6 +922,7 @@ uint64_t Hierarchy::purge_line(uint64_t line, bool& dirty) {
 
 uint64_t Hierarchy::device_write(uint64_t pa, uint64_t len) {
   if (len == 0 || !m_any_present) return 0;
+  ++m_epoch;
   uint64_t removed = 0;
   const uint64_t first = pa >> m_line_shift;
   const uint64_t last = (pa + len - 1) >> m_line_shift;
@@ -852,6 +935,7 @@ uint64_t Hierarchy::device_write(uint64_t pa, uint64_t len) {
 
 uint64_t Hierarchy::device_read(uint64_t pa, uint64_t len, std::vector<uint64_t>* writebacks) {
   if (len == 0 || !m_any_present) return 0;
+  ++m_epoch;
   uint64_t lines = 0;
   const uint64_t first = pa >> m_line_shift;
   const uint64_t last = (pa + len - 1) >> m_line_shift;

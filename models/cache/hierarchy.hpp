@@ -164,28 +164,20 @@ class Hierarchy {
   // L1D hit of l1d_latency() cycles and done, exactly as access() would; false: nothing changed, call
   // access().
   bool try_l1d_hit(uint32_t core, bool store, uint64_t pa, uint64_t ip) {
-    if (!m_fast_l1d) return false;
     CoreCaches& cc = m_cores[core];
-    const uint64_t line = pa >> m_line_shift;
-    if (line != cc.memo_line || !cc.l1d->slot_holds(cc.memo_slot, line)) {
-      // Not the line used last: look the set up (a hit makes it the remembered line).
-      const int w = cc.l1d->find(line);
-      if (w < 0) return false;
-      cc.memo_line = line;
-      cc.memo_set = cc.l1d->set_of(line);
-      cc.memo_way = static_cast<uint32_t>(w);
-      cc.memo_slot = cc.l1d->slot(cc.memo_set, cc.memo_way);
+    // The remembered line (memo): nothing in the hierarchy changed since it was checked (m_epoch), so the
+    // line is still there, not prefetched, and the prefetcher's entry for this ip still saw it last.
+    if ((pa >> m_line_shift) == cc.memo_line && ip == cc.memo_ip && cc.memo_epoch == m_epoch &&
+        (!store || cc.memo_excl)) {
+      // The replacement update only where it changes something (the way is not the array's last used),
+      // and a store to an E line makes it M.
+      if (!cc.memo_touched || (store && !cc.memo_m)) memo_update(cc, store);
+      const size_t c = store ? static_cast<size_t>(AccessClass::Store) : static_cast<size_t>(AccessClass::Load);
+      ++cc.l1d_stats->accesses[c];
+      ++cc.l1d_stats->hits[c];
+      return true;
     }
-    if (cc.l1d->prefetched_at(cc.memo_slot)) return false;
-    if (cc.l1d_stride != nullptr && !cc.l1d_stride->quiet(line, ip)) return false;
-    const State st = cc.l1d->state_at(cc.memo_slot);
-    if (store && !is_exclusive(st)) return false;
-    if (store) cc.l1d->set_state_at(cc.memo_slot, State::M);
-    cc.l1d->touch(cc.memo_set, cc.memo_way);
-    const size_t c = store ? static_cast<size_t>(AccessClass::Store) : static_cast<size_t>(AccessClass::Load);
-    ++cc.l1d_stats->accesses[c];
-    ++cc.l1d_stats->hits[c];
-    return true;
+    return try_l1d_hit_checked(core, store, pa, ip);
   }
   uint64_t l1d_latency() const { return m_lat[static_cast<size_t>(Level::L1d)]; }
   // A store of a whole line that needs no data: the firmware zeroing or copying a page with fast-string
@@ -259,6 +251,13 @@ class Hierarchy {
     size_t memo_slot = 0;
     uint32_t memo_set = 0;
     uint32_t memo_way = 0;
+    // The inline-hit memo: valid while memo_epoch == m_epoch, for accesses by memo_ip to memo_line, which
+    // is then in the L1D at memo_slot, not prefetched, with the L1D prefetcher quiet for (line, ip).
+    uint64_t memo_ip = 0;
+    uint64_t memo_epoch = ~uint64_t{0};
+    bool memo_excl = false;     // its state is E or M
+    bool memo_m = false;        // ... M
+    bool memo_touched = false;  // it is the array's last used slot (CacheArray::last_used)
   };
   struct DirEntry {
     uint64_t sockets = 0;
@@ -284,6 +283,12 @@ class Hierarchy {
   };
 
   AccessResult access_slow(uint32_t core, AccessClass cls, uint64_t pa, uint64_t ip, unsigned walk_level);
+  // try_l1d_hit's full test (the line looked up, its state, prefetched flag and the prefetcher checked).
+  bool try_l1d_hit_checked(uint32_t core, bool store, uint64_t pa, uint64_t ip);
+  // A memo hit's rare part: the replacement update, a store's E -> M.
+  void memo_update(CoreCaches& cc, bool store);
+  // After a slow Load or Store by core of line at ip: validates the memo for the accesses that follow.
+  void memo_prime(uint32_t core, uint64_t line, uint64_t ip);
   Served private_access(uint32_t core, Level entry, AccessClass cls, uint64_t line, bool excl, Ctx& ctx,
                         std::array<bool, kNumLevels>& looked_up, std::array<bool, kNumLevels>& hit_at);
   Grant socket_request(uint32_t core, uint32_t s, uint64_t line, Req req, AccessClass cls, CacheArray* ex0,
@@ -317,11 +322,17 @@ class Hierarchy {
   LevelStats& mut_stats(Level level, uint32_t index);
   CacheArray* arr(uint32_t core, Level level) const { return m_cores[core].arr[static_cast<size_t>(level)].get(); }
   void note_l1d(uint32_t core, uint64_t line);
+  // note_l1d for a line known to be in (set, way) of the core's L1D.
+  void note_l1d_at(uint32_t core, uint64_t line, uint32_t set, uint32_t way);
 
   HierarchyConfig m_cfg;
   unsigned m_line_shift = 6;
   bool m_any_present = false;
   bool m_fast_l1d = false;
+  // Advances whenever anything other than an inline hit may change an array, a state, a prefetched flag or
+  // a prefetcher (every access_slow, device_read, device_write): a core's inline-hit memo is valid only while
+  // the epoch it was taken at lasts.
+  uint64_t m_epoch = 0;
   bool m_inclusive = false;  // LLC present and inclusive: its core-valid bits are the snoop filter
   bool m_exclusive = false;  // LLC present and exclusive
   bool m_multi_socket = false;

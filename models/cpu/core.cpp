@@ -396,14 +396,24 @@ bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is
     // No time passes in this mode, so a swap-in never blocks here (Blocked would simply be retried).
     if (m_trap.handle_page_fault(*this, pid, op.va, op.kind, tr.error_code) == fw::FaultOutcome::Killed) return false;
   }
-  if (m_caches.hierarchy != nullptr) return access_cached(pid, op, tr, sc_core::SC_ZERO_TIME, sc_core::SC_ZERO_TIME);
-  // DMI slot check inline; dmi_page() asks memory for a new pointer.
+  if (m_caches.hierarchy != nullptr &&
+      (m_inline_caches == nullptr || op.kind == AccessKind::Fetch ||
+       !m_inline_caches->try_l1d_hit(m_id, op.kind == AccessKind::Write, tr.pa.value(), op.ip))) {
+    return access_cached(pid, op, tr, sc_core::SC_ZERO_TIME, sc_core::SC_ZERO_TIME);
+  }
+  // Without caches, or an L1D hit counted inline (no fill is ever in flight in this mode): the data moves
+  // here. DMI slot check inline; dmi_page() asks memory for a new pointer.
   const uint64_t pfn = tr.pa.value() >> kPageShift;
   const DmiSlot& slot = m_dmi[pfn % kDmiSlots];
   uint8_t* page = slot.pfn == pfn && (slot.writable || op.kind != AccessKind::Write)
                       ? slot.page
                       : dmi_page(tr.pa, op.kind == AccessKind::Write);
-  if (page == nullptr) return access_transport(op, tr);
+  if (page == nullptr) {
+    if (m_caches.hierarchy == nullptr) return access_transport(op, tr);
+    move_data(op, tr.pa);  // the cached path's debug transport
+    count_functional_cached(pid, op, tr.pa);
+    return true;
+  }
   uint8_t* p = page + (tr.pa.value() & kPageMask);  // MemOps never cross a page
   uint32_t size = op.size == 0 ? 1 : op.size;
   if (op.kind == AccessKind::Write) {

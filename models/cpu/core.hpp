@@ -302,6 +302,9 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   // Returns where the line was found.
   cache::Served cache_access(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsigned walk_level,
                              bool full_line_write, sc_core::sc_time& delay, CacheTime& ct);
+  // cache_access without its inline L1D hit test (for callers that made it already).
+  cache::Served cache_access_slow(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsigned walk_level,
+                                  bool full_line_write, sc_core::sc_time& delay, CacheTime& ct);
   // A timed line transaction at line_pa (a fill or a write-back), marked mem::TimingOnly: memory times it and
   // the contents stay in the backing store. Each call takes a payload of its own from a pool, so several
   // can be in flight (at mode, several operations outstanding).
@@ -334,10 +337,16 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
                      sc_core::sc_time delay);
   // Moves op's data at pa without timing (DMI, else debug transport); reads land in m_buf.
   void move_data(const workload::MemOp& op, PhysAddr pa);
+  // The functional mode's counts of a cached access whose data moved (and the read check).
+  void count_functional_cached(Pid pid, const workload::MemOp& op, PhysAddr pa);
   // The firmware's memory traffic through this core's hierarchy, line by line.
   void kernel_transport_cached(tlm::tlm_command cmd, PhysAddr pa, uint8_t* data, uint64_t len);
   void walker_transport_cached(tlm::tlm_generic_payload& t, unsigned level, sc_core::sc_time& delay);
   CachePort m_caches;
+  // The hierarchy when L1D hits may be taken inline (Hierarchy::try_l1d_hit) on the per-access path: not
+  // with the coherence checker on. nullptr: every cached access goes through cache_access.
+  cache::Hierarchy* m_inline_caches = nullptr;
+  uint64_t m_l1d_hit_fs = 0;  // an L1D hit's latency in femtoseconds
   uint64_t m_slow_cache_accesses = 0;
   // at mode: write-backs and prefetch fills drain through a buffer in the background (a thread of their own
   // issuing one line transaction at a time), competing with the demand misses in the memory's queues.

@@ -13,8 +13,11 @@ namespace vmsim::cpu {
 
 void Core::set_caches(const CachePort& port) {
   m_caches = port;
+  // The coherence checker looks at every access's line: it needs the out-of-line path.
+  m_inline_caches = m_caches.check ? nullptr : m_caches.hierarchy;
   if (m_caches.hierarchy == nullptr) return;
   m_line_buf.assign(m_caches.hierarchy->line_bytes(), 0);
+  m_l1d_hit_fs = m_caches.hierarchy->l1d_latency() * m_period_fs;
   const cache::HierarchyConfig& hc = m_caches.hierarchy->config();
   m_mshrs = hc.l1d.present ? hc.l1d.mshrs : hc.l2.present ? hc.l2.mshrs : hc.llc.present ? hc.llc.mshrs : 1;
   if (m_waits) {
@@ -113,6 +116,12 @@ cache::Served Core::cache_access(cache::AccessClass cls, uint64_t pa, uint64_t i
     }
     return cache::Served::L1;
   }
+  return cache_access_slow(cls, pa, ip, walk_level, full_line_write, delay, ct);
+}
+
+cache::Served Core::cache_access_slow(cache::AccessClass cls, uint64_t pa, uint64_t ip, unsigned walk_level,
+                                      bool full_line_write, sc_core::sc_time& delay, CacheTime& ct) {
+  cache::Hierarchy& h = *m_caches.hierarchy;
   if (m_caches.inject_drop_at != 0 && ++m_slow_cache_accesses == m_caches.inject_drop_at) {
     h.inject_drop_next_invalidation();
   }
@@ -353,20 +362,47 @@ void Core::move_data(const workload::MemOp& op, PhysAddr pa) {
   }
 }
 
+void Core::count_functional_cached(Pid pid, const workload::MemOp& op, PhysAddr pa) {
+  if (op.kind == AccessKind::Write) {
+    ++m_writes;
+  } else {
+    ++(op.kind == AccessKind::Fetch ? m_fetches : m_reads);
+    if (m_check_data) check_read(pid, op, m_buf.data());
+  }
+  ++m_accesses;
+  count_numa(pa);
+  m_control.count_access();
+}
+
 bool Core::access_cached(Pid pid, const workload::MemOp& op, const mmu::Translation& tr, sc_core::sc_time access_time,
                          sc_core::sc_time delay) {
   const cache::AccessClass cls = op.kind == AccessKind::Write   ? cache::AccessClass::Store
                                  : op.kind == AccessKind::Fetch ? cache::AccessClass::Fetch
                                                                 : cache::AccessClass::Load;
-  if (!m_timed) {  // functional: states and counts, no time
-    cache_access(cls, tr.pa.value(), op.ip, 0, false, delay, m_ct_data);
+  if (!m_timed) {  // functional: states and counts, no time (access_functional tried the inline hit)
+    cache_access_slow(cls, tr.pa.value(), op.ip, 0, false, delay, m_ct_data);
+    move_data(op, tr.pa);
+    count_functional_cached(pid, op, tr.pa);
+    return true;
+  }
+  if (m_inline_caches != nullptr && cls != cache::AccessClass::Fetch &&
+      (m_fills.empty() || fill_in_flight(tr.pa.value() & ~(m_line_buf.size() - 1)) == nullptr) &&
+      m_inline_caches->try_l1d_hit(m_id, cls == cache::AccessClass::Store, tr.pa.value(), op.ip)) {
+    // An L1D hit counted inline: its latency, the data, the counts; no miss latency, nothing in flight.
+    m_ct_data.fs[kCtL1] += m_l1d_hit_fs;
+    const sc_core::sc_time spent = sc_core::sc_time::from_value(m_l1d_hit_fs);
+    delay += spent;
     move_data(op, tr.pa);
     if (op.kind == AccessKind::Write) {
       ++m_writes;
     } else {
-      ++(op.kind == AccessKind::Fetch ? m_fetches : m_reads);
+      ++m_reads;
       if (m_check_data) check_read(pid, op, m_buf.data());
     }
+    m_fs_data += m_l1d_hit_fs;
+    access_time += spent;
+    m_qk.set(delay);
+    m_access_latency.sample(static_cast<double>(access_time.value()) / static_cast<double>(m_period_fs));
     ++m_accesses;
     count_numa(tr.pa);
     m_control.count_access();
@@ -396,7 +432,7 @@ sc_core::sc_time Core::cached_data_timed(Pid pid, const workload::MemOp& op, Phy
   const uint64_t l2_before = m_ct_data.fs[kCtL2];
   const uint64_t mem_before = m_ct_data.fs[kCtDram] + m_ct_data.fs[kCtIcLocal] + m_ct_data.fs[kCtIcRemote];
   const uint64_t llc_before = m_ct_data.fs[kCtLlc];
-  cache_access(cls, pa.value(), op.ip, 0, false, delay, m_ct_data);
+  cache_access_slow(cls, pa.value(), op.ip, 0, false, delay, m_ct_data);  // access_cached tried the inline hit
   move_data(op, pa);
   if (op.kind != AccessKind::Write && m_check_data) check_read(pid, op, m_buf.data());
   const sc_core::sc_time spent = (m_waits ? sc_core::sc_time_stamp() : now0) + delay - before;

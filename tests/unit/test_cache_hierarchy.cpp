@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "models/cache/hierarchy.hpp"
@@ -658,6 +659,125 @@ TEST(CacheHierarchy, L1HitFastPathMatchesTheFullAccessWithAnIpStridePrefetcher) 
       }
     }
     EXPECT_EQ(fast.check_all(), "");
+  }
+}
+
+// Every observable of two hierarchies of the same shape: counters of every level, each array's lines and
+// states (slot by slot), and its replacement state (recency order, tree bits, RRPVs, generator, fills).
+void expect_same_hierarchy(const Hierarchy& x, const Hierarchy& y, const std::string& what) {
+  for (Level l : {Level::L1i, Level::L1d, Level::L2, Level::Llc}) {
+    const uint32_t n = l == Level::Llc ? x.num_sockets() : x.num_cores();
+    for (uint32_t k = 0; k < n; ++k) {
+      const std::string where = what + " " + to_string(l) + std::to_string(k);
+      const LevelStats& a = x.stats(l, k);
+      const LevelStats& b = y.stats(l, k);
+      for (size_t c = 0; c < kNumAccessClasses; ++c) {
+        EXPECT_EQ(a.accesses[c], b.accesses[c]) << where << " " << to_string(AccessClass(c));
+        EXPECT_EQ(a.hits[c], b.hits[c]) << where << " " << to_string(AccessClass(c));
+        EXPECT_EQ(a.misses[c], b.misses[c]) << where << " " << to_string(AccessClass(c));
+      }
+      EXPECT_EQ(a.upgrades, b.upgrades) << where;
+      EXPECT_EQ(a.evictions, b.evictions) << where;
+      EXPECT_EQ(a.writebacks, b.writebacks) << where;
+      EXPECT_EQ(a.invalidations, b.invalidations) << where;
+      EXPECT_EQ(a.back_invalidations, b.back_invalidations) << where;
+      EXPECT_EQ(a.prefetch_issued, b.prefetch_issued) << where;
+      EXPECT_EQ(a.prefetch_useful, b.prefetch_useful) << where;
+      EXPECT_EQ(a.prefetch_useless, b.prefetch_useless) << where;
+      const CacheArray* ax = x.array(l, k);
+      const CacheArray* ay = y.array(l, k);
+      ASSERT_EQ(ax == nullptr, ay == nullptr) << where;
+      if (ax == nullptr) continue;
+      std::vector<std::tuple<uint64_t, State, uint64_t>> lx, ly;
+      ax->for_each_valid([&](uint64_t line, State st, uint64_t sh) { lx.emplace_back(line, st, sh); });
+      ay->for_each_valid([&](uint64_t line, State st, uint64_t sh) { ly.emplace_back(line, st, sh); });
+      EXPECT_EQ(lx, ly) << where;
+      const mmu::ReplacementState& rx = ax->replacement();
+      const mmu::ReplacementState& ry = ay->replacement();
+      EXPECT_EQ(rx.rng_state(), ry.rng_state()) << where;
+      EXPECT_EQ(rx.fill_count(), ry.fill_count()) << where;
+      for (uint32_t set = 0; set < ax->sets(); ++set) {
+        EXPECT_EQ(rx.order(set), ry.order(set)) << where << " set " << set;
+        EXPECT_EQ(rx.plru_bits(set), ry.plru_bits(set)) << where << " set " << set;
+        EXPECT_EQ(rx.peek_victim(set), ry.peek_victim(set)) << where << " set " << set;
+        for (uint32_t w = 0; w < ax->ways(); ++w) EXPECT_EQ(rx.rrpv(set, w), ry.rrpv(set, w)) << where << " set " << set;
+      }
+    }
+  }
+}
+
+// The inline hit's memo (a repeated hit on the remembered line skips the lookup and a replacement update
+// that would change nothing; the slow path primes it) under every replacement policy of the L1D, with
+// every other kind of traffic in between: fetches, walker reads and A/D writes, whole-line firmware
+// stores, DMA reads and writes, and another core's stores to the same lines. Each step goes through
+// try_l1d_hit (else access) in one hierarchy and through the full access alone in the other; every
+// result, counter, line, state and replacement state must agree.
+TEST(CacheHierarchy, L1HitMemoMatchesTheFullAccessUnderEveryPolicyAndEveryEvent) {
+  using mmu::ReplacementPolicy;
+  for (const char* preset : {"skylake_sp", "zen3"}) {
+    for (ReplacementPolicy pol : {ReplacementPolicy::Lru, ReplacementPolicy::Plru, ReplacementPolicy::Fifo,
+                                  ReplacementPolicy::Random, ReplacementPolicy::Srrip, ReplacementPolicy::Brrip}) {
+      for (Prefetch pf : {Prefetch::IpStride, Prefetch::None}) {
+        HierarchyConfig c;
+        ASSERT_TRUE(c.set_preset(preset));
+        c.l1d.replacement = pol;
+        c.l1d.prefetcher = pf;
+        const std::string what = std::string(preset) + " policy " + std::to_string(int(pol)) +
+                                 (pf == Prefetch::None ? " no prefetcher" : " ip_stride");
+        Hierarchy fast = one_socket(c, 2);
+        Hierarchy full = one_socket(c, 2);
+        std::mt19937_64 rng(17);
+        uint64_t fast_hits = 0;
+        const int n = 60000;
+        for (int i = 0; i < n; ++i) {
+          const uint64_t r = rng();
+          const uint32_t core = (r >> 60) % 8 == 0 ? 1 : 0;
+          // Runs of word accesses within a line (the memo's case), sequential lines over 64 KiB (beyond the
+          // L1D), some random lines; two ips; loads then stores to the same line.
+          const uint64_t pa = (r >> 8) % 16 == 0 ? ((r >> 20) % 2048) * 64 : (uint64_t(i / 4) * 8) % (64 * 1024);
+          const uint64_t ip = (r >> 12) % 8 == 0 ? 0x400100 : 0x400000;
+          const unsigned kind = (r >> 16) % 100;
+          AccessResult a, b;
+          if (kind < 2) {  // other traffic, both sides alike
+            const AccessClass cls = kind == 0 ? AccessClass::Fetch : AccessClass::PteRead;
+            a = fast.access(core, cls, pa, ip, cls == AccessClass::PteRead ? 1 : 0);
+            b = full.access(core, cls, pa, ip, cls == AccessClass::PteRead ? 1 : 0);
+          } else if (kind == 2) {
+            a = fast.access(core, AccessClass::AdWrite, pa, 0, 0);
+            b = full.access(core, AccessClass::AdWrite, pa, 0, 0);
+          } else if (kind == 3) {
+            a = fast.write_full_line(core, pa);
+            b = full.write_full_line(core, pa);
+          } else if (kind == 4 && (r >> 24) % 8 == 0) {
+            std::vector<uint64_t> wx, wy;
+            EXPECT_EQ(fast.device_read(pa & ~uint64_t{4095}, 4096, &wx), full.device_read(pa & ~uint64_t{4095}, 4096, &wy));
+            EXPECT_EQ(wx, wy);
+            continue;
+          } else if (kind == 5 && (r >> 24) % 8 == 0) {
+            EXPECT_EQ(fast.device_write(pa, 256), full.device_write(pa, 256));
+            continue;
+          } else {
+            const AccessClass cls = (r >> 28) % 4 == 0 ? AccessClass::Store : AccessClass::Load;
+            if (fast.try_l1d_hit(core, cls == AccessClass::Store, pa, ip)) {
+              ++fast_hits;
+              a.served = Served::L1;
+              a.cycles = a.l1_cycles = fast.l1d_latency();
+            } else {
+              a = fast.access(core, cls, pa, ip, 0);
+            }
+            b = full.access(core, cls, pa, ip, 0);
+          }
+          ASSERT_EQ(a.served, b.served) << what << " access " << i;
+          ASSERT_EQ(a.cycles, b.cycles) << what << " access " << i;
+          ASSERT_EQ(a.n_writebacks, b.n_writebacks) << what << " access " << i;
+          ASSERT_EQ(a.n_prefetch_reads, b.n_prefetch_reads) << what << " access " << i;
+          if (i % 5000 == 0) expect_same_hierarchy(fast, full, what + " at " + std::to_string(i));
+        }
+        EXPECT_GT(fast_hits, uint64_t{n} / 3) << what;
+        expect_same_hierarchy(fast, full, what);
+        EXPECT_EQ(fast.check_all(), "") << what;
+      }
+    }
   }
 }
 
