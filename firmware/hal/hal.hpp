@@ -43,6 +43,9 @@ class Hal {
   virtual void shootdown_begin(const std::vector<CoreId>& cores) = 0;
   virtual void shootdown_end(const std::vector<CoreId>& cores, PhysAddr root, uint16_t pcid,
                              const std::vector<VirtAddr>& pages, uint64_t receiver_cycles) = 0;
+  // The end of a stopped section that changed no translation: each core in `cores` resumes with its TLBs
+  // as they were, charged nothing (no IPI was sent for an invalidation).
+  virtual void shootdown_resume(const std::vector<CoreId>& cores) = 0;
   // Charges `cycles` core cycles of kernel CPU work.
   virtual void charge(uint64_t cycles) = 0;
   // The core this HAL belongs to.

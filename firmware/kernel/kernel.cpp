@@ -350,14 +350,14 @@ void Kernel::invalidate(Hal& hal, Mm& mm, const std::vector<VirtAddr>& pages) {
 void Kernel::finish_shootdown(Hal& hal, const std::vector<CoreId>& targets, PhysAddr root, uint16_t pcid,
                               const std::vector<VirtAddr>& pages) {
   if (targets.empty()) return;
-  uint64_t receiver = 0;
-  if (!pages.empty()) {
-    ++m_shootdowns;
-    m_ipis += targets.size();
-    hal.charge(m_cfg.costs.ipi_send * targets.size());
-    receiver = m_cfg.costs.ipi_receive;
+  if (pages.empty()) {
+    hal.shootdown_resume(targets);  // nothing changed that another core may have cached
+    return;
   }
-  hal.shootdown_end(targets, root, pcid, pages, receiver);
+  ++m_shootdowns;
+  m_ipis += targets.size();
+  hal.charge(m_cfg.costs.ipi_send * targets.size());
+  hal.shootdown_end(targets, root, pcid, pages, m_cfg.costs.ipi_receive);
 }
 
 void Kernel::shootdown_pcid(Hal& hal, Mm& mm) {

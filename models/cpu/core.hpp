@@ -173,6 +173,7 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   void shootdown_begin(const std::vector<CoreId>& cores) override;
   void shootdown_end(const std::vector<CoreId>& cores, PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages,
                      uint64_t receiver_cycles) override;
+  void shootdown_resume(const std::vector<CoreId>& cores) override;
   void charge(uint64_t cycles) override;
   CoreId core_id() const override { return m_id; }
   uint64_t now_ps() const override;

@@ -15,6 +15,8 @@ void Core::shootdown_end(const std::vector<CoreId>& cores, PhysAddr root, uint16
   m_smp->release(cores, root, pcid, pages, receiver_cycles);
 }
 
+void Core::shootdown_resume(const std::vector<CoreId>& cores) { m_smp->resume(cores); }
+
 void Core::apply_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages) {
   if (m_cfg.mmu.pcid) {
     // Tagged entries of that address space may be cached even if another one is loaded now.

@@ -73,6 +73,14 @@ void Domain::release(const std::vector<CoreId>& targets, PhysAddr root, uint16_t
   m_changed.notify(sc_core::SC_ZERO_TIME);
 }
 
+void Domain::resume(const std::vector<CoreId>& targets) {
+  for (CoreId c : targets) {
+    CpuState& t = *m_cpus.at(c).state;
+    if (--t.stop_requests == 0) t.stopped = false;
+  }
+  m_changed.notify(sc_core::SC_ZERO_TIME);
+}
+
 bool Domain::wake_background(CoreId id) {
   Member& m = m_cpus.at(id);
   if (m.target->finished()) return false;

@@ -60,6 +60,8 @@ class Domain {
   // Invalidates the pages on each target, charges each `receiver_cycles` at its next boundary and resumes it.
   void release(const std::vector<CoreId>& targets, PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages,
                uint64_t receiver_cycles);
+  // Resumes each target stopped by stop() without touching its TLBs or charging it.
+  void resume(const std::vector<CoreId>& targets);
   // Wakes every CPU waiting in wait() to look at the shared state again (a task arrived by migration,
   // or one ended and idle CPUs check whether the run is over).
   void notify() { m_changed.notify(sc_core::SC_ZERO_TIME); }

@@ -44,6 +44,7 @@ class FakeHal : public fw::Hal {
   void kernel_exit() override {}
   void shootdown_begin(const std::vector<CoreId>&) override {}
   void shootdown_end(const std::vector<CoreId>&, PhysAddr, uint16_t, const std::vector<VirtAddr>&, uint64_t) override {}
+  void shootdown_resume(const std::vector<CoreId>&) override {}
   void swap_read(uint64_t, uint8_t*) override { ADD_FAILURE() << "no swap I/O expected"; }
   void swap_write(uint64_t, const uint8_t*) override { ADD_FAILURE() << "no swap I/O expected"; }
   uint64_t swap_submit(bool, uint64_t, uint8_t*) override {

@@ -43,6 +43,7 @@ class HostHal : public fw::Hal {
   void kernel_exit() override {}
   void shootdown_begin(const std::vector<CoreId>&) override {}
   void shootdown_end(const std::vector<CoreId>&, PhysAddr, uint16_t, const std::vector<VirtAddr>&, uint64_t) override {}
+  void shootdown_resume(const std::vector<CoreId>&) override {}
   void charge(uint64_t) override {}
   CoreId core_id() const override { return 0; }
   uint64_t now_ps() const override { return 0; }
