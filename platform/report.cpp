@@ -329,7 +329,8 @@ void print_summary(std::ostream& os, const nlohmann::ordered_json& s) {
   row("DRAM reads / writes", num(s["dram_reads"]) + "/" + num(s["dram_writes"]));
   row("  row-buffer hit rate", num(s["dram_row_hit_rate"]));
   row("  avg read latency (DRAM cyc)", num(s["dram_avg_read_latency_dram_cycles"]));
-  row("  energy / per access (pJ)", num(s["dram_energy_pj"]) + "/" + num(s["dram_energy_per_access_pj"]));
+  row("  energy (mJ) / per access (nJ)", num(s["dram_energy_pj"].get<double>() / 1e9) + "/" +
+                                             num(s["dram_energy_per_access_pj"].get<double>() / 1e3));
   row("  average power (mW)", num(s["dram_avg_power_mw"]));
   row("local / remote requests", num(s["local_requests"]) + "/" + num(s["remote_requests"]));
   if (s.contains("memory_nodes")) {

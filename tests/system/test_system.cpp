@@ -402,7 +402,7 @@ TEST_F(System, RunSummaryEnergyAddsUpTheChannels) {
   EXPECT_NEAR(s["dram_avg_power_mw"].get<double>(), power, 1e-9 * power);
   const double accesses = s["dram_reads"].get<double>() + s["dram_writes"].get<double>();
   EXPECT_NEAR(s["dram_energy_per_access_pj"].get<double>(), channels / accesses, 1e-9 * channels);
-  EXPECT_NE(r.out.find("energy / per access (pJ)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("energy (mJ) / per access (nJ)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("average power (mW)"), std::string::npos) << r.out;
 }
 
