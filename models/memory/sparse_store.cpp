@@ -7,24 +7,24 @@
 namespace vmsim::mem {
 
 const SparseStore::Page* SparseStore::find(uint64_t pfn) const {
-  if (pfn == m_last_pfn) return m_last_page;
+  Memo& m = m_memo[pfn % kMemoSlots];
+  if (m.pfn == pfn) return m.page;
   auto it = m_pages.find(pfn);
   if (it == m_pages.end()) return nullptr;
-  m_last_pfn = pfn;
-  m_last_page = it->second.get();
-  return m_last_page;
+  m = Memo{pfn, it->second.get()};
+  return m.page;
 }
 
 SparseStore::Page* SparseStore::find_or_create(uint64_t pfn) {
-  if (pfn == m_last_pfn) return m_last_page;
+  Memo& m = m_memo[pfn % kMemoSlots];
+  if (m.pfn == pfn) return m.page;
   auto& slot = m_pages[pfn];
   if (!slot) {
     slot = std::make_unique<Page>(Page{});
     if (m_on_change) m_on_change(pfn);
   }
-  m_last_pfn = pfn;
-  m_last_page = slot.get();
-  return m_last_page;
+  m = Memo{pfn, slot.get()};
+  return m.page;
 }
 
 void SparseStore::read(PhysAddr pa, uint8_t* dst, uint64_t len) const {
@@ -52,7 +52,7 @@ void SparseStore::write(PhysAddr pa, const uint8_t* src, uint64_t len) {
     bool all_zero = std::all_of(src, src + n, [](uint8_t b) { return b == 0; });
     if (all_zero && n == kPageSize) {
       if (m_pages.erase(pfn) != 0 && m_on_change) m_on_change(pfn);  // whole page zero: as never written
-      if (m_last_pfn == pfn) m_last_pfn = UINT64_MAX;
+      if (m_memo[pfn % kMemoSlots].pfn == pfn) m_memo[pfn % kMemoSlots] = Memo{};
     } else if (!(all_zero && find(pfn) == nullptr)) {
       std::memcpy(find_or_create(pfn)->data() + off, src, n);
     }

@@ -34,8 +34,14 @@ class SparseStore {
   Page* find_or_create(uint64_t pfn);
 
   std::unordered_map<uint64_t, std::unique_ptr<Page>> m_pages;
-  mutable uint64_t m_last_pfn = UINT64_MAX;
-  mutable Page* m_last_page = nullptr;
+  // The pages found last, direct-mapped by the frame's low bits: a walk's PTE pages and the data pages
+  // between them no longer evict each other as a single remembered page did.
+  struct Memo {
+    uint64_t pfn = UINT64_MAX;
+    Page* page = nullptr;
+  };
+  static constexpr uint64_t kMemoSlots = 8;
+  mutable std::array<Memo, kMemoSlots> m_memo{};
   std::function<void(uint64_t)> m_on_change;
 };
 
