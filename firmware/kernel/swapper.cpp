@@ -23,6 +23,10 @@ class Swapper::Bridge final : public ReclaimHost, public PageBits {
   explicit Bridge(Swapper& s) : m_s(s) {}
   Hal* hal = nullptr;
   uint64_t free_pages(uint32_t zone) override { return m_s.m_pmm.free_frames(static_cast<NodeId>(zone)); }
+  PageKind kind_of(PageId p) override { return m_s.m_pages.at(p).kind; }
+  uint64_t resident_pages(uint32_t zone, PageKind kind) override {
+    return m_s.m_kind_pages.at(zone)[kind == PageKind::File];
+  }
   ReclaimPageInfo page_info(PageId p) override { return m_s.page_info(*hal, p); }
   bool reserve_swap(PageId p) override { return m_s.reserve_swap(p); }
   void unmap(PageId p) override { m_s.evict_unmap(*hal, p); }
@@ -63,6 +67,7 @@ Swapper::Swapper(stats::Group& parent, const SwapperContext& ctx, SwapperHost& h
       m_group(parent, "swap") {
   m_kswapd_pending.assign(ctx.nodes, false);
   m_kswapd_failed.assign(ctx.nodes, false);
+  m_kind_pages.assign(ctx.nodes, {0, 0});
   if (m_cfg.swap_slots > 0) {
     // One replacement policy per node (its zone for reclaim), fed by faults, unmaps and A-bit reads.
     m_swap = std::make_unique<SwapArea>(m_cfg.swap_slots);
@@ -88,6 +93,7 @@ void Swapper::rmap_add(Pfn pfn, Mm& mm, VirtAddr page, PhysAddr pte, NodeId node
   auto [it, fresh] = m_pages.try_emplace(pfn.value());
   if (fresh) {
     it->second.node = node;
+    ++m_kind_pages[node][0];
     m_policies[node]->on_map(pfn.value(), now);
   }
   it->second.maps.push_back(PageDesc::Mapping{&mm, page.value(), pte});
@@ -139,6 +145,10 @@ uint64_t Swapper::next_use(uint64_t pfn) const {
 
 void Swapper::set_file_page(Pfn pfn, uint64_t seg, uint64_t index) {
   PageDesc& d = m_pages.at(pfn.value());
+  if (d.kind != PageKind::File) {
+    --m_kind_pages[d.node][0];
+    ++m_kind_pages[d.node][1];
+  }
   d.kind = PageKind::File;
   d.seg = seg;
   d.index = index;
@@ -154,6 +164,7 @@ void Swapper::forget(Pfn pfn) {
   auto d = m_pages.find(pfn.value());
   if (d != m_pages.end()) {
     m_policies[d->second.node]->on_unmap(pfn.value());
+    --m_kind_pages[d->second.node][d->second.kind == PageKind::File];
     m_pages.erase(d);
   }
   auto fs = m_frame_slot.find(pfn.value());
@@ -176,6 +187,8 @@ void Swapper::move_page(uint64_t from, Pfn to, NodeId node, uint64_t now) {
   PageDesc moved = std::move(d->second);
   m_pages.erase(d);
   m_policies[moved.node]->on_unmap(from);
+  --m_kind_pages[moved.node][moved.kind == PageKind::File];
+  ++m_kind_pages[node][moved.kind == PageKind::File];
   moved.node = node;
   m_policies[node]->on_map(to.value(), now);
   m_pages.emplace(to.value(), std::move(moved));
@@ -185,6 +198,7 @@ void Swapper::drop_if_unmapped(uint64_t pfn) {
   auto d = m_pages.find(pfn);
   if (d != m_pages.end() && d->second.maps.empty()) {
     m_policies[d->second.node]->on_unmap(pfn);
+    --m_kind_pages[d->second.node][d->second.kind == PageKind::File];
     m_pages.erase(d);
   }
 }
@@ -518,6 +532,7 @@ void Swapper::evict_free(Hal& hal, uint64_t pfn) {
     seg.frames[d.index] = 0;  // out of the page cache
     seg.dirty[d.index] = false;
   }
+  --m_kind_pages[d.node][d.kind == PageKind::File];
   m_pages.erase(pfn);
   hal.charge(m_cfg.costs.frame_free);
   m_pmm.free_page(hal.core_id(), Pfn{pfn});

@@ -4,6 +4,7 @@
 // swap area, the per-node replacement policies and the statistics group system.os.swap.
 #pragma once
 
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -174,6 +175,7 @@ class Swapper {
   const std::vector<Mm*>& m_live_mms;
   const std::vector<std::unique_ptr<ProcStats>>& m_pstats;
   std::vector<std::shared_ptr<const FutureReferences>> m_futures;
+  std::vector<std::array<uint64_t, 2>> m_kind_pages;  // per node: tracked anonymous, page-cache pages
   // opt: operations until the frame's next reference by any process mapping it (FutureReferences::kNever if
   // none will, or if a mapping's process has no known future).
   uint64_t next_use(uint64_t pfn) const;
@@ -235,6 +237,15 @@ class Swapper {
   stats::Counter m_r_written_file{m_group, "file_pages_written", "pages",
                                   "Evicted page-cache pages written back to the file store first",
                                   [this] { return m_reclaim ? m_reclaim->counters().written_file : 0; }};
+  stats::Counter m_r_anon{m_group, "reclaimed_anon", "pages", "Reclaimed pages that were anonymous (to swap)",
+                          [this] { return m_reclaim ? m_reclaim->counters().reclaimed_anon : 0; }};
+  stats::Counter m_r_file{m_group, "reclaimed_file", "pages",
+                          "Reclaimed pages that were page cache (dropped, or written to the file store first)",
+                          [this] { return m_reclaim ? m_reclaim->counters().reclaimed_file : 0; }};
+  stats::Counter m_r_deferred{m_group, "swappiness_deferred", "pages",
+                              "Candidates passed over to keep reclaimed anonymous : file pages at "
+                              "firmware.swap.swappiness : (200 - swappiness)",
+                              [this] { return m_reclaim ? m_reclaim->counters().deferred : 0; }};
   stats::Counter m_r_locked{m_group, "skipped_locked", "pages", "Candidates found mlocked (never evicted)",
                             [this] { return m_reclaim ? m_reclaim->counters().skipped_locked : 0; }};
   stats::Counter m_r_full{m_group, "swap_full", "pages", "Candidates kept because the swap area was full",

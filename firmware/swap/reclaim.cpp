@@ -21,6 +21,7 @@ void WatermarkConfig::validate(const std::string& path) const {
 void SwapPolicyConfig::validate(const std::string& path) const {
   replacement.validate(path);
   watermarks.validate(path + ".watermarks");
+  config::require(swappiness <= 200, path, "swappiness", std::to_string(swappiness), "out of range (max 200)");
   config::require(batch > 0, path, "batch", std::to_string(batch), "must be > 0");
 }
 
@@ -30,6 +31,7 @@ Reclaimer::Reclaimer(const SwapPolicyConfig& cfg, std::vector<ReclaimZone> zones
     if (zone.policy == nullptr) throw std::invalid_argument("Reclaimer: every zone needs a replacement policy");
     auto pages = [&](Bytes b) { return std::min(zone.pages, b.value / kPageSize); };
     m_marks.push_back({pages(cfg.watermarks.min), pages(cfg.watermarks.low), pages(cfg.watermarks.high)});
+    m_balance.emplace_back(0, 0);
   }
 }
 
@@ -46,6 +48,9 @@ ReclaimResult Reclaimer::shrink(uint32_t z, uint64_t target_free, uint64_t batch
   const uint64_t policy_before = policy.scanned();
   ReclaimResult r;
   std::vector<PageId> hidden;  // skipped for this pass only
+  std::vector<PageId> deferred;  // passed over for the swappiness balance (this pass only)
+  bool balance = true;           // off once only the deferred kind is left
+  const uint64_t s = m_cfg.swappiness;
   uint64_t budget_used = 0;    // candidates that count against the pass's budget (not mlocked ones)
   ++m_counters.passes;
   while (r.reclaimed < batch) {
@@ -59,8 +64,28 @@ ReclaimResult Reclaimer::shrink(uint32_t z, uint64_t target_free, uint64_t batch
     }
     const std::optional<PageId> v = policy.choose_victim(m_bits, now);
     if (!v) {
+      if (!deferred.empty()) {
+        // Only the kind the balance passed over is left: take it after all, as Linux falls back.
+        for (PageId p : deferred) policy.set_locked(p, false);
+        deferred.clear();
+        balance = false;
+        continue;
+      }
       r.exhausted = true;
       break;
+    }
+    if (balance && m_host.resident_pages(z, PageKind::Anon) > 0 && m_host.resident_pages(z, PageKind::File) > 0) {
+      // vm.swappiness: anonymous : file reclaimed at s : (200 - s) over the zone's life. At most one kind is
+      // over its share at a time; a candidate of that kind waits until the other catches up.
+      const uint64_t anon = m_balance[z].first, file = m_balance[z].second;
+      const bool over = m_host.kind_of(*v) == PageKind::Anon ? (s == 0 || anon * (200 - s) > file * s)
+                                                             : (s == 200 || file * s > anon * (200 - s));
+      if (over) {
+        ++m_counters.deferred;
+        policy.set_locked(*v, true);
+        deferred.push_back(*v);
+        continue;
+      }
     }
     ++r.scanned;
     const ReclaimPageInfo info = m_host.page_info(*v);
@@ -91,8 +116,16 @@ ReclaimResult Reclaimer::shrink(uint32_t z, uint64_t target_free, uint64_t batch
     policy.on_unmap(*v);
     m_host.free_frame(*v);
     ++r.reclaimed;
+    if (info.kind == PageKind::Anon) {
+      ++m_balance[z].first;
+      ++m_counters.reclaimed_anon;
+    } else {
+      ++m_balance[z].second;
+      ++m_counters.reclaimed_file;
+    }
   }
   for (PageId p : hidden) policy.set_locked(p, false);
+  for (PageId p : deferred) policy.set_locked(p, false);
   r.reached_target = m_host.free_pages(z) >= target_free;
   m_counters.scanned += r.scanned;
   m_counters.reclaimed += r.reclaimed;

@@ -39,6 +39,7 @@ struct SwapPolicyConfig {
   WatermarkConfig watermarks;
   uint64_t batch = 32;
   uint64_t scan_period = 100000;
+  uint64_t swappiness = 60;
 
   template <class V>
   void visit(V& v) {
@@ -50,6 +51,11 @@ struct SwapPolicyConfig {
       "running core, which reads every address space's leaf tables, clears the A bits it finds set (with "
       "their translations) and feeds the working-set statistics and the sampling policies (lru, lfu, ws); "
       "0 = never");
+    v("swappiness", swappiness, "",
+      "Balance of reclaim between anonymous pages (to swap) and page-cache pages (dropped or written to the "
+      "file store), 0-200 as Linux's vm.swappiness: while both kinds are resident, reclaimed anonymous : file "
+      "pages are kept at swappiness : (200 - swappiness); 0 takes anonymous pages only when no page-cache "
+      "page is left to take, 200 takes page-cache pages only when no anonymous page is");
   }
   // Throws InputError naming the key (policy opt, tau 0, inactive_ratio 0, batch 0, watermarks out of
   // order). An unknown policy name is rejected while loading ("<path>.policy: bad value ...").
@@ -73,6 +79,10 @@ class ReclaimHost {
   virtual ~ReclaimHost() = default;
   // Free 4 KiB frames in zone z now.
   virtual uint64_t free_pages(uint32_t zone) = 0;
+  // Evictable pages of this kind resident in zone z (the swappiness balance applies while both kinds are).
+  virtual uint64_t resident_pages(uint32_t /*zone*/, PageKind /*kind*/) { return 0; }
+  // p's kind, from its page descriptor (which list it is on in Linux): free, unlike page_info.
+  virtual PageKind kind_of(PageId /*p*/) { return PageKind::Anon; }
   virtual ReclaimPageInfo page_info(PageId p) = 0;
   // Anon page about to be evicted without a valid swap copy: allocate a swap slot and add the page to the
   // swap cache. False if swap is full (the page then stays resident).
@@ -98,6 +108,9 @@ struct ReclaimCounters {
   uint64_t written_file = 0;     // written to the file store before freeing
   uint64_t skipped_locked = 0;   // proposed pages found mlocked (the policy is told, they stay)
   uint64_t swap_full = 0;        // anon victims kept because no swap slot was free
+  uint64_t reclaimed_anon = 0;   // frames freed that held anonymous pages
+  uint64_t reclaimed_file = 0;   // frames freed that held page-cache pages
+  uint64_t deferred = 0;         // candidates passed over for the swappiness balance
 };
 
 struct ReclaimResult {
@@ -154,6 +167,7 @@ class Reclaimer {
   SwapPolicyConfig m_cfg;
   std::vector<ReclaimZone> m_zones;
   std::vector<Watermarks> m_marks;
+  std::vector<std::pair<uint64_t, uint64_t>> m_balance;  // per zone: anonymous, file pages reclaimed
   ReclaimHost& m_host;
   PageBits& m_bits;
   ReclaimCounters m_counters;
