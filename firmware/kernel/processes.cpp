@@ -109,7 +109,9 @@ std::optional<Pid> Processes::new_process(Hal& hal, size_t index, std::shared_pt
   Process& proc = add(index, std::move(mm));
   std::optional<PhysAddr> obj = m_host->kobj_alloc(hal, m_ctx->task_cache);
   if (!obj) {
+    // No task object: the process never exists, and its address space (or its share of it) goes again.
     proc.alive = false;
+    drop_mm(hal, proc);
     return std::nullopt;
   }
   proc.obj = *obj;
@@ -158,6 +160,12 @@ void Processes::teardown(Hal& hal, Process& p) {
   p.alive = false;
   // Children this process was to fork will never start.
   abort_children(p);
+  drop_mm(hal, p);
+  m_host->kobj_free(hal, m_ctx->task_cache, p.obj);
+  m_host->shrink_slabs();
+}
+
+void Processes::drop_mm(Hal& hal, Process& p) {
   std::shared_ptr<Mm> mm = std::move(p.mm);
   if (--mm->users == 0) {
     if (m_ctx->cfg.check_contents) check_contents(hal, *mm, p);
@@ -191,8 +199,6 @@ void Processes::teardown(Hal& hal, Process& p) {
     m_host->kobj_free(hal, m_ctx->mm_cache, mm->obj);
     m_host->release_segments(hal);
   }
-  m_host->kobj_free(hal, m_ctx->task_cache, p.obj);
-  m_host->shrink_slabs();
 }
 
 std::optional<Pid> Processes::fork(Hal& hal, Process& p, size_t index, bool share_vm) {

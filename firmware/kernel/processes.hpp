@@ -127,6 +127,9 @@ class Processes {
   void count_group_kill() { ++m_group_kills; }
 
  private:
+  // Drops p's reference to its address space; the last one frees every frame, table and swap entry of it,
+  // shoots its PCID down and releases unused segments.
+  void drop_mm(Hal& hal, Process& p);
   struct Spawn {
     SpawnState state = SpawnState::Pending;
     Pid pid = 0;
