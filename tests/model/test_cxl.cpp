@@ -10,6 +10,7 @@
 
 #include "common/stats.hpp"
 #include "models/interconnect/numa_interconnect.hpp"
+#include "tests/model/tlm_test_util.hpp"
 #include "models/memory/cxl_link.hpp"
 
 namespace vmsim {
@@ -71,29 +72,14 @@ struct Bench : sc_core::sc_module {
   // A blocking 64-byte access from initiator i at the current time; returns the latency seen (the time
   // waited inside the call, at, plus the annotation left in `annotated`, lt).
   sc_time access(size_t i, uint64_t addr, tlm::tlm_command cmd, uint8_t* data, sc_time* annotated = nullptr) {
-    tlm::tlm_generic_payload p;
-    p.set_command(cmd);
-    p.set_address(addr);
-    p.set_data_ptr(data);
-    p.set_data_length(64);
-    p.set_streaming_width(64);
-    p.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    const sc_time start = sc_core::sc_time_stamp();
-    sc_time d = sc_core::SC_ZERO_TIME;
-    (*socks[i])->b_transport(p, d);
-    EXPECT_EQ(p.get_response_status(), tlm::TLM_OK_RESPONSE);
-    if (annotated != nullptr) *annotated = d;
-    return sc_core::sc_time_stamp() + d - start;
+    tlm::tlm_response_status st = tlm::TLM_INCOMPLETE_RESPONSE;
+    const sc_time t = model_test::blocking_access(*socks[i], addr, cmd, data, annotated, &st);
+    EXPECT_EQ(st, tlm::TLM_OK_RESPONSE);
+    return t;
   }
 };
 
-double stat(const std::string& name) {
-  for (const stats::Record& r : stats::collect_all()) {
-    if (r.name == name) return r.value;
-  }
-  ADD_FAILURE() << "no statistic " << name;
-  return 0;
-}
+double stat(const std::string& name) { return model_test::stat_value(name); }
 
 struct Exact : Bench {
   sc_time local, far_read, far_write, idle;

@@ -9,6 +9,7 @@
 
 #include "common/stats.hpp"
 #include "models/interconnect/numa_interconnect.hpp"
+#include "tests/model/tlm_test_util.hpp"
 
 namespace vmsim {
 namespace {
@@ -61,28 +62,11 @@ struct Bench : sc_core::sc_module {
   }
   // A blocking 64-byte access from initiator i; returns the latency seen (annotation plus waiting).
   sc_time access(size_t i, uint64_t addr, tlm::tlm_command cmd, uint8_t* data, tlm::tlm_response_status* st = nullptr) {
-    tlm::tlm_generic_payload p;
-    p.set_command(cmd);
-    p.set_address(addr);
-    p.set_data_ptr(data);
-    p.set_data_length(64);
-    p.set_streaming_width(64);
-    p.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    const sc_time start = sc_core::sc_time_stamp();
-    sc_time d = sc_core::SC_ZERO_TIME;
-    (*socks[i])->b_transport(p, d);
-    if (st != nullptr) *st = p.get_response_status();
-    return sc_core::sc_time_stamp() + d - start;
+    return model_test::blocking_access(*socks[i], addr, cmd, data, nullptr, st);
   }
 };
 
-double stat(const std::string& name) {
-  for (const stats::Record& r : stats::collect_all()) {
-    if (r.name == name) return r.value;
-  }
-  ADD_FAILURE() << "no statistic " << name;
-  return 0;
-}
+double stat(const std::string& name) { return model_test::stat_value(name); }
 
 struct LtExact : Bench {
   sc_time local, remote, remote_node1_from_s0;
