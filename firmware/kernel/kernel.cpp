@@ -413,13 +413,18 @@ SyscallResult Kernel::syscall(Hal& hal, Pid pid, const Syscall& c) {
   return r;
 }
 
+bool Kernel::segment_mapped(uint64_t id) const {
+  for (const Mm* mm : m_processes.live_mms()) {
+    for (const auto& [s, v] : mm->vmas) {
+      if (v.shm == id) return true;
+    }
+  }
+  return false;
+}
+
 void Kernel::release_segments(Hal& hal) {
   for (auto it = m_segments.begin(); it != m_segments.end();) {
-    bool used = false;
-    for (const Mm* mm : m_processes.live_mms()) {
-      for (const auto& [s, v] : mm->vmas) used = used || v.shm == it->first;
-    }
-    if (used) {
+    if (segment_mapped(it->first)) {
       ++it;
       continue;
     }
@@ -452,12 +457,7 @@ void Kernel::set_futures(std::vector<std::shared_ptr<const FutureReferences>> fu
 bool Kernel::shrink_page_cache(Hal& hal) {
   bool freed = false;
   for (auto& [id, seg] : m_segments) {
-    if (seg->file < 0) continue;
-    bool used = false;
-    for (const Mm* mm : m_processes.live_mms()) {
-      for (const auto& [s, v] : mm->vmas) used = used || v.shm == id;
-    }
-    if (used) continue;
+    if (seg->file < 0 || segment_mapped(id)) continue;
     for (uint64_t i = 0; i < seg->frames.size(); ++i) {
       if (seg->frames[i] == 0) continue;
       const Pfn pfn{seg->frames[i] - 1};

@@ -148,6 +148,8 @@ class Kernel final : public Trap {
   // last unmap); true if a frame was freed. Memory's last resort before the OOM killer, as Linux's
   // shrinkers, and the only way such pages go without swap (with swap, reclaim evicts them too).
   bool shrink_page_cache(Hal& hal);
+  // Whether a live address space maps segment `id`.
+  bool segment_mapped(uint64_t id) const;
   // Frames holding page-cache pages.
   uint64_t page_cache_frames() const;
   // Marks the page-cache pages that shared file mappings of mm dirtied in [start, end) (their PTEs' D bits)
