@@ -125,8 +125,15 @@ bool NumaBalancer::hint_fault(Hal& hal, Process& p, VirtAddr va, AccessKind kind
   NodeId& last = m_last_node.try_emplace(pfn.value(), kNoNode).first->second;
   const NodeId previous = last;
   last = here;
+  // Only pages without a memory policy of their own move (the area's, else the process's, is local), as
+  // Linux's mpol_misplaced migrates only under the default policy: pages that bind, preferred or interleave
+  // placed stay where the policy put them.
+  const NumaPolicyKind policy = vma->policy.kind != NumaPolicyKind::Default ? vma->policy.kind : p.policy.kind;
+  const bool may_move = policy == NumaPolicyKind::Default || policy == NumaPolicyKind::Local;
   Tiering* tiering = m_ctx.tiering;
-  if (tiering != nullptr && tiering->slow(node) && !tiering->slow(tiering->promotion_node(here))) {
+  if (!may_move) {
+    // The entry is made present again below.
+  } else if (tiering != nullptr && tiering->slow(node) && !tiering->slow(tiering->promotion_node(here))) {
     // Memory tiering: a slow-tier page goes up to the toucher's fast node if it is hot (no two-fault filter,
     // as Linux's tiering mode returns before it).
     if (promote(hal, *vma, *ea, e, tiering->promotion_node(here))) return true;

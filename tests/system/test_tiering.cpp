@@ -32,8 +32,10 @@ processes:
   - {name: cold, core: 1, workload: {kind: strided, stride: 4KiB, footprint: 40MiB, accesses: 20480, read_fraction: 0.5}}
 )";
 
-// One core, 64 MiB on each node; `hot` interleaves its 4 MiB over both, so half its pages start on the slow node.
-const std::string kInterleaved = R"(
+// One core, 64 MiB on each node; `hot` is bound to the slow node until it has touched all of its 4 MiB
+// (1024 pages; 20000 random touches miss one with probability e^-19.5), then mbind makes the area's policy
+// local: from then on its pages are misplaced (a policy of their own keeps pages where it put them).
+const std::string kMisplaced = R"(
 sim: {mode: lt, seed: 1, checker: true, check_data: true}
 system:
   cores: 1
@@ -48,8 +50,11 @@ firmware:
   numa_balancing: {scan_period: 20000, scan_size: 64MiB}
   tiering: {enabled: true, hot_threshold: 1ms}
 processes:
-  - {name: hot, core: 0, numa: {policy: interleave, nodes: "0,1"},
-     workload: {kind: random, footprint: 4MiB, accesses: 200000, read_fraction: 0.5}}
+  - name: hot
+    core: 0
+    numa: {policy: bind, nodes: "1"}
+    workload: {kind: random, footprint: 4MiB, accesses: 200000, read_fraction: 0.5}
+    syscalls: [{at: 20000, call: mbind, addr: 0x10000000, length: 4MiB, policy: local}]
 )";
 
 class Tiering : public System {
@@ -107,37 +112,39 @@ TEST_F(Tiering, ShortTargetFallsBackToSwap) {
 }
 
 TEST_F(Tiering, PromotionBringsTheHotSetToTheFastNode) {
-  const nlohmann::json off = run("nopromo", kInterleaved, " --set firmware.tiering.promotion=false");
-  const nlohmann::json on = run("promo", kInterleaved);
-  // Interleaved: 512 pages on each node, so about half the accesses are remote without promotion.
-  EXPECT_EQ(stat(off, "system.os.proc0.pages_node1"), 512u);
-  EXPECT_GT(stat(off, "system.os.proc0.accesses_remote"), 90000u);
+  const nlohmann::json off = run("nopromo", kMisplaced, " --set firmware.tiering.promotion=false");
+  const nlohmann::json on = run("promo", kMisplaced);
+  // Without promotion every page stays on the slow node: every access is remote.
+  EXPECT_EQ(stat(off, "system.os.proc0.pages_node1"), 1024u);
+  EXPECT_EQ(stat(off, "system.os.proc0.accesses_remote"), 200000u);
   EXPECT_FALSE(off["stats"].contains("system.os.numa_balancing.scans"));  // no scan without promotion
-  // Every slow page is touched within 1 ms of its scan (4 MiB at random, ~1 us per access): all 512 move
-  // at their first hint fault, and the remote accesses fall to those before it (the first scan interval).
-  EXPECT_EQ(stat(on, "system.os.tiering.pages_promoted"), 512u);
-  EXPECT_EQ(stat(on, "system.os.tiering.promote_candidates"), 512u);
-  EXPECT_LT(stat(on, "system.os.proc0.accesses_remote"), 20000u);
-  EXPECT_GT(stat(on, "system.os.proc0.accesses_local"), 180000u);
+  // With it, every page is hot (touched within 1 ms of its scan: 4 MiB at random, ~1 us per access) and
+  // moves once the mbind has made it misplaced; the remote accesses fall to those before it and shortly after.
+  EXPECT_EQ(stat(on, "system.os.tiering.pages_promoted"), 1024u);
+  EXPECT_EQ(stat(on, "system.os.tiering.promote_watermark_refused"), 0u);
+  EXPECT_LT(stat(on, "system.os.proc0.accesses_remote"), 40000u);
+  EXPECT_GT(stat(on, "system.os.proc0.accesses_local"), 160000u);
+  EXPECT_GT(stat(on, "system.os.tiering.promote_cycles"), 0u);
   // Only slow-tier pages were hinted (NUMA balancing itself is off): no hint fault on node 0.
   EXPECT_EQ(stat(on, "system.os.numa_balancing.hint_faults_local"), 0u);
-  EXPECT_EQ(stat(on, "system.os.numa_balancing.hint_faults"), 512u);
-  EXPECT_LT(on["summary"]["sim_time_ps"].get<double>(), 0.6 * off["summary"]["sim_time_ps"].get<double>());
+  EXPECT_EQ(stat(on, "system.os.numa_balancing.pages_migrated"), 0u);
+  EXPECT_LT(on["summary"]["sim_time_ps"].get<double>(), 0.5 * off["summary"]["sim_time_ps"].get<double>());
 
   // A hot threshold far below the re-touch interval makes no page hot: nothing moves.
-  const nlohmann::json cold = run("cold", kInterleaved, " --set firmware.tiering.hot_threshold=100ns");
+  const nlohmann::json cold = run("cold", kMisplaced, " --set firmware.tiering.hot_threshold=100ns");
   EXPECT_EQ(stat(cold, "system.os.tiering.pages_promoted"), 0u);
   EXPECT_EQ(stat(cold, "system.os.tiering.promote_not_hot"), stat(cold, "system.os.tiering.promote_candidates"));
-  EXPECT_GT(stat(cold, "system.os.tiering.promote_candidates"), 512u);
+  EXPECT_GT(stat(cold, "system.os.tiering.promote_candidates"), 1024u);
+  EXPECT_EQ(stat(cold, "system.os.proc0.accesses_remote"), 200000u);
 }
 
 TEST_F(Tiering, RateLimitCapsThePagesPromotedPerWindow) {
   // 1 MB/s: 100000 bytes per 100 ms window, i.e. 24 pages; the run lasts less than 100 ms.
-  const nlohmann::json j = run("limited", kInterleaved, " --set firmware.tiering.promote_rate_limit_mbps=1");
+  const nlohmann::json j = run("limited", kMisplaced, " --set firmware.tiering.promote_rate_limit_mbps=1");
   ASSERT_LT(j["summary"]["sim_time_ps"].get<uint64_t>(), 100000000000u);
   EXPECT_EQ(stat(j, "system.os.tiering.pages_promoted"), 24u);
   EXPECT_GT(stat(j, "system.os.tiering.promote_rate_limited"), 1000u);
-  EXPECT_GT(stat(j, "system.os.proc0.accesses_remote"), 80000u);
+  EXPECT_GT(stat(j, "system.os.proc0.accesses_remote"), 180000u);
 }
 
 TEST_F(Tiering, PresetRunsInEveryModeWithItsDataIntact) {
