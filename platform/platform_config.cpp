@@ -211,6 +211,18 @@ void PlatformConfig::validate() const {
     require(system.core.mmu.walker.format != mmu::PageTableFormat::Hashed, "firmware.numa_balancing", "enabled",
             "true", "NUMA hint entries need system.core.mmu.walker.format radix");
   }
+  if (firmware.tiering.enabled) {
+    // Demotion and promotion change PTEs under running translations, as eviction does.
+    require(system.core.mmu.walker.format != mmu::PageTableFormat::Hashed, "firmware.tiering", "enabled", "true",
+            "tiering needs system.core.mmu.walker.format radix");
+    require(system.core.outstanding == 1, "system.core", "outstanding", std::to_string(system.core.outstanding),
+            "with firmware.tiering.enabled the core must have one operation in flight");
+    bool fast = false, slow = false;
+    for (const mem::NodeRange& r : system.memory.ranges()) (r.slow ? slow : fast) = true;
+    require(fast && slow, "firmware.tiering", "enabled", "true",
+            std::string("tiering needs a fast and a slow node, and every node is ") + (slow ? "slow" : "fast") +
+                " (system.memory.nodes[i].tier; auto makes attach: cxl nodes slow)");
+  }
   if (system.core.mmu.walker.format == mmu::PageTableFormat::Hashed) {
     // The firmware builds the hashed table for demand paging of 4 KiB pages; changing mappings (system
     // calls), huge pages and PROT_NONE areas are implemented for radix tables only so far.

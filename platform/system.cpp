@@ -243,6 +243,17 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
   }
   fw::KernelConfig kcfg = cfg.firmware;
   kcfg.core_hz = cfg.system.core.frequency.hz;
+  // Node-to-node distances as firmware reports them: node i's row is the row of its home socket (the first
+  // socket at i's smallest distance: its own socket, or the one a CPU-less node hangs off).
+  const config::Matrix& dist = cfg.system.interconnect.distance;
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    size_t home = 0;
+    for (size_t s = 1; s < dist.rows.size(); ++s) {
+      if (dist.rows[s].at(i) < dist.rows[home].at(i)) home = s;
+    }
+    kcfg.node_distance.push_back(dist.rows[home]);
+    kcfg.node_slow.push_back(ranges[i].slow);
+  }
   bool migrations = cfg.firmware.scheduler.load_balance.enabled;
   for (const ProcessConfig& pc : cfg.processes) migrations = migrations || !pc.migrations.empty();
   kcfg.task_migration = migrations;
@@ -288,11 +299,11 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
     for (auto& c : m_cores) m_migration->cores.push_back(c.get());
     for (auto& c : m_cores) c->set_migration(m_migration.get());
   }
-  if (cfg.system.swap.enabled && cfg.firmware.swap.scan_period != 0) {
+  if ((cfg.system.swap.enabled || cfg.firmware.tiering.enabled) && cfg.firmware.swap.scan_period != 0) {
     // The A-bit scan timer: the first core still running takes it.
     m_control->add_tick(cfg.firmware.swap.scan_period, [this] { request_kernel_work(); });
   }
-  if (m_kernel && cfg.firmware.numa_balancing.enabled) {
+  if (m_kernel && (cfg.firmware.numa_balancing.enabled || (cfg.firmware.tiering.enabled && cfg.firmware.tiering.promotion))) {
     // The NUMA-balancing scan timer: the first core still running scans, as background kernel work.
     m_control->add_tick(cfg.firmware.numa_balancing.scan_period, [this] {
       if (m_kernel->numa_tick()) request_kernel_work();

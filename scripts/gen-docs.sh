@@ -24,4 +24,7 @@ replace_between docs/STATS.md "<!-- generated:" "<!-- end of generated table -->
 # The CXL link's statistics (no CXL node in the default preset): the system.cxl rows of the CXL preset.
 { printf '| statistic | unit | meaning |\n|---|---|---|\n'; "$vmsim" doc stats configs/presets/cxl-2socket.yaml | grep '^| `system\.cxl'; } >"$tmp"
 replace_between docs/STATS.md "<!-- generated cxl" "<!-- end of generated cxl table -->" "$tmp"
+# Memory tiering's statistics (firmware.tiering, off in the default preset): the rows of the tiering preset.
+{ printf '| statistic | unit | meaning |\n|---|---|---|\n'; "$vmsim" doc stats configs/presets/tiering.yaml | grep '^| `system\.os\.tiering'; } >"$tmp"
+replace_between docs/STATS.md "<!-- generated tiering" "<!-- end of generated tiering table -->" "$tmp"
 echo "regenerated docs/CONFIG.md and docs/STATS.md tables"

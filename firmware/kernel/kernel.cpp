@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "firmware/kernel/kernel_internal.hpp"
+#include "firmware/kernel/tiering.hpp"
 #include "firmware/vm/page_table.hpp"
 #include "common/error.hpp"
 #include "common/hashed_pt.hpp"
@@ -56,6 +57,12 @@ Kernel::Kernel(const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
     m_pmm = std::make_unique<PhysicalMemoryManager>(usable, pm);
   } catch (const std::invalid_argument& e) {
     throw InputError(std::string("firmware.physmem: ") + e.what());
+  }
+  // A full node falls back over the others nearest first, as Linux orders its zonelists by distance.
+  if (cfg.node_distance.size() == nodes.size()) {
+    std::vector<std::vector<NodeId>> order;
+    for (NodeId n = 0; n < nodes.size(); ++n) order.push_back(fallback_order(n, cfg.node_distance));
+    m_pmm->set_fallback_order(std::move(order));
   }
   // Each node's page-descriptor array (its memmap) is reserved from that node, as Linux places it.
   for (NodeId n = 0; n < nodes.size(); ++n) {
@@ -129,11 +136,17 @@ Kernel::Kernel(const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
   m_syscalls.connect(SyscallsContext{m_cfg, *m_pmm, *m_swapper, m_faults.huge(), m_processes, m_faults, m_segments,
                                      *m_shm_cache, m_pstats},
                      *m_syscalls_link);
-  if (m_cfg.numa_balancing.enabled) {
+  if (m_cfg.tiering.enabled) {
+    m_tiering = std::make_unique<Tiering>(m_stats, m_cfg);
+    m_swapper->set_tiering(m_tiering.get());
+  }
+  const bool promotion = m_tiering && m_tiering->promotion();
+  if (m_cfg.numa_balancing.enabled || promotion) {
     m_balancing_link = std::make_unique<NumaBalancingLink>(*this);
     m_balancer = std::make_unique<NumaBalancer>(
         m_stats,
-        NumaBalancingContext{m_cfg, m_levels, m_core_node, *m_pmm, *m_swapper, m_processes.live_mms(), m_invlpg},
+        NumaBalancingContext{m_cfg, m_levels, m_core_node, *m_pmm, *m_swapper, m_processes.live_mms(), m_invlpg,
+                             promotion ? m_tiering.get() : nullptr},
         *m_balancing_link);
   }
   for (size_t i = 0; i < specs.size(); ++i) {
@@ -300,6 +313,7 @@ void Kernel::put_frame(Hal& hal, Pfn pfn) {
   // The last reference to a tracked page: it leaves its policy and the swap cache.
   if (m_swapper->enabled()) m_swapper->forget(pfn);
   if (m_balancer) m_balancer->forget(pfn);
+  if (m_tiering) m_tiering->forget(pfn);
   if (m_faults.huge().put_split_frame(hal, pfn)) return;  // a frame of a split 2 MiB block
   free_frame(hal, pfn);
 }

@@ -36,6 +36,7 @@ struct ProcStats;
 class Swapper;
 class Numa;
 class NumaBalancer;
+class Tiering;
 
 class Kernel final : public Trap {
  public:
@@ -261,7 +262,9 @@ class Kernel final : public Trap {
   std::unique_ptr<Swapper> m_swapper;
   // NUMA placement of user frames (after the swapper: placement may reclaim).
   std::unique_ptr<Numa> m_numa;
-  // firmware.numa_balancing (system.os.numa_balancing), else nullptr.
+  // firmware.tiering (system.os.tiering), else nullptr.
+  std::unique_ptr<Tiering> m_tiering;
+  // firmware.numa_balancing, or tiering's promotion scan (system.os.numa_balancing), else nullptr.
   std::unique_ptr<NumaBalancingLink> m_balancing_link;
   std::unique_ptr<NumaBalancer> m_balancer;
 };

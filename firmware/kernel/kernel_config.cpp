@@ -50,6 +50,17 @@ void KernelConfig::validate(const std::string& path) const {
     config::require(kind == FirmwareKind::Full, path + ".numa_balancing", "enabled", "true",
                     "needs firmware.kind full (the fixed firmware has no page migration)");
   }
+  if (tiering.enabled) {
+    config::require(kind == FirmwareKind::Full, path + ".tiering", "enabled", "true",
+                    "needs firmware.kind full (the fixed firmware has no reclaim or page migration)");
+    if (tiering.promotion) {
+      config::require(numa_balancing.scan_period >= 1, path + ".numa_balancing", "scan_period",
+                      std::to_string(numa_balancing.scan_period), "must be >= 1 (the tiering promotion scan uses it)");
+      config::require(numa_balancing.scan_size.value >= kPageSize && numa_balancing.scan_size.value % kPageSize == 0,
+                      path + ".numa_balancing", "scan_size", format_bytes(numa_balancing.scan_size),
+                      "must be a positive multiple of 4KiB (the tiering promotion scan uses it)");
+    }
+  }
   swap.validate(path + ".swap");
 }
 

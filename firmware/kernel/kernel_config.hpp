@@ -204,6 +204,37 @@ struct NumaBalancingConfig {
   }
 };
 
+// Memory tiering (Linux's memory tiers with demotion in reclaim and NUMA_BALANCING_MEMORY_TIERING): nodes are
+// fast or slow (system.memory.nodes[i].tier); reclaim on a fast node migrates its cold pages to the nearest
+// slow node instead of evicting them, and the NUMA-balancing scan hints slow-tier pages so that a page touched
+// soon after its scan is promoted to the toucher's fast node, within a rate limit and the node's watermarks.
+struct TieringConfig {
+  bool enabled = false;
+  bool demotion = true;
+  bool promotion = true;
+  Duration hot_threshold = Duration{1000000000000000ull};  // 1 s
+  uint64_t promote_rate_limit_mbps = 65536;
+
+  template <class V>
+  void visit(V& v) {
+    v("enabled", enabled, "",
+      "Memory tiering: reclaim and the promotion scan know fast and slow nodes (system.memory.nodes[i].tier); "
+      "needs at least one node of each tier. Reclaim runs with it even without system.swap");
+    v("demotion", demotion, "",
+      "Reclaim on a fast node migrates its victims to the node's demotion target (the nearest slow node) instead "
+      "of evicting them; only when the target is short do they go to swap (or stay)");
+    v("promotion", promotion, "",
+      "The NUMA-balancing scan (its scan_period and scan_size; it runs even with firmware.numa_balancing off) "
+      "hints slow-tier pages, and a hot one is promoted to the faulting core's fast node on its hint fault");
+    v("hot_threshold", hot_threshold, "time",
+      "A slow-tier page is hot when its hint fault comes less than this long after the scan that hinted it "
+      "(Linux: numa_balancing_hot_threshold_ms, 1000 ms); the functional mode has no time: every page is hot");
+    v("promote_rate_limit_mbps", promote_rate_limit_mbps, "MB/s",
+      "Most bytes promoted per second of simulated time, in windows of 100 ms aligned to time 0 (Linux: "
+      "numa_balancing_promote_rate_limit_MBps, 65536; 0 = no limit). The functional mode: one window for the run");
+  }
+};
+
 struct KernelConfig {
   // Not a key: the hardware's page-table organisation, discovered by the firmware at boot (from
   // system.core.mmu.walker): 0 for radix tables, else the anchors of the hashed table to build.
@@ -219,6 +250,12 @@ struct KernelConfig {
   // migration statistics exist).
   uint64_t core_hz = 3000000000ull;
   bool task_migration = false;
+  // Not keys, set by the platform from system.memory.nodes and system.interconnect.distance: whether each
+  // node is slow memory (its tier), and the distance between nodes as firmware reports it (node i's row is
+  // the row of its home socket: the first socket at i's smallest distance). Empty: every node fast, and
+  // fallback in node-id order.
+  std::vector<bool> node_slow;
+  std::vector<std::vector<uint64_t>> node_distance;
   FirmwareKind kind = FirmwareKind::Full;
   FixedFaultConfig fixed;
   uint64_t page_table_levels = 4;
@@ -236,6 +273,7 @@ struct KernelConfig {
   std::vector<FileConfig> files;
   SchedulerConfig scheduler;
   NumaBalancingConfig numa_balancing;
+  TieringConfig tiering;
   SwapPolicyConfig swap;
   KernelCosts costs;
 
@@ -270,6 +308,7 @@ struct KernelConfig {
     v.list("files", files, "The in-model file store: files that mmap can map (page cache, major faults)");
     v.section("scheduler", scheduler, "Process scheduling on each core");
     v.section("numa_balancing", numa_balancing, "Automatic NUMA balancing (page migration by hint faults)");
+    v.section("tiering", tiering, "Memory tiering: demotion of cold pages in reclaim, promotion of hot ones");
     v.section("swap", swap,
               "Page replacement and reclaim (the swap area itself is system.swap; used when system.swap.enabled)");
     v.section("costs", costs, "Cycle costs of kernel operations");

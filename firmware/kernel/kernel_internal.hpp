@@ -18,6 +18,7 @@ class Kernel::SwapperLink final : public SwapperHost {
     return m_k.alloc_user_frame(hal, p, vma, va, zero);
   }
   void get_frame(Pfn pfn) override { m_k.get_frame(pfn); }
+  void release_moved_frame(Hal& hal, Pfn pfn) override { m_k.put_frame(hal, pfn); }
   void finish_shootdown(Hal& hal, const std::vector<CoreId>& targets, PhysAddr root, uint16_t pcid,
                         const std::vector<VirtAddr>& pages) override {
     m_k.finish_shootdown(hal, targets, root, pcid, pages);

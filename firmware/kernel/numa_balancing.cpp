@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "firmware/kernel/tiering.hpp"
 #include "firmware/vm/page_table.hpp"
 #include "common/pte.hpp"
 
@@ -51,6 +52,14 @@ void NumaBalancer::scan_mm(Hal& hal, Mm& mm) {
     if (v.prot != 0 && v.shm == 0) {
       for_each_leaf(hal, mm.root, m_ctx.levels, VirtAddr{lo}, VirtAddr{hi}, [&](VirtAddr va, PhysAddr, Pte e) {
         if (!e.present()) return std::optional<uint64_t>();  // a hint entry already (or PROT_NONE)
+        if (m_ctx.tiering != nullptr) {
+          // Tiering: slow-tier pages remember when they were hinted (their hint-fault latency counts from
+          // here); with NUMA balancing itself off, fast-tier pages are not hinted at all (Linux's tiering mode).
+          const auto zone = m_ctx.pmm.zone_of(e.pfn());
+          const bool slow = zone && m_ctx.tiering->slow(zone->first);
+          if (slow) m_ctx.tiering->note_scan(e.pfn(), hal.now_ps());
+          if (!slow && !m_ctx.cfg.numa_balancing.enabled) return std::optional<uint64_t>();
+        }
         hal.charge(costs.pte_update);
         ++m_ptes;
         pages.push_back(va);
@@ -116,7 +125,19 @@ bool NumaBalancer::hint_fault(Hal& hal, Process& p, VirtAddr va, AccessKind kind
   NodeId& last = m_last_node.try_emplace(pfn.value(), kNoNode).first->second;
   const NodeId previous = last;
   last = here;
-  if (node != here && previous == here) {
+  // Only pages without a memory policy of their own move (the area's, else the process's, is local), as
+  // Linux's mpol_misplaced migrates only under the default policy: pages that bind, preferred or interleave
+  // placed stay where the policy put them.
+  const NumaPolicyKind policy = vma->policy.kind != NumaPolicyKind::Default ? vma->policy.kind : p.policy.kind;
+  const bool may_move = policy == NumaPolicyKind::Default || policy == NumaPolicyKind::Local;
+  Tiering* tiering = m_ctx.tiering;
+  if (!may_move) {
+    // The entry is made present again below.
+  } else if (tiering != nullptr && tiering->slow(node) && !tiering->slow(tiering->promotion_node(here))) {
+    // Memory tiering: a slow-tier page goes up to the toucher's fast node if it is hot (no two-fault filter,
+    // as Linux's tiering mode returns before it).
+    if (promote(hal, *vma, *ea, e, tiering->promotion_node(here))) return true;
+  } else if (m_ctx.cfg.numa_balancing.enabled && node != here && previous == here) {
     const bool movable = vma->shm == 0 && m_host.frame_refs(pfn) == 1 && m_ctx.swapper.swap_cache().count(pfn.value()) == 0;
     if (!movable) {
       ++m_refused;
@@ -126,6 +147,7 @@ bool NumaBalancer::hint_fault(Hal& hal, Process& p, VirtAddr va, AccessKind kind
       const uint64_t t0 = hal.now_ps();
       const std::optional<Pfn> to = migrate(hal, *ea, e, here);
       m_migrate_ps += hal.now_ps() - t0;
+      ++(to ? m_migrated : m_failed);
       if (to) return true;
     }
   }
@@ -135,18 +157,41 @@ bool NumaBalancer::hint_fault(Hal& hal, Process& p, VirtAddr va, AccessKind kind
   return true;
 }
 
+bool NumaBalancer::has_room(NodeId node) const {
+  return !m_ctx.swapper.enabled() || m_ctx.pmm.free_frames(node) > m_ctx.swapper.high_watermark(node) + 1;
+}
+
+bool NumaBalancer::promote(Hal& hal, const Vma& vma, PhysAddr pte, Pte e, NodeId to) {
+  Tiering& t = *m_ctx.tiering;
+  const Pfn pfn = e.pfn();
+  const uint64_t now = hal.now_ps();
+  if (!t.hot(pfn, now) || !t.promote_rate_allows(now)) return false;
+  if (vma.shm != 0 || m_host.frame_refs(pfn) != 1 || m_ctx.swapper.swap_cache().count(pfn.value()) != 0) {
+    t.promote_refused();
+    return false;
+  }
+  if (!has_room(to)) {
+    // Linux's numamigrate_isolate_folio in tiering mode: no room above the high watermark wakes the node's
+    // kswapd, which demotes until the promotion watermark; this page stays for now.
+    t.watermark_refused();
+    m_ctx.swapper.wake_kswapd_for_promotion(hal, to);
+    return false;
+  }
+  const std::optional<Pfn> moved = migrate(hal, pte, e, to);
+  if (!moved) {
+    t.promote_failed();
+    return false;
+  }
+  t.promoted(hal.now_ps() - now);
+  return true;
+}
+
 std::optional<Pfn> NumaBalancer::migrate(Hal& hal, PhysAddr pte, Pte e, NodeId node) {
   const KernelCosts& costs = m_ctx.cfg.costs;
   hal.charge(costs.frame_alloc);
   // The target node only (Linux's __GFP_THISNODE), without reclaim: a full node is a failed migration.
-  // With swap (watermarks), the node must stay above its high watermark, as Linux's migrate_balanced_pgdat
-  // asks, so migration never pushes a node into reclaim.
-  const bool room = !m_ctx.swapper.enabled() || m_ctx.pmm.free_frames(node) > m_ctx.swapper.high_watermark(node) + 1;
-  std::optional<PageAlloc> a = room ? m_ctx.pmm.alloc_page(hal.core_id(), Gfp::Atomic, {node}) : std::nullopt;
-  if (!a) {
-    ++m_failed;
-    return std::nullopt;
-  }
+  std::optional<PageAlloc> a = has_room(node) ? m_ctx.pmm.alloc_page(hal.core_id(), Gfp::Atomic, {node}) : std::nullopt;
+  if (!a) return std::nullopt;
   const Pfn from = e.pfn();
   hal.charge(costs.migrate_page);
   hal.read_block(addr_of(from), m_copy_buf.data(), kPageSize);
@@ -159,7 +204,6 @@ std::optional<Pfn> NumaBalancer::migrate(Hal& hal, PhysAddr pte, Pte e, NodeId n
   const NodeId last = m_last_node[from.value()];
   m_host.put_frame(hal, from);  // forgets the old frame's record
   m_last_node[a->pfn.value()] = last;
-  ++m_migrated;
   return a->pfn;
 }
 

@@ -31,6 +31,8 @@ class NumaBalancingHost {
                                 const std::vector<VirtAddr>& pages, bool flush_all) = 0;
 };
 
+class Tiering;
+
 struct NumaBalancingContext {
   const KernelConfig& cfg;
   unsigned levels;
@@ -39,6 +41,9 @@ struct NumaBalancingContext {
   Swapper& swapper;
   const std::vector<Mm*>& live_mms;
   stats::Scalar& invlpg;  // system.os.tlb.invlpg
+  // Memory tiering with promotion (firmware.tiering), else nullptr: the scan hints slow-tier pages (only
+  // those when firmware.numa_balancing is off) and their hint faults may promote them.
+  Tiering* tiering = nullptr;
 };
 
 class NumaBalancer {
@@ -71,8 +76,15 @@ class NumaBalancer {
   void scan_mm(Hal& hal, Mm& mm);
   // True if one more page may migrate in the rate-limit window of now_ps (and counts it).
   bool rate_allows(uint64_t now_ps);
-  // Moves the page mapped at pte (raw entry `e`, a hint entry) to a frame on `node`; returns its new frame.
+  // Moves the page mapped at pte (raw entry `e`, a hint entry) to a frame on `node`; returns its new frame,
+  // or nullopt if the node has no frame to give (with reclaim on: none above its high watermark).
   std::optional<Pfn> migrate(Hal& hal, PhysAddr pte, Pte e, NodeId node);
+  // True if `node` can take a migrated page: with reclaim on, only while it stays above its high watermark
+  // (Linux's migrate_balanced_pgdat), so migration never pushes a node into reclaim.
+  bool has_room(NodeId node) const;
+  // Memory tiering: the hint fault of a slow-tier page (frame pfn, entry e at pte) from a core whose fast node
+  // is `to`: promoted if hot, within the rate limit and the node's watermark. True if it moved.
+  bool promote(Hal& hal, const Vma& vma, PhysAddr pte, Pte e, NodeId to);
 
   NumaBalancingContext m_ctx;
   NumaBalancingHost& m_host;

@@ -9,6 +9,7 @@
 // the pass. A frame is freed inside the pass only while every core that could still use it is stopped.
 #include "firmware/kernel/swapper.hpp"
 
+#include "firmware/kernel/tiering.hpp"
 #include "firmware/swap/policies.hpp"
 
 #include <algorithm>
@@ -38,6 +39,7 @@ class Swapper::Bridge final : public ReclaimHost, public PageBits {
     }
   }
   void free_frame(PageId p) override { m_s.evict_free(*hal, p); }
+  Demotion demote(uint32_t zone, PageId p) override { return m_s.demote(*hal, zone, p); }
   bool accessed(PageId p) override { return m_s.page_accessed(*hal, p, false); }
   bool test_and_clear_accessed(PageId p) override { return m_s.page_accessed(*hal, p, true); }
   bool dirty(PageId p) override { return m_s.page_dirty(*hal, p); }
@@ -68,9 +70,10 @@ Swapper::Swapper(stats::Group& parent, const SwapperContext& ctx, SwapperHost& h
   m_kswapd_pending.assign(ctx.nodes, false);
   m_kswapd_failed.assign(ctx.nodes, false);
   m_kind_pages.assign(ctx.nodes, {0, 0});
-  if (m_cfg.swap_slots > 0) {
-    // One replacement policy per node (its zone for reclaim), fed by faults, unmaps and A-bit reads.
-    m_swap = std::make_unique<SwapArea>(m_cfg.swap_slots);
+  if (m_cfg.swap_slots > 0 || m_cfg.tiering.enabled) {
+    // One replacement policy per node (its zone for reclaim), fed by faults, unmaps and A-bit reads. Memory
+    // tiering reclaims (demotes) without a swap area too.
+    if (m_cfg.swap_slots > 0) m_swap = std::make_unique<SwapArea>(m_cfg.swap_slots);
     std::vector<ReclaimZone> zones;
     for (NodeId n = 0; n < ctx.nodes; ++n) {
       if (m_cfg.swap.replacement.policy == ReplacementKind::Opt) {
@@ -357,6 +360,20 @@ bool Swapper::direct_reclaim(Hal& hal, NodeId node) {
 
 void Swapper::wake_kswapd(Hal& hal, NodeId node) {
   if (m_kswapd_pending[node] || m_reclaim->pressure(node) == Reclaimer::Pressure::None) return;
+  wake_kswapd_now(hal, node);
+}
+
+uint64_t Swapper::promo_watermark(NodeId node) const {
+  const Reclaimer::Watermarks w = m_reclaim->watermarks(node);
+  return std::min(m_pmm.total_frames(node), w.high + (w.high - w.low));
+}
+
+void Swapper::wake_kswapd_for_promotion(Hal& hal, NodeId node) {
+  if (m_kswapd_pending[node] || m_pmm.free_frames(node) >= promo_watermark(node)) return;
+  wake_kswapd_now(hal, node);
+}
+
+void Swapper::wake_kswapd_now(Hal& hal, NodeId node) {
   // After a run that freed nothing, kswapd sleeps until memory comes back (the node above its high
   // watermark) or a direct reclaim makes progress, as Linux's kswapd backs off after failures.
   if (m_kswapd_failed[node]) {
@@ -380,7 +397,11 @@ void Swapper::run_background(Hal& hal) {
     m_kswapd_pending[n] = false;
     ++m_kswapd_runs;
     reclaim_begin(hal);
-    const ReclaimResult r = m_reclaim->background(n, hal.memory_ops());
+    // With tiering, kswapd balances a node with a demotion target to its promotion watermark, leaving room
+    // for promotions (Linux's kswapd uses WMARK_PROMO in NUMA_BALANCING_MEMORY_TIERING mode).
+    const bool promo = m_tiering != nullptr && m_tiering->demotion_target(n).has_value();
+    const ReclaimResult r = promo ? m_reclaim->background_to(n, promo_watermark(n), hal.memory_ops())
+                                  : m_reclaim->background(n, hal.memory_ops());
     reclaim_end(hal);
     m_kswapd_failed[n] = r.reclaimed == 0;
   }
@@ -437,6 +458,7 @@ bool Swapper::page_accessed(Hal& hal, uint64_t pfn, bool clear) {
 }
 
 bool Swapper::reserve_swap(uint64_t pfn) {
+  if (!m_swap) return false;  // tiering without a swap area: anonymous pages stay
   const std::optional<SwapSlot> s = m_swap->begin_writeout(Pfn{pfn});
   if (!s) return false;
   m_frame_slot[pfn] = *s;
@@ -537,6 +559,59 @@ void Swapper::evict_free(Hal& hal, uint64_t pfn) {
   hal.charge(m_cfg.costs.frame_free);
   m_pmm.free_page(hal.core_id(), Pfn{pfn});
   ++m_freed;
+}
+
+// --- Demotion (memory tiering) ------------------------------------------------------------------------
+
+ReclaimHost::Demotion Swapper::demote(Hal& hal, uint32_t zone, uint64_t pfn) {
+  const std::optional<NodeId> to = m_tiering ? m_tiering->demotion_target(static_cast<NodeId>(zone)) : std::nullopt;
+  if (!to) return ReclaimHost::Demotion::NoTarget;
+  // A page in the swap cache has a slot that names its frame; reclaim drops or writes it the ordinary way.
+  if (m_frame_slot.count(pfn) != 0) {
+    m_tiering->demote_failed();
+    return ReclaimHost::Demotion::Failed;
+  }
+  const uint64_t t0 = hal.now_ps();
+  const KernelCosts& costs = m_cfg.costs;
+  hal.charge(costs.frame_alloc);
+  // The target only and without reclaim (Linux's alloc_demote_folio: __GFP_THISNODE, no direct reclaim), and
+  // never below its min watermark: a short target leaves the page to swap (or to stay).
+  std::optional<PageAlloc> a;
+  if (m_pmm.free_frames(*to) > m_reclaim->watermarks(*to).min) a = m_pmm.alloc_page(hal.core_id(), Gfp::Atomic, {*to});
+  if (!a) {
+    m_tiering->demote_failed();
+    return ReclaimHost::Demotion::Failed;
+  }
+  PageDesc& d = m_pages.at(pfn);
+  // Every address space mapping the page stops (the first reclaim_touch of each) before the copy, so no write
+  // lands in the old frame after it.
+  for (const PageDesc::Mapping& m : d.maps) reclaim_touch(hal, *m.mm);
+  hal.charge(costs.migrate_page);
+  hal.read_block(addr_of(Pfn{pfn}), m_copy_buf.data(), kPageSize);
+  hal.write_block(addr_of(a->pfn), m_copy_buf.data(), kPageSize);
+  for (const PageDesc::Mapping& m : d.maps) {
+    const Pte e{hal.read64(m.pte)};
+    if (e.pfn().value() != pfn || !(e.present() || (e.raw() & kSoftProtNone))) {
+      throw std::logic_error("kernel: reverse map of frame " + std::to_string(pfn) + " names " + format_hex(m.va) +
+                             ", whose entry does not map it");
+    }
+    hal.charge(costs.pte_update);
+    hal.write64(m.pte, Pte::make(a->pfn, e.raw() & ~pte_bit::kPfnMask).raw());
+    // A NUMA hint entry is in no TLB; a present one is dropped here and shot down when the pass ends.
+    if (e.present()) evict_invalidate(hal, *m.mm, VirtAddr{m.va});
+  }
+  if (d.kind == PageKind::File) m_segments.at(d.seg)->frames[d.index] = a->pfn.value() + 1;  // the page cache
+  auto refs = m_extra_refs.find(pfn);
+  if (refs != m_extra_refs.end()) {
+    m_extra_refs[a->pfn.value()] = refs->second;
+    m_extra_refs.erase(pfn);
+  }
+  move_page(pfn, a->pfn, *to, hal.memory_ops());
+  m_host.release_moved_frame(hal, Pfn{pfn});
+  m_tiering->demoted(hal.now_ps() - t0);
+  // The target may now need reclaim of its own (to swap, or nothing to do without one).
+  if (m_reclaim->pressure(*to) != Reclaimer::Pressure::None) wake_kswapd(hal, *to);
+  return ReclaimHost::Demotion::Demoted;
 }
 
 // --- Accessed-bit scan --------------------------------------------------------------------------------

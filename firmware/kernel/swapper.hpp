@@ -31,6 +31,9 @@ class SwapperHost {
   virtual std::optional<Pfn> alloc_user_frame(Hal& hal, Process& p, const Vma& vma, VirtAddr va, bool zero) = 0;
   // One more reference to a mapped data frame.
   virtual void get_frame(Pfn pfn) = 0;
+  // A page moved out of frame `pfn` (demotion: its mappings and references went to the new frame): the old
+  // frame is released as by the last put (other subsystems forget what they kept about it).
+  virtual void release_moved_frame(Hal& hal, Pfn pfn) = 0;
   // Ends a stopped section: counts and charges the shootdown IPIs if pages were invalidated, releases the
   // cores `targets`.
   virtual void finish_shootdown(Hal& hal, const std::vector<CoreId>& targets, PhysAddr root, uint16_t pcid,
@@ -63,16 +66,25 @@ struct SwapperContext {
   stats::Scalar& file_writebacks;  // system.os.vm.file_writebacks
 };
 
+class Tiering;
+
 class Swapper {
  public:
-  // Creates system.os.swap under `parent`. Disabled (tracks nothing, never evicts) unless cfg.swap_slots > 0.
+  // Creates system.os.swap under `parent`. Disabled (tracks nothing, never evicts) unless cfg.swap_slots > 0
+  // or memory tiering is on (cfg.tiering.enabled: reclaim runs, demoting, with or without a swap area).
   Swapper(stats::Group& parent, const SwapperContext& ctx, SwapperHost& host);
   ~Swapper();
   Swapper(const Swapper&) = delete;
   Swapper& operator=(const Swapper&) = delete;
 
-  // True with a swap area: pages are tracked for reclaim and evicted under pressure.
+  // True when reclaim runs (a swap area, or memory tiering): pages are tracked in the reverse map and
+  // reclaimed under pressure (evicted, or demoted with tiering).
   bool enabled() const { return m_reclaim != nullptr; }
+  // True with a swap area (anonymous pages can be evicted).
+  bool has_swap() const { return m_swap != nullptr; }
+  // Memory tiering (firmware.tiering): reclaim demotes to the nodes' targets, kswapd balances fast nodes to
+  // their promotion watermark. Set once at boot, before the first fault.
+  void set_tiering(Tiering* tiering) { m_tiering = tiering; }
 
   // Reverse map of tracked frames (private anonymous 4 KiB pages and page-cache pages): the PTEs mapping
   // each. rmap_add starts tracking a frame (on its node's policy) with its first mapping.
@@ -119,6 +131,12 @@ class Swapper {
   bool direct_reclaim(Hal& hal, NodeId node);
   // Wakes node's kswapd (on a running core) if the node is below its low watermark.
   void wake_kswapd(Hal& hal, NodeId node);
+  // Memory tiering: a promotion found the fast node at or below its high watermark; wakes its kswapd if the
+  // node is below its promotion watermark (kswapd then demotes until it is above, as Linux's kswapd balances
+  // to WMARK_PROMO in tiering mode).
+  void wake_kswapd_for_promotion(Hal& hal, NodeId node);
+  // The node's promotion watermark (frames): high + (high - low), as Linux's WMARK_PROMO (capped at the node).
+  uint64_t promo_watermark(NodeId node) const;
   // The node's min watermark (frames).
   uint64_t min_watermark(NodeId node) const { return m_reclaim->watermarks(node).min; }
   // The node's high watermark (frames).
@@ -159,6 +177,10 @@ class Swapper {
   void evict_unmap(Hal& hal, uint64_t pfn);
   void evict_write(Hal& hal, uint64_t pfn);
   void evict_free(Hal& hal, uint64_t pfn);
+  // Memory tiering: moves victim pfn of `zone` to the zone's demotion target (see ReclaimHost::demote).
+  ReclaimHost::Demotion demote(Hal& hal, uint32_t zone, uint64_t pfn);
+  // Wakes the node's kswapd on a running core (pending set); false if no core could take it.
+  void wake_kswapd_now(Hal& hal, NodeId node);
   // A dirty page-cache page to the file store (eviction).
   void file_write_back(Hal& hal, uint64_t pfn);
   // WSClock's background write of a dirty page: to its swap slot (one is reserved if needed), D cleared.
@@ -186,6 +208,7 @@ class Swapper {
   stats::Scalar& m_invlpg;
   stats::Scalar& m_file_writebacks;
   SwapperHost& m_host;
+  Tiering* m_tiering = nullptr;
 
   std::unique_ptr<SwapArea> m_swap;
   std::vector<std::unique_ptr<ReplacementPolicy>> m_policies;  // per node

@@ -110,10 +110,15 @@ void PhysicalMemoryManager::build_zonelist(Gfp flags, const std::vector<NodeId>&
       if (z >= 0) m_zonelist.push_back({&m_zones[static_cast<size_t>(z)], false});
     }
     if (atomic) return;
-    for (size_t id = 0; id < m_nodes.size(); ++id) {
+    auto add_rest = [&](size_t id) {
       const int z = m_nodes[id].zone[k];
       if (!m_is_preferred[id] && z >= 0) m_zonelist.push_back({&m_zones[static_cast<size_t>(z)], true});
+      m_is_preferred[id] = 1;  // added once
+    };
+    if (!m_fallback.empty()) {
+      for (NodeId id : m_fallback[preferred.front()]) add_rest(id);
     }
+    for (size_t id = 0; id < m_nodes.size(); ++id) add_rest(id);
   };
   if (has(flags, Gfp::Dma)) {
     add_pass(ZoneKind::Dma);
@@ -121,6 +126,22 @@ void PhysicalMemoryManager::build_zonelist(Gfp flags, const std::vector<NodeId>&
     add_pass(ZoneKind::Normal);
     add_pass(ZoneKind::Dma);
   }
+}
+
+void PhysicalMemoryManager::set_fallback_order(std::vector<std::vector<NodeId>> order) {
+  if (order.size() != m_nodes.size()) {
+    throw std::invalid_argument("PhysicalMemoryManager: fallback order for " + std::to_string(order.size()) +
+                                " nodes, expected " + std::to_string(m_nodes.size()));
+  }
+  for (const std::vector<NodeId>& list : order) {
+    for (NodeId id : list) {
+      if (id >= m_nodes.size()) {
+        throw std::invalid_argument("PhysicalMemoryManager: fallback order names node " + std::to_string(id) + " (" +
+                                    std::to_string(m_nodes.size()) + " nodes)");
+      }
+    }
+  }
+  m_fallback = std::move(order);
 }
 
 std::optional<uint64_t> PhysicalMemoryManager::pcp_take(Zone& zone, CoreId cpu) {

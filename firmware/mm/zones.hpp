@@ -110,7 +110,8 @@ struct BuddyTotals {
 // has frames is a BuddyAllocator (orders 0..kMaxOrder). A zone never spans nodes.
 //
 // Fallback order for a request with preferred nodes P (in the caller's order; empty P = every node in id
-// order) and the other nodes R (id order), skipping zones that do not exist:
+// order) and the other nodes R (in the fallback order of P's first node, set_fallback_order; id order
+// without one), skipping zones that do not exist:
 //   normal request:  Normal(P...), Normal(R...), DMA(P...), DMA(R...)   -- DMA only as the last resort
 //   Gfp::Dma:        DMA(P...), DMA(R...)
 // Atomic requests stop before the first R entry (preferred nodes only). The first entry is the
@@ -148,6 +149,10 @@ class PhysicalMemoryManager {
   // unchanged, if the frame is not an allocated order-0 block (in no zone, free, on a per-CPU list, part
   // of or start of a larger block), std::invalid_argument if cpu >= cpus. Cost: O(log A) plus a drain.
   void free_page(CoreId cpu, Pfn pfn);
+  // The order in which a request whose first preferred node is n falls back over the other nodes:
+  // order[n] lists node ids nearest first (Linux's zonelist order by node distance); nodes missing from
+  // order[n] follow in id order. Throws std::invalid_argument unless order has one list per node of valid ids.
+  void set_fallback_order(std::vector<std::vector<NodeId>> order);
   // Returns every frame on `cpu`'s lists (all zones) to the buddies; returns the number of frames.
   uint64_t drain_cpu(CoreId cpu);
   // drain_cpu() for every CPU (counted in drain_all); returns the number of frames.
@@ -224,6 +229,7 @@ class PhysicalMemoryManager {
   std::unordered_set<uint64_t> m_pcp_frames;  // every frame on any per-CPU list
   std::vector<Candidate> m_zonelist;          // scratch, rebuilt per request
   std::vector<uint8_t> m_is_preferred;        // scratch, per node
+  std::vector<std::vector<NodeId>> m_fallback;  // per first preferred node: the others, nearest first
   std::vector<uint64_t> m_refill;             // scratch, one per-CPU refill batch
   PmmCounters m_counters;
 };

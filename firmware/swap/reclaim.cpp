@@ -99,6 +99,14 @@ ReclaimResult Reclaimer::shrink(uint32_t z, uint64_t target_free, uint64_t batch
       continue;
     }
     ++budget_used;
+    const ReclaimHost::Demotion demotion = m_host.demote(z, *v);
+    if (demotion == ReclaimHost::Demotion::Demoted) {
+      // The page lives on in the slower node (the host moved it out of this zone's policy).
+      ++r.reclaimed;
+      ++r.demoted;
+      continue;
+    }
+    if (demotion == ReclaimHost::Demotion::Failed) ++m_counters.demote_failed;
     const bool anon_unbacked = info.kind == PageKind::Anon && !info.backed;
     if (anon_unbacked && !m_host.reserve_swap(*v)) {
       ++m_counters.swap_full;
@@ -128,7 +136,8 @@ ReclaimResult Reclaimer::shrink(uint32_t z, uint64_t target_free, uint64_t batch
   for (PageId p : deferred) policy.set_locked(p, false);
   r.reached_target = m_host.free_pages(z) >= target_free;
   m_counters.scanned += r.scanned;
-  m_counters.reclaimed += r.reclaimed;
+  m_counters.reclaimed += r.reclaimed - r.demoted;
+  m_counters.demoted += r.demoted;
   m_counters.policy_scanned += policy.scanned() - policy_before;
   return r;
 }
@@ -138,6 +147,7 @@ ReclaimResult Reclaimer::until(uint32_t z, uint64_t target, VirtualTime now) {
   for (;;) {
     const ReclaimResult r = shrink(z, target, m_cfg.batch, now);
     total.reclaimed += r.reclaimed;
+    total.demoted += r.demoted;
     total.scanned += r.scanned;
     total.reached_target = r.reached_target;
     if (r.reached_target) break;
@@ -153,6 +163,12 @@ ReclaimResult Reclaimer::background(uint32_t z, VirtualTime now) {
   if (m_host.free_pages(z) >= m_marks.at(z).low) return {};
   ++m_counters.background_wakes;
   return until(z, m_marks[z].high, now);
+}
+
+ReclaimResult Reclaimer::background_to(uint32_t z, uint64_t target, VirtualTime now) {
+  if (m_host.free_pages(z) >= target) return {};
+  ++m_counters.background_wakes;
+  return until(z, target, now);
 }
 
 ReclaimResult Reclaimer::direct(uint32_t z, VirtualTime now) {

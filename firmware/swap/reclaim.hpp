@@ -94,6 +94,12 @@ class ReclaimHost {
   virtual void write_back(PageId p, PageKind kind) = 0;
   // Returns p's frame to the allocator (and drops it from the swap cache).
   virtual void free_frame(PageId p) = 0;
+  // Memory tiering: migrates victim p to zone z's demotion target instead of evicting it (a copy, its
+  // mappings rewritten, the frame here freed; the policy of z no longer holds p). NoTarget: zone z demotes
+  // nothing (the default); Failed: p stays here (the target is short, or p cannot move) and is evicted the
+  // ordinary way.
+  enum class Demotion { NoTarget, Demoted, Failed };
+  virtual Demotion demote(uint32_t /*zone*/, PageId /*p*/) { return Demotion::NoTarget; }
 };
 
 struct ReclaimCounters {
@@ -111,10 +117,13 @@ struct ReclaimCounters {
   uint64_t reclaimed_anon = 0;   // frames freed that held anonymous pages
   uint64_t reclaimed_file = 0;   // frames freed that held page-cache pages
   uint64_t deferred = 0;         // candidates passed over for the swappiness balance
+  uint64_t demoted = 0;          // victims migrated to the zone's demotion target (not in `reclaimed`)
+  uint64_t demote_failed = 0;    // victims whose demotion failed (then evicted the ordinary way, or kept)
 };
 
 struct ReclaimResult {
-  uint64_t reclaimed = 0;
+  uint64_t reclaimed = 0;  // frames freed in the zone: evicted or demoted
+  uint64_t demoted = 0;    // ... of which by demotion
   uint64_t scanned = 0;
   bool reached_target = false;  // the zone's free pages reached the pass's target
   bool exhausted = false;       // nothing more could be evicted (every page locked, or anon with swap full)
@@ -146,11 +155,15 @@ class Reclaimer {
   // Background reclaim of zone z (kswapd's loop): if free < low, counts a wake and shrinks in batches until
   // free >= high or nothing more can be evicted. Does nothing (zero result) when free >= low.
   ReclaimResult background(uint32_t z, VirtualTime now);
+  // Background reclaim towards `target` free pages (memory tiering's promotion watermark): if free < target,
+  // counts a wake and shrinks in batches until free >= target or nothing more can be evicted.
+  ReclaimResult background_to(uint32_t z, uint64_t target, VirtualTime now);
   // Direct reclaim in the allocating context: if free < min, counts a direct reclaim and shrinks in batches
   // until free >= min or nothing more can be evicted.
   ReclaimResult direct(uint32_t z, VirtualTime now);
   // One pass: evicts up to `batch` pages of zone z (stops early once free >= target). Victims come from the
-  // zone's policy. Per victim: mlocked -> policy.set_locked and skip; anon without a valid swap copy ->
+  // zone's policy. Per victim: mlocked -> policy.set_locked and skip; demoted to the zone's demotion target
+  // if the host has one (host.demote; a failure goes on below); anon without a valid swap copy ->
   // reserve_swap (swap full: skip for this pass); unmap (PTEs + shootdown); write_back if dirty or anon
   // without a copy; policy.on_unmap; free_frame. Pages skipped in a pass are hidden from the policy with
   // set_locked for the pass and unlocked afterwards, so the policy proposes others.

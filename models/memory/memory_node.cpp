@@ -16,7 +16,8 @@ std::vector<NodeRange> MemoryConfig::ranges() const {
   uint64_t next = 0;
   for (size_t i = 0; i < nodes.size(); ++i) {
     uint64_t base = (i > 0 && nodes[i].base.value == 0) ? next : nodes[i].base.value;
-    r.push_back({base, nodes[i].size.value, nodes[i].cpus});
+    const bool slow = nodes[i].tier == NodeTier::Slow || (nodes[i].tier == NodeTier::Auto && nodes[i].attach == NodeAttach::Cxl);
+    r.push_back({base, nodes[i].size.value, nodes[i].cpus, slow});
     next = base + nodes[i].size.value;
   }
   return r;

@@ -30,6 +30,11 @@ enum class MemoryModel { Dram, Fixed };
 // on-package HBM) or behind a CXL link (a Type-3 memory expander).
 enum class NodeAttach { Direct, Cxl };
 
+// A node's memory tier for the firmware's tiering (firmware.tiering): fast memory is where pages are placed
+// and promoted to, slow memory where cold pages are demoted. auto: CXL-attached nodes are slow, every other
+// node (DDR or HBM on a socket's own interface) fast, as Linux puts dax/kmem CXL memory below the DRAM tier.
+enum class NodeTier { Auto, Fast, Slow };
+
 // One NUMA node: its physical address range (an ACPI SRAT memory-affinity entry), whether cores sit on it,
 // how it is attached and the DRAM behind its controller.
 struct NodeConfig {
@@ -37,6 +42,7 @@ struct NodeConfig {
   Bytes size{4ull << 30};
   bool cpus = true;
   NodeAttach attach = NodeAttach::Direct;
+  NodeTier tier = NodeTier::Auto;
   dram::DramConfig dram;
   CxlLinkConfig cxl;
 
@@ -52,6 +58,9 @@ struct NodeConfig {
     v("attach", attach, "",
       "direct: the controller sits on a socket's memory interface (DDR channels, on-package HBM); cxl: behind "
       "a CXL link (a Type-3 memory expander; needs cpus: false), timed by `cxl`");
+    v("tier", tier, "",
+      "Memory tier for firmware.tiering: fast (pages are placed and promoted here), slow (cold pages are demoted "
+      "here) or auto (attach cxl: slow, else fast)");
     v.section("dram", dram,
               "dram: the DRAM behind this node's controller; starts as system.memory.dram, so a node names only "
               "what differs (e.g. {preset: HBM2-2000})");
@@ -64,6 +73,7 @@ struct NodeRange {
   uint64_t base = 0;
   uint64_t size = 0;
   bool cpus = true;
+  bool slow = false;  // the resolved tier (NodeConfig::tier)
   uint64_t end() const { return base + size; }
 };
 
@@ -209,6 +219,15 @@ struct vmsim::config::EnumNames<vmsim::mem::MemoryModel> {
   static const std::vector<std::pair<vmsim::mem::MemoryModel, const char*>>& table() {
     static const std::vector<std::pair<vmsim::mem::MemoryModel, const char*>> t = {
         {vmsim::mem::MemoryModel::Dram, "dram"}, {vmsim::mem::MemoryModel::Fixed, "fixed"}};
+    return t;
+  }
+};
+
+template <>
+struct vmsim::config::EnumNames<vmsim::mem::NodeTier> {
+  static const std::vector<std::pair<vmsim::mem::NodeTier, const char*>>& table() {
+    static const std::vector<std::pair<vmsim::mem::NodeTier, const char*>> t = {
+        {vmsim::mem::NodeTier::Auto, "auto"}, {vmsim::mem::NodeTier::Fast, "fast"}, {vmsim::mem::NodeTier::Slow, "slow"}};
     return t;
   }
 };

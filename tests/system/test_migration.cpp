@@ -118,6 +118,22 @@ TEST_F(Migration, PresetMovesTheProcessAndItsPagesInEveryMode) {
   }
 }
 
+TEST_F(Migration, PagesPlacedByAPolicyOfTheirOwnStay) {
+  // Bound to node 0 (numactl --membind=0): after the move the hint faults come from node 1, but the policy
+  // placed the pages, so they stay (Linux migrates only pages under the default policy); accesses stay remote.
+  const nlohmann::json j = run("bound", with_overrides(kMoved, R"(
+processes:
+  - name: mover
+    core: 0
+    numa: {policy: bind, nodes: "0"}
+    workload: {kind: random, footprint: 4MiB, accesses: 200000, read_fraction: 0.5}
+    migrations: [{at: 50000, core: 1}]
+)"), " --set firmware.numa_balancing.enabled=true");
+  EXPECT_GT(stat(j, "system.os.numa_balancing.hint_faults_remote"), 1000u);
+  EXPECT_EQ(stat(j, "system.os.numa_balancing.pages_migrated"), 0u);
+  EXPECT_EQ(stat(j, "system.os.proc0.accesses_remote"), 150000u);
+}
+
 TEST_F(Migration, RateLimitCapsThePagesMovedPerWindow) {
   // 1 MB/s: 100000 bytes per 100 ms window, i.e. 24 pages of 4 KiB; the run lasts far less than 100 ms.
   const nlohmann::json j =

@@ -184,6 +184,7 @@ class NoSwapHost final : public fw::SwapperHost {
     return std::nullopt;
   }
   void get_frame(Pfn) override { ADD_FAILURE() << "swapper disabled"; }
+  void release_moved_frame(fw::Hal&, Pfn) override { ADD_FAILURE() << "swapper disabled"; }
   void finish_shootdown(fw::Hal&, const std::vector<CoreId>&, PhysAddr, uint16_t, const std::vector<VirtAddr>&) override {
     ADD_FAILURE() << "swapper disabled";
   }

@@ -61,6 +61,23 @@ TEST(Zones, UnalignedNodeStraddlingDmaLimit) {
   EXPECT_EQ(n.total_frames(0, ZoneKind::Normal), 8192u);
 }
 
+TEST(Zones, FallbackFollowsTheDistanceOrderOfThePreferredNode) {
+  // Three nodes of 4096 normal frames (above the DMA limit); node 0 full.
+  const std::vector<NodeRange> nodes{{Pfn{4096}, 4096}, {Pfn{8192}, 4096}, {Pfn{12288}, 4096}};
+  PhysicalMemoryManager ids(nodes, no_pcp());
+  PhysicalMemoryManager dist(nodes, no_pcp());
+  // Node 0's nearest other node is 2, then 1.
+  dist.set_fallback_order({{2, 1}, {0, 2}, {0, 1}});
+  for (PhysicalMemoryManager* m : {&ids, &dist}) {
+    while (m->free_frames(0) > 0) ASSERT_TRUE(m->alloc(0, Gfp::Atomic, {0}));
+  }
+  EXPECT_EQ(ids.alloc(0, kGfpKernel, {0})->node, 1u);   // without an order: id order
+  EXPECT_EQ(dist.alloc(0, kGfpKernel, {0})->node, 2u);  // by distance
+  EXPECT_EQ(dist.alloc(0, kGfpKernel, {1})->node, 1u);  // a preferred node with room serves first
+  EXPECT_THROW(dist.set_fallback_order({{1}, {0}}), std::invalid_argument);          // one list per node
+  EXPECT_THROW(dist.set_fallback_order({{3}, {0}, {0}}), std::invalid_argument);     // no node 3
+}
+
 TEST(Zones, ConstructorRejectsBadInput) {
   EXPECT_THROW(PhysicalMemoryManager({}), std::invalid_argument);
   EXPECT_THROW(PhysicalMemoryManager({{Pfn{0}, 0}}), std::invalid_argument);

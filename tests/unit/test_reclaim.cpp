@@ -261,6 +261,55 @@ std::string error_of(const std::function<void()>& f) {
   return "";
 }
 
+// Memory tiering: the zone has a demotion target with room for `room` pages; a demoted page leaves the zone
+// (its frame is freed here and it leaves the zone's policy) without unmap or write-back.
+class DemotingHost : public FakeHost {
+ public:
+  using FakeHost::FakeHost;
+  Demotion demote(uint32_t /*zone*/, PageId p) override {
+    if (room == 0) {
+      log.push_back("demote-fail " + std::to_string(p));
+      return Demotion::Failed;
+    }
+    --room;
+    log.push_back("demote " + std::to_string(p));
+    policy->on_unmap(p);
+    free_frame(p);
+    return Demotion::Demoted;
+  }
+  uint64_t room = 2;
+  ReplacementPolicy* policy = nullptr;
+};
+
+TEST(Reclaim, DemotionComesBeforeEvictionAndItsFailureFallsBackToIt) {
+  DemotingHost host(2);
+  SimulatedPageBits bits;
+  auto policy = make_fifo_policy();
+  host.policy = policy.get();
+  for (PageId p = 1; p <= 10; ++p) {
+    policy->on_map(p, p);
+    host.pages[p] = anon();
+  }
+  Reclaimer r(config(), {{12, policy.get()}}, host, bits);
+  // 2 free -> high 6: pages 1 and 2 demoted (the target then has no room), 3 and 4 swapped.
+  const ReclaimResult res = r.background(0, 100);
+  EXPECT_EQ(res.reclaimed, 4u);
+  EXPECT_EQ(res.demoted, 2u);
+  EXPECT_EQ(host.log, (Log{"demote 1", "free 1", "demote 2", "free 2", "demote-fail 3", "reserve 3", "unmap 3",
+                           "write 3 swap", "free 3", "demote-fail 4", "reserve 4", "unmap 4", "write 4 swap",
+                           "free 4"}));
+  EXPECT_EQ(r.counters().demoted, 2u);
+  EXPECT_EQ(r.counters().demote_failed, 2u);
+  EXPECT_EQ(r.counters().reclaimed, 2u);  // evicted only
+  EXPECT_EQ(r.counters().written_anon, 2u);
+  // Towards a promotion watermark above high (8): two more pages, both evicted (still no room).
+  const ReclaimResult more = r.background_to(0, 8, 101);
+  EXPECT_EQ(more.reclaimed, 2u);
+  EXPECT_EQ(more.demoted, 0u);
+  EXPECT_EQ(r.counters().background_wakes, 2u);
+  EXPECT_EQ(r.background_to(0, 8, 102).reclaimed, 0u);  // at the target: nothing to do
+}
+
 TEST(Reclaim, ConfigErrorsNameTheKey) {
   auto load = [](const std::string& yaml) {
     SwapPolicyConfig c;
