@@ -318,9 +318,10 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   // can be in flight (at mode, several operations outstanding).
   void line_transport(tlm::tlm_command cmd, uint64_t line_pa, sc_core::sc_time& delay);
   // at mode: a demand line fill through the miss-status registers: waits for a free L1 MSHR and a free LLC
-  // MSHR of the socket, and marks the line in flight until its data arrives. Returns the femtoseconds spent
-  // waiting for registers (already in delay / SystemC time).
-  uint64_t demand_fill(uint64_t line_pa, sc_core::sc_time& delay);
+  // MSHR of the socket, and marks the line in flight until its data arrives (registered: the caller listed
+  // it in m_fills already). Returns the femtoseconds spent waiting for registers (already in delay /
+  // SystemC time).
+  uint64_t demand_fill(uint64_t line_pa, sc_core::sc_time& delay, bool registered = false);
   // at mode: waits while cond() holds (first catching up delay in SystemC time, woken by ev); returns the
   // femtoseconds waited beyond delay.
   template <class Cond>

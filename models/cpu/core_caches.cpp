@@ -138,6 +138,7 @@ cache::Served Core::cache_access_slow(cache::AccessClass cls, uint64_t pa, uint6
   }
   if (!m_timed) return r.served;  // functional: states and counts only
   uint32_t messages = r.remote_messages;
+  bool fill_registered = false;  // at: the line's fill is listed in m_fills already (queued_hierarchy_time)
   if (full_line_write) {
     // A whole-line store needs no data: it retires through the store buffer at the L1's pace while the
     // ownership request completes behind it (fast-string stores), so only the L1 latency is charged.
@@ -148,6 +149,12 @@ cache::Served Core::cache_access_slow(cache::AccessClass cls, uint64_t pa, uint6
     ct.fs[kCtL2] += r.l2_cycles * m_period_fs;
     ct.fs[kCtLlc] += r.llc_cycles * m_period_fs;
     if (m_caches.queues != nullptr && (r.llc_lookup || r.directory_home >= 0)) {
+      // The hierarchy holds the line already (tags change at the lookup): from now on it is a fill in
+      // flight, so this core's other operations on the line wait for it while this one queues.
+      if (r.memory_read) {
+        m_fills.push_back({r.line_pa, false});
+        fill_registered = true;
+      }
       messages = queued_hierarchy_time(r, delay, ct);
     } else {
       delay += m_period * static_cast<double>(r.cycles);
@@ -236,7 +243,7 @@ cache::Served Core::cache_access_slow(cache::AccessClass cls, uint64_t pa, uint6
     const sc_core::sc_time before = now0 + delay;
     uint64_t queued = 0;
     if (m_waits) {
-      queued = demand_fill(r.line_pa, delay);
+      queued = demand_fill(r.line_pa, delay, fill_registered);
     } else {
       line_transport(tlm::TLM_READ_COMMAND, r.line_pa, delay);
     }
@@ -283,7 +290,7 @@ uint64_t Core::stall_while(sc_core::sc_time& delay, sc_core::sc_event& ev, Cond 
   return (sc_core::sc_time_stamp() - t0).value();
 }
 
-uint64_t Core::demand_fill(uint64_t line_pa, sc_core::sc_time& delay) {
+uint64_t Core::demand_fill(uint64_t line_pa, sc_core::sc_time& delay, bool registered) {
   uint64_t waited = stall_while(delay, m_fill_done, [&] { return m_demand_fills >= m_mshrs; });
   if (waited != 0) ++m_mshr_full;
   CachePort::MissSlots* llc = m_caches.llc_mshrs;
@@ -295,7 +302,7 @@ uint64_t Core::demand_fill(uint64_t line_pa, sc_core::sc_time& delay) {
   }
   ++m_demand_fills;
   m_mshr_peak = std::max(m_mshr_peak, m_demand_fills);
-  m_fills.push_back({line_pa, false});
+  if (!registered) m_fills.push_back({line_pa, false});
   m_mshr_wait_fs += waited;
   line_transport(tlm::TLM_READ_COMMAND, line_pa, delay);  // at: waits inside for the data
   --m_demand_fills;
