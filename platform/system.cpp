@@ -364,10 +364,13 @@ void System::build_caches(const PlatformConfig& cfg) {
   for (size_t n = 0; n < nodes; ++n) node_home[n] = ic->home_socket(static_cast<unsigned>(n));
   std::vector<uint32_t> core_socket;
   for (uint64_t i = 0; i < cfg.system.cores; ++i) core_socket.push_back(static_cast<uint32_t>(cfg.system.socket_of(i)));
-  m_caches = std::make_unique<cache::CacheSystem>("caches", cfg.system.caches, core_socket, [ic, node_home](uint64_t pa) {
-    const int n = ic->node_of(pa);
-    return n < 0 ? 0u : node_home[static_cast<size_t>(n)];
-  });
+  m_caches = std::make_unique<cache::CacheSystem>(
+      "caches", cfg.system.caches, core_socket,
+      [ic, node_home](uint64_t pa) {
+        const int n = ic->node_of(pa);
+        return n < 0 ? 0u : node_home[static_cast<size_t>(n)];
+      },
+      cfg.sim.mode, cfg.system.core.frequency.period_fs());
   // One cross-socket coherence message: half the round trip a remote node adds over a local one.
   sc_core::sc_time lo = sc_core::SC_ZERO_TIME, hi = sc_core::SC_ZERO_TIME;
   bool first = true;
@@ -393,6 +396,8 @@ void System::build_caches(const PlatformConfig& cfg) {
     cpu::Core::CachePort port;
     port.hierarchy = &m_caches->hierarchy();
     port.llc_mshrs = m_llc_mshrs.empty() ? nullptr : m_llc_mshrs[s].get();
+    port.socket = s;
+    if (m_caches->llc_banks_timed() || m_caches->directory_timed()) port.queues = m_caches.get();
     port.writeback_buffer = cfg.system.caches.writeback_buffer;
     port.check = cfg.sim.check_coherence;
     port.path = [ic, s](uint64_t pa) {

@@ -27,4 +27,8 @@ replace_between docs/STATS.md "<!-- generated cxl" "<!-- end of generated cxl ta
 # Memory tiering's statistics (firmware.tiering, off in the default preset): the rows of the tiering preset.
 { printf '| statistic | unit | meaning |\n|---|---|---|\n'; "$vmsim" doc stats configs/presets/tiering.yaml | grep '^| `system\.os\.tiering'; } >"$tmp"
 replace_between docs/STATS.md "<!-- generated tiering" "<!-- end of generated tiering table -->" "$tmp"
+# The LLC bank and home directory queues exist only in sim.mode at with caches: socket 0's rows of a
+# two-socket at-mode run with the skylake_sp hierarchy.
+{ printf '| statistic | unit | meaning |\n|---|---|---|\n'; "$vmsim" doc stats configs/presets/numa-2socket.yaml --set sim.mode=at --set system.caches=skylake_sp | grep -E '^\| `system\.caches\.socket0\.(llc_banks|directory)\.'; } >"$tmp"
+replace_between docs/STATS.md "<!-- generated cache queue" "<!-- end of generated cache queue table -->" "$tmp"
 echo "regenerated docs/CONFIG.md and docs/STATS.md tables"

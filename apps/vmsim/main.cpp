@@ -277,6 +277,8 @@ int sc_main(int argc, char* argv[]) {
       ->required()
       ->check(CLI::IsMember({"config", "stats"}));
   doc->add_option("config", doc_config, "For 'stats': the configuration to elaborate");
+  std::vector<std::string> doc_sets;
+  doc->add_option("--set", doc_sets, "For 'stats': override a key of the configuration (--set sim.mode=at)")->take_all();
 
   CLI::App* trace = app.add_subcommand("trace", "Trace files: convert to vmsim's compact format (docs/TRACES.md)");
   trace->require_subcommand(1);
@@ -332,7 +334,7 @@ int sc_main(int argc, char* argv[]) {
       return 0;
     }
     if (doc_config.empty()) throw vmsim::InputError("doc stats: give the configuration to elaborate");
-    vmsim::platform::PlatformConfig cfg = vmsim::platform::load_platform_config(doc_config, {}, std::nullopt);
+    vmsim::platform::PlatformConfig cfg = vmsim::platform::load_platform_config(doc_config, doc_sets, std::nullopt);
     vmsim::platform::System system("system", cfg);
     std::cout << stats_reference(vmsim::stats::collect_all());
     return 0;

@@ -33,6 +33,14 @@ void LevelConfig::validate(const std::string& path) const {
   require(mshrs > 0, path, "mshrs", std::to_string(mshrs), "must be > 0");
   require(prefetch_degree > 0 && prefetch_degree <= kMaxPrefetchDegree, path, "prefetch_degree",
           std::to_string(prefetch_degree), "must be in [1, 8]");
+  require(banks > 0 && banks <= kMaxBanks, path, "banks", std::to_string(banks), "must be in [1, 1024]");
+  require(bank_cycles <= kMaxBankCycles, path, "bank_cycles", std::to_string(bank_cycles), "must be in [0, 1000]");
+}
+
+void DirectoryConfig::validate(const std::string& path) const {
+  using config::require;
+  require(banks > 0 && banks <= LevelConfig::kMaxBanks, path, "banks", std::to_string(banks), "must be in [1, 1024]");
+  require(cycles <= LevelConfig::kMaxBankCycles, path, "cycles", std::to_string(cycles), "must be in [0, 1000]");
 }
 
 uint64_t HierarchyConfig::line_bytes() const {
@@ -70,6 +78,7 @@ bool HierarchyConfig::set_preset(const std::string& name) {
     }
     walk_entry = WalkEntry::L1d;
     c2c_latency = 30;
+    directory = DirectoryConfig{};
     return true;
   }
   if (name == "skylake_sp") {
@@ -86,6 +95,15 @@ bool HierarchyConfig::set_preset(const std::string& name) {
     l2.prefetch_degree = 2;
     llc = level(11 * MiB, 11, 60, 64);
     llc.inclusion = Inclusion::NonInclusive;
+    // One LLC slice with its caching/home agent (CHA, which also holds the slice's snoop filter) per core
+    // on the mesh, lines hashed over the slices (same manual, Skylake Server microarchitecture): 8 banks. A
+    // slice moves 32 bytes a cycle on the mesh, so a 64-byte line occupies it 2 cycles. The CHA is also the
+    // home agent of its addresses: the directory is banked the same way; its occupancy per request (4
+    // cycles) is not published and is an assumption.
+    llc.banks = 8;
+    llc.bank_cycles = 2;
+    directory.banks = 8;
+    directory.cycles = 4;
     walk_entry = WalkEntry::L1d;
     c2c_latency = 30;
     return true;
@@ -103,6 +121,14 @@ bool HierarchyConfig::set_preset(const std::string& name) {
     l2.prefetch_degree = 2;
     llc = level(32 * MiB, 16, 46, 64);
     llc.inclusion = Inclusion::Exclusive;
+    // The CCX's L3 is 8 slices of 4 MiB, one beside each core, lines interleaved over them (AMD, "Zen 3",
+    // ISSCC 2021 and Hot Chips 32), each returning 32 bytes a cycle (the same guide): a 64-byte line
+    // occupies a slice 2 cycles. Cross-socket coherence (EPYC 7003) is kept in the I/O die, in front of its
+    // memory channels (four quadrants): 4 directory banks and 4 cycles each are assumptions, not published.
+    llc.banks = 8;
+    llc.bank_cycles = 2;
+    directory.banks = 4;
+    directory.cycles = 4;
     walk_entry = WalkEntry::L1d;
     c2c_latency = 30;
     return true;
@@ -121,8 +147,12 @@ void HierarchyConfig::validate(const std::string& path) const {
     if (l != &llc && l->present) {
       require(l->inclusion == Inclusion::Inclusive, join(path, name), "inclusion", config::enum_name(l->inclusion),
               "only the llc takes an inclusion policy");
+      require(l->banks == 1, join(path, name), "banks", std::to_string(l->banks), "only the llc is banked");
+      require(l->bank_cycles == 0, join(path, name), "bank_cycles", std::to_string(l->bank_cycles),
+              "only the llc is banked");
     }
   }
+  directory.validate(join(path, "directory"));
   const uint64_t line = line_bytes();
   for (const auto& [name, l] : levels) {
     if (l->present) {

@@ -31,8 +31,12 @@ struct LevelConfig {
   Prefetch prefetcher = Prefetch::None;
   uint64_t prefetch_degree = 1;
   Inclusion inclusion = Inclusion::Inclusive;
+  uint64_t banks = 1;
+  uint64_t bank_cycles = 0;
 
   static constexpr uint64_t kMaxPrefetchDegree = 8;
+  static constexpr uint64_t kMaxBanks = 1024;
+  static constexpr uint64_t kMaxBankCycles = 1000;
 
   template <class V>
   void visit(V& v) {
@@ -56,13 +60,38 @@ struct LevelConfig {
     v("inclusion", inclusion, "",
       "LLC only: inclusive (back-invalidates private copies on eviction), non_inclusive (fills on misses, no "
       "back-invalidation), exclusive (a victim cache of the L2s)");
+    v("banks", banks, "banks",
+      "LLC only: independent banks (slices) of each socket's LLC, lines interleaved over them (line number modulo "
+      "banks); 1..1024");
+    v("bank_cycles", bank_cycles, "core cycles",
+      "LLC only, sim.mode at: cycles a bank is busy with one request (tag lookup and data array); a request to a "
+      "busy bank waits for it, first come first served. 0: banks are never busy (no queueing); 0..1000");
   }
   // Throws InputError naming path.key and the value: size 0 or not ways * line * (a power of two); ways 0 or
   // > 64; line not a power of two in [8, 4096]; plru with ways not a power of two; seed 0; mshrs 0;
-  // prefetch_degree 0 or > 8. An absent level is not checked.
+  // prefetch_degree 0 or > 8; banks 0 or > 1024; bank_cycles > 1000. An absent level is not checked.
   void validate(const std::string& path) const;
   // Sets (size / (ways * line)). Requires a validated config.
   uint64_t sets() const { return size.value / (ways * line); }
+};
+
+// The home directories of a multi-socket system (hierarchy.hpp, "Across sockets"): each socket's directory
+// for the lines homed there has `banks` banks (lines interleaved, line number modulo banks), each serving one
+// request every `cycles` core cycles in sim.mode at; requests that consult a busy bank wait for it.
+struct DirectoryConfig {
+  uint64_t banks = 1;
+  uint64_t cycles = 0;
+
+  template <class V>
+  void visit(V& v) {
+    v("banks", banks, "banks", "Banks of each socket's home directory, lines interleaved over them; 1..1024");
+    v("cycles", cycles, "core cycles",
+      "sim.mode at: cycles a directory bank is busy with one request (a read-for-share from a socket holding no "
+      "copy, a read-for-ownership from a socket not owning the line); requests to a busy bank wait. 0: never busy; "
+      "0..1000. Single-socket systems consult no directory");
+  }
+  // Throws InputError naming path.key: banks 0 or > 1024, cycles > 1000.
+  void validate(const std::string& path) const;
 };
 
 // Where the page walker's PTE reads and A/D writes enter the hierarchy.
@@ -83,6 +112,7 @@ struct HierarchyConfig {
   WalkEntry walk_entry = WalkEntry::L1d;
   uint64_t c2c_latency = 30;
   uint64_t writeback_buffer = 16;
+  DirectoryConfig directory;
 
   // The config of a preset (none, custom, skylake_sp, zen3); throws std::invalid_argument if unknown.
   static HierarchyConfig named(const std::string& preset);
@@ -109,9 +139,10 @@ struct HierarchyConfig {
     v("writeback_buffer", writeback_buffer, "lines",
       "sim.mode at: dirty victims each core's write-back buffer holds while they drain to memory in the background "
       "(prefetch fills queue behind them without a bound); an access whose victims do not fit waits for room");
+    v.section("directory", directory, "Home directories across sockets: banks and occupancy (sim.mode at)");
   }
   // Throws InputError naming path.level.key: an invalid present level; inclusion other than inclusive
-  // below the LLC; present levels with different line sizes; load-to-use latencies decreasing along a
+  // below the LLC; banks other than 1 or bank_cycles other than 0 below the LLC; an invalid directory; present levels with different line sizes; load-to-use latencies decreasing along a
   // path (l1i/l1d latency > l2 latency > llc latency, present levels only).
   void validate(const std::string& path) const;
   // Line size of the present levels (64 if none is present).

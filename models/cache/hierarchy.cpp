@@ -553,6 +553,7 @@ Hierarchy::Grant Hierarchy::socket_request(uint32_t core, uint32_t s, uint64_t l
     LevelStats& st = m_stats[idx(Level::Llc)][s];
     ++st.accesses[idx(cls)];
     charge(ctx, Level::Llc);
+    if (!ctx.prefetch) ctx.r.llc_lookup = true;
     const int w = llc->find(line);
     if (w >= 0) {
       const uint32_t set = llc->set_of(line);
@@ -617,6 +618,9 @@ Hierarchy::Grant Hierarchy::socket_request(uint32_t core, uint32_t s, uint64_t l
     const uint32_t home = home_of(line);
     DirEntry& d = m_sockets[home].directory[line];
     uint32_t msgs = 0;
+    if (!ctx.prefetch && (excl ? d.owner != static_cast<int32_t>(s) : !socket_had)) {
+      ctx.r.directory_home = static_cast<int32_t>(home);
+    }
     if (!excl) {
       if (!socket_had) {
         msgs += s != home;  // request

@@ -54,6 +54,10 @@
 //    prefetch_remote_messages. A prefetch at the LLC only fills lines no cache of the socket holds and no
 //    other socket owns. useful = first demand hit on a prefetched line; useless = evicted or invalidated
 //    unused; late is counted by the timed caller (count_prefetch_late) from AccessResult::prefetch_used.
+//  * Shared structures (for the timed caller's queues). A demand access that looks its socket's LLC up sets
+//    llc_lookup (the LLC's snoop filter, core-valid bits or map, is looked up with it); one that consults a
+//    home directory (multi-socket only, the cases above) names the home in directory_home. Prefetches and
+//    victims arriving from the private levels set neither.
 //  * All levels absent: access returns Served::Memory, 0 cycles, memory_read, and changes nothing.
 #pragma once
 
@@ -101,6 +105,10 @@ struct AccessResult {
   // timed caller checks whether that prefetch's fill had completed (late prefetches).
   Level prefetch_used = Level::Count;
   uint64_t line_pa = 0;      // physical address of the line (aligned)
+  // The demand access looked up its socket's LLC (the timed caller queues it at the line's LLC bank).
+  bool llc_lookup = false;
+  // The home socket whose directory the demand access consulted (multi-socket only; -1: none).
+  int32_t directory_home = -1;
   uint32_t remote_messages = 0;           // cross-socket directory messages of the demand access
   uint32_t prefetch_remote_messages = 0;  // ... of the prefetches it triggered
   uint32_t n_writebacks = 0;

@@ -27,6 +27,10 @@
 #include "models/smp/smp.hpp"
 #include "models/workload/workload.hpp"
 
+namespace vmsim::cache {
+class CacheSystem;
+}
+
 namespace vmsim::cpu {
 
 struct CoreConfig {
@@ -120,6 +124,9 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
     };
     MissSlots* llc_mshrs = nullptr;
     uint64_t writeback_buffer = 16;  // at mode: entries of this core's write-back / prefetch-fill buffer
+    uint32_t socket = 0;  // this core's socket
+    // at mode: the LLC bank and home directory queues (null: none are timed; every other mode).
+    cache::CacheSystem* queues = nullptr;
   };
   // With caches: hits cost the hierarchy's load-to-use latency and build no transaction, contents move
   // through DMI, and only line fills (and, in lt, write-backs and prefetch fills off the critical path) are
@@ -311,9 +318,10 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   // can be in flight (at mode, several operations outstanding).
   void line_transport(tlm::tlm_command cmd, uint64_t line_pa, sc_core::sc_time& delay);
   // at mode: a demand line fill through the miss-status registers: waits for a free L1 MSHR and a free LLC
-  // MSHR of the socket, and marks the line in flight until its data arrives. Returns the femtoseconds spent
-  // waiting for registers (already in delay / SystemC time).
-  uint64_t demand_fill(uint64_t line_pa, sc_core::sc_time& delay);
+  // MSHR of the socket, and marks the line in flight until its data arrives (registered: the caller listed
+  // it in m_fills already). Returns the femtoseconds spent waiting for registers (already in delay /
+  // SystemC time).
+  uint64_t demand_fill(uint64_t line_pa, sc_core::sc_time& delay, bool registered = false);
   // at mode: waits while cond() holds (first catching up delay in SystemC time, woken by ev); returns the
   // femtoseconds waited beyond delay.
   template <class Cond>
@@ -352,6 +360,10 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   // at mode: write-backs and prefetch fills drain through a buffer in the background (a thread of their own
   // issuing one line transaction at a time), competing with the demand misses in the memory's queues.
   void background_loop();
+  // at with LLC bank or directory occupancy (CachePort::queues): the time of access result r through the
+  // hierarchy, its waits at the LLC bank and the home directory included (added to delay and ct; SystemC
+  // time advances to each bank). Returns the cross-socket messages left for the caller to charge.
+  uint32_t queued_hierarchy_time(const cache::AccessResult& r, sc_core::sc_time& delay, CacheTime& ct);
   std::deque<std::pair<bool, uint64_t>> m_bg_queue;  // (write, line address)
   sc_core::sc_event m_bg_event;
   tlm::tlm_generic_payload m_bg_trans;

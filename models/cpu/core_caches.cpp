@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "common/error.hpp"
+#include "models/cache/cache_system.hpp"
 #include "models/cpu/core.hpp"
 #include "models/memory/timing_only.hpp"
 
@@ -136,6 +137,8 @@ cache::Served Core::cache_access_slow(cache::AccessClass cls, uint64_t pa, uint6
     }
   }
   if (!m_timed) return r.served;  // functional: states and counts only
+  uint32_t messages = r.remote_messages;
+  bool fill_registered = false;  // at: the line's fill is listed in m_fills already (queued_hierarchy_time)
   if (full_line_write) {
     // A whole-line store needs no data: it retires through the store buffer at the L1's pace while the
     // ownership request completes behind it (fast-string stores), so only the L1 latency is charged.
@@ -145,10 +148,20 @@ cache::Served Core::cache_access_slow(cache::AccessClass cls, uint64_t pa, uint6
     ct.fs[kCtL1] += r.l1_cycles * m_period_fs;
     ct.fs[kCtL2] += r.l2_cycles * m_period_fs;
     ct.fs[kCtLlc] += r.llc_cycles * m_period_fs;
-    delay += m_period * static_cast<double>(r.cycles);
+    if (m_caches.queues != nullptr && (r.llc_lookup || r.directory_home >= 0)) {
+      // The hierarchy holds the line already (tags change at the lookup): from now on it is a fill in
+      // flight, so this core's other operations on the line wait for it while this one queues.
+      if (r.memory_read) {
+        m_fills.push_back({r.line_pa, false});
+        fill_registered = true;
+      }
+      messages = queued_hierarchy_time(r, delay, ct);
+    } else {
+      delay += m_period * static_cast<double>(r.cycles);
+    }
   }
-  if (r.remote_messages != 0) {
-    const sc_core::sc_time t = m_caches.remote_message * static_cast<double>(r.remote_messages);
+  if (messages != 0) {
+    const sc_core::sc_time t = m_caches.remote_message * static_cast<double>(messages);
     ct.fs[kCtIcRemote] += t.value();
     delay += t;
   }
@@ -230,7 +243,7 @@ cache::Served Core::cache_access_slow(cache::AccessClass cls, uint64_t pa, uint6
     const sc_core::sc_time before = now0 + delay;
     uint64_t queued = 0;
     if (m_waits) {
-      queued = demand_fill(r.line_pa, delay);
+      queued = demand_fill(r.line_pa, delay, fill_registered);
     } else {
       line_transport(tlm::TLM_READ_COMMAND, r.line_pa, delay);
     }
@@ -240,6 +253,29 @@ cache::Served Core::cache_access_slow(cache::AccessClass cls, uint64_t pa, uint6
     ct.fs[kCtDram] += spent - path + queued;
   }
   return r.served;
+}
+
+uint32_t Core::queued_hierarchy_time(const cache::AccessResult& r, sc_core::sc_time& delay, CacheTime& ct) {
+  // The request reaches its LLC bank after the private levels' latency and waits there while the bank
+  // serves earlier requests; the LLC's latency runs from the start of its service. A request the home
+  // directory serves then travels there (one cross-socket message if the home is another socket) and waits
+  // for its directory bank; its other messages follow (the caller charges them).
+  uint32_t messages = r.remote_messages;
+  delay += sc_core::sc_time::from_value((r.l1_cycles + r.l2_cycles) * m_period_fs);
+  if (r.llc_lookup) ct.fs[kCtLlc] += m_caches.queues->wait_llc_bank(m_caches.socket, r.line_pa, delay);
+  delay += sc_core::sc_time::from_value(r.llc_cycles * m_period_fs);
+  if (r.directory_home >= 0) {
+    const uint32_t home = static_cast<uint32_t>(r.directory_home);
+    const bool remote_home = home != m_caches.socket;
+    if (remote_home && messages != 0) {
+      ct.fs[kCtIcRemote] += m_caches.remote_message.value();
+      delay += m_caches.remote_message;
+      --messages;
+    }
+    // Waiting at a remote home is cross-socket coherence time; at the local one, the socket's own.
+    ct.fs[remote_home ? kCtIcRemote : kCtLlc] += m_caches.queues->wait_directory(home, r.line_pa, delay);
+  }
+  return messages;
 }
 
 template <class Cond>
@@ -254,7 +290,7 @@ uint64_t Core::stall_while(sc_core::sc_time& delay, sc_core::sc_event& ev, Cond 
   return (sc_core::sc_time_stamp() - t0).value();
 }
 
-uint64_t Core::demand_fill(uint64_t line_pa, sc_core::sc_time& delay) {
+uint64_t Core::demand_fill(uint64_t line_pa, sc_core::sc_time& delay, bool registered) {
   uint64_t waited = stall_while(delay, m_fill_done, [&] { return m_demand_fills >= m_mshrs; });
   if (waited != 0) ++m_mshr_full;
   CachePort::MissSlots* llc = m_caches.llc_mshrs;
@@ -266,7 +302,7 @@ uint64_t Core::demand_fill(uint64_t line_pa, sc_core::sc_time& delay) {
   }
   ++m_demand_fills;
   m_mshr_peak = std::max(m_mshr_peak, m_demand_fills);
-  m_fills.push_back({line_pa, false});
+  if (!registered) m_fills.push_back({line_pa, false});
   m_mshr_wait_fs += waited;
   line_transport(tlm::TLM_READ_COMMAND, line_pa, delay);  // at: waits inside for the data
   --m_demand_fills;
