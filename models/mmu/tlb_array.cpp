@@ -148,6 +148,7 @@ TlbArray::TlbArray(const TlbArrayConfig& cfg, const std::string& path)
     if (holds(s)) {
       m_sizes[m_num_sizes] = s;
       m_shifts[m_num_sizes] = page_shift(s);
+      m_key_bias[m_num_sizes] = make_key(0, s);
       ++m_num_sizes;
     }
   }

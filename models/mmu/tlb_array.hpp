@@ -221,7 +221,7 @@ class TlbArray {
     for (unsigned i = 0; i < m_num_sizes; ++i) {
       const uint64_t tag = a >> m_shifts[i];
       const uint32_t set = set_of_tag(tag);
-      const uint64_t key = make_key(tag, m_sizes[i]) ^ m_vpid_key;
+      const uint64_t key = (tag << 3) ^ m_key_bias[i];  // make_key(tag, m_sizes[i]) ^ VPID key
       const WayTag* tags = m_tags.data() + static_cast<size_t>(set) * m_ways;
       for (uint32_t w = 0; w < m_ways; ++w) {
         if (tags[w].key == key && (tags[w].global || tags[w].pcid == pcid)) {
@@ -250,7 +250,7 @@ class TlbArray {
   // The VPID whose entries lookups match and INVLPG, INVPCID and the flushes above act on (host: 0).
   void set_vpid(Vpid vpid) {
     m_vpid = vpid;
-    m_vpid_key = static_cast<uint64_t>(vpid) << 48;
+    for (unsigned i = 0; i < m_num_sizes; ++i) m_key_bias[i] = make_key(0, m_sizes[i]) ^ (static_cast<uint64_t>(vpid) << 48);
   }
   Vpid vpid() const { return m_vpid; }
   // INVVPID of the given type for vpid (va: IndividualAddress only). Not for an array with a backend.
@@ -321,7 +321,9 @@ class TlbArray {
   ReplacementState m_repl;
   std::unique_ptr<TlbArrayBackend> m_backend;
   Vpid m_vpid = 0;
-  uint64_t m_vpid_key = 0;  // m_vpid << 48
+  // Per held size: the key's low bits (size, valid) and the VPID's bits 63:48. make_key(tag, s) ^ (vpid << 48)
+  // = (tag << 3) ^ bias, so a lookup costs what it did without VPIDs.
+  std::array<uint64_t, kNumPageSizes> m_key_bias{};
 };
 
 // ---------------------------------------------------------------------------------------------------
