@@ -46,14 +46,14 @@ struct MmuConfig {
   }
 };
 
-// A VM exit a guest-mode translation raised instead of a page fault (Mmu::last_nested() has the details).
+// A VM exit a guest-mode translation raised instead of a page fault (Mmu::last_vm_exit()).
 enum class VmExit : uint8_t { None, EptViolation, EptMisconfig };
 
 // Result of a translation. On a fault, error_code holds the x86 error-code bits and va is the CR2 value;
-// in guest mode a fault may instead be a VM exit (vm_exit set, error_code 0).
+// in guest mode a fault may instead be a VM exit (Mmu::last_vm_exit() says which; error_code 0). No field
+// for it here: this struct is copied on the hottest path.
 struct Translation {
   bool fault = false;
-  VmExit vm_exit = VmExit::None;
   PhysAddr pa{0};
   uint32_t error_code = 0;
 };
@@ -171,6 +171,13 @@ class Mmu : public sc_core::sc_module {
   uint64_t invvpid(InvvpidType type, Vpid vpid, VirtAddr va = VirtAddr{0});
   // The last guest-mode walk's result: the VM-exit information of an EPT violation or misconfiguration.
   const NestedResult& last_nested() const { return m_last_nested; }
+  // After a guest-mode translation that faulted: the VM exit it raised (None: a guest page fault). Every
+  // guest-mode fault comes from a walk (TLB hits that forbid an access walk again), so last_nested() is it.
+  VmExit last_vm_exit() const {
+    return m_last_nested.outcome == NestedOutcome::EptViolation  ? VmExit::EptViolation
+           : m_last_nested.outcome == NestedOutcome::EptMisconfig ? VmExit::EptMisconfig
+                                                                  : VmExit::None;
+  }
 
   // The event trace: while t is set, every translation takes the out-of-line path (same results, counts
   // and time) and records what it did in *t; nullptr turns it off.

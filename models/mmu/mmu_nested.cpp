@@ -101,8 +101,6 @@ Translation Mmu::walk_guest(Walker::Slot& slot, VirtAddr va, AccessKind kind, bo
     if (r.outcome == NestedOutcome::GuestFault) {
       ++m_faults;
       t.error_code = r.error_code;
-    } else {
-      t.vm_exit = r.outcome == NestedOutcome::EptViolation ? VmExit::EptViolation : VmExit::EptMisconfig;
     }
     if (m_nested_checker && epoch == firmware_write_epoch()) verify_nested(va, kind, user, true, 0, "the walker");
     if (m_nested_checker && epoch != firmware_write_epoch()) ++m_unchecked_faults;

@@ -83,9 +83,9 @@ struct Bench : sc_core::sc_module {
     Step s;
     try {
       const mmu::Translation t = mmu.translate(va, kind, true, d);
-      s.what = t.vm_exit == mmu::VmExit::EptViolation ? "ept violation"
-               : t.fault                               ? "fault"
-                                                       : "ok " + std::to_string(t.pa.value());
+      s.what = !t.fault                                          ? "ok " + std::to_string(t.pa.value())
+               : mmu.last_vm_exit() == mmu::VmExit::EptViolation ? "ept violation"
+                                                                  : "fault";
     } catch (const SimulationError& e) {
       s.what = e.what();
     }
