@@ -134,15 +134,17 @@ TEST(NestedWalk, EveryPageSizeInBothDimensions) {
 }
 
 TEST(NestedWalk, GuestFaultAtEveryGuestLevel) {
-  for (unsigned fault_level = 1; fault_level <= 4; ++fault_level) {
-    Nested n(4, 4);
-    n.build(kVa);
-    n.guest_write(GuestPhysAddr{n.table_gpa(fault_level).value() + 8ull * pt_index(kVa, fault_level)}, 0);
-    const NestedResult r = n.walk(kVa, AccessKind::Write);
-    ASSERT_EQ(r.outcome, NestedOutcome::GuestFault) << fault_level;
-    EXPECT_EQ(r.guest_level, fault_level);
-    EXPECT_EQ(r.error_code, pf_err::kWrite | pf_err::kUser);
-    EXPECT_EQ(r.references(), (4 - fault_level + 1) * 5u);
+  for (unsigned levels : {4u, 5u}) {
+    for (unsigned fault_level = 1; fault_level <= levels; ++fault_level) {
+      Nested n(levels, levels);
+      n.build(kVa);
+      n.guest_write(GuestPhysAddr{n.table_gpa(fault_level).value() + 8ull * pt_index(kVa, fault_level)}, 0);
+      const NestedResult r = n.walk(kVa, AccessKind::Write);
+      ASSERT_EQ(r.outcome, NestedOutcome::GuestFault) << levels << " " << fault_level;
+      EXPECT_EQ(r.guest_level, fault_level);
+      EXPECT_EQ(r.error_code, pf_err::kWrite | pf_err::kUser);
+      EXPECT_EQ(r.references(), (levels - fault_level + 1) * (levels + 1));
+    }
   }
   // A protection fault at the leaf (read-only page written).
   Nested n(4, 4);
@@ -153,10 +155,12 @@ TEST(NestedWalk, GuestFaultAtEveryGuestLevel) {
 }
 
 TEST(NestedWalk, EptViolationOnEveryGuestTableAtEveryEptLevel) {
-  for (unsigned guest_level = 1; guest_level <= 4; ++guest_level) {
-    for (unsigned ept_level = 1; ept_level <= 4; ++ept_level) {
-      SCOPED_TRACE("guest table " + std::to_string(guest_level) + ", EPT level " + std::to_string(ept_level));
-      Nested n(4, 4);
+  for (unsigned levels : {4u, 5u}) {
+  for (unsigned guest_level = 1; guest_level <= levels; ++guest_level) {
+    for (unsigned ept_level = 1; ept_level <= levels; ++ept_level) {
+      SCOPED_TRACE(std::to_string(levels) + " levels, guest table " + std::to_string(guest_level) + ", EPT level " +
+                   std::to_string(ept_level));
+      Nested n(levels, levels);
       n.build(kVa);
       const GuestPhysAddr table = n.table_gpa(guest_level);
       n.mem.write(n.ept_slot(table, ept_level), 0);
@@ -166,9 +170,10 @@ TEST(NestedWalk, EptViolationOnEveryGuestTableAtEveryEptLevel) {
       EXPECT_EQ(r.ept_level, ept_level);
       EXPECT_EQ(r.gpa.value(), table.value() + 8ull * pt_index(kVa, guest_level));
       EXPECT_EQ(r.qualification, ept_qual::kRead | ept_qual::kGlaValid);
-      EXPECT_EQ(r.guest_reads, 4 - guest_level);
-      EXPECT_EQ(r.ept_reads, (4 - guest_level) * 4 + (4 - ept_level + 1));
+      EXPECT_EQ(r.guest_reads, levels - guest_level);
+      EXPECT_EQ(r.ept_reads, (levels - guest_level) * levels + (levels - ept_level + 1));
     }
+  }
   }
 }
 
@@ -199,13 +204,13 @@ TEST(NestedWalk, EptViolationOnTheFinalAddressAtEveryEptLevel) {
 
 TEST(NestedWalk, MisconfigurationAtEveryLevelOfBothPurposes) {
   for (bool final_gpa : {false, true}) {
-    for (unsigned ept_level = 1; ept_level <= 4; ++ept_level) {
-      Nested n(4, 4);
+    for (unsigned ept_level = 1; ept_level <= 5; ++ept_level) {
+      Nested n(5, 5);
       n.build(kVa);
       const GuestPhysAddr gpa = final_gpa ? n.data_gpa() : n.table_gpa(2);
       const uint64_t slot = n.ept_slot(gpa, ept_level);
-      // Leaves get a reserved memory type, tables reserved bits 7:3.
-      n.mem.write(slot, n.read(slot) | (ept_level == 1 ? (7ull << 3) : (1ull << 4)));
+      // Leaves get a reserved memory type, tables reserved bits 7:3 (a PML5E: PS).
+      n.mem.write(slot, n.read(slot) | (ept_level == 1 ? (7ull << 3) : ept_level == 5 ? (1ull << 7) : (1ull << 4)));
       const NestedResult r = n.walk(kVa);
       ASSERT_EQ(r.outcome, NestedOutcome::EptMisconfig) << final_gpa << ept_level;
       EXPECT_EQ(r.final_translation, final_gpa);
