@@ -100,7 +100,9 @@ Translation Mmu::translate_slow(VirtAddr va, AccessKind kind, bool user, sc_core
     const TlbArrayEntry& e = *l.entry;
     bool denied = (user && !e.user) || (kind == AccessKind::Write && !e.writable) ||
                   (kind == AccessKind::Fetch && e.no_execute);
-    if (denied) {
+    // In guest mode the cached rights combine both dimensions: a walk tells a guest page fault from an
+    // EPT violation.
+    if (denied && !m_guest) {
       ++m_hits;
       ++m_perm_faults;
       ++m_faults;
@@ -109,7 +111,7 @@ Translation Mmu::translate_slow(VirtAddr va, AccessKind kind, bool user, sc_core
       if (m_checker) verify(va, kind, user, true, 0, "the TLB");
       return t;
     }
-    if (!(m_ad && kind == AccessKind::Write && !e.dirty)) {
+    if (!denied && !(m_ad && kind == AccessKind::Write && !e.dirty)) {
       ++m_hits;
       t.pa = l.pa;
       if (m_checker) verify(va, kind, user, false, l.pa.value() >> kPageShift, "the TLB");
@@ -118,7 +120,7 @@ Translation Mmu::translate_slow(VirtAddr va, AccessKind kind, bool user, sc_core
     // A hit all the same, but x86 walks again to set D in memory before the first write through a clean
     // entry: translations = hits + misses; walks = misses + dirty_walks.
     ++m_hits;
-    ++m_dirty_walks;
+    if (!denied) ++m_dirty_walks;
   } else {
     ++m_misses;
   }
@@ -167,6 +169,10 @@ Translation Mmu::translate_slow(VirtAddr va, AccessKind kind, bool user, sc_core
   } guard{m_walker, &slot};
   const uint64_t epoch = firmware_write_epoch();
   if (m_trace != nullptr) ++m_trace->walks;
+  if (m_guest) {
+    guard.s = nullptr;
+    return walk_guest(slot, va, kind, user, delay, epoch);
+  }
   WalkResult r = m_walker.walk(slot, m_root, asid, WalkRequest{va, kind, user}, delay);
   if (r.fault) {
     guard.s = nullptr;
@@ -195,6 +201,7 @@ Translation Mmu::translate_slow(VirtAddr va, AccessKind kind, bool user, sc_core
 }
 
 void Mmu::verify(VirtAddr va, AccessKind kind, bool user, bool fault, uint64_t pfn, const char* source) {
+  if (m_guest) return verify_nested(va, kind, user, fault, pfn, source);
   std::string report = m_checker->check(m_root.value(), va.value(), kind, user, fault, pfn, source, m_pcid);
   if (!report.empty()) {
     throw SimulationError(std::string(name()) + " at " + sc_core::sc_time_stamp().to_string() + ": " + report);
@@ -218,6 +225,7 @@ void Mmu::set_root(PhysAddr root, uint16_t pcid) {
 void Mmu::invlpg(VirtAddr va) {
   m_tlb.invlpg(va, pcid());
   m_walker.flush_pcid(pcid());
+  if (m_guest) m_walker.nested_caches().invalidate_pcid(m_guest_ctx.vpid, m_guest_ctx.pcid);
 }
 
 uint64_t Mmu::invpcid(InvpcidType type, uint16_t pcid, VirtAddr va) {
@@ -227,12 +235,14 @@ uint64_t Mmu::invpcid(InvpcidType type, uint16_t pcid, VirtAddr va) {
   } else {
     m_walker.flush_all();
   }
+  if (m_guest) m_walker.nested_caches().invalidate_vpid(m_guest_ctx.vpid);  // the guest's paging-structure caches
   return removed;
 }
 
 void Mmu::flush_all() {
   m_tlb.flush_all();
   m_walker.flush_all();
+  if (m_guest) m_walker.nested_caches().invalidate_vpid(m_guest_ctx.vpid);
 }
 
 }  // namespace vmsim::mmu

@@ -13,6 +13,7 @@
 #include "common/config.hpp"
 #include "common/stats.hpp"
 #include "models/mmu/golden_checker.hpp"
+#include "models/mmu/golden_nested.hpp"
 #include "models/mmu/tlb_array.hpp"
 #include "models/mmu/walker.hpp"
 
@@ -45,7 +46,12 @@ struct MmuConfig {
   }
 };
 
-// Result of a translation. On a fault, error_code holds the x86 error-code bits and va is the CR2 value.
+// A VM exit a guest-mode translation raised instead of a page fault (Mmu::last_vm_exit()).
+enum class VmExit : uint8_t { None, EptViolation, EptMisconfig };
+
+// Result of a translation. On a fault, error_code holds the x86 error-code bits and va is the CR2 value;
+// in guest mode a fault may instead be a VM exit (Mmu::last_vm_exit() says which; error_code 0). No field
+// for it here: this struct is copied on the hottest path.
 struct Translation {
   bool fault = false;
   PhysAddr pa{0};
@@ -87,6 +93,19 @@ struct ExternalTlb {
 // module under construction. Throws InputError if it cannot hold that configuration.
 using TlbBackendFactory =
     std::function<ExternalTlb(const TlbArrayConfig& cfg, const std::string& path, const char* name)>;
+
+// What VM entry loads into the MMU (mmu_nested.cpp): the VMCS's EPTP and VPID and the guest's CR3.
+struct GuestMode {
+  Eptp eptp;
+  Vpid vpid = 1;                // 1..65535 (0 is the host)
+  GuestPhysAddr root{0};        // guest CR3
+  Pcid pcid = 0;                // guest PCID (ignored, as the host's, when system.core.mmu.pcid is off)
+  unsigned levels = 4;          // guest paging levels, 4 or 5
+  NestedCacheSizes caches;      // sizes of the nested structures, taken at the first entry
+};
+
+// INVEPT types (Intel SDM vol. 2, INVEPT).
+enum class InveptType : uint8_t { SingleContext = 1, AllContexts = 2 };
 
 class Mmu : public sc_core::sc_module {
  public:
@@ -134,6 +153,32 @@ class Mmu : public sc_core::sc_module {
   // Drops every TLB and page-walk-cache entry, global ones included.
   void flush_all();
 
+  // Nested paging (mmu_nested.cpp). VM entry: translations from now on are the guest's, through its
+  // tables and the EPT, in TLB entries tagged with g.vpid. Throws SimulationError for an invalid EPTP,
+  // VPID 0 or guest levels other than 4/5, and InputError naming the key of a configuration that cannot
+  // hold guest translations (a TLB array with impl rtl has no VPID tags; the hashed page-table format).
+  void enter_guest(const GuestMode& g);
+  // VM exit: host translations (VPID 0, the host root) again; guest entries stay cached under their VPID.
+  void exit_guest();
+  bool in_guest() const { return m_guest; }
+  // A guest CR3 write (guest mode only): as set_root, within the guest's VPID.
+  void set_guest_root(GuestPhysAddr root, Pcid pcid);
+  // INVEPT: drops the guest-physical and combined translations derived from eptp's EPT (single context)
+  // or from every EPT (all contexts). Returns the entries removed (TLBs and nested caches).
+  uint64_t invept(InveptType type, Eptp eptp);
+  // INVVPID with SDM semantics (InvvpidType). VPID 0 is not a valid operand except for all-contexts:
+  // SimulationError. Returns the entries removed.
+  uint64_t invvpid(InvvpidType type, Vpid vpid, VirtAddr va = VirtAddr{0});
+  // The last guest-mode walk's result: the VM-exit information of an EPT violation or misconfiguration.
+  const NestedResult& last_nested() const { return m_last_nested; }
+  // After a guest-mode translation that faulted: the VM exit it raised (None: a guest page fault). Every
+  // guest-mode fault comes from a walk (TLB hits that forbid an access walk again), so last_nested() is it.
+  VmExit last_vm_exit() const {
+    return m_last_nested.outcome == NestedOutcome::EptViolation  ? VmExit::EptViolation
+           : m_last_nested.outcome == NestedOutcome::EptMisconfig ? VmExit::EptMisconfig
+                                                                  : VmExit::None;
+  }
+
   // The event trace: while t is set, every translation takes the out-of-line path (same results, counts
   // and time) and records what it did in *t; nullptr turns it off.
   void set_trace(TranslationTrace* t) {
@@ -151,6 +196,10 @@ class Mmu : public sc_core::sc_module {
   Translation translate_slow(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay, const TlbLookup& l);
   void verify(VirtAddr va, AccessKind kind, bool user, bool fault, uint64_t pfn, const char* source);
   void add_level_stats(stats::Group& g, TlbLevelCounters TlbHierarchyCounters::*level);
+  // The guest-mode walk after a miss (mmu_nested.cpp): walks on the acquired slot, releases it, fills.
+  Translation walk_guest(Walker::Slot& slot, VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay,
+                         uint64_t epoch);
+  void verify_nested(VirtAddr va, AccessKind kind, bool user, bool fault, uint64_t pfn, const char* source);
 
   TlbHierarchy m_tlb;
   Walker m_walker;
@@ -163,6 +212,12 @@ class Mmu : public sc_core::sc_module {
   PhysAddr m_root{0};
   uint16_t m_pcid = 0;
   std::unique_ptr<GoldenChecker> m_checker;
+  bool m_guest = false;                   // guest mode (VMX non-root)
+  NestedContext m_guest_ctx;
+  PhysAddr m_host_root{0};                // the host's root register while in guest mode
+  uint16_t m_host_pcid = 0;
+  NestedResult m_last_nested;
+  std::unique_ptr<GoldenNestedChecker> m_nested_checker;
   bool m_fast = true;                     // no checker, no trace: hits may take the inline path
   TranslationTrace* m_trace = nullptr;    // sim.event_trace
   uint64_t m_l1_cycles = 0;  // timed modes: cycles of L1 TLB lookups

@@ -116,7 +116,7 @@ TlbArrayEntry TlbArrayEntry::make(VirtAddr va, PageSize size, Pfn frame_of_va, P
 
 bool TlbArrayEntry::operator==(const TlbArrayEntry& o) const {
   return vpn == o.vpn && pfn == o.pfn && size == o.size && leaf_size == o.leaf_size && pcid == o.pcid &&
-         valid == o.valid && global == o.global && writable == o.writable && user == o.user &&
+         vpid == o.vpid && valid == o.valid && global == o.global && writable == o.writable && user == o.user &&
          no_execute == o.no_execute && dirty == o.dirty;
 }
 
@@ -148,6 +148,7 @@ TlbArray::TlbArray(const TlbArrayConfig& cfg, const std::string& path)
     if (holds(s)) {
       m_sizes[m_num_sizes] = s;
       m_shifts[m_num_sizes] = page_shift(s);
+      m_key_bias[m_num_sizes] = make_key(0, s);
       ++m_num_sizes;
     }
   }
@@ -160,7 +161,7 @@ void TlbArray::install(size_t idx, const TlbArrayEntry& e) {
   slot.valid = true;
   if (slot.leaf_size != slot.size) ++m_splinters;
   WayTag& t = m_tags[idx];
-  t.key = make_key(e.vpn.value() >> (9 * size_index(e.size)), e.size);
+  t.key = key_of(e);
   t.pcid = e.pcid;
   t.global = e.global;
 }
@@ -191,7 +192,7 @@ TlbFillResult TlbArray::fill(const TlbArrayEntry& e) {
   const uint64_t tag = e.vpn.value() >> (9 * size_index(e.size));
   TlbFillResult r;
   r.set = set_of_tag(tag);
-  const uint64_t key = make_key(tag, e.size);
+  const uint64_t key = key_of(e);
   const size_t base = static_cast<size_t>(r.set) * m_ways;
 
   // (1) The same page (for this PCID, or global on either side): overwrite in place, drop duplicates.
@@ -259,22 +260,46 @@ TlbRemoved TlbArray::remove_all_if(Pred pred) {
 
 TlbRemoved TlbArray::invlpg(VirtAddr va, Pcid pcid) {
   if (m_backend) return m_backend->invlpg(va, pcid);
-  return remove_if_leaf_covers(va, [pcid](const TlbArrayEntry& e) { return e.global || e.pcid == pcid; });
+  const Vpid v = m_vpid;
+  return remove_if_leaf_covers(va,
+                               [pcid, v](const TlbArrayEntry& e) { return e.vpid == v && (e.global || e.pcid == pcid); });
 }
 
 TlbRemoved TlbArray::invpcid(InvpcidType type, Pcid pcid, VirtAddr va) {
   if (m_backend) return m_backend->invpcid(type, pcid, va);
+  const Vpid v = m_vpid;
   switch (type) {
     case InvpcidType::IndividualAddress:
-      return remove_if_leaf_covers(va, [pcid](const TlbArrayEntry& e) { return !e.global && e.pcid == pcid; });
+      return remove_if_leaf_covers(
+          va, [pcid, v](const TlbArrayEntry& e) { return e.vpid == v && !e.global && e.pcid == pcid; });
     case InvpcidType::SingleContext:
-      return remove_all_if([pcid](const TlbArrayEntry& e) { return !e.global && e.pcid == pcid; });
+      return remove_all_if([pcid, v](const TlbArrayEntry& e) { return e.vpid == v && !e.global && e.pcid == pcid; });
     case InvpcidType::AllContextsInclGlobal:
-      return remove_all_if([](const TlbArrayEntry&) { return true; });
+      return remove_all_if([v](const TlbArrayEntry& e) { return e.vpid == v; });
     case InvpcidType::AllContextsExclGlobal:
-      return remove_all_if([](const TlbArrayEntry& e) { return !e.global; });
+      return remove_all_if([v](const TlbArrayEntry& e) { return e.vpid == v && !e.global; });
   }
   throw std::invalid_argument("TlbArray::invpcid: unknown type");
+}
+
+TlbRemoved TlbArray::invvpid(InvvpidType type, Vpid vpid, VirtAddr va) {
+  if (m_backend) throw std::logic_error("TlbArray::invvpid: the RTL TLB has no VPID tags");
+  switch (type) {
+    case InvvpidType::IndividualAddress:
+      return remove_if_leaf_covers(va, [vpid](const TlbArrayEntry& e) { return e.vpid == vpid; });
+    case InvvpidType::SingleContext:
+      return remove_all_if([vpid](const TlbArrayEntry& e) { return e.vpid == vpid; });
+    case InvvpidType::AllContexts:
+      return remove_all_if([](const TlbArrayEntry& e) { return e.vpid != 0; });
+    case InvvpidType::SingleContextRetainGlobals:
+      return remove_all_if([vpid](const TlbArrayEntry& e) { return e.vpid == vpid && !e.global; });
+  }
+  throw std::invalid_argument("TlbArray::invvpid: unknown type");
+}
+
+TlbRemoved TlbArray::invept() {
+  if (m_backend) throw std::logic_error("TlbArray::invept: the RTL TLB has no VPID tags");
+  return remove_all_if([](const TlbArrayEntry& e) { return e.vpid != 0; });
 }
 
 uint32_t TlbArray::next_victim(uint32_t set) const {
@@ -394,6 +419,25 @@ TlbRemoved TlbLevel::invpcid(InvpcidType type, Pcid pcid, VirtAddr va) {
   return count_removed(r);
 }
 
+void TlbLevel::set_vpid(Vpid vpid) {
+  m_memo.page = kNoPage;
+  for (TlbArray& a : m_arrays) a.set_vpid(vpid);
+}
+
+TlbRemoved TlbLevel::invvpid(InvvpidType type, Vpid vpid, VirtAddr va) {
+  m_memo.page = kNoPage;
+  TlbRemoved r;
+  for (TlbArray& a : m_arrays) r += a.invvpid(type, vpid, va);
+  return count_removed(r);
+}
+
+TlbRemoved TlbLevel::invept() {
+  m_memo.page = kNoPage;
+  TlbRemoved r;
+  for (TlbArray& a : m_arrays) r += a.invept();
+  return count_removed(r);
+}
+
 uint64_t TlbLevel::valid_entries() const {
   uint64_t n = 0;
   for (const TlbArray& a : m_arrays) n += a.valid_entries();
@@ -455,6 +499,19 @@ uint64_t TlbHierarchy::invpcid(InvpcidType type, Pcid pcid, VirtAddr va) {
 uint64_t TlbHierarchy::flush_all() { return invpcid(InvpcidType::AllContextsInclGlobal, 0); }
 
 uint64_t TlbHierarchy::flush_non_global() { return invpcid(InvpcidType::AllContextsExclGlobal, 0); }
+
+void TlbHierarchy::set_vpid(Vpid vpid) {
+  m_itlb.set_vpid(vpid);
+  m_dtlb.set_vpid(vpid);
+  m_stlb.set_vpid(vpid);
+}
+
+uint64_t TlbHierarchy::invvpid(InvvpidType type, Vpid vpid, VirtAddr va) {
+  return m_itlb.invvpid(type, vpid, va).total() + m_dtlb.invvpid(type, vpid, va).total() +
+         m_stlb.invvpid(type, vpid, va).total();
+}
+
+uint64_t TlbHierarchy::invept() { return m_itlb.invept().total() + m_dtlb.invept().total() + m_stlb.invept().total(); }
 
 void TlbHierarchy::reset_counters() {
   m_itlb.reset_counters();

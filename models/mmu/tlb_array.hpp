@@ -16,6 +16,11 @@
 //    own size: a level that does not hold a leaf's size caches the part of it around the accessed address
 //    at the largest smaller size it holds. Address invalidations (INVLPG, INVPCID type 0) remove every
 //    entry whose leaf page contains the address (Intel SDM vol. 3A 4.10.2.3), splinters anywhere included.
+//  * VPID. Entries are also tagged with a virtual-processor id (Intel SDM vol. 3C ch. 29, "Virtual
+//    Processor Identifiers"); the host is VPID 0. An array matches only entries of its current VPID
+//    (set_vpid), global ones included: the VPID is folded into the match key by XOR into bits 63:48, which
+//    a canonical address's key leaves recoverable (its bits 47:0 tell the half it lies in). The RTL TLB
+//    has no VPID tags: it only ever sees VPID 0 (Mmu::enter_guest refuses impl: rtl arrays).
 #pragma once
 
 #include <array>
@@ -34,6 +39,8 @@ namespace vmsim::mmu {
 // A process-context identifier (CR3 bits 11:0): 0..kMaxPcid.
 using Pcid = uint16_t;
 constexpr Pcid kMaxPcid = 0xFFF;
+// A virtual-processor id (VMCS VPID, 16 bits); 0 is the host.
+using Vpid = uint16_t;
 
 enum class PageSize : uint8_t { k4K = 0, k2M = 1, k1G = 2 };
 constexpr unsigned kNumPageSizes = 3;
@@ -109,6 +116,7 @@ struct TlbArrayEntry {
   PageSize size = PageSize::k4K;      // size of this entry
   PageSize leaf_size = PageSize::k4K; // size of the page-table leaf it caches (> size if splintered)
   Pcid pcid = 0;                      // ignored for matching when global
+  Vpid vpid = 0;                      // always matched (global entries are global within their VPID)
   bool valid = false;
   bool global = false;
   bool writable = false;
@@ -167,6 +175,14 @@ struct TlbRemoved {
   }
 };
 
+// INVVPID types (Intel SDM vol. 2, INVVPID; vol. 3C ch. 29 "Invalidating Cached Translation Information").
+enum class InvvpidType : uint8_t {
+  IndividualAddress = 0,          // entries of (VPID, address), any PCID, global ones included
+  SingleContext = 1,              // every entry of the VPID
+  AllContexts = 2,                // every entry of every VPID except 0
+  SingleContextRetainGlobals = 3  // every non-global entry of the VPID
+};
+
 // INVPCID descriptor types (Intel SDM vol. 2, INVPCID).
 enum class InvpcidType : uint8_t {
   IndividualAddress = 0,     // non-global entries for (address, PCID)
@@ -205,7 +221,7 @@ class TlbArray {
     for (unsigned i = 0; i < m_num_sizes; ++i) {
       const uint64_t tag = a >> m_shifts[i];
       const uint32_t set = set_of_tag(tag);
-      const uint64_t key = make_key(tag, m_sizes[i]);
+      const uint64_t key = (tag << 3) ^ m_key_bias[i];  // make_key(tag, m_sizes[i]) ^ VPID key
       const WayTag* tags = m_tags.data() + static_cast<size_t>(set) * m_ways;
       for (uint32_t w = 0; w < m_ways; ++w) {
         if (tags[w].key == key && (tags[w].global || tags[w].pcid == pcid)) {
@@ -231,6 +247,17 @@ class TlbArray {
   // Removes every non-global entry (INVPCID type 3; also a root switch without PCIDs: MOV to CR3 with
   // CR4.PCIDE = 0).
   TlbRemoved flush_non_global() { return invpcid(InvpcidType::AllContextsExclGlobal, 0); }
+  // The VPID whose entries lookups match and INVLPG, INVPCID and the flushes above act on (host: 0).
+  void set_vpid(Vpid vpid) {
+    m_vpid = vpid;
+    for (unsigned i = 0; i < m_num_sizes; ++i) m_key_bias[i] = make_key(0, m_sizes[i]) ^ (static_cast<uint64_t>(vpid) << 48);
+  }
+  Vpid vpid() const { return m_vpid; }
+  // INVVPID of the given type for vpid (va: IndividualAddress only). Not for an array with a backend.
+  TlbRemoved invvpid(InvvpidType type, Vpid vpid, VirtAddr va = VirtAddr{0});
+  // INVEPT: every entry of a VPID other than 0 (the entries do not hold the EPTP they were made under, so
+  // both INVEPT types drop all guest entries: more than single-context requires, which the SDM allows).
+  TlbRemoved invept();
 
   // The way a fill of a page not present in `set` would take now (lowest invalid, else the policy's victim).
   uint32_t next_victim(uint32_t set) const;
@@ -263,6 +290,9 @@ class TlbArray {
     Pcid pcid = 0;
     bool global = false;
   };
+  uint64_t key_of(const TlbArrayEntry& e) const {
+    return make_key(e.vpn.value() >> (9 * size_index(e.size)), e.size) ^ (static_cast<uint64_t>(e.vpid) << 48);
+  }
   static uint64_t make_key(uint64_t tag, PageSize s) {
     return (tag << 3) | (static_cast<uint64_t>(size_index(s)) << 1) | 1u;
   }
@@ -290,6 +320,10 @@ class TlbArray {
   std::vector<TlbArrayEntry> m_entries;
   ReplacementState m_repl;
   std::unique_ptr<TlbArrayBackend> m_backend;
+  Vpid m_vpid = 0;
+  // Per held size: the key's low bits (size, valid) and the VPID's bits 63:48. make_key(tag, s) ^ (vpid << 48)
+  // = (tag << 3) ^ bias, so a lookup costs what it did without VPIDs.
+  std::array<uint64_t, kNumPageSizes> m_key_bias{};
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -390,6 +424,9 @@ class TlbLevel {
   TlbRemoved invpcid(InvpcidType type, Pcid pcid, VirtAddr va = VirtAddr{0});
   TlbRemoved flush_all() { return invpcid(InvpcidType::AllContextsInclGlobal, 0); }
   TlbRemoved flush_non_global() { return invpcid(InvpcidType::AllContextsExclGlobal, 0); }
+  void set_vpid(Vpid vpid);
+  TlbRemoved invvpid(InvvpidType type, Vpid vpid, VirtAddr va = VirtAddr{0});
+  TlbRemoved invept();
 
   // Cycles of a miss: the largest hit latency of the level's arrays (all are probed).
   uint64_t miss_latency() const { return m_miss_latency; }
@@ -489,6 +526,10 @@ class TlbHierarchy {
   uint64_t flush_all();
   // Root switch without PCIDs: every non-global entry.
   uint64_t flush_non_global();
+  // VPID tagging (see TlbArray): lookups, fills' matching and INVLPG/INVPCID act on vpid's entries.
+  void set_vpid(Vpid vpid);
+  uint64_t invvpid(InvvpidType type, Vpid vpid, VirtAddr va = VirtAddr{0});
+  uint64_t invept();
 
   TlbLevel& itlb() { return m_itlb; }
  private:

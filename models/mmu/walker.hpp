@@ -13,6 +13,7 @@
 
 #include "common/config.hpp"
 #include "common/stats.hpp"
+#include "models/mmu/nested_walk.hpp"
 #include "models/mmu/page_walk.hpp"
 #include "models/mmu/pwc.hpp"
 
@@ -125,12 +126,27 @@ class Walker : public sc_core::sc_module {
   // The event trace: while set, every PTE read is appended to *log before it is issued (nullptr: off).
   void set_read_log(std::vector<PteReadRecord>* log) { m_read_log = log; }
 
+  // Nested paging (walker_nested.cpp). Creates the nested caches with the given sizes and the statistics
+  // group walker.nested (first call only; guest mode is what creates them, so native runs keep their
+  // statistics).
+  void enable_nested(const NestedCacheSizes& sizes);
+  bool nested_enabled() const { return m_nested != nullptr; }
+  // The nested caches (enable_nested first).
+  NestedCaches& nested_caches() { return *m_nested; }
+  // The two-dimensional walk of req under ctx on an acquired slot: every reference an 8-byte TLM read
+  // (timed as PTE reads are), every A/D update a write. enable_nested first.
+  NestedResult walk_nested(Slot& slot, const NestedContext& ctx, const WalkRequest& req, sc_core::sc_time& delay);
+
  private:
   uint64_t read_pte(Slot& s, PhysAddr pa, sc_core::sc_time& delay);
   void write_pte(Slot& s, PhysAddr pa, uint64_t value, sc_core::sc_time& delay);
   void transport(tlm::tlm_generic_payload& t, tlm::tlm_command cmd, PhysAddr pa, sc_core::sc_time& delay);
   WalkResult walk_hashed(Slot& s, PhysAddr base, uint16_t asid, const WalkRequest& req, sc_core::sc_time& delay);
   void count_fault(const WalkResult& r);
+  struct NestedStats;  // walker_nested.cpp
+  struct NestedStatsDeleter {
+    void operator()(NestedStats* s) const;
+  };
 
   WalkerConfig m_cfg;
   sc_core::sc_time m_core_period;
@@ -150,6 +166,8 @@ class Walker : public sc_core::sc_module {
   std::vector<PteReadRecord>* m_read_log = nullptr;
   uint64_t m_period_fs;
   std::vector<std::unique_ptr<PageWalkCache>> m_pwc;  // index = level - 2 (PDE, PDPTE, PML4E, PML5E)
+  std::unique_ptr<NestedCaches> m_nested;             // guest mode only
+  std::unique_ptr<NestedStats, NestedStatsDeleter> m_nested_stats;
 
   stats::Group m_stats{*this};
   stats::Scalar m_walks{m_stats, "walks", "count", "Page walks started"};
