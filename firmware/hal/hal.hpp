@@ -21,6 +21,13 @@ class Hal {
   virtual void write_block(PhysAddr pa, const uint8_t* data, uint64_t len) = 0;
   // Fills the 4 KiB frame with zeros (one timed 4 KiB write).
   virtual void zero_frame(Pfn pfn) = 0;
+  // The kernel's direct map (firmware.kernel_virtual_access): from this call on, every memory access of
+  // the firmware on this core (read64, write64, read_block, write_block, zero_frame) at physical address pa
+  // is a supervisor access to virtual address base + pa, translated by this core's MMU under the root
+  // loaded now (TLB lookup, walk on a miss) before it reaches memory; the tables map physical [0, bytes).
+  // The caller loads a root holding the kernel half first. A translation fault there stops the run (a
+  // kernel oops). Never called: the accesses stay physical.
+  virtual void set_direct_map(uint64_t base, uint64_t bytes) = 0;
   // INVLPG on this core's TLB.
   virtual void invlpg(VirtAddr va) = 0;
   // Writes this core's root-table register (CR3) with a PCID. With PCID off in the hardware this
