@@ -410,6 +410,7 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   bool m_kmap = false;  // the firmware's accesses go through the kernel's direct map (set_direct_map)
   uint64_t m_kmap_base = 0;
   uint64_t m_kmap_bytes = 0;
+  bool m_kernel_translating = false;  // inside kernel_translate (its walks are not in the event trace)
   tlm::tlm_generic_payload m_swap_trans;
   std::vector<uint8_t> m_buf;
   std::vector<uint8_t> m_zero_page;

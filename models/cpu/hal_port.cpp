@@ -32,7 +32,9 @@ PhysAddr Core::kernel_translate(tlm::tlm_command cmd, PhysAddr pa, uint64_t len)
   }
   const VirtAddr va{m_kmap_base + pa.value()};
   sc_core::sc_time delay = m_timed ? m_qk.get_local_time() : sc_core::SC_ZERO_TIME;
+  m_kernel_translating = true;
   const mmu::Translation t = m_mmu.translate(va, write ? AccessKind::Write : AccessKind::Read, false, delay);
+  m_kernel_translating = false;
   if (m_timed) m_qk.set(delay);
   if (t.fault || t.pa != pa) {
     throw SimulationError(std::string(name()) + ": kernel page fault (oops): supervisor " + (write ? "write" : "read") +

@@ -205,17 +205,22 @@ void Mmu::verify(VirtAddr va, AccessKind kind, bool user, bool fault, uint64_t p
 Translation Mmu::translate_supervisor(VirtAddr va, AccessKind kind, sc_core::sc_time& delay) {
   ++m_translations;
   ++m_k_translations;
-  const uint64_t hits = m_hits.value(), misses = m_misses.value(), walks = m_walker.walks();
   TlbLookup l = m_tlb.lookup(va, pcid(), kind);
+  // Counted here, not as differences of the totals: in the at mode other requesters of this MMU translate
+  // while this one waits for a walk.
+  ++(l.level != TlbHitLevel::Miss ? m_k_hits : m_k_misses);
   if (m_timed) delay += m_period * static_cast<double>(l.latency);  // kept out of mmu.time.*
   // The event trace follows the workload's accesses only.
-  std::vector<PteReadRecord>* log = m_trace != nullptr ? &m_trace->reads : nullptr;
-  if (log != nullptr) m_walker.set_read_log(nullptr);
+  TranslationTrace* const trace = m_trace;
+  if (trace != nullptr) {
+    m_trace = nullptr;
+    m_walker.set_read_log(nullptr);
+  }
   const Translation t = translate_slow(va, kind, false, delay, l);
-  if (log != nullptr) m_walker.set_read_log(log);
-  m_k_hits += m_hits.value() - hits;
-  m_k_misses += m_misses.value() - misses;
-  m_k_walks += m_walker.walks() - walks;
+  if (trace != nullptr) {
+    m_trace = trace;
+    m_walker.set_read_log(&trace->reads);
+  }
   if (m_timed) m_k_fs += (m_period * static_cast<double>(l.latency)).value();
   return t;
 }
@@ -236,7 +241,9 @@ void Mmu::add_kernel_stats() {
   counter("tlb_misses", "count", "Supervisor translations that missed every TLB level (included in mmu.tlb.misses)",
           [this] { return m_k_misses; });
   counter("walks", "count", "Page walks of supervisor translations (included in mmu.walker.walks)",
-          [this] { return m_k_walks; });
+          [this] { return m_walker.supervisor_walks(); });
+  counter("pte_reads", "count", "PTE reads of those walks (included in mmu.walker.pte_reads)",
+          [this] { return m_walker.supervisor_pte_reads(); });
   counter("cycles", "core cycles",
           "Cycles of supervisor translations (TLB lookups, waits for a walker, walks), part of the core's kernel "
           "time; kept out of mmu.time.* and mmu.walker.time.*, which split the workload's translation time",

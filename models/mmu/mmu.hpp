@@ -198,7 +198,7 @@ class Mmu : public sc_core::sc_module {
   PhysAddr m_root{0};
   uint16_t m_pcid = 0;
   // Supervisor translations (mmu.kernel.*).
-  uint64_t m_k_translations = 0, m_k_hits = 0, m_k_misses = 0, m_k_walks = 0, m_k_fs = 0;
+  uint64_t m_k_translations = 0, m_k_hits = 0, m_k_misses = 0, m_k_fs = 0;
   std::unique_ptr<stats::Group> m_kernel_stats;
   std::vector<std::unique_ptr<stats::Stat>> m_kernel_counters;
   std::unique_ptr<GoldenChecker> m_checker;

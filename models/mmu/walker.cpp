@@ -78,6 +78,7 @@ void Walker::transport(tlm::tlm_generic_payload& t, tlm::tlm_command cmd, PhysAd
 
 uint64_t Walker::read_pte(Slot& s, PhysAddr pa, sc_core::sc_time& delay) {
   ++m_pte_reads;
+  if (s.supervisor) ++m_supervisor_pte_reads;
   if (m_read_log != nullptr) m_read_log->push_back({static_cast<uint8_t>(m_level), pa.value(), nullptr});
   if (m_timed) {
     delay += m_step;
@@ -199,6 +200,7 @@ WalkResult Walker::walk(Slot& slot, PhysAddr root, uint16_t pcid, const WalkRequ
   // Probe the page-walk caches, lowest level first: the deepest hit saves the most reads.
   PageWalk w(root, levels, req, m_cfg.ad_updates);
   slot.supervisor = !req.user;
+  if (slot.supervisor) ++m_supervisor_walks;
   if (m_timed) {
     delay += m_pwc_time;
     (slot.supervisor ? m_fs_supervisor : m_fs_pwc) += m_pwc_time.value();

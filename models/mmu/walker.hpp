@@ -84,6 +84,9 @@ class Walker : public sc_core::sc_module {
   // Femtoseconds of walks for supervisor accesses (probes, steps, memory): kept out of walker.time.*, so
   // that split stays the workload's; the MMU reports it in mmu.kernel.cycles.
   uint64_t time_supervisor() const { return m_fs_supervisor; }
+  // Walks and PTE reads for supervisor accesses so far (included in walks() and walker.pte_reads).
+  uint64_t supervisor_walks() const { return m_supervisor_walks; }
+  uint64_t supervisor_pte_reads() const { return m_supervisor_pte_reads; }
   tlm_utils::simple_initiator_socket<Walker> mem;
 
   // waits: the at mode, where memory transactions wait in SystemC time, so several walks can be in
@@ -154,6 +157,8 @@ class Walker : public sc_core::sc_module {
   uint64_t m_fs_steps = 0;   // walker cycles per level
   uint64_t m_fs_memory = 0;  // PTE reads and A/D write-backs in the memory system
   uint64_t m_fs_supervisor = 0;  // all three for walks of supervisor accesses (kept out of the above)
+  uint64_t m_supervisor_walks = 0;
+  uint64_t m_supervisor_pte_reads = 0;
   CachedPath m_cached;       // empty: no caches, PTE accesses go to the socket
   unsigned m_level = 0;      // walk level of the entry being read or written (for m_cached)
   std::vector<PteReadRecord>* m_read_log = nullptr;

@@ -228,6 +228,34 @@ TEST(PageWalk, SupervisorBitIsAndedOverEveryLevel) {
   EXPECT_FALSE(walk.result().user);
 }
 
+TEST(GoldenChecker, KnowsTheKernelsDirectMap) {
+  // A 2 MiB supervisor global leaf at the direct map's base maps physical 0..2 MiB.
+  const uint64_t base = 0xffff888000000000ull;
+  const uint64_t kKernel = pte_bit::kPresent | pte_bit::kWritable;
+  Words w;
+  VirtAddr va{base};
+  w.m[0x1000 + 8 * pt_index(va, 4)] = Pte::make(Pfn{2}, kKernel).raw();
+  w.m[0x2000 + 8 * pt_index(va, 3)] = Pte::make(Pfn{3}, kKernel).raw();
+  const uint64_t pde = 0x3000 + 8 * pt_index(va, 2);
+  w.m[pde] = Pte::make(Pfn{0}, kKernel | pte_bit::kPageSize | pte_bit::kGlobal | pte_bit::kNoExecute).raw();
+  mmu::GoldenChecker g([&](uint64_t pa) { return w.read(pa); }, 4);
+  g.set_direct_map(base, 2ull << 20);
+  EXPECT_EQ(g.check(0x1000, base + 0x5000, AccessKind::Write, false, false, 5, "the TLB"), "");
+  // A user access must fault there.
+  EXPECT_EQ(g.check(0x1000, base + 0x5000, AccessKind::Read, true, true, 0, "the TLB"), "");
+  EXPECT_NE(g.check(0x1000, base + 0x5000, AccessKind::Read, true, false, 5, "the TLB"), "");
+  // The tables map the direct map somewhere else, or without G, or executable: reported even though
+  // the MMU agrees with the tables.
+  for (uint64_t bad : {Pte::make(Pfn{512}, kKernel | pte_bit::kPageSize | pte_bit::kGlobal | pte_bit::kNoExecute).raw(),
+                       Pte::make(Pfn{0}, kKernel | pte_bit::kPageSize | pte_bit::kNoExecute).raw(),
+                       Pte::make(Pfn{0}, kKernel | pte_bit::kPageSize | pte_bit::kGlobal).raw()}) {
+    w.m[pde] = bad;
+    const uint64_t pfn = Pte{bad}.pfn().value() + 5;
+    const std::string r = g.check(0x1000, base + 0x5000, AccessKind::Read, false, false, pfn, "the TLB");
+    EXPECT_NE(r.find("the kernel's direct map must map it to pfn 0x5"), std::string::npos) << r;
+  }
+}
+
 TEST(Vma, LookupInsertOverlapAndRemoveSplits) {
   fw::VmaSet s;
   s.insert({VirtAddr{0x10000}, VirtAddr{0x20000}, fw::prot::kRead | fw::prot::kWrite, "heap"});
