@@ -19,6 +19,11 @@ class Hal {
   virtual void read_block(PhysAddr pa, uint8_t* data, uint64_t len) = 0;
   // Timed physical write of len bytes (one transaction; len <= 4096, within one page).
   virtual void write_block(PhysAddr pa, const uint8_t* data, uint64_t len) = 0;
+  // The same transfers made by a device rather than the CPU (the swap device's or the file store's DMA into
+  // or out of a frame): timed like read_block/write_block, but always physical, never translated through the
+  // kernel's direct map (set_direct_map).
+  virtual void dma_read(PhysAddr pa, uint8_t* data, uint64_t len) = 0;
+  virtual void dma_write(PhysAddr pa, const uint8_t* data, uint64_t len) = 0;
   // Fills the 4 KiB frame with zeros (one timed 4 KiB write).
   virtual void zero_frame(Pfn pfn) = 0;
   // The kernel's direct map (firmware.kernel_virtual_access): from this call on, every memory access of

@@ -255,7 +255,7 @@ struct KernelConfig {
       "A kernel half in every address space (Linux's direct map of all physical memory at 0xffff888000000000, "
       "0xff11000000000000 with 5 levels: global supervisor no-execute pages in tables shared by every root, "
       "placed below reserved_low), and the firmware's own memory accesses (page zeroing and copies, page-table "
-      "reads and writes, file and swap-cache fills) made through it: supervisor accesses translated by the core's MMU before "
+      "reads and writes) made through it: supervisor accesses translated by the core's MMU before "
       "they reach memory. false: no kernel half and physical firmware accesses. Radix page tables only (with "
       "system.core.mmu.walker.format hashed it has no effect) and firmware.kind full only");
     v("direct_map_gbpages", direct_map_gbpages, "",

@@ -158,6 +158,8 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   void read_block(PhysAddr pa, uint8_t* data, uint64_t len) override;
   void write_block(PhysAddr pa, const uint8_t* data, uint64_t len) override;
   void zero_frame(Pfn pfn) override;
+  void dma_read(PhysAddr pa, uint8_t* data, uint64_t len) override;
+  void dma_write(PhysAddr pa, const uint8_t* data, uint64_t len) override;
   void set_direct_map(uint64_t base, uint64_t bytes) override;
   void invlpg(VirtAddr va) override { m_mmu.invlpg(va); }
   void set_root(PhysAddr root, uint16_t pcid) override {
@@ -289,7 +291,8 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   bool access_transport(const workload::MemOp& op, const mmu::Translation& tr,
                         sc_core::sc_time access_time = sc_core::SC_ZERO_TIME,
                         sc_core::sc_time delay = sc_core::SC_ZERO_TIME);
-  void kernel_transport(tlm::tlm_command cmd, PhysAddr pa, uint8_t* data, uint64_t len);
+  // translate: through the kernel's direct map when it is on (false: a device's DMA, always physical).
+  void kernel_transport(tlm::tlm_command cmd, PhysAddr pa, uint8_t* data, uint64_t len, bool translate = true);
   // With the kernel's direct map on (set_direct_map): the supervisor translation of base + pa through the
   // MMU (charged to this core); throws SimulationError on a fault (a kernel oops).
   PhysAddr kernel_translate(tlm::tlm_command cmd, PhysAddr pa, uint64_t len);

@@ -46,8 +46,8 @@ PhysAddr Core::kernel_translate(tlm::tlm_command cmd, PhysAddr pa, uint64_t len)
   return t.pa;
 }
 
-void Core::kernel_transport(tlm::tlm_command cmd, PhysAddr pa, uint8_t* buf, uint64_t len) {
-  if (m_kmap) pa = kernel_translate(cmd, pa, len);
+void Core::kernel_transport(tlm::tlm_command cmd, PhysAddr pa, uint8_t* buf, uint64_t len, bool translate) {
+  if (m_kmap && translate) pa = kernel_translate(cmd, pa, len);
   if (m_caches.hierarchy != nullptr) {
     kernel_transport_cached(cmd, pa, buf, len);
     return;
@@ -91,6 +91,14 @@ void Core::write_block(PhysAddr pa, const uint8_t* buf, uint64_t len) {
   ++mmu::firmware_write_epoch();
   // TLM payloads take a non-const pointer; a write never modifies the buffer.
   kernel_transport(tlm::TLM_WRITE_COMMAND, pa, const_cast<uint8_t*>(buf), len);
+  ++mmu::firmware_write_epoch();
+}
+
+void Core::dma_read(PhysAddr pa, uint8_t* buf, uint64_t len) { kernel_transport(tlm::TLM_READ_COMMAND, pa, buf, len, false); }
+
+void Core::dma_write(PhysAddr pa, const uint8_t* buf, uint64_t len) {
+  ++mmu::firmware_write_epoch();
+  kernel_transport(tlm::TLM_WRITE_COMMAND, pa, const_cast<uint8_t*>(buf), len, false);
   ++mmu::firmware_write_epoch();
 }
 

@@ -51,6 +51,8 @@ class FlatHal final : public fw::Hal {
   }
   uint64_t direct_map_base = 0;
   uint64_t direct_map_bytes = 0;
+  void dma_read(PhysAddr pa, uint8_t* data, uint64_t len) override { read_block(pa, data, len); }
+  void dma_write(PhysAddr pa, const uint8_t* data, uint64_t len) override { write_block(pa, data, len); }
   void invlpg(VirtAddr) override {}
   void set_root(PhysAddr r, uint16_t) override { root = r; }
   void invalidate_pcid(uint16_t) override {}

@@ -38,6 +38,8 @@ class HostHal : public fw::Hal {
   }
   void zero_frame(Pfn pfn) override { std::memset(page(addr_of(pfn)), 0, kPageSize); }
   void set_direct_map(uint64_t, uint64_t) override {}  // no MMU: accesses stay physical
+  void dma_read(PhysAddr pa, uint8_t* data, uint64_t len) override { read_block(pa, data, len); }
+  void dma_write(PhysAddr pa, const uint8_t* data, uint64_t len) override { write_block(pa, data, len); }
   void invlpg(VirtAddr) override {}
   void set_root(PhysAddr, uint16_t) override {}
   void invalidate_pcid(uint16_t) override {}
