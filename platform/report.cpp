@@ -38,6 +38,13 @@ double find(const std::vector<stats::Record>& records, const std::string& name) 
   return 0;
 }
 
+bool find_record(const std::vector<stats::Record>& records, const std::string& name) {
+  for (const auto& r : records) {
+    if (r.name == name) return true;
+  }
+  return false;
+}
+
 uint64_t u(double v) { return static_cast<uint64_t>(v + 0.5); }
 
 
@@ -73,6 +80,11 @@ nlohmann::ordered_json make_summary(const std::vector<stats::Record>& records, S
   s["tlb_hits"] = hits;
   s["tlb_misses"] = misses;
   s["tlb_hit_rate"] = hits + misses ? static_cast<double>(hits) / static_cast<double>(hits + misses) : 0.0;
+  if (find_record(records, "system.core0.mmu.kernel.translations")) {
+    // firmware.kernel_virtual_access: the kernel's own translations, included in the counts above.
+    s["kernel_tlb_hits"] = u(sum_cores(records, ".mmu.kernel.tlb_hits"));
+    s["kernel_tlb_misses"] = u(sum_cores(records, ".mmu.kernel.tlb_misses"));
+  }
   s["walks"] = u(sum_cores(records, ".mmu.walker.walks"));
   s["pte_reads"] = u(sum_cores(records, ".mmu.walker.pte_reads"));
   nlohmann::ordered_json faults;
@@ -297,6 +309,9 @@ void print_summary(std::ostream& os, const nlohmann::ordered_json& s) {
   row("TLB hits", num(s["tlb_hits"]));
   row("TLB misses", num(s["tlb_misses"]));
   row("TLB hit rate", num(s["tlb_hit_rate"]));
+  if (s.contains("kernel_tlb_hits")) {
+    row("  the kernel's hits / misses", num(s["kernel_tlb_hits"]) + "/" + num(s["kernel_tlb_misses"]));
+  }
   row("page walks", num(s["walks"]));
   row("PTE reads", num(s["pte_reads"]));
   row("page faults", num(s["page_faults"]["total"]));

@@ -286,6 +286,10 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
     m_interconnect->connect(m_cores.back()->mmu().walker().mem, cfg.system.socket_of(i));
     if (m_swap) m_cores.back()->io.bind(m_swap->in);
     m_cores.back()->set_check_data(cfg.sim.check_data);
+    // The kernel translates its own accesses through its direct map: the MMU counts them apart.
+    if (m_kernel && cfg.firmware.kernel_virtual_access && walker.format == mmu::PageTableFormat::Radix) {
+      m_cores.back()->mmu().add_kernel_stats();
+    }
   }
   if (cfg.system.caches.any_present()) build_caches(cfg);
   m_smp = std::make_unique<smp::Domain>();

@@ -19,8 +19,20 @@ class Hal {
   virtual void read_block(PhysAddr pa, uint8_t* data, uint64_t len) = 0;
   // Timed physical write of len bytes (one transaction; len <= 4096, within one page).
   virtual void write_block(PhysAddr pa, const uint8_t* data, uint64_t len) = 0;
+  // The same transfers made by a device rather than the CPU (the swap device's or the file store's DMA into
+  // or out of a frame): timed like read_block/write_block, but always physical, never translated through the
+  // kernel's direct map (set_direct_map).
+  virtual void dma_read(PhysAddr pa, uint8_t* data, uint64_t len) = 0;
+  virtual void dma_write(PhysAddr pa, const uint8_t* data, uint64_t len) = 0;
   // Fills the 4 KiB frame with zeros (one timed 4 KiB write).
   virtual void zero_frame(Pfn pfn) = 0;
+  // The kernel's direct map (firmware.kernel_virtual_access): from this call on, every memory access of
+  // the firmware on this core (read64, write64, read_block, write_block, zero_frame) at physical address pa
+  // is a supervisor access to virtual address base + pa, translated by this core's MMU under the root
+  // loaded now (TLB lookup, walk on a miss) before it reaches memory; the tables map physical [0, bytes).
+  // The caller loads a root holding the kernel half first. A translation fault there stops the run (a
+  // kernel oops). Never called: the accesses stay physical.
+  virtual void set_direct_map(uint64_t base, uint64_t bytes) = 0;
   // INVLPG on this core's TLB.
   virtual void invlpg(VirtAddr va) = 0;
   // Writes this core's root-table register (CR3) with a PCID. With PCID off in the hardware this

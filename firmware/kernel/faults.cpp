@@ -65,7 +65,7 @@ bool Faults::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
             std::memcpy(&m_copy_buf[i], &x, 8);
           }
         }
-        hal.write_block(addr_of(*f), m_copy_buf.data(), kPageSize);
+        hal.dma_write(addr_of(*f), m_copy_buf.data(), kPageSize);  // the file store's DMA into the frame
         ++m_major;
       } else {
         ++m_shm_faults;

@@ -46,6 +46,16 @@ Kernel::Kernel(const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
     usable[0].frames -= low - usable[0].base.value();
     usable[0].base = Pfn{low};
   }
+  if (cfg.kernel_virtual_access && cfg.hash_buckets == 0) {
+    // The kernel half's tables go in the firmware area below reserved_low (frame 0 stays unused), outside
+    // the frame allocator, so user frames are placed as without them.
+    uint64_t phys = 0;
+    for (const NodeRange& n : nodes) phys = std::max(phys, (n.base.value() + n.frames) << kPageShift);
+    m_khalf = std::make_unique<KernelHalf>(m_levels, phys, cfg.direct_map_gbpages, Pfn{1},
+                                           Pfn{cfg.reserved_low.value >> kPageShift});
+    m_core_root.assign(core_node.size(), 0);
+    m_core_direct_map.assign(core_node.size(), false);
+  }
   m_faults.huge().reserve_pool(usable, cfg.hugepages_1g);  // the 1 GiB pool, from the top of the nodes
   PhysMemConfig pm;
   pm.dma_limit = cfg.physmem.dma_limit;
@@ -153,6 +163,55 @@ Kernel::Kernel(const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
     m_pstats.push_back(
         std::make_unique<ProcStats>(m_stats, i, nodes.size(), cfg.swap.replacement.tau, cfg.task_migration));
   }
+  if (m_khalf) {
+    m_khalf_stats = std::make_unique<stats::Group>(m_stats, "kernel_half");
+    auto constant = [&](const char* name, const char* unit, const char* desc, uint64_t value) {
+      m_khalf_counters.push_back(std::make_unique<stats::Formula>(
+          *m_khalf_stats, name, unit, desc, [value] { return static_cast<double>(value); }, true));
+    };
+    constant("table_frames", "frames",
+             "Frames of the kernel half's shared tables (its root, the direct map's upper tables), below "
+             "firmware.reserved_low",
+             m_khalf->table_frames());
+    constant("direct_map_1g", "pages", "1 GiB leaves of the direct map", m_khalf->leaves(3));
+    constant("direct_map_2m", "pages", "2 MiB leaves of the direct map", m_khalf->leaves(2));
+    constant("direct_map_4k", "pages", "4 KiB leaves of the direct map", m_khalf->leaves(1));
+    m_khalf_counters.push_back(std::make_unique<stats::Counter>(
+        *m_khalf_stats, "kernel_root_loads", "count",
+        "Root-register writes with the kernel's own root: a core's first kernel entry, and a core whose loaded "
+        "address space ended",
+        [this] { return m_kernel_root_loads; }));
+  }
+}
+
+void Kernel::kernel_entry(Hal& hal) {
+  if (!m_khalf) return;
+  if (!m_khalf->built()) m_khalf->build(hal);  // boot: physical writes, before any core uses the map
+  const CoreId c = hal.core_id();
+  if (m_core_root[c] == 0) {
+    ++m_kernel_root_loads;
+    hal.set_root(m_khalf->kernel_root(), 0);
+    m_core_root[c] = m_khalf->kernel_root().value();
+  }
+  if (!m_core_direct_map[c]) {
+    hal.set_direct_map(m_khalf->base(), m_khalf->bytes());
+    m_core_direct_map[c] = true;
+  }
+}
+
+void Kernel::leave_mm(Hal& hal, const Mm& mm) {
+  if (!m_khalf) return;
+  for (CoreId c = 0; c < m_core_root.size(); ++c) {
+    if (m_core_root[c] != mm.root.value()) continue;
+    m_core_root[c] = 0;
+    if (c == hal.core_id()) kernel_entry(hal);
+  }
+}
+
+std::optional<Pfn> Kernel::alloc_root(Hal& hal) {
+  std::optional<Pfn> root = alloc_table(hal);
+  if (root && m_khalf) m_khalf->install(hal, addr_of(*root));
+  return root;
 }
 
 Kernel::~Kernel() = default;
@@ -182,10 +241,12 @@ std::string Kernel::working_set_csv() const {
 void Kernel::run_background(Hal& hal) {
   if (m_balancer && m_balancer->scan_pending()) {
     KernelSection section(hal);
+    kernel_entry(hal);
     m_balancer->scan(hal);
   }
   if (!m_swapper->enabled()) return;
   KernelSection section(hal);
+  kernel_entry(hal);
   m_swapper->run_background(hal);
 }
 
@@ -197,6 +258,7 @@ bool Kernel::numa_tick() {
 
 void Kernel::migrate(Hal& hal, size_t index, Pid pid, CoreId to) {
   KernelSection section(hal);
+  kernel_entry(hal);
   hal.charge(m_cfg.costs.task_migration);
   if (m_pstats[index]->migrations) ++*m_pstats[index]->migrations;
   m_processes.set_core(index, to);  // where a process not created yet will be
@@ -336,12 +398,15 @@ void Kernel::free_huge_leaf(Hal& hal, Pfn first, unsigned level) {
 
 std::optional<Pid> Kernel::create_process(Hal& hal, size_t index) {
   KernelSection section(hal);
+  kernel_entry(hal);
   return m_processes.create(hal, index);
 }
 
 void Kernel::switch_to(Hal& hal, Pid pid) {
   KernelSection section(hal);
+  kernel_entry(hal);
   m_processes.switch_to(hal, pid);
+  if (m_khalf && alive(pid)) m_core_root[hal.core_id()] = process(pid).mm->root.value();
 }
 
 void Kernel::invalidate(Hal& hal, Mm& mm, const std::vector<VirtAddr>& pages) {
@@ -387,6 +452,7 @@ void Kernel::shootdown_pcid(Hal& hal, Mm& mm) {
 
 FaultOutcome Kernel::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint32_t error_code) {
   KernelSection section(hal);
+  kernel_entry(hal);
   if (!alive(pid)) return FaultOutcome::Killed;  // killed (OOM, or with its thread group) while this core waited for the kernel
   // Other cores running this address space stop at an instruction boundary while its tables change
   // (no IPI is charged unless translations are invalidated).
@@ -407,6 +473,7 @@ FaultOutcome Kernel::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, AccessKin
 
 SyscallResult Kernel::syscall(Hal& hal, Pid pid, const Syscall& c) {
   KernelSection section(hal);
+  kernel_entry(hal);
   Process& p = process(pid);
   if (!p.alive) {  // killed (OOM, or with its thread group) while this core waited
     SyscallResult r;
@@ -510,6 +577,7 @@ void Kernel::harvest_file_dirty(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end) 
 
 void Kernel::exit_process(Hal& hal, Pid pid) {
   KernelSection section(hal);
+  kernel_entry(hal);
   m_processes.exit(hal, pid);
 }
 

@@ -24,6 +24,7 @@
 #include "firmware/mm/zones.hpp"
 #include "firmware/swap/future.hpp"
 #include "firmware/vm/hashed_table.hpp"
+#include "firmware/vm/kernel_half.hpp"
 #include "firmware/vm/vma.hpp"
 #include "common/stats.hpp"
 
@@ -131,6 +132,16 @@ class Kernel final : public Trap {
   // A zeroed page-table frame on the core's local node (a root table); alloc_table_frame counts it in mm.
   std::optional<Pfn> alloc_table(Hal& hal);
   std::optional<Pfn> alloc_table_frame(Hal& hal, Mm& mm);
+  // A new address space's root: a zeroed table with the kernel half installed (if there is one).
+  std::optional<Pfn> alloc_root(Hal& hal);
+
+  // The kernel half (firmware.kernel_virtual_access). At every kernel entry: builds the tables on the first
+  // one, and makes sure this core runs under a root holding the kernel half with its firmware accesses
+  // going through the direct map (the kernel's root if it has none loaded).
+  void kernel_entry(Hal& hal);
+  // Before mm's tables are freed: this core, if it has mm loaded, switches to the kernel's root; other
+  // cores that have it loaded switch at their next kernel entry.
+  void leave_mm(Hal& hal, const Mm& mm);
   void put_frame(Hal& hal, Pfn pfn);  // drops one reference; frees the frame on the last
   void get_frame(Pfn pfn);            // adds a reference
   void free_frame(Hal& hal, Pfn pfn);  // frees a frame nothing references
@@ -174,6 +185,10 @@ class Kernel final : public Trap {
   std::vector<NodeId> m_core_node;
   std::unique_ptr<PhysicalMemoryManager> m_pmm;
   std::unique_ptr<HashedTable> m_hashed;  // walker.format hashed only: the one global table
+  std::unique_ptr<KernelHalf> m_khalf;    // firmware.kernel_virtual_access with radix tables, else nullptr
+  std::vector<uint64_t> m_core_root;      // with m_khalf: the root each core has loaded (0: none or ended)
+  std::vector<bool> m_core_direct_map;    // with m_khalf: the core's firmware accesses use the direct map
+  uint64_t m_kernel_root_loads = 0;
   std::unique_ptr<PmmPageSource> m_slab_pages;
   std::unique_ptr<SlabAllocator> m_slab;
   SlabCache* m_task_cache = nullptr;
@@ -267,6 +282,9 @@ class Kernel final : public Trap {
   // firmware.numa_balancing, or tiering's promotion scan (system.os.numa_balancing), else nullptr.
   std::unique_ptr<NumaBalancingLink> m_balancing_link;
   std::unique_ptr<NumaBalancer> m_balancer;
+  // With m_khalf: system.os.kernel_half (after the proc<I> groups).
+  std::unique_ptr<stats::Group> m_khalf_stats;
+  std::vector<std::unique_ptr<stats::Stat>> m_khalf_counters;
 };
 
 }  // namespace vmsim::fw

@@ -260,6 +260,8 @@ struct KernelConfig {
   FixedFaultConfig fixed;
   uint64_t page_table_levels = 4;
   Bytes reserved_low{1ull << 20};
+  bool kernel_virtual_access = true;
+  bool direct_map_gbpages = true;
   uint64_t page_descriptor_bytes = 64;
   KernelMemConfig physmem;
   Overcommit overcommit = Overcommit::Heuristic;
@@ -287,6 +289,16 @@ struct KernelConfig {
     v("page_table_levels", page_table_levels, "levels",
       "Levels of the page tables the kernel builds: 4 or 5 (must match system.core.mmu.walker.levels)");
     v("reserved_low", reserved_low, "bytes", "Physical memory from address 0 the kernel never allocates (firmware area)");
+    v("kernel_virtual_access", kernel_virtual_access, "",
+      "A kernel half in every address space (Linux's direct map of all physical memory at 0xffff888000000000, "
+      "0xff11000000000000 with 5 levels: global supervisor no-execute pages in tables shared by every root, "
+      "placed below reserved_low), and the firmware's own memory accesses (page zeroing and copies, page-table "
+      "reads and writes) made through it: supervisor accesses translated by the core's MMU before "
+      "they reach memory. false: no kernel half and physical firmware accesses. Radix page tables only (with "
+      "system.core.mmu.walker.format hashed it has no effect) and firmware.kind full only");
+    v("direct_map_gbpages", direct_map_gbpages, "",
+      "The direct map uses 1 GiB pages for whole gigabytes of memory (false: 2 MiB pages, as Linux's nogbpages "
+      "or a CPU without 1 GiB pages)");
     v("page_descriptor_bytes", page_descriptor_bytes, "bytes",
       "Bookkeeping per physical frame (like Linux's struct page); reserved per node from that node at boot");
     v.section("physmem", physmem, "Physical memory manager: zones and per-CPU page lists");

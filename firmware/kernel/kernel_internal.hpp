@@ -98,7 +98,8 @@ class Kernel::FaultsLink final : public FaultsHost {
 class Kernel::ProcessesLink final : public ProcessesHost {
  public:
   explicit ProcessesLink(Kernel& k) : m_k(k) {}
-  std::optional<Pfn> alloc_root_table(Hal& hal) override { return m_k.alloc_table(hal); }
+  std::optional<Pfn> alloc_root_table(Hal& hal) override { return m_k.alloc_root(hal); }
+  void leave_mm(Hal& hal, const Mm& mm) override { m_k.leave_mm(hal, mm); }
   std::optional<Pfn> alloc_table_frame(Hal& hal, Mm& mm) override { return m_k.alloc_table_frame(hal, mm); }
   void get_frame(Pfn pfn) override { m_k.get_frame(pfn); }
   void put_frame(Hal& hal, Pfn pfn) override { m_k.put_frame(hal, pfn); }

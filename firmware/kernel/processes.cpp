@@ -177,6 +177,7 @@ void Processes::drop_mm(Hal& hal, Process& p) {
       mm->hashed_pages.clear();
     } else {
       m_host->harvest_file_dirty(hal, *mm, VirtAddr{0}, VirtAddr{m_ctx->user_top});
+      m_host->leave_mm(hal, *mm);
       destroy_tables(
           hal, mm->root, m_ctx->levels,
           [&](Pfn f) {

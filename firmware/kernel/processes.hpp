@@ -31,6 +31,8 @@ class ProcessesHost {
   // A zeroed root table frame on the core's local node (charges frame_alloc, counts
   // frames.table_allocated); nullopt when memory is exhausted.
   virtual std::optional<Pfn> alloc_root_table(Hal& hal) = 0;
+  // Before mm's tables are freed: no core may go on running the kernel under its root (the kernel half).
+  virtual void leave_mm(Hal& hal, const Mm& mm) = 0;
   // A zeroed page-table frame for mm; nullopt when memory is exhausted.
   virtual std::optional<Pfn> alloc_table_frame(Hal& hal, Mm& mm) = 0;
   // One more reference to a mapped data frame / drops one (frees the frame on the last).

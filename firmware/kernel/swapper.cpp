@@ -265,7 +265,7 @@ FaultOutcome Swapper::swap_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va,
     } else {
       hal.swap_read(SwapArea::offset_of(slot), m_copy_buf.data());
     }
-    hal.write_block(addr_of(*f), m_copy_buf.data(), kPageSize);  // the device's DMA into the frame
+    hal.dma_write(addr_of(*f), m_copy_buf.data(), kPageSize);  // the device's DMA into the frame
     ++m_swap_ins;
     ++m_major;
     ++ps.major;
@@ -496,7 +496,7 @@ void Swapper::evict_unmap(Hal& hal, uint64_t pfn) {
 
 void Swapper::evict_write(Hal& hal, uint64_t pfn) {
   const uint64_t slot = m_frame_slot.at(pfn);
-  hal.read_block(addr_of(Pfn{pfn}), m_copy_buf.data(), kPageSize);  // the device's DMA out of the frame
+  hal.dma_read(addr_of(Pfn{pfn}), m_copy_buf.data(), kPageSize);  // the device's DMA out of the frame
   // Asynchronous, as Linux's pageout: the request occupies the device (later reads queue behind it); the
   // reclaiming context goes on.
   hal.swap_submit(true, SwapArea::offset_of(slot), m_copy_buf.data());
@@ -531,7 +531,7 @@ void Swapper::file_write_back(Hal& hal, uint64_t pfn) {
 }
 
 void Swapper::store_file_page(Hal& hal, int file, uint64_t index, Pfn frame) {
-  hal.read_block(addr_of(frame), m_copy_buf.data(), kPageSize);  // the device's DMA out of the frame
+  hal.dma_read(addr_of(frame), m_copy_buf.data(), kPageSize);  // the device's DMA out of the frame
   hal.charge(m_cfg.costs.file_write);
   m_file_pages[{file, index}].assign(m_copy_buf.begin(), m_copy_buf.end());
   ++m_file_writebacks;

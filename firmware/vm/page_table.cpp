@@ -14,10 +14,13 @@ PhysAddr entry_addr(PhysAddr table, VirtAddr va, unsigned level) {
 
 void destroy_level(Hal& hal, PhysAddr table, unsigned level, const std::function<void(Pfn)>& free_data,
                    const std::function<void(Pfn)>& free_table, const std::function<void(Pfn, unsigned)>& free_huge,
-                   const std::function<void(uint64_t)>& free_swap, TeardownCounts& counts) {
+                   const std::function<void(uint64_t)>& free_swap, TeardownCounts& counts, bool root = false) {
   std::array<uint64_t, 512> entries;
   hal.read_block(table, reinterpret_cast<uint8_t*>(entries.data()), kPageSize);
-  for (uint64_t raw : entries) {
+  // The root's upper half is the kernel's, shared by every address space: only the user half is freed.
+  const unsigned end = root ? 256 : 512;
+  for (unsigned i = 0; i < end; ++i) {
+    const uint64_t raw = entries[i];
     Pte e{raw};
     if (level == 1 && is_swap_entry(e)) {
       if (free_swap) free_swap(raw);
@@ -224,7 +227,7 @@ TeardownCounts destroy_tables(Hal& hal, PhysAddr root, unsigned levels, const st
                               const std::function<void(Pfn, unsigned)>& free_huge,
                               const std::function<void(uint64_t)>& free_swap) {
   TeardownCounts counts;
-  destroy_level(hal, root, levels, free_data, free_table, free_huge, free_swap, counts);
+  destroy_level(hal, root, levels, free_data, free_table, free_huge, free_swap, counts, true);
   return counts;
 }
 

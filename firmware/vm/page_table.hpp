@@ -78,8 +78,8 @@ struct TeardownCounts {
   uint64_t table_frames = 0;
 };
 
-// Frees the whole tree under root: every mapped data frame through free_data, every table (root
-// included) through free_table. Each table is read with one 4 KiB timed read.
+// Frees the user half of the tree under root (the upper half's tables are the kernel's, shared by every
+// root): every mapped data frame through free_data, every table (root included) through free_table. Each table is read with one 4 KiB timed read.
 // Huge leaves go to free_huge(first frame, level) if given (else free_data with the first frame); swap
 // entries to free_swap(raw entry) if given (else they are ignored).
 TeardownCounts destroy_tables(Hal& hal, PhysAddr root, unsigned levels, const std::function<void(Pfn)>& free_data,

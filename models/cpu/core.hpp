@@ -165,6 +165,9 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   void read_block(PhysAddr pa, uint8_t* data, uint64_t len) override;
   void write_block(PhysAddr pa, const uint8_t* data, uint64_t len) override;
   void zero_frame(Pfn pfn) override;
+  void dma_read(PhysAddr pa, uint8_t* data, uint64_t len) override;
+  void dma_write(PhysAddr pa, const uint8_t* data, uint64_t len) override;
+  void set_direct_map(uint64_t base, uint64_t bytes) override;
   void invlpg(VirtAddr va) override { m_mmu.invlpg(va); }
   void set_root(PhysAddr root, uint16_t pcid) override {
     m_root = root;
@@ -295,7 +298,11 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   bool access_transport(const workload::MemOp& op, const mmu::Translation& tr,
                         sc_core::sc_time access_time = sc_core::SC_ZERO_TIME,
                         sc_core::sc_time delay = sc_core::SC_ZERO_TIME);
-  void kernel_transport(tlm::tlm_command cmd, PhysAddr pa, uint8_t* data, uint64_t len);
+  // translate: through the kernel's direct map when it is on (false: a device's DMA, always physical).
+  void kernel_transport(tlm::tlm_command cmd, PhysAddr pa, uint8_t* data, uint64_t len, bool translate = true);
+  // With the kernel's direct map on (set_direct_map): the supervisor translation of base + pa through the
+  // MMU (charged to this core); throws SimulationError on a fault (a kernel oops).
+  PhysAddr kernel_translate(tlm::tlm_command cmd, PhysAddr pa, uint64_t len);
 
   // --- The cache hierarchy (core_caches.cpp) ---
   // Where the time of cached accesses went, in femtoseconds: the hierarchy's levels, the interconnect
@@ -415,6 +422,10 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   tlm_utils::tlm_quantumkeeper m_qk;
   tlm::tlm_generic_payload m_trans;
   tlm::tlm_generic_payload m_kernel_trans;
+  bool m_kmap = false;  // the firmware's accesses go through the kernel's direct map (set_direct_map)
+  uint64_t m_kmap_base = 0;
+  uint64_t m_kmap_bytes = 0;
+  bool m_kernel_translating = false;  // inside kernel_translate (its walks are not in the event trace)
   tlm::tlm_generic_payload m_swap_trans;
   std::vector<uint8_t> m_buf;
   std::vector<uint8_t> m_zero_page;

@@ -515,8 +515,9 @@ void Core::walker_transport_cached(tlm::tlm_generic_payload& t, unsigned level, 
   const bool write = t.is_write();
   const cache::Served served = cache_access(write ? cache::AccessClass::AdWrite : cache::AccessClass::PteRead,
                                             t.get_address(), 0, write ? 0 : level, false, delay, m_ct_walk);
-  if (m_events != nullptr && !write && !m_ttrace.reads.empty()) {
-    // The event trace: where this PTE read (logged by the walker just before) was served.
+  if (m_events != nullptr && !write && !m_ttrace.reads.empty() && !m_kernel_translating) {
+    // The event trace: where this PTE read (logged by the walker just before) was served. A walk for the
+    // kernel's own access logs nothing (Mmu::translate_supervisor), so it must not touch the last record.
     static const char* const kServed[] = {"l1d", "l2", "llc", "peer_cache", "remote_cache"};
     m_ttrace.reads.back().served = served == cache::Served::Memory ? memory_served(t.get_address())
                                    : static_cast<size_t>(served) < 5 ? kServed[static_cast<size_t>(served)]

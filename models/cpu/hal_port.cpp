@@ -17,7 +17,37 @@ void Core::charge(uint64_t cycles) {
   if (m_timed) m_qk.inc(m_period * static_cast<double>(cycles));
 }
 
-void Core::kernel_transport(tlm::tlm_command cmd, PhysAddr pa, uint8_t* buf, uint64_t len) {
+void Core::set_direct_map(uint64_t base, uint64_t bytes) {
+  m_kmap = true;
+  m_kmap_base = base;
+  m_kmap_bytes = bytes;
+  m_mmu.set_direct_map(base, bytes);
+}
+
+PhysAddr Core::kernel_translate(tlm::tlm_command cmd, PhysAddr pa, uint64_t len) {
+  const bool write = cmd == tlm::TLM_WRITE_COMMAND;
+  if (pa.value() + len > m_kmap_bytes) {
+    throw SimulationError(std::string(name()) + ": firmware access to physical address " + format_hex(pa.value()) +
+                          " lies outside the kernel's direct map (" + format_hex(m_kmap_bytes) + " bytes)");
+  }
+  const VirtAddr va{m_kmap_base + pa.value()};
+  sc_core::sc_time delay = m_timed ? m_qk.get_local_time() : sc_core::SC_ZERO_TIME;
+  m_kernel_translating = true;
+  const mmu::Translation t = m_mmu.translate(va, write ? AccessKind::Write : AccessKind::Read, false, delay);
+  m_kernel_translating = false;
+  if (m_timed) m_qk.set(delay);
+  if (t.fault || t.pa != pa) {
+    throw SimulationError(std::string(name()) + ": kernel page fault (oops): supervisor " + (write ? "write" : "read") +
+                          " of " + format_hex(va.value()) + " (physical " + format_hex(pa.value()) +
+                          ") through the direct map under root " + format_hex(m_mmu.root().value()) +
+                          (t.fault ? ", error code " + format_hex(t.error_code)
+                                   : " translated to " + format_hex(t.pa.value())));
+  }
+  return t.pa;
+}
+
+void Core::kernel_transport(tlm::tlm_command cmd, PhysAddr pa, uint8_t* buf, uint64_t len, bool translate) {
+  if (m_kmap && translate) pa = kernel_translate(cmd, pa, len);
   if (m_caches.hierarchy != nullptr) {
     kernel_transport_cached(cmd, pa, buf, len);
     return;
@@ -61,6 +91,14 @@ void Core::write_block(PhysAddr pa, const uint8_t* buf, uint64_t len) {
   ++mmu::firmware_write_epoch();
   // TLM payloads take a non-const pointer; a write never modifies the buffer.
   kernel_transport(tlm::TLM_WRITE_COMMAND, pa, const_cast<uint8_t*>(buf), len);
+  ++mmu::firmware_write_epoch();
+}
+
+void Core::dma_read(PhysAddr pa, uint8_t* buf, uint64_t len) { kernel_transport(tlm::TLM_READ_COMMAND, pa, buf, len, false); }
+
+void Core::dma_write(PhysAddr pa, const uint8_t* buf, uint64_t len) {
+  ++mmu::firmware_write_epoch();
+  kernel_transport(tlm::TLM_WRITE_COMMAND, pa, const_cast<uint8_t*>(buf), len, false);
   ++mmu::firmware_write_epoch();
 }
 

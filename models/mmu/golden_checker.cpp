@@ -31,7 +31,7 @@ std::optional<GoldenTranslation> GoldenChecker::translate_hashed(uint64_t base, 
     if (tag == want) {
       if ((pte & 1) == 0 || ((pte >> 7) & 1)) return std::nullopt;  // not present, or PS (reserved here)
       return GoldenTranslation{(pte & 0x000FFFFFFFFFF000ull) >> 12, (pte & 2) != 0, (pte & 4) != 0, (pte >> 63) != 0,
-                               1};
+                               false, 1};
     }
     if (next == 0) return std::nullopt;
     entry = next;
@@ -65,7 +65,7 @@ std::optional<GoldenTranslation> GoldenChecker::translate(uint64_t root, uint64_
       uint64_t frame = (e & kAddrBits) >> 12;
       uint64_t page_in_leaf = (va >> 12) & ((1ull << (9 * (level - 1))) - 1);
       if (frame & ((1ull << (9 * (level - 1))) - 1)) return std::nullopt;
-      return GoldenTranslation{frame + page_in_leaf, w, u, nx, level};
+      return GoldenTranslation{frame + page_in_leaf, w, u, nx, ((e >> 8) & 1) != 0, level};
     }
     if (ps) return std::nullopt;  // PS in PML4E/PML5E is reserved
     table = e & kAddrBits;
@@ -74,15 +74,33 @@ std::optional<GoldenTranslation> GoldenChecker::translate(uint64_t root, uint64_
 }
 
 std::string GoldenChecker::check(uint64_t root, uint64_t va, AccessKind kind, bool user_mode, bool mmu_fault,
-                                 uint64_t mmu_pfn, const char* source, uint16_t asid) const {
+                                 uint64_t mmu_pfn, const char* source, uint16_t asid, bool ac) const {
   ++m_checks;
   auto g = translate(root, va, nullptr, asid);
-  bool allowed = g && !(user_mode && !g->user) && !(kind == AccessKind::Write && !g->writable) &&
-                 !(kind == AccessKind::Fetch && g->no_execute);
-  if (mmu_fault ? !allowed : (g && g->pfn == mmu_pfn && allowed)) return "";  // consistent: the fast path
+  bool allowed = false;
+  if (g) {
+    // Written apart from page_walk.hpp's rule on purpose: WP=1, U/S, XD, SMEP, SMAP with AC.
+    const bool write = kind == AccessKind::Write, fetch = kind == AccessKind::Fetch;
+    allowed = !(write && !g->writable) && !(fetch && g->no_execute);
+    if (user_mode) {
+      allowed = allowed && g->user;
+    } else if (g->user) {
+      allowed = allowed && !(fetch && m_smep) && !(!fetch && m_smap && !ac);
+    }
+  }
+  // The kernel's direct map must map va - base with a global supervisor leaf.
+  const bool in_direct_map = m_dm_bytes != 0 && va >= m_dm_base && va - m_dm_base < m_dm_bytes;
+  const bool direct_map_ok =
+      !in_direct_map || (g && g->pfn == (va - m_dm_base) >> 12 && g->global && !g->user && g->no_execute);
+  if (direct_map_ok && (mmu_fault ? !allowed : (g && g->pfn == mmu_pfn && allowed))) return "";  // consistent
   std::string trace;
   translate(root, va, &trace, asid);
-  std::string what = std::string(to_string(kind)) + " of va " + format_hex(va) + " (root " + format_hex(root) + ")";
+  std::string what = std::string(to_string(kind)) + (user_mode ? " (user)" : " (supervisor)") + " of va " +
+                     format_hex(va) + " (root " + format_hex(root) + ")";
+  if (!direct_map_ok) {
+    return "golden checker: " + what + ": the kernel's direct map must map it to pfn " +
+           format_hex((va - m_dm_base) >> 12) + " with a global, supervisor, no-execute leaf; walk:" + trace;
+  }
   if (mmu_fault) {
     return "golden checker: " + what + ": " + source + " raised a page fault but the page tables map it to pfn " +
            format_hex(g->pfn) + " with the access allowed; walk:" + trace;

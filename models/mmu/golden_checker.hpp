@@ -17,6 +17,7 @@ struct GoldenTranslation {
   bool writable = false;
   bool user = false;
   bool no_execute = false;
+  bool global = false;  // G of the leaf
   unsigned leaf_level = 0;
 };
 
@@ -31,8 +32,21 @@ class GoldenChecker {
                                              uint16_t asid = 0) const;
   // Compares what the MMU answered with the tables. Returns "" if consistent, else a report.
   // mmu_fault: the MMU raised a fault; otherwise mmu_pfn/perms are what it used.
+  // ac: RFLAGS.AC at the access (SMAP's override for explicit user copies).
   std::string check(uint64_t root, uint64_t va, AccessKind kind, bool user_mode, bool mmu_fault, uint64_t mmu_pfn,
-                    const char* source, uint16_t asid = 0) const;
+                    const char* source, uint16_t asid = 0, bool ac = false) const;
+  // CR4.SMEP and CR4.SMAP of the MMU checked.
+  void set_supervisor_protection(bool smep, bool smap) {
+    m_smep = smep;
+    m_smap = smap;
+  }
+  // The kernel's direct map: every address in [base, base + bytes) must translate to physical address
+  // va - base through a global supervisor leaf; a table that says otherwise is reported like a wrong
+  // translation. bytes 0: no direct map (the default).
+  void set_direct_map(uint64_t base, uint64_t bytes) {
+    m_dm_base = base;
+    m_dm_bytes = bytes;
+  }
   uint64_t checks() const { return m_checks; }
 
  private:
@@ -41,6 +55,10 @@ class GoldenChecker {
 
   unsigned m_levels;
   uint64_t m_hash_buckets;
+  bool m_smep = false;
+  bool m_smap = false;
+  uint64_t m_dm_base = 0;
+  uint64_t m_dm_bytes = 0;
   mutable uint64_t m_checks = 0;
 };
 

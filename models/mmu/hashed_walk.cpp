@@ -54,9 +54,7 @@ void HashedWalk::feed(const std::array<uint64_t, 4>& words) {
   m_result.user = pte.user();
   m_result.no_execute = pte.no_execute();
   m_result.global = false;  // entries are tagged with their address space: nothing is global
-  const bool denied = (m_req.user && !pte.user()) || (m_req.kind == AccessKind::Write && !pte.writable()) ||
-                      (m_req.kind == AccessKind::Fetch && pte.no_execute());
-  if (denied) {
+  if (access_denied(m_req, pte.writable(), pte.user(), pte.no_execute())) {
     fail(pf_err::kPresent);
     return;
   }

@@ -16,12 +16,15 @@ Mmu::Mmu(const sc_core::sc_module_name& name, const MmuConfig& cfg, sc_core::sc_
       m_pcid_enabled(cfg.pcid),
       m_pcid_count(cfg.pcid_count),
       m_ad(cfg.walker.ad_updates),
+      m_smep(cfg.smep),
+      m_smap(cfg.smap),
       m_checks(m_stats, "checker_checks", "count", "Translations verified by the golden checker",
                [this] { return m_checker ? m_checker->checks() : 0; }) {
   if (golden_checker) {
     m_checker = std::make_unique<GoldenChecker>([this](uint64_t pa) { return m_walker.debug_read64(pa); },
                                                 static_cast<unsigned>(cfg.walker.levels),
                                                 cfg.walker.format == PageTableFormat::Hashed ? cfg.walker.hash_buckets : 0);
+    m_checker->set_supervisor_protection(cfg.smep, cfg.smap);
     m_fast = false;
   }
   // impl: rtl arrays of the L1 data TLB answer through the Verilated RTL TLB (a child module).
@@ -98,8 +101,7 @@ Translation Mmu::translate_slow(VirtAddr va, AccessKind kind, bool user, sc_core
   Translation t;
   if (l.level != TlbHitLevel::Miss) {
     const TlbArrayEntry& e = *l.entry;
-    bool denied = (user && !e.user) || (kind == AccessKind::Write && !e.writable) ||
-                  (kind == AccessKind::Fetch && e.no_execute);
+    bool denied = access_denied(request(va, kind, user), e.writable, e.user, e.no_execute);
     // In guest mode the cached rights combine both dimensions: a walk tells a guest page fault from an
     // EPT violation.
     if (denied && !m_guest) {
@@ -138,11 +140,11 @@ Translation Mmu::translate_slow(VirtAddr va, AccessKind kind, bool user, sc_core
       // Miss merging: this page is being walked; wait for that walk and take what it filled.
       const sc_core::sc_time target = sc_core::sc_time_stamp() + delay;
       sc_core::wait(busy->done);
-      if (sc_core::sc_time_stamp() > target) m_fs_walk_wait += (sc_core::sc_time_stamp() - target).value();
+      if (sc_core::sc_time_stamp() > target) (user ? m_fs_walk_wait : m_k_fs) += (sc_core::sc_time_stamp() - target).value();
       resume_at(target);
       const TlbArrayEntry* e = m_tlb.probe(va, pcid(), kind);
-      if (e != nullptr && !((user && !e->user) || (kind == AccessKind::Write && !e->writable) ||
-                            (kind == AccessKind::Fetch && e->no_execute) || (m_ad && kind == AccessKind::Write && !e->dirty))) {
+      if (e != nullptr && !(access_denied(request(va, kind, user), e->writable, e->user, e->no_execute) ||
+                            (m_ad && kind == AccessKind::Write && !e->dirty))) {
         ++m_merged;
         t.pa = e->translate(va);
         if (m_checker) verify(va, kind, user, false, t.pa.value() >> kPageShift, "a merged walk");
@@ -155,7 +157,7 @@ Translation Mmu::translate_slow(VirtAddr va, AccessKind kind, bool user, sc_core
   Walker::Slot& slot = m_walker.acquire(vpn, asid);
   if (m_waits) {
     if (sc_core::sc_time_stamp() > before_acquire) {
-      m_fs_walk_wait += (sc_core::sc_time_stamp() - before_acquire).value();
+      (user ? m_fs_walk_wait : m_k_fs) += (sc_core::sc_time_stamp() - before_acquire).value();
     }
     resume_at(before_acquire);
   }
@@ -173,7 +175,7 @@ Translation Mmu::translate_slow(VirtAddr va, AccessKind kind, bool user, sc_core
     guard.s = nullptr;
     return walk_guest(slot, va, kind, user, delay, epoch);
   }
-  WalkResult r = m_walker.walk(slot, m_root, asid, WalkRequest{va, kind, user}, delay);
+  WalkResult r = m_walker.walk(slot, m_root, asid, request(va, kind, user), delay);
   if (r.fault) {
     guard.s = nullptr;
     m_walker.release(slot);
@@ -202,10 +204,63 @@ Translation Mmu::translate_slow(VirtAddr va, AccessKind kind, bool user, sc_core
 
 void Mmu::verify(VirtAddr va, AccessKind kind, bool user, bool fault, uint64_t pfn, const char* source) {
   if (m_guest) return verify_nested(va, kind, user, fault, pfn, source);
-  std::string report = m_checker->check(m_root.value(), va.value(), kind, user, fault, pfn, source, m_pcid);
+  std::string report = m_checker->check(m_root.value(), va.value(), kind, user, fault, pfn, source, m_pcid, m_ac);
   if (!report.empty()) {
     throw SimulationError(std::string(name()) + " at " + sc_core::sc_time_stamp().to_string() + ": " + report);
   }
+}
+
+Translation Mmu::translate_supervisor(VirtAddr va, AccessKind kind, sc_core::sc_time& delay) {
+  ++m_translations;
+  ++m_k_translations;
+  TlbLookup l = m_tlb.lookup(va, pcid(), kind);
+  // Counted here, not as differences of the totals: in the at mode other requesters of this MMU translate
+  // while this one waits for a walk.
+  ++(l.level != TlbHitLevel::Miss ? m_k_hits : m_k_misses);
+  if (m_timed) delay += m_period * static_cast<double>(l.latency);  // kept out of mmu.time.*
+  // The event trace follows the workload's accesses only.
+  TranslationTrace* const trace = m_trace;
+  if (trace != nullptr) {
+    m_trace = nullptr;
+    m_walker.set_read_log(nullptr);
+  }
+  const Translation t = translate_slow(va, kind, false, delay, l);
+  if (trace != nullptr) {
+    m_trace = trace;
+    m_walker.set_read_log(&trace->reads);
+  }
+  if (m_timed) m_k_fs += (m_period * static_cast<double>(l.latency)).value();
+  return t;
+}
+
+void Mmu::add_kernel_stats() {
+  if (m_kernel_stats) return;
+  m_kernel_stats = std::make_unique<stats::Group>(m_stats, "kernel");
+  stats::Group& g = *m_kernel_stats;
+  auto counter = [&](const char* n, const char* unit, const char* desc, std::function<uint64_t()> fn) {
+    m_kernel_counters.push_back(std::make_unique<stats::Counter>(g, n, unit, desc, std::move(fn)));
+  };
+  counter("translations", "count",
+          "Supervisor translations: the firmware's accesses through the kernel's direct map (included in "
+          "mmu.translations)",
+          [this] { return m_k_translations; });
+  counter("tlb_hits", "count", "Supervisor translations that hit a TLB level (included in mmu.tlb.hits)",
+          [this] { return m_k_hits; });
+  counter("tlb_misses", "count", "Supervisor translations that missed every TLB level (included in mmu.tlb.misses)",
+          [this] { return m_k_misses; });
+  counter("walks", "count", "Page walks of supervisor translations (included in mmu.walker.walks)",
+          [this] { return m_walker.supervisor_walks(); });
+  counter("pte_reads", "count", "PTE reads of those walks (included in mmu.walker.pte_reads)",
+          [this] { return m_walker.supervisor_pte_reads(); });
+  counter("cycles", "core cycles",
+          "Cycles of supervisor translations (TLB lookups, waits for a walker, walks), part of the core's kernel "
+          "time; kept out of mmu.time.* and mmu.walker.time.*, which split the workload's translation time",
+          [this] { return (m_k_fs + m_walker.time_supervisor()) / static_cast<uint64_t>(m_period.value()); });
+  m_kernel_counters.push_back(std::make_unique<stats::Formula>(
+      g, "tlb_hit_rate", "ratio", "tlb_hits / (tlb_hits + tlb_misses)", [this] {
+        const uint64_t n = m_k_hits + m_k_misses;
+        return n ? static_cast<double>(m_k_hits) / static_cast<double>(n) : 0.0;
+      }));
 }
 
 void Mmu::set_root(PhysAddr root, uint16_t pcid) {

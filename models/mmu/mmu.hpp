@@ -24,6 +24,8 @@ struct MmuConfig {
   WalkerConfig walker;
   bool pcid = false;
   uint64_t pcid_count = 4096;
+  bool smep = false;
+  bool smap = false;
 
   template <class V>
   void visit(V& v) {
@@ -37,6 +39,12 @@ struct MmuConfig {
       "models a narrower tag, as ARM's 8-bit ASIDs). The kernel hands out 1..pcid_count-1 to address spaces "
       "and rolls over to a new generation when they run out (at least cores + 2); with the hashed page table "
       "it bounds the address spaces alive at once");
+    v("smep", smep, "",
+      "Supervisor-mode execution prevention (CR4.SMEP): a supervisor instruction fetch from a user page (U=1 at "
+      "every level) faults");
+    v("smap", smap, "",
+      "Supervisor-mode access prevention (CR4.SMAP): a supervisor data access to a user page faults unless "
+      "RFLAGS.AC is set (the kernel's explicit user copies, bracketed by stac/clac)");
   }
   void validate(const std::string& path) const {
     tlb.validate(path + ".tlb");
@@ -117,7 +125,10 @@ class Mmu : public sc_core::sc_module {
 
   // Translates va for an access; adds TLB, page-walk-cache and walk time to delay (timed mode). Throws
   // SimulationError if the golden checker is on and disagrees.
+  // user: CPL 3 (every workload access); false: a supervisor access (the firmware's accesses through the
+  // kernel's direct map), counted apart in mmu.kernel.*.
   [[gnu::always_inline]] Translation translate(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay) {
+    if (!user) return translate_supervisor(va, kind, delay);
     ++m_translations;
     TlbLookup l = m_tlb.lookup(va, pcid(), kind);
     if (m_timed) {
@@ -128,7 +139,7 @@ class Mmu : public sc_core::sc_module {
     // Inline fast path: a permitted hit that needs no Dirty update, with the checker and the trace off.
     if (m_fast && l.level != TlbHitLevel::Miss) {
       const TlbArrayEntry& e = *l.entry;
-      bool denied = (user && !e.user) || (kind == AccessKind::Write && !e.writable) ||
+      bool denied = !e.user || (kind == AccessKind::Write && !e.writable) ||
                     (kind == AccessKind::Fetch && e.no_execute);
       if (!denied && !(m_ad && kind == AccessKind::Write && !e.dirty)) {
         ++m_hits;
@@ -144,6 +155,17 @@ class Mmu : public sc_core::sc_module {
   void set_root(PhysAddr root, uint16_t pcid);
   PhysAddr root() const { return m_root; }
   uint16_t pcid() const { return m_pcid_enabled ? m_pcid : 0; }
+  // RFLAGS.AC (stac sets it, clac clears it): with SMAP, supervisor data accesses to user pages are
+  // allowed while it is set.
+  void set_ac(bool ac) { m_ac = ac; }
+  bool ac() const { return m_ac; }
+  // Creates the mmu.kernel statistics (supervisor translations); called by whoever composes the system
+  // when the firmware translates its own accesses (firmware.kernel_virtual_access). Before the simulation.
+  void add_kernel_stats();
+  // The golden checker (if on) also checks the kernel's direct map at base (see GoldenChecker).
+  void set_direct_map(uint64_t base, uint64_t bytes) {
+    if (m_checker) m_checker->set_direct_map(base, bytes);
+  }
   // INVLPG: drops va's translations for the current PCID (and global ones) from every TLB level, and the
   // current PCID's page-walk-cache entries.
   void invlpg(VirtAddr va);
@@ -193,6 +215,16 @@ class Mmu : public sc_core::sc_module {
   // Everything after the TLB lookup that is not the fast path: permission faults, Dirty re-walks,
   // misses and walks, fills, checking.
   Translation after_lookup(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay, const TlbLookup& l);
+  // A supervisor translation: the same lookup, walk and checks, counted in mmu.kernel.* besides the totals,
+  // never recorded in the event trace (it is the kernel's, not the access's).
+  Translation translate_supervisor(VirtAddr va, AccessKind kind, sc_core::sc_time& delay);
+  WalkRequest request(VirtAddr va, AccessKind kind, bool user) const {
+    WalkRequest r{va, kind, user};
+    r.smep = m_smep;
+    r.smap = m_smap;
+    r.ac = m_ac;
+    return r;
+  }
   Translation translate_slow(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay, const TlbLookup& l);
   void verify(VirtAddr va, AccessKind kind, bool user, bool fault, uint64_t pfn, const char* source);
   void add_level_stats(stats::Group& g, TlbLevelCounters TlbHierarchyCounters::*level);
@@ -209,8 +241,15 @@ class Mmu : public sc_core::sc_module {
   bool m_pcid_enabled;
   uint64_t m_pcid_count;
   bool m_ad;
+  bool m_smep;
+  bool m_smap;
+  bool m_ac = false;
   PhysAddr m_root{0};
   uint16_t m_pcid = 0;
+  // Supervisor translations (mmu.kernel.*).
+  uint64_t m_k_translations = 0, m_k_hits = 0, m_k_misses = 0, m_k_fs = 0;
+  std::unique_ptr<stats::Group> m_kernel_stats;
+  std::vector<std::unique_ptr<stats::Stat>> m_kernel_counters;
   std::unique_ptr<GoldenChecker> m_checker;
   bool m_guest = false;                   // guest mode (VMX non-root)
   NestedContext m_guest_ctx;

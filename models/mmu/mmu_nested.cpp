@@ -91,7 +91,7 @@ Translation Mmu::walk_guest(Walker::Slot& slot, VirtAddr va, AccessKind kind, bo
       if (s != nullptr) w.release(*s);
     }
   } guard{m_walker, &slot};
-  m_last_nested = m_walker.walk_nested(slot, m_guest_ctx, WalkRequest{va, kind, user}, delay);
+  m_last_nested = m_walker.walk_nested(slot, m_guest_ctx, request(va, kind, user), delay);
   const NestedResult& r = m_last_nested;
   Translation t;
   if (r.outcome != NestedOutcome::Success) {

@@ -69,9 +69,7 @@ void PageWalk::finish_leaf(Pte pte) {
   m_result.user = m_u;
   m_result.no_execute = m_xd;
   m_result.global = pte.global();
-  bool denied = (m_req.user && !m_u) || (m_req.kind == AccessKind::Write && !m_w) ||
-                (m_req.kind == AccessKind::Fetch && m_xd);
-  if (denied) {
+  if (access_denied(m_req, m_w, m_u, m_xd)) {
     fail(pf_err::kPresent);
     return;
   }

@@ -13,7 +13,24 @@ struct WalkRequest {
   VirtAddr va;
   AccessKind kind = AccessKind::Read;
   bool user = true;  // access from user mode (CPL 3)
+  // Supervisor-mode protections (CR4.SMEP, CR4.SMAP) and RFLAGS.AC (set by stac around the kernel's
+  // explicit user copies). They matter only for supervisor accesses.
+  bool smep = false;
+  bool smap = false;
+  bool ac = false;
 };
+
+// x86's permission rule (Intel SDM vol. 3A, 4.6, with CR0.WP = 1 as Linux runs) for an access with the
+// effective rights of a translation: a user access needs U=1; a write needs R/W=1 in either mode; a
+// fetch needs XD=0; with SMEP a supervisor fetch from a user page (U=1) faults, and with SMAP a
+// supervisor data access to a user page faults unless RFLAGS.AC is set.
+constexpr bool access_denied(const WalkRequest& req, bool writable, bool user, bool no_execute) {
+  if (req.kind == AccessKind::Write && !writable) return true;
+  if (req.kind == AccessKind::Fetch && no_execute) return true;
+  if (req.user) return !user;
+  if (!user) return false;
+  return req.kind == AccessKind::Fetch ? req.smep : (req.smap && !req.ac);
+}
 
 // Outcome of a finished walk.
 struct WalkResult {

@@ -52,19 +52,20 @@ Walker::Walker(const sc_core::sc_module_name& name, const WalkerConfig& cfg, sc_
   }
 }
 
-void Walker::transport(tlm::tlm_generic_payload& t, tlm::tlm_command cmd, PhysAddr pa, sc_core::sc_time& delay) {
+void Walker::transport(tlm::tlm_generic_payload& t, tlm::tlm_command cmd, PhysAddr pa, sc_core::sc_time& delay,
+                       uint64_t& fs_memory) {
   t.set_command(cmd);
   t.set_address(pa.value());
   t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   if (m_cached) {
     const sc_core::sc_time before = sc_core::sc_time_stamp() + delay;
     m_cached(t, m_level, delay);
-    if (m_timed) m_fs_memory += (sc_core::sc_time_stamp() + delay - before).value();
+    if (m_timed) fs_memory += (sc_core::sc_time_stamp() + delay - before).value();
   } else if (m_timed) {
     // Absolute times: in the AT mode the call waits and returns a smaller annotation.
     const sc_core::sc_time before = sc_core::sc_time_stamp() + delay;
     mem->b_transport(t, delay);
-    m_fs_memory += (sc_core::sc_time_stamp() + delay - before).value();
+    fs_memory += (sc_core::sc_time_stamp() + delay - before).value();
   } else {
     mem->transport_dbg(t);
     t.set_response_status(tlm::TLM_OK_RESPONSE);
@@ -77,19 +78,20 @@ void Walker::transport(tlm::tlm_generic_payload& t, tlm::tlm_command cmd, PhysAd
 
 uint64_t Walker::read_pte(Slot& s, PhysAddr pa, sc_core::sc_time& delay) {
   ++m_pte_reads;
+  if (s.supervisor) ++m_supervisor_pte_reads;
   if (m_read_log != nullptr) m_read_log->push_back({static_cast<uint8_t>(m_level), pa.value(), nullptr});
   if (m_timed) {
     delay += m_step;
-    m_fs_steps += m_step.value();
+    (s.supervisor ? m_fs_supervisor : m_fs_steps) += m_step.value();
   }
-  transport(s.trans, tlm::TLM_READ_COMMAND, pa, delay);
+  transport(s.trans, tlm::TLM_READ_COMMAND, pa, delay, s.supervisor ? m_fs_supervisor : m_fs_memory);
   return s.buf;  // x86 and the host are both little-endian
 }
 
 void Walker::write_pte(Slot& s, PhysAddr pa, uint64_t value, sc_core::sc_time& delay) {
   ++m_ad_updates;
   s.buf = value;
-  transport(s.trans, tlm::TLM_WRITE_COMMAND, pa, delay);
+  transport(s.trans, tlm::TLM_WRITE_COMMAND, pa, delay, s.supervisor ? m_fs_supervisor : m_fs_memory);
 }
 
 Walker::Slot* Walker::in_flight(uint64_t vpn, uint16_t asid) {
@@ -177,7 +179,7 @@ WalkResult Walker::walk_hashed(Slot& s, PhysAddr base, uint16_t asid, const Walk
       delay += m_step;
       m_fs_steps += m_step.value();
     }
-    transport(s.entry_trans, tlm::TLM_READ_COMMAND, addr, delay);
+    transport(s.entry_trans, tlm::TLM_READ_COMMAND, addr, delay, m_fs_memory);
     w.feed(s.entry);
     if (w.has_ad_update()) write_pte(s, PhysAddr{addr.value() + hpt::kPteOffset}, w.ad_update(), delay);
   }
@@ -197,9 +199,11 @@ WalkResult Walker::walk(Slot& slot, PhysAddr root, uint16_t pcid, const WalkRequ
   const unsigned levels = static_cast<unsigned>(m_cfg.levels);
   // Probe the page-walk caches, lowest level first: the deepest hit saves the most reads.
   PageWalk w(root, levels, req, m_cfg.ad_updates);
+  slot.supervisor = !req.user;
+  if (slot.supervisor) ++m_supervisor_walks;
   if (m_timed) {
     delay += m_pwc_time;
-    m_fs_pwc += m_pwc_time.value();
+    (slot.supervisor ? m_fs_supervisor : m_fs_pwc) += m_pwc_time.value();
   }
   bool resumed = false;
   if (is_canonical(req.va, levels)) {

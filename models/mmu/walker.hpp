@@ -80,6 +80,14 @@ struct WalkerConfig {
 
 class Walker : public sc_core::sc_module {
  public:
+  // Page walks started so far.
+  uint64_t walks() const { return m_walks.value(); }
+  // Femtoseconds of walks for supervisor accesses (probes, steps, memory): kept out of walker.time.*, so
+  // that split stays the workload's; the MMU reports it in mmu.kernel.cycles.
+  uint64_t time_supervisor() const { return m_fs_supervisor; }
+  // Walks and PTE reads for supervisor accesses so far (included in walks() and walker.pte_reads).
+  uint64_t supervisor_walks() const { return m_supervisor_walks; }
+  uint64_t supervisor_pte_reads() const { return m_supervisor_pte_reads; }
   tlm_utils::simple_initiator_socket<Walker> mem;
 
   // waits: the at mode, where memory transactions wait in SystemC time, so several walks can be in
@@ -96,6 +104,7 @@ class Walker : public sc_core::sc_module {
     bool busy = false;
     uint64_t vpn = 0;  // 4 KiB virtual page being walked
     uint16_t asid = 0;
+    bool supervisor = false;  // the walk serves a supervisor access: its time goes to time_supervisor()
     sc_core::sc_event done;  // notified by release()
   };
   // The walk in flight for (vpn, asid), or nullptr.
@@ -140,7 +149,9 @@ class Walker : public sc_core::sc_module {
  private:
   uint64_t read_pte(Slot& s, PhysAddr pa, sc_core::sc_time& delay);
   void write_pte(Slot& s, PhysAddr pa, uint64_t value, sc_core::sc_time& delay);
-  void transport(tlm::tlm_generic_payload& t, tlm::tlm_command cmd, PhysAddr pa, sc_core::sc_time& delay);
+  // fs_memory: where the time of the access goes (timed modes).
+  void transport(tlm::tlm_generic_payload& t, tlm::tlm_command cmd, PhysAddr pa, sc_core::sc_time& delay,
+                 uint64_t& fs_memory);
   WalkResult walk_hashed(Slot& s, PhysAddr base, uint16_t asid, const WalkRequest& req, sc_core::sc_time& delay);
   void count_fault(const WalkResult& r);
   struct NestedStats;  // walker_nested.cpp
@@ -161,6 +172,9 @@ class Walker : public sc_core::sc_module {
   uint64_t m_fs_pwc = 0;     // time attribution, femtoseconds: page-walk-cache probes
   uint64_t m_fs_steps = 0;   // walker cycles per level
   uint64_t m_fs_memory = 0;  // PTE reads and A/D write-backs in the memory system
+  uint64_t m_fs_supervisor = 0;  // all three for walks of supervisor accesses (kept out of the above)
+  uint64_t m_supervisor_walks = 0;
+  uint64_t m_supervisor_pte_reads = 0;
   CachedPath m_cached;       // empty: no caches, PTE accesses go to the socket
   unsigned m_level = 0;      // walk level of the entry being read or written (for m_cached)
   std::vector<PteReadRecord>* m_read_log = nullptr;

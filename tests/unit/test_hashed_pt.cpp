@@ -55,6 +55,9 @@ class FakeHal : public fw::Hal {
   bool wake_background(CoreId) override { return false; }
   uint64_t memory_ops() const override { return 0; }
   void wait_until(uint64_t) override {}
+  void set_direct_map(uint64_t, uint64_t) override {}  // no MMU: accesses stay physical
+  void dma_read(PhysAddr pa, uint8_t* data, uint64_t len) override { read_block(pa, data, len); }
+  void dma_write(PhysAddr pa, const uint8_t* data, uint64_t len) override { write_block(pa, data, len); }
   void invlpg(VirtAddr) override {}
   void set_root(PhysAddr, uint16_t) override {}
   void invalidate_pcid(uint16_t) override {}

@@ -44,6 +44,15 @@ class FlatHal final : public fw::Hal {
     const std::vector<uint8_t> zero(kPageSize, 0);
     write_block(addr_of(pfn), zero.data(), kPageSize);
   }
+  // No MMU here: the firmware's accesses stay physical; the call is recorded.
+  void set_direct_map(uint64_t base, uint64_t bytes) override {
+    direct_map_base = base;
+    direct_map_bytes = bytes;
+  }
+  uint64_t direct_map_base = 0;
+  uint64_t direct_map_bytes = 0;
+  void dma_read(PhysAddr pa, uint8_t* data, uint64_t len) override { read_block(pa, data, len); }
+  void dma_write(PhysAddr pa, const uint8_t* data, uint64_t len) override { write_block(pa, data, len); }
   void invlpg(VirtAddr) override {}
   void set_root(PhysAddr r, uint16_t) override { root = r; }
   void invalidate_pcid(uint16_t) override {}
@@ -125,6 +134,8 @@ class FacadeStandIn final : public fw::ProcessesHost {
   std::vector<uint16_t> pcids_shot_down;
   int64_t objects = 0;
 
+  void leave_mm(fw::Hal&, const fw::Mm&) override { ++left_mms; }
+  uint64_t left_mms = 0;
   std::optional<Pfn> alloc_root_table(fw::Hal& hal) override {
     std::optional<fw::PageAlloc> a = pmm.alloc_page(0, fw::kGfpKernel | fw::Gfp::Zero, {0});
     if (!a) return std::nullopt;

@@ -1,5 +1,5 @@
 // Firmware page-table code against a host-memory HAL: mapping, leaf iteration with rewrites, huge
-// leaves (map, split, find), PROT_NONE entries and teardown.
+// leaves (map, split, find), PROT_NONE entries and teardown; the kernel half's direct map.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -7,7 +7,10 @@
 #include <set>
 
 #include "firmware/hal/hal.hpp"
+#include "common/error.hpp"
+#include "firmware/vm/kernel_half.hpp"
 #include "firmware/vm/page_table.hpp"
+#include "models/mmu/page_walk.hpp"
 
 namespace vmsim {
 namespace {
@@ -34,6 +37,9 @@ class HostHal : public fw::Hal {
     ++writes;
   }
   void zero_frame(Pfn pfn) override { std::memset(page(addr_of(pfn)), 0, kPageSize); }
+  void set_direct_map(uint64_t, uint64_t) override {}  // no MMU: accesses stay physical
+  void dma_read(PhysAddr pa, uint8_t* data, uint64_t len) override { read_block(pa, data, len); }
+  void dma_write(PhysAddr pa, const uint8_t* data, uint64_t len) override { write_block(pa, data, len); }
   void invlpg(VirtAddr) override {}
   void set_root(PhysAddr, uint16_t) override {}
   void invalidate_pcid(uint16_t) override {}
@@ -168,6 +174,85 @@ TEST_F(PageTable, MapFailsCleanlyWithoutTableFrames) {
   EXPECT_FALSE(fw::map_page(hal, root, 4, VirtAddr{0x1000}, Pfn{9}, kFlags, tables()));
   EXPECT_EQ(fw::lookup_page(hal, root, 4, VirtAddr{0x1000}).raw(), 0u);
   EXPECT_FALSE(fw::leaf_entry(hal, root, 4, VirtAddr{0x1000 + (1ull << 39)}));
+}
+
+
+// Walks va under root with the stepping core (the walker's), reading the host HAL's memory.
+mmu::WalkResult walk(HostHal& hal, PhysAddr root, unsigned levels, uint64_t va, bool user) {
+  mmu::PageWalk w(root, levels, mmu::WalkRequest{VirtAddr{va}, AccessKind::Read, user});
+  while (!w.done()) w.feed(Pte{hal.read64(w.pte_address())});
+  return w.result();
+}
+
+TEST(KernelHalf, DirectMapUsesTheLargestPagesAndIsSharedByEveryRoot) {
+  // 3 GiB + 6 MiB + 8 KiB of memory: three 1 GiB leaves, three 2 MiB leaves, two 4 KiB leaves.
+  const uint64_t bytes = (3ull << 30) + (6ull << 20) + 8192;
+  for (unsigned levels : {4u, 5u}) {
+    HostHal hal;
+    fw::KernelHalf k(levels, bytes, true, Pfn{1}, Pfn{256});
+    EXPECT_EQ(k.leaves(3), 3u);
+    EXPECT_EQ(k.leaves(2), 3u);
+    EXPECT_EQ(k.leaves(1), 2u);
+    // Root, (PML4 with 5 levels,) PDPT, one PD, one PT, in the reserved frames from 1 up.
+    EXPECT_EQ(k.table_frames(), levels == 5 ? 5u : 4u);
+    EXPECT_EQ(k.kernel_root(), PhysAddr{0x1000});
+    k.build(hal);
+    EXPECT_EQ(hal.writes, k.table_frames());
+    // Two address spaces get the same upper-half entries (one 2 KiB write each).
+    const PhysAddr a{0x100000}, b{0x200000};
+    hal.zero_frame(pfn_of(a));
+    hal.zero_frame(pfn_of(b));
+    k.install(hal, a);
+    k.install(hal, b);
+    const uint64_t base = fw::direct_map_base(levels);
+    const unsigned top = pt_index(VirtAddr{base}, levels);
+    EXPECT_EQ(top, 273u);  // Linux's direct-map slot in the PML4 (PML5 with LA57)
+    EXPECT_NE(hal.read64(PhysAddr{a.value() + 8 * top}), 0u);
+    EXPECT_EQ(hal.read64(PhysAddr{a.value() + 8 * top}), hal.read64(PhysAddr{b.value() + 8 * top}));
+    EXPECT_EQ(hal.read64(PhysAddr{a.value() + 8 * 255}), 0u);  // the user half stays empty
+    for (uint64_t pa : {0ull, 0x12345000ull, (2ull << 30) + 0x1000, (3ull << 30) + (4ull << 20) + 0x3000,
+                        (3ull << 30) + (6ull << 20) + 0x1000}) {
+      for (PhysAddr root : {a, b, k.kernel_root()}) {
+        const mmu::WalkResult r = walk(hal, root, levels, base + pa, false);
+        ASSERT_FALSE(r.fault) << std::hex << pa;
+        EXPECT_EQ(r.pfn, pfn_of(PhysAddr{pa}));
+        EXPECT_TRUE(r.global);
+        EXPECT_FALSE(r.user);
+        EXPECT_TRUE(r.no_execute);
+        // A user access to the kernel half is a protection fault.
+        const mmu::WalkResult u = walk(hal, root, levels, base + pa, true);
+        EXPECT_TRUE(u.fault);
+        EXPECT_EQ(u.error_code, pf_err::kPresent | pf_err::kUser);
+      }
+    }
+    EXPECT_EQ(walk(hal, a, levels, base, false).level, 3u);
+    EXPECT_EQ(walk(hal, a, levels, base + (3ull << 30), false).level, 2u);
+    EXPECT_EQ(walk(hal, a, levels, base + (3ull << 30) + (6ull << 20), false).level, 1u);
+    // Past the end of memory: not mapped.
+    EXPECT_TRUE(walk(hal, a, levels, base + bytes, false).fault);
+    // Tearing an address space down frees its user half only: the shared tables stay.
+    uint64_t tables_freed = 0;
+    fw::destroy_tables(hal, a, levels, [](Pfn) { ADD_FAILURE() << "no data frames"; },
+                       [&](Pfn f) {
+                         ++tables_freed;
+                         EXPECT_EQ(f, pfn_of(a));
+                       });
+    EXPECT_EQ(tables_freed, 1u);
+    EXPECT_FALSE(walk(hal, b, levels, base + 0x12345000, false).fault);
+  }
+}
+
+TEST(KernelHalf, WithoutGigabytePagesAndWhenTheTablesDoNotFit) {
+  fw::KernelHalf k(4, 4ull << 30, false, Pfn{1}, Pfn{256});
+  EXPECT_EQ(k.leaves(3), 0u);
+  EXPECT_EQ(k.leaves(2), 2048u);
+  EXPECT_EQ(k.table_frames(), 2u + 4u);  // root, PDPT, four PDs
+  try {
+    fw::KernelHalf tight(4, 4ull << 30, false, Pfn{1}, Pfn{4});
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("firmware.reserved_low: bad value '16KiB'"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

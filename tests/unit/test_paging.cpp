@@ -153,6 +153,109 @@ TEST(GoldenChecker, AgreesWithStepperAndFlagsStaleTranslations) {
   EXPECT_EQ(g.check(0x1000, 0x40202000, AccessKind::Read, true, true, 0, "the walker"), "");
 }
 
+// x86's rules spelled out case by case (Intel SDM vol. 3A, 4.6, CR0.WP = 1): what the walker, the MMU's
+// TLB-hit check and the golden checker must all agree with.
+bool x86_denies(bool user_mode, AccessKind kind, bool u, bool w, bool nx, bool smep, bool smap, bool ac) {
+  if (kind == AccessKind::Write && !w) return true;   // WP=1: supervisor writes obey R/W too
+  if (kind == AccessKind::Fetch && nx) return true;   // XD in either mode
+  if (user_mode) return !u;                           // CPL 3 needs U at every level
+  if (u && kind == AccessKind::Fetch) return smep;    // SMEP: no supervisor fetch from a user page
+  if (u) return smap && !ac;                          // SMAP: no supervisor data access unless AC
+  return false;
+}
+
+TEST(PageWalk, UserSupervisorSmepSmapEveryCombination) {
+  unsigned cases = 0, denied = 0;
+  for (unsigned bits = 0; bits < 64; ++bits) {
+    const bool u = bits & 1, w = bits & 2, nx = bits & 4, smep = bits & 8, smap = bits & 16, ac = bits & 32;
+    Words t = build_tables(pte_bit::kPresent | (u ? pte_bit::kUser : 0) | (w ? pte_bit::kWritable : 0) |
+                           (nx ? pte_bit::kNoExecute : 0));
+    mmu::GoldenChecker g([&](uint64_t pa) { return t.read(pa); }, 4);
+    g.set_supervisor_protection(smep, smap);
+    for (bool user_mode : {true, false}) {
+      for (AccessKind kind : {AccessKind::Read, AccessKind::Write, AccessKind::Fetch}) {
+        mmu::WalkRequest req{VirtAddr{0x40201000}, kind, user_mode};
+        req.smep = smep;
+        req.smap = smap;
+        req.ac = ac;
+        mmu::PageWalk walk(PhysAddr{0x1000}, 4, req);
+        while (!walk.done()) walk.feed(Pte{t.read(walk.pte_address().value())});
+        const bool expect = x86_denies(user_mode, kind, u, w, nx, smep, smap, ac);
+        const std::string what = "u=" + std::to_string(u) + " w=" + std::to_string(w) + " nx=" + std::to_string(nx) +
+                                 " smep=" + std::to_string(smep) + " smap=" + std::to_string(smap) +
+                                 " ac=" + std::to_string(ac) + " user=" + std::to_string(user_mode) + " " +
+                                 to_string(kind);
+        ASSERT_EQ(walk.result().fault, expect) << what;
+        EXPECT_EQ(mmu::access_denied(req, w, u, nx), expect) << what;
+        if (expect) {
+          // A protection fault: P set, U/S from the mode, W/R and I/D from the access.
+          uint32_t code = pf_err::kPresent | (user_mode ? pf_err::kUser : 0) |
+                          (kind == AccessKind::Write ? pf_err::kWrite : 0) |
+                          (kind == AccessKind::Fetch ? pf_err::kFetch : 0);
+          EXPECT_EQ(walk.result().error_code, code) << what;
+          ++denied;
+        }
+        // The checker agrees with the walker's answer and flags the opposite one.
+        EXPECT_EQ(g.check(0x1000, 0x40201000, kind, user_mode, expect, expect ? 0 : 0x99, "walk", 0, ac), "") << what;
+        EXPECT_NE(g.check(0x1000, 0x40201000, kind, user_mode, !expect, expect ? 0x99 : 0, "walk", 0, ac), "") << what;
+        ++cases;
+      }
+    }
+  }
+  EXPECT_EQ(cases, 384u);
+  EXPECT_GT(denied, 0u);
+  EXPECT_LT(denied, cases);
+  // Spot checks of the rules themselves.
+  EXPECT_FALSE(x86_denies(false, AccessKind::Read, true, true, false, true, true, true));   // stac'd copy
+  EXPECT_TRUE(x86_denies(false, AccessKind::Read, true, true, false, false, true, false));  // SMAP
+  EXPECT_FALSE(x86_denies(false, AccessKind::Read, true, true, false, true, false, false)); // SMEP only
+  EXPECT_TRUE(x86_denies(false, AccessKind::Fetch, true, true, false, true, false, true));  // AC does not lift SMEP
+  EXPECT_TRUE(x86_denies(false, AccessKind::Write, false, false, false, false, false, false)); // WP
+}
+
+TEST(PageWalk, SupervisorBitIsAndedOverEveryLevel) {
+  // U=0 in the PDPT entry alone makes the page supervisor: a user read faults, a supervisor read with SMAP
+  // works (the page is not a user page).
+  Words t = build_tables(pte_bit::kPresent | pte_bit::kUser | pte_bit::kWritable);
+  VirtAddr va{0x40201000};
+  t.m[0x2000 + 8 * pt_index(va, 3)] = Pte::make(Pfn{3}, pte_bit::kPresent | pte_bit::kWritable).raw();
+  EXPECT_TRUE(run_walk(t, va, AccessKind::Read, true).fault);
+  mmu::WalkRequest req{va, AccessKind::Read, false};
+  req.smap = true;
+  mmu::PageWalk walk(PhysAddr{0x1000}, 4, req);
+  while (!walk.done()) walk.feed(Pte{t.read(walk.pte_address().value())});
+  EXPECT_FALSE(walk.result().fault);
+  EXPECT_FALSE(walk.result().user);
+}
+
+TEST(GoldenChecker, KnowsTheKernelsDirectMap) {
+  // A 2 MiB supervisor global leaf at the direct map's base maps physical 0..2 MiB.
+  const uint64_t base = 0xffff888000000000ull;
+  const uint64_t kKernel = pte_bit::kPresent | pte_bit::kWritable;
+  Words w;
+  VirtAddr va{base};
+  w.m[0x1000 + 8 * pt_index(va, 4)] = Pte::make(Pfn{2}, kKernel).raw();
+  w.m[0x2000 + 8 * pt_index(va, 3)] = Pte::make(Pfn{3}, kKernel).raw();
+  const uint64_t pde = 0x3000 + 8 * pt_index(va, 2);
+  w.m[pde] = Pte::make(Pfn{0}, kKernel | pte_bit::kPageSize | pte_bit::kGlobal | pte_bit::kNoExecute).raw();
+  mmu::GoldenChecker g([&](uint64_t pa) { return w.read(pa); }, 4);
+  g.set_direct_map(base, 2ull << 20);
+  EXPECT_EQ(g.check(0x1000, base + 0x5000, AccessKind::Write, false, false, 5, "the TLB"), "");
+  // A user access must fault there.
+  EXPECT_EQ(g.check(0x1000, base + 0x5000, AccessKind::Read, true, true, 0, "the TLB"), "");
+  EXPECT_NE(g.check(0x1000, base + 0x5000, AccessKind::Read, true, false, 5, "the TLB"), "");
+  // The tables map the direct map somewhere else, or without G, or executable: reported even though
+  // the MMU agrees with the tables.
+  for (uint64_t bad : {Pte::make(Pfn{512}, kKernel | pte_bit::kPageSize | pte_bit::kGlobal | pte_bit::kNoExecute).raw(),
+                       Pte::make(Pfn{0}, kKernel | pte_bit::kPageSize | pte_bit::kNoExecute).raw(),
+                       Pte::make(Pfn{0}, kKernel | pte_bit::kPageSize | pte_bit::kGlobal).raw()}) {
+    w.m[pde] = bad;
+    const uint64_t pfn = Pte{bad}.pfn().value() + 5;
+    const std::string r = g.check(0x1000, base + 0x5000, AccessKind::Read, false, false, pfn, "the TLB");
+    EXPECT_NE(r.find("the kernel's direct map must map it to pfn 0x5"), std::string::npos) << r;
+  }
+}
+
 TEST(Vma, LookupInsertOverlapAndRemoveSplits) {
   fw::VmaSet s;
   s.insert({VirtAddr{0x10000}, VirtAddr{0x20000}, fw::prot::kRead | fw::prot::kWrite, "heap"});
