@@ -113,6 +113,7 @@ class CacheArray {
   std::vector<State> m_state;
   std::vector<uint64_t> m_sharers;
   std::vector<uint8_t> m_prefetched;
+  std::vector<uint8_t> m_set_valid;    // valid ways per set (a full set needs no search for an invalid way)
   mmu::ReplacementState m_repl;
 };
 

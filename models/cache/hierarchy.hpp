@@ -214,6 +214,9 @@ class Hierarchy {
   // Test-only fault injection: the next invalidation that should remove a private copy leaves it in place
   // (the snoop filter and directory still believe it gone).
   void inject_drop_next_invalidation() { m_drop_next_invalidation = true; }
+  // Test-only: with true, every access takes the general path (no demand L1 hit shortcut in access_slow,
+  // no L1 prefetch fill shortcut), so tests can compare the shortcuts against it. try_l1d_hit is unaffected.
+  void set_general_paths_only(bool on) { m_general_only = on; }
 
   // Counters of level for index (core for L1i/L1d/L2, socket for Llc); zeros for an absent level. Throws
   // std::out_of_range for a bad index.
@@ -303,6 +306,10 @@ class Hierarchy {
   uint64_t purge_line(uint64_t line, bool& dirty);
   void issue_prefetches(uint32_t core, Level level, uint64_t line, uint64_t ip, bool hit, Ctx& ctx);
   void prefetch_private(uint32_t core, Level level, uint64_t line, Ctx& ctx);
+  // A demand Load or Store of core entering at its L1D that hits there with enough permission (w: the way,
+  // found by the caller): private_access's hit, then the L1D's prefetcher and the memo, as access_slow
+  // would do them. Returns the finished result.
+  void l1d_demand_hit(uint32_t core, bool store, uint64_t line, uint64_t ip, uint32_t set, uint32_t way, Ctx& ctx);
   void prefetch_llc(uint32_t s, uint64_t line, Ctx& ctx);
 
   // Removes a private copy for coherence (honours the injected drop); returns its previous state.
@@ -344,6 +351,7 @@ class Hierarchy {
   std::array<std::array<uint64_t, kNumServed>, kMaxWalkLevel + 1> m_walk_hist{};
   bool m_drop_next_invalidation = false;
   bool m_no_prefetch = false;  // write_full_line in progress
+  bool m_general_only = false;  // set_general_paths_only
   std::vector<uint64_t> m_pf_scratch;
 };
 

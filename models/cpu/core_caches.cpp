@@ -125,9 +125,8 @@ cache::Served Core::cache_access_slow(cache::AccessClass cls, uint64_t pa, uint6
   if (m_caches.inject_drop_at != 0 && ++m_slow_cache_accesses == m_caches.inject_drop_at) {
     h.inject_drop_next_invalidation();
   }
-  const cache::AccessResult r = full_line_write  ? h.write_full_line(m_id, pa)
-                                : walk_level != 0 ? h.access(m_id, cls, pa, ip, walk_level)
-                                                  : h.access(m_id, cls, pa, ip);
+  // The 5-argument access(): no second inline L1D hit test (the callers made it, or may not take it).
+  const cache::AccessResult r = full_line_write ? h.write_full_line(m_id, pa) : h.access(m_id, cls, pa, ip, walk_level);
   if (m_caches.check) {
     const std::string why = h.check_line(pa);
     if (!why.empty()) {
