@@ -33,7 +33,12 @@ CacheArray::CacheArray(uint64_t sets, uint32_t ways, mmu::ReplacementPolicy poli
       m_repl(policy, static_cast<uint32_t>(sets), ways, seed) {}
 
 Victim CacheArray::insert(uint64_t line, State s, uint64_t sharers, bool prefetched) {
-  assert(find(line) == kMiss && s != State::I);
+  assert(find(line) == kMiss);
+  return insert_absent(line, s, sharers, prefetched);
+}
+
+Victim CacheArray::insert_absent(uint64_t line, State s, uint64_t sharers, bool prefetched) {
+  assert(s != State::I);
   const uint32_t set = set_of(line);
   const size_t base = slot(set, 0);
   uint32_t way = m_ways;

@@ -111,7 +111,7 @@ Hierarchy::Hierarchy(const HierarchyConfig& cfg, std::vector<uint32_t> core_sock
     }
     cc.l1d = cc.arr[idx(Level::L1d)].get();
     cc.l1d_stats = &m_stats[idx(Level::L1d)][c];
-    cc.l1d_stride = dynamic_cast<const IpStridePrefetcher*>(cc.pf[idx(Level::L1d)].get());
+    cc.l1d_stride = dynamic_cast<IpStridePrefetcher*>(cc.pf[idx(Level::L1d)].get());
     m_sockets[cc.socket].cores.push_back(c);
   }
   // The fast path must do what access() would: no prefetcher, or an ip_stride one it checks for quiet.
@@ -1026,7 +1026,11 @@ void Hierarchy::issue_prefetches(uint32_t core, Level level, uint64_t line, uint
   const uint32_t s = m_cores[core].socket;
   Prefetcher* pf = level == Level::Llc ? m_sockets[s].pf.get() : m_cores[core].pf[idx(level)].get();
   m_pf_scratch.clear();
-  pf->on_access(line, ip, hit, m_pf_scratch);
+  if (level == Level::L1d && m_cores[core].l1d_stride != nullptr) {
+    m_cores[core].l1d_stride->on_access(line, ip, hit, m_pf_scratch);  // the same object, called directly
+  } else {
+    pf->on_access(line, ip, hit, m_pf_scratch);
+  }
   // The prefetch requests below never train a prefetcher, so m_pf_scratch stays as it is.
   Ctx pctx{ctx.r, true, 0};
   // Like hardware prefetchers, none crosses the 4 KiB page of the trigger: the next physical page belongs to
@@ -1067,7 +1071,7 @@ void Hierarchy::prefetch_private(uint32_t core, Level level, uint64_t line, Ctx&
       const uint32_t set2 = l2->set_of(line);
       const State below = l2->state_at(l2->slot(set2, static_cast<uint32_t>(w2)));
       l2->touch(set2, static_cast<uint32_t>(w2));
-      const Victim v = a->insert(line, below == State::S ? State::S : State::E, 0, true);
+      const Victim v = a->insert_absent(line, below == State::S ? State::S : State::E, 0, true);
       if (v.valid) private_victim(core, level, v, ctx);
       return;
     }

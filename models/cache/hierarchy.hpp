@@ -249,7 +249,7 @@ class Hierarchy {
     uint32_t socket = 0;
     CacheArray* l1d = nullptr;
     LevelStats* l1d_stats = nullptr;
-    const IpStridePrefetcher* l1d_stride = nullptr;  // the L1D's prefetcher if ip_stride (fast-path test)
+    IpStridePrefetcher* l1d_stride = nullptr;  // the L1D's prefetcher if ip_stride (fast-path test, direct calls)
     uint64_t memo_line = ~uint64_t{0};  // line of the last L1D demand hit or fill, with its slot
     size_t memo_slot = 0;
     uint32_t memo_set = 0;
