@@ -449,6 +449,28 @@ AccessResult Hierarchy::access_slow(uint32_t core, AccessClass cls, uint64_t pa,
   return r;
 }
 
+bool Hierarchy::l1d_demand_hit_untimed(uint32_t core, bool store, uint64_t pa, uint64_t ip) {
+  CoreCaches& cc = m_cores[core];
+  if (cc.l1d == nullptr || m_general_only) return false;
+  // access_slow's test for its L1D shortcut (try_l1d_hit_checked usually just remembered the line).
+  const uint64_t line = pa >> m_line_shift;
+  int w = CacheArray::kMiss;
+  if (line == cc.memo_line && cc.l1d->slot_holds(cc.memo_slot, line)) {
+    w = static_cast<int>(cc.memo_way);
+  } else {
+    w = cc.l1d->find(line);
+  }
+  if (w < 0) return false;
+  const uint32_t set = cc.l1d->set_of(line);
+  if (store && !is_exclusive(cc.l1d->state_at(cc.l1d->slot(set, static_cast<uint32_t>(w))))) return false;
+  ++m_epoch;
+  AccessResult r;  // the prefetches' write-backs and reads go here; the untimed caller ignores them
+  r.line_pa = line << m_line_shift;
+  Ctx ctx{r};
+  l1d_demand_hit(core, store, line, ip, set, static_cast<uint32_t>(w), ctx);
+  return true;
+}
+
 void Hierarchy::l1d_demand_hit(uint32_t core, bool store, uint64_t line, uint64_t ip, uint32_t set, uint32_t way,
                                Ctx& ctx) {
   // What private_access does for a hit at its first array (the L1D) and access_slow after it: the L1D's

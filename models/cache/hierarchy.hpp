@@ -179,6 +179,13 @@ class Hierarchy {
     }
     return try_l1d_hit_checked(core, store, pa, ip);
   }
+  // The next step after a failed try_l1d_hit for a caller that keeps no time (the functional mode) and so
+  // needs none of the AccessResult's write-backs, prefetch reads or prefetch_used: a Load or Store by core
+  // at ip that hits its L1D with enough permission (typically the first use of a line the L1D's prefetcher
+  // brought in), handled as access() handles it (the prefetcher trained, its prefetches issued) without
+  // building a result for the caller. True: done, an L1D hit of l1d_latency() cycles, exactly as access()
+  // would; false: nothing changed, call access().
+  bool l1d_demand_hit_untimed(uint32_t core, bool store, uint64_t pa, uint64_t ip);
   uint64_t l1d_latency() const { return m_lat[static_cast<size_t>(Level::L1d)]; }
   // A store of a whole line that needs no data: the firmware zeroing or copying a page with fast-string
   // stores. Counted and handled as a Store, except that it trains and triggers no prefetcher (no

@@ -15,6 +15,7 @@ void Core::set_caches(const CachePort& port) {
   m_caches = port;
   // The coherence checker looks at every access's line: it needs the out-of-line path.
   m_inline_caches = m_caches.check ? nullptr : m_caches.hierarchy;
+  m_untimed_l1d_hits = m_inline_caches != nullptr && m_caches.inject_drop_at == 0;
   if (m_caches.hierarchy == nullptr) return;
   m_line_buf.assign(m_caches.hierarchy->line_bytes(), 0);
   m_l1d_hit_fs = m_caches.hierarchy->l1d_latency() * m_period_fs;

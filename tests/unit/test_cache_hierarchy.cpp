@@ -801,7 +801,8 @@ void expect_same_result(const AccessResult& a, const AccessResult& b, const std:
 }
 
 // access_slow's shortcuts (a demand L1D hit, the first use of a prefetched line included, handled without
-// private_access; an L1 prefetch the L2 serves filled without it) against the general path alone
+// private_access, and the same through l1d_demand_hit_untimed; an L1 prefetch the L2 serves filled without
+// private_access) against the general path alone
 // (set_general_paths_only), under every L1D replacement policy and prefetcher, with an L1I prefetcher, with
 // and without an L2, on one and two sockets, with every other kind of traffic in between. Every result,
 // counter, line, state and replacement state must agree.
@@ -837,6 +838,7 @@ TEST(CacheHierarchy, SlowPathShortcutsMatchTheGeneralPath) {
         ref.set_general_paths_only(true);
         const uint32_t cores = fast.num_cores();
         std::mt19937_64 rng(29);
+        uint64_t untimed_demand_hits = 0;
         const int n = 20000;
         for (int i = 0; i < n; ++i) {
           const uint64_t r = rng();
@@ -848,6 +850,7 @@ TEST(CacheHierarchy, SlowPathShortcutsMatchTheGeneralPath) {
           const uint64_t ip = random_line ? 0x400210 : (r >> 12) % 8 == 0 ? 0x400108 : 0x400000;  // 3 prefetcher entries
           const unsigned kind = (r >> 16) % 100;
           AccessResult a, b;
+          bool untimed = false;
           if (kind < 3) {
             const AccessClass cls = kind == 0 ? AccessClass::Fetch : kind == 1 ? AccessClass::PteRead : AccessClass::AdWrite;
             a = fast.access(core, cls, pa, ip, cls == AccessClass::PteRead ? 2 : 0);
@@ -868,12 +871,27 @@ TEST(CacheHierarchy, SlowPathShortcutsMatchTheGeneralPath) {
             continue;
           } else {
             const AccessClass cls = (r >> 28) % 4 == 0 ? AccessClass::Store : AccessClass::Load;
-            // The 4-argument access (inline test first) on one side, access_slow's shortcut or general path
-            // on the other: the general path alone is the reference.
-            a = (r >> 32) % 2 == 0 ? fast.access(core, cls, pa, ip) : fast.access(core, cls, pa, ip, 0);
+            const bool store = cls == AccessClass::Store;
+            // On the fast side the 4-argument access (inline test first), the 5-argument one (access_slow's
+            // shortcut or general path), or the functional mode's sequence: try_l1d_hit, then
+            // l1d_demand_hit_untimed, then access. The general path alone is the reference.
+            const unsigned how = (r >> 32) % 3;
             b = ref.access(core, cls, pa, ip, 0);
+            if (how == 2 && fast.try_l1d_hit(core, store, pa, ip)) {
+              untimed = true;
+            } else if (how == 2 && fast.l1d_demand_hit_untimed(core, store, pa, ip)) {
+              untimed = true;
+              ++untimed_demand_hits;
+            } else {
+              a = how == 0 ? fast.access(core, cls, pa, ip) : fast.access(core, cls, pa, ip, 0);
+            }
           }
-          expect_same_result(a, b, what + " access " + std::to_string(i));
+          if (untimed) {  // the untimed caller takes it as an L1D hit and needs nothing else of the result
+            EXPECT_EQ(b.served, Served::L1) << what << " access " << i;
+            EXPECT_EQ(b.cycles, fast.l1d_latency()) << what << " access " << i;
+          } else {
+            expect_same_result(a, b, what + " access " + std::to_string(i));
+          }
           if (::testing::Test::HasFailure()) return;
           if (i % 4000 == 0) expect_same_hierarchy(fast, ref, what + " at " + std::to_string(i));
         }
@@ -882,6 +900,7 @@ TEST(CacheHierarchy, SlowPathShortcutsMatchTheGeneralPath) {
         // The shortcuts ran: demand L1D hits on prefetched lines and L2-served L1 prefetches happened.
         if (pf != Prefetch::None) {
           EXPECT_GT(fast.stats(Level::L1d, 0).prefetch_useful, pf == Prefetch::Stream ? 0u : 100u) << what;
+          EXPECT_GT(untimed_demand_hits, pf == Prefetch::Stream ? 0u : 30u) << what;
         }
         if (::testing::Test::HasFailure()) return;
       }
