@@ -313,9 +313,9 @@ class Hierarchy {
   uint64_t purge_line(uint64_t line, bool& dirty);
   void issue_prefetches(uint32_t core, Level level, uint64_t line, uint64_t ip, bool hit, Ctx& ctx);
   void prefetch_private(uint32_t core, Level level, uint64_t line, Ctx& ctx);
-  // A demand Load or Store of core entering at its L1D that hits there with enough permission (w: the way,
-  // found by the caller): private_access's hit, then the L1D's prefetcher and the memo, as access_slow
-  // would do them. Returns the finished result.
+  // A demand Load or Store of core entering at its L1D that hits there with enough permission in (set,
+  // way), found by the caller: private_access's hit, then the L1D's prefetcher and the memo, as access_slow
+  // would do them; ctx.r ends as access_slow's result (the caller set its line_pa).
   void l1d_demand_hit(uint32_t core, bool store, uint64_t line, uint64_t ip, uint32_t set, uint32_t way, Ctx& ctx);
   void prefetch_llc(uint32_t s, uint64_t line, Ctx& ctx);
 
