@@ -29,17 +29,25 @@ CacheArray::CacheArray(uint64_t sets, uint32_t ways, mmu::ReplacementPolicy poli
       m_state(sets * ways, State::I),
       m_sharers(sets * ways, 0),
       m_prefetched(sets * ways, 0),
+      m_set_valid(sets, 0),
       m_repl(policy, static_cast<uint32_t>(sets), ways, seed) {}
 
 Victim CacheArray::insert(uint64_t line, State s, uint64_t sharers, bool prefetched) {
-  assert(find(line) == kMiss && s != State::I);
+  assert(find(line) == kMiss);
+  return insert_absent(line, s, sharers, prefetched);
+}
+
+Victim CacheArray::insert_absent(uint64_t line, State s, uint64_t sharers, bool prefetched) {
+  assert(s != State::I);
   const uint32_t set = set_of(line);
   const size_t base = slot(set, 0);
   uint32_t way = m_ways;
-  for (uint32_t w = 0; w < m_ways; ++w) {
-    if (m_keys[base + w] == 0) {
-      way = w;
-      break;
+  if (m_set_valid[set] != m_ways) {
+    for (uint32_t w = 0; w < m_ways; ++w) {
+      if (m_keys[base + w] == 0) {
+        way = w;
+        break;
+      }
     }
   }
   Victim v;
@@ -53,6 +61,7 @@ Victim CacheArray::insert(uint64_t line, State s, uint64_t sharers, bool prefetc
     v.prefetched = m_prefetched[i] != 0;
   } else {
     ++m_valid;
+    ++m_set_valid[set];
   }
   const size_t i = base + way;
   m_keys[i] = line | kValidBit;
@@ -78,6 +87,7 @@ Victim CacheArray::invalidate_at(uint32_t set, uint32_t way) {
   m_sharers[i] = 0;
   m_prefetched[i] = 0;
   --m_valid;
+  --m_set_valid[set];
   return v;
 }
 

@@ -62,6 +62,8 @@ class CacheArray {
   // Inserts line (not present: requires find(line) == kMiss, checked only in debug builds) with state s
   // (valid) and sharer mask, prefetched flag as given; returns what was displaced.
   Victim insert(uint64_t line, State s, uint64_t sharers = 0, bool prefetched = false);
+  // insert for a caller that has just found line absent (find(line) == kMiss): no check.
+  Victim insert_absent(uint64_t line, State s, uint64_t sharers = 0, bool prefetched = false);
   // Removes line if present; returns its previous state (I if absent).
   State invalidate(uint64_t line);
   // Removes the line in (set, way); returns what it held (valid = false if the way was invalid).
@@ -113,6 +115,7 @@ class CacheArray {
   std::vector<State> m_state;
   std::vector<uint64_t> m_sharers;
   std::vector<uint8_t> m_prefetched;
+  std::vector<uint8_t> m_set_valid;    // valid ways per set (a full set needs no search for an invalid way)
   mmu::ReplacementState m_repl;
 };
 

@@ -111,7 +111,7 @@ Hierarchy::Hierarchy(const HierarchyConfig& cfg, std::vector<uint32_t> core_sock
     }
     cc.l1d = cc.arr[idx(Level::L1d)].get();
     cc.l1d_stats = &m_stats[idx(Level::L1d)][c];
-    cc.l1d_stride = dynamic_cast<const IpStridePrefetcher*>(cc.pf[idx(Level::L1d)].get());
+    cc.l1d_stride = dynamic_cast<IpStridePrefetcher*>(cc.pf[idx(Level::L1d)].get());
     m_sockets[cc.socket].cores.push_back(c);
   }
   // The fast path must do what access() would: no prefetcher, or an ip_stride one it checks for quiet.
@@ -363,10 +363,28 @@ AccessResult Hierarchy::access_slow(uint32_t core, AccessClass cls, uint64_t pa,
     return r;
   }
   Ctx ctx{r};
+  const CoreCaches& cc = m_cores[core];
+  if ((cls == AccessClass::Load || cls == AccessClass::Store) && cc.l1d != nullptr && !m_general_only) {
+    // The common slow access: a demand L1D hit (typically the first use of a line the L1D's prefetcher
+    // brought in). The remembered line saves the lookup when the inline test just found it.
+    int w = CacheArray::kMiss;
+    if (line == cc.memo_line && cc.l1d->slot_holds(cc.memo_slot, line)) {
+      w = static_cast<int>(cc.memo_way);
+    } else {
+      w = cc.l1d->find(line);
+    }
+    if (w >= 0) {
+      const uint32_t set = cc.l1d->set_of(line);
+      const bool store = cls == AccessClass::Store;
+      if (!store || is_exclusive(cc.l1d->state_at(cc.l1d->slot(set, static_cast<uint32_t>(w))))) {
+        l1d_demand_hit(core, store, line, ip, set, static_cast<uint32_t>(w), ctx);
+        return r;
+      }
+    }
+  }
   const bool excl = cls == AccessClass::Store || cls == AccessClass::AdWrite;
   const bool walker = cls == AccessClass::PteRead || cls == AccessClass::AdWrite;
   const bool demand = cls != AccessClass::Prefetch;
-  const CoreCaches& cc = m_cores[core];
 
   // Entry level; absent levels fall through.
   Level entry = cls == AccessClass::Fetch ? Level::L1i : Level::L1d;
@@ -429,6 +447,57 @@ AccessResult Hierarchy::access_slow(uint32_t core, AccessClass cls, uint64_t pa,
   }
   if (m_fast_l1d && (cls == AccessClass::Load || cls == AccessClass::Store)) memo_prime(core, line, ip);
   return r;
+}
+
+bool Hierarchy::l1d_demand_hit_untimed(uint32_t core, bool store, uint64_t pa, uint64_t ip) {
+  CoreCaches& cc = m_cores[core];
+  if (cc.l1d == nullptr || m_general_only) return false;
+  // access_slow's test for its L1D shortcut (try_l1d_hit_checked usually just remembered the line).
+  const uint64_t line = pa >> m_line_shift;
+  int w = CacheArray::kMiss;
+  if (line == cc.memo_line && cc.l1d->slot_holds(cc.memo_slot, line)) {
+    w = static_cast<int>(cc.memo_way);
+  } else {
+    w = cc.l1d->find(line);
+  }
+  if (w < 0) return false;
+  const uint32_t set = cc.l1d->set_of(line);
+  if (store && !is_exclusive(cc.l1d->state_at(cc.l1d->slot(set, static_cast<uint32_t>(w))))) return false;
+  ++m_epoch;
+  AccessResult r;  // the prefetches' write-backs and reads go here; the untimed caller ignores them
+  r.line_pa = line << m_line_shift;
+  Ctx ctx{r};
+  l1d_demand_hit(core, store, line, ip, set, static_cast<uint32_t>(w), ctx);
+  return true;
+}
+
+void Hierarchy::l1d_demand_hit(uint32_t core, bool store, uint64_t line, uint64_t ip, uint32_t set, uint32_t way,
+                               Ctx& ctx) {
+  // What private_access does for a hit at its first array (the L1D) and access_slow after it: the L1D's
+  // counts, the replacement update, a prefetched line's first use, a store's M; the L1D's latency alone
+  // (charge() from 0); then only the L1D's prefetcher runs (no other level was looked up) and the memo.
+  CoreCaches& cc = m_cores[core];
+  CacheArray* a = cc.l1d;
+  LevelStats& st = *cc.l1d_stats;
+  const size_t c = store ? idx(AccessClass::Store) : idx(AccessClass::Load);
+  ++st.accesses[c];
+  ++st.hits[c];
+  const uint64_t lat = m_lat[idx(Level::L1d)];
+  ctx.prev_latency = lat;
+  ctx.r.l1_cycles = lat;
+  a->touch(set, way);
+  const size_t slot = a->slot(set, way);
+  if (a->prefetched_at(slot)) {
+    ++st.prefetch_useful;
+    a->set_prefetched_at(slot, false);
+    ctx.r.prefetch_used = Level::L1d;
+  }
+  if (store) a->set_state_at(slot, State::M);
+  note_l1d_at(core, line, set, way);
+  ctx.r.served = Served::L1;
+  ctx.r.cycles = lat;
+  if (!m_no_prefetch && cc.pf[idx(Level::L1d)]) issue_prefetches(core, Level::L1d, line, ip, true, ctx);
+  if (m_fast_l1d) memo_prime(core, line, ip);
 }
 
 Served Hierarchy::private_access(uint32_t core, Level entry, AccessClass cls, uint64_t line, bool excl, Ctx& ctx,
@@ -983,7 +1052,11 @@ void Hierarchy::issue_prefetches(uint32_t core, Level level, uint64_t line, uint
   const uint32_t s = m_cores[core].socket;
   Prefetcher* pf = level == Level::Llc ? m_sockets[s].pf.get() : m_cores[core].pf[idx(level)].get();
   m_pf_scratch.clear();
-  pf->on_access(line, ip, hit, m_pf_scratch);
+  if (level == Level::L1d && m_cores[core].l1d_stride != nullptr) {
+    m_cores[core].l1d_stride->on_access(line, ip, hit, m_pf_scratch);  // the same object, called directly
+  } else {
+    pf->on_access(line, ip, hit, m_pf_scratch);
+  }
   // The prefetch requests below never train a prefetcher, so m_pf_scratch stays as it is.
   Ctx pctx{ctx.r, true, 0};
   // Like hardware prefetchers, none crosses the 4 KiB page of the trigger: the next physical page belongs to
@@ -1006,7 +1079,29 @@ void Hierarchy::issue_prefetches(uint32_t core, Level level, uint64_t line, uint
 void Hierarchy::prefetch_private(uint32_t core, Level level, uint64_t line, Ctx& ctx) {
   CacheArray* a = arr(core, level);
   if (a->find(line) >= 0) return;
-  ++m_stats[idx(level)][core].prefetch_issued;
+  LevelStats& st = m_stats[idx(level)][core];
+  ++st.prefetch_issued;
+  CacheArray* l2 = arr(core, Level::L2);
+  if (level != Level::L2 && l2 != nullptr && !m_general_only) {
+    const int w2 = l2->find(line);
+    if (w2 >= 0) {
+      // An L1 prefetch the L2 serves, as private_access does it: a miss in the L1 (known above), a hit in
+      // the L2 (its replacement updated; a prefetch is no demand use of a prefetched L2 copy), the L1 filled
+      // S or E after the L2's state and marked prefetched, its victim handled. A prefetch's latency is
+      // charged to nothing.
+      ++st.accesses[idx(AccessClass::Prefetch)];
+      ++st.misses[idx(AccessClass::Prefetch)];
+      LevelStats& s2 = m_stats[idx(Level::L2)][core];
+      ++s2.accesses[idx(AccessClass::Prefetch)];
+      ++s2.hits[idx(AccessClass::Prefetch)];
+      const uint32_t set2 = l2->set_of(line);
+      const State below = l2->state_at(l2->slot(set2, static_cast<uint32_t>(w2)));
+      l2->touch(set2, static_cast<uint32_t>(w2));
+      const Victim v = a->insert_absent(line, below == State::S ? State::S : State::E, 0, true);
+      if (v.valid) private_victim(core, level, v, ctx);
+      return;
+    }
+  }
   std::array<bool, kNumLevels> looked_up{};
   std::array<bool, kNumLevels> hit_at{};
   ctx.prev_latency = 0;

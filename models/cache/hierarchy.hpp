@@ -187,6 +187,13 @@ class Hierarchy {
     }
     return try_l1d_hit_checked(core, store, pa, ip);
   }
+  // The next step after a failed try_l1d_hit for a caller that keeps no time (the functional mode) and so
+  // needs none of the AccessResult's write-backs, prefetch reads or prefetch_used: a Load or Store by core
+  // at ip that hits its L1D with enough permission (typically the first use of a line the L1D's prefetcher
+  // brought in), handled as access() handles it (the prefetcher trained, its prefetches issued) without
+  // building a result for the caller. True: done, an L1D hit of l1d_latency() cycles, exactly as access()
+  // would; false: nothing changed, call access().
+  bool l1d_demand_hit_untimed(uint32_t core, bool store, uint64_t pa, uint64_t ip);
   uint64_t l1d_latency() const { return m_lat[static_cast<size_t>(Level::L1d)]; }
   // A store of a whole line that needs no data: the firmware zeroing or copying a page with fast-string
   // stores. Counted and handled as a Store, except that it trains and triggers no prefetcher (no
@@ -222,6 +229,9 @@ class Hierarchy {
   // Test-only fault injection: the next invalidation that should remove a private copy leaves it in place
   // (the snoop filter and directory still believe it gone).
   void inject_drop_next_invalidation() { m_drop_next_invalidation = true; }
+  // Test-only: with true, every access takes the general path (no demand L1 hit shortcut in access_slow,
+  // no L1 prefetch fill shortcut), so tests can compare the shortcuts against it. try_l1d_hit is unaffected.
+  void set_general_paths_only(bool on) { m_general_only = on; }
 
   // Counters of level for index (core for L1i/L1d/L2, socket for Llc); zeros for an absent level. Throws
   // std::out_of_range for a bad index.
@@ -254,7 +264,7 @@ class Hierarchy {
     uint32_t socket = 0;
     CacheArray* l1d = nullptr;
     LevelStats* l1d_stats = nullptr;
-    const IpStridePrefetcher* l1d_stride = nullptr;  // the L1D's prefetcher if ip_stride (fast-path test)
+    IpStridePrefetcher* l1d_stride = nullptr;  // the L1D's prefetcher if ip_stride (fast-path test, direct calls)
     uint64_t memo_line = ~uint64_t{0};  // line of the last L1D demand hit or fill, with its slot
     size_t memo_slot = 0;
     uint32_t memo_set = 0;
@@ -311,6 +321,10 @@ class Hierarchy {
   uint64_t purge_line(uint64_t line, bool& dirty);
   void issue_prefetches(uint32_t core, Level level, uint64_t line, uint64_t ip, bool hit, Ctx& ctx);
   void prefetch_private(uint32_t core, Level level, uint64_t line, Ctx& ctx);
+  // A demand Load or Store of core entering at its L1D that hits there with enough permission in (set,
+  // way), found by the caller: private_access's hit, then the L1D's prefetcher and the memo, as access_slow
+  // would do them; ctx.r ends as access_slow's result (the caller set its line_pa).
+  void l1d_demand_hit(uint32_t core, bool store, uint64_t line, uint64_t ip, uint32_t set, uint32_t way, Ctx& ctx);
   void prefetch_llc(uint32_t s, uint64_t line, Ctx& ctx);
 
   // Removes a private copy for coherence (honours the injected drop); returns its previous state.
@@ -352,6 +366,7 @@ class Hierarchy {
   std::array<std::array<uint64_t, kNumServed>, kMaxWalkLevel + 1> m_walk_hist{};
   bool m_drop_next_invalidation = false;
   bool m_no_prefetch = false;  // write_full_line in progress
+  bool m_general_only = false;  // set_general_paths_only
   std::vector<uint64_t> m_pf_scratch;
 };
 

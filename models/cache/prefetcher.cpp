@@ -7,30 +7,6 @@ void NextLinePrefetcher::on_access(uint64_t line, uint64_t /*ip*/, bool /*hit*/,
   for (uint64_t k = 1; k <= m_degree; ++k) out.push_back(line + k);
 }
 
-void IpStridePrefetcher::on_access(uint64_t line, uint64_t ip, bool /*hit*/, std::vector<uint64_t>& out) {
-  Entry& e = m_table[ip % kEntries];
-  if (!e.valid || e.ip != ip) {
-    e = Entry{true, ip, line, 0, 0};
-    return;
-  }
-  if (line == e.last) return;
-  const int64_t delta = static_cast<int64_t>(line - e.last);
-  if (delta == e.stride) {
-    if (e.confidence < 3) ++e.confidence;
-  } else if (e.confidence > 0) {
-    --e.confidence;
-  } else {
-    e.stride = delta;
-  }
-  e.last = line;
-  if (e.confidence < kConfident) return;
-  for (uint64_t k = 1; k <= m_degree; ++k) {
-    const int64_t off = e.stride * static_cast<int64_t>(k);
-    if (off < 0 && static_cast<uint64_t>(-off) > line) break;
-    out.push_back(line + static_cast<uint64_t>(off));
-  }
-}
-
 StreamPrefetcher::StreamPrefetcher(uint64_t degree, uint64_t line_bytes)
     : m_degree(degree), m_page_shift(0), m_streams(kStreams) {
   while ((line_bytes << m_page_shift) < 4096) ++m_page_shift;

@@ -44,7 +44,30 @@ class IpStridePrefetcher final : public Prefetcher {
   static constexpr unsigned kEntries = 64;
   static constexpr uint8_t kConfident = 2;
   explicit IpStridePrefetcher(uint64_t degree) : m_degree(degree) {}
-  void on_access(uint64_t line, uint64_t ip, bool hit, std::vector<uint64_t>& out) override;
+  // Inline: the L1D's prefetcher runs on every slow L1D access (called through the final type).
+  void on_access(uint64_t line, uint64_t ip, bool /*hit*/, std::vector<uint64_t>& out) override {
+    Entry& e = m_table[ip % kEntries];
+    if (!e.valid || e.ip != ip) {
+      e = Entry{true, ip, line, 0, 0};
+      return;
+    }
+    if (line == e.last) return;
+    const int64_t delta = static_cast<int64_t>(line - e.last);
+    if (delta == e.stride) {
+      if (e.confidence < 3) ++e.confidence;
+    } else if (e.confidence > 0) {
+      --e.confidence;
+    } else {
+      e.stride = delta;
+    }
+    e.last = line;
+    if (e.confidence < kConfident) return;
+    for (uint64_t k = 1; k <= m_degree; ++k) {
+      const int64_t off = e.stride * static_cast<int64_t>(k);
+      if (off < 0 && static_cast<uint64_t>(-off) > line) break;
+      out.push_back(line + static_cast<uint64_t>(off));
+    }
+  }
   // True if on_access(line, ip, ...) would change nothing and ask for nothing (ip's entry saw line last).
   bool quiet(uint64_t line, uint64_t ip) const {
     const Entry& e = m_table[ip % kEntries];

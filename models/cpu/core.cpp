@@ -398,11 +398,13 @@ bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is
   }
   if (m_caches.hierarchy != nullptr &&
       (m_inline_caches == nullptr || op.kind == AccessKind::Fetch ||
-       !m_inline_caches->try_l1d_hit(m_id, op.kind == AccessKind::Write, tr.pa.value(), op.ip))) {
+       !(m_inline_caches->try_l1d_hit(m_id, op.kind == AccessKind::Write, tr.pa.value(), op.ip) ||
+         (m_untimed_l1d_hits &&
+          m_inline_caches->l1d_demand_hit_untimed(m_id, op.kind == AccessKind::Write, tr.pa.value(), op.ip))))) {
     return access_cached(pid, op, tr, sc_core::SC_ZERO_TIME, sc_core::SC_ZERO_TIME);
   }
-  // Without caches, or an L1D hit counted inline (no fill is ever in flight in this mode): the data moves
-  // here. DMI slot check inline; dmi_page() asks memory for a new pointer.
+  // Without caches, or an L1D hit counted inline or through l1d_demand_hit_untimed (no fill is ever in
+  // flight in this mode): the data moves here. DMI slot check inline; dmi_page() asks memory for a new pointer.
   const uint64_t pfn = tr.pa.value() >> kPageShift;
   const DmiSlot& slot = m_dmi[pfn % kDmiSlots];
   uint8_t* page = slot.pfn == pfn && (slot.writable || op.kind != AccessKind::Write)

@@ -362,6 +362,10 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   // The hierarchy when L1D hits may be taken inline (Hierarchy::try_l1d_hit) on the per-access path: not
   // with the coherence checker on. nullptr: every cached access goes through cache_access.
   cache::Hierarchy* m_inline_caches = nullptr;
+  // The functional mode may also take a demand L1D hit that try_l1d_hit declines (the first use of a
+  // prefetched line) without the slow path (Hierarchy::l1d_demand_hit_untimed): not while the test-only
+  // dropped invalidation counts slow-path accesses.
+  bool m_untimed_l1d_hits = false;
   uint64_t m_l1d_hit_fs = 0;  // an L1D hit's latency in femtoseconds
   uint64_t m_slow_cache_accesses = 0;
   // at mode: write-backs and prefetch fills drain through a buffer in the background (a thread of their own

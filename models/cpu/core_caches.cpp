@@ -16,6 +16,7 @@ void Core::set_caches(const CachePort& port) {
   m_caches = port;
   // The coherence checker looks at every access's line: it needs the out-of-line path.
   m_inline_caches = m_caches.check ? nullptr : m_caches.hierarchy;
+  m_untimed_l1d_hits = m_inline_caches != nullptr && m_caches.inject_drop_at == 0;
   if (m_caches.hierarchy == nullptr) return;
   m_line_buf.assign(m_caches.hierarchy->line_bytes(), 0);
   m_l1d_hit_fs = m_caches.hierarchy->l1d_latency() * m_period_fs;
@@ -126,9 +127,8 @@ cache::Served Core::cache_access_slow(cache::AccessClass cls, uint64_t pa, uint6
   if (m_caches.inject_drop_at != 0 && ++m_slow_cache_accesses == m_caches.inject_drop_at) {
     h.inject_drop_next_invalidation();
   }
-  const cache::AccessResult r = full_line_write  ? h.write_full_line(m_id, pa)
-                                : walk_level != 0 ? h.access(m_id, cls, pa, ip, walk_level)
-                                                  : h.access(m_id, cls, pa, ip);
+  // The 5-argument access(): no second inline L1D hit test (the callers made it, or may not take it).
+  const cache::AccessResult r = full_line_write ? h.write_full_line(m_id, pa) : h.access(m_id, cls, pa, ip, walk_level);
   if (m_caches.check) {
     const std::string why = h.check_line(pa);
     if (!why.empty()) {

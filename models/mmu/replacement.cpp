@@ -47,7 +47,7 @@ ReplacementState::ReplacementState(ReplacementPolicy policy, uint32_t sets, uint
   }
 }
 
-void ReplacementState::on_fill(uint32_t set, uint32_t way) {
+void ReplacementState::on_fill_other(uint32_t set, uint32_t way) {
   switch (m_policy) {
     case ReplacementPolicy::Lru:
     case ReplacementPolicy::Fifo:
@@ -80,15 +80,6 @@ uint32_t ReplacementState::plru_victim(uint32_t set) const {
   return way;
 }
 
-uint32_t ReplacementState::stamp_victim(uint32_t set) const {
-  const uint64_t* stamps = &m_stamps[static_cast<size_t>(set) * m_ways];
-  uint32_t victim = 0;
-  for (uint32_t w = 1; w < m_ways; ++w) {
-    if (stamps[w] < stamps[victim]) victim = w;
-  }
-  return victim;
-}
-
 // The first way of largest RRPV: the way the aging loop (all +1 until one reaches 3) stops at.
 uint32_t ReplacementState::rrip_victim(uint32_t set) const {
   const uint8_t* rrpv = &m_rrpv[static_cast<size_t>(set) * m_ways];
@@ -99,7 +90,7 @@ uint32_t ReplacementState::rrip_victim(uint32_t set) const {
   return victim;
 }
 
-uint32_t ReplacementState::choose_victim(uint32_t set) {
+uint32_t ReplacementState::choose_victim_other(uint32_t set) {
   if (m_policy == ReplacementPolicy::Random) {
     m_rng = xorshift64(m_rng);
     return static_cast<uint32_t>((m_rng >> 32) % m_ways);

@@ -59,10 +59,16 @@ class ReplacementState {
     }
   }
   // A fill of (set, way), whether it took an invalid way, evicted a victim or refreshed the same page.
-  void on_fill(uint32_t set, uint32_t way);
+  void on_fill(uint32_t set, uint32_t way) {
+    if (!m_stamps.empty()) {  // Lru, Fifo (inline: a cache fill's common case)
+      m_stamps[static_cast<size_t>(set) * m_ways + way] = ++m_clock;
+    } else {
+      on_fill_other(set, way);
+    }
+  }
   // The way to evict from a full set. Advances the random generator (Random only); ages the set's RRPVs
   // until a way has RRPV 3 (Srrip, Brrip).
-  uint32_t choose_victim(uint32_t set);
+  uint32_t choose_victim(uint32_t set) { return !m_stamps.empty() ? stamp_victim(set) : choose_victim_other(set); }
   // What choose_victim would return now, without advancing anything.
   uint32_t peek_victim(uint32_t set) const;
 
@@ -100,7 +106,22 @@ class ReplacementState {
   // Applies the path update of way: bits on the path are cleared by m_plru_and and set by m_plru_or.
   void plru_touch(uint32_t set, uint32_t way) { m_plru[set] = (m_plru[set] & m_plru_and[way]) | m_plru_or[way]; }
   uint32_t plru_victim(uint32_t set) const;
-  uint32_t stamp_victim(uint32_t set) const;
+  // Lru, Fifo: the way with the smallest stamp (the first of equal ones).
+  uint32_t stamp_victim(uint32_t set) const {
+    const uint64_t* stamps = &m_stamps[static_cast<size_t>(set) * m_ways];
+    uint32_t victim = 0;
+    uint64_t least = stamps[0];
+    for (uint32_t w = 1; w < m_ways; ++w) {
+      if (stamps[w] < least) {
+        least = stamps[w];
+        victim = w;
+      }
+    }
+    return victim;
+  }
+  // on_fill and choose_victim of the policies without stamps.
+  void on_fill_other(uint32_t set, uint32_t way);
+  uint32_t choose_victim_other(uint32_t set);
   uint32_t rrip_victim(uint32_t set) const;
 
   ReplacementPolicy m_policy;

@@ -781,5 +781,132 @@ TEST(CacheHierarchy, L1HitMemoMatchesTheFullAccessUnderEveryPolicyAndEveryEvent)
   }
 }
 
+
+// Every field of two access results (the arrays up to their counts).
+void expect_same_result(const AccessResult& a, const AccessResult& b, const std::string& where) {
+  EXPECT_EQ(a.served, b.served) << where;
+  EXPECT_EQ(a.cycles, b.cycles) << where;
+  EXPECT_EQ(a.l1_cycles, b.l1_cycles) << where;
+  EXPECT_EQ(a.l2_cycles, b.l2_cycles) << where;
+  EXPECT_EQ(a.llc_cycles, b.llc_cycles) << where;
+  EXPECT_EQ(a.memory_read, b.memory_read) << where;
+  EXPECT_EQ(a.prefetch_used, b.prefetch_used) << where;
+  EXPECT_EQ(a.line_pa, b.line_pa) << where;
+  EXPECT_EQ(a.remote_messages, b.remote_messages) << where;
+  EXPECT_EQ(a.prefetch_remote_messages, b.prefetch_remote_messages) << where;
+  ASSERT_EQ(a.n_writebacks, b.n_writebacks) << where;
+  for (uint32_t i = 0; i < a.n_writebacks; ++i) EXPECT_EQ(a.writebacks[i], b.writebacks[i]) << where;
+  ASSERT_EQ(a.n_prefetch_reads, b.n_prefetch_reads) << where;
+  for (uint32_t i = 0; i < a.n_prefetch_reads; ++i) EXPECT_EQ(a.prefetch_reads[i], b.prefetch_reads[i]) << where;
+}
+
+// access_slow's shortcuts (a demand L1D hit, the first use of a prefetched line included, handled without
+// private_access, and the same through l1d_demand_hit_untimed; an L1 prefetch the L2 serves filled without
+// private_access) against the general path alone
+// (set_general_paths_only), under every L1D replacement policy and prefetcher, with an L1I prefetcher, with
+// and without an L2, on one and two sockets, with every other kind of traffic in between. Every result,
+// counter, line, state and replacement state must agree.
+TEST(CacheHierarchy, SlowPathShortcutsMatchTheGeneralPath) {
+  using mmu::ReplacementPolicy;
+  struct Shape {
+    const char* preset;
+    bool l2;
+    bool sockets2;
+  };
+  for (const Shape shape : {Shape{"skylake_sp", true, false}, Shape{"zen3", true, false}, Shape{"skylake_sp", false, false},
+                            Shape{"skylake_sp", true, true}}) {
+    for (ReplacementPolicy pol : {ReplacementPolicy::Lru, ReplacementPolicy::Plru, ReplacementPolicy::Fifo,
+                                  ReplacementPolicy::Random, ReplacementPolicy::Srrip, ReplacementPolicy::Brrip}) {
+      for (Prefetch pf : {Prefetch::IpStride, Prefetch::NextLine, Prefetch::Stream, Prefetch::None}) {
+        HierarchyConfig c;
+        ASSERT_TRUE(c.set_preset(shape.preset));
+        c.l1d.replacement = pol;
+        c.l1d.prefetcher = pf;
+        c.l1d.prefetch_degree = pf == Prefetch::NextLine ? 2 : 1;
+        c.l1i.prefetcher = Prefetch::NextLine;
+        // Smaller arrays than the presets', so lines leave every level within the run.
+        c.l1d.size = Bytes{4096};
+        c.l1i.size = Bytes{4096};
+        c.l2.size = Bytes{32768};
+        c.l2.present = shape.l2;
+        c.llc.size = Bytes{c.llc.ways * 64 * 64};
+        const std::string what = std::string(shape.preset) + (shape.l2 ? "" : " no l2") +
+                                 (shape.sockets2 ? " 2 sockets" : "") + " policy " + std::to_string(int(pol)) +
+                                 " prefetcher " + std::to_string(int(pf));
+        Hierarchy fast = shape.sockets2 ? two_sockets(c) : one_socket(c, 2);
+        Hierarchy ref = shape.sockets2 ? two_sockets(c) : one_socket(c, 2);
+        ref.set_general_paths_only(true);
+        const uint32_t cores = fast.num_cores();
+        std::mt19937_64 rng(29);
+        uint64_t untimed_demand_hits = 0;
+        const int n = 20000;
+        for (int i = 0; i < n; ++i) {
+          const uint64_t r = rng();
+          const uint32_t core = (r >> 60) % 8 == 0 ? (1 + (r >> 56) % (cores - 1)) : 0;
+          // Sequential words over 32 KiB (beyond the L1D, within the L2), random lines, lines across sockets.
+          const bool random_line = (r >> 8) % 16 == 0;
+          uint64_t pa = random_line ? ((r >> 20) % 1024) * 64 : (uint64_t(i / 2) * 8) % (32 * 1024);
+          if (shape.sockets2 && (r >> 44) % 4 == 0) pa += uint64_t{1} << 30;
+          const uint64_t ip = random_line ? 0x400210 : (r >> 12) % 8 == 0 ? 0x400108 : 0x400000;  // 3 prefetcher entries
+          const unsigned kind = (r >> 16) % 100;
+          AccessResult a, b;
+          bool untimed = false;
+          if (kind < 3) {
+            const AccessClass cls = kind == 0 ? AccessClass::Fetch : kind == 1 ? AccessClass::PteRead : AccessClass::AdWrite;
+            a = fast.access(core, cls, pa, ip, cls == AccessClass::PteRead ? 2 : 0);
+            b = ref.access(core, cls, pa, ip, cls == AccessClass::PteRead ? 2 : 0);
+          } else if (kind == 3) {
+            a = fast.write_full_line(core, pa);
+            b = ref.write_full_line(core, pa);
+          } else if (kind == 4) {
+            a = fast.access(core, AccessClass::Prefetch, pa, ip, 0);
+            b = ref.access(core, AccessClass::Prefetch, pa, ip, 0);
+          } else if (kind == 5 && (r >> 24) % 8 == 0) {
+            std::vector<uint64_t> wx, wy;
+            EXPECT_EQ(fast.device_read(pa & ~uint64_t{4095}, 4096, &wx), ref.device_read(pa & ~uint64_t{4095}, 4096, &wy));
+            EXPECT_EQ(wx, wy);
+            continue;
+          } else if (kind == 6 && (r >> 24) % 8 == 0) {
+            EXPECT_EQ(fast.device_write(pa, 256), ref.device_write(pa, 256));
+            continue;
+          } else {
+            const AccessClass cls = (r >> 28) % 4 == 0 ? AccessClass::Store : AccessClass::Load;
+            const bool store = cls == AccessClass::Store;
+            // On the fast side the 4-argument access (inline test first), the 5-argument one (access_slow's
+            // shortcut or general path), or the functional mode's sequence: try_l1d_hit, then
+            // l1d_demand_hit_untimed, then access. The general path alone is the reference.
+            const unsigned how = (r >> 32) % 3;
+            b = ref.access(core, cls, pa, ip, 0);
+            if (how == 2 && fast.try_l1d_hit(core, store, pa, ip)) {
+              untimed = true;
+            } else if (how == 2 && fast.l1d_demand_hit_untimed(core, store, pa, ip)) {
+              untimed = true;
+              ++untimed_demand_hits;
+            } else {
+              a = how == 0 ? fast.access(core, cls, pa, ip) : fast.access(core, cls, pa, ip, 0);
+            }
+          }
+          if (untimed) {  // the untimed caller takes it as an L1D hit and needs nothing else of the result
+            EXPECT_EQ(b.served, Served::L1) << what << " access " << i;
+            EXPECT_EQ(b.cycles, fast.l1d_latency()) << what << " access " << i;
+          } else {
+            expect_same_result(a, b, what + " access " + std::to_string(i));
+          }
+          if (::testing::Test::HasFailure()) return;
+          if (i % 4000 == 0) expect_same_hierarchy(fast, ref, what + " at " + std::to_string(i));
+        }
+        expect_same_hierarchy(fast, ref, what);
+        EXPECT_EQ(fast.check_all(), "") << what;
+        // The shortcuts ran: demand L1D hits on prefetched lines and L2-served L1 prefetches happened.
+        if (pf != Prefetch::None) {
+          EXPECT_GT(fast.stats(Level::L1d, 0).prefetch_useful, pf == Prefetch::Stream ? 0u : 100u) << what;
+          EXPECT_GT(untimed_demand_hits, pf == Prefetch::Stream ? 0u : 30u) << what;
+        }
+        if (::testing::Test::HasFailure()) return;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vmsim::cache
