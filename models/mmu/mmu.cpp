@@ -188,13 +188,7 @@ Translation Mmu::translate_slow(VirtAddr va, AccessKind kind, bool user, sc_core
     if (m_checker && epoch != firmware_write_epoch()) ++m_unchecked_faults;
     return t;
   }
-  TlbArrayEntry e = TlbArrayEntry::make(va, page_size_of_level(r.level), r.pfn, pcid());
-  e.writable = r.writable;
-  e.user = r.user;
-  e.no_execute = r.no_execute;
-  e.global = r.global;
-  e.dirty = r.dirty;
-  m_tlb.fill(va, kind, e);
+  m_tlb.fill(va, kind, walked_entry(va, r.level, r));
   guard.s = nullptr;
   m_walker.release(slot);
   t.pa = PhysAddr{(r.pfn.value() << kPageShift) | page_offset(va)};

@@ -225,6 +225,17 @@ class Mmu : public sc_core::sc_module {
     r.ac = m_ac;
     return r;
   }
+  // The TLB entry a successful walk (native or two-dimensional) fills: its page, frame and rights.
+  template <class Walked>
+  TlbArrayEntry walked_entry(VirtAddr va, unsigned level, const Walked& r) const {
+    TlbArrayEntry e = TlbArrayEntry::make(va, page_size_of_level(level), r.pfn, pcid());
+    e.writable = r.writable;
+    e.user = r.user;
+    e.no_execute = r.no_execute;
+    e.global = r.global;
+    e.dirty = r.dirty;
+    return e;
+  }
   Translation translate_slow(VirtAddr va, AccessKind kind, bool user, sc_core::sc_time& delay, const TlbLookup& l);
   void verify(VirtAddr va, AccessKind kind, bool user, bool fault, uint64_t pfn, const char* source);
   void add_level_stats(stats::Group& g, TlbLevelCounters TlbHierarchyCounters::*level);

@@ -109,13 +109,8 @@ Translation Mmu::walk_guest(Walker::Slot& slot, VirtAddr va, AccessKind kind, bo
   // An execute-only page (EPT X without R) is not cached: a later read must fault, and TLB entries carry
   // no read permission.
   if (r.readable) {
-    TlbArrayEntry e = TlbArrayEntry::make(va, page_size_of_level(r.effective_level()), r.pfn, pcid());
+    TlbArrayEntry e = walked_entry(va, r.effective_level(), r);
     e.vpid = m_guest_ctx.vpid;
-    e.writable = r.writable;
-    e.user = r.user;
-    e.no_execute = r.no_execute;
-    e.global = r.global;
-    e.dirty = r.dirty;
     m_tlb.fill(va, kind, e);
   }
   guard.s = nullptr;
