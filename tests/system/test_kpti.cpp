@@ -72,6 +72,23 @@ TEST_F(System, KptiNeedsTheKernelHalf) {
   EXPECT_NE(r.err.find("firmware.kpti: bad value 'true'"), std::string::npos) << r.err;
 }
 
+TEST_F(System, KptiNeedsRadixTablesAndTwiceThePcids) {
+  const std::string preset = VMSIM_SOURCE_DIR "/configs/presets/default.yaml";
+  Result r = vmsim("run " + preset + " -q --set firmware.kpti=true --set system.core.mmu.walker.format=hashed --out " +
+                   m_dir + "/hashed");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("firmware.kpti: bad value 'true'"), std::string::npos) << r.err;
+  // Two cores: 2 * (2 + 2) PCIDs at least.
+  r = vmsim("run " + preset + " -q --set firmware.kpti=true --set system.core.mmu.pcid_count=7 --out " + m_dir + "/pcids");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("system.core.mmu.pcid_count: bad value '7'"), std::string::npos) << r.err;
+  std::string short_run;
+  for (int p = 0; p < 3; ++p) short_run += " --set processes." + std::to_string(p) + ".workload.accesses=2000";
+  r = vmsim("run " + preset + " -q --set firmware.kpti=true --set system.core.mmu.pcid_count=8" + short_run +
+            " --out " + m_dir + "/pcids8");
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
 // docs/STATS.md's KPTI rows (scripts/gen-docs.sh) match the statistics a KPTI run creates.
 TEST_F(System, KptiStatisticsInDocsAreCurrent) {
   Result r = vmsim("doc stats " VMSIM_SOURCE_DIR "/configs/presets/default.yaml --set firmware.kpti=true");
