@@ -184,6 +184,15 @@ void PlatformConfig::validate() const {
             "a PCID roll-over keeps the PCID of the address space each core runs and needs one more, besides the "
             "kernel's PCID 0: at least cores + 2 = " + std::to_string(system.cores + 2));
   }
+  if (firmware.kpti) {
+    require(system.core.mmu.walker.format == mmu::PageTableFormat::Radix, "firmware", "kpti", "true",
+            "needs radix page tables (system.core.mmu.walker.format is hashed)");
+    require(system.core.mmu.pcid_count >= 2 * (system.cores + 2), "system.core.mmu", "pcid_count",
+            std::to_string(system.core.mmu.pcid_count),
+            "with firmware.kpti the kernel PCIDs are the lower half (each address space's user PCID is the same | "
+            "pcid_count/2), which needs cores + 2 of them: at least 2 * (cores + 2) = " +
+                std::to_string(2 * (system.cores + 2)));
+  }
   if (processes.empty()) throw InputError("processes: the run needs at least one process");
   if (processes.size() > kMaxProcesses) {
     throw InputError("processes: bad value '" + std::to_string(processes.size()) + " processes' (out of range (max " +

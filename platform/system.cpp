@@ -289,6 +289,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
     // The kernel translates its own accesses through its direct map: the MMU counts them apart.
     if (m_kernel && cfg.firmware.kernel_virtual_access && walker.format == mmu::PageTableFormat::Radix) {
       m_cores.back()->mmu().add_kernel_stats();
+      if (cfg.firmware.kpti) m_cores.back()->mmu().set_kpti(true);
     }
   }
   if (cfg.system.caches.any_present()) build_caches(cfg);

@@ -27,6 +27,9 @@ replace_between docs/STATS.md "<!-- generated cxl" "<!-- end of generated cxl ta
 # Memory tiering's statistics (firmware.tiering, off in the default preset): the rows of the tiering preset.
 { printf '| statistic | unit | meaning |\n|---|---|---|\n'; "$vmsim" doc stats configs/presets/tiering.yaml | grep '^| `system\.os\.tiering'; } >"$tmp"
 replace_between docs/STATS.md "<!-- generated tiering" "<!-- end of generated tiering table -->" "$tmp"
+# Kernel page-table isolation's statistics (firmware.kpti, off by default): the rows with it on.
+{ printf '| statistic | unit | meaning |\n|---|---|---|\n'; "$vmsim" doc stats configs/presets/default.yaml --set firmware.kpti=true | grep '^| `system\.os\.kpti'; } >"$tmp"
+replace_between docs/STATS.md "<!-- generated kpti" "<!-- end of generated kpti table -->" "$tmp"
 # The LLC bank and home directory queues exist only in sim.mode at with caches: socket 0's rows of a
 # two-socket at-mode run with the skylake_sp hierarchy.
 { printf '| statistic | unit | meaning |\n|---|---|---|\n'; "$vmsim" doc stats configs/presets/numa-2socket.yaml --set sim.mode=at --set system.caches=skylake_sp | grep -E '^\| `system\.caches\.socket0\.(llc_banks|directory)\.'; } >"$tmp"

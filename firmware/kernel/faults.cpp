@@ -101,7 +101,8 @@ bool Faults::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
   }
   PhysAddr pte{0};
   bool ok =
-      map_page(hal, mm.root, m_levels, page, frame, flags, [&]() { return m_host->alloc_table_frame(hal, mm); }, &pte);
+      map_page(hal, mm.root, m_levels, page, frame, flags, [&]() { return m_host->alloc_table_frame(hal, mm); }, &pte,
+               mm.user_root);
   if (!ok) {
     m_host->put_frame(hal, frame);
     return false;

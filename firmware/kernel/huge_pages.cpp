@@ -123,7 +123,7 @@ bool HugePages::fault_in_giga(Hal& hal, Process& p, const Vma& vma, VirtAddr bas
   const auto [first, node] = m_giga_free[*pick];
   hal.charge(m_ctx->cfg.costs.frame_alloc);
   if (!map_huge(hal, mm.root, m_levels, base, 3, Pfn{first}, leaf_flags(vma, true),
-                [&]() { return m_host->alloc_table_frame(hal, mm); })) {
+                [&]() { return m_host->alloc_table_frame(hal, mm); }, mm.user_root)) {
     return false;
   }
   m_giga_free.erase(m_giga_free.begin() + static_cast<long>(*pick));
@@ -153,7 +153,7 @@ bool HugePages::fork_giga(Hal& hal, Mm& parent, Mm& child, std::vector<VirtAddr>
     hal.charge(m_ctx->cfg.costs.pte_update);
     const uint64_t flags = raw & ~pte_bit::kPfnMask & ~pte_bit::kPresent & ~pte_bit::kPageSize;
     if (!map_huge(hal, child.root, m_levels, va, 3, e.pfn(), flags,
-                  [&]() { return m_host->alloc_table_frame(hal, child); })) {
+                  [&]() { return m_host->alloc_table_frame(hal, child); }, child.user_root)) {
       return false;
     }
     if (!e.present()) hal.write64(*leaf_entry(hal, child.root, m_levels, va), raw);  // PROT_NONE stays so
@@ -298,15 +298,21 @@ bool HugePages::compact(Hal& hal, Process& p, NodeId node) {
   for (size_t k = 0; k < affected.size(); ++k) {
     Mm& mm = *affected[k];
     if (&mm == current) {
+      const UserSpace us = user_space(mm);
       for (VirtAddr va : pages[k]) {
         hal.charge(m_ctx->cfg.costs.tlb_invalidate);
-        hal.invlpg(va);
+        // KPTI: the user translations are cached under the user PCID (INVPCID individual address).
+        if (mm.user_root.value() != 0) {
+          hal.invalidate_page(us.root, us.pcid, va);
+        } else {
+          hal.invlpg(va);
+        }
         ++m_ctx->invlpg;
       }
     } else if (!pages[k].empty()) {
-      hal.invalidate_pcid(mm.pcid.id);  // a PCID-tagged copy may be cached here
+      hal.invalidate_pcid(user_space(mm).pcid);  // a PCID-tagged copy may be cached here
     }
-    if (!targets[k].empty()) m_host->finish_shootdown(hal, targets[k], mm.root, mm.pcid.id, pages[k]);
+    if (!targets[k].empty()) m_host->finish_shootdown(hal, targets[k], user_space(mm).root, user_space(mm).pcid, pages[k]);
   }
   if (ok) ++m_compaction_success;
   return ok;
@@ -418,7 +424,7 @@ bool HugePages::fault_in_huge(Hal& hal, Process& p, const Vma& vma, VirtAddr bas
     return false;
   }
   if (!map_huge(hal, mm.root, m_levels, base, 2, *block, leaf_flags(vma, true),
-                [&]() { return m_host->alloc_table_frame(hal, mm); })) {
+                [&]() { return m_host->alloc_table_frame(hal, mm); }, mm.user_root)) {
     // Part of the 2 MiB range is already mapped with 4 KiB pages (or no table frame): fall back.
     hal.charge(m_ctx->cfg.costs.frame_free);
     m_ctx->pmm.free(*block, kHugeOrder);

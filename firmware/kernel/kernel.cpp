@@ -46,14 +46,18 @@ Kernel::Kernel(const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
     usable[0].frames -= low - usable[0].base.value();
     usable[0].base = Pfn{low};
   }
+  if (cfg.kpti && cfg.hash_buckets != 0) {
+    throw InputError("firmware.kpti: bad value 'true' (needs radix page tables; system.core.mmu.walker.format is hashed)");
+  }
   if (cfg.kernel_virtual_access && cfg.hash_buckets == 0) {
     // The kernel half's tables go in the firmware area below reserved_low (frame 0 stays unused), outside
     // the frame allocator, so user frames are placed as without them.
     uint64_t phys = 0;
     for (const NodeRange& n : nodes) phys = std::max(phys, (n.base.value() + n.frames) << kPageShift);
     m_khalf = std::make_unique<KernelHalf>(m_levels, phys, cfg.direct_map_gbpages, Pfn{1},
-                                           Pfn{cfg.reserved_low.value >> kPageShift});
+                                           Pfn{cfg.reserved_low.value >> kPageShift}, cfg.kpti);
     m_core_root.assign(core_node.size(), 0);
+    if (cfg.kpti) m_core_kpti.assign(core_node.size(), CoreKpti{});
     m_core_direct_map.assign(core_node.size(), false);
   }
   m_faults.huge().reserve_pool(usable, cfg.hugepages_1g);  // the 1 GiB pool, from the top of the nodes
@@ -182,6 +186,17 @@ Kernel::Kernel(const KernelConfig& cfg, const std::vector<NodeRange>& nodes,
         "address space ended",
         [this] { return m_kernel_root_loads; }));
   }
+  if (m_cfg.kpti) {
+    m_kpti_stats = std::make_unique<stats::Group>(m_stats, "kpti");
+    m_khalf_counters.push_back(std::make_unique<stats::Counter>(
+        *m_kpti_stats, "entry_switches", "count",
+        "Root-register writes at kernel entry (user copy -> kernel copy of the running address space's root pair)",
+        [this] { return m_kpti_entry_switches; }));
+    m_khalf_counters.push_back(std::make_unique<stats::Counter>(
+        *m_kpti_stats, "exit_switches", "count",
+        "Root-register writes at the return to user code (kernel copy -> user copy, with the user PCID)",
+        [this] { return m_kpti_exit_switches; }));
+  }
 }
 
 void Kernel::kernel_entry(Hal& hal) {
@@ -199,11 +214,38 @@ void Kernel::kernel_entry(Hal& hal) {
   }
 }
 
+void Kernel::kpti_enter(Hal& hal) {
+  if (!m_cfg.kpti || !m_khalf) return;
+  const CoreId c = hal.core_id();
+  CoreKpti& k = m_core_kpti[c];
+  if (k.depth++ != 0 || !k.in_user) return;
+  // KPTI: the entry code switches to the kernel copy (the user copy maps no kernel memory but the trampoline).
+  k.in_user = false;
+  if (m_core_root[c] != 0) {
+    ++m_kpti_entry_switches;
+    hal.set_root(PhysAddr{m_core_root[c]}, k.pcid);
+  }
+}
+
+void Kernel::kernel_return(Hal& hal) {
+  if (!m_cfg.kpti || !m_khalf) return;
+  CoreKpti& k = m_core_kpti[hal.core_id()];
+  if (--k.depth != 0 || k.user_root == 0 || k.in_user) return;
+  // KPTI: back to the user copy with the user PCID (no flush with PCIDs; without, the write flushes).
+  ++m_kpti_exit_switches;
+  hal.set_root(PhysAddr{k.user_root}, k.user_pcid);
+  k.in_user = true;
+}
+
 void Kernel::leave_mm(Hal& hal, const Mm& mm) {
   if (!m_khalf) return;
   for (CoreId c = 0; c < m_core_root.size(); ++c) {
     if (m_core_root[c] != mm.root.value()) continue;
     m_core_root[c] = 0;
+    if (m_cfg.kpti) {
+      m_core_kpti[c].user_root = 0;
+      m_core_kpti[c].in_user = false;  // its next kernel entry loads the kernel's root
+    }
     if (c == hal.core_id()) kernel_entry(hal);
   }
 }
@@ -211,6 +253,12 @@ void Kernel::leave_mm(Hal& hal, const Mm& mm) {
 std::optional<Pfn> Kernel::alloc_root(Hal& hal) {
   std::optional<Pfn> root = alloc_table(hal);
   if (root && m_khalf) m_khalf->install(hal, addr_of(*root));
+  return root;
+}
+
+std::optional<Pfn> Kernel::alloc_user_root(Hal& hal) {
+  std::optional<Pfn> root = alloc_table(hal);
+  if (root) m_khalf->install_user(hal, addr_of(*root));
   return root;
 }
 
@@ -239,14 +287,16 @@ std::string Kernel::working_set_csv() const {
 }
 
 void Kernel::run_background(Hal& hal) {
+  // KPTI: the interrupt that runs this (the timer's tick, a wake-up) enters the kernel and returns to user
+  // code through the root switches even when it finds nothing to do.
+  std::optional<KernelEntry> irq;
+  if (m_cfg.kpti) irq.emplace(*this, hal);
   if (m_balancer && m_balancer->scan_pending()) {
-    KernelSection section(hal);
-    kernel_entry(hal);
+    KernelEntry entry(*this, hal);
     m_balancer->scan(hal);
   }
   if (!m_swapper->enabled()) return;
-  KernelSection section(hal);
-  kernel_entry(hal);
+  KernelEntry entry(*this, hal);
   m_swapper->run_background(hal);
 }
 
@@ -257,8 +307,7 @@ bool Kernel::numa_tick() {
 }
 
 void Kernel::migrate(Hal& hal, size_t index, Pid pid, CoreId to) {
-  KernelSection section(hal);
-  kernel_entry(hal);
+  KernelEntry entry(*this, hal);
   hal.charge(m_cfg.costs.task_migration);
   if (m_pstats[index]->migrations) ++*m_pstats[index]->migrations;
   m_processes.set_core(index, to);  // where a process not created yet will be
@@ -275,7 +324,7 @@ void Kernel::migrate(Hal& hal, size_t index, Pid pid, CoreId to) {
   // spares this core the address space's shootdowns).
   p.mm->cpus[from] = false;
   hal.charge(m_cfg.costs.tlb_invalidate);
-  hal.invalidate_space(p.mm->root, p.mm->pcid.id);
+  hal.invalidate_space(user_space(*p.mm).root, user_space(*p.mm).pcid);
 }
 
 Process& Kernel::process(Pid pid) {
@@ -397,22 +446,34 @@ void Kernel::free_huge_leaf(Hal& hal, Pfn first, unsigned level) {
 }
 
 std::optional<Pid> Kernel::create_process(Hal& hal, size_t index) {
-  KernelSection section(hal);
-  kernel_entry(hal);
+  KernelEntry entry(*this, hal);
   return m_processes.create(hal, index);
 }
 
 void Kernel::switch_to(Hal& hal, Pid pid) {
-  KernelSection section(hal);
-  kernel_entry(hal);
+  KernelEntry entry(*this, hal);
   m_processes.switch_to(hal, pid);
-  if (m_khalf && alive(pid)) m_core_root[hal.core_id()] = process(pid).mm->root.value();
+  if (m_khalf && alive(pid)) {
+    const Mm& mm = *process(pid).mm;
+    m_core_root[hal.core_id()] = mm.root.value();
+    if (m_cfg.kpti) {
+      CoreKpti& k = m_core_kpti[hal.core_id()];
+      k.pcid = mm.pcid.id;
+      k.user_root = user_space(mm).root.value();
+      k.user_pcid = user_space(mm).pcid;
+    }
+  }
 }
 
 void Kernel::invalidate(Hal& hal, Mm& mm, const std::vector<VirtAddr>& pages) {
   for (VirtAddr va : pages) {
     hal.charge(m_cfg.costs.tlb_invalidate);
-    hal.invlpg(va);
+    // KPTI: the user translations are cached under the user PCID (Linux: INVPCID individual address).
+    if (mm.user_root.value() != 0) {
+      hal.invalidate_page(mm.user_root, user_space(mm).pcid, va);
+    } else {
+      hal.invlpg(va);
+    }
     ++m_invlpg;
   }
   if (m_batch != nullptr) {
@@ -441,18 +502,18 @@ void Kernel::finish_shootdown(Hal& hal, const std::vector<CoreId>& targets, Phys
 
 void Kernel::shootdown_pcid(Hal& hal, Mm& mm) {
   hal.invalidate_pcid(mm.pcid.id);
+  if (mm.user_root.value() != 0) hal.invalidate_pcid(user_space(mm).pcid);  // KPTI: the user PCID too
   const std::vector<CoreId> targets = other_cores(hal, mm);
   if (targets.empty()) return;
   hal.shootdown_begin(targets);
   ++m_shootdowns;
   m_ipis += targets.size();
   hal.charge(m_cfg.costs.ipi_send * targets.size());
-  hal.shootdown_end(targets, mm.root, mm.pcid.id, {}, m_cfg.costs.ipi_receive);
+  hal.shootdown_end(targets, user_space(mm).root, user_space(mm).pcid, {}, m_cfg.costs.ipi_receive);
 }
 
 FaultOutcome Kernel::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, AccessKind kind, uint32_t error_code) {
-  KernelSection section(hal);
-  kernel_entry(hal);
+  KernelEntry entry(*this, hal);
   if (!alive(pid)) return FaultOutcome::Killed;  // killed (OOM, or with its thread group) while this core waited for the kernel
   // Other cores running this address space stop at an instruction boundary while its tables change
   // (no IPI is charged unless translations are invalidated).
@@ -467,13 +528,12 @@ FaultOutcome Kernel::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, AccessKin
   const FaultOutcome out =
       hint ? FaultOutcome::Retry : m_faults.fault(hal, pid, va, kind, error_code, !targets.empty() || mm->users > 1);
   m_batch = nullptr;
-  finish_shootdown(hal, targets, mm->root, mm->pcid.id, pages);
+  finish_shootdown(hal, targets, user_space(*mm).root, user_space(*mm).pcid, pages);
   return out;
 }
 
 SyscallResult Kernel::syscall(Hal& hal, Pid pid, const Syscall& c) {
-  KernelSection section(hal);
-  kernel_entry(hal);
+  KernelEntry entry(*this, hal);
   Process& p = process(pid);
   if (!p.alive) {  // killed (OOM, or with its thread group) while this core waited
     SyscallResult r;
@@ -490,7 +550,7 @@ SyscallResult Kernel::syscall(Hal& hal, Pid pid, const Syscall& c) {
   m_batch = &pages;
   SyscallResult r = m_syscalls.run(hal, p, c);
   m_batch = nullptr;
-  finish_shootdown(hal, targets, mm->root, mm->pcid.id, pages);
+  finish_shootdown(hal, targets, user_space(*mm).root, user_space(*mm).pcid, pages);
   return r;
 }
 
@@ -576,8 +636,7 @@ void Kernel::harvest_file_dirty(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end) 
 }
 
 void Kernel::exit_process(Hal& hal, Pid pid) {
-  KernelSection section(hal);
-  kernel_entry(hal);
+  KernelEntry entry(*this, hal);
   m_processes.exit(hal, pid);
 }
 

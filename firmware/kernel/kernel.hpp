@@ -139,6 +139,29 @@ class Kernel final : public Trap {
   // one, and makes sure this core runs under a root holding the kernel half with its firmware accesses
   // going through the direct map (the kernel's root if it has none loaded).
   void kernel_entry(Hal& hal);
+  // With firmware.kpti, at every kernel entry / return to user code (the outermost ones on the core; a
+  // nested entry switches nothing): the kernel copy of the running address space's root pair with its
+  // kernel PCID / the user copy with its user PCID.
+  void kpti_enter(Hal& hal);
+  void kernel_return(Hal& hal);
+  // One kernel entry: the kernel's critical section, kernel_entry, and kernel_return at its end.
+  class KernelEntry {
+   public:
+    KernelEntry(Kernel& k, Hal& hal) : m_section(hal), m_k(k), m_hal(hal) {
+      m_k.kpti_enter(hal);
+      m_k.kernel_entry(hal);
+    }
+    ~KernelEntry() { m_k.kernel_return(m_hal); }
+    KernelEntry(const KernelEntry&) = delete;
+    KernelEntry& operator=(const KernelEntry&) = delete;
+
+   private:
+    KernelSection m_section;
+    Kernel& m_k;
+    Hal& m_hal;
+  };
+  // firmware.kpti: the user copy of a new address space's root pair (KernelHalf::install_user).
+  std::optional<Pfn> alloc_user_root(Hal& hal);
   // Before mm's tables are freed: this core, if it has mm loaded, switches to the kernel's root; other
   // cores that have it loaded switch at their next kernel entry.
   void leave_mm(Hal& hal, const Mm& mm);
@@ -189,6 +212,18 @@ class Kernel final : public Trap {
   std::vector<uint64_t> m_core_root;      // with m_khalf: the root each core has loaded (0: none or ended)
   std::vector<bool> m_core_direct_map;    // with m_khalf: the core's firmware accesses use the direct map
   uint64_t m_kernel_root_loads = 0;
+  // firmware.kpti, per core: kernel entries open (nested ones switch nothing), whether the user copy is
+  // loaded, and the running address space's kernel PCID, user copy and user PCID (0: none).
+  struct CoreKpti {
+    unsigned depth = 0;
+    bool in_user = false;
+    uint16_t pcid = 0;
+    uint64_t user_root = 0;
+    uint16_t user_pcid = 0;
+  };
+  std::vector<CoreKpti> m_core_kpti;
+  uint64_t m_kpti_entry_switches = 0, m_kpti_exit_switches = 0;
+  std::unique_ptr<stats::Group> m_kpti_stats;
   std::unique_ptr<PmmPageSource> m_slab_pages;
   std::unique_ptr<SlabAllocator> m_slab;
   SlabCache* m_task_cache = nullptr;

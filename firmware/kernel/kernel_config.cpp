@@ -50,6 +50,10 @@ void KernelConfig::validate(const std::string& path) const {
     config::require(kind == FirmwareKind::Full, path + ".numa_balancing", "enabled", "true",
                     "needs firmware.kind full (the fixed firmware has no page migration)");
   }
+  if (kpti) {
+    config::require(kind == FirmwareKind::Full && kernel_virtual_access, path, "kpti", "true",
+                    "needs firmware.kind full and firmware.kernel_virtual_access: true (a kernel half to isolate)");
+  }
   if (tiering.enabled) {
     config::require(kind == FirmwareKind::Full, path + ".tiering", "enabled", "true",
                     "needs firmware.kind full (the fixed firmware has no reclaim or page migration)");

@@ -262,6 +262,7 @@ struct KernelConfig {
   Bytes reserved_low{1ull << 20};
   bool kernel_virtual_access = true;
   bool direct_map_gbpages = true;
+  bool kpti = false;
   uint64_t page_descriptor_bytes = 64;
   KernelMemConfig physmem;
   Overcommit overcommit = Overcommit::Heuristic;
@@ -299,6 +300,15 @@ struct KernelConfig {
     v("direct_map_gbpages", direct_map_gbpages, "",
       "The direct map uses 1 GiB pages for whole gigabytes of memory (false: 2 MiB pages, as Linux's nogbpages "
       "or a CPU without 1 GiB pages)");
+    v("kpti", kpti, "",
+      "Kernel page-table isolation, as Linux's PTI: two roots per address space, the kernel copy (everything) "
+      "and the user copy (the user half, the same lower tables, plus one global page, the entry trampoline, "
+      "at 0xfffffe0000000000); the kernel switches the root register to the kernel copy on every entry (page "
+      "fault, system call, interrupt, context switch) and back to the user copy on every return. The user "
+      "copy is loaded with PCID = the kernel PCID | pcid_count/2 (Linux: bit 11), so with "
+      "system.core.mmu.pcid the switches flush nothing; without it each one flushes the non-global "
+      "translations, and the direct map is not global. Needs firmware.kernel_virtual_access and radix page "
+      "tables");
     v("page_descriptor_bytes", page_descriptor_bytes, "bytes",
       "Bookkeeping per physical frame (like Linux's struct page); reserved per node from that node at boot");
     v.section("physmem", physmem, "Physical memory manager: zones and per-CPU page lists");

@@ -41,14 +41,14 @@ class Kernel::NumaBalancingLink final : public NumaBalancingHost {
   void finish_shootdown(Hal& hal, const std::vector<CoreId>& targets, Mm& mm, const std::vector<VirtAddr>& pages,
                         bool flush_all) override {
     if (!flush_all) {
-      m_k.finish_shootdown(hal, targets, mm.root, mm.pcid.id, pages);
+      m_k.finish_shootdown(hal, targets, user_space(mm).root, user_space(mm).pcid, pages);
       return;
     }
     // Every translation of mm on each target (pages empty), with the IPIs counted and charged.
     ++m_k.m_shootdowns;
     m_k.m_ipis += targets.size();
     hal.charge(m_k.m_cfg.costs.ipi_send * targets.size());
-    hal.shootdown_end(targets, mm.root, mm.pcid.id, {}, m_k.m_cfg.costs.ipi_receive);
+    hal.shootdown_end(targets, user_space(mm).root, user_space(mm).pcid, {}, m_k.m_cfg.costs.ipi_receive);
   }
 
  private:
@@ -99,6 +99,7 @@ class Kernel::ProcessesLink final : public ProcessesHost {
  public:
   explicit ProcessesLink(Kernel& k) : m_k(k) {}
   std::optional<Pfn> alloc_root_table(Hal& hal) override { return m_k.alloc_root(hal); }
+  std::optional<Pfn> alloc_user_root_table(Hal& hal) override { return m_k.alloc_user_root(hal); }
   void leave_mm(Hal& hal, const Mm& mm) override { m_k.leave_mm(hal, mm); }
   std::optional<Pfn> alloc_table_frame(Hal& hal, Mm& mm) override { return m_k.alloc_table_frame(hal, mm); }
   void get_frame(Pfn pfn) override { m_k.get_frame(pfn); }

@@ -32,6 +32,10 @@ struct Mm {
   uint64_t id = 0;
   PhysAddr root{0};
   PcidContext pcid;  // from the kernel's PcidAllocator (Processes); pcid.id goes with root into CR3
+  // firmware.kpti: the user copy of the root pair (page_table.hpp), loaded with the user PCID
+  // pcid.id | user_pcid_bit while user code runs; PhysAddr{0} without KPTI.
+  PhysAddr user_root{0};
+  uint16_t user_pcid_bit = 0;
   VmaSet vmas;
   uint64_t resident = 0;
   uint64_t tables = 1;
@@ -156,6 +160,17 @@ constexpr uint64_t kGigaBytes = 1ull << 30;
 enum class CowBreak { Done, NoFrame, NoHugePage };
 
 constexpr uint64_t round_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
+
+// The address space user code of mm runs under, where its user translations are cached: with KPTI the
+// user copy of the root pair with the user PCID, else the root with the PCID.
+struct UserSpace {
+  PhysAddr root;
+  uint16_t pcid;
+};
+inline UserSpace user_space(const Mm& mm) {
+  if (mm.user_root.value() == 0) return {mm.root, mm.pcid.id};
+  return {mm.user_root, static_cast<uint16_t>(mm.pcid.id | mm.user_pcid_bit)};
+}
 
 // The kernel as one critical section across cores (see Hal::kernel_enter).
 class KernelSection {

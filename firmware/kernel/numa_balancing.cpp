@@ -78,11 +78,11 @@ void NumaBalancer::scan_mm(Hal& hal, Mm& mm) {
   const bool flush_all = pages.size() > kFlushCeiling;
   if (flush_all) {
     hal.charge(costs.tlb_invalidate);
-    hal.invalidate_space(mm.root, mm.pcid.id);
+    hal.invalidate_space(user_space(mm).root, user_space(mm).pcid);
   } else {
     for (VirtAddr va : pages) {
       hal.charge(costs.tlb_invalidate);
-      hal.invalidate_page(mm.root, mm.pcid.id, va);
+      hal.invalidate_page(user_space(mm).root, user_space(mm).pcid, va);
       ++m_ctx.invlpg;
     }
   }

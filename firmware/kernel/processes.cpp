@@ -20,11 +20,16 @@ Processes::Processes(stats::Group& parent, const std::vector<ProcessSpec>& specs
 
 Processes::~Processes() = default;
 
+bool Processes::kpti() const { return m_ctx->cfg.kpti; }
+
 void Processes::connect(const ProcessesContext& ctx, ProcessesHost& host) {
   m_ctx = std::make_unique<ProcessesContext>(ctx);
   m_host = &host;
   // The hashed table tags its entries with the PCID for an address space's whole life: no roll-over.
-  m_pcids = std::make_unique<PcidAllocator>(static_cast<unsigned>(ctx.cfg.pcid_count), ctx.cores, ctx.hashed == nullptr);
+  // With KPTI the kernel PCIDs are the lower half, each address space's user PCID the same | pcid_count/2
+  // (Linux: bit 11 of 4096).
+  const unsigned count = static_cast<unsigned>(ctx.cfg.pcid_count);
+  m_pcids = std::make_unique<PcidAllocator>(kpti() ? count / 2 : count, ctx.cores, ctx.hashed == nullptr);
 }
 
 Process& Processes::get(Pid pid) {
@@ -96,6 +101,17 @@ std::shared_ptr<Mm> Processes::new_mm(Hal& hal, const ProcessSpec& spec) {
     return nullptr;
   }
   mm->root = addr_of(*root);
+  if (kpti()) {
+    std::optional<Pfn> user = m_host->alloc_user_root_table(hal);
+    if (!user) {
+      m_host->free_frame(hal, *root);
+      m_host->kobj_free(hal, m_ctx->mm_cache, mm->obj);
+      return nullptr;
+    }
+    mm->user_root = addr_of(*user);
+    mm->user_pcid_bit = static_cast<uint16_t>(m_ctx->cfg.pcid_count / 2);
+    ++mm->tables;
+  }
   // A PCID now (the next in turn); should it be lost to a roll-over before the first switch-in, that
   // switch-in assigns another.
   m_pcids->assign(mm->pcid);
@@ -186,6 +202,7 @@ void Processes::drop_mm(Hal& hal, Process& p) {
           },
           [&](Pfn f) { m_host->free_frame(hal, f); }, [&](Pfn f, unsigned level) { m_host->free_huge_leaf(hal, f, level); },
           [&](uint64_t raw) { m_ctx->swapper.release_swap_entry(hal, *mm, swap_slot_of(Pte{raw})); });
+      if (mm->user_root.value() != 0) m_host->free_frame(hal, pfn_of(mm->user_root));  // the user copy's root
     }
     // The PCID may be handed to another address space later: its translations and walk-cache entries go
     // here and on every other core that ran it. A PCID of an older generation is no longer this address
@@ -241,7 +258,7 @@ std::optional<Pid> Processes::fork(Hal& hal, Process& p, size_t index, bool shar
       PhysAddr pte{0};
       if (!map_page(
               hal, cmm->root, m_ctx->levels, va, e.pfn(), raw & ~pte_bit::kPfnMask & ~pte_bit::kPresent,
-              [&]() { return m_host->alloc_table_frame(hal, *cmm); }, &pte)) {
+              [&]() { return m_host->alloc_table_frame(hal, *cmm); }, &pte, cmm->user_root)) {
         ok = false;
         break;
       }
@@ -264,7 +281,8 @@ std::optional<Pid> Processes::fork(Hal& hal, Process& p, size_t index, bool shar
       });
       for (const auto& [va, raw] : swapped) {
         hal.charge(m_ctx->cfg.costs.pte_update);
-        if (!set_leaf(hal, cmm->root, m_ctx->levels, va, raw, [&]() { return m_host->alloc_table_frame(hal, *cmm); })) {
+        if (!set_leaf(hal, cmm->root, m_ctx->levels, va, raw, [&]() { return m_host->alloc_table_frame(hal, *cmm); },
+                      cmm->user_root)) {
           ok = false;
           break;
         }
@@ -285,6 +303,7 @@ std::optional<Pid> Processes::fork(Hal& hal, Process& p, size_t index, bool shar
           },
           [&](Pfn f) { m_host->put_frame(hal, f); }, [&](Pfn f, unsigned) { m_ctx->huge.give_back_giga(f); },
           [&](uint64_t raw) { m_ctx->swapper.release_swap_entry(hal, *cmm, swap_slot_of(Pte{raw})); });
+      if (cmm->user_root.value() != 0) m_host->put_frame(hal, pfn_of(cmm->user_root));
       remove_mm(cmm.get());
       m_pcids->release(cmm->pcid);  // never loaded: nothing cached under it
       m_host->kobj_free(hal, m_ctx->mm_cache, cmm->obj);

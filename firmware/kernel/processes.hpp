@@ -31,6 +31,9 @@ class ProcessesHost {
   // A zeroed root table frame on the core's local node (charges frame_alloc, counts
   // frames.table_allocated); nullopt when memory is exhausted.
   virtual std::optional<Pfn> alloc_root_table(Hal& hal) = 0;
+  // firmware.kpti: the user copy of a root pair, a zeroed table frame holding the entry trampoline's
+  // top-level entry only; nullopt when memory is exhausted.
+  virtual std::optional<Pfn> alloc_user_root_table(Hal& hal) = 0;
   // Before mm's tables are freed: no core may go on running the kernel under its root (the kernel half).
   virtual void leave_mm(Hal& hal, const Mm& mm) = 0;
   // A zeroed page-table frame for mm; nullopt when memory is exhausted.
@@ -148,6 +151,8 @@ class Processes {
   // A new address space for spec (the next id and PCID, its mm_struct object, a root table or the hashed
   // table), registered live; nullptr when memory is exhausted.
   std::shared_ptr<Mm> new_mm(Hal& hal, const ProcessSpec& spec);
+  // firmware.kpti: every address space has a root pair.
+  bool kpti() const;
   // A new live process of spec `index` over mm with its task_struct object; nullopt when memory is exhausted.
   std::optional<Pid> new_process(Hal& hal, size_t index, std::shared_ptr<Mm> mm);
   // firmware.check_contents: classifies the words of mm's private anonymous pages into p's statistics.

@@ -331,7 +331,7 @@ void Swapper::reclaim_touch(Hal& hal, Mm& mm) {
 }
 
 void Swapper::reclaim_end(Hal& hal) {
-  for (const ReclaimTouch& t : m_touched) m_host.finish_shootdown(hal, t.targets, t.mm->root, t.mm->pcid.id, t.pages);
+  for (const ReclaimTouch& t : m_touched) m_host.finish_shootdown(hal, t.targets, user_space(*t.mm).root, user_space(*t.mm).pcid, t.pages);
   m_touched.clear();
   m_bridge->hal = nullptr;
   m_reclaiming = false;
@@ -340,7 +340,7 @@ void Swapper::reclaim_end(Hal& hal) {
 void Swapper::evict_invalidate(Hal& hal, Mm& mm, VirtAddr page) {
   if (mm.cpus[hal.core_id()]) {
     hal.charge(m_cfg.costs.tlb_invalidate);
-    hal.invalidate_page(mm.root, mm.pcid.id, page);
+    hal.invalidate_page(user_space(mm).root, user_space(mm).pcid, page);
     ++m_invlpg;
   }
   for (ReclaimTouch& t : m_touched) {

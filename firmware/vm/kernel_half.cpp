@@ -13,11 +13,14 @@ namespace {
 // __PAGE_KERNEL), so the walker never writes them back.
 constexpr uint64_t kTable = pte_bit::kPresent | pte_bit::kWritable | pte_bit::kAccessed | pte_bit::kDirty;
 constexpr uint64_t kLeaf = kTable | pte_bit::kGlobal | pte_bit::kNoExecute;
+// The entry trampoline (KPTI): global, supervisor, read-only, executable (Linux maps its entry text so).
+constexpr uint64_t kTrampolineLeaf = pte_bit::kPresent | pte_bit::kAccessed | pte_bit::kDirty | pte_bit::kGlobal;
 
 }  // namespace
 
-KernelHalf::KernelHalf(unsigned levels, uint64_t phys_bytes, bool gbpages, Pfn first, Pfn limit)
-    : m_levels(levels), m_bytes(phys_bytes), m_root(first), m_next(first), m_limit(limit) {
+KernelHalf::KernelHalf(unsigned levels, uint64_t phys_bytes, bool gbpages, Pfn first, Pfn limit, bool kpti)
+    : m_levels(levels), m_bytes(phys_bytes), m_root(first), m_next(first), m_limit(limit), m_kpti(kpti) {
+  const uint64_t leaf_flags = kpti ? kLeaf & ~pte_bit::kGlobal : kLeaf;
   slot(base(), levels);  // the root table exists even with nothing mapped
   uint64_t pa = 0;
   while (pa < phys_bytes) {
@@ -28,9 +31,18 @@ KernelHalf::KernelHalf(unsigned levels, uint64_t phys_bytes, bool gbpages, Pfn f
       level = 2;
     }
     slot(base() + pa, level) =
-        Pte::make(pfn_of(PhysAddr{pa}), kLeaf | (level > 1 ? pte_bit::kPageSize : 0)).raw();
+        Pte::make(pfn_of(PhysAddr{pa}), leaf_flags | (level > 1 ? pte_bit::kPageSize : 0)).raw();
     ++m_leaves[level - 1];
     pa += level_span(level);
+  }
+  if (kpti) {
+    uint64_t& e = slot(kTrampolineVa, 1);  // its tables first, then the page after them
+    m_trampoline = m_next;
+    if (m_trampoline.value() >= m_limit.value()) {
+      throw InputError("firmware.reserved_low: bad value '" + format_bytes(Bytes{m_limit.value() << kPageShift}) +
+                       "' (the kernel half's tables and the KPTI entry trampoline do not fit below it; raise it)");
+    }
+    e = Pte::make(m_trampoline, kTrampolineLeaf).raw();
   }
 }
 
@@ -58,6 +70,11 @@ void KernelHalf::build(Hal& hal) {
     hal.write_block(addr_of(Pfn{pfn}), reinterpret_cast<const uint8_t*>(entries.data()), kPageSize);
   }
   m_built = true;
+}
+
+void KernelHalf::install_user(Hal& hal, PhysAddr user_root) const {
+  const unsigned top = pt_index(VirtAddr{kTrampolineVa}, m_levels);
+  hal.write64(PhysAddr{user_root.value() + 8ull * top}, m_tables.at(m_root.value())[top]);
 }
 
 void KernelHalf::install(Hal& hal, PhysAddr root) const {

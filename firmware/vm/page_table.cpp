@@ -73,6 +73,11 @@ uint64_t leaf_level(Hal& hal, PhysAddr table, unsigned level, uint64_t table_bas
 
 }  // namespace
 
+void write_top_entry(Hal& hal, PhysAddr root, PhysAddr user_root, unsigned index, uint64_t value) {
+  hal.write64(PhysAddr{root.value() + 8ull * index}, value);
+  if (user_root.value() != 0 && index < 256) hal.write64(PhysAddr{user_root.value() + 8ull * index}, value);
+}
+
 uint64_t for_each_leaf(Hal& hal, PhysAddr root, unsigned levels, VirtAddr start, VirtAddr end, const LeafVisitor& fn) {
   if (end.value() <= start.value()) return 0;
   return leaf_level(hal, root, levels, 0, start.value(), end.value(), fn, false);
@@ -107,7 +112,7 @@ std::optional<PhysAddr> entry_at(Hal& hal, PhysAddr root, unsigned levels, VirtA
 }
 
 bool map_huge(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, unsigned level, Pfn pfn, uint64_t leaf_flags,
-              const TableAllocator& alloc_table) {
+              const TableAllocator& alloc_table, PhysAddr user_root) {
   PhysAddr table = root;
   for (unsigned l = levels; l > level; --l) {
     PhysAddr ea = entry_addr(table, va, l);
@@ -116,7 +121,11 @@ bool map_huge(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, unsigned le
       std::optional<Pfn> t = alloc_table();
       if (!t) return false;
       e = Pte::make(*t, kTableFlags);
-      hal.write64(ea, e.raw());
+      if (l == levels) {
+        write_top_entry(hal, root, user_root, pt_index(va, l), e.raw());
+      } else {
+        hal.write64(ea, e.raw());
+      }
     } else if (e.huge()) {
       return false;
     }
@@ -177,7 +186,7 @@ namespace {
 
 // Address of va's level-1 entry, linking missing tables from alloc_table; nullopt if one was unavailable.
 std::optional<PhysAddr> leaf_slot(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va,
-                                  const TableAllocator& alloc_table) {
+                                  const TableAllocator& alloc_table, PhysAddr user_root) {
   PhysAddr table = root;
   for (unsigned level = levels; level > 1; --level) {
     PhysAddr ea = entry_addr(table, va, level);
@@ -186,7 +195,11 @@ std::optional<PhysAddr> leaf_slot(Hal& hal, PhysAddr root, unsigned levels, Virt
       std::optional<Pfn> t = alloc_table();
       if (!t) return std::nullopt;
       e = Pte::make(*t, kTableFlags);
-      hal.write64(ea, e.raw());
+      if (level == levels) {
+        write_top_entry(hal, root, user_root, pt_index(va, level), e.raw());
+      } else {
+        hal.write64(ea, e.raw());
+      }
     }
     table = e.frame_addr();
   }
@@ -196,16 +209,17 @@ std::optional<PhysAddr> leaf_slot(Hal& hal, PhysAddr root, unsigned levels, Virt
 }  // namespace
 
 bool map_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, Pfn pfn, uint64_t leaf_flags, const TableAllocator& alloc_table,
-              PhysAddr* leaf) {
-  const std::optional<PhysAddr> ea = leaf_slot(hal, root, levels, va, alloc_table);
+              PhysAddr* leaf, PhysAddr user_root) {
+  const std::optional<PhysAddr> ea = leaf_slot(hal, root, levels, va, alloc_table, user_root);
   if (!ea) return false;
   if (leaf != nullptr) *leaf = *ea;
   hal.write64(*ea, Pte::make(pfn, leaf_flags | pte_bit::kPresent).raw());
   return true;
 }
 
-bool set_leaf(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, uint64_t raw, const TableAllocator& alloc_table) {
-  const std::optional<PhysAddr> ea = leaf_slot(hal, root, levels, va, alloc_table);
+bool set_leaf(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, uint64_t raw, const TableAllocator& alloc_table,
+              PhysAddr user_root) {
+  const std::optional<PhysAddr> ea = leaf_slot(hal, root, levels, va, alloc_table, user_root);
   if (!ea) return false;
   hal.write64(*ea, raw);
   return true;

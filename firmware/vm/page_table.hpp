@@ -22,6 +22,14 @@ constexpr bool is_swap_entry(Pte e) { return !e.present() && (e.raw() & kSoftSwa
 constexpr uint64_t swap_entry(uint64_t slot) { return (slot << kPageShift) | kSoftSwap; }
 constexpr uint64_t swap_slot_of(Pte e) { return (e.raw() & pte_bit::kPfnMask) >> kPageShift; }
 
+// KPTI (firmware.kpti): a process has two roots, as with Linux's page-table isolation. The kernel copy maps
+// the whole address space; the user copy, loaded while user code runs, holds only the user-half top-level
+// entries (0..255, pointing at the same lower tables as the kernel copy's) plus the entry-trampoline entry
+// (KernelHalf::install_user). The functions below that may link a new top-level table take the user copy
+// as `user_root` (PhysAddr{0}: none) and mirror each user top-level entry they write into it (one more
+// timed 8-byte write), as Linux's pti_set_user_pgtbl does.
+void write_top_entry(Hal& hal, PhysAddr root, PhysAddr user_root, unsigned index, uint64_t value);
+
 // Allocates a zeroed frame for a new page table, or nullopt when memory is exhausted.
 using TableAllocator = std::function<std::optional<Pfn>()>;
 
@@ -30,18 +38,19 @@ using TableAllocator = std::function<std::optional<Pfn>()>;
 // if a table could not be allocated (nothing is left half-linked).
 // If `leaf` is given it receives the PTE's address.
 bool map_page(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, Pfn pfn, uint64_t leaf_flags, const TableAllocator& alloc_table,
-              PhysAddr* leaf = nullptr);
+              PhysAddr* leaf = nullptr, PhysAddr user_root = PhysAddr{0});
 
 // Writes the raw 4 KiB leaf value at va (a swap entry, a PROT_NONE page), creating missing tables like
 // map_page. False if a table could not be allocated.
-bool set_leaf(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, uint64_t raw, const TableAllocator& alloc_table);
+bool set_leaf(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, uint64_t raw, const TableAllocator& alloc_table,
+              PhysAddr user_root = PhysAddr{0});
 
 // Maps a huge page at va (aligned to level_span(level)) to the naturally aligned block at pfn with a PS
 // leaf at `level` (2: 2 MiB in the PD, 3: 1 GiB in the PDPT). Returns false if a table could not be
 // allocated or the entry at `level` is already present (a table of 4 KiB pages or another leaf), in
 // which case nothing was mapped.
 bool map_huge(Hal& hal, PhysAddr root, unsigned levels, VirtAddr va, unsigned level, Pfn pfn, uint64_t leaf_flags,
-              const TableAllocator& alloc_table);
+              const TableAllocator& alloc_table, PhysAddr user_root = PhysAddr{0});
 
 // Replaces the 2 MiB leaf mapping va with a page table (from alloc_table) of 512 4 KiB entries with the
 // same flags over the same frames. Returns the new table, or nullopt if va is not mapped by a 2 MiB leaf

@@ -94,7 +94,10 @@ void RunControl::on_event() {
 }
 
 void RunControl::fail(std::exception_ptr e) {
-  if (!m_error) m_error = e;
+  // The first failure stops the run; a second one (another core, before the stop takes effect) is dropped,
+  // as a second sc_stop would raise W545 and hide the first.
+  if (m_error) return;
+  m_error = e;
   sc_core::sc_stop();
 }
 

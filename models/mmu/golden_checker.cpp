@@ -88,10 +88,17 @@ std::string GoldenChecker::check(uint64_t root, uint64_t va, AccessKind kind, bo
       allowed = allowed && !(fetch && m_smep) && !(!fetch && m_smap && !ac);
     }
   }
-  // The kernel's direct map must map va - base with a global supervisor leaf.
-  const bool in_direct_map = m_dm_bytes != 0 && va >= m_dm_base && va - m_dm_base < m_dm_bytes;
+  // The kernel's direct map must map va - base with a global (not global under KPTI) supervisor leaf.
+  // (Under KPTI user code runs under the user copy, which does not map it: no rule for user accesses.)
+  const bool in_direct_map =
+      m_dm_bytes != 0 && va >= m_dm_base && va - m_dm_base < m_dm_bytes && !(m_kpti && user_mode);
   const bool direct_map_ok =
-      !in_direct_map || (g && g->pfn == (va - m_dm_base) >> 12 && g->global && !g->user && g->no_execute);
+      !in_direct_map || (g && g->pfn == (va - m_dm_base) >> 12 && g->global != m_kpti && !g->user && g->no_execute);
+  // KPTI: user code never runs under a root that maps kernel memory (beyond the entry trampoline).
+  if (m_kpti && user_mode && m_dm_bytes != 0 && translate(root, m_dm_base, nullptr, asid)) {
+    return "golden checker: " + std::string(to_string(kind)) + " (user) of va " + format_hex(va) + " (root " +
+           format_hex(root) + "): KPTI: user code runs under a root that maps the kernel's direct map";
+  }
   if (direct_map_ok && (mmu_fault ? !allowed : (g && g->pfn == mmu_pfn && allowed))) return "";  // consistent
   std::string trace;
   translate(root, va, &trace, asid);
@@ -99,7 +106,8 @@ std::string GoldenChecker::check(uint64_t root, uint64_t va, AccessKind kind, bo
                      format_hex(va) + " (root " + format_hex(root) + ")";
   if (!direct_map_ok) {
     return "golden checker: " + what + ": the kernel's direct map must map it to pfn " +
-           format_hex((va - m_dm_base) >> 12) + " with a global, supervisor, no-execute leaf; walk:" + trace;
+           format_hex((va - m_dm_base) >> 12) + " with a " + (m_kpti ? "non-global (KPTI)" : "global") +
+           ", supervisor, no-execute leaf; walk:" + trace;
   }
   if (mmu_fault) {
     return "golden checker: " + what + ": " + source + " raised a page fault but the page tables map it to pfn " +

@@ -47,6 +47,9 @@ class GoldenChecker {
     m_dm_base = base;
     m_dm_bytes = bytes;
   }
+  // Kernel page-table isolation (firmware.kpti): the direct map's leaves must not be global, and a user-mode
+  // access must run under a root that does not map the direct map at all (the user copy of a root pair).
+  void set_kpti(bool on) { m_kpti = on; }
   uint64_t checks() const { return m_checks; }
 
  private:
@@ -59,6 +62,7 @@ class GoldenChecker {
   bool m_smap = false;
   uint64_t m_dm_base = 0;
   uint64_t m_dm_bytes = 0;
+  bool m_kpti = false;
   mutable uint64_t m_checks = 0;
 };
 

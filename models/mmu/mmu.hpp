@@ -166,6 +166,10 @@ class Mmu : public sc_core::sc_module {
   void set_direct_map(uint64_t base, uint64_t bytes) {
     if (m_checker) m_checker->set_direct_map(base, bytes);
   }
+  // The golden checker (if on) checks kernel page-table isolation (firmware.kpti; see GoldenChecker).
+  void set_kpti(bool on) {
+    if (m_checker) m_checker->set_kpti(on);
+  }
   // INVLPG: drops va's translations for the current PCID (and global ones) from every TLB level, and the
   // current PCID's page-walk-cache entries.
   void invlpg(VirtAddr va);

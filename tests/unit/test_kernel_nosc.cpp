@@ -142,6 +142,10 @@ class FacadeStandIn final : public fw::ProcessesHost {
     hal.zero_frame(a->pfn);
     return a->pfn;
   }
+  std::optional<Pfn> alloc_user_root_table(fw::Hal&) override {
+    ADD_FAILURE() << "no KPTI here";
+    return std::nullopt;
+  }
   std::optional<Pfn> alloc_table_frame(fw::Hal& hal, fw::Mm& mm) override {
     std::optional<Pfn> f = alloc_root_table(hal);
     if (f) ++mm.tables;

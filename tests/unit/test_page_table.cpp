@@ -91,6 +91,9 @@ class PageTable : public testing::Test {
   uint64_t m_budget = 1000;
   std::set<uint64_t> m_tables;
   static constexpr uint64_t kFlags = pte_bit::kUser | pte_bit::kWritable;
+
+ public:
+  static constexpr uint64_t kUserRw = kFlags;
 };
 
 TEST_F(PageTable, ForEachLeafVisitsRangeInOrderAndRewrites) {
@@ -252,6 +255,131 @@ TEST(KernelHalf, WithoutGigabytePagesAndWhenTheTablesDoNotFit) {
     FAIL() << "expected an InputError";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("firmware.reserved_low: bad value '16KiB'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Kpti, RootPairMirrorsUserTopLevelEntriesAndTheUserCopyMapsOnlyTheTrampoline) {
+  // 1 GiB + 8 KiB of memory, a process's root pair: kernel copy K, user copy U.
+  const uint64_t bytes = (1ull << 30) + 8192;
+  for (unsigned levels : {4u, 5u}) {
+    HostHal hal;
+    fw::KernelHalf k(levels, bytes, true, Pfn{1}, Pfn{256}, true);
+    ASSERT_TRUE(k.kpti());
+    // The trampoline page follows the tables: the direct map's plus its own (one per level below the root).
+    EXPECT_EQ(k.trampoline(), Pfn{1 + k.table_frames()});
+    k.build(hal);
+    const PhysAddr kr{0x100000}, ur{0x101000};
+    hal.zero_frame(pfn_of(kr));
+    hal.zero_frame(pfn_of(ur));
+    k.install(hal, kr);
+    const uint64_t w0 = hal.writes;
+    k.install_user(hal, ur);
+    EXPECT_EQ(hal.writes, w0 + 1);  // one 8-byte entry
+    uint64_t next = 0x200;
+    fw::TableAllocator alloc = [&]() -> std::optional<Pfn> {
+      Pfn f{next++};
+      hal.zero_frame(f);
+      return f;
+    };
+    // A page in an empty top-level slot: the new top-level entry is written to both copies (one more
+    // write than without KPTI: levels - 1 tables, the leaf, and the mirror).
+    const uint64_t w1 = hal.writes;
+    ASSERT_TRUE(fw::map_page(hal, kr, levels, VirtAddr{0x400000}, Pfn{0x5000}, PageTable::kUserRw, alloc, nullptr, ur));
+    EXPECT_EQ(hal.writes - w1, (levels - 1) + 1 + 1);
+    // A second page under the same top-level entry: nothing to mirror.
+    const uint64_t w2 = hal.writes;
+    ASSERT_TRUE(fw::map_page(hal, kr, levels, VirtAddr{0x401000}, Pfn{0x5001}, PageTable::kUserRw, alloc, nullptr, ur));
+    EXPECT_EQ(hal.writes - w2, 1u);
+    // A 2 MiB leaf and a swap entry in two more top-level slots.
+    const uint64_t huge_va = 0x7f0000000000ull;
+    ASSERT_TRUE(fw::map_huge(hal, kr, levels, VirtAddr{huge_va}, 2, Pfn{0x8000}, PageTable::kUserRw, alloc, ur));
+    const uint64_t swap_va = 0x10000000000ull;
+    ASSERT_TRUE(fw::set_leaf(hal, kr, levels, VirtAddr{swap_va}, fw::swap_entry(7), alloc, ur));
+    // The user copy's user half equals the kernel copy's; its upper half holds the trampoline entry only.
+    const unsigned tramp = pt_index(VirtAddr{fw::kTrampolineVa}, levels);
+    unsigned user_entries = 0;
+    for (unsigned i = 0; i < 512; ++i) {
+      const uint64_t ke = hal.read64(PhysAddr{kr.value() + 8 * i});
+      const uint64_t ue = hal.read64(PhysAddr{ur.value() + 8 * i});
+      if (i < 256) {
+        EXPECT_EQ(ue, ke) << i;
+        user_entries += ue != 0;
+      } else if (i == tramp) {
+        EXPECT_EQ(ue, ke);
+        EXPECT_NE(ue, 0u);
+      } else {
+        EXPECT_EQ(ue, 0u) << i;
+      }
+    }
+    EXPECT_EQ(user_entries, levels == 5 ? 1u : 3u);  // with 5 levels all three share PML5 entry 0
+    // Both copies translate the user pages alike (the lower tables are shared).
+    for (PhysAddr root : {kr, ur}) {
+      mmu::WalkResult r = walk(hal, root, levels, 0x401000, true);
+      ASSERT_FALSE(r.fault);
+      EXPECT_EQ(r.pfn, Pfn{0x5001});
+      r = walk(hal, root, levels, huge_va + 0x3000, true);
+      ASSERT_FALSE(r.fault);
+      EXPECT_EQ(r.pfn, Pfn{0x8003});
+      EXPECT_TRUE(walk(hal, root, levels, swap_va, true).fault);
+    }
+    // Under KPTI the direct map is not global, and the user copy does not map it at all: a supervisor
+    // access there through U is a not-present fault, through K it translates.
+    const uint64_t base = fw::direct_map_base(levels);
+    for (uint64_t pa : {0ull, 0x12345000ull, (1ull << 30) + 0x1000}) {
+      const mmu::WalkResult kk = walk(hal, kr, levels, base + pa, false);
+      ASSERT_FALSE(kk.fault);
+      EXPECT_EQ(kk.pfn, pfn_of(PhysAddr{pa}));
+      EXPECT_FALSE(kk.global);
+      const mmu::WalkResult uu = walk(hal, ur, levels, base + pa, false);
+      EXPECT_TRUE(uu.fault);
+      EXPECT_EQ(uu.error_code & pf_err::kPresent, 0u);
+    }
+    // The trampoline: in both copies, global, supervisor, executable, read-only; a user access faults.
+    for (PhysAddr root : {kr, ur, k.kernel_root()}) {
+      const mmu::WalkResult t = walk(hal, root, levels, fw::kTrampolineVa, false);
+      ASSERT_FALSE(t.fault);
+      EXPECT_EQ(t.pfn, k.trampoline());
+      EXPECT_TRUE(t.global);
+      EXPECT_FALSE(t.user);
+      EXPECT_FALSE(t.no_execute);
+      EXPECT_FALSE(t.writable);
+      EXPECT_TRUE(walk(hal, root, levels, fw::kTrampolineVa, true).fault);
+    }
+    // Without a user copy nothing is mirrored: the same mapping into another root writes one entry less.
+    const PhysAddr other{0x102000};
+    hal.zero_frame(pfn_of(other));
+    const uint64_t w3 = hal.writes;
+    ASSERT_TRUE(fw::map_page(hal, other, levels, VirtAddr{0x400000}, Pfn{0x6000}, PageTable::kUserRw, alloc));
+    EXPECT_EQ(hal.writes - w3, (levels - 1) + 1);
+    // Tearing the kernel copy down frees the shared lower tables (the user copy is one more frame, the
+    // caller's to free); the user copy's root frame is never reached.
+    std::set<uint64_t> freed;
+    fw::destroy_tables(hal, kr, levels, [](Pfn) {}, [&](Pfn f) { freed.insert(f.value()); },
+                       [](Pfn, unsigned) {});
+    EXPECT_TRUE(freed.count(pfn_of(kr).value()));
+    EXPECT_FALSE(freed.count(pfn_of(ur).value()));
+  }
+}
+
+TEST(Kpti, WithoutKptiNoTrampolineAndATrampolineThatDoesNotFit) {
+  HostHal hal;
+  fw::KernelHalf plain(4, 1ull << 30, true, Pfn{1}, Pfn{256});
+  EXPECT_FALSE(plain.kpti());
+  EXPECT_EQ(plain.trampoline(), Pfn{0});
+  plain.build(hal);
+  EXPECT_TRUE(walk(hal, plain.kernel_root(), 4, fw::kTrampolineVa, false).fault);
+  EXPECT_TRUE(walk(hal, plain.kernel_root(), 4, fw::direct_map_base(4), false).global);
+  // 4 GiB in 2 MiB pages: root, PDPT, four PDs; the trampoline's PDPT, PD, PT: frames 1..9, the page at 10.
+  fw::KernelHalf fits(4, 4ull << 30, false, Pfn{1}, Pfn{11}, true);
+  EXPECT_EQ(fits.table_frames(), 9u);
+  EXPECT_EQ(fits.trampoline(), Pfn{10});
+  try {
+    fw::KernelHalf tight(4, 4ull << 30, false, Pfn{1}, Pfn{10}, true);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("firmware.reserved_low: bad value '40KiB' (the kernel half's tables and the KPTI entry trampoline"),
+              std::string::npos)
+        << e.what();
   }
 }
 
