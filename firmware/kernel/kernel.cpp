@@ -223,6 +223,7 @@ void Kernel::kpti_enter(Hal& hal) {
   k.in_user = false;
   if (m_core_root[c] != 0) {
     ++m_kpti_entry_switches;
+    hal.charge(m_cfg.costs.kpti_switch);
     hal.set_root(PhysAddr{m_core_root[c]}, k.pcid);
   }
 }
@@ -233,6 +234,7 @@ void Kernel::kernel_return(Hal& hal) {
   if (--k.depth != 0 || k.user_root == 0 || k.in_user) return;
   // KPTI: back to the user copy with the user PCID (no flush with PCIDs; without, the write flushes).
   ++m_kpti_exit_switches;
+  hal.charge(m_cfg.costs.kpti_switch);
   hal.set_root(PhysAddr{k.user_root}, k.user_pcid);
   k.in_user = true;
 }

@@ -47,6 +47,7 @@ struct KernelCosts {
   uint64_t swap_out = 1500;       // evicting one page besides its PTE accesses and the device write
   uint64_t reclaim_scan = 100;    // reclaim examining one candidate page (policy and reverse-map bookkeeping)
   uint64_t task_migration = 3000; // moving a process to another core's run queue (dequeue, enqueue, wake-up IPI)
+  uint64_t kpti_switch = 100;     // KPTI: one root-register write at a kernel entry or return (its flush apart)
 
   template <class V>
   void visit(V& v) {
@@ -96,6 +97,10 @@ struct KernelCosts {
     v("task_migration", task_migration, "core cycles",
       "Moving a process to another core (processes[].migrations, firmware.scheduler.load_balance): dequeue, "
       "enqueue and the wake-up IPI, charged to the core it leaves (its TLB drop apart)");
+    v("kpti_switch", kpti_switch, "core cycles",
+      "firmware.kpti: one root-register switch at a kernel entry or return (the flush it causes without PCIDs "
+      "is modeled apart; Linux's Documentation/arch/x86/pti.rst: moves to CR3 are on the order of a hundred "
+      "cycles)");
   }
 };
 
