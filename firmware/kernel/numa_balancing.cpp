@@ -90,17 +90,7 @@ void NumaBalancer::scan_mm(Hal& hal, Mm& mm) {
 }
 
 bool NumaBalancer::rate_allows(uint64_t now_ps) {
-  const uint64_t limit = m_ctx.cfg.numa_balancing.rate_limit_mbps;
-  if (limit == 0) return true;
-  const uint64_t window = now_ps / kWindowPs;
-  if (window != m_window) {
-    m_window = window;
-    m_window_bytes = 0;
-  }
-  const uint64_t budget = limit * 100000;  // bytes per 100 ms: MB/s x 10^6 x 0.1
-  if (m_window_bytes + kPageSize > budget) return false;
-  m_window_bytes += kPageSize;
-  return true;
+  return m_rate.allows(m_ctx.cfg.numa_balancing.rate_limit_mbps, now_ps);
 }
 
 bool NumaBalancer::hint_fault(Hal& hal, Process& p, VirtAddr va, AccessKind kind) {

@@ -12,6 +12,7 @@
 
 #include "firmware/hal/hal.hpp"
 #include "firmware/kernel/kernel_config.hpp"
+#include "firmware/kernel/migration_rate.hpp"
 #include "firmware/kernel/kernel_types.hpp"
 #include "firmware/kernel/swapper.hpp"
 #include "firmware/mm/zones.hpp"
@@ -72,7 +73,6 @@ class NumaBalancer {
  private:
   static constexpr NodeId kNoNode = ~NodeId{0};
   static constexpr size_t kFlushCeiling = 33;  // Linux's tlb_single_page_flush_ceiling
-  static constexpr uint64_t kWindowPs = 100000000000ull;  // rate-limit window: 100 ms
   void scan_mm(Hal& hal, Mm& mm);
   // True if one more page may migrate in the rate-limit window of now_ps (and counts it).
   bool rate_allows(uint64_t now_ps);
@@ -90,8 +90,7 @@ class NumaBalancer {
   NumaBalancingHost& m_host;
   bool m_scan_pending = false;
   std::unordered_map<uint64_t, NodeId> m_last_node;  // frame -> node of its last hint fault
-  uint64_t m_window = UINT64_MAX;                    // rate-limit window index (now_ps / 100 ms)
-  uint64_t m_window_bytes = 0;
+  MigrationRateWindow m_rate;
   uint64_t m_migrate_ps = 0;
   std::vector<uint8_t> m_copy_buf;
 

@@ -72,20 +72,9 @@ bool Tiering::hot(Pfn pfn, uint64_t now_ps) {
 }
 
 bool Tiering::promote_rate_allows(uint64_t now_ps) {
-  const uint64_t limit = m_cfg.tiering.promote_rate_limit_mbps;
-  if (limit == 0) return true;
-  const uint64_t window = now_ps / kWindowPs;
-  if (window != m_window) {
-    m_window = window;
-    m_window_bytes = 0;
-  }
-  const uint64_t budget = limit * 100000;  // bytes per 100 ms: MB/s x 10^6 x 0.1
-  if (m_window_bytes + kPageSize > budget) {
-    ++m_rate_limited;
-    return false;
-  }
-  m_window_bytes += kPageSize;
-  return true;
+  if (m_rate.allows(m_cfg.tiering.promote_rate_limit_mbps, now_ps)) return true;
+  ++m_rate_limited;
+  return false;
 }
 
 }  // namespace vmsim::fw

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "firmware/kernel/kernel_config.hpp"
+#include "firmware/kernel/migration_rate.hpp"
 #include "firmware/mm/zones.hpp"
 #include "common/stats.hpp"
 
@@ -69,14 +70,12 @@ class Tiering {
   void promote_failed() { ++m_promote_failed; }
 
  private:
-  static constexpr uint64_t kWindowPs = 100000000000ull;  // rate-limit window: 100 ms
   const KernelConfig& m_cfg;
   std::vector<bool> m_slow;
   std::vector<std::optional<NodeId>> m_target;
   std::vector<NodeId> m_promote_to;
   std::unordered_map<uint64_t, uint64_t> m_scan_ps;  // hinted slow-tier frame -> time of its scan
-  uint64_t m_window = UINT64_MAX;
-  uint64_t m_window_bytes = 0;
+  MigrationRateWindow m_rate;
   uint64_t m_demote_ps = 0;
   uint64_t m_promote_ps = 0;
 
