@@ -5,9 +5,20 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/error.hpp"
 #include "common/types.hpp"
 
 namespace vmsim::fw {
+
+// What a VM entry loads (the VMCS's EPTP and VPID, the guest's CR3 and paging mode): from then on the
+// core's user accesses and walks are the guest's, through its tables and the EPT (nested paging).
+struct VmEntry {
+  uint64_t eptp = 0;          // EPT pointer (common/ept.hpp Eptp): root, page-walk length, A/D enable
+  uint16_t vpid = 1;          // 1..65535 (0 is the host's)
+  PhysAddr guest_root{0};     // guest CR3: a guest-physical address
+  uint16_t guest_pcid = 0;    // ignored, as the host's, when system.core.mmu.pcid is off
+  unsigned guest_levels = 4;  // 4 or 5
+};
 
 class Hal {
  public:
@@ -89,6 +100,44 @@ class Hal {
   virtual void wait_until(uint64_t ps) = 0;
   // Memory operations completed by all cores so far: the kernel's virtual time for page replacement.
   virtual uint64_t memory_ops() const = 0;
+
+  // ---- Hardware virtualization (VMX with EPT and VPID). Only the hypervisor (firmware/hv) calls these;
+  // a kernel never does. A HAL without the hardware (the unit tests' fakes) throws SimulationError. ----
+  // VM entry on this core: e's context is loaded (no cost: the caller charges entries and exits). While in
+  // guest mode, invlpg, set_root's guest counterpart set_guest_root, invalidate_pcid and
+  // invalidate_all_pcids act on e.vpid's translations; the memory accesses of this HAL (read64 .. dma_write)
+  // stay host-physical and are never translated through the kernel's direct map.
+  virtual void vm_enter(const VmEntry& e) { (void)e, no_vmx("vm_enter"); }
+  // VM exit on this core: host translations (VPID 0, the host's root) again; the guest's stay cached.
+  virtual void vm_exit() { no_vmx("vm_exit"); }
+  virtual bool in_guest() const { return false; }
+  // A guest CR3 write (guest mode only): as set_root, within the current VPID.
+  virtual void set_guest_root(PhysAddr root, uint16_t pcid) { (void)root, (void)pcid, no_vmx("set_guest_root"); }
+  // INVEPT single-context on this core: drops every translation derived from eptp's EPT (combined
+  // guest-linear ones of every VPID using it, the nested TLB's and the nested page-walk caches').
+  virtual void invept(uint64_t eptp) { (void)eptp, no_vmx("invept"); }
+  // On this core, whatever mode it is in: drops the translations of `pages` in guest address space
+  // (vpid, root, pcid), every non-global translation of it if pages is empty (INVVPID / INVPCID within
+  // the VPID).
+  virtual void invalidate_guest(uint16_t vpid, PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages) {
+    (void)vpid, (void)root, (void)pcid, (void)pages, no_vmx("invalidate_guest");
+  }
+  // shootdown_end for a guest address space: each core in `cores` (stopped by shootdown_begin) runs
+  // invalidate_guest(vpid, root, pcid, pages), is charged receiver_cycles, and resumes.
+  virtual void shootdown_end_guest(const std::vector<CoreId>& cores, uint16_t vpid, PhysAddr root, uint16_t pcid,
+                                   const std::vector<VirtAddr>& pages, uint64_t receiver_cycles) {
+    (void)cores, (void)vpid, (void)root, (void)pcid, (void)pages, (void)receiver_cycles, no_vmx("shootdown_end_guest");
+  }
+  // shootdown_end after an EPT change: each core in `cores` runs invept(eptp), is charged receiver_cycles,
+  // and resumes.
+  virtual void shootdown_end_ept(const std::vector<CoreId>& cores, uint64_t eptp, uint64_t receiver_cycles) {
+    (void)cores, (void)eptp, (void)receiver_cycles, no_vmx("shootdown_end_ept");
+  }
+
+ private:
+  [[noreturn]] static void no_vmx(const char* what) {
+    throw SimulationError(std::string("Hal::") + what + ": this HAL has no hardware virtualization");
+  }
 };
 
 }  // namespace vmsim::fw

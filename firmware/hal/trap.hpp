@@ -69,6 +69,17 @@ enum class FaultOutcome { Retry, Killed, Blocked };
 // parent ended without forking it.
 enum class SpawnState { Pending, Ready, Aborted };
 
+// A VM exit a guest-mode access raised (nested paging), as the hardware reports it to the hypervisor.
+enum class VmExitReason : uint8_t { EptViolation, EptMisconfig };
+const char* to_string(VmExitReason r);
+struct VmExitInfo {
+  VmExitReason reason = VmExitReason::EptViolation;
+  uint64_t gpa = 0;             // the guest-physical address whose EPT translation failed
+  uint64_t qualification = 0;   // the exit qualification (common/ept.hpp ept_qual bits; 0 for a misconfiguration)
+  VirtAddr guest_linear{0};     // the guest-linear address of the access
+  AccessKind kind = AccessKind::Read;
+};
+
 class Trap {
  public:
   virtual ~Trap() = default;
@@ -110,6 +121,13 @@ class Trap {
   // it drops that core's translations of it (Hal::invalidate_pcid) and stops sending it that address
   // space's shootdowns.
   virtual void migrate(Hal& hal, size_t index, Pid pid, CoreId to) = 0;
+  // A VM exit raised by process pid's access (the HAL's core was in guest mode, loaded by this firmware's
+  // switch_to): Retry once the hypervisor fixed the EPT, Killed, or Blocked (host swap-in in flight;
+  // blocked_until(pid) says until when). A firmware without a hypervisor never loads guest mode.
+  virtual FaultOutcome handle_vm_exit(Hal& hal, Pid pid, const VmExitInfo& exit) {
+    (void)hal, (void)pid;
+    throw SimulationError(std::string("VM exit (") + to_string(exit.reason) + ") under a firmware without a hypervisor");
+  }
 };
 
 }  // namespace vmsim::fw

@@ -7,6 +7,8 @@ namespace vmsim::fw {
 
 const char* to_string(SyscallKind k) { return config::enum_name(k); }
 
+const char* to_string(VmExitReason r) { return r == VmExitReason::EptViolation ? "EPT violation" : "EPT misconfiguration"; }
+
 void KernelConfig::validate(const std::string& path) const {
   config::require(page_table_levels == 4 || page_table_levels == 5, path, "page_table_levels",
                   std::to_string(page_table_levels), "must be 4 or 5");
