@@ -306,6 +306,7 @@ SyscallResult Syscalls::sys_file_io(Hal& hal, Process& p, const Syscall& c, bool
         }
         hal.write_block(PhysAddr{addr_of(*frame).value() + in_page}, m_io_buf.data(), u.bytes);
         cache->dirty[idx] = true;
+        m_ctx->swapper.file_page_dirtied(*frame);
       }
     }
     done += u.bytes;

@@ -207,5 +207,33 @@ TEST_F(System, BadReadAndWriteScriptEntriesAreConfigErrors) {
   });
 }
 
+// docs/STATS.md's user-copy rows (scripts/gen-docs.sh) match the statistics a run with a read call creates; a
+// run without read or write calls has none of them (so its outputs are as before).
+TEST_F(System, UserCopyStatisticsInDocsAreCurrentAndOnlyInRunsThatCopy) {
+  const std::string preset = VMSIM_SOURCE_DIR "/configs/presets/default.yaml";
+  Result r = vmsim("doc stats " + preset + " --set 'firmware.files=[{name: f.bin, size: 64KiB}]' --set "
+                   "'processes.0.syscalls=[{at: 0, call: read, file: f.bin, addr: 0x10000000, length: 4KiB}]'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto rows_of = [](const std::string& out) {
+    std::string rows;
+    std::istringstream lines(out);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("| `system.os.user_copy.", 0) == 0 || line.rfind("| `system.os.syscalls.read`", 0) == 0 ||
+          line.rfind("| `system.os.syscalls.write`", 0) == 0 || line.rfind("| `system.os.syscalls.bytes_", 0) == 0 ||
+          line.rfind("| `system.os.syscalls.errno_EBADF`", 0) == 0) {
+        rows += line + "\n";
+      }
+    }
+    return rows;
+  };
+  const std::string rows = rows_of(r.out);
+  EXPECT_NE(rows.find("system.os.user_copy.fault_fixups"), std::string::npos) << rows;
+  EXPECT_NE(slurp(VMSIM_SOURCE_DIR "/docs/STATS.md").find(rows), std::string::npos)
+      << "docs/STATS.md's user copy table is out of date: run scripts/gen-docs.sh";
+  r = vmsim("doc stats " + preset);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(rows_of(r.out), "");
+}
+
 }  // namespace
 }  // namespace vmsim_system_test
