@@ -91,6 +91,43 @@ TEST_F(System, ReadAndWriteCopyBetweenFilesAndHeapsWithTheCheckersOn) {
       << r.err;
 }
 
+// A read into a heap shared copy-on-write with the fork parent: each page is present and read-only, so the
+// copy's write faults (protection), the kernel breaks the sharing and retries. The checkers agree, with and
+// without KPTI (whose kernel-PCID translation of the read-only page must go before the retry).
+TEST_F(System, ReadIntoACopyOnWriteHeapBreaksTheSharing) {
+  const std::string cfg = write("cow.yaml", with_overrides(kBase, R"(
+processes:
+  - name: parent
+    core: 0
+    workload: {kind: sequential, footprint: 32KiB, base: 0x200000000000, accesses: 8192, read_fraction: 0.0}
+    vmas: [{start: 0x10000000, size: 4KiB}]
+    syscalls:
+      - {at: 0, call: brk, addr: 0x200000008000}
+      - {at: 4096, call: write, file: out.bin, addr: 0x200000000000, length: 32KiB, offset: 8KiB}
+      - {at: 4096, call: fork, child: child}
+  - name: child
+    core: 1
+    parent: parent
+    workload: {kind: sequential, footprint: 32KiB, base: 0x200000000000, accesses: 4096, read_fraction: 1.0}
+    syscalls:
+      - {at: 0, call: read, file: out.bin, addr: 0x200000000000, length: 32KiB, offset: 8KiB}
+)"));
+  for (const std::string kpti : {"false", "true"}) {
+    for (const std::string mode : {"functional", "lt"}) {
+      const std::string out = m_dir + "/" + mode + "_" + kpti;
+      Result r = vmsim("run " + cfg + " -q --set sim.mode=" + mode + " --set firmware.kpti=" + kpti +
+                       " --set system.core.mmu.pcid=true --out " + out);
+      ASSERT_EQ(r.code, 0) << mode << " kpti " << kpti << ": " << r.err;
+      const nlohmann::json j = stats(out);
+      EXPECT_EQ(stat(j, "system.os.syscalls.bytes_read"), 32768u) << mode;
+      EXPECT_EQ(stat(j, "system.os.user_copy.fault_fixups"), 8u) << mode;
+      EXPECT_GE(stat(j, "system.os.faults.cow_copies") + stat(j, "system.os.faults.cow_reuse"), 8u) << mode;
+      EXPECT_EQ(j["summary"]["processes_killed"], 0) << mode;
+      expect_frames_conserved(j);
+    }
+  }
+}
+
 // KPTI, with and without PCIDs: the copies run under the kernel's root, which maps the user half.
 TEST_F(System, UserCopiesWorkUnderKpti) {
   const std::string cfg = write("base.yaml", kBase);
