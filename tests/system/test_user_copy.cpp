@@ -128,6 +128,48 @@ processes:
   }
 }
 
+// Memory pressure with swap: a 4 MiB heap written to a file and read back into another 4 MiB heap while a
+// hog on the other core fills the rest of 16 MiB. The writer's heap pages are swapped out before its write
+// call, so its copies fault on swap entries (swapped in, the call waiting); the checkers agree on every word.
+TEST_F(System, UserCopiesSwapTheirBuffersIn) {
+  const std::string cfg = write("swap.yaml", R"(
+sim: {checker: true, check_data: true, mode: lt}
+system:
+  cores: 2
+  memory: {nodes: [{size: 16MiB}]}
+  swap: {enabled: true, size: 64MiB}
+firmware: {files: [{name: out.bin, size: 4MiB, seed: 9}]}
+processes:
+  - name: writer
+    core: 0
+    workload: {kind: sequential, footprint: 4MiB, base: 0x200000000000, accesses: 524288, read_fraction: 0.0}
+    vmas: [{start: 0x10000000, size: 4KiB}]
+    syscalls:
+      - {at: 0, call: brk, addr: 0x200000400000}
+      - {at: 524288, call: write, file: out.bin, addr: 0x200000000000, length: 4MiB}
+  - name: reader
+    core: 0
+    workload: {kind: sequential, footprint: 4MiB, base: 0x200000000000, accesses: 524288, read_fraction: 1.0}
+    vmas: [{start: 0x10000000, size: 4KiB}]
+    syscalls:
+      - {at: 0, call: brk, addr: 0x200000400000}
+      - {at: 0, call: read, file: out.bin, addr: 0x200000000000, length: 4MiB}
+  - name: hog
+    core: 1
+    workload: {kind: random, footprint: 12MiB, base: 0x300000000000, accesses: 200000, read_fraction: 0.5}
+)");
+  Result r = vmsim("run " + cfg + " -q --out " + m_dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json j = stats(m_dir + "/out");
+  EXPECT_EQ(stat(j, "system.os.syscalls.bytes_written"), 4u << 20);
+  EXPECT_EQ(stat(j, "system.os.syscalls.bytes_read"), 4u << 20);
+  // The reader's 1024 untouched pages, and the writer's pages found swapped out.
+  EXPECT_GT(stat(j, "system.os.user_copy.fault_fixups"), 1024u);
+  EXPECT_GT(stat(j, "system.os.swap.swap_outs"), 1000u);
+  EXPECT_EQ(j["summary"]["processes_killed"], 0);
+  expect_frames_conserved(j);
+}
+
 // KPTI, with and without PCIDs: the copies run under the kernel's root, which maps the user half.
 TEST_F(System, UserCopiesWorkUnderKpti) {
   const std::string cfg = write("base.yaml", kBase);
