@@ -310,8 +310,19 @@ void PlatformConfig::validate() const {
         require(c.child.empty(), cp, "child", c.child, "only fork takes a child");
       }
       if (c.call == fw::SyscallKind::ShmAttach) require(!c.key.empty(), cp, "key", c.key, "shm_attach needs a key");
-      if (!c.file.empty()) {
-        require(c.call == fw::SyscallKind::Mmap, cp, "file", c.file, "only mmap maps files");
+      const bool file_io = c.call == fw::SyscallKind::Read || c.call == fw::SyscallKind::Write;
+      if (file_io) {
+        require(!c.file.empty(), cp, "file", c.file, "read and write need a file of firmware.files (name or index)");
+        for (const char* flag : {"fixed", "shared", "huge", "huge_1g"}) {
+          const bool set = std::string(flag) == "fixed"    ? c.fixed
+                           : std::string(flag) == "shared" ? c.shared
+                           : std::string(flag) == "huge"   ? c.huge
+                                                        : c.huge_1g;
+          require(!set, cp, flag, "true", "only mmap takes it");
+        }
+      }
+      if (!c.file.empty() && !(file_io && is_descriptor(c.file))) {
+        require(c.call == fw::SyscallKind::Mmap || file_io, cp, "file", c.file, "only mmap, read and write take files");
         bool known = false;
         for (const fw::FileConfig& f : firmware.files) known = known || f.name == c.file;
         require(known, cp, "file", c.file, "no such file in firmware.files");

@@ -40,6 +40,8 @@ struct SimConfig {
   bool check_data = false;
   bool check_coherence = false;
   uint64_t inject_dropped_invalidation = 0;
+  bool inject_missing_stac = false;
+  config::Address inject_user_fetch{0};
   uint64_t stats_interval = 0;
   EventTraceConfig event_trace;
 
@@ -65,6 +67,15 @@ struct SimConfig {
     v("inject_dropped_invalidation", inject_dropped_invalidation, "accesses",
       "Test only (proves the coherence checker can fail): after core 0's Nth cache access that leaves its L1D "
       "fast path, the next invalidation of a private copy is dropped; 0 = never");
+    v("inject_missing_stac", inject_missing_stac, "",
+      "Test only (proves SMAP catches a kernel bug): the kernel's user copies (read and write calls) run without "
+      "stac, so RFLAGS.AC is clear; under system.core.mmu.smap the first copy is a kernel oops that stops the run, "
+      "without it the copies go on");
+    v("inject_user_fetch", inject_user_fetch, "address",
+      "Test only (proves SMEP catches a kernel bug): at each read or write call the kernel fetches an instruction "
+      "at this user address of the calling process (a not-present page is faulted in first); under "
+      "system.core.mmu.smep that is a kernel oops that stops the run, without it the run goes on (the page must "
+      "be executable); 0 = never");
     v("stats_interval", stats_interval, "accesses",
       "Statistics time series: every this many accesses (all cores together, counted from the warm-up) append "
       "one row to OUTDIR/timeseries.csv with the change of every count since the previous row, and a last row "
@@ -209,8 +220,10 @@ struct SyscallConfig {
   void visit(V& v) {
     v("at", at, "operations", "Run the call before the process's memory operation with this index (0 = at start)");
     v("call", call, "", "The system call");
-    v("addr", addr, "address", "Start address (mmap hint or MAP_FIXED address; brk: the new break, 0 = query)");
-    v("length", length, "bytes", "Length of the range (rounded up to pages)");
+    v("addr", addr, "address",
+      "Start address (mmap hint or MAP_FIXED address; brk: the new break, 0 = query; read / write: the user buffer)");
+    v("length", length, "bytes",
+      "Length of the range (rounded up to pages; read / write: bytes to transfer, fewer past the file's end)");
     v("prot", prot, "", "mmap / mprotect / shm_attach: permissions as rwx text (--- = PROT_NONE)");
     v("fixed", fixed, "", "mmap: MAP_FIXED (replaces what is mapped there)");
     v("shared", shared, "", "mmap: MAP_SHARED (fork children share the frames instead of copy-on-write)");
@@ -219,8 +232,11 @@ struct SyscallConfig {
     v("child", child, "process name", "fork: the process (with `parent` naming this one) the call creates");
     v("share_vm", share_vm, "", "fork: CLONE_VM, the child is a thread sharing the address space");
     v("key", key, "", "shm_attach: the segment's key; the first attach creates it with `length`");
-    v("file", file, "file name", "mmap: map this file of firmware.files (private: copy-on-write, shared: the page cache)");
-    v("offset", offset, "bytes", "mmap of a file: byte offset in the file (page aligned)");
+    v("file", file, "file name",
+      "mmap: map this file of firmware.files (private: copy-on-write, shared: the page cache); read / write: the "
+      "file, by name or as a file descriptor (its index in firmware.files: a number with no file gives EBADF)");
+    v("offset", offset, "bytes",
+      "mmap of a file: byte offset in the file (page aligned); read / write: where the transfer starts (any byte)");
     v("policy", policy, "", "mbind: the policy of the range");
     v("nodes", nodes, "node list", "mbind: nodes of the policy, e.g. \"1\" or \"0,1\"");
     v("name", name, "", "mmap / shm_attach: VMA label in reports");
@@ -274,6 +290,11 @@ struct ProcessConfig {
   }
   void validate(const std::string& path, uint64_t cores) const;
 };
+
+// True if text names a file descriptor (a read / write `file` given as a number): decimal digits only.
+inline bool is_descriptor(const std::string& text) {
+  return !text.empty() && text.size() <= 9 && text.find_first_not_of("0123456789") == std::string::npos;
+}
 
 // Parses a node list ("0,2" or "0-3,5"); throws InputError naming path.key if malformed or a node is
 // not below `nodes`.

@@ -148,6 +148,8 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
       for (size_t f = 0; f < cfg.firmware.files.size(); ++f) {
         if (!c.file.empty() && cfg.firmware.files[f].name == c.file) call.file = static_cast<int>(f);
       }
+      // read/write: a number is the file descriptor itself (one with no file gives EBADF).
+      if (call.file < 0 && is_descriptor(c.file)) call.file = static_cast<int>(std::stoul(c.file));
       call.name = c.name;
       call.policy.kind = c.policy;
       call.policy.nodes =
@@ -261,6 +263,15 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
   kcfg.hash_buckets = walker.format == mmu::PageTableFormat::Hashed ? walker.hash_buckets : 0;
   kcfg.swap_slots = cfg.system.swap.enabled ? cfg.system.swap.size.value / kPageSize : 0;
   kcfg.pcid_count = cfg.system.core.mmu.pcid_count;
+  kcfg.smap = cfg.system.core.mmu.smap;
+  kcfg.smep = cfg.system.core.mmu.smep;
+  for (const ProcessConfig& pc : cfg.processes) {
+    for (const SyscallConfig& c : pc.syscalls) {
+      kcfg.user_copies = kcfg.user_copies || c.call == fw::SyscallKind::Read || c.call == fw::SyscallKind::Write;
+    }
+  }
+  kcfg.inject_missing_stac = cfg.sim.inject_missing_stac;
+  kcfg.inject_user_fetch = cfg.sim.inject_user_fetch.value;
   fw::Trap* trap = nullptr;
   if (cfg.firmware.kind == fw::FirmwareKind::Fixed) {
     fw::FixedFirmwareConfig fixed;

@@ -20,6 +20,13 @@ struct VmEntry {
   unsigned guest_levels = 4;  // 4 or 5
 };
 
+// Result of Hal::user_access: fault false once the access was made; else error_code holds the x86 page-fault
+// error code of the translation fault (U/S clear: a supervisor access), the access not made.
+struct UserAccess {
+  bool fault = false;
+  uint32_t error_code = 0;
+};
+
 class Hal {
  public:
   virtual ~Hal() = default;
@@ -44,6 +51,17 @@ class Hal {
   // The caller loads a root holding the kernel half first. A translation fault there stops the run (a
   // kernel oops). Never called: the accesses stay physical.
   virtual void set_direct_map(uint64_t base, uint64_t bytes) = 0;
+  // A supervisor access of the kernel to user virtual address va of the address space loaded now (Linux's
+  // copy_to_user / copy_from_user, one page's part of it): translated by this core's MMU with user = false
+  // (TLB lookup, walk on a miss; U/S, SMEP and SMAP apply) with RFLAGS.AC set for the access when stac (stac
+  // before it, clac after it), then made through the caches like read_block/write_block. kind: Read reads
+  // len bytes into data, Write writes them, Fetch reads them as an instruction fetch. len <= 4096, within one
+  // page. A translation fault is returned (nothing moved), for the kernel to resolve as a fault on a user
+  // address. A HAL without an MMU (the unit tests' fakes) throws SimulationError unless it models one.
+  virtual UserAccess user_access(AccessKind kind, VirtAddr va, uint8_t* data, uint64_t len, bool stac) {
+    (void)kind, (void)va, (void)data, (void)len, (void)stac;
+    throw SimulationError("Hal::user_access: this HAL makes no user accesses");
+  }
   // INVLPG on this core's TLB.
   virtual void invlpg(VirtAddr va) = 0;
   // Writes this core's root-table register (CR3) with a PCID. With PCID off in the hardware this

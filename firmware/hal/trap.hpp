@@ -19,8 +19,9 @@
 
 namespace vmsim::fw {
 
-// System calls a process script can make (Linux semantics, anonymous memory and shared segments).
-enum class SyscallKind : uint8_t { Mmap, Munmap, Mprotect, Mlock, Munlock, Brk, Fork, Exit, ShmAttach, Mbind };
+// System calls a process script can make (Linux semantics, anonymous memory, shared segments and the file
+// store's files: read and write copy between a file's page cache and a user buffer).
+enum class SyscallKind : uint8_t { Mmap, Munmap, Mprotect, Mlock, Munlock, Brk, Fork, Exit, ShmAttach, Mbind, Read, Write };
 const char* to_string(SyscallKind k);
 
 struct Syscall {
@@ -36,13 +37,14 @@ struct Syscall {
   bool share_vm = false;  // fork: CLONE_VM (a thread sharing the address space)
   int child = -1;         // fork: process index of the child
   std::string key;        // shm_attach: segment key
-  int file = -1;          // mmap: index in KernelConfig::files (-1: anonymous)
-  uint64_t offset = 0;    // mmap: byte offset in the file
+  int file = -1;          // mmap: index in KernelConfig::files (-1: anonymous); read/write: the file descriptor
+                          // (an index with no file is EBADF)
+  uint64_t offset = 0;    // mmap, read, write: byte offset in the file
   NumaPolicy policy;      // mbind
   std::string name;       // mmap / shm_attach: VMA label
 };
 
-// Result of a system call: errno 0 on success, with value (mmap/brk address).
+// Result of a system call: errno 0 on success, with value (mmap/brk address; read/write: bytes copied).
 struct SyscallResult {
   int error = 0;
   uint64_t value = 0;

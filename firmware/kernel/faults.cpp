@@ -52,20 +52,7 @@ bool Faults::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
       if (!f) return false;
       if (seg.file >= 0) {
         // Major fault: the page comes from the file store into the page cache.
-        const FileConfig& file = m_ctx->cfg.files[static_cast<size_t>(seg.file)];
-        hal.charge(m_ctx->cfg.costs.file_read);
-        if (const std::vector<uint8_t>* written = m_ctx->swapper.written_file_page(seg.file, idx)) {
-          std::memcpy(m_copy_buf.data(), written->data(), kPageSize);  // written back earlier
-        } else {
-          uint64_t x = file.seed * 0x9E3779B97F4A7C15ull + idx;
-          for (uint64_t i = 0; i < kPageSize; i += 8) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            std::memcpy(&m_copy_buf[i], &x, 8);
-          }
-        }
-        hal.dma_write(addr_of(*f), m_copy_buf.data(), kPageSize);  // the file store's DMA into the frame
+        read_file_page(hal, seg.file, idx, *f);
         ++m_major;
       } else {
         ++m_shm_faults;
@@ -117,6 +104,72 @@ bool Faults::fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {
   }
   ++mm.resident;
   return true;
+}
+
+void Faults::read_file_page(Hal& hal, int file_index, uint64_t idx, Pfn frame) {
+  const FileConfig& file = m_ctx->cfg.files[static_cast<size_t>(file_index)];
+  hal.charge(m_ctx->cfg.costs.file_read);
+  if (const std::vector<uint8_t>* written = m_ctx->swapper.written_file_page(file_index, idx)) {
+    std::memcpy(m_copy_buf.data(), written->data(), kPageSize);  // written back earlier
+  } else {
+    uint64_t x = file.seed * 0x9E3779B97F4A7C15ull + idx;
+    for (uint64_t i = 0; i < kPageSize; i += 8) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      std::memcpy(&m_copy_buf[i], &x, 8);
+    }
+  }
+  hal.dma_write(addr_of(frame), m_copy_buf.data(), kPageSize);  // the file store's DMA into the frame
+}
+
+std::optional<Pfn> Faults::file_cache_page(Hal& hal, Process& p, Segment& seg, uint64_t idx) {
+  if (seg.frames[idx] == 0) {
+    // Placed by the process's policy, as a page-cache page read by a fault of its mapping would be.
+    const Vma placement(VirtAddr{0}, VirtAddr{kPageSize});
+    std::optional<Pfn> f = m_host->alloc_user_frame(hal, p, placement, VirtAddr{idx << kPageShift}, false);
+    if (!f) return std::nullopt;
+    read_file_page(hal, seg.file, idx, *f);
+    seg.frames[idx] = f->value() + 1;  // the page cache's own reference
+  }
+  return Pfn{seg.frames[idx] - 1};
+}
+
+UserFault Faults::user_fault(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t error_code) {
+  Mm& mm = *p.mm;
+  ++m_faults;
+  ++m_ctx->pstats[p.index]->faults;
+  hal.charge(m_ctx->cfg.costs.fault_entry + m_ctx->cfg.costs.vma_lookup);
+  if (!is_canonical(va, m_levels) || va.value() >= m_user_top) return UserFault::Efault;
+  const Vma* vma = mm.vmas.find(va);
+  if (vma == nullptr || !vma->allows(kind) || (error_code & pf_err::kReserved)) return UserFault::Efault;
+  if (error_code & pf_err::kPresent) {
+    if (kind == AccessKind::Write && !vma->shared) {
+      const CowBreak cow = break_cow(hal, p, *vma, va);
+      if (cow == CowBreak::NoHugePage) return UserFault::Efault;
+      if (cow == CowBreak::NoFrame) return UserFault::NoMemory;
+      return UserFault::Retry;
+    }
+    throw SimulationError("kernel page fault (oops) on core " + std::to_string(hal.core_id()) + ": supervisor " +
+                          to_string(kind) + " of user address " + format_hex(va.value()) + " of process " +
+                          std::to_string(p.pid) + " '" + p.name + "' (error code " + format_hex(error_code) + ": " +
+                          describe_error_code(error_code) + ") on a present page VMA '" + vma->name + "' (" +
+                          prot_string(vma->prot) + ") allows");
+  }
+  const uint64_t vpage = va.value() & ~kPageMask;
+  if (m_ctx->swapper.enabled()) {
+    std::optional<PhysAddr> ea = leaf_entry(hal, mm.root, m_levels, VirtAddr{vpage});
+    const Pte e = ea ? Pte{hal.read64(*ea)} : Pte{0};
+    if (e.present()) return UserFault::Retry;
+    if (is_swap_entry(e)) {
+      // The system call waits for the device (as mlock's population does).
+      bool oom = false;
+      m_ctx->swapper.swap_in(hal, p, *vma, va, kind, false, oom);
+      return oom ? UserFault::NoMemory : UserFault::Retry;
+    }
+  }
+  if (!fault_in(hal, p, *vma, va)) return UserFault::NoMemory;
+  return UserFault::Retry;
 }
 
 CowBreak Faults::break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va) {

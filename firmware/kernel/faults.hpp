@@ -71,6 +71,9 @@ struct FaultsContext {
   const std::vector<std::unique_ptr<ProcStats>>& pstats;
 };
 
+// How the kernel resolved a fault of its own access to a user address (Faults::user_fault).
+enum class UserFault : uint8_t { Retry, Efault, NoMemory };
+
 class Faults {
  public:
   // Creates system.os.faults under `parent` (the huge pages' counters inside it, after copy-on-write).
@@ -90,6 +93,19 @@ class Faults {
   // Maps a new page for a fault (or mlock's population) at va in vma: a huge page if the area and a free
   // block allow, else a 4 KiB zeroed, shared-segment or page-cache frame. False: out of memory.
   bool fault_in(Hal& hal, Process& p, const Vma& vma, VirtAddr va);
+  // A fault of the kernel's access to user address va of p (a user copy: Hal::user_access, error_code with
+  // U/S clear), resolved as p's page fault, as Linux's handler does for a kernel-mode fault on a user address
+  // with an exception-table fixup: Retry once the page is mapped (demand-zero, shared or page-cache page,
+  // copy-on-write break, swap-in, which the caller waits for), Efault when va is outside the user half or
+  // every VMA or the VMA forbids the access (the copy stops; the process lives), NoMemory when no frame was
+  // found. Counted as p's fault. SMAP and SMEP violations are the caller's to recognise before (it knows
+  // whether it set RFLAGS.AC); a present page the VMA allows yet the access was denied on throws
+  // SimulationError (a kernel oops: the tables disagree with the VMA).
+  UserFault user_fault(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t error_code);
+  // Page idx of seg, a file's page cache, in memory: read from the file store (major: charged file_read,
+  // the file's contents or what was written back to it, moved by the store's DMA) into a new frame placed by
+  // p's policy if it is not there yet. Nullopt when memory is exhausted.
+  std::optional<Pfn> file_cache_page(Hal& hal, Process& p, Segment& seg, uint64_t idx);
   // Kills p with `signal` (report line on stderr, KillReport, teardown), then every other thread of its
   // group (Linux semantics: each gets its own report naming the first).
   void kill(Hal& hal, Process& p, VirtAddr va, AccessKind kind, uint32_t error_code, const std::string& reason,
@@ -112,6 +128,8 @@ class Faults {
 
  private:
   CowBreak break_cow(Hal& hal, Process& p, const Vma& vma, VirtAddr va);
+  // Reads page idx of `file` from the file store into frame (charged file_read; the store's DMA).
+  void read_file_page(Hal& hal, int file, uint64_t idx, Pfn frame);
   void kill_thread_group(Hal& hal, Mm& group, const KillReport& first);
 
   unsigned m_levels;

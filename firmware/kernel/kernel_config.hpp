@@ -261,6 +261,16 @@ struct KernelConfig {
   // fallback in node-id order.
   std::vector<bool> node_slow;
   std::vector<std::vector<uint64_t>> node_distance;
+  // Not keys, set by the platform: CR4.SMAP and CR4.SMEP (system.core.mmu.smap, .smep), which the fault
+  // handler reads for the kernel's faults on user addresses; whether any process script calls read or write
+  // (the kernel makes user copies: their statistics exist); and the test-only injections
+  // sim.inject_missing_stac (user copies without stac) and sim.inject_user_fetch (a user address the kernel
+  // fetches an instruction from at each read or write call; 0 = never).
+  bool smap = false;
+  bool smep = false;
+  bool user_copies = false;
+  bool inject_missing_stac = false;
+  uint64_t inject_user_fetch = 0;
   FirmwareKind kind = FirmwareKind::Full;
   FixedFaultConfig fixed;
   uint64_t page_table_levels = 4;
@@ -369,7 +379,7 @@ struct vmsim::config::EnumNames<vmsim::fw::SyscallKind> {
     static const std::vector<std::pair<K, const char*>> t = {
         {K::Mmap, "mmap"},   {K::Munmap, "munmap"}, {K::Mprotect, "mprotect"},    {K::Mlock, "mlock"},
         {K::Munlock, "munlock"}, {K::Brk, "brk"},   {K::Fork, "fork"},            {K::Exit, "exit"},
-        {K::ShmAttach, "shm_attach"}, {K::Mbind, "mbind"}};
+        {K::ShmAttach, "shm_attach"}, {K::Mbind, "mbind"}, {K::Read, "read"},   {K::Write, "write"}};
     return t;
   }
 };

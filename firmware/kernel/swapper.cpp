@@ -542,6 +542,11 @@ void Swapper::file_page_cleaned(Pfn frame) {
   if (d != m_pages.end()) d->second.dirty = false;
 }
 
+void Swapper::file_page_dirtied(Pfn frame) {
+  auto d = m_pages.find(frame.value());
+  if (d != m_pages.end()) d->second.dirty = true;
+}
+
 void Swapper::evict_free(Hal& hal, uint64_t pfn) {
   auto fs = m_frame_slot.find(pfn);
   if (fs != m_frame_slot.end()) {

@@ -152,6 +152,8 @@ class Swapper {
   void store_file_page(Hal& hal, int file, uint64_t index, Pfn frame);
   // A tracked page-cache page was written back outside reclaim: it is clean now.
   void file_page_cleaned(Pfn frame);
+  // A write call changed page-cache frame `frame`: if reclaim tracks it (it is mapped), eviction writes it back.
+  void file_page_dirtied(Pfn frame);
   // Contents of page `index` of `file` written back earlier, or nullptr (never written).
   const std::vector<uint8_t>* written_file_page(int file, uint64_t index) const;
 

@@ -11,7 +11,9 @@
 #include "firmware/kernel/kernel_config.hpp"
 #include "firmware/kernel/processes.hpp"
 #include "firmware/kernel/swapper.hpp"
+#include "firmware/kernel/user_copy.hpp"
 #include "firmware/vm/page_table.hpp"
+#include "common/error.hpp"
 #include "common/pte.hpp"
 
 namespace vmsim::fw {
@@ -25,14 +27,17 @@ const std::vector<std::pair<int, const char*>>& errno_names() {
   return t;
 }
 
+bool copies_user_memory(SyscallKind k) { return k == SyscallKind::Read || k == SyscallKind::Write; }
+
 }  // namespace
 
 Syscalls::Syscalls(stats::Group& parent, unsigned levels, uint64_t user_top)
-    : m_levels(levels), m_user_top(user_top), m_sys_stats(parent, "syscalls"), m_vm_stats(parent, "vm") {
+    : m_levels(levels), m_user_top(user_top), m_parent(parent), m_sys_stats(parent, "syscalls"), m_vm_stats(parent, "vm") {
   for (const auto& [k, kname] : config::EnumNames<SyscallKind>::table()) {
-    (void)k;
-    m_sys_calls.push_back(std::make_unique<stats::Scalar>(m_sys_stats, kname, "count",
-                                                          std::string("Calls of ") + kname));
+    // read and write's counters exist only in runs whose scripts call them (connect).
+    m_sys_calls.push_back(copies_user_memory(k) ? nullptr
+                                                : std::make_unique<stats::Scalar>(m_sys_stats, kname, "count",
+                                                                                  std::string("Calls of ") + kname));
   }
   for (const auto& [e, ename] : errno_names()) {
     m_errnos.push_back(e);
@@ -46,6 +51,21 @@ Syscalls::~Syscalls() = default;
 void Syscalls::connect(const SyscallsContext& ctx, SyscallsHost& host) {
   m_ctx = std::make_unique<SyscallsContext>(ctx);
   m_host = &host;
+  if (ctx.cfg.user_copies) {
+    for (SyscallKind k : {SyscallKind::Read, SyscallKind::Write}) {
+      const char* kname = config::enum_name(k);
+      m_sys_calls[static_cast<size_t>(k)] =
+          std::make_unique<stats::Scalar>(m_sys_stats, kname, "count", std::string("Calls of ") + kname);
+    }
+    m_errnos.push_back(EBADF);
+    m_sys_errors.push_back(
+        std::make_unique<stats::Scalar>(m_sys_stats, "errno_EBADF", "count", "Calls that failed with EBADF"));
+    m_file_bytes_read = std::make_unique<stats::Scalar>(m_sys_stats, "bytes_read", "bytes",
+                                                        "Bytes read calls copied from files into user buffers");
+    m_file_bytes_written = std::make_unique<stats::Scalar>(m_sys_stats, "bytes_written", "bytes",
+                                                           "Bytes write calls copied from user buffers into files");
+    m_user_copy = std::make_unique<UserCopy>(m_parent, ctx.cfg, ctx.faults);
+  }
 }
 
 SyscallResult Syscalls::fail(SyscallKind, int error) {
@@ -60,6 +80,10 @@ SyscallResult Syscalls::fail(SyscallKind, int error) {
 SyscallResult Syscalls::run(Hal& hal, Process& p, const Syscall& c) {
   const Pid pid = p.pid;
   ++m_sys_total;
+  if (copies_user_memory(c.call) && !m_user_copy) {
+    throw SimulationError(std::string("system call ") + to_string(c.call) +
+                          " in a run whose configuration declared no user copies (KernelConfig::user_copies)");
+  }
   ++*m_sys_calls[static_cast<size_t>(c.call)];
   ++m_ctx->pstats[p.index]->calls;
   SyscallResult r;
@@ -73,6 +97,8 @@ SyscallResult Syscalls::run(Hal& hal, Process& p, const Syscall& c) {
     case SyscallKind::Fork: r = sys_fork(hal, p, c); break;
     case SyscallKind::ShmAttach: r = sys_shm_attach(hal, p, c); break;
     case SyscallKind::Mbind: r = sys_mbind(hal, p, c); break;
+    case SyscallKind::Read: r = sys_file_io(hal, p, c, false); break;
+    case SyscallKind::Write: r = sys_file_io(hal, p, c, true); break;
     case SyscallKind::Exit:
       m_ctx->processes.exit(hal, pid);
       r.exited = true;
@@ -185,24 +211,8 @@ SyscallResult Syscalls::sys_mmap(Hal& hal, Process& p, const Syscall& c) {
   if (c.file >= 0) {
     // A file mapping maps the file's page cache (one segment per file, kept while mapped).
     const FileConfig& file = m_ctx->cfg.files[static_cast<size_t>(c.file)];
-    Segment* cache = nullptr;
-    for (auto& [id, sg] : m_ctx->segments) {
-      if (sg->file == c.file) cache = sg.get();
-    }
-    if (cache == nullptr) {
-      std::optional<PhysAddr> obj = m_host->kobj_alloc(hal, m_ctx->shm_cache);
-      if (!obj) return fail(c.call, ENOMEM);
-      auto seg = std::make_unique<Segment>();
-      seg->id = m_next_segment++;
-      seg->key = "file:" + file.name;
-      seg->file = c.file;
-      seg->bytes = file.size.value;
-      seg->frames.assign(file.size.value >> kPageShift, 0);
-      seg->dirty.assign(file.size.value >> kPageShift, false);
-      seg->obj = *obj;
-      cache = seg.get();
-      m_ctx->segments.emplace(seg->id, std::move(seg));
-    }
+    Segment* cache = file_cache(hal, c.file);
+    if (cache == nullptr) return fail(c.call, ENOMEM);
     v.shared = c.shared;
     v.shm = cache->id;
     v.shm_offset = c.offset;
@@ -230,6 +240,82 @@ SyscallResult Syscalls::sys_mmap(Hal& hal, Process& p, const Syscall& c) {
   m_vma_merges += mm.vmas.merge_around(v.start, v.end);
   SyscallResult r;
   r.value = at;
+  return r;
+}
+
+Segment* Syscalls::file_cache(Hal& hal, int file_index) {
+  for (auto& [id, sg] : m_ctx->segments) {
+    if (sg->file == file_index) return sg.get();
+  }
+  const FileConfig& file = m_ctx->cfg.files[static_cast<size_t>(file_index)];
+  std::optional<PhysAddr> obj = m_host->kobj_alloc(hal, m_ctx->shm_cache);
+  if (!obj) return nullptr;
+  auto seg = std::make_unique<Segment>();
+  seg->id = m_next_segment++;
+  seg->key = "file:" + file.name;
+  seg->file = file_index;
+  seg->bytes = file.size.value;
+  seg->frames.assign(file.size.value >> kPageShift, 0);
+  seg->dirty.assign(file.size.value >> kPageShift, false);
+  seg->obj = *obj;
+  Segment* cache = seg.get();
+  m_ctx->segments.emplace(seg->id, std::move(seg));
+  return cache;
+}
+
+SyscallResult Syscalls::sys_file_io(Hal& hal, Process& p, const Syscall& c, bool write) {
+  if (c.file < 0 || static_cast<size_t>(c.file) >= m_ctx->cfg.files.size()) return fail(c.call, EBADF);
+  const uint64_t fsize = m_ctx->cfg.files[static_cast<size_t>(c.file)].size.value;
+  // The store's files have a fixed size: a transfer stops at the end (a short count; 0 from there on).
+  const uint64_t len = c.offset >= fsize ? 0 : std::min(c.length, fsize - c.offset);
+  SyscallResult r;
+  if (len == 0) return r;
+  // access_ok: the whole buffer in the user half.
+  if (c.addr + len < c.addr || c.addr + len > m_user_top) return fail(c.call, EFAULT);
+  const std::string what = std::string(write ? "copy_from_user" : "copy_to_user") + " (" + to_string(c.call) +
+                           " system call)";
+  m_user_copy->inject_fetch(hal, p, what);
+  Segment* cache = file_cache(hal, c.file);
+  if (cache == nullptr) return fail(c.call, ENOMEM);
+  uint64_t done = 0;
+  UserCopy::End end = UserCopy::End::Done;
+  m_io_buf.resize(kPageSize);
+  while (done < len && end == UserCopy::End::Done) {
+    // One page of the file at a time, through a kernel buffer: the page cache's frame is read or written
+    // through the direct map, the user buffer through the user copy (which may fault and reclaim).
+    const uint64_t pos = c.offset + done;
+    const uint64_t idx = pos >> kPageShift, in_page = pos & kPageMask;
+    const uint64_t n = std::min(len - done, kPageSize - in_page);
+    UserCopy::Result u;
+    if (!write) {
+      std::optional<Pfn> frame = m_ctx->faults.file_cache_page(hal, p, *cache, idx);
+      if (!frame) {
+        end = UserCopy::End::NoMemory;
+        break;
+      }
+      hal.read_block(PhysAddr{addr_of(*frame).value() + in_page}, m_io_buf.data(), n);
+      u = m_user_copy->to_user(hal, p, VirtAddr{c.addr + done}, m_io_buf.data(), n, what);
+    } else {
+      u = m_user_copy->from_user(hal, p, m_io_buf.data(), VirtAddr{c.addr + done}, n, what);
+      if (u.bytes > 0) {
+        // The frame is looked up after the copy: the copy's faults may have reclaimed it.
+        std::optional<Pfn> frame = m_ctx->faults.file_cache_page(hal, p, *cache, idx);
+        if (!frame) {
+          end = UserCopy::End::NoMemory;
+          break;
+        }
+        hal.write_block(PhysAddr{addr_of(*frame).value() + in_page}, m_io_buf.data(), u.bytes);
+        cache->dirty[idx] = true;
+        m_ctx->swapper.file_page_dirtied(*frame);
+      }
+    }
+    done += u.bytes;
+    end = u.end;
+  }
+  *(write ? m_file_bytes_written : m_file_bytes_read) += done;
+  // As Linux's read and write: the bytes moved before a bad address, EFAULT if none.
+  if (done == 0 && end != UserCopy::End::Done) return fail(c.call, end == UserCopy::End::Efault ? EFAULT : ENOMEM);
+  r.value = done;
   return r;
 }
 

@@ -1,6 +1,7 @@
 // The kernel's system calls: mmap (anonymous, shared and file mappings), munmap, mprotect, mlock/munlock
-// (mlock populates), brk, fork (admission; the copy is fw::Processes'), exit, shm_attach and mbind, with
-// overcommit accounting and errno results. Owns the statistics groups system.os.syscalls (calls and errors)
+// (mlock populates), brk, fork (admission; the copy is fw::Processes'), exit, shm_attach, mbind, and read
+// and write of the file store's files (through the page cache and fw::UserCopy), with overcommit accounting
+// and errno results. Owns the statistics groups system.os.syscalls (calls and errors)
 // and system.os.vm (VMA and PTE changes, sharing, segments, file write-back).
 #pragma once
 
@@ -25,6 +26,7 @@ class HugePages;
 class Processes;
 class SlabCache;
 class Swapper;
+class UserCopy;
 
 // What system calls ask of the rest of the kernel (the façade implements it).
 class SyscallsHost {
@@ -97,6 +99,11 @@ class Syscalls {
   SyscallResult sys_fork(Hal& hal, Process& p, const Syscall& c);
   SyscallResult sys_shm_attach(Hal& hal, Process& p, const Syscall& c);
   SyscallResult sys_mbind(Hal& hal, Process& p, const Syscall& c);
+  // read (write false) and write of a file of the store: between its page cache and the user buffer.
+  SyscallResult sys_file_io(Hal& hal, Process& p, const Syscall& c, bool write);
+  // The page cache of file `file_index` (a segment kept while the run lasts), created on first use; nullptr
+  // when memory is exhausted.
+  Segment* file_cache(Hal& hal, int file_index);
 
   unsigned m_levels;
   uint64_t m_user_top;
@@ -106,11 +113,16 @@ class Syscalls {
   uint64_t m_locked_now = 0;
   uint64_t m_locked_peak = 0;
   std::vector<int> m_errnos;
+  stats::Group& m_parent;                 // system.os
+  std::unique_ptr<UserCopy> m_user_copy;  // runs whose scripts call read or write (KernelConfig::user_copies)
+  std::vector<uint8_t> m_io_buf;          // read/write's kernel buffer
 
   stats::Group m_sys_stats;  // system.os.syscalls
   stats::Scalar m_sys_total{m_sys_stats, "total", "count", "System calls made by process scripts"};
-  std::vector<std::unique_ptr<stats::Scalar>> m_sys_calls;   // per SyscallKind
+  std::vector<std::unique_ptr<stats::Scalar>> m_sys_calls;   // per SyscallKind (read, write: with user copies)
   std::vector<std::unique_ptr<stats::Scalar>> m_sys_errors;  // per errno name
+  std::unique_ptr<stats::Scalar> m_file_bytes_read;          // with user copies
+  std::unique_ptr<stats::Scalar> m_file_bytes_written;
   stats::Group m_vm_stats;  // system.os.vm
   stats::Scalar m_vma_splits{m_vm_stats, "vma_updates", "count", "VMAs inserted, split, changed or removed by calls"};
   stats::Scalar m_vma_merges{m_vm_stats, "vma_merges", "count", "Neighbouring VMAs merged after a change"};

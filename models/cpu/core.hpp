@@ -168,6 +168,7 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   void dma_read(PhysAddr pa, uint8_t* data, uint64_t len) override;
   void dma_write(PhysAddr pa, const uint8_t* data, uint64_t len) override;
   void set_direct_map(uint64_t base, uint64_t bytes) override;
+  fw::UserAccess user_access(AccessKind kind, VirtAddr va, uint8_t* data, uint64_t len, bool stac) override;  // user_access.cpp
   void invlpg(VirtAddr va) override { m_mmu.invlpg(va); }
   void set_root(PhysAddr root, uint16_t pcid) override {
     m_root = root;
