@@ -40,6 +40,7 @@ struct SimConfig {
   bool check_data = false;
   bool check_coherence = false;
   uint64_t inject_dropped_invalidation = 0;
+  bool general_paths_only = false;
   uint64_t stats_interval = 0;
   EventTraceConfig event_trace;
 
@@ -65,6 +66,9 @@ struct SimConfig {
     v("inject_dropped_invalidation", inject_dropped_invalidation, "accesses",
       "Test only (proves the coherence checker can fail): after core 0's Nth cache access that leaves its L1D "
       "fast path, the next invalidation of a private copy is dropped; 0 = never");
+    v("general_paths_only", general_paths_only, "",
+      "Test only (the outputs must not change): every access takes the general path: no functional-mode fast "
+      "loop in the cores, no shortcuts in the cache hierarchy's slow path");
     v("stats_interval", stats_interval, "accesses",
       "Statistics time series: every this many accesses (all cores together, counted from the warm-up) append "
       "one row to OUTDIR/timeseries.csv with the change of every count since the previous row, and a last row "
