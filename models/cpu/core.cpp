@@ -363,12 +363,29 @@ size_t Core::run_functional(Pid pid, const workload::MemOp* ops, size_t n, bool 
         }
       }
       const uint64_t pa = page_pa | (va & kPageMask);
-      bool hit = vpn != kNone && (!write || page_writes);
+      const bool translated = vpn != kNone && (!write || page_writes);
+      bool hit = translated;
       if (hit && caches != nullptr) {
         if ((pa >> line_shift) != line || op.ip != memo.ip) {
           line = caches->memo_view(m_id, memo) ? memo.line : kNone;
         }
         hit = (pa >> line_shift) == line && op.ip == memo.ip && (!write || memo.excl);
+      }
+      if (translated && !hit) {
+        // The translation is such a repeat hit but the L1D's remembered line is not the access's: counted
+        // here, and the rest as access_functional does it after a translation.
+        m_instructions += op.gap + instruction;
+        m_mmu.count_repeat_hit();
+        mmu::Translation tr;
+        tr.pa = PhysAddr{pa};
+        const bool done = functional_data(pid, op, tr);
+        vpn = line = kNone;
+        m_cpu.in_op = false;
+        if (!done) {
+          killed = true;
+          return i;
+        }
+        continue;
       }
       if (hit) {
         // Exactly what access_functional does for it: the same counts, the data moved through DMI.
@@ -525,6 +542,10 @@ bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is
     // No time passes in this mode, so a swap-in never blocks here (Blocked would simply be retried).
     if (m_trap.handle_page_fault(*this, pid, op.va, op.kind, tr.error_code) == fw::FaultOutcome::Killed) return false;
   }
+  return functional_data(pid, op, tr);
+}
+
+bool Core::functional_data(Pid pid, const workload::MemOp& op, const mmu::Translation& tr) {
   if (m_caches.hierarchy != nullptr &&
       (m_inline_caches == nullptr || op.kind == AccessKind::Fetch ||
        !(m_inline_caches->try_l1d_hit(m_id, op.kind == AccessKind::Write, tr.pa.value(), op.ip) ||

@@ -264,6 +264,9 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   // One operation of the functional mode through the general path (access() without an event trace);
   // false if the process was killed.
   [[gnu::noinline]] bool functional_step(Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
+  // access_functional after the translation (tr: no fault): the data access through the caches or memory,
+  // the counts; false if the process was killed.
+  [[gnu::noinline]] bool functional_data(Pid pid, const workload::MemOp& op, const mmu::Translation& tr);
   bool m_functional_loop = true;  // run_functional may be used (sim.general_paths_only turns it off)
   // Runs the script calls due before operation `done`; returns false if the process exited.
   bool run_syscalls(CoreTask& task, Pid pid, size_t& next, uint64_t done);
