@@ -373,8 +373,10 @@ firmware: {scheduler: {time_slice: 700}}
     }
     nlohmann::json j = stats(m_dir + "/fast");
     EXPECT_GT(j["summary"]["accesses"].get<uint64_t>(), 1000u) << run;
-    if (run == "KILLED") {
-      EXPECT_EQ(j["kills"].size(), 1u);  // SIGSEGV after the munmap, the group with it
+    if (run == "KILLED") {  // SIGSEGV after the munmap, then the thread group with it
+      ASSERT_EQ(j["kills"].size(), 2u);
+      EXPECT_EQ(j["kills"][0]["name"], "victim");
+      EXPECT_EQ(j["kills"][1]["name"], "sibling");
     }
     ASSERT_EQ(std::system(("rm -rf " + m_dir + "/fast " + m_dir + "/general").c_str()), 0);
   }
