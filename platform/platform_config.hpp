@@ -42,6 +42,7 @@ struct SimConfig {
   uint64_t inject_dropped_invalidation = 0;
   bool inject_missing_stac = false;
   config::Address inject_user_fetch{0};
+  bool general_paths_only = false;
   uint64_t stats_interval = 0;
   EventTraceConfig event_trace;
 
@@ -76,6 +77,9 @@ struct SimConfig {
       "at this user address of the calling process (a not-present page is faulted in first); under "
       "system.core.mmu.smep that is a kernel oops that stops the run, without it the run goes on (the page must "
       "be executable); 0 = never");
+    v("general_paths_only", general_paths_only, "",
+      "Test only (the outputs must not change): every access takes the general path: no functional-mode fast "
+      "loop in the cores, no shortcuts in the cache hierarchy's slow path");
     v("stats_interval", stats_interval, "accesses",
       "Statistics time series: every this many accesses (all cores together, counted from the warm-up) append "
       "one row to OUTDIR/timeseries.csv with the change of every count since the previous row, and a last row "

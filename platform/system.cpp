@@ -297,6 +297,7 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
     m_interconnect->connect(m_cores.back()->mmu().walker().mem, cfg.system.socket_of(i));
     if (m_swap) m_cores.back()->io.bind(m_swap->in);
     m_cores.back()->set_check_data(cfg.sim.check_data);
+    m_cores.back()->set_general_paths_only(cfg.sim.general_paths_only);
     // The kernel translates its own accesses through its direct map: the MMU counts them apart.
     if (m_kernel && cfg.firmware.kernel_virtual_access && walker.format == mmu::PageTableFormat::Radix) {
       m_cores.back()->mmu().add_kernel_stats();
@@ -428,6 +429,7 @@ void System::build_caches(const PlatformConfig& cfg) {
     if (i == 0) port.inject_drop_at = cfg.sim.inject_dropped_invalidation;
     m_cores[i]->set_caches(port);
   }
+  if (cfg.sim.general_paths_only) m_caches->hierarchy().set_general_paths_only(true);
 }
 
 void System::run() {

@@ -172,20 +172,55 @@ class Hierarchy {
   // L1D hit of l1d_latency() cycles and done, exactly as access() would; false: nothing changed, call
   // access().
   bool try_l1d_hit(uint32_t core, bool store, uint64_t pa, uint64_t ip) {
-    CoreCaches& cc = m_cores[core];
-    // The remembered line (memo): nothing in the hierarchy changed since it was checked (m_epoch), so the
-    // line is still there, not prefetched, and the prefetcher's entry for this ip still saw it last.
-    if ((pa >> m_line_shift) == cc.memo_line && ip == cc.memo_ip && cc.memo_epoch == m_epoch &&
-        (!store || cc.memo_excl)) {
-      // The replacement update only where it changes something (the way is not the array's last used),
-      // and a store to an E line makes it M.
-      if (!cc.memo_touched || (store && !cc.memo_m)) memo_update(cc, store);
-      const size_t c = store ? static_cast<size_t>(AccessClass::Store) : static_cast<size_t>(AccessClass::Load);
-      ++cc.l1d_stats->accesses[c];
-      ++cc.l1d_stats->hits[c];
+    if (memo_hit(core, store, pa, ip)) {
+      count_memo_hit(core, store);
       return true;
     }
     return try_l1d_hit_checked(core, store, pa, ip);
+  }
+  // try_l1d_hit's first step, in two parts for callers that test before they change anything (the core's
+  // functional loop): memo_hit() is true if try_l1d_hit(core, store, pa, ip) would be a hit on the
+  // remembered line (changes nothing); count_memo_hit() then does what that hit does.
+  bool memo_hit(uint32_t core, bool store, uint64_t pa, uint64_t ip) const {
+    const CoreCaches& cc = m_cores[core];
+    // The remembered line (memo): nothing in the hierarchy changed since it was checked (m_epoch), so the
+    // line is still there, not prefetched, and the prefetcher's entry for this ip still saw it last.
+    return (pa >> m_line_shift) == cc.memo_line && ip == cc.memo_ip && cc.memo_epoch == m_epoch &&
+           (!store || cc.memo_excl);
+  }
+  // The remembered line as the core's functional loop keeps it in its own variables while it calls nothing
+  // in the hierarchy: false if the memo is not valid now (memo_hit() would be false for every access).
+  // A valid memo answers memo_hit() for (line, ip) with line == line_pa >> line shift, and ip == ip
+  // (a store needs excl); count_memo_hit() then changes m to true for a store and touched to true, and
+  // counts in *stats (accesses and hits of Load or Store) when neither needed changing.
+  struct MemoView {
+    uint64_t line = 0;
+    uint64_t ip = 0;
+    bool excl = false;
+    bool m = false;
+    bool touched = false;
+    LevelStats* stats = nullptr;
+  };
+  bool memo_view(uint32_t core, MemoView& v) const {
+    const CoreCaches& cc = m_cores[core];
+    if (cc.memo_epoch != m_epoch) return false;
+    v.line = cc.memo_line;
+    v.ip = cc.memo_ip;
+    v.excl = cc.memo_excl;
+    v.m = cc.memo_m;
+    v.touched = cc.memo_touched;
+    v.stats = cc.l1d_stats;
+    return true;
+  }
+  unsigned line_shift() const { return m_line_shift; }
+  void count_memo_hit(uint32_t core, bool store) {
+    CoreCaches& cc = m_cores[core];
+    // The replacement update only where it changes something (the way is not the array's last used),
+    // and a store to an E line makes it M.
+    if (!cc.memo_touched || (store && !cc.memo_m)) memo_update(cc, store);
+    const size_t c = store ? static_cast<size_t>(AccessClass::Store) : static_cast<size_t>(AccessClass::Load);
+    ++cc.l1d_stats->accesses[c];
+    ++cc.l1d_stats->hits[c];
   }
   // The next step after a failed try_l1d_hit for a caller that keeps no time (the functional mode) and so
   // needs none of the AccessResult's write-backs, prefetch reads or prefetch_used: a Load or Store by core

@@ -218,6 +218,26 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, const bool
         (m_timed ? m_qk.get_current_time() >= slice_end : ops_in_slice >= slice)) {
       return SliceEnd::Preempted;
     }
+    if (m_plain_functional && m_functional_loop && m_workers.empty() &&
+        !(rs.next_call < task.script.size() && task.script[rs.next_call].at <= rs.done)) {
+      // The functional mode's loop over the operations up to the batch's end, the stop, the slice's end and
+      // the next script call (each checked here once rather than before every operation).
+      uint64_t n = rs.count - rs.pos;
+      if (stop != UINT64_MAX) n = std::min<uint64_t>(n, stop - rs.done);
+      if (slice != 0) n = std::min<uint64_t>(n, slice - ops_in_slice);
+      if (rs.next_call < task.script.size()) n = std::min<uint64_t>(n, task.script[rs.next_call].at - rs.done);
+      bool killed = false;
+      const size_t k = run_functional(pid, rs.ops.data() + rs.pos, static_cast<size_t>(n),
+                                      task.data_ops_are_instructions, alive, killed);
+      rs.pos += k;
+      rs.done += k;
+      ops_in_slice += k;
+      if (k < n) {  // the process ended: killed during operation k (attempted), or before it
+        task.source->not_performed(rs.count - rs.pos - (killed ? 1 : 0));
+        return SliceEnd::Ended;
+      }
+      continue;
+    }
     take_interrupts();
     m_cpu.in_op = true;
     if (!m_workers.empty()) {
@@ -287,6 +307,132 @@ Core::SliceEnd Core::run_slice(CoreTask& task, RunState& rs, Pid pid, const bool
   }
   m_cpu.in_op = false;
   return SliceEnd::Ended;
+}
+
+size_t Core::run_functional(Pid pid, const workload::MemOp* ops, size_t n, bool data_op_is_instruction,
+                            const bool* alive, bool& killed) {
+  cache::Hierarchy* const caches = m_caches.hierarchy;
+  const bool fast = caches == nullptr || m_inline_caches != nullptr;  // the inline L1D hit may be taken
+  const unsigned line_shift = caches != nullptr ? caches->line_shift() : kPageShift;
+  const uint64_t instruction = data_op_is_instruction ? 1 : 0;
+  constexpr uint64_t kNone = ~uint64_t{0};
+  // What the fast case rests on, read from the MMU, the DMI slots and the hierarchy and kept here while
+  // nothing else runs; forgotten (re-read when needed) after an operation through the general path, the
+  // interrupts and a run-control event, any of which may change them.
+  uint64_t vpn = kNone;      // the page: data reads are repeat DTLB hits (Mmu::repeat_page), its frame in a DMI slot
+  uint64_t page_pa = 0;      // ... its physical address
+  bool page_writes = false;  // ... writes are repeat hits too and the slot allows them
+  uint8_t* host = nullptr;   // ... the slot's host page
+  uint64_t* acc = nullptr;   // ... its local or remote access counter (m_acc)
+  uint64_t line = kNone;     // with caches: the L1D's remembered line, valid (Hierarchy::memo_view)
+  cache::Hierarchy::MemoView memo;
+  for (size_t i = 0; i < n; ++i) {
+    // run_slice's boundary (take_interrupts), then the process's flag.
+    if (m_cpu.attention) {
+      take_pending_interrupts();
+      vpn = line = kNone;
+    } else {
+      m_cpu.in_op = false;
+    }
+    m_cpu.in_op = true;
+    if (!*alive) {
+      m_cpu.in_op = false;
+      return i;
+    }
+    const workload::MemOp& op = ops[i];
+    const uint64_t va = op.va.value();
+    const bool write = op.kind == AccessKind::Write;
+    // The fast case, tested before anything changes: a word-sized data access (a whole one, not a
+    // page-crossing part) that is a repeat DTLB hit on the MMU's inline path, whose frame is in a DMI slot,
+    // and (with caches) that hits the L1D's remembered line as try_l1d_hit's first test does.
+    if (op.kind != AccessKind::Fetch && op.size == 8 && !op.tail && fast) {
+      if ((va >> kPageShift) != vpn) {
+        vpn = kNone;
+        PhysAddr p{0};
+        bool w = false;
+        if (m_mmu.repeat_page(op.va, p, w)) {
+          const uint64_t pfn = p.value() >> kPageShift;
+          const DmiSlot& slot = m_dmi[pfn % kDmiSlots];
+          if (slot.pfn == pfn) {
+            vpn = va >> kPageShift;
+            page_pa = p.value();
+            page_writes = w && slot.writable;
+            host = slot.page;
+            acc = &m_acc[slot.remote];
+          }
+        }
+      }
+      const uint64_t pa = page_pa | (va & kPageMask);
+      const bool translated = vpn != kNone && (!write || page_writes);
+      bool hit = translated;
+      if (hit && caches != nullptr) {
+        if ((pa >> line_shift) != line || op.ip != memo.ip) {
+          line = caches->memo_view(m_id, memo) ? memo.line : kNone;
+        }
+        hit = (pa >> line_shift) == line && op.ip == memo.ip && (!write || memo.excl);
+      }
+      if (translated && !hit) {
+        // The translation is such a repeat hit but the L1D's remembered line is not the access's: counted
+        // here, and the rest as access_functional does it after a translation.
+        m_instructions += op.gap + instruction;
+        m_mmu.count_repeat_hit();
+        mmu::Translation tr;
+        tr.pa = PhysAddr{pa};
+        const bool done = functional_data(pid, op, tr);
+        vpn = line = kNone;
+        m_cpu.in_op = false;
+        if (!done) {
+          killed = true;
+          return i;
+        }
+        continue;
+      }
+      if (hit) {
+        // Exactly what access_functional does for it: the same counts, the data moved through DMI.
+        m_instructions += op.gap + instruction;
+        m_mmu.count_repeat_hit();
+        if (caches != nullptr) {
+          if (!memo.touched || (write && !memo.m)) {
+            caches->count_memo_hit(m_id, write);  // the replacement update or E -> M, and the counts
+            memo.touched = true;
+            memo.m = memo.m || write;
+          } else {
+            const size_t c = static_cast<size_t>(write ? cache::AccessClass::Store : cache::AccessClass::Load);
+            ++memo.stats->accesses[c];
+            ++memo.stats->hits[c];
+          }
+        }
+        uint8_t* p = host + (va & kPageMask);
+        if (write) {
+          std::memcpy(p, &va, 8);  // each written word holds its own virtual address
+          ++m_writes;
+        } else {
+          std::memcpy(m_buf.data(), p, 8);
+          if (m_check_data) check_read(pid, op, m_buf.data());
+          ++m_reads;
+        }
+        ++m_accesses;
+        ++*acc;
+        if (m_control.count_access()) vpn = line = kNone;
+        m_cpu.in_op = false;
+        continue;
+      }
+    }
+    const bool done = functional_step(pid, op, data_op_is_instruction);
+    vpn = line = kNone;
+    m_cpu.in_op = false;
+    if (!done) {
+      killed = true;
+      return i;
+    }
+  }
+  return n;
+}
+
+bool Core::functional_step(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
+  if (!access_functional(pid, op, data_op_is_instruction)) return false;
+  if (op.tail) take_back_tail(op);
+  return true;
 }
 
 Core::OpStatus Core::access_other(Pid pid, const workload::MemOp& op, bool data_op_is_instruction) {
@@ -396,6 +542,10 @@ bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is
     // No time passes in this mode, so a swap-in never blocks here (Blocked would simply be retried).
     if (m_trap.handle_page_fault(*this, pid, op.va, op.kind, tr.error_code) == fw::FaultOutcome::Killed) return false;
   }
+  return functional_data(pid, op, tr);
+}
+
+bool Core::functional_data(Pid pid, const workload::MemOp& op, const mmu::Translation& tr) {
   if (m_caches.hierarchy != nullptr &&
       (m_inline_caches == nullptr || op.kind == AccessKind::Fetch ||
        !(m_inline_caches->try_l1d_hit(m_id, op.kind == AccessKind::Write, tr.pa.value(), op.ip) ||

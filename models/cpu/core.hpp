@@ -134,6 +134,9 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   void set_caches(const CachePort& port);
   // sim.check_data: every read must return 0 or its operation's own pattern (throws SimulationError).
   void set_check_data(bool on) { m_check_data = on; }
+  // Test only (sim.general_paths_only): with true, the functional mode performs every operation through
+  // the general per-operation path (no run_functional fast case); the outputs must be the same.
+  void set_general_paths_only(bool on) { m_functional_loop = !on; }
   // sim.event_trace: record this core's accesses in t (nullptr: off); the core stops by itself once t's
   // window is over. Call before the simulation starts.
   void set_event_trace(EventTrace* t) {
@@ -251,6 +254,21 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   // alive: the firmware's flag of pid (Trap::alive_flag), read before every operation.
   SliceEnd run_slice(CoreTask& task, RunState& rs, Pid pid, const bool* alive, uint64_t slice,
                      uint64_t wake_ps = UINT64_MAX);
+  // The functional mode's loop (no event trace, one operation in flight): performs ops[0..n) of pid, with
+  // no script call due among them, as run_slice's per-operation loop would (interrupts taken at each
+  // boundary, `alive` read before each operation). An operation that is a repeat TLB hit on the inline
+  // path, a hit on the L1D's remembered line (with caches) and a hit in the DMI slots is done here; any
+  // other goes through functional_step. Returns the operations completed: n, or fewer when the process
+  // ended (killed: during the operation at that index, which was attempted; else before it).
+  size_t run_functional(Pid pid, const workload::MemOp* ops, size_t n, bool data_op_is_instruction,
+                        const bool* alive, bool& killed);
+  // One operation of the functional mode through the general path (access() without an event trace);
+  // false if the process was killed.
+  [[gnu::noinline]] bool functional_step(Pid pid, const workload::MemOp& op, bool data_op_is_instruction);
+  // access_functional after the translation (tr: no fault): the data access through the caches or memory,
+  // the counts; false if the process was killed.
+  [[gnu::noinline]] bool functional_data(Pid pid, const workload::MemOp& op, const mmu::Translation& tr);
+  bool m_functional_loop = true;  // run_functional may be used (sim.general_paths_only turns it off)
   // Runs the script calls due before operation `done`; returns false if the process exited.
   bool run_syscalls(CoreTask& task, Pid pid, size_t& next, uint64_t done);
   // At an instruction boundary: stays stopped while a shootdown IPI holds this core, then charges the

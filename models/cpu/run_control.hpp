@@ -27,11 +27,14 @@ class RunControl {
              double heartbeat_seconds = 60.0);
 
   // Called by a core after each completed access. The host clock is read once per kProgressCheck
-  // accesses, and only when progress is shown.
-  void count_access() {
+  // accesses, and only when progress is shown. True if a timer, the sampler or the warm-up reset ran (they
+  // may change anything in the system).
+  bool count_access() {
     ++m_accesses;
-    if (m_accesses == m_next_event) on_event();
+    const bool event = m_accesses == m_next_event;
+    if (event) on_event();
     if ((m_accesses & kProgressCheck) == 0 && m_progress != Progress::Off) print_progress(false);
+    return event;
   }
   // Calls fn after every `period` accesses (all cores together; 0 = never): the system's timers for
   // periodic kernel work (the A-bit scan, the NUMA-balancing scan, the load balancer). Timers due at the

@@ -150,6 +150,26 @@ class Mmu : public sc_core::sc_module {
     }
     return after_lookup(va, kind, user, delay, l);
   }
+  // For the functional mode's loop (Core): a translate(va, kind, true, delay) of a data access (Read or
+  // Write) is a repeat of the DTLB's previous hit on the inline path if it is to the same 4 KiB page (and
+  // PCID), permitted, needs no Dirty update and no checker or trace runs. count_repeat_hit() counts such a
+  // translation exactly as translate() does (untimed: the functional mode adds no delay).
+  // repeat_page() answers for every data access to va's 4 KiB page at once: true if a Read there would be
+  // such a repeat hit, with the page's physical address and whether a Write would be one too. Both stay
+  // true until the MMU is next called for anything else.
+  bool repeat_page(VirtAddr va, PhysAddr& page_pa, bool& writes) {
+    if (!m_fast) return false;
+    const TlbArrayEntry* e = m_tlb.dtlb().memo_entry(va, pcid());
+    if (e == nullptr || !e->user) return false;
+    writes = e->writable && !(m_ad && !e->dirty);
+    page_pa = e->translate(VirtAddr{va.value() & ~kPageMask});
+    return true;
+  }
+  void count_repeat_hit() {
+    ++m_translations;
+    m_tlb.dtlb().count_memo_hit();
+    ++m_hits;
+  }
   // Writes the root-table register (CR3): with PCID off, flushes every non-global TLB entry and the
   // page-walk caches; with PCID on, keeps them (the entries are tagged).
   void set_root(PhysAddr root, uint16_t pcid);

@@ -111,11 +111,11 @@ class ReplacementState {
     const uint64_t* stamps = &m_stamps[static_cast<size_t>(set) * m_ways];
     uint32_t victim = 0;
     uint64_t least = stamps[0];
-    for (uint32_t w = 1; w < m_ways; ++w) {
-      if (stamps[w] < least) {
-        least = stamps[w];
-        victim = w;
-      }
+    for (uint32_t w = 1; w < m_ways; ++w) {  // branch-free: conditional moves
+      const uint64_t s = stamps[w];
+      const bool less = s < least;
+      least = less ? s : least;
+      victim = less ? w : victim;
     }
     return victim;
   }

@@ -414,6 +414,17 @@ class TlbLevel {
     }
     return search(va, pcid);
   }
+  // The entry lookup(va, pcid) would answer from its memo (a repeat of the previous hit), found without
+  // counting or touching anything; nullptr when lookup would search. count_memo_hit() then counts that
+  // lookup exactly as lookup() does (the core's functional loop: Mmu::repeat_page).
+  const TlbArrayEntry* memo_entry(VirtAddr va, Pcid pcid) const {
+    return (va.value() >> kPageShift) == m_memo.page && pcid == m_memo.pcid ? m_memo.hit.hit.entry : nullptr;
+  }
+  void count_memo_hit() {
+    ++m_counters.lookups;
+    ++m_counters.hits;
+    ++m_counters.by_size[m_memo.size].hits;
+  }
   // Inserts e for an access to va (e.covers(va) required): into the array holding e.size, else splintered
   // to the largest smaller size the level holds, else not at all. Counts fills and evictions.
   TlbLevelFill fill(VirtAddr va, const TlbArrayEntry& e);

@@ -110,13 +110,30 @@ class SyntheticSource final : public Source {
   }
 
   void fill_linear(MemOp* out, size_t n) {
+    // The state lives in locals for the loop: the stores to out[] could alias the members.
     const uint64_t base = m_base;
     const uint64_t mask = m_align_mask;
-    const uint64_t wrap = m_footprint - m_step;  // offset at which adding m_step reaches the footprint
+    const uint64_t step = m_step;
+    const uint64_t wrap = m_footprint - step;  // offset at which adding m_step reaches the footprint
+    const uint32_t size = m_size;
+    const uint32_t gap = m_gap;
+    const uint64_t threshold = m_read_threshold;
     uint64_t offset = m_offset;
-    for (size_t i = 0; i < n; ++i) {
-      out[i] = MemOp{VirtAddr{base + (offset & mask)}, m_size, draw_kind(), m_gap};
-      offset = offset >= wrap ? offset - wrap : offset + m_step;
+    if (threshold == kAllReads || threshold == 0) {  // no draws (draw_kind)
+      const AccessKind kind = threshold == 0 ? AccessKind::Write : AccessKind::Read;
+      for (size_t i = 0; i < n; ++i) {
+        out[i] = MemOp{VirtAddr{base + (offset & mask)}, size, kind, gap};
+        offset = offset >= wrap ? offset - wrap : offset + step;
+      }
+    } else {
+      SplitMix64 rng = m_kind_rng;
+      for (size_t i = 0; i < n; ++i) {
+        // draw_kind's branch-free Read/Write
+        const AccessKind kind = static_cast<AccessKind>((rng() >> 11) >= threshold);
+        out[i] = MemOp{VirtAddr{base + (offset & mask)}, size, kind, gap};
+        offset = offset >= wrap ? offset - wrap : offset + step;
+      }
+      m_kind_rng = rng;
     }
     m_offset = offset;
   }

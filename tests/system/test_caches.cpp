@@ -328,5 +328,59 @@ TEST_F(Caches, PointerChasePlateausSitAtTheConfiguredLatencies) {
             d4["data_memory"].get<double>() + d4["walk_memory"].get<double>() + d4["stlb"].get<double>());
 }
 
+// The functional mode's fast loop in the core (Core::run_functional) and the hierarchy's slow-path shortcuts
+// change nothing: each run below, with every access through the general paths (sim.general_paths_only), gives
+// the same statistics, time series, memory map and working set. The runs cover one core's sequential
+// stream with each preset hierarchy and without caches, reads checked; several processes per core with a
+// time slice, system calls (fork, threads, mprotect, munmap) and their shootdowns, a warm-up reset and a
+// time series; scheduled migrations and load balancing; swapping; and a process killed mid-batch.
+TEST_F(Caches, FunctionalFastLoopMatchesTheGeneralPath) {
+  const std::string presets = std::string(VMSIM_SOURCE_DIR) + "/configs/";
+  const std::string killed = write("killed.yaml", R"(
+sim: {mode: functional, check_data: true}
+system: {cores: 1, caches: skylake_sp, memory: {nodes: [{size: 64MiB}]}}
+processes:
+  - name: victim
+    workload: {kind: sequential, footprint: 64KiB, accesses: 50000, read_fraction: 0.7}
+    syscalls:
+      - {at: 0, call: fork, child: sibling, share_vm: true}
+      - {at: 20000, call: munmap, addr: 0x10000000, length: 64KiB}
+  - name: sibling
+    parent: victim
+    workload: {kind: sequential, footprint: 64KiB, accesses: 50000}
+firmware: {scheduler: {time_slice: 700}}
+)");
+  const std::vector<std::string> runs = {
+      "bench/tlb_hit.yaml --set processes.0.workload.accesses=60000 --set sim.check_data=true --set "
+      "system.caches=skylake_sp",
+      "bench/tlb_hit.yaml --set processes.0.workload.accesses=60000 --set system.caches=zen3",
+      "bench/tlb_hit.yaml --set processes.0.workload.accesses=60000 --set sim.check_data=true",
+      "presets/os-churn.yaml --set sim.checker=false --set system.caches=skylake_sp --set sim.stats_interval=7000 "
+      "--set sim.warmup_accesses=30000",
+      "presets/os-churn.yaml --set sim.checker=false",
+      "presets/numa-migrate.yaml --set sim.checker=false --set system.caches=zen3",
+      "presets/swap-pressure.yaml --set sim.checker=false --set system.caches=skylake_sp",
+      "KILLED"};
+  for (const std::string& run : runs) {
+    const std::string cfg = run == "KILLED" ? killed : presets + run;
+    const std::string base = "run " + cfg + " -q --set sim.mode=functional --out ";
+    Result a = vmsim(base + m_dir + "/fast");
+    ASSERT_EQ(a.code, 0) << run << ": " << a.err;
+    Result b = vmsim(base + m_dir + "/general --set sim.general_paths_only=true");
+    ASSERT_EQ(b.code, 0) << run << ": " << b.err;
+    for (const char* f : {"stats.json", "timeseries.csv", "memory.txt", "working_set.csv"}) {
+      EXPECT_EQ(slurp(m_dir + "/fast/" + f), slurp(m_dir + "/general/" + f)) << run << ": " << f;
+    }
+    nlohmann::json j = stats(m_dir + "/fast");
+    EXPECT_GT(j["summary"]["accesses"].get<uint64_t>(), 1000u) << run;
+    if (run == "KILLED") {  // SIGSEGV after the munmap, then the thread group with it
+      ASSERT_EQ(j["kills"].size(), 2u);
+      EXPECT_EQ(j["kills"][0]["name"], "victim");
+      EXPECT_EQ(j["kills"][1]["name"], "sibling");
+    }
+    ASSERT_EQ(std::system(("rm -rf " + m_dir + "/fast " + m_dir + "/general").c_str()), 0);
+  }
+}
+
 }  // namespace
 }  // namespace vmsim_system_test
