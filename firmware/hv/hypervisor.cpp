@@ -13,6 +13,7 @@
 #include "common/pte.hpp"
 #include "common/units.hpp"
 #include "firmware/hv/guest_hal.hpp"
+#include "firmware/kernel/kernel_types.hpp"
 #include "firmware/kernel/mm_notifier.hpp"
 
 namespace vmsim::fw {
@@ -122,6 +123,13 @@ void validate(const HypervisorConfig& hv, size_t processes, const KernelConfig& 
               const std::vector<NodeRange>& host_nodes, const std::vector<int>& parents) {
   config::require(hv.ept_levels == 4 || hv.ept_levels == 5, "virtualization", "ept_levels",
                   std::to_string(hv.ept_levels), "must be 4 or 5");
+  config::require(kcfg.kind == FirmwareKind::Full, "virtualization", "enabled", "true",
+                  "the hypervisor runs the full kernel as host and guests: firmware.kind must be full");
+  config::require(kcfg.hash_buckets == 0, "virtualization", "enabled", "true",
+                  "nested paging needs radix page tables; system.core.mmu.walker.format is hashed");
+  config::require(kcfg.swap.replacement.policy != ReplacementKind::Opt, "firmware.swap", "policy", "opt",
+                  "needs each process's future references; under virtualization the host swaps VM processes, "
+                  "whose references are not known ahead");
   guest_processes(hv, processes, parents);
   const size_t guests = std::max<size_t>(1, hv.guests.size());
   const uint64_t align = hv.ept_page_size == EptPageSize::G1 ? k1G : k2M;
@@ -694,6 +702,7 @@ std::optional<Pid> Hypervisor::create_process(Hal& hal, size_t index) {
   const auto [g, local] = m_index.at(index);
   Guest& G = *m_guests[g];
   if (!G.booted) {
+    KernelSection section(hal);
     const int md = mode(hal);
     to_host(hal);
     boot_guest(hal, g);
@@ -845,6 +854,7 @@ FaultOutcome Hypervisor::handle_vm_exit(Hal& hal, Pid pid, const VmExitInfo& exi
   hal.charge(cycles);
   m_exit_cycles += cycles;
   if (G.lost) return FaultOutcome::Killed;
+  KernelSection section(hal);  // the hypervisor runs inside the kernel's critical section, as the host does
   const uint64_t gfn = exit.gpa >> kPageShift;
   if (gfn >= G.frames) {
     throw SimulationError("hypervisor: EPT violation at guest-physical " + format_hex(exit.gpa) + " of guest '" +
@@ -852,6 +862,11 @@ FaultOutcome Hypervisor::handle_vm_exit(Hal& hal, Pid pid, const VmExitInfo& exi
                           " of memory (the guest kernel never hands out such a frame)");
   }
   const bool write = exit.kind == AccessKind::Write || (exit.qualification & ept_qual::kWrite);
+  if (G.shadow[gfn] != 0 && (!write || (G.flags[gfn] & 0x10))) {
+    // Another core backed the page while this one waited for the kernel: the retry finds it.
+    enter(hal, g);
+    return FaultOutcome::Retry;
+  }
   to_host(hal);
   const FaultOutcome out = back(hal, G, gfn, write, Cause::GuestAccess);
   if (out == FaultOutcome::Killed) {

@@ -495,6 +495,12 @@ TEST(Hypervisor, BadGuestConfigurationsNameTheKey) {
   hv.guests = {a, b};
   expect_input_error(hv, 2, k, "process 1 is forked by process 0", {-1, 0});
   fw::validate(hv, 2, k, {fw::NodeRange{Pfn{0}, (4 * kGiB) >> kPageShift}}, {-1, -1});  // fine
+  fw::KernelConfig hashed = k;
+  hashed.hash_buckets = 1024;
+  expect_input_error(hv, 2, hashed, "virtualization.enabled: bad value 'true' (nested paging needs radix page tables");
+  fw::KernelConfig fixed = k;
+  fixed.kind = fw::FirmwareKind::Fixed;
+  expect_input_error(hv, 2, fixed, "firmware.kind must be full");
   // The constructor checks too.
   hv.guests[1].processes = "0";
   EXPECT_THROW(fw::Hypervisor(hv, k, {fw::NodeRange{Pfn{0}, (256 * kMiB) >> kPageShift}}, {0},
