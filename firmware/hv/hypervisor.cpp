@@ -377,6 +377,10 @@ void Hypervisor::enter(Hal& hal, size_t g) {
   if (mode(hal) == static_cast<int>(g)) return;
   if (hal.in_guest()) hal.vm_exit();
   Guest& G = *m_guests[g];
+  if (G.eptp == 0) {
+    throw SimulationError("hypervisor: VM entry into guest '" + G.name + "' on core " + std::to_string(c) +
+                          " before its EPT exists (a hypervisor bug)");
+  }
   VmEntry e;
   e.eptp = G.eptp;
   e.vpid = vpid(g);
@@ -701,8 +705,10 @@ void Hypervisor::guest_lost(Hal& hal, Guest& G, const std::string& reason) {
 std::optional<Pid> Hypervisor::create_process(Hal& hal, size_t index) {
   const auto [g, local] = m_index.at(index);
   Guest& G = *m_guests[g];
+  // Inside the kernel's critical section from here: in the AT mode a core booting the guest waits on
+  // memory, and another core creating a process of the same guest must wait until its EPT exists.
+  KernelSection section(hal);
   if (!G.booted) {
-    KernelSection section(hal);
     const int md = mode(hal);
     to_host(hal);
     boot_guest(hal, g);
@@ -824,8 +830,8 @@ void Hypervisor::migrate(Hal& hal, size_t index, Pid pid, CoreId to) {
   Guest& G = *m_guests[g];
   if (G.lost) return;
   const Pid gp = pid == 0 ? 0 : guest_of_pid(pid).second;
-  if (!G.booted) {
-    // Not created yet: only the record moves (no guest state on any core to drop).
+  if (gp == 0 || G.eptp == 0) {
+    // Not created yet: only the record moves (no guest state on any core to drop, no VM entry needed).
     G.kernel->migrate(ghal(hal, g), local, 0, to);
     return;
   }
