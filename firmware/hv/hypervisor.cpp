@@ -766,6 +766,7 @@ void Hypervisor::guest_lost(Hal& hal, Guest& G, const std::string& reason) {
               << "' killed on core " << hal.core_id() << " at " << hal.now_ps() << " ps: the guest lost its memory ("
               << reason << ")\n";
   }
+  G.kernel->abandon();  // the cores see every process of the guest dead
 }
 
 // ---- Traps ---------------------------------------------------------------------------------------------
