@@ -6,6 +6,9 @@
 // swap device and no kernel direct map.
 #pragma once
 
+#include <iterator>
+#include <vector>
+
 #include "firmware/hal/hal.hpp"
 #include "firmware/hv/hypervisor.hpp"
 
@@ -37,10 +40,22 @@ class GuestHal final : public Hal {
   void invalidate_all_pcids() override { m_hal->invalidate_all_pcids(); }
   void kernel_enter() override { m_hal->kernel_enter(); }
   void kernel_exit() override { m_hal->kernel_exit(); }
-  void shootdown_begin(const std::vector<CoreId>& cores) override { m_hal->shootdown_begin(cores); }
+  void shootdown_begin(const std::vector<CoreId>& cores) override {
+    m_hal->shootdown_begin(cores);
+    m_stopped.push_back(cores);
+  }
   void shootdown_end(const std::vector<CoreId>& cores, PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages,
                      uint64_t receiver_cycles) override;
-  void shootdown_resume(const std::vector<CoreId>& cores) override { m_hal->shootdown_resume(cores); }
+  void shootdown_resume(const std::vector<CoreId>& cores) override {
+    m_hal->shootdown_resume(cores);
+    ended(cores);
+  }
+  // The guest kernel's operation was abandoned midway (its guest lost its memory): the cores it stopped
+  // and did not release yet resume.
+  void release_stops() {
+    for (auto it = m_stopped.rbegin(); it != m_stopped.rend(); ++it) m_hal->shootdown_resume(*it);
+    m_stopped.clear();
+  }
   void charge(uint64_t cycles) override { m_hal->charge(cycles); }
   CoreId core_id() const override { return m_core; }
   uint64_t now_ps() const override { return m_hal->now_ps(); }
@@ -58,11 +73,20 @@ class GuestHal final : public Hal {
     throw SimulationError("guest kernel: guests have no swap device (their memory is swapped by the host)");
   }
   void transfer(PhysAddr pa, uint8_t* data, uint64_t len, bool write);
+  void ended(const std::vector<CoreId>& cores) {
+    for (auto it = m_stopped.rbegin(); it != m_stopped.rend(); ++it) {
+      if (*it == cores) {
+        m_stopped.erase(std::next(it).base());
+        return;
+      }
+    }
+  }
 
   Hypervisor& m_hv;
   size_t m_guest;
   CoreId m_core;
   Hal* m_hal = nullptr;
+  std::vector<std::vector<CoreId>> m_stopped;  // stopped sections begun and not ended yet, innermost last
 };
 
 }  // namespace vmsim::fw

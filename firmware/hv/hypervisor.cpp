@@ -790,6 +790,7 @@ std::optional<Pid> Hypervisor::create_process(Hal& hal, size_t index) {
     if (!gp) return std::nullopt;
     return global_pid(g, *gp);
   } catch (const GuestLost&) {
+    ghal(hal, g).release_stops();
     return std::nullopt;
   }
 }
@@ -814,6 +815,7 @@ void Hypervisor::switch_to(Hal& hal, Pid pid) {
   try {
     G.kernel->switch_to(ghal(hal, g), gp);
   } catch (const GuestLost&) {
+    ghal(hal, g).release_stops();
   }
 }
 
@@ -845,6 +847,7 @@ void Hypervisor::exit_process(Hal& hal, Pid pid) {
   try {
     G.kernel->exit_process(ghal(hal, g), gp);
   } catch (const GuestLost&) {
+    ghal(hal, g).release_stops();
   }
 }
 
@@ -856,6 +859,7 @@ FaultOutcome Hypervisor::handle_page_fault(Hal& hal, Pid pid, VirtAddr va, Acces
   try {
     return G.kernel->handle_page_fault(ghal(hal, g), gp, va, kind, error_code);
   } catch (const GuestLost&) {
+    ghal(hal, g).release_stops();
     return FaultOutcome::Killed;
   }
 }
@@ -874,6 +878,7 @@ SyscallResult Hypervisor::syscall(Hal& hal, Pid pid, const Syscall& call) {
     }
     return r;
   } catch (const GuestLost&) {
+    ghal(hal, g).release_stops();
     return dead;
   }
 }
@@ -889,6 +894,7 @@ void Hypervisor::run_background(Hal& hal) {
     try {
       G.kernel->run_background(ghal(hal, g));
     } catch (const GuestLost&) {
+      ghal(hal, g).release_stops();
     }
   }
   restore(hal, md);
@@ -909,6 +915,7 @@ void Hypervisor::migrate(Hal& hal, size_t index, Pid pid, CoreId to) {
   try {
     G.kernel->migrate(ghal(hal, g), local, gp, to);
   } catch (const GuestLost&) {
+    ghal(hal, g).release_stops();
   }
   restore(hal, md);
 }
@@ -997,6 +1004,7 @@ void GuestHal::set_root(PhysAddr root, uint16_t pcid) {
 void GuestHal::shootdown_end(const std::vector<CoreId>& cores, PhysAddr root, uint16_t pcid,
                              const std::vector<VirtAddr>& pages, uint64_t receiver_cycles) {
   m_hal->shootdown_end_guest(cores, m_hv.vpid(m_guest), root, pcid, pages, receiver_cycles);
+  ended(cores);
 }
 
 void GuestHal::invalidate_page(PhysAddr root, uint16_t pcid, VirtAddr va) {
