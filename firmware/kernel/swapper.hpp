@@ -106,6 +106,9 @@ class Swapper {
   bool make_exclusive(Pfn pfn);
   // True while the frame is in the swap cache (its slot may be mapped by other swap entries).
   bool in_swap_cache(Pfn pfn) const { return m_frame_slot.count(pfn.value()) != 0; }
+  // A secondary MMU (a VM process's EPT) wrote the tracked page at pfn: its contents must be written
+  // before it is evicted (no-op for an untracked frame).
+  void mark_dirty(Pfn pfn);
   // Frames in the swap cache -> their slots.
   const std::unordered_map<uint64_t, uint64_t>& swap_cache() const { return m_frame_slot; }
   // Compaction moved frame `from` to `to` on `node`: a tracked page moves with its reverse map; to the
@@ -153,9 +156,6 @@ class Swapper {
   void store_file_page(Hal& hal, int file, uint64_t index, Pfn frame);
   // A tracked page-cache page was written back outside reclaim: it is clean now.
   void file_page_cleaned(Pfn frame);
-  // A secondary MMU (a VM process's EPT) wrote the tracked page at pfn: its contents must be written
-  // before it is evicted (no-op for an untracked frame).
-  void mark_dirty(Pfn pfn);
   // Contents of page `index` of `file` written back earlier, or nullptr (never written).
   const std::vector<uint8_t>* written_file_page(int file, uint64_t index) const;
 
