@@ -31,6 +31,7 @@ class Swapper::Bridge final : public ReclaimHost, public PageBits {
   ReclaimPageInfo page_info(PageId p) override { return m_s.page_info(*hal, p); }
   bool reserve_swap(PageId p) override { return m_s.reserve_swap(p); }
   void unmap(PageId p) override { m_s.evict_unmap(*hal, p); }
+  bool dirtied_by_unmap(PageId p) override { return m_s.m_reported_dirty.erase(p) != 0; }
   void write_back(PageId p, PageKind kind) override {
     if (kind == PageKind::File) {
       m_s.file_write_back(*hal, p);
@@ -164,6 +165,7 @@ std::optional<NodeId> Swapper::tracked_node(Pfn pfn) const {
 }
 
 void Swapper::forget(Pfn pfn) {
+  m_reported_dirty.erase(pfn.value());
   auto d = m_pages.find(pfn.value());
   if (d != m_pages.end()) {
     m_policies[d->second.node]->on_unmap(pfn.value());
@@ -338,6 +340,7 @@ void Swapper::reclaim_end(Hal& hal) {
 }
 
 void Swapper::evict_invalidate(Hal& hal, Mm& mm, VirtAddr page) {
+  if (mm.notifier != nullptr) mm.notifier->invalidate(hal, {page});
   if (mm.cpus[hal.core_id()]) {
     hal.charge(m_cfg.costs.tlb_invalidate);
     hal.invalidate_page(user_space(mm).root, user_space(mm).pcid, page);
@@ -430,6 +433,8 @@ bool Swapper::page_dirty(Hal& hal, uint64_t pfn) {
   if (d.dirty) return true;
   if (d.kind == PageKind::File && m_segments.at(d.seg)->dirty[d.index]) return true;
   for (const PageDesc::Mapping& m : d.maps) {
+    // A VM process's page is written through the EPT (firmware/hv), whose dirty flag is the page's.
+    if (m.mm->notifier != nullptr && m.mm->notifier->test_dirty(hal, VirtAddr{m.va})) return true;
     reclaim_touch(hal, *m.mm);
     if (Pte{hal.read64(m.pte)}.dirty()) return true;
   }
@@ -444,6 +449,18 @@ bool Swapper::page_accessed(Hal& hal, uint64_t pfn, bool clear) {
     if (a && !clear) break;
     // Clearing A needs the address space's cores stopped (a walker's A/D update must not be lost) and
     // the translation dropped, or a TLB hit would never set A again.
+    if (m.mm->notifier != nullptr) {
+      // A VM process's page (firmware/hv): only the guest uses it, through the EPT, whose accessed flag is
+      // the page's; no core caches the VM process's own translations, so clearing needs no invalidation.
+      const bool young = m.mm->notifier->test_young(hal, VirtAddr{m.va}, clear);
+      const Pte e{hal.read64(m.pte)};
+      if (clear && e.accessed()) {
+        hal.charge(m_cfg.costs.pte_update);
+        hal.write64(m.pte, e.raw() & ~pte_bit::kAccessed);
+      }
+      a = a || young || e.accessed();
+      continue;
+    }
     if (clear) reclaim_touch(hal, *m.mm);
     const Pte e{hal.read64(m.pte)};
     if (!e.accessed()) continue;
@@ -502,6 +519,7 @@ void Swapper::evict_write(Hal& hal, uint64_t pfn) {
   hal.swap_submit(true, SwapArea::offset_of(slot), m_copy_buf.data());
   if (m_swap->peek(slot)->state == SwapCacheState::Writing) m_swap->writeout_done(slot);
   m_pages.at(pfn).dirty = false;
+  m_reported_dirty.erase(pfn);
   ++m_swap_outs;
 }
 
@@ -511,6 +529,10 @@ void Swapper::clean_page(Hal& hal, uint64_t pfn) {
   // then the contents are written to the page's slot.
   PageDesc& d = m_pages.at(pfn);
   for (const PageDesc::Mapping& m : d.maps) {
+    // A VM process's page: its EPT translation goes (so the guest's next write makes it dirty again).
+    if (m.mm->notifier != nullptr && m.mm->notifier->test_dirty(hal, VirtAddr{m.va})) {
+      m.mm->notifier->invalidate(hal, {VirtAddr{m.va}});
+    }
     reclaim_touch(hal, *m.mm);
     const Pte e{hal.read64(m.pte)};
     if (!e.dirty()) continue;
@@ -537,6 +559,13 @@ void Swapper::store_file_page(Hal& hal, int file, uint64_t index, Pfn frame) {
   ++m_file_writebacks;
 }
 
+void Swapper::mark_dirty(Pfn pfn) {
+  auto d = m_pages.find(pfn.value());
+  if (d == m_pages.end()) return;
+  d->second.dirty = true;
+  m_reported_dirty.insert(pfn.value());
+}
+
 void Swapper::file_page_cleaned(Pfn frame) {
   auto d = m_pages.find(frame.value());
   if (d != m_pages.end()) d->second.dirty = false;
@@ -548,6 +577,7 @@ void Swapper::file_page_dirtied(Pfn frame) {
 }
 
 void Swapper::evict_free(Hal& hal, uint64_t pfn) {
+  m_reported_dirty.erase(pfn);
   auto fs = m_frame_slot.find(pfn);
   if (fs != m_frame_slot.end()) {
     m_swap->evict(fs->second);
@@ -637,11 +667,14 @@ void Swapper::maybe_scan(Hal& hal) {
     std::vector<VirtAddr> cleared;
     for_each_leaf(hal, mm->root, m_levels, VirtAddr{0}, VirtAddr{m_user_top},
                   [&](VirtAddr va, PhysAddr, Pte e) -> std::optional<uint64_t> {
-                    if (!e.accessed()) return std::nullopt;
+                    // A VM process's page: the EPT's accessed flag (cleared there, nothing to invalidate).
+                    const bool young = mm->notifier != nullptr && mm->notifier->test_young(hal, va, true);
+                    if (!e.accessed() && !young) return std::nullopt;
                     referenced[mm].push_back(va.value() >> kPageShift);
                     auto d = m_pages.find(e.pfn().value());
                     if (d != m_pages.end()) d->second.referenced = true;
-                    cleared.push_back(va);
+                    if (!e.accessed()) return std::nullopt;
+                    if (mm->notifier == nullptr) cleared.push_back(va);
                     hal.charge(m_cfg.costs.pte_update);
                     return e.raw() & ~pte_bit::kAccessed;
                   });

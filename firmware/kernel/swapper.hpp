@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -105,6 +106,9 @@ class Swapper {
   bool make_exclusive(Pfn pfn);
   // True while the frame is in the swap cache (its slot may be mapped by other swap entries).
   bool in_swap_cache(Pfn pfn) const { return m_frame_slot.count(pfn.value()) != 0; }
+  // A secondary MMU (a VM process's EPT) wrote the tracked page at pfn: its contents must be written
+  // before it is evicted (no-op for an untracked frame).
+  void mark_dirty(Pfn pfn);
   // Frames in the swap cache -> their slots.
   const std::unordered_map<uint64_t, uint64_t>& swap_cache() const { return m_frame_slot; }
   // Compaction moved frame `from` to `to` on `node`: a tracked page moves with its reverse map; to the
@@ -218,6 +222,8 @@ class Swapper {
   std::unique_ptr<Reclaimer> m_reclaim;
   std::unordered_map<uint64_t, PageDesc> m_pages;       // tracked frame -> descriptor (reverse map)
   std::unordered_map<uint64_t, uint64_t> m_frame_slot;  // frame -> its swap slot while in the swap cache
+  // Frames a secondary MMU reported written (mark_dirty) since their last write-back (VM processes only).
+  std::set<uint64_t> m_reported_dirty;
   std::unordered_map<uint64_t, uint64_t> m_reading;     // slot -> completion time (ps) of its swap-in
   std::vector<ReclaimTouch> m_touched;                  // address spaces stopped by the current reclaim pass
   bool m_reclaiming = false;
