@@ -76,15 +76,15 @@ struct HypervisorConfig {
     v("enabled", enabled, "",
       "Nested paging: every process runs in a guest (its own kernel over guest-physical memory) under a "
       "hypervisor that backs guest memory with host frames on EPT violations");
-    v("guests", guests, "", "The guests (default: one guest running every process)");
+    v.list("guests", guests, "The guests (default: one guest running every process)");
     v("ept_page_size", ept_page_size, "", "Page size of the EPT leaves backing guest memory: 4k, 2m or 1g");
     v("ept_levels", ept_levels, "", "EPT page-walk length: 4 or 5");
     v("ept_accessed_dirty", ept_accessed_dirty, "", "EPT accessed and dirty flags (EPTP bit 6); host reclaim reads them");
     v("placement", placement, "",
       "Host NUMA placement of guest memory: mirror (guest node i on host node i), interleave, local (first touch)");
     v("prefault", prefault, "", "Back all guest memory when the guest boots (no EPT violations afterwards)");
-    v("costs", costs, "", "VM-exit costs");
-    v("caches", caches, "", "Sizes of the nested translation caches");
+    v.section("costs", costs, "VM-exit costs");
+    v.section("caches", caches, "Sizes of the nested translation caches");
   }
 };
 

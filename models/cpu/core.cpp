@@ -392,6 +392,11 @@ bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is
   for (;;) {
     tr = m_mmu.translate(op.va, op.kind, true, unused);
     if (!tr.fault) break;
+    fw::VmExitInfo exit;
+    if (m_virt && vm_exit_info(op.va, op.kind, exit)) {
+      if (take_vm_exit(pid, exit) == fw::FaultOutcome::Killed) return false;
+      continue;
+    }
     ++m_page_faults;
     // No time passes in this mode, so a swap-in never blocks here (Blocked would simply be retried).
     if (m_trap.handle_page_fault(*this, pid, op.va, op.kind, tr.error_code) == fw::FaultOutcome::Killed) return false;
@@ -465,10 +470,13 @@ Core::OpStatus Core::access_timed(Pid pid, const workload::MemOp& op, bool data_
     m_fs_translate += (translated - before).value();
     access_time += translated - before;
     if (!tr.fault) break;
-    ++m_page_faults;
+    fw::VmExitInfo exit;
+    const bool vm_exit = m_virt && vm_exit_info(op.va, op.kind, exit);
+    if (!vm_exit) ++m_page_faults;
     m_qk.set(delay);
-    fw::FaultOutcome outcome = m_trap.handle_page_fault(*this, pid, op.va, op.kind, tr.error_code);
-    m_fs_fault += (m_qk.get_current_time() - translated).value();
+    fw::FaultOutcome outcome = vm_exit ? take_vm_exit(pid, exit)
+                                       : m_trap.handle_page_fault(*this, pid, op.va, op.kind, tr.error_code);
+    (vm_exit ? m_fs_vm_exit : m_fs_fault) += (m_qk.get_current_time() - translated).value();
     delay = m_qk.get_local_time();
     if (outcome != fw::FaultOutcome::Retry) {
       m_qk.set(delay);
