@@ -312,6 +312,7 @@ bool HugePages::compact(Hal& hal, Process& p, NodeId node) {
     } else if (!pages[k].empty()) {
       hal.invalidate_pcid(user_space(mm).pcid);  // a PCID-tagged copy may be cached here
     }
+    if (mm.notifier != nullptr && !pages[k].empty()) mm.notifier->invalidate(hal, pages[k]);
     if (!targets[k].empty()) m_host->finish_shootdown(hal, targets[k], user_space(mm).root, user_space(mm).pcid, pages[k]);
   }
   if (ok) ++m_compaction_success;

@@ -468,6 +468,7 @@ void Kernel::switch_to(Hal& hal, Pid pid) {
 }
 
 void Kernel::invalidate(Hal& hal, Mm& mm, const std::vector<VirtAddr>& pages) {
+  if (mm.notifier != nullptr && !pages.empty()) mm.notifier->invalidate(hal, pages);
   for (VirtAddr va : pages) {
     hal.charge(m_cfg.costs.tlb_invalidate);
     // KPTI: the user translations are cached under the user PCID (Linux: INVPCID individual address).
@@ -635,6 +636,43 @@ void Kernel::harvest_file_dirty(Hal& hal, Mm& mm, VirtAddr start, VirtAddr end) 
       return std::optional<uint64_t>();
     });
   }
+}
+
+std::optional<Kernel::PageMapping> Kernel::mapping(Hal& hal, Pid pid, VirtAddr va) {
+  if (!alive(pid) || m_hashed) return std::nullopt;
+  PhysAddr table = process(pid).mm->root;
+  for (unsigned level = m_levels; level >= 1; --level) {
+    const unsigned shift = kPageShift + 9 * (level - 1);
+    const Pte e{hal.read64(PhysAddr{table.value() + ((va.value() >> shift) & 511) * 8})};
+    if (!e.present()) return std::nullopt;
+    if (level == 1 || (level <= 3 && e.huge())) return PageMapping{e.pfn(), level, e.writable()};
+    table = e.frame_addr();
+  }
+  return std::nullopt;
+}
+
+std::optional<Pfn> Kernel::alloc_kernel_frame(Hal& hal, NodeId node) {
+  hal.charge(m_cfg.costs.frame_alloc);
+  std::optional<PageAlloc> a = m_pmm->alloc_page(hal.core_id(), kGfpKernel | Gfp::Zero, {node});
+  if (!a && shrink_page_cache(hal)) a = m_pmm->alloc_page(hal.core_id(), kGfpKernel | Gfp::Zero, {node});
+  if (!a) return std::nullopt;
+  hal.zero_frame(a->pfn);
+  ++m_table_frames;
+  return a->pfn;
+}
+
+void Kernel::free_kernel_frame(Hal& hal, Pfn pfn) { free_frame(hal, pfn); }
+
+std::string Kernel::process_name(Pid pid) const {
+  return pid >= 1 && pid <= m_processes.all().size() ? m_processes.all()[pid - 1]->name : std::string();
+}
+
+void Kernel::set_mm_notifier(Pid pid, MmNotifier* notifier) { process(pid).mm->notifier = notifier; }
+
+void Kernel::kill(Hal& hal, Pid pid, const std::string& reason, const char* signal) {
+  if (!alive(pid)) return;
+  KernelEntry entry(*this, hal);
+  m_faults.kill(hal, process(pid), VirtAddr{0}, AccessKind::Read, 0, reason, signal);
 }
 
 void Kernel::exit_process(Hal& hal, Pid pid) {

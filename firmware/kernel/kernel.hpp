@@ -18,6 +18,7 @@
 #include "firmware/kernel/faults.hpp"
 #include "firmware/kernel/huge_pages.hpp"
 #include "firmware/kernel/kernel_config.hpp"
+#include "firmware/kernel/mm_notifier.hpp"
 #include "firmware/kernel/processes.hpp"
 #include "firmware/kernel/syscalls.hpp"
 #include "firmware/mm/slab.hpp"
@@ -108,6 +109,28 @@ class Kernel final : public Trap {
   uint64_t context_switch_cycles() const override { return m_cfg.costs.context_switch; }
   // firmware.swap.policy opt: the future references of the process with config index i (nullptr for none).
   void set_futures(std::vector<std::shared_ptr<const FutureReferences>> futures);
+  // ---- For a hypervisor running this kernel as its host (firmware/hv). ----
+  // The present leaf that maps va in pid's tables: the first frame of the page, its table level (1: 4 KiB,
+  // 2: 2 MiB, 3: 1 GiB) and whether it is writable; nullopt if va is not mapped (or pid is not alive). One
+  // timed 8-byte read per level (the hypervisor reading the host's tables, as KVM's host-PTE lookup).
+  struct PageMapping {
+    Pfn first{0};
+    unsigned level = 1;
+    bool writable = false;
+  };
+  std::optional<PageMapping> mapping(Hal& hal, Pid pid, VirtAddr va);
+  // A zeroed kernel frame on `node` (falling back to the others), counted in system.os.frames.table_allocated
+  // (the hypervisor's EPT tables); nullopt when memory is exhausted. free_kernel_frame gives it back.
+  std::optional<Pfn> alloc_kernel_frame(Hal& hal, NodeId node);
+  void free_kernel_frame(Hal& hal, Pfn pfn);
+  // Registers a secondary MMU caching pid's translations (nullptr: none); it hears of every invalidation.
+  void set_mm_notifier(Pid pid, MmNotifier* notifier);
+  // Kills pid (and its thread group) with a report line naming `reason`, as the fault handler's kills.
+  void kill(Hal& hal, Pid pid, const std::string& reason, const char* signal);
+  // The name of pid's process ("" if there is no such pid).
+  std::string process_name(Pid pid) const;
+  // The NUMA node local to `core`.
+  NodeId core_node(CoreId core) const { return m_core_node.at(core); }
   // /proc/buddyinfo and /proc/slabinfo-like text at this moment.
   std::string buddyinfo() const { return m_pmm->buddyinfo(); }
   std::string slabinfo() const { return m_slab->slabinfo(); }

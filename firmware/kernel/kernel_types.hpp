@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "firmware/hal/hal.hpp"
+#include "firmware/kernel/mm_notifier.hpp"
 #include "firmware/mm/zones.hpp"
 #include "firmware/swap/reclaim.hpp"
 #include "firmware/swap/replacement.hpp"
@@ -50,6 +51,8 @@ struct Mm {
   std::set<uint64_t> hashed_pages;  // walker.format hashed: the virtual pages mapped, for teardown
   uint64_t swap_pages = 0;          // swap entries in the tables
   uint64_t numa_scan_next = 0;      // firmware.numa_balancing: where the next hint scan starts
+  // A secondary MMU caching this address space's translations (a VM process's EPT), or nullptr.
+  MmNotifier* notifier = nullptr;
 };
 
 struct Process {

@@ -86,6 +86,7 @@ void NumaBalancer::scan_mm(Hal& hal, Mm& mm) {
       ++m_ctx.invlpg;
     }
   }
+  if (mm.notifier != nullptr && !pages.empty()) mm.notifier->invalidate(hal, pages);
   if (!targets.empty()) m_host.finish_shootdown(hal, targets, mm, pages, flush_all);
 }
 

@@ -184,6 +184,7 @@ void Processes::teardown(Hal& hal, Process& p) {
 void Processes::drop_mm(Hal& hal, Process& p) {
   std::shared_ptr<Mm> mm = std::move(p.mm);
   if (--mm->users == 0) {
+    if (mm->notifier != nullptr) mm->notifier->release(hal);  // before any frame goes
     if (m_ctx->cfg.check_contents) check_contents(hal, *mm, p);
     if (m_ctx->hashed) {
       for (uint64_t vpn : mm->hashed_pages) {

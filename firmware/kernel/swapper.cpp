@@ -338,6 +338,7 @@ void Swapper::reclaim_end(Hal& hal) {
 }
 
 void Swapper::evict_invalidate(Hal& hal, Mm& mm, VirtAddr page) {
+  if (mm.notifier != nullptr) mm.notifier->invalidate(hal, {page});
   if (mm.cpus[hal.core_id()]) {
     hal.charge(m_cfg.costs.tlb_invalidate);
     hal.invalidate_page(user_space(mm).root, user_space(mm).pcid, page);
@@ -444,6 +445,18 @@ bool Swapper::page_accessed(Hal& hal, uint64_t pfn, bool clear) {
     if (a && !clear) break;
     // Clearing A needs the address space's cores stopped (a walker's A/D update must not be lost) and
     // the translation dropped, or a TLB hit would never set A again.
+    if (m.mm->notifier != nullptr) {
+      // A VM process's page (firmware/hv): only the guest uses it, through the EPT, whose accessed flag is
+      // the page's; no core caches the VM process's own translations, so clearing needs no invalidation.
+      const bool young = m.mm->notifier->test_young(hal, VirtAddr{m.va}, clear);
+      const Pte e{hal.read64(m.pte)};
+      if (clear && e.accessed()) {
+        hal.charge(m_cfg.costs.pte_update);
+        hal.write64(m.pte, e.raw() & ~pte_bit::kAccessed);
+      }
+      a = a || young || e.accessed();
+      continue;
+    }
     if (clear) reclaim_touch(hal, *m.mm);
     const Pte e{hal.read64(m.pte)};
     if (!e.accessed()) continue;
@@ -632,11 +645,14 @@ void Swapper::maybe_scan(Hal& hal) {
     std::vector<VirtAddr> cleared;
     for_each_leaf(hal, mm->root, m_levels, VirtAddr{0}, VirtAddr{m_user_top},
                   [&](VirtAddr va, PhysAddr, Pte e) -> std::optional<uint64_t> {
-                    if (!e.accessed()) return std::nullopt;
+                    // A VM process's page: the EPT's accessed flag (cleared there, nothing to invalidate).
+                    const bool young = mm->notifier != nullptr && mm->notifier->test_young(hal, va, true);
+                    if (!e.accessed() && !young) return std::nullopt;
                     referenced[mm].push_back(va.value() >> kPageShift);
                     auto d = m_pages.find(e.pfn().value());
                     if (d != m_pages.end()) d->second.referenced = true;
-                    cleared.push_back(va);
+                    if (!e.accessed()) return std::nullopt;
+                    if (mm->notifier == nullptr) cleared.push_back(va);
                     hal.charge(m_cfg.costs.pte_update);
                     return e.raw() & ~pte_bit::kAccessed;
                   });
