@@ -218,6 +218,7 @@ class Hypervisor::Notifier final : public MmNotifier {
   Notifier(Hypervisor& hv, Guest& g) : m_hv(hv), m_g(g) {}
   void invalidate(Hal& hal, const std::vector<VirtAddr>& pages) override { m_hv.notify_invalidate(hal, m_g, pages); }
   bool test_young(Hal& hal, VirtAddr page, bool clear) override { return m_hv.notify_young(hal, m_g, page, clear); }
+  bool test_dirty(Hal& hal, VirtAddr page) override { return m_hv.notify_dirty(hal, m_g, page); }
   void release(Hal& hal) override { m_hv.notify_release(hal, m_g); }
 
  private:
@@ -377,6 +378,10 @@ void Hypervisor::enter(Hal& hal, size_t g) {
   if (mode(hal) == static_cast<int>(g)) return;
   if (hal.in_guest()) hal.vm_exit();
   Guest& G = *m_guests[g];
+  if (G.eptp == 0) {
+    throw SimulationError("hypervisor: VM entry into guest '" + G.name + "' on core " + std::to_string(c) +
+                          " before its EPT exists (a hypervisor bug)");
+  }
   VmEntry e;
   e.eptp = G.eptp;
   e.vpid = vpid(g);
@@ -532,6 +537,7 @@ void Hypervisor::ept_install(Hal& hal, Guest& G, uint64_t gfn, PhysAddr hpa, uns
     EptEntry e{hal.read64(ea)};
     if (e.present() && e.is_leaf(l)) {
       // A larger leaf covers the range (its page was split on the host side meanwhile): it goes first.
+      report_dirty(hal, G, e, l, gfn & ~(frames_of_level(l) - 1));
       hal.charge(m_kcfg.costs.pte_update);
       hal.write64(ea, 0);
       clear_shadow(G.shadow, G.flags, G.backed, gfn & ~(frames_of_level(l) - 1), frames_of_level(l));
@@ -552,6 +558,7 @@ void Hypervisor::ept_install(Hal& hal, Guest& G, uint64_t gfn, PhysAddr hpa, uns
   }
   const PhysAddr ea{table.value() + ((gfn >> (9 * (level - 1))) & 511) * 8};
   const EptEntry old{hal.read64(ea)};
+  if (old.present() && old.is_leaf(level)) report_dirty(hal, G, old, level, gfn);
   if (old.present() && !old.is_leaf(level)) {
     // Smaller leaves of the range (the host page became huge: THP collapse) make way for one leaf.
     ept_free_subtree(hal, G, old.addr(), level - 1, gfn);
@@ -582,6 +589,7 @@ void Hypervisor::ept_free_subtree(Hal& hal, Guest& G, PhysAddr table, unsigned l
     if (!x.present()) continue;
     const uint64_t gfn = first_gfn + (i << (9 * (level - 1)));
     if (x.is_leaf(level)) {
+      report_dirty(hal, G, x, level, gfn);
       clear_shadow(G.shadow, G.flags, G.backed, gfn, frames_of_level(level));
       ++m_leaves_cleared;
     } else {
@@ -599,11 +607,37 @@ bool Hypervisor::ept_clear_leaf(Hal& hal, Guest& G, uint64_t gfn) {
   std::optional<PhysAddr> ea = ept_entry(hal, G, first, level);
   if (!ea) throw SimulationError("hypervisor: guest '" + G.name + "': the shadow of the EPT maps guest-physical " +
                                  format_hex(gfn << kPageShift) + " but the EPT does not (a hypervisor bug)");
+  report_dirty(hal, G, EptEntry{hal.read64(*ea)}, level, first);
   hal.charge(m_kcfg.costs.pte_update);
   hal.write64(*ea, 0);
   clear_shadow(G.shadow, G.flags, G.backed, first, frames_of_level(level));
   ++m_leaves_cleared;
   return true;
+}
+
+void Hypervisor::report_dirty(Hal& hal, Guest& G, EptEntry leaf, unsigned level, uint64_t first_gfn) {
+  if (!leaf.present() || !leaf.writable()) return;
+  if (m_hv.ept_accessed_dirty && !leaf.dirty()) return;
+  const uint64_t first = leaf.addr().value() >> kPageShift;
+  const uint64_t n = frames_of_level(level);
+  for (uint64_t i = 0; i < n; ++i) m_host->set_page_dirty(Pfn{first + i});
+  // Only 4 KiB host pages are reclaimed (1 GiB pool pages never are).
+  if (level > 2 || G.vm_pid == 0 || !m_host->alive(G.vm_pid)) return;
+  for (uint64_t i = 0; i < n && first_gfn + i < G.frames; ++i) {
+    const std::optional<Kernel::PageMapping> m =
+        m_host->mapping(hal, G.vm_pid, VirtAddr{kHvaBase + ((first_gfn + i) << kPageShift)});
+    if (m && m->level == 1 && m->first.value() != first + i) m_host->set_page_dirty(m->first);
+  }
+}
+
+bool Hypervisor::notify_dirty(Hal& hal, Guest& G, VirtAddr page) {
+  if (page.value() < kHvaBase || page.value() >= kHvaBase + (G.frames << kPageShift)) return false;
+  const uint64_t gfn = (page.value() - kHvaBase) >> kPageShift;
+  if (G.shadow[gfn] == 0 || !(G.flags[gfn] & 0x10)) return false;
+  if (!m_hv.ept_accessed_dirty) return true;  // writable and no D flag to tell: assume written
+  const unsigned level = G.flags[gfn] & 3;
+  const std::optional<PhysAddr> ea = ept_entry(hal, G, gfn & ~(frames_of_level(level) - 1), level);
+  return ea && EptEntry{hal.read64(*ea)}.dirty();
 }
 
 void Hypervisor::invept_shootdown(Hal& hal, Guest& G) {
@@ -701,8 +735,10 @@ void Hypervisor::guest_lost(Hal& hal, Guest& G, const std::string& reason) {
 std::optional<Pid> Hypervisor::create_process(Hal& hal, size_t index) {
   const auto [g, local] = m_index.at(index);
   Guest& G = *m_guests[g];
+  // Inside the kernel's critical section from here: in the AT mode a core booting the guest waits on
+  // memory, and another core creating a process of the same guest must wait until its EPT exists.
+  KernelSection section(hal);
   if (!G.booted) {
-    KernelSection section(hal);
     const int md = mode(hal);
     to_host(hal);
     boot_guest(hal, g);
@@ -824,8 +860,8 @@ void Hypervisor::migrate(Hal& hal, size_t index, Pid pid, CoreId to) {
   Guest& G = *m_guests[g];
   if (G.lost) return;
   const Pid gp = pid == 0 ? 0 : guest_of_pid(pid).second;
-  if (!G.booted) {
-    // Not created yet: only the record moves (no guest state on any core to drop).
+  if (gp == 0 || G.eptp == 0) {
+    // Not created yet: only the record moves (no guest state on any core to drop, no VM entry needed).
     G.kernel->migrate(ghal(hal, g), local, 0, to);
     return;
   }

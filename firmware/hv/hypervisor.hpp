@@ -137,6 +137,12 @@ class Hypervisor final : public Trap {
   // The MMU notifier's work for guest g.
   void notify_invalidate(Hal& hal, Guest& g, const std::vector<VirtAddr>& pages);
   bool notify_young(Hal& hal, Guest& g, VirtAddr page, bool clear);
+  bool notify_dirty(Hal& hal, Guest& g, VirtAddr page);
+  // A leaf about to be dropped: if the guest may have written through it (D, or writable without EPT A/D),
+  // its host frames are marked dirty in the host kernel (KVM's kvm_set_pfn_dirty on zapping a dirty SPTE).
+  // Marked too: the frames the host maps at those addresses now (a migration moved the page and its
+  // reclaim record before telling the notifier).
+  void report_dirty(Hal& hal, Guest& g, EptEntry leaf, unsigned level, uint64_t first_gfn);
   void notify_release(Hal& hal, Guest& g);
   // The host can no longer back guest g (its VM process was killed): every process of g is reported dead.
   void guest_lost(Hal& hal, Guest& g, const std::string& reason);

@@ -661,6 +661,10 @@ std::optional<Pfn> Kernel::alloc_kernel_frame(Hal& hal, NodeId node) {
   return a->pfn;
 }
 
+void Kernel::set_page_dirty(Pfn pfn) {
+  if (m_swapper->enabled()) m_swapper->mark_dirty(pfn);
+}
+
 void Kernel::free_kernel_frame(Hal& hal, Pfn pfn) { free_frame(hal, pfn); }
 
 std::string Kernel::process_name(Pid pid) const {

@@ -125,6 +125,9 @@ class Kernel final : public Trap {
   void free_kernel_frame(Hal& hal, Pfn pfn);
   // Registers a secondary MMU caching pid's translations (nullptr: none); it hears of every invalidation.
   void set_mm_notifier(Pid pid, MmNotifier* notifier);
+  // The frame was written through a secondary MMU (the EPT) whose translation of it goes now: reclaim
+  // must write it back before evicting it (swap's soft dirty flag; no-op without swap or for an untracked frame).
+  void set_page_dirty(Pfn pfn);
   // Kills pid (and its thread group) with a report line naming `reason`, as the fault handler's kills.
   void kill(Hal& hal, Pid pid, const std::string& reason, const char* signal);
   // The name of pid's process ("" if there is no such pid).

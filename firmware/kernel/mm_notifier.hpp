@@ -21,6 +21,10 @@ class MmNotifier {
   // Whether the secondary MMU used the page at `page` since the last clear (its accessed flag), clearing
   // that flag when `clear`. Reclaim's accessed-bit tests ask this besides the page's own PTE.
   virtual bool test_young(Hal& hal, VirtAddr page, bool clear) = 0;
+  // Whether the secondary MMU may have written the page since it was last cleaned (its dirty flag; a
+  // translation it drops reports its writes through Kernel::set_page_dirty). Reclaim asks this besides the
+  // page's own PTE before deciding whether the page must be written to swap.
+  virtual bool test_dirty(Hal& hal, VirtAddr page) = 0;
   // The address space goes (its last user exits or is killed): every secondary translation must go now.
   virtual void release(Hal& hal) = 0;
 };

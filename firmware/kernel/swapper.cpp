@@ -431,6 +431,8 @@ bool Swapper::page_dirty(Hal& hal, uint64_t pfn) {
   if (d.dirty) return true;
   if (d.kind == PageKind::File && m_segments.at(d.seg)->dirty[d.index]) return true;
   for (const PageDesc::Mapping& m : d.maps) {
+    // A VM process's page is written through the EPT (firmware/hv), whose dirty flag is the page's.
+    if (m.mm->notifier != nullptr && m.mm->notifier->test_dirty(hal, VirtAddr{m.va})) return true;
     reclaim_touch(hal, *m.mm);
     if (Pte{hal.read64(m.pte)}.dirty()) return true;
   }
@@ -524,6 +526,10 @@ void Swapper::clean_page(Hal& hal, uint64_t pfn) {
   // then the contents are written to the page's slot.
   PageDesc& d = m_pages.at(pfn);
   for (const PageDesc::Mapping& m : d.maps) {
+    // A VM process's page: its EPT translation goes (so the guest's next write makes it dirty again).
+    if (m.mm->notifier != nullptr && m.mm->notifier->test_dirty(hal, VirtAddr{m.va})) {
+      m.mm->notifier->invalidate(hal, {VirtAddr{m.va}});
+    }
     reclaim_touch(hal, *m.mm);
     const Pte e{hal.read64(m.pte)};
     if (!e.dirty()) continue;
@@ -548,6 +554,11 @@ void Swapper::store_file_page(Hal& hal, int file, uint64_t index, Pfn frame) {
   hal.charge(m_cfg.costs.file_write);
   m_file_pages[{file, index}].assign(m_copy_buf.begin(), m_copy_buf.end());
   ++m_file_writebacks;
+}
+
+void Swapper::mark_dirty(Pfn pfn) {
+  auto d = m_pages.find(pfn.value());
+  if (d != m_pages.end()) d->second.dirty = true;
 }
 
 void Swapper::file_page_cleaned(Pfn frame) {

@@ -152,6 +152,9 @@ class Swapper {
   void store_file_page(Hal& hal, int file, uint64_t index, Pfn frame);
   // A tracked page-cache page was written back outside reclaim: it is clean now.
   void file_page_cleaned(Pfn frame);
+  // A secondary MMU (a VM process's EPT) wrote the tracked page at pfn: its contents must be written
+  // before it is evicted (no-op for an untracked frame).
+  void mark_dirty(Pfn pfn);
   // Contents of page `index` of `file` written back earlier, or nullptr (never written).
   const std::vector<uint8_t>* written_file_page(int file, uint64_t index) const;
 

@@ -153,6 +153,20 @@ std::optional<std::pair<EptEntry, unsigned>> ept_leaf(VmxFlatHal& hal, uint64_t 
   return std::nullopt;
 }
 
+// The address of the EPT leaf entry for gpa (walked by hand), or nullopt.
+std::optional<PhysAddr> ept_leaf_address(VmxFlatHal& hal, uint64_t eptp, uint64_t gpa) {
+  const Eptp p{eptp};
+  PhysAddr table = p.root();
+  for (unsigned l = p.levels(); l >= 1; --l) {
+    const PhysAddr ea{table.value() + ((gpa >> (12 + 9 * (l - 1))) & 511) * 8};
+    const EptEntry e{hal.read64(ea)};
+    if (!e.present()) return std::nullopt;
+    if (e.is_leaf(l)) return ea;
+    table = e.addr();
+  }
+  return std::nullopt;
+}
+
 std::optional<uint64_t> ept_translate(VmxFlatHal& hal, uint64_t eptp, uint64_t gpa) {
   auto leaf = ept_leaf(hal, eptp, gpa);
   if (!leaf) return std::nullopt;
@@ -427,6 +441,48 @@ TEST(Hypervisor, HostSwapOutOfGuestMemoryClearsTheEptThroughTheNotifier) {
     EXPECT_EQ(out, fw::FaultOutcome::Retry);
     EXPECT_TRUE(h.backing_of(0, gpa));
   }
+}
+
+// Host reclaim asks the EPT's accessed flags about guest pages (the host never walks the VM process's own
+// tables): pages the guest keeps using (A set in their EPT leaves, as the walker sets it) survive while
+// the host evicts the others.
+TEST(Hypervisor, HostReclaimKeepsGuestPagesWhoseEptAccessedFlagIsSet) {
+  fw::HypervisorConfig hv;
+  hv.enabled = true;
+  fw::GuestConfig g;
+  g.memory = Bytes{64 * kMiB};
+  g.processes = "0";
+  hv.guests.push_back(g);
+  fw::KernelConfig k;
+  k.swap_slots = 65536;
+  fw::Hypervisor h(hv, k, {fw::NodeRange{Pfn{0}, (32 * kMiB) >> kPageShift}}, {0}, indexed({process("p")}));
+  VmxFlatHal hal;
+  std::optional<Pid> pid = h.create_process(hal, 0);
+  ASSERT_TRUE(pid);
+  std::vector<uint64_t> hot;
+  for (uint64_t i = 0; i < 64; ++i) hot.push_back(16 * kMiB + i * kPageSize);
+  for (uint64_t gpa : hot) ASSERT_EQ(h.handle_vm_exit(hal, *pid, violation(gpa)), fw::FaultOutcome::Retry);
+  uint64_t hot_lost = 0, cold_lost = 0;
+  std::vector<uint64_t> cold;
+  for (uint64_t gpa = 20 * kMiB; gpa < 60 * kMiB; gpa += kPageSize) {
+    // The guest uses its hot pages between any two host allocations: their EPT leaves get A.
+    for (uint64_t hg : hot) {
+      std::optional<PhysAddr> ea = ept_leaf_address(hal, h.eptp(0), hg);
+      if (!ea) {
+        ++hot_lost;
+        ASSERT_NE(h.handle_vm_exit(hal, *pid, violation(hg)), fw::FaultOutcome::Killed);
+        continue;
+      }
+      hal.write64(*ea, hal.read64(*ea) | ept_bit::kAccessed);
+    }
+    ASSERT_NE(h.handle_vm_exit(hal, *pid, violation(gpa)), fw::FaultOutcome::Killed);
+    cold.push_back(gpa);
+  }
+  for (uint64_t gpa : cold) cold_lost += !h.backing_of(0, gpa);
+  EXPECT_GT(hal.swap_writes, 0u);
+  EXPECT_GT(stat(h.stats(), "notifier_young_tests"), 0);
+  EXPECT_GT(cold_lost, 1000u) << "the host evicted cold guest pages";
+  EXPECT_EQ(hot_lost, 0u) << "pages with the EPT A flag set were evicted";
 }
 
 TEST(Hypervisor, PrefaultBacksAllGuestMemoryAtBoot) {
