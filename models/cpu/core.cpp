@@ -312,7 +312,8 @@ Core::OpStatus Core::access_traced(Pid pid, const workload::MemOp& op, bool data
     }
   }
   m_ttrace.clear();
-  const uint64_t fs_translate = m_fs_translate, fs_fault = m_fs_fault, fs_data = m_fs_data;
+  // A VM exit's handling counts as the access's fault time here (time.vm_exit in the statistics).
+  const uint64_t fs_translate = m_fs_translate, fs_fault = m_fs_fault + m_fs_vm_exit, fs_data = m_fs_data;
   const uint64_t major = m_events->major_faults(process);
   const OpStatus status = access_untraced(pid, op, data_op_is_instruction);
   // Counts of this attempt, added to those of a first attempt that blocked.
@@ -329,7 +330,7 @@ Core::OpStatus Core::access_traced(Pid pid, const workload::MemOp& op, bool data
   const bool is_major = before.major || (major_after >= major ? major_after - major : major_after) != 0;
   BlockedEvent now;
   now.fs_translate = before.fs_translate + (m_fs_translate - fs_translate);
-  now.fs_fault = before.fs_fault + (m_fs_fault - fs_fault);
+  now.fs_fault = before.fs_fault + (m_fs_fault + m_fs_vm_exit - fs_fault);
   now.fs_data = before.fs_data + (m_fs_data - fs_data);
   if (status == OpStatus::Blocked) {
     now.translation = t;
