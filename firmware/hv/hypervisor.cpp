@@ -531,12 +531,20 @@ std::optional<PhysAddr> Hypervisor::ept_entry(Hal& hal, Guest& G, uint64_t gfn, 
 void Hypervisor::ept_install(Hal& hal, Guest& G, uint64_t gfn, PhysAddr hpa, unsigned level, bool writable,
                              unsigned host_level) {
   bool flush = false;
+  bool stopping = false;
+  std::vector<CoreId> stopped;
+  auto stop = [&] {
+    if (!stopping) stopped = stop_guest_cores(hal, G);
+    stopping = true;
+  };
   PhysAddr table = G.ept_root;
   for (unsigned l = m_hv.ept_levels; l > level; --l) {
     const PhysAddr ea{table.value() + ((gfn >> (9 * (l - 1))) & 511) * 8};
     EptEntry e{hal.read64(ea)};
     if (e.present() && e.is_leaf(l)) {
       // A larger leaf covers the range (its page was split on the host side meanwhile): it goes first.
+      stop();
+      e = EptEntry{hal.read64(ea)};
       report_dirty(hal, G, e, l, gfn & ~(frames_of_level(l) - 1));
       hal.charge(m_kcfg.costs.pte_update);
       hal.write64(ea, 0);
@@ -557,7 +565,11 @@ void Hypervisor::ept_install(Hal& hal, Guest& G, uint64_t gfn, PhysAddr hpa, uns
     }
   }
   const PhysAddr ea{table.value() + ((gfn >> (9 * (level - 1))) & 511) * 8};
-  const EptEntry old{hal.read64(ea)};
+  EptEntry old{hal.read64(ea)};
+  if (old.present()) {
+    stop();
+    old = EptEntry{hal.read64(ea)};
+  }
   if (old.present() && old.is_leaf(level)) report_dirty(hal, G, old, level, gfn);
   if (old.present() && !old.is_leaf(level)) {
     // Smaller leaves of the range (the host page became huge: THP collapse) make way for one leaf.
@@ -578,7 +590,7 @@ void Hypervisor::ept_install(Hal& hal, Guest& G, uint64_t gfn, PhysAddr hpa, uns
   if (level == 1) ++m_leaves_4k;
   if (level == 2) ++m_leaves_2m;
   if (level == 3) ++m_leaves_1g;
-  if (flush) invept_shootdown(hal, G);
+  if (stopping) end_ept_change(hal, G, stopped, flush);
 }
 
 void Hypervisor::ept_free_subtree(Hal& hal, Guest& G, PhysAddr table, unsigned level, uint64_t first_gfn) {
@@ -640,25 +652,41 @@ bool Hypervisor::notify_dirty(Hal& hal, Guest& G, VirtAddr page) {
   return ea && EptEntry{hal.read64(*ea)}.dirty();
 }
 
-void Hypervisor::invept_shootdown(Hal& hal, Guest& G) {
-  ++m_invept;
-  hal.charge(m_kcfg.costs.tlb_invalidate);
-  hal.invept(G.eptp);
+std::vector<CoreId> Hypervisor::stop_guest_cores(Hal& hal, Guest& G) {
   std::vector<CoreId> targets;
   for (CoreId c = 0; c < G.ran.size(); ++c) {
     if (G.ran[c] && c != hal.core_id()) targets.push_back(c);
   }
-  if (targets.empty()) return;
-  hal.shootdown_begin(targets);
-  m_invept_ipis += targets.size();
-  hal.charge(m_kcfg.costs.ipi_send * targets.size());
-  hal.shootdown_end_ept(targets, G.eptp, m_kcfg.costs.ipi_receive);
+  if (!targets.empty()) hal.shootdown_begin(targets);
+  return targets;
+}
+
+void Hypervisor::end_ept_change(Hal& hal, Guest& G, const std::vector<CoreId>& stopped, bool changed) {
+  if (!changed) {
+    if (!stopped.empty()) hal.shootdown_resume(stopped);
+    return;
+  }
+  ++m_invept;
+  hal.charge(m_kcfg.costs.tlb_invalidate);
+  hal.invept(G.eptp);
+  if (stopped.empty()) return;
+  m_invept_ipis += stopped.size();
+  hal.charge(m_kcfg.costs.ipi_send * stopped.size());
+  hal.shootdown_end_ept(stopped, G.eptp, m_kcfg.costs.ipi_receive);
 }
 
 // ---- The MMU notifier ----------------------------------------------------------------------------------
 
 void Hypervisor::notify_invalidate(Hal& hal, Guest& G, const std::vector<VirtAddr>& pages) {
   if (G.ept_root.value() == 0) return;
+  bool any = false;
+  for (VirtAddr va : pages) {
+    if (va.value() < kHvaBase || va.value() >= kHvaBase + (G.frames << kPageShift)) continue;
+    const uint64_t gfn = (va.value() - kHvaBase) >> kPageShift;
+    any = any || G.shadow[gfn] != 0 || gfn % frames_of_level(2) == 0;
+  }
+  if (!any) return;
+  const std::vector<CoreId> stopped = stop_guest_cores(hal, G);
   bool cleared = false;
   for (VirtAddr va : pages) {
     if (va.value() < kHvaBase || va.value() >= kHvaBase + (G.frames << kPageShift)) continue;
@@ -673,9 +701,8 @@ void Hypervisor::notify_invalidate(Hal& hal, Guest& G, const std::vector<VirtAdd
       }
     }
   }
-  if (!cleared) return;
-  ++m_notifier;
-  invept_shootdown(hal, G);
+  if (cleared) ++m_notifier;
+  end_ept_change(hal, G, stopped, cleared);
 }
 
 bool Hypervisor::notify_young(Hal& hal, Guest& G, VirtAddr page, bool clear) {
@@ -686,23 +713,31 @@ bool Hypervisor::notify_young(Hal& hal, Guest& G, VirtAddr page, bool clear) {
   if (!m_hv.ept_accessed_dirty) {
     // Without EPT A/D flags a backed page counts as used; clearing takes the leaf away (KVM's access
     // tracking), so the next use is an EPT violation that puts it back.
-    if (clear && ept_clear_leaf(hal, G, gfn)) invept_shootdown(hal, G);
+    if (clear) {
+      const std::vector<CoreId> stopped = stop_guest_cores(hal, G);
+      end_ept_change(hal, G, stopped, ept_clear_leaf(hal, G, gfn));
+    }
     return true;
   }
   const unsigned level = G.flags[gfn] & 3;
   const std::optional<PhysAddr> ea = ept_entry(hal, G, gfn & ~(frames_of_level(level) - 1), level);
   if (!ea) return false;
-  const EptEntry e{hal.read64(*ea)};
+  EptEntry e{hal.read64(*ea)};
   if (e.accessed() && clear) {
-    // As x86 Linux clears a PTE's A bit without a flush: a translation cached meanwhile stays usable.
+    // As x86 Linux clears a PTE's A bit without a flush: a translation cached meanwhile stays usable. The
+    // guest's cores stop meanwhile, so a walker's D update cannot be lost.
+    const std::vector<CoreId> stopped = stop_guest_cores(hal, G);
+    e = EptEntry{hal.read64(*ea)};
     hal.charge(m_kcfg.costs.pte_update);
     hal.write64(*ea, e.raw() & ~ept_bit::kAccessed);
+    end_ept_change(hal, G, stopped, false);
   }
   return e.accessed();
 }
 
 void Hypervisor::notify_release(Hal& hal, Guest& G) {
   if (G.ept_root.value() != 0) {
+    const std::vector<CoreId> stopped = stop_guest_cores(hal, G);
     std::array<uint64_t, 512> e;
     hal.read_block(G.ept_root, reinterpret_cast<uint8_t*>(e.data()), kPageSize);
     const unsigned top = m_hv.ept_levels;
@@ -713,7 +748,7 @@ void Hypervisor::notify_release(Hal& hal, Guest& G) {
       hal.write64(PhysAddr{G.ept_root.value() + i * 8}, 0);
     }
     clear_shadow(G.shadow, G.flags, G.backed, 0, G.frames);
-    invept_shootdown(hal, G);
+    end_ept_change(hal, G, stopped, true);
   }
   guest_lost(hal, G, "the host killed its VM process '" + G.name + ".ram'");
 }

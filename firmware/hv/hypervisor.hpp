@@ -133,7 +133,11 @@ class Hypervisor final : public Trap {
   bool ept_clear_leaf(Hal& hal, Guest& g, uint64_t gfn);  // the leaf covering gfn; false if none
   void ept_free_subtree(Hal& hal, Guest& g, PhysAddr table, unsigned level, uint64_t first_gfn);
   std::optional<PhysAddr> ept_entry(Hal& hal, Guest& g, uint64_t gfn, unsigned level);  // entry address
-  void invept_shootdown(Hal& hal, Guest& g);
+  // Changing a present EPT entry: the other cores that ran the guest stop first (their walkers may set
+  // A/D in the entry meanwhile, which would undo the change or lose a D), then after the change INVEPT
+  // here and on each of them (changed) or they resume untouched.
+  std::vector<CoreId> stop_guest_cores(Hal& hal, Guest& g);
+  void end_ept_change(Hal& hal, Guest& g, const std::vector<CoreId>& stopped, bool changed);
   // The MMU notifier's work for guest g.
   void notify_invalidate(Hal& hal, Guest& g, const std::vector<VirtAddr>& pages);
   bool notify_young(Hal& hal, Guest& g, VirtAddr page, bool clear);

@@ -31,6 +31,7 @@ class Swapper::Bridge final : public ReclaimHost, public PageBits {
   ReclaimPageInfo page_info(PageId p) override { return m_s.page_info(*hal, p); }
   bool reserve_swap(PageId p) override { return m_s.reserve_swap(p); }
   void unmap(PageId p) override { m_s.evict_unmap(*hal, p); }
+  bool dirtied_by_unmap(PageId p) override { return m_s.m_reported_dirty.erase(p) != 0; }
   void write_back(PageId p, PageKind kind) override {
     if (kind == PageKind::File) {
       m_s.file_write_back(*hal, p);
@@ -164,6 +165,7 @@ std::optional<NodeId> Swapper::tracked_node(Pfn pfn) const {
 }
 
 void Swapper::forget(Pfn pfn) {
+  m_reported_dirty.erase(pfn.value());
   auto d = m_pages.find(pfn.value());
   if (d != m_pages.end()) {
     m_policies[d->second.node]->on_unmap(pfn.value());
@@ -517,6 +519,7 @@ void Swapper::evict_write(Hal& hal, uint64_t pfn) {
   hal.swap_submit(true, SwapArea::offset_of(slot), m_copy_buf.data());
   if (m_swap->peek(slot)->state == SwapCacheState::Writing) m_swap->writeout_done(slot);
   m_pages.at(pfn).dirty = false;
+  m_reported_dirty.erase(pfn);
   ++m_swap_outs;
 }
 
@@ -558,7 +561,9 @@ void Swapper::store_file_page(Hal& hal, int file, uint64_t index, Pfn frame) {
 
 void Swapper::mark_dirty(Pfn pfn) {
   auto d = m_pages.find(pfn.value());
-  if (d != m_pages.end()) d->second.dirty = true;
+  if (d == m_pages.end()) return;
+  d->second.dirty = true;
+  m_reported_dirty.insert(pfn.value());
 }
 
 void Swapper::file_page_cleaned(Pfn frame) {
@@ -567,6 +572,7 @@ void Swapper::file_page_cleaned(Pfn frame) {
 }
 
 void Swapper::evict_free(Hal& hal, uint64_t pfn) {
+  m_reported_dirty.erase(pfn);
   auto fs = m_frame_slot.find(pfn);
   if (fs != m_frame_slot.end()) {
     m_swap->evict(fs->second);

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -219,6 +220,8 @@ class Swapper {
   std::unique_ptr<Reclaimer> m_reclaim;
   std::unordered_map<uint64_t, PageDesc> m_pages;       // tracked frame -> descriptor (reverse map)
   std::unordered_map<uint64_t, uint64_t> m_frame_slot;  // frame -> its swap slot while in the swap cache
+  // Frames a secondary MMU reported written (mark_dirty) since their last write-back (VM processes only).
+  std::set<uint64_t> m_reported_dirty;
   std::unordered_map<uint64_t, uint64_t> m_reading;     // slot -> completion time (ps) of its swap-in
   std::vector<ReclaimTouch> m_touched;                  // address spaces stopped by the current reclaim pass
   bool m_reclaiming = false;

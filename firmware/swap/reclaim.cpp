@@ -115,7 +115,7 @@ ReclaimResult Reclaimer::shrink(uint32_t z, uint64_t target_free, uint64_t batch
       continue;
     }
     m_host.unmap(*v);
-    if (info.dirty || anon_unbacked) {
+    if (info.dirty || anon_unbacked || m_host.dirtied_by_unmap(*v)) {
       m_host.write_back(*v, info.kind);
       ++(info.kind == PageKind::Anon ? m_counters.written_anon : m_counters.written_file);
     } else {

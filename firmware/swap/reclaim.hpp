@@ -90,6 +90,10 @@ class ReclaimHost {
   // Removes every PTE mapping p (anon: the PTE becomes a swap entry; file: not present) and invalidates the
   // translations on every core that may cache them (shootdown).
   virtual void unmap(PageId p) = 0;
+  // Whether unmapping p reported a write page_info did not see (a secondary MMU -- a VM process's EPT --
+  // whose dirty translation of p went only now): p is then written back although it looked clean, as
+  // Linux checks the folio's dirty flag again after try_to_unmap.
+  virtual bool dirtied_by_unmap(PageId /*p*/) { return false; }
   // Writes dirty page p to its backing store (anon: its swap slot; file: the file store) and waits for it.
   virtual void write_back(PageId p, PageKind kind) = 0;
   // Returns p's frame to the allocator (and drops it from the swap cache).
