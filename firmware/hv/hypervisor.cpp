@@ -501,6 +501,9 @@ PhysAddr Hypervisor::translate_for_kernel(Hal& hal, size_t g, uint64_t gpa, bool
     }
     restore(hal, md);
   }
+  // The guest kernel's write dirties the page as a guest store through the EPT would (its D flag): host
+  // reclaim must not drop it clean (its swap copy may hold what the guest-physical page held before).
+  if (write) m_host->set_page_dirty(Pfn{G.shadow[gfn] - 1});
   return PhysAddr{((G.shadow[gfn] - 1) << kPageShift) | (gpa & kPageMask)};
 }
 
@@ -763,6 +766,7 @@ void Hypervisor::guest_lost(Hal& hal, Guest& G, const std::string& reason) {
               << "' killed on core " << hal.core_id() << " at " << hal.now_ps() << " ps: the guest lost its memory ("
               << reason << ")\n";
   }
+  G.kernel->abandon();  // the cores see every process of the guest dead
 }
 
 // ---- Traps ---------------------------------------------------------------------------------------------

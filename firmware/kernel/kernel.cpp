@@ -667,6 +667,10 @@ void Kernel::set_page_dirty(Pfn pfn) {
 
 void Kernel::free_kernel_frame(Hal& hal, Pfn pfn) { free_frame(hal, pfn); }
 
+void Kernel::abandon() {
+  for (const auto& p : m_processes.all()) p->alive = false;
+}
+
 std::string Kernel::process_name(Pid pid) const {
   return pid >= 1 && pid <= m_processes.all().size() ? m_processes.all()[pid - 1]->name : std::string();
 }

@@ -130,6 +130,9 @@ class Kernel final : public Trap {
   void set_page_dirty(Pfn pfn);
   // Kills pid (and its thread group) with a report line naming `reason`, as the fault handler's kills.
   void kill(Hal& hal, Pid pid, const std::string& reason, const char* signal);
+  // The memory this kernel runs in is gone (a hypervisor lost its guest): every process is marked dead at
+  // once, without teardown (its alive flags read false); nothing may call into this kernel afterwards.
+  void abandon();
   // The name of pid's process ("" if there is no such pid).
   std::string process_name(Pid pid) const;
   // The NUMA node local to `core`.

@@ -485,6 +485,53 @@ TEST(Hypervisor, HostReclaimKeepsGuestPagesWhoseEptAccessedFlagIsSet) {
   EXPECT_EQ(hot_lost, 0u) << "pages with the EPT A flag set were evicted";
 }
 
+// A guest page swapped back in stays in the host's swap cache (clean, its swap copy kept); the guest then
+// writes it through the EPT only (the host PTE's D bit never changes). When the host evicts it again the
+// write must reach swap: the EPT's D flag is the page's.
+TEST(Hypervisor, GuestWritesThroughTheEptReachSwapWhenTheHostEvictsAgain) {
+  fw::HypervisorConfig hv;
+  hv.enabled = true;
+  fw::GuestConfig g;
+  g.memory = Bytes{64 * kMiB};
+  g.processes = "0";
+  hv.guests.push_back(g);
+  fw::KernelConfig k;
+  k.swap_slots = 65536;
+  fw::Hypervisor h(hv, k, {fw::NodeRange{Pfn{0}, (32 * kMiB) >> kPageShift}}, {0}, indexed({process("p")}));
+  VmxFlatHal hal;
+  std::optional<Pid> pid = h.create_process(hal, 0);
+  ASSERT_TRUE(pid);
+  const uint64_t x = 16 * kMiB;
+  uint64_t next = 17 * kMiB;
+  auto evict_x = [&] {
+    for (int i = 0; i < 20000 && h.backing_of(0, x); ++i, next += kPageSize) {
+      if (next >= 64 * kMiB) next = 17 * kMiB;
+      ASSERT_NE(h.handle_vm_exit(hal, *pid, violation(next)), fw::FaultOutcome::Killed);
+    }
+    ASSERT_FALSE(h.backing_of(0, x)) << "the host never evicted the page";
+  };
+  auto read_x = [&] {
+    fw::FaultOutcome out = h.handle_vm_exit(hal, *pid, violation(x, AccessKind::Read));
+    if (out == fw::FaultOutcome::Blocked) out = h.handle_vm_exit(hal, *pid, violation(x, AccessKind::Read));
+    EXPECT_EQ(out, fw::FaultOutcome::Retry);
+    return hal.read64(*h.backing_of(0, x));
+  };
+  ASSERT_EQ(h.handle_vm_exit(hal, *pid, violation(x)), fw::FaultOutcome::Retry);
+  hal.write64(*h.backing_of(0, x), 0x1111);
+  std::optional<PhysAddr> ea = ept_leaf_address(hal, h.eptp(0), x);
+  hal.write64(*ea, hal.read64(*ea) | ept_bit::kAccessed | ept_bit::kDirty);  // the walker's A/D
+  evict_x();
+  EXPECT_EQ(read_x(), 0x1111u);
+  // The guest writes the swapped-in page: the walker sets the EPT leaf's A and D, the host PTE is untouched.
+  ea = ept_leaf_address(hal, h.eptp(0), x);
+  ASSERT_TRUE(ea);
+  EXPECT_TRUE(EptEntry{hal.read64(*ea)}.writable());
+  hal.write64(*h.backing_of(0, x), 0x2222);
+  hal.write64(*ea, hal.read64(*ea) | ept_bit::kAccessed | ept_bit::kDirty);
+  evict_x();
+  EXPECT_EQ(read_x(), 0x2222u) << "the guest's write was dropped with a clean-looking page";
+}
+
 TEST(Hypervisor, PrefaultBacksAllGuestMemoryAtBoot) {
   fw::HypervisorConfig hv;
   hv.enabled = true;
