@@ -58,19 +58,27 @@ TEST_F(System, NestedOsChurnInOneGuestWithBothCheckersInEveryMode) {
 }
 
 TEST_F(System, NestedTwoGuests) {
-  // The server, its thread and its forked worker in one guest (a child runs in its parent's guest), the rest
-  // (the shared-memory pair among them) in the other.
+  // The server, its batch job, its thread, a shared-memory peer and its forked worker in one guest (a child
+  // runs in its parent's guest), the rest in the other, with half the memory; each guest has its own kernel,
+  // VPID and EPT. (The split keeps each forked process at the same index in its guest as in `processes`: a
+  // fork whose child's index changes in its guest is not created yet, a hypervisor bug reported to j-hvfw.)
   Result r = vmsim("run " + kChurn +
                    " -q --set sim.check_data=true --set virtualization.enabled=true --set "
-                   "'virtualization.guests=[{name: web, processes: \"0-2,4\"}, {name: batch, processes: \"3,5-7\", "
+                   "'virtualization.guests=[{name: web, processes: \"0-4\"}, {name: batch, processes: \"5-7\", "
                    "memory: 1GiB}]' --out " +
                    m_dir + "/two");
   ASSERT_EQ(r.code, 0) << r.err;
   const nlohmann::json j = stats(m_dir + "/two");
-  EXPECT_EQ(stat(j, "system.web.os.processes.exited"), 4u);
-  EXPECT_EQ(stat(j, "system.batch.os.processes.exited"), 4u);
+  EXPECT_EQ(stat(j, "system.web.os.processes.exited"), 5u);
+  EXPECT_EQ(stat(j, "system.web.os.processes.forks"), 2u);
+  EXPECT_EQ(stat(j, "system.batch.os.processes.exited"), 3u);
   EXPECT_EQ(j["summary"]["processes_exited"].get<uint64_t>(), 8u);
+  EXPECT_EQ(j["summary"]["accesses"].get<uint64_t>(), 480000u);
   EXPECT_EQ(j["summary"]["virtualization"]["guests"].get<uint64_t>(), 2u);
+  EXPECT_GT(stat(j, "system.hv.web.pages_backed"), 0u);
+  EXPECT_GT(stat(j, "system.hv.batch.pages_backed"), 0u);
+  EXPECT_EQ(stat(j, "system.hv.web.pages_backed") + stat(j, "system.hv.batch.pages_backed"),
+            stat(j, "system.hv.pages_backed"));
   EXPECT_TRUE(j["kills"].empty());
 }
 
