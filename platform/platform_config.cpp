@@ -2,6 +2,9 @@
 #include "platform/platform_config.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <set>
 #include <map>
 #include <sstream>
 
@@ -120,6 +123,11 @@ uint8_t parse_prot(const std::string& text) {
 
 namespace {
 
+struct NestedCachesSize {
+  const char* key;
+  uint64_t entries;
+};
+
 bool prot_ok(const std::string& p) {
   return p.size() == 3 && (p[0] == 'r' || p[0] == '-') && (p[1] == 'w' || p[1] == '-') && (p[2] == 'x' || p[2] == '-');
 }
@@ -137,6 +145,144 @@ void check_policy(fw::NumaPolicyKind kind, const std::string& nodes, size_t node
 }
 
 }  // namespace
+
+std::vector<size_t> parse_process_list(const std::string& text, size_t processes, const std::string& path,
+                                       const char* key) {
+  std::vector<size_t> out;
+  size_t i = 0;
+  auto bad = [&](const std::string& why) { require(false, path, key, text, why); };
+  if (text.empty()) bad("expected process indices like \"0-3\" or \"0,2\"");
+  while (i < text.size()) {
+    size_t j = text.find(',', i);
+    if (j == std::string::npos) j = text.size();
+    std::string item = text.substr(i, j - i);
+    while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    const size_t dash = item.find('-');
+    uint64_t lo = 0, hi = 0;
+    const bool ok = dash == std::string::npos ? config::parse_value(item, lo) && (hi = lo, true)
+                                              : config::parse_value(item.substr(0, dash), lo) &&
+                                                    config::parse_value(item.substr(dash + 1), hi) && lo <= hi;
+    if (!ok) bad("expected process indices like \"0-3\" or \"0,2\"");
+    if (hi >= processes) {
+      bad("no process " + std::to_string(hi) + " (processes has " + std::to_string(processes) + ")");
+    }
+    for (uint64_t n = lo; n <= hi; ++n) {
+      if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(static_cast<size_t>(n));
+    }
+    i = j + 1;
+  }
+  return out;
+}
+
+std::vector<std::vector<size_t>> PlatformConfig::guest_processes() const {
+  std::vector<std::vector<size_t>> out;
+  if (virtualization.guests.empty()) {
+    out.emplace_back();
+    for (size_t i = 0; i < processes.size(); ++i) out.back().push_back(i);
+    return out;
+  }
+  for (size_t g = 0; g < virtualization.guests.size(); ++g) {
+    out.push_back(parse_process_list(virtualization.guests[g].processes, processes.size(),
+                                     "virtualization.guests[" + std::to_string(g) + "]", "processes"));
+  }
+  return out;
+}
+
+void PlatformConfig::validate_virtualization() const {
+  const fw::HypervisorConfig& hv = virtualization;
+  const std::string path = "virtualization";
+  require(hv.ept_levels == 4 || hv.ept_levels == 5, path, "ept_levels", std::to_string(hv.ept_levels),
+          "must be 4 or 5");
+  const NestedCachesSize caches[] = {{"nested_tlb", hv.caches.nested_tlb},
+                                     {"guest_pwc", hv.caches.guest_pwc},
+                                     {"ept_pwc", hv.caches.ept_pwc}};
+  for (const NestedCachesSize& c : caches) {
+    require(c.entries >= 1 && c.entries <= 4096, path + ".caches", c.key, std::to_string(c.entries),
+            "must be between 1 and 4096 (fully associative)");
+  }
+  require(hv.costs.vm_exit <= 100000000, path + ".costs", "vm_exit", std::to_string(hv.costs.vm_exit),
+          "at most 100000000 core cycles");
+  require(hv.costs.ept_violation <= 100000000, path + ".costs", "ept_violation",
+          std::to_string(hv.costs.ept_violation), "at most 100000000 core cycles");
+  std::vector<int> guest_of(processes.size(), -1);
+  std::set<std::string> names;
+  for (size_t g = 0; g < hv.guests.size(); ++g) {
+    const fw::GuestConfig& gc = hv.guests[g];
+    const std::string gp = path + ".guests[" + std::to_string(g) + "]";
+    require(gc.memory.value % (2ull << 20) == 0, gp, "memory", format_bytes(gc.memory), "must be a multiple of 2MiB");
+    require(gc.memory.value <= (uint64_t{1} << 46), gp, "memory", format_bytes(gc.memory), "at most 64TiB");
+    const std::string name = gc.name.empty() ? "vm" + std::to_string(g) : gc.name;
+    bool ok = !name.empty() && std::isalpha(static_cast<unsigned char>(name[0])) != 0;
+    for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_');
+    require(ok, gp, "name", gc.name, "expected a letter, then letters, digits or _ (it names statistics)");
+    bool reserved = name == "os" || name == "hv" || name == "interconnect" || name == "swap" || name == "caches";
+    for (const char* prefix : {"core", "node", "cxl"}) {
+      const size_t n = std::strlen(prefix);
+      if (name.size() > n && name.compare(0, n, prefix) == 0 &&
+          name.find_first_not_of("0123456789", n) == std::string::npos) {
+        reserved = true;
+      }
+    }
+    require(!reserved, gp, "name", name, "names another part of the system");
+    require(names.insert(name).second, gp, "name", name, "another guest has that name");
+    for (size_t p : parse_process_list(gc.processes, processes.size(), gp, "processes")) {
+      require(guest_of[p] < 0, gp, "processes", gc.processes,
+              "process " + std::to_string(p) + " is also in virtualization.guests[" + std::to_string(guest_of[p]) +
+                  "] (every process runs in exactly one guest)");
+      guest_of[p] = static_cast<int>(g);
+    }
+  }
+  if (!hv.guests.empty()) {
+    for (size_t p = 0; p < processes.size(); ++p) {
+      if (guest_of[p] >= 0) continue;
+      throw InputError(path + ".guests: bad value '" + std::to_string(hv.guests.size()) + " guests' (processes[" +
+                       std::to_string(p) + "] '" + processes[p].name + "' is in no guest)");
+    }
+  }
+  if (!hv.enabled) return;
+  require(firmware.kind == fw::FirmwareKind::Full, "firmware", "kind", config::enum_name(firmware.kind),
+          "virtualization.enabled needs the full firmware (the guests run its kernel)");
+  require(system.core.mmu.walker.format == mmu::PageTableFormat::Radix, "system.core.mmu.walker", "format", "hashed",
+          "virtualization.enabled: nested paging walks radix tables only");
+  for (size_t i = 0; i < system.core.mmu.tlb.dtlb.size(); ++i) {
+    require(system.core.mmu.tlb.dtlb[i].impl != mmu::TlbImpl::Rtl,
+            "system.core.mmu.tlb.dtlb[" + std::to_string(i) + "]", "impl", "rtl",
+            "virtualization.enabled: the RTL TLB has no VPID tags, which guest mode needs");
+  }
+  if (system.swap.enabled) {
+    require(firmware.swap.replacement.policy != fw::ReplacementKind::Opt, "firmware.swap", "policy", "opt",
+            "virtualization.enabled: the host swaps guest memory, whose future references are unknown");
+  }
+  // The kernel's user copies (read and write) are supervisor accesses to user pages; a guest kernel's would
+  // need the core to take EPT violations inside them, which it does not model.
+  for (size_t p = 0; p < processes.size(); ++p) {
+    for (size_t s = 0; s < processes[p].syscalls.size(); ++s) {
+      const fw::SyscallKind k = processes[p].syscalls[s].call;
+      if (k == fw::SyscallKind::Read || k == fw::SyscallKind::Write) {
+        throw InputError("processes[" + std::to_string(p) + "].syscalls[" + std::to_string(s) + "].call: bad value '" +
+                         config::enum_name(k) + "' (virtualization.enabled: guest kernels make no user copies)");
+      }
+    }
+  }
+  if (hv.ept_page_size == fw::EptPageSize::G1) {
+    require(firmware.hugepages_1g > 0, path, "ept_page_size", "1g",
+            "1 GiB EPT pages are backed from the 1 GiB pool: set firmware.hugepages_1g");
+  }
+  // A forked process runs in its parent's guest (fork copies an address space of that guest's kernel).
+  if (!hv.guests.empty()) {
+    for (size_t p = 0; p < processes.size(); ++p) {
+      if (processes[p].parent.empty()) continue;
+      for (size_t q = 0; q < processes.size(); ++q) {
+        if (processes[q].name != processes[p].parent) continue;
+        require(guest_of[q] == guest_of[p], path + ".guests[" + std::to_string(guest_of[p]) + "]", "processes",
+                hv.guests[guest_of[p]].processes,
+                "processes[" + std::to_string(p) + "] '" + processes[p].name + "' is forked by '" + processes[q].name +
+                    "' of another guest (a child runs in its parent's guest)");
+      }
+    }
+  }
+}
 
 std::vector<unsigned> parse_node_list(const std::string& text, size_t nodes, const std::string& path,
                                       const char* key) {
@@ -337,6 +483,7 @@ void PlatformConfig::validate() const {
       }
     }
   }
+  validate_virtualization();
 }
 
 YAML::Node load_config_tree(const std::string& file, const std::vector<std::string>& overrides,

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "firmware/hv/hv_config.hpp"
 #include "firmware/kernel/kernel.hpp"
 #include "firmware/swap/reclaim.hpp"
 #include "common/config.hpp"
@@ -304,6 +305,10 @@ inline bool is_descriptor(const std::string& text) {
 // not below `nodes`.
 std::vector<unsigned> parse_node_list(const std::string& text, size_t nodes, const std::string& path,
                                       const char* key);
+// Parses a list of process indices ("0-3" or "0,2"), each below `processes`; throws InputError naming
+// path.key if malformed or out of range.
+std::vector<size_t> parse_process_list(const std::string& text, size_t processes, const std::string& path,
+                                       const char* key);
 // rwx text -> prot bits (text already validated).
 uint8_t parse_prot(const std::string& text);
 
@@ -313,6 +318,7 @@ struct PlatformConfig {
   SystemConfig system;
   fw::KernelConfig firmware;
   std::vector<ProcessConfig> processes;
+  fw::HypervisorConfig virtualization;
 
   template <class V>
   void visit(V& v) {
@@ -320,8 +326,19 @@ struct PlatformConfig {
     v.section("system", system, "The modeled hardware");
     v.section("firmware", firmware, "The firmware OS");
     v.list("processes", processes, "Processes to run, each with its workload (at most 32768)");
+    v.section("virtualization", virtualization,
+              "Nested paging: guests (each a kernel of its own over guest-physical memory) under a hypervisor, "
+              "EPT, VPIDs and the nested translation caches (docs/ARCHITECTURE.md, \"Virtualization\")");
   }
   void validate() const;
+  // With virtualization.enabled: the process indices of each guest (one guest running every process when
+  // virtualization.guests is empty). Validated by validate().
+  std::vector<std::vector<size_t>> guest_processes() const;
+
+ private:
+  void validate_virtualization() const;
+
+ public:
 
   // Directory of the config file, for resolving relative trace paths ("" = current directory).
   std::string base_dir;

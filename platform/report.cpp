@@ -87,14 +87,24 @@ nlohmann::ordered_json make_summary(const std::vector<stats::Record>& records, S
   }
   s["walks"] = u(sum_cores(records, ".mmu.walker.walks"));
   s["pte_reads"] = u(sum_cores(records, ".mmu.walker.pte_reads"));
+  // The kernels that ran the processes: the full firmware's (system.os), or each guest's (system.<guest>.os;
+  // the host's system.os then counts the hypervisor's faults of guest memory).
+  std::vector<std::string> os;
+  for (const ProcessKernel& k : system.process_kernels()) os.push_back(k.stats_prefix);
+  if (os.empty()) os.push_back("system.os.");
+  auto os_sum = [&](const std::string& name) {
+    double v = 0;
+    for (const std::string& prefix : os) v += find(records, prefix + name);
+    return u(v);
+  };
   nlohmann::ordered_json faults;
-  faults["total"] = u(find(records, "system.os.faults.total"));
-  faults["demand_zero"] = u(find(records, "system.os.faults.demand_zero"));
-  faults["segv_no_vma"] = u(find(records, "system.os.faults.segv_no_vma"));
-  faults["segv_protection"] = u(find(records, "system.os.faults.segv_protection"));
-  faults["oom"] = u(find(records, "system.os.faults.oom"));
-  faults["minor"] = u(find(records, "system.os.faults.minor"));
-  faults["major"] = u(find(records, "system.os.faults.major"));
+  faults["total"] = os_sum("faults.total");
+  faults["demand_zero"] = os_sum("faults.demand_zero");
+  faults["segv_no_vma"] = os_sum("faults.segv_no_vma");
+  faults["segv_protection"] = os_sum("faults.segv_protection");
+  faults["oom"] = os_sum("faults.oom");
+  faults["minor"] = os_sum("faults.minor");
+  faults["major"] = os_sum("faults.major");
   if (system.fixed_firmware() != nullptr) {
     // firmware.kind fixed: no OS statistics; every fault the cores took was a demand-zero fault.
     const fw::FixedFirmware& f = *system.fixed_firmware();
@@ -113,9 +123,9 @@ nlohmann::ordered_json make_summary(const std::vector<stats::Record>& records, S
   swap["blocked_time_ns"] = u(find(records, "system.os.swap.blocked_time"));
   swap["oom_kills"] = u(find(records, "system.os.swap.oom_kills"));
   s["swap"] = swap;
-  s["processes_created"] = u(find(records, "system.os.processes.created"));
-  s["processes_exited"] = u(find(records, "system.os.processes.exited"));
-  s["processes_killed"] = u(find(records, "system.os.processes.killed"));
+  s["processes_created"] = os_sum("processes.created");
+  s["processes_exited"] = os_sum("processes.exited");
+  s["processes_killed"] = os_sum("processes.killed");
   s["workload_distinct_pages"] = system.workload_distinct_pages();
   // Memory system: totals over the channels of every node (system.node<N>.dram.ch<C>.<stat>).
   uint64_t dram_reads = 0, dram_writes = 0, row_hits = 0;
@@ -227,7 +237,57 @@ nlohmann::ordered_json make_summary(const std::vector<stats::Record>& records, S
     s["caches"] = c;
   }
   s["access_latency_breakdown_core_cycles"] = b;
+  if (system.hypervisor() != nullptr) s["virtualization"] = virtualization_summary(records, system);
   return s;
+}
+
+nlohmann::ordered_json virtualization_summary(const std::vector<stats::Record>& records, System& system) {
+  fw::Hypervisor& hv = *system.hypervisor();
+  const std::string n = ".mmu.walker.nested.";
+  auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+  nlohmann::ordered_json v;
+  v["guests"] = hv.guest_count();
+  nlohmann::ordered_json exits;
+  // The hypervisor's exits (a guest kernel's own access to unbacked memory is charged as one too), and
+  // those the cores' guest-mode accesses raised.
+  exits["ept_violation"] = u(find(records, "system.hv.vm_exits.ept_violation"));
+  exits["ept_misconfig"] = u(find(records, "system.hv.vm_exits.ept_misconfig"));
+  exits["total"] = exits["ept_violation"].get<uint64_t>() + exits["ept_misconfig"].get<uint64_t>();
+  exits["from_accesses"] = u(sum_cores(records, ".vm_exits"));
+  v["vm_exits"] = exits;
+  nlohmann::ordered_json viol;
+  viol["guest_access"] = u(find(records, "system.hv.ept_violations.guest_access"));
+  viol["guest_kernel_access"] = u(find(records, "system.hv.ept_violations.guest_kernel_access"));
+  viol["prefault"] = u(find(records, "system.hv.ept_violations.prefault"));
+  v["ept_violations"] = viol;
+  v["host_faults"] = u(find(records, "system.hv.host_faults"));
+  v["pages_backed"] = u(find(records, "system.hv.pages_backed"));
+  v["invept_shootdowns"] = u(find(records, "system.hv.invept_shootdowns"));
+  const double walks = sum_cores(records, n + "walks");
+  const double refs = sum_cores(records, n + "references");
+  const double translations = sum_cores(records, n + "ept_translations");
+  const double ntlb = sum_cores(records, n + "nested_tlb_hits");
+  const double ept_pwc = sum_cores(records, n + "ept_pwc_hits");
+  const double guest_pwc = sum_cores(records, n + "guest_pwc_hits");
+  v["walks_2d"] = u(walks);
+  v["references"] = u(refs);
+  v["references_per_walk"] = ratio(refs, walks);
+  v["guest_reads"] = u(sum_cores(records, n + "guest_reads"));
+  v["ept_reads"] = u(sum_cores(records, n + "ept_reads"));
+  v["guest_ad_writes"] = u(sum_cores(records, n + "guest_ad_writes"));
+  v["ept_ad_writes"] = u(sum_cores(records, n + "ept_ad_writes"));
+  v["ept_translations"] = u(translations);
+  // Where the guest-physical translations were answered: the nested TLB, else the EPT page-walk cache (a
+  // partial EPT walk), else a full EPT walk from its root.
+  v["nested_tlb_hit_rate"] = ratio(ntlb, translations);
+  v["ept_pwc_hit_rate"] = ratio(ept_pwc, translations - ntlb);
+  v["guest_pwc_hit_rate"] = ratio(guest_pwc, walks);
+  v["guest_faults"] = u(sum_cores(records, n + "guest_faults"));
+  // The 2D walks' time by dimension, and the time in VM-exit handling (core cycles, all cores).
+  v["walk_time_guest_cycles"] = u(sum_cores(records, n + "time.guest"));
+  v["walk_time_ept_cycles"] = u(sum_cores(records, n + "time.ept"));
+  v["vm_exit_cycles"] = u(sum_cores(records, ".time.vm_exit"));
+  return v;
 }
 
 void write_stats_json(const std::string& path, const nlohmann::ordered_json& summary,
@@ -376,6 +436,22 @@ void print_summary(std::ostream& os, const nlohmann::ordered_json& s) {
   if (b.contains("walk_memory_parts")) {
     row("  walk memory", num(b["walk_memory"]));
     parts("walk_memory_parts");
+  }
+  if (s.contains("virtualization")) {
+    const nlohmann::ordered_json& v = s["virtualization"];
+    os << "  Virtualization (" << num(v["guests"]) << (v["guests"].get<uint64_t>() == 1 ? " guest)\n" : " guests)\n");
+    row("  VM exits (EPT violation/misc.)", num(v["vm_exits"]["ept_violation"]) + "/" +
+                                                num(v["vm_exits"]["ept_misconfig"]));
+    row("  EPT violations (access/kernel)", num(v["ept_violations"]["guest_access"]) + "/" +
+                                                num(v["ept_violations"]["guest_kernel_access"]));
+    row("  guest pages backed", num(v["pages_backed"]));
+    row("  2D walks", num(v["walks_2d"]));
+    row("  references per 2D walk", num(v["references_per_walk"]));
+    row("  guest / EPT reads", num(v["guest_reads"]) + "/" + num(v["ept_reads"]));
+    row("  nested TLB / EPT PWC hit rate", num(v["nested_tlb_hit_rate"]) + "/" + num(v["ept_pwc_hit_rate"]));
+    row("  guest PWC hit rate", num(v["guest_pwc_hit_rate"]));
+    row("  walk cycles guest / EPT", num(v["walk_time_guest_cycles"]) + "/" + num(v["walk_time_ept_cycles"]));
+    row("  VM-exit cycles", num(v["vm_exit_cycles"]));
   }
   row("simulated time (ns)", num(s["sim_time_ns"]));
 }

@@ -60,6 +60,23 @@ mmu::TlbBackendFactory tlb_backend_factory() {
 }
 
 
+// The nested caches' sizes from virtualization.caches: the PDE-level page-walk caches as given, PDPTE a
+// quarter, PML4E an eighth, PML5E a sixteenth (at least 1 each), as the native page-walk caches shrink.
+mmu::NestedCacheSizes nested_cache_sizes(const fw::NestedCachesConfig& c) {
+  auto part = [](uint64_t n, uint64_t d) { return std::max<uint64_t>(1, n / d); };
+  mmu::NestedCacheSizes s;
+  s.guest_pde = part(c.guest_pwc, 1);
+  s.guest_pdpte = part(c.guest_pwc, 4);
+  s.guest_pml4e = part(c.guest_pwc, 8);
+  s.guest_pml5e = part(c.guest_pwc, 16);
+  s.ept_pde = part(c.ept_pwc, 1);
+  s.ept_pdpte = part(c.ept_pwc, 4);
+  s.ept_pml4e = part(c.ept_pwc, 8);
+  s.ept_pml5e = part(c.ept_pwc, 16);
+  s.nested_tlb = c.nested_tlb;
+  return s;
+}
+
 }  // namespace
 
 System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, const RunOutputs& outputs)
@@ -282,6 +299,19 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
     fixed.pcid_count = cfg.system.core.mmu.pcid_count;
     m_fixed = std::make_unique<fw::FixedFirmware>(fixed, fw_nodes, core_node, specs);
     trap = m_fixed.get();
+  } else if (cfg.virtualization.enabled) {
+    // The hypervisor: the host's kernel (system.os) backs each guest's memory; each guest's kernel runs
+    // its processes (system.<guest>.os).
+    m_hv = std::make_unique<fw::Hypervisor>(cfg.virtualization, kcfg, fw_nodes, core_node, specs);
+    m_os_stats = std::make_unique<StatsAnchor>("os");
+    stats::attach(m_hv->host().stats(), *m_os_stats);
+    m_hv_stats = std::make_unique<StatsAnchor>("hv");
+    stats::attach(m_hv->stats(), *m_hv_stats);
+    for (size_t g = 0; g < m_hv->guest_count(); ++g) {
+      m_guest_anchors.push_back(std::make_unique<GuestAnchor>(m_hv->guest_name(g).c_str()));
+      stats::attach(m_hv->guest(g).stats(), m_guest_anchors.back()->os);
+    }
+    trap = m_hv.get();
   } else {
     m_kernel = std::make_unique<fw::Kernel>(kcfg, fw_nodes, core_node, specs);
     m_os_stats = std::make_unique<StatsAnchor>("os");
@@ -298,8 +328,9 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
     if (m_swap) m_cores.back()->io.bind(m_swap->in);
     m_cores.back()->set_check_data(cfg.sim.check_data);
     m_cores.back()->set_general_paths_only(cfg.sim.general_paths_only);
+    if (m_hv) m_cores.back()->set_virtualization(nested_cache_sizes(cfg.virtualization.caches));
     // The kernel translates its own accesses through its direct map: the MMU counts them apart.
-    if (m_kernel && cfg.firmware.kernel_virtual_access && walker.format == mmu::PageTableFormat::Radix) {
+    if ((m_kernel || m_hv) && cfg.firmware.kernel_virtual_access && walker.format == mmu::PageTableFormat::Radix) {
       m_cores.back()->mmu().add_kernel_stats();
       if (cfg.firmware.kpti) m_cores.back()->mmu().set_kpti(true);
     }
@@ -320,10 +351,12 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
     // The A-bit scan timer: the first core still running takes it.
     m_control->add_tick(cfg.firmware.swap.scan_period, [this] { request_kernel_work(); });
   }
-  if (m_kernel && (cfg.firmware.numa_balancing.enabled || (cfg.firmware.tiering.enabled && cfg.firmware.tiering.promotion))) {
-    // The NUMA-balancing scan timer: the first core still running scans, as background kernel work.
+  if ((m_kernel || m_hv) &&
+      (cfg.firmware.numa_balancing.enabled || (cfg.firmware.tiering.enabled && cfg.firmware.tiering.promotion))) {
+    // The NUMA-balancing scan timer: the first core still running scans, as background kernel work (with
+    // the hypervisor: the host's and every guest's kernel).
     m_control->add_tick(cfg.firmware.numa_balancing.scan_period, [this] {
-      if (m_kernel->numa_tick()) request_kernel_work();
+      if (m_hv ? m_hv->numa_tick() : m_kernel->numa_tick()) request_kernel_work();
     });
   }
   if (cfg.firmware.scheduler.load_balance.enabled) {
@@ -346,12 +379,38 @@ System::System(const sc_core::sc_module_name& name, const PlatformConfig& cfg, c
       fw::Kernel* k = m_kernel.get();
       m_events->major_faults = [k](size_t process) { return k->major_faults(process); };
       m_events->last_kill_signal = [k] { return k->kills().empty() ? std::string() : k->kills().back().signal; };
+    } else if (m_hv) {
+      fw::Hypervisor* hv = m_hv.get();
+      m_events->major_faults = [hv](size_t process) {
+        const std::pair<size_t, size_t> at = hv->guest_of_index(process);
+        return hv->guest(at.first).major_faults(at.second);
+      };
+      m_events->last_kill_signal = [hv] {
+        // The latest kill of any guest (kills are recorded in time order within each guest).
+        const fw::KillReport* last = nullptr;
+        for (size_t g = 0; g < hv->guest_count(); ++g) {
+          const auto& kills = hv->guest(g).kills();
+          if (!kills.empty() && (last == nullptr || kills.back().time_ps >= last->time_ps)) last = &kills.back();
+        }
+        return last == nullptr ? std::string() : last->signal;
+      };
     }
     for (auto& c : m_cores) c->set_event_trace(m_events.get());
   }
 }
 
 System::~System() = default;
+
+std::vector<ProcessKernel> System::process_kernels() {
+  std::vector<ProcessKernel> out;
+  if (m_kernel) out.push_back({m_kernel.get(), "system.os."});
+  if (m_hv) {
+    for (size_t g = 0; g < m_hv->guest_count(); ++g) {
+      out.push_back({&m_hv->guest(g), "system." + m_hv->guest_name(g) + ".os."});
+    }
+  }
+  return out;
+}
 
 void System::request_kernel_work() {
   if (m_migration) {

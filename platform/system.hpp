@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "firmware/fixed/fixed_firmware.hpp"
+#include "firmware/hv/hypervisor.hpp"
 #include "models/cache/cache_system.hpp"
 #include "firmware/kernel/kernel.hpp"
 #include "common/stats.hpp"
@@ -41,6 +42,20 @@ struct RunOutputs {
   std::string out_dir;
 };
 
+// A guest's place in the SystemC object tree (system.<guest name>): its kernel's statistics are under
+// system.<guest name>.os.
+class GuestAnchor : public sc_core::sc_module {
+ public:
+  explicit GuestAnchor(const sc_core::sc_module_name& name) : sc_core::sc_module(name) {}
+  StatsAnchor os{"os"};
+};
+
+// A kernel that runs processes, and where its statistics are ("system.os." or "system.<guest>.os.").
+struct ProcessKernel {
+  fw::Kernel* kernel = nullptr;
+  std::string stats_prefix;
+};
+
 class System : public sc_core::sc_module {
  public:
   // Elaborates the platform and prepares every process's workload (trace files are opened and
@@ -53,8 +68,13 @@ class System : public sc_core::sc_module {
 
   // The configuration the system was built from.
   const PlatformConfig& config() const { return m_cfg; }
-  // The full firmware (firmware.kind: full), else nullptr.
-  fw::Kernel* kernel() { return m_kernel.get(); }
+  // The full firmware (firmware.kind: full), else nullptr; with virtualization.enabled the host's kernel.
+  fw::Kernel* kernel() { return m_hv ? &m_hv->host() : m_kernel.get(); }
+  // The hypervisor (virtualization.enabled), else nullptr.
+  fw::Hypervisor* hypervisor() { return m_hv.get(); }
+  // The kernels that run the processes: the full firmware's, or each guest's (virtualization.enabled);
+  // empty with the fixed firmware.
+  std::vector<ProcessKernel> process_kernels();
   // The fixed firmware (firmware.kind: fixed), else nullptr.
   fw::FixedFirmware* fixed_firmware() { return m_fixed.get(); }
   cpu::Core& core(size_t i) { return *m_cores.at(i); }
@@ -93,7 +113,10 @@ class System : public sc_core::sc_module {
   // The object that carries the kernel's statistics in the SystemC tree (system.os); before m_kernel, so
   // the kernel's statistics go first at destruction.
   std::unique_ptr<StatsAnchor> m_os_stats;
+  std::unique_ptr<StatsAnchor> m_hv_stats;                  // system.hv (virtualization.enabled)
+  std::vector<std::unique_ptr<GuestAnchor>> m_guest_anchors;  // system.<guest>
   std::unique_ptr<fw::Kernel> m_kernel;
+  std::unique_ptr<fw::Hypervisor> m_hv;
   std::unique_ptr<fw::FixedFirmware> m_fixed;
   std::vector<std::unique_ptr<cpu::Core>> m_cores;
   std::unique_ptr<cache::CacheSystem> m_caches;  // system.caches (none: nullptr)

@@ -34,6 +34,10 @@ replace_between docs/STATS.md "<!-- generated kpti" "<!-- end of generated kpti 
 # one read call added.
 { printf '| statistic | unit | meaning |\n|---|---|---|\n'; "$vmsim" doc stats configs/presets/default.yaml --set 'firmware.files=[{name: f.bin, size: 64KiB}]' --set 'processes.0.syscalls=[{at: 0, call: read, file: f.bin, addr: 0x10000000, length: 4KiB}]' | grep -E '^\| `system\.os\.(user_copy\.|syscalls\.(read|write|bytes_|errno_EBADF))'; } >"$tmp"
 replace_between docs/STATS.md "<!-- generated user copy" "<!-- end of generated user copy table -->" "$tmp"
+# Nested paging's statistics (virtualization.enabled, off by default): the hypervisor's and the cores' VM-exit
+# rows of the nested preset.
+{ printf '| statistic | unit | meaning |\n|---|---|---|\n'; "$vmsim" doc stats configs/presets/nested.yaml | grep -E '^\| `system\.(hv\.|core<N>\.(vm_exits|time\.vm_exit))'; } >"$tmp"
+replace_between docs/STATS.md "<!-- generated virtualization" "<!-- end of generated virtualization table -->" "$tmp"
 # The LLC bank and home directory queues exist only in sim.mode at with caches: socket 0's rows of a
 # two-socket at-mode run with the skylake_sp hierarchy.
 { printf '| statistic | unit | meaning |\n|---|---|---|\n'; "$vmsim" doc stats configs/presets/numa-2socket.yaml --set sim.mode=at --set system.caches=skylake_sp | grep -E '^\| `system\.caches\.socket0\.(llc_banks|directory)\.'; } >"$tmp"

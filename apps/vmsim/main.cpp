@@ -101,12 +101,27 @@ int cmd_run(const std::string& config_path, const std::vector<std::string>& sets
   nlohmann::ordered_json summary = vmsim::platform::make_summary(records, system);
   static const std::vector<vmsim::fw::KillReport> kNoKills;
   vmsim::fw::Kernel* kernel = system.kernel();
-  vmsim::platform::write_stats_json(out_dir + "/stats.json", summary, records, kernel ? kernel->kills() : kNoKills);
-  vmsim::platform::write_stats_csv(out_dir + "/stats.csv", records);
-  if (kernel) {
-    write_text(out_dir + "/memory.txt", kernel->memory_report());
-    write_text(out_dir + "/working_set.csv", kernel->working_set_csv());
+  if (vmsim::fw::Hypervisor* hv = system.hypervisor()) {
+    // The guests' kernels ran the processes: their kill reports, and memory reports after the host's.
+    std::vector<vmsim::fw::KillReport> kills = hv->host().kills();
+    std::string memory = "host (backs the guests' memory)\n" + hv->host().memory_report();
+    std::string ws = hv->host().working_set_csv();
+    for (size_t g = 0; g < hv->guest_count(); ++g) {
+      const vmsim::fw::Kernel& k = hv->guest(g);
+      kills.insert(kills.end(), k.kills().begin(), k.kills().end());
+      memory += "\nguest " + hv->guest_name(g) + " (guest-physical memory)\n" + hv->guest(g).memory_report();
+    }
+    vmsim::platform::write_stats_json(out_dir + "/stats.json", summary, records, kills);
+    write_text(out_dir + "/memory.txt", memory);
+    write_text(out_dir + "/working_set.csv", ws);
+  } else {
+    vmsim::platform::write_stats_json(out_dir + "/stats.json", summary, records, kernel ? kernel->kills() : kNoKills);
+    if (kernel) {
+      write_text(out_dir + "/memory.txt", kernel->memory_report());
+      write_text(out_dir + "/working_set.csv", kernel->working_set_csv());
+    }
   }
+  vmsim::platform::write_stats_csv(out_dir + "/stats.csv", records);
   double host = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   // Process CPU time as well: on a shared machine it is the figure other jobs disturb least.
   double cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;

@@ -872,7 +872,10 @@ SyscallResult Hypervisor::syscall(Hal& hal, Pid pid, const Syscall& call) {
   if (G.lost) return dead;
   enter(hal, g);
   try {
-    SyscallResult r = G.kernel->syscall(ghal(hal, g), gp, call);
+    // A fork names its child by the run's process index; the guest kernel knows it by the guest's own.
+    Syscall local = call;
+    if (call.call == SyscallKind::Fork && call.child >= 0) local.child = static_cast<int>(m_index.at(call.child).second);
+    SyscallResult r = G.kernel->syscall(ghal(hal, g), gp, local);
     if (!r.exited && call.call == SyscallKind::Fork && r.error == 0 && r.value != 0) {
       r.value = global_pid(g, static_cast<Pid>(r.value));
     }

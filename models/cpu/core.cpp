@@ -458,7 +458,8 @@ Core::OpStatus Core::access_traced(Pid pid, const workload::MemOp& op, bool data
     }
   }
   m_ttrace.clear();
-  const uint64_t fs_translate = m_fs_translate, fs_fault = m_fs_fault, fs_data = m_fs_data;
+  // A VM exit's handling counts as the access's fault time here (time.vm_exit in the statistics).
+  const uint64_t fs_translate = m_fs_translate, fs_fault = m_fs_fault + m_fs_vm_exit, fs_data = m_fs_data;
   const uint64_t major = m_events->major_faults(process);
   const OpStatus status = access_untraced(pid, op, data_op_is_instruction);
   // Counts of this attempt, added to those of a first attempt that blocked.
@@ -475,7 +476,7 @@ Core::OpStatus Core::access_traced(Pid pid, const workload::MemOp& op, bool data
   const bool is_major = before.major || (major_after >= major ? major_after - major : major_after) != 0;
   BlockedEvent now;
   now.fs_translate = before.fs_translate + (m_fs_translate - fs_translate);
-  now.fs_fault = before.fs_fault + (m_fs_fault - fs_fault);
+  now.fs_fault = before.fs_fault + (m_fs_fault + m_fs_vm_exit - fs_fault);
   now.fs_data = before.fs_data + (m_fs_data - fs_data);
   if (status == OpStatus::Blocked) {
     now.translation = t;
@@ -538,6 +539,11 @@ bool Core::access_functional(Pid pid, const workload::MemOp& op, bool data_op_is
   for (;;) {
     tr = m_mmu.translate(op.va, op.kind, true, unused);
     if (!tr.fault) break;
+    fw::VmExitInfo exit;
+    if (m_virt && vm_exit_info(op.va, op.kind, exit)) {
+      if (take_vm_exit(pid, exit) == fw::FaultOutcome::Killed) return false;
+      continue;
+    }
     ++m_page_faults;
     // No time passes in this mode, so a swap-in never blocks here (Blocked would simply be retried).
     if (m_trap.handle_page_fault(*this, pid, op.va, op.kind, tr.error_code) == fw::FaultOutcome::Killed) return false;
@@ -615,10 +621,13 @@ Core::OpStatus Core::access_timed(Pid pid, const workload::MemOp& op, bool data_
     m_fs_translate += (translated - before).value();
     access_time += translated - before;
     if (!tr.fault) break;
-    ++m_page_faults;
+    fw::VmExitInfo exit;
+    const bool vm_exit = m_virt && vm_exit_info(op.va, op.kind, exit);
+    if (!vm_exit) ++m_page_faults;
     m_qk.set(delay);
-    fw::FaultOutcome outcome = m_trap.handle_page_fault(*this, pid, op.va, op.kind, tr.error_code);
-    m_fs_fault += (m_qk.get_current_time() - translated).value();
+    fw::FaultOutcome outcome = vm_exit ? take_vm_exit(pid, exit)
+                                       : m_trap.handle_page_fault(*this, pid, op.va, op.kind, tr.error_code);
+    (vm_exit ? m_fs_vm_exit : m_fs_fault) += (m_qk.get_current_time() - translated).value();
     delay = m_qk.get_local_time();
     if (outcome != fw::FaultOutcome::Retry) {
       m_qk.set(delay);

@@ -201,6 +201,28 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
     apply_shootdown(root, pcid, pages);
     ++m_ipis_received;
   }
+  void receive_guest_shootdown(uint16_t vpid, PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages) override {
+    invalidate_guest(vpid, root, pcid, pages);
+    ++m_ipis_received;
+  }
+  void receive_ept_shootdown(uint64_t eptp) override {
+    invept(eptp);
+    ++m_ipis_received;
+  }
+  // fw::Hal, hardware virtualization (vmx.cpp): VM entry and exit load and leave the MMU's guest mode;
+  // guest invalidations and EPT shootdowns act on the given VPID / EPTP whatever mode the core is in.
+  void vm_enter(const fw::VmEntry& e) override;
+  void vm_exit() override;
+  bool in_guest() const override { return m_mmu.in_guest(); }
+  void set_guest_root(PhysAddr root, uint16_t pcid) override;
+  void invept(uint64_t eptp) override;
+  void invalidate_guest(uint16_t vpid, PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages) override;
+  void shootdown_end_guest(const std::vector<CoreId>& cores, uint16_t vpid, PhysAddr root, uint16_t pcid,
+                           const std::vector<VirtAddr>& pages, uint64_t receiver_cycles) override;
+  void shootdown_end_ept(const std::vector<CoreId>& cores, uint64_t eptp, uint64_t receiver_cycles) override;
+  // Nested paging (virtualization.enabled): the nested caches' sizes every VM entry loads, and this core's
+  // VM-exit statistics (vm_exits, time.vm_exit; a native run has neither). Call before the simulation.
+  void set_virtualization(const mmu::NestedCacheSizes& sizes);
   bool wake_background(CoreId core) override;
   // The system's timer asks this core to run the kernel's periodic work at its next boundary.
   bool request_background() { return wake_background(m_id); }
@@ -283,6 +305,11 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
     }
   }
   void take_pending_interrupts();
+  // After a translation of va that faulted: in guest mode with a VM exit reported by the MMU, its
+  // information for the firmware (true); else false (a page fault, guest or host).
+  bool vm_exit_info(VirtAddr va, AccessKind kind, fw::VmExitInfo& info) const;
+  // Hands a VM exit to the firmware (Trap::handle_vm_exit), counted in vm_exits; the caller times it.
+  fw::FaultOutcome take_vm_exit(Pid pid, const fw::VmExitInfo& info);
   void apply_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages);
   // One memory operation: translate (trapping into the firmware on faults) and access memory. Blocked:
   // the fault handler started a swap-in; the operation is retried (m_resume) once the process wakes.
@@ -513,6 +540,12 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   uint64_t m_fs_data = 0;
   uint64_t m_fs_fault = 0;
   uint64_t m_fs_kernel = 0;
+  uint64_t m_fs_vm_exit = 0;  // in the hypervisor's VM-exit handler (nested paging)
+  // Nested paging (set_virtualization): on, the nested caches' sizes, the VM-exit statistics.
+  bool m_virt = false;
+  mmu::NestedCacheSizes m_nested_sizes;
+  uint64_t m_vm_exits = 0;
+  std::vector<std::unique_ptr<stats::Stat>> m_vm_stats;
   uint64_t cycles_of(uint64_t fs) const { return fs / m_period_fs; }
   stats::Group m_time_stats{m_stats, "time"};
   stats::Counter m_t_compute{m_time_stats, "compute", "core cycles", "Cycles in non-memory instructions",
@@ -526,7 +559,7 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   stats::Counter m_t_kernel{m_time_stats, "kernel", "core cycles", "Cycles in kernel work besides faults: process creation and teardown, system calls, received IPIs",
                             [this] { return cycles_of(m_fs_kernel); }};
   stats::Counter m_cycles{m_stats, "cycles", "core cycles", "Busy cycles: all time categories together", [this] {
-    return cycles_of(m_fs_compute + m_fs_translate + m_fs_data + m_fs_fault + m_fs_kernel);
+    return cycles_of(m_fs_compute + m_fs_translate + m_fs_data + m_fs_fault + m_fs_kernel + m_fs_vm_exit);
   }};
   stats::Counter m_t_swap{m_stats, "swap_blocked", "core cycles",
                           "Cycles the firmware on this core waited for swap I/O (also inside the fault or kernel time of the issuing context)",
@@ -555,6 +588,12 @@ class Core : public sc_core::sc_module, public fw::Hal, public smp::Target {
   size_t m_in_flight = 0;
   sc_core::sc_event m_worker_done;
   bool m_fault_busy = false;   // a worker is in the fault handler
+  // Nested paging: a worker entering the firmware (a VM exit or a page fault, which may switch the MMU
+  // between guest and host mode) first lets the translations in flight finish, and no new one starts
+  // until it returns, as a VM exit serialises the core.
+  unsigned m_translating = 0;  // workers inside Mmu::translate
+  bool m_fw_gate = false;
+  sc_core::sc_event m_translate_idle;
   uint64_t m_fault_epoch = 0;  // fault-handler runs so far: a fault seen before one finished is retried
   sc_core::sc_event m_fault_free;
   uint64_t m_peak_in_flight = 0;

@@ -39,13 +39,24 @@ bool Core::worker_access(Worker& w) {
   sc_core::sc_time access_time = sc_core::SC_ZERO_TIME;
   mmu::Translation tr;
   for (;;) {
+    if (m_fw_gate) {
+      // Nested paging: a worker is in the firmware, which may have left guest mode; start after it returns.
+      const sc_core::sc_time at = sc_core::sc_time_stamp() + delay;
+      while (m_fw_gate) sc_core::wait(m_fault_free);
+      delay = at > sc_core::sc_time_stamp() ? at - sc_core::sc_time_stamp() : sc_core::SC_ZERO_TIME;
+    }
     const uint64_t epoch = m_fault_epoch;
     const sc_core::sc_time before = sc_core::sc_time_stamp() + delay;
+    ++m_translating;
     tr = m_mmu.translate(op.va, op.kind, true, delay);
+    if (--m_translating == 0) m_translate_idle.notify(sc_core::SC_ZERO_TIME);
     const sc_core::sc_time translated = sc_core::sc_time_stamp() + delay;
     m_fs_translate += (translated - before).value();
     access_time += translated - before;
     if (!tr.fault) break;
+    // Taken at once: another worker's walk replaces the MMU's last nested result.
+    fw::VmExitInfo exit;
+    const bool vm_exit = m_virt && vm_exit_info(op.va, op.kind, exit);
     if (!m_trap.alive(w.pid)) return false;  // another worker's access killed the process
     if (m_fault_busy || epoch != m_fault_epoch) {
       // Another worker is in (or just left) the fault handler: it may have mapped this page. Retry.
@@ -55,15 +66,24 @@ bool Core::worker_access(Worker& w) {
       continue;
     }
     m_fault_busy = true;
-    ++m_page_faults;
+    if (m_virt) {
+      // The firmware may switch the core between guest and host mode: the translations in flight finish
+      // first and no new one starts meanwhile (a VM exit serialises the core).
+      m_fw_gate = true;
+      while (m_translating > 0) sc_core::wait(m_translate_idle);
+      delay = translated > sc_core::sc_time_stamp() ? translated - sc_core::sc_time_stamp() : sc_core::SC_ZERO_TIME;
+    }
+    if (!vm_exit) ++m_page_faults;
     // The firmware charges this core through the quantum keeper; only this worker uses it meanwhile.
     m_qk.set(delay);
-    fw::FaultOutcome outcome = m_trap.handle_page_fault(*this, w.pid, op.va, op.kind, tr.error_code);
-    m_fs_fault += (m_qk.get_current_time() - translated).value();
+    fw::FaultOutcome outcome = vm_exit ? take_vm_exit(w.pid, exit)
+                                       : m_trap.handle_page_fault(*this, w.pid, op.va, op.kind, tr.error_code);
+    (vm_exit ? m_fs_vm_exit : m_fs_fault) += (m_qk.get_current_time() - translated).value();
     delay = m_qk.get_local_time();
     m_qk.set(sc_core::SC_ZERO_TIME);
     ++m_fault_epoch;
     m_fault_busy = false;
+    m_fw_gate = false;
     m_fault_free.notify(sc_core::SC_ZERO_TIME);
     if (outcome == fw::FaultOutcome::Killed) return false;
     if (outcome == fw::FaultOutcome::Blocked) {

@@ -47,7 +47,8 @@ PhysAddr Core::kernel_translate(tlm::tlm_command cmd, PhysAddr pa, uint64_t len)
 }
 
 void Core::kernel_transport(tlm::tlm_command cmd, PhysAddr pa, uint8_t* buf, uint64_t len, bool translate) {
-  if (m_kmap && translate) pa = kernel_translate(cmd, pa, len);
+  // In guest mode the MMU holds the guest's context: the firmware's accesses stay host-physical.
+  if (m_kmap && translate && !m_mmu.in_guest()) pa = kernel_translate(cmd, pa, len);
   if (m_caches.hierarchy != nullptr) {
     kernel_transport_cached(cmd, pa, buf, len);
     return;

@@ -18,6 +18,17 @@ void Core::shootdown_end(const std::vector<CoreId>& cores, PhysAddr root, uint16
 void Core::shootdown_resume(const std::vector<CoreId>& cores) { m_smp->resume(cores); }
 
 void Core::apply_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages) {
+  if (m_mmu.in_guest()) {
+    // The host's address space while the core runs a guest: its (VPID 0) translations, and without PCIDs
+    // only if it is the host root saved at VM entry.
+    if (!m_cfg.mmu.pcid && m_mmu.host_root() != root) return;
+    if (pages.empty()) {
+      m_mmu.invalidate_vpid_space(0, pcid);
+    } else {
+      for (VirtAddr va : pages) m_mmu.invalidate_vpid_page(0, pcid, va);
+    }
+    return;
+  }
   if (m_cfg.mmu.pcid) {
     // Tagged entries of that address space may be cached even if another one is loaded now.
     if (pages.empty()) {
@@ -36,6 +47,13 @@ void Core::apply_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtA
 }
 
 void Core::invalidate_space(PhysAddr root, uint16_t pcid) {
+  if (m_mmu.in_guest()) {
+    if (m_cfg.mmu.pcid || m_mmu.host_root() == root) {
+      const uint64_t removed = m_mmu.invalidate_vpid_space(0, pcid);
+      if (m_migrating) m_mig_tlb_dropped += removed;
+    }
+    return;
+  }
   if (m_cfg.mmu.pcid) {
     const uint64_t removed = m_mmu.invpcid(mmu::InvpcidType::SingleContext, pcid, VirtAddr{0});
     if (m_migrating) m_mig_tlb_dropped += removed;

@@ -262,6 +262,18 @@ void Mmu::set_root(PhysAddr root, uint16_t pcid) {
     throw SimulationError(std::string(name()) + ": root-register write with PCID " + std::to_string(pcid) +
                           " (system.core.mmu.pcid_count is " + std::to_string(m_pcid_count) + ")");
   }
+  if (m_guest) {
+    // A host CR3 write while the core is in guest mode: the root VM exit will restore, and (PCIDs off)
+    // the flush of the host's own (VPID 0) non-global entries.
+    m_host_root = root;
+    m_host_pcid = pcid & kMaxPcid;
+    if (!m_pcid_enabled) {
+      ++m_flushes;
+      m_tlb.invpcid_in(0, InvpcidType::AllContextsExclGlobal, 0, VirtAddr{0});
+      m_walker.flush_all();
+    }
+    return;
+  }
   m_root = root;
   m_pcid = pcid & kMaxPcid;
   if (!m_pcid_enabled) {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include <memory>
 #include <systemc>
@@ -215,6 +216,22 @@ class Mmu : public sc_core::sc_module {
   // INVVPID with SDM semantics (InvvpidType). VPID 0 is not a valid operand except for all-contexts:
   // SimulationError. Returns the entries removed.
   uint64_t invvpid(InvvpidType type, Vpid vpid, VirtAddr va = VirtAddr{0});
+  // Invalidations of one VPID's translations on this core whatever mode it is in now (a shootdown that
+  // reaches a core running the host or another guest; VPID 0 is the host). With PCIDs: the non-global
+  // translations of va in (vpid, pcid) (INVPCID individual-address within the VPID); without: every
+  // translation of va in vpid (INVVPID individual-address: only one address space per VPID is cached, a
+  // root write flushes). Also drops that context's page-walk-cache entries (the host's walker caches for
+  // VPID 0, the guest-dimension nested caches otherwise). Returns the TLB entries removed.
+  uint64_t invalidate_vpid_page(Vpid vpid, Pcid pcid, VirtAddr va);
+  // Every non-global translation of (vpid, pcid) with PCIDs (INVPCID single-context within the VPID),
+  // of vpid without (INVVPID single-context retaining globals; for VPID 0 a root-write flush, counted in
+  // tlb.root_switch_flushes), and that context's page-walk-cache entries. Returns the TLB entries removed.
+  uint64_t invalidate_vpid_space(Vpid vpid, Pcid pcid);
+  // The host's root register (CR3), also while the core is in guest mode (saved at VM entry).
+  PhysAddr host_root() const { return m_guest ? m_host_root : m_root; }
+  // Without PCIDs: whether translations of guest address space `root` may be cached under vpid on this
+  // core (root is the last guest CR3 that VPID loaded here, or the VPID switched roots without a flush).
+  bool guest_space_cached(Vpid vpid, GuestPhysAddr root) const;
   // The last guest-mode walk's result: the VM-exit information of an EPT violation or misconfiguration.
   const NestedResult& last_nested() const { return m_last_nested; }
   // After a guest-mode translation that faulted: the VM exit it raised (None: a guest page fault). Every
@@ -290,6 +307,13 @@ class Mmu : public sc_core::sc_module {
   NestedContext m_guest_ctx;
   PhysAddr m_host_root{0};                // the host's root register while in guest mode
   uint16_t m_host_pcid = 0;
+  // Per VPID: the last guest CR3 loaded on this core, and whether older roots' entries may remain
+  // (a VM entry with another root than the VPID last had, without PCIDs, flushes nothing).
+  struct VpidRoot {
+    uint64_t root = 0;
+    bool mixed = false;
+  };
+  std::unordered_map<Vpid, VpidRoot> m_vpid_roots;
   NestedResult m_last_nested;
   std::unique_ptr<GoldenNestedChecker> m_nested_checker;
   bool m_fast = true;                     // no checker, no trace: hits may take the inline path

@@ -33,6 +33,9 @@ void Mmu::enter_guest(const GuestMode& g) {
     m_host_pcid = m_pcid;
   }
   m_guest = true;
+  const auto [loaded, first] = m_vpid_roots.try_emplace(g.vpid, VpidRoot{g.root.value(), false});
+  if (!first && loaded->second.root != g.root.value()) loaded->second.mixed = true;
+  loaded->second.root = g.root.value();
   m_pcid = g.pcid & kMaxPcid;
   m_guest_ctx.eptp = g.eptp;
   m_guest_ctx.guest_root = g.root;
@@ -56,11 +59,57 @@ void Mmu::set_guest_root(GuestPhysAddr root, Pcid pcid) {
   m_pcid = pcid & kMaxPcid;
   m_guest_ctx.guest_root = root;
   m_guest_ctx.pcid = this->pcid();
+  VpidRoot& loaded = m_vpid_roots[m_guest_ctx.vpid];
   if (!m_pcid_enabled) {
     ++m_flushes;
     m_tlb.flush_non_global();  // the current VPID's entries only
     m_walker.nested_caches().invalidate_vpid(m_guest_ctx.vpid);
+    loaded.mixed = false;
+  } else if (loaded.root != root.value()) {
+    loaded.mixed = true;
   }
+  loaded.root = root.value();
+}
+
+bool Mmu::guest_space_cached(Vpid vpid, GuestPhysAddr root) const {
+  const auto it = m_vpid_roots.find(vpid);
+  return it != m_vpid_roots.end() && (it->second.mixed || it->second.root == root.value());
+}
+
+uint64_t Mmu::invalidate_vpid_page(Vpid vpid, Pcid pcid, VirtAddr va) {
+  const Pcid p = m_pcid_enabled ? static_cast<Pcid>(pcid & kMaxPcid) : 0;
+  const uint64_t removed = m_pcid_enabled ? m_tlb.invpcid_in(vpid, InvpcidType::IndividualAddress, p, va)
+                                          : m_tlb.invvpid(InvvpidType::IndividualAddress, vpid, va);
+  if (vpid == 0) {
+    m_walker.flush_pcid(p);
+  } else if (m_walker.nested_enabled()) {
+    m_walker.nested_caches().invalidate_pcid(vpid, p);
+  }
+  return removed;
+}
+
+uint64_t Mmu::invalidate_vpid_space(Vpid vpid, Pcid pcid) {
+  uint64_t removed = 0;
+  if (m_pcid_enabled) {
+    const Pcid p = static_cast<Pcid>(pcid & kMaxPcid);
+    removed = m_tlb.invpcid_in(vpid, InvpcidType::SingleContext, p, VirtAddr{0});
+    if (vpid == 0) {
+      m_walker.flush_pcid(p);
+    } else if (m_walker.nested_enabled()) {
+      m_walker.nested_caches().invalidate_pcid(vpid, p);
+    }
+    return removed;
+  }
+  removed = m_tlb.invpcid_in(vpid, InvpcidType::AllContextsExclGlobal, 0, VirtAddr{0});
+  if (vpid == 0) {
+    ++m_flushes;
+    m_walker.flush_all();
+  } else {
+    if (m_walker.nested_enabled()) m_walker.nested_caches().invalidate_vpid(vpid);
+    const auto it = m_vpid_roots.find(vpid);
+    if (it != m_vpid_roots.end()) it->second.mixed = false;
+  }
+  return removed;
 }
 
 uint64_t Mmu::invept(InveptType type, Eptp eptp) {

@@ -267,7 +267,11 @@ TlbRemoved TlbArray::invlpg(VirtAddr va, Pcid pcid) {
 
 TlbRemoved TlbArray::invpcid(InvpcidType type, Pcid pcid, VirtAddr va) {
   if (m_backend) return m_backend->invpcid(type, pcid, va);
-  const Vpid v = m_vpid;
+  return invpcid_in(m_vpid, type, pcid, va);
+}
+
+TlbRemoved TlbArray::invpcid_in(Vpid v, InvpcidType type, Pcid pcid, VirtAddr va) {
+  if (m_backend) return v == 0 ? m_backend->invpcid(type, pcid, va) : TlbRemoved{};
   switch (type) {
     case InvpcidType::IndividualAddress:
       return remove_if_leaf_covers(
@@ -419,6 +423,13 @@ TlbRemoved TlbLevel::invpcid(InvpcidType type, Pcid pcid, VirtAddr va) {
   return count_removed(r);
 }
 
+TlbRemoved TlbLevel::invpcid_in(Vpid vpid, InvpcidType type, Pcid pcid, VirtAddr va) {
+  m_memo.page = kNoPage;
+  TlbRemoved r;
+  for (TlbArray& a : m_arrays) r += a.invpcid_in(vpid, type, pcid, va);
+  return count_removed(r);
+}
+
 void TlbLevel::set_vpid(Vpid vpid) {
   m_memo.page = kNoPage;
   for (TlbArray& a : m_arrays) a.set_vpid(vpid);
@@ -494,6 +505,11 @@ uint64_t TlbHierarchy::invlpg(VirtAddr va, Pcid pcid) {
 uint64_t TlbHierarchy::invpcid(InvpcidType type, Pcid pcid, VirtAddr va) {
   return m_itlb.invpcid(type, pcid, va).total() + m_dtlb.invpcid(type, pcid, va).total() +
          m_stlb.invpcid(type, pcid, va).total();
+}
+
+uint64_t TlbHierarchy::invpcid_in(Vpid vpid, InvpcidType type, Pcid pcid, VirtAddr va) {
+  return m_itlb.invpcid_in(vpid, type, pcid, va).total() + m_dtlb.invpcid_in(vpid, type, pcid, va).total() +
+         m_stlb.invpcid_in(vpid, type, pcid, va).total();
 }
 
 uint64_t TlbHierarchy::flush_all() { return invpcid(InvpcidType::AllContextsInclGlobal, 0); }

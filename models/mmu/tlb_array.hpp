@@ -242,6 +242,9 @@ class TlbArray {
   TlbRemoved invlpg(VirtAddr va, Pcid pcid);
   // INVPCID of the given type; va is used by IndividualAddress only.
   TlbRemoved invpcid(InvpcidType type, Pcid pcid, VirtAddr va = VirtAddr{0});
+  // INVPCID of the given type within the entries of `vpid`, whatever VPID is current (a shootdown reaching
+  // a core in another mode). An array with a backend holds VPID 0's entries only.
+  TlbRemoved invpcid_in(Vpid vpid, InvpcidType type, Pcid pcid, VirtAddr va = VirtAddr{0});
   // Removes everything (INVPCID type 2).
   TlbRemoved flush_all() { return invpcid(InvpcidType::AllContextsInclGlobal, 0); }
   // Removes every non-global entry (INVPCID type 3; also a root switch without PCIDs: MOV to CR3 with
@@ -433,6 +436,7 @@ class TlbLevel {
 
   TlbRemoved invlpg(VirtAddr va, Pcid pcid);
   TlbRemoved invpcid(InvpcidType type, Pcid pcid, VirtAddr va = VirtAddr{0});
+  TlbRemoved invpcid_in(Vpid vpid, InvpcidType type, Pcid pcid, VirtAddr va = VirtAddr{0});
   TlbRemoved flush_all() { return invpcid(InvpcidType::AllContextsInclGlobal, 0); }
   TlbRemoved flush_non_global() { return invpcid(InvpcidType::AllContextsExclGlobal, 0); }
   void set_vpid(Vpid vpid);
@@ -534,6 +538,8 @@ class TlbHierarchy {
   // Each returns the entries removed over all levels.
   uint64_t invlpg(VirtAddr va, Pcid pcid);
   uint64_t invpcid(InvpcidType type, Pcid pcid, VirtAddr va = VirtAddr{0});
+  // INVPCID within vpid's entries, whatever VPID is current.
+  uint64_t invpcid_in(Vpid vpid, InvpcidType type, Pcid pcid, VirtAddr va = VirtAddr{0});
   uint64_t flush_all();
   // Root switch without PCIDs: every non-global entry.
   uint64_t flush_non_global();

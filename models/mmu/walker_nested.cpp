@@ -52,12 +52,16 @@ void Walker::enable_nested(const NestedCacheSizes& sizes) {
 NestedResult Walker::walk_nested(Slot& slot, const NestedContext& ctx, const WalkRequest& req,
                                  sc_core::sc_time& delay) {
   NestedStats& st = *m_nested_stats;
+  // The slot may last have served a supervisor walk (the host kernel's direct map): this walk's time is the
+  // workload's (or, for a supervisor access, the kernel's) as in walk().
+  slot.supervisor = !req.user;
+  if (slot.supervisor) ++m_supervisor_walks;
   ++m_walks;
   ++st.walks;
   const sc_core::sc_time start = sc_core::sc_time_stamp() + delay;
   if (m_timed) {
     delay += m_pwc_time;
-    m_fs_pwc += m_pwc_time.value();
+    (slot.supervisor ? m_fs_supervisor : m_fs_pwc) += m_pwc_time.value();
   }
   NestedWalk w(ctx, req, m_nested.get());
   while (!w.done()) {

@@ -65,10 +65,32 @@ void Domain::release(const std::vector<CoreId>& targets, PhysAddr root, uint16_t
   for (CoreId c : targets) {
     Member& m = m_cpus.at(c);
     m.target->receive_shootdown(root, pcid, pages);
-    CpuState& t = *m.state;
-    t.pending_irq_cycles += receiver_cycles;
-    t.attention = true;
-    if (--t.stop_requests == 0) t.stopped = false;
+    finish_release(*m.state, receiver_cycles);
+  }
+  m_changed.notify(sc_core::SC_ZERO_TIME);
+}
+
+void Domain::finish_release(CpuState& t, uint64_t receiver_cycles) {
+  t.pending_irq_cycles += receiver_cycles;
+  t.attention = true;
+  if (--t.stop_requests == 0) t.stopped = false;
+}
+
+void Domain::release_guest(const std::vector<CoreId>& targets, uint16_t vpid, PhysAddr root, uint16_t pcid,
+                           const std::vector<VirtAddr>& pages, uint64_t receiver_cycles) {
+  for (CoreId c : targets) {
+    Member& m = m_cpus.at(c);
+    m.target->receive_guest_shootdown(vpid, root, pcid, pages);
+    finish_release(*m.state, receiver_cycles);
+  }
+  m_changed.notify(sc_core::SC_ZERO_TIME);
+}
+
+void Domain::release_ept(const std::vector<CoreId>& targets, uint64_t eptp, uint64_t receiver_cycles) {
+  for (CoreId c : targets) {
+    Member& m = m_cpus.at(c);
+    m.target->receive_ept_shootdown(eptp);
+    finish_release(*m.state, receiver_cycles);
   }
   m_changed.notify(sc_core::SC_ZERO_TIME);
 }

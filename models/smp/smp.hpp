@@ -32,6 +32,12 @@ class Target {
   // Drops the translations of the address space (root, pcid) for `pages` (all of them when empty) and
   // counts the IPI.
   virtual void receive_shootdown(PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages) = 0;
+  // The same for guest address space (vpid, root, pcid), whatever mode the CPU is in now (nested paging).
+  virtual void receive_guest_shootdown(uint16_t vpid, PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages) {
+    (void)vpid, (void)root, (void)pcid, (void)pages;
+  }
+  // INVEPT single-context of eptp after an EPT change, and counts the IPI.
+  virtual void receive_ept_shootdown(uint64_t eptp) { (void)eptp; }
   // True once the CPU ran every process to its end (it takes no more work).
   virtual bool finished() const = 0;
 };
@@ -60,6 +66,10 @@ class Domain {
   // Invalidates the pages on each target, charges each `receiver_cycles` at its next boundary and resumes it.
   void release(const std::vector<CoreId>& targets, PhysAddr root, uint16_t pcid, const std::vector<VirtAddr>& pages,
                uint64_t receiver_cycles);
+  // release() for a guest address space (vpid, root, pcid) and for an EPT change (INVEPT of eptp).
+  void release_guest(const std::vector<CoreId>& targets, uint16_t vpid, PhysAddr root, uint16_t pcid,
+                     const std::vector<VirtAddr>& pages, uint64_t receiver_cycles);
+  void release_ept(const std::vector<CoreId>& targets, uint64_t eptp, uint64_t receiver_cycles);
   // Resumes each target stopped by stop() without touching its TLBs or charging it.
   void resume(const std::vector<CoreId>& targets);
   // Wakes every CPU waiting in wait() to look at the shared state again (a task arrived by migration,
@@ -74,6 +84,8 @@ class Domain {
     Target* target = nullptr;
   };
   void acknowledge_stop(CpuState& s);
+  // Charges a target released from a shootdown and resumes it (the invalidation was applied).
+  void finish_release(CpuState& t, uint64_t receiver_cycles);
   std::vector<Member> m_cpus;     // by core id
   sc_core::sc_event m_changed;    // the lock, a stop state or an IPI changed
   int m_owner = -1;               // core id holding the kernel lock, -1 = free

@@ -118,11 +118,49 @@ struct Bench : sc_core::sc_module {
     words.write(tables.ept_slot(tables.data_gpa(), 1), 0);
     mmu.invept(mmu::InveptType::AllContexts, tables.eptp());
     attempt();  // 5: EPT violation on the final address
+    violation = mmu.last_nested();
     mmu.exit_guest();
     sc_time d = sc_core::SC_ZERO_TIME;
     const mmu::Translation h = mmu.translate(VirtAddr{0x40201000}, AccessKind::Read, true, d);
     steps.push_back(Step{h.fault ? "fault" : "ok " + std::to_string(h.pa.value()), 0, d});  // 6: host
+    // Invalidations of a given VPID whatever the mode (shootdowns reaching a core in the other mode).
+    words.write(tables.ept_slot(tables.data_gpa(), 1), EptEntry::leaf(tables.host_page(1), ept_bit::kRwx, 1).raw());
+    mmu.enter_guest(g);
+    attempt();  // 7: walks again (the guest entry was dropped by INVEPT)
+    mmu.invalidate_vpid_page(0, 0, VirtAddr{0x40201000});  // the host's page, from guest mode
+    attempt();  // 8: the guest's entry survived: a TLB hit
+    mmu.set_root(PhysAddr{0x1000}, 0);  // a host CR3 write in guest mode flushes the host's entries only
+    attempt();  // 9: still a hit
+    guest_cached_same = mmu.guest_space_cached(5, tables.guest_root);
+    guest_cached_other = mmu.guest_space_cached(5, GuestPhysAddr{0x5000});
+    guest_cached_vpid7 = mmu.guest_space_cached(7, tables.guest_root);
+    mmu.exit_guest();
+    host_root_after = mmu.root().value();
+    host_attempt();  // 10: the host's entry is gone: a walk
+    host_attempt();  // 11: a hit
+    mmu.invalidate_vpid_page(5, 0, va);  // the guest's page, from host mode
+    host_attempt();  // 12: the host's entry stays
+    mmu.enter_guest(g);
+    attempt();  // 13: walks (4 guest reads: the nested TLB still holds every gPA)
+    mmu.exit_guest();
+    mmu.invalidate_vpid_space(5, 0);  // the guest's address space, from host mode
+    mmu.enter_guest(g);
+    attempt();  // 14: walks again
+    mmu.exit_guest();
   }
+  void host_attempt() {
+    size_t before = 0;
+    for (const test::Arrival& a : mem.log) before += a.write ? 0 : 1;
+    sc_time d = sc_core::SC_ZERO_TIME;
+    const mmu::Translation h = mmu.translate(VirtAddr{0x40201000}, AccessKind::Read, true, d);
+    Step s{h.fault ? "fault" : "ok " + std::to_string(h.pa.value()), 0, d};
+    for (const test::Arrival& a : mem.log) s.reads += a.write ? 0 : 1;
+    s.reads -= before;
+    steps.push_back(s);
+  }
+  mmu::NestedResult violation;
+  bool guest_cached_same = false, guest_cached_other = true, guest_cached_vpid7 = true;
+  uint64_t host_root_after = 0;
 };
 
 class NestedWalker : public testing::Test {
@@ -143,8 +181,9 @@ TEST_F(NestedWalker, MissMakes24TimedReads) {
   // TLB lookups; the guest A-bit write-backs cost 50 ns each (4 of them).
   EXPECT_GE(s.delay, sc_time(24 * 51 + 4 * 50, SC_NS));
   EXPECT_LT(s.delay, sc_time(24 * 51 + 4 * 50 + 20, SC_NS));
-  // Walks 0, 2, 3, 4 and 5: 24 + 4 + 4 + 24 + 24 references.
-  EXPECT_EQ(model_test::stat_value("bench.mmu.walker.nested.references"), 80);
+  // Walks 0, 2, 3, 4 and 5: 24 + 4 + 4 + 24 + 24 references; then 7, 13 and 14.
+  EXPECT_EQ(model_test::stat_value("bench.mmu.walker.nested.references"),
+            80 + static_cast<double>(bench->steps.at(7).reads + bench->steps.at(13).reads + bench->steps.at(14).reads));
 }
 
 TEST_F(NestedWalker, TlbHitThenNestedTlbAfterInvvpid) {
@@ -165,7 +204,7 @@ TEST_F(NestedWalker, CheckerCatchesStaleNestedTlbEntry) {
 
 TEST_F(NestedWalker, EptViolationIsAVmExit) {
   EXPECT_EQ(bench->steps.at(5).what, "ept violation");
-  const mmu::NestedResult& r = bench->mmu.last_nested();
+  const mmu::NestedResult& r = bench->violation;
   EXPECT_EQ(r.outcome, mmu::NestedOutcome::EptViolation);
   EXPECT_TRUE(r.final_translation);
   EXPECT_EQ(r.qualification, ept_qual::kRead | ept_qual::kGlaValid | ept_qual::kGlaTranslation);
@@ -176,9 +215,33 @@ TEST_F(NestedWalker, HostTranslationsAfterVmExit) {
   EXPECT_EQ(bench->steps.at(6).what, "ok " + std::to_string(0x99000));
 }
 
+TEST_F(NestedWalker, InvalidationsOfAGivenVpidWhateverTheMode) {
+  EXPECT_EQ(bench->steps.at(7).what.rfind("ok ", 0), 0u) << bench->steps.at(7).what;
+  EXPECT_GT(bench->steps.at(7).reads, 0u);
+  // A host page invalidated and the host's CR3 rewritten while in guest mode: the guest's entry stays.
+  EXPECT_EQ(bench->steps.at(8).what, bench->steps.at(7).what);
+  EXPECT_EQ(bench->steps.at(8).reads, 0u);
+  EXPECT_EQ(bench->steps.at(9).what, bench->steps.at(7).what);
+  EXPECT_EQ(bench->steps.at(9).reads, 0u);
+  EXPECT_TRUE(bench->guest_cached_same);
+  EXPECT_FALSE(bench->guest_cached_other);
+  EXPECT_FALSE(bench->guest_cached_vpid7);
+  EXPECT_EQ(bench->host_root_after, 0x1000u);  // VM exit restores the host root written in guest mode
+  // ... and the host's entry is gone.
+  EXPECT_EQ(bench->steps.at(10).what, "ok " + std::to_string(0x99000));
+  EXPECT_GT(bench->steps.at(10).reads, 0u);
+  EXPECT_EQ(bench->steps.at(11).reads, 0u);
+  // The guest's page invalidated from host mode: the host's entry stays, the guest walks again.
+  EXPECT_EQ(bench->steps.at(12).reads, 0u);
+  EXPECT_EQ(bench->steps.at(13).what, bench->steps.at(7).what);
+  EXPECT_EQ(bench->steps.at(13).reads, 4u);
+  EXPECT_EQ(bench->steps.at(14).what, bench->steps.at(7).what);
+  EXPECT_GT(bench->steps.at(14).reads, 0u);
+}
+
 TEST_F(NestedWalker, GuestStatisticsOnlyInGuestMode) {
   EXPECT_FALSE(bench->stats_before_guest);
-  EXPECT_EQ(model_test::stat_value("bench.mmu.walker.nested.walks"), 5);
+  EXPECT_EQ(model_test::stat_value("bench.mmu.walker.nested.walks"), 8);
   EXPECT_GT(model_test::stat_value("bench.mmu.walker.nested.time.ept"),
             model_test::stat_value("bench.mmu.walker.nested.time.guest"));
 }

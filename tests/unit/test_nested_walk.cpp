@@ -410,6 +410,27 @@ TEST(TlbVpid, InvlpgAndInvpcidStayInTheCurrentVpid) {
   EXPECT_TRUE(a.lookup(VirtAddr{0x401000}, 3));
 }
 
+TEST(TlbVpid, InvpcidInAGivenVpidWhateverTheCurrentOne) {
+  TlbArray a(TlbArrayConfig{});
+  a.fill(entry(0x401000, 0x10, 3, 0));        // host, PCID 3
+  a.fill(entry(0x401000, 0x20, 3, 1));        // VPID 1, PCID 3
+  a.fill(entry(0x401000, 0x21, 4, 1));        // VPID 1, PCID 4
+  a.fill(entry(0x402000, 0x22, 3, 1));        // VPID 1, PCID 3, other page
+  a.fill(entry(0x403000, 0x23, 0, 1, true));  // VPID 1, global
+  a.set_vpid(2);                              // another guest is current
+  EXPECT_EQ(a.invpcid_in(1, InvpcidType::IndividualAddress, 3, VirtAddr{0x401000}).total(), 1u);
+  EXPECT_EQ(a.invpcid_in(1, InvpcidType::SingleContext, 3).total(), 1u);           // 0x402000; not the global
+  EXPECT_EQ(a.invpcid_in(0, InvpcidType::IndividualAddress, 3, VirtAddr{0x401000}).total(), 1u);  // the host's
+  EXPECT_EQ(a.invpcid_in(1, InvpcidType::AllContextsExclGlobal, 0).total(), 1u);   // PCID 4's
+  EXPECT_EQ(a.valid_entries(), 1u);
+  a.set_vpid(1);
+  EXPECT_TRUE(a.lookup(VirtAddr{0x403000}, 9));
+  TlbHierarchy h(TlbHierarchyConfig{});
+  h.fill(VirtAddr{0x401000}, AccessKind::Read, entry(0x401000, 0x20, 3, 1));
+  EXPECT_EQ(h.invpcid_in(0, InvpcidType::SingleContext, 3), 0u);
+  EXPECT_GE(h.invpcid_in(1, InvpcidType::SingleContext, 3), 1u);
+}
+
 TEST(TlbVpid, InvvpidAndInveptSemantics) {
   auto setup = [](TlbArray& a) {
     a.fill(entry(0x401000, 0x10, 3, 0));        // host
