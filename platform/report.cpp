@@ -287,6 +287,7 @@ nlohmann::ordered_json virtualization_summary(const std::vector<stats::Record>& 
   v["walk_time_guest_cycles"] = u(sum_cores(records, n + "time.guest"));
   v["walk_time_ept_cycles"] = u(sum_cores(records, n + "time.ept"));
   v["vm_exit_cycles"] = u(sum_cores(records, ".time.vm_exit"));
+  v["vm_exit_cost_cycles"] = u(find(records, "system.hv.vm_exits.cycles"));
   return v;
 }
 
@@ -451,7 +452,7 @@ void print_summary(std::ostream& os, const nlohmann::ordered_json& s) {
     row("  nested TLB / EPT PWC hit rate", num(v["nested_tlb_hit_rate"]) + "/" + num(v["ept_pwc_hit_rate"]));
     row("  guest PWC hit rate", num(v["guest_pwc_hit_rate"]));
     row("  walk cycles guest / EPT", num(v["walk_time_guest_cycles"]) + "/" + num(v["walk_time_ept_cycles"]));
-    row("  VM-exit cycles", num(v["vm_exit_cycles"]));
+    row("  exit costs / access exits (cyc)", num(v["vm_exit_cost_cycles"]) + "/" + num(v["vm_exit_cycles"]));
   }
   row("simulated time (ns)", num(s["sim_time_ns"]));
 }
