@@ -9,6 +9,7 @@
 #include "common/stats.hpp"
 #include "firmware/fixed/fixed_firmware.hpp"
 #include "models/cpu/core.hpp"
+#include "tests/model/tlm_test_util.hpp"
 #include "models/memory/sparse_store.hpp"
 #include "models/workload/generators.hpp"
 
@@ -85,11 +86,7 @@ struct Bench : sc_core::sc_module {
 };
 
 uint64_t stat(const std::vector<stats::Record>& records, const std::string& name) {
-  for (const stats::Record& r : records) {
-    if (r.name == name) return static_cast<uint64_t>(r.value);
-  }
-  ADD_FAILURE() << "no statistic " << name;
-  return 0;
+  return model_test::stat_in(records, name);
 }
 
 TEST(CoreOverFixedFirmware, EveryPageFaultsOnceAndEveryTranslationIsChecked) {

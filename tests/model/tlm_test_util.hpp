@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 #include <systemc>
 #include <tlm>
 
@@ -37,6 +38,15 @@ sc_core::sc_time blocking_access(Socket& sock, uint64_t addr, tlm::tlm_command c
 inline double stat_value(const std::string& name) {
   for (const stats::Record& r : stats::collect_all()) {
     if (r.name == name) return r.value;
+  }
+  ADD_FAILURE() << "no statistic " << name;
+  return 0;
+}
+
+// The value of statistic `name` among `records` (a test failure if there is none).
+inline uint64_t stat_in(const std::vector<stats::Record>& records, const std::string& name) {
+  for (const stats::Record& r : records) {
+    if (r.name == name) return static_cast<uint64_t>(r.value);
   }
   ADD_FAILURE() << "no statistic " << name;
   return 0;
