@@ -388,13 +388,19 @@ TEST(Hypervisor, MirrorPlacementPutsEachGuestNodeOnItsHostNode) {
   EXPECT_EQ(gn[1].frames, (64 * kMiB) >> kPageShift);
 }
 
-TEST(Hypervisor, HostSwapOutOfGuestMemoryClearsTheEptThroughTheNotifier) {
+// One guest of 64 MiB running process 0: twice the 32 MiB host of the swap tests.
+fw::HypervisorConfig overcommitted_guest() {
   fw::HypervisorConfig hv;
   hv.enabled = true;
   fw::GuestConfig g;
   g.memory = Bytes{64 * kMiB};
   g.processes = "0";
   hv.guests.push_back(g);
+  return hv;
+}
+
+TEST(Hypervisor, HostSwapOutOfGuestMemoryClearsTheEptThroughTheNotifier) {
+  const fw::HypervisorConfig hv = overcommitted_guest();
   fw::KernelConfig k;
   k.swap_slots = 65536;
   // Host: 32 MiB, two cores; the guest has twice that.
@@ -447,12 +453,7 @@ TEST(Hypervisor, HostSwapOutOfGuestMemoryClearsTheEptThroughTheNotifier) {
 // tables): pages the guest keeps using (A set in their EPT leaves, as the walker sets it) survive while
 // the host evicts the others.
 TEST(Hypervisor, HostReclaimKeepsGuestPagesWhoseEptAccessedFlagIsSet) {
-  fw::HypervisorConfig hv;
-  hv.enabled = true;
-  fw::GuestConfig g;
-  g.memory = Bytes{64 * kMiB};
-  g.processes = "0";
-  hv.guests.push_back(g);
+  const fw::HypervisorConfig hv = overcommitted_guest();
   fw::KernelConfig k;
   k.swap_slots = 65536;
   fw::Hypervisor h(hv, k, {fw::NodeRange{Pfn{0}, (32 * kMiB) >> kPageShift}}, {0}, indexed({process("p")}));
@@ -489,12 +490,7 @@ TEST(Hypervisor, HostReclaimKeepsGuestPagesWhoseEptAccessedFlagIsSet) {
 // writes it through the EPT only (the host PTE's D bit never changes). When the host evicts it again the
 // write must reach swap: the EPT's D flag is the page's.
 TEST(Hypervisor, GuestWritesThroughTheEptReachSwapWhenTheHostEvictsAgain) {
-  fw::HypervisorConfig hv;
-  hv.enabled = true;
-  fw::GuestConfig g;
-  g.memory = Bytes{64 * kMiB};
-  g.processes = "0";
-  hv.guests.push_back(g);
+  const fw::HypervisorConfig hv = overcommitted_guest();
   fw::KernelConfig k;
   k.swap_slots = 65536;
   fw::Hypervisor h(hv, k, {fw::NodeRange{Pfn{0}, (32 * kMiB) >> kPageShift}}, {0}, indexed({process("p")}));
